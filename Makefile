@@ -1,0 +1,46 @@
+# qsync top-level driver.
+#   make          build everything into build/ (program: build/qsync)
+#   make run      install missing Debian packages, build, run the main job
+#   make check    install missing Debian packages (with the test peers), build, run every test
+#   make bench    run the benchmarks against QuTiP (see BENCHMARKS.md)
+#   make sanitize build with AddressSanitizer + UndefinedBehaviorSanitizer into build-san/ and run the tests
+
+BUILD      ?= build
+BUILD_TYPE ?= Release
+JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+
+# Debian packages: build and run ...
+DEPS      = build-essential cmake pkg-config libsuitesparse-dev libinih-dev \
+            libopenblas-dev liblapacke-dev
+# ... and the independent peers the tests and benchmarks compare against.
+TEST_DEPS = python3 python3-numpy python3-scipy python3-qutip
+
+.PHONY: all build run check bench sanitize deps test-deps clean
+
+all: build
+
+build:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) >/dev/null
+	cmake --build $(BUILD) -j $(JOBS)
+
+deps:
+	@scripts/install-deps $(DEPS)
+
+test-deps:
+	@scripts/install-deps $(DEPS) $(TEST_DEPS)
+
+run: deps build
+	$(BUILD)/qsync steady examples/fig2b.ini
+
+check: test-deps build
+	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+
+bench: test-deps build
+	bench/run
+
+sanitize: test-deps
+	$(MAKE) build BUILD=build-san BUILD_TYPE=Sanitize
+	ctest --test-dir build-san --output-on-failure -j $(JOBS)
+
+clean:
+	rm -rf build build-san

@@ -1,0 +1,14 @@
+/* qsync/qsync.h — everything public of the qsync library. */
+#ifndef QSYNC_QSYNC_H
+#define QSYNC_QSYNC_H
+
+#define QSYNC_VERSION "0.1.0"
+
+#include "qsync/error.h"
+#include "qsync/model.h"
+#include "qsync/truncation.h"
+#include "qsync/state.h"
+#include "qsync/steady.h"
+#include "qsync/perturb.h"
+
+#endif

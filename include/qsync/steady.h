@@ -1,0 +1,69 @@
+/* qsync/steady.h — the steady state of the master equation (Eq. 4).
+ *
+ * Plan once, solve many: qs_steady_create() enumerates the basis, builds the sparsity
+ * pattern of the Liouvillian and its symbolic LU analysis (UMFPACK); qs_steady_solve()
+ * fills the values from a model with the same structure (oscillators, levels, set of
+ * couplings), factorises numerically, solves, and checks the result. The solve is
+ * refused (QS_ETOOBIG) when the planned memory exceeds the limit.
+ *
+ * By default the unknowns are the zero excitation-difference sector of ρ (ket minus bra
+ * excitations = 0), which holds the unique steady state; options.full = 1 solves the
+ * whole D²×D² Liouvillian instead, as a cross-check.
+ *
+ * Tr ρ = 1 is imposed by adding w·Tr(ρ) to the equation of one population, with w the
+ * mean magnitude of the Liouvillian's entries: the rows of L sum to zero over the
+ * populations, so the modified matrix is non-singular whenever the steady state is unique
+ * and its scaling is that of L.
+ */
+#ifndef QSYNC_STEADY_H
+#define QSYNC_STEADY_H
+
+#include <stddef.h>
+#include "qsync/model.h"
+#include "qsync/state.h"
+
+typedef struct {
+    int full;             /* 0: zero excitation-difference sector (default); 1: whole Liouvillian */
+    double residual_tol;  /* relative residual above which the solve fails (default 1e-8) */
+    double top_tol;       /* top-level population above which QS_WARN_TRUNCATION (default 1e-3) */
+    double memory_limit;  /* bytes the solve may plan to use; 0 = the memory available now */
+} qs_steady_options;
+
+/* Diagnostics of the last solve. The relative residual is ‖Lρ‖∞ / (‖L‖∞ ‖ρ‖∞). */
+typedef struct {
+    size_t sector_dimension;      /* unknowns of the zero excitation-difference sector */
+    size_t liouvillian_dimension; /* D², D = Π levels */
+    size_t system_dimension;      /* unknowns actually solved for */
+    size_t nnz;                   /* non-zeros of the system matrix */
+    double lu_nnz;                /* non-zeros of L+U */
+    double memory_planned;        /* bytes estimated before factorising */
+    double rcond;                 /* UMFPACK's reciprocal condition estimate */
+    double residual;              /* relative residual of Lρ */
+    double trace_error;           /* |Tr ρ − 1| before normalisation */
+    double hermiticity_error;     /* max |ρ_ab − conj ρ_ba| */
+    double off_sector;            /* full path only: max |ρ_ab| outside the sector */
+    double time_assemble, time_symbolic, time_numeric, time_solve; /* seconds */
+} qs_steady_stats;
+
+typedef struct qs_steady qs_steady;
+
+void qs_steady_defaults(qs_steady_options *options);
+
+/* Plan for `model` (levels resolved, see truncation.h). options may be NULL (defaults).
+ * On success *steady is a new handle the caller frees. */
+int qs_steady_create(const qs_model *model, const qs_steady_options *options,
+                     qs_steady **steady, qs_error *err);
+
+/* Solve for `model`, which must have the structure the plan was made for. Returns QS_OK,
+ * QS_WARN_TRUNCATION (result valid, top level too populated), or an error. */
+int qs_steady_solve(qs_steady *steady, const qs_model *model, qs_error *err);
+
+/* The state of the last successful solve (owned by the plan; valid until the next solve
+ * or qs_steady_free). */
+const qs_state *qs_steady_state(const qs_steady *steady);
+
+void qs_steady_get_stats(const qs_steady *steady, qs_steady_stats *stats);
+
+void qs_steady_free(qs_steady **steady);
+
+#endif

@@ -1,0 +1,187 @@
+/* args.c — flag scanning, number flags, model loading with overrides, atomic output. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "cli.h"
+
+int cli_exit_status(int status)
+{
+    switch (status) {
+    case QS_OK: case QS_WARN_TRUNCATION: return EXIT_OK;
+    case QS_EINPUT: return EXIT_INPUT;
+    case QS_ENUMERIC: return EXIT_NUMERIC;
+    case QS_ENOMEM: case QS_ETOOBIG: return EXIT_MEMORY;
+    default: return EXIT_IO;
+    }
+}
+
+int cli_fail(int status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("qsync: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return cli_exit_status(status);
+}
+
+int cli_take(int argc, char **argv, int *i, const char *name, int wants_value, const char **value)
+{
+    const char *arg = argv[*i];
+    size_t len = strlen(name);
+    if (strncmp(arg, name, len) != 0) return 0;
+    if (arg[len] == '\0') {
+        if (!wants_value) { *value = NULL; return 1; }
+        if (*i + 1 >= argc) {
+            fprintf(stderr, "qsync: %s needs a value\n", name);
+            return -1;
+        }
+        *value = argv[++*i];
+        return 1;
+    }
+    if (arg[len] == '=' && wants_value) {
+        *value = arg + len + 1;
+        return 1;
+    }
+    return 0;
+}
+
+int cli_real(const char *flag, const char *text, double *out)
+{
+    if (qs_parse_real(text, out) != QS_OK) {
+        fprintf(stderr, "qsync: %s: '%s' is not a finite number\n", flag, text);
+        return 0;
+    }
+    return 1;
+}
+
+int cli_bytes(const char *flag, const char *text, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(text, &end);
+    double unit = 1;
+    if (*end == 'K' || *end == 'k') unit = 1024.0, end++;
+    else if (*end == 'M' || *end == 'm') unit = 1048576.0, end++;
+    else if (*end == 'G' || *end == 'g') unit = 1073741824.0, end++;
+    if (end == text || *end != '\0' || !(v > 0) || errno) {
+        fprintf(stderr, "qsync: %s: '%s' is not a size (such as 500M or 2G)\n", flag, text);
+        return 0;
+    }
+    *out = v * unit;
+    return 1;
+}
+
+static int push_op(model_args *ma, const char *path, const char *value)
+{
+    const char **p = realloc(ma->op_path, (size_t)(ma->n_ops + 1) * sizeof *p);
+    if (!p) return 0;
+    ma->op_path = p;
+    const char **v = realloc(ma->op_value, (size_t)(ma->n_ops + 1) * sizeof *v);
+    if (!v) return 0;
+    ma->op_value = v;
+    ma->op_path[ma->n_ops] = path;
+    ma->op_value[ma->n_ops] = value;
+    ma->n_ops++;
+    return 1;
+}
+
+int model_args_take(model_args *ma, int argc, char **argv, int *i)
+{
+    const char *v;
+    int r;
+    if ((r = cli_take(argc, argv, i, "--levels", 1, &v)) != 0) {
+        if (r < 0) return -1;
+        return push_op(ma, "levels", v) ? 1 : -1;
+    }
+    if ((r = cli_take(argc, argv, i, "--set", 1, &v)) != 0) {
+        if (r < 0) return -1;
+        if (!strchr(v, '=')) {
+            fprintf(stderr, "qsync: --set %s: expected PATH=VALUE\n", v);
+            return -1;
+        }
+        return push_op(ma, v, NULL) ? 1 : -1;
+    }
+    if ((r = cli_take(argc, argv, i, "--tail-tol", 1, &v)) != 0) {
+        if (r < 0 || !cli_real("--tail-tol", v, &ma->tail_tol)) return -1;
+        if (!(ma->tail_tol > 0 && ma->tail_tol < 1)) {
+            fprintf(stderr, "qsync: --tail-tol must lie in (0, 1)\n");
+            return -1;
+        }
+        return 1;
+    }
+    return 0;
+}
+
+void model_args_free(model_args *ma)
+{
+    free(ma->op_path);
+    free(ma->op_value);
+}
+
+int model_args_load(const model_args *ma, qs_model **model, FILE *log, int **was_auto)
+{
+    qs_error err;
+    int st = qs_model_load(ma->model_path, model, &err);
+    if (st != QS_OK) return cli_fail(st, "%s", err.message);
+    for (int i = 0; i < ma->n_ops; i++) {
+        char path[256];
+        const char *value = ma->op_value[i];
+        const char *flag = value ? "--levels" : "--set";
+        if (value) {
+            snprintf(path, sizeof path, "%s", ma->op_path[i]);
+        } else {
+            const char *eq = strchr(ma->op_path[i], '=');
+            snprintf(path, sizeof path, "%.*s", (int)(eq - ma->op_path[i]), ma->op_path[i]);
+            value = eq + 1;
+        }
+        st = qs_model_set(*model, path, value, &err);
+        if (st != QS_OK) {
+            qs_model_free(model);
+            return cli_fail(st, "%s %s: %s", flag, ma->op_value[i] ? ma->op_value[i] : ma->op_path[i], err.message);
+        }
+    }
+    int n = qs_model_size(*model);
+    int *autos = calloc((size_t)n, sizeof *autos);
+    if (!autos) {
+        qs_model_free(model);
+        return cli_fail(QS_ENOMEM, "out of memory");
+    }
+    for (int j = 0; j < n; j++) autos[j] = qs_model_osc(*model, j)->levels == QS_LEVELS_AUTO;
+    st = qs_model_resolve_levels(*model, ma->tail_tol, QS_AUTO_LEVELS_MAX, &err);
+    if (st != QS_OK) {
+        free(autos);
+        qs_model_free(model);
+        return cli_fail(st, "%s: %s", ma->model_path, err.message);
+    }
+    for (int j = 0; log && j < n; j++)
+        if (autos[j])
+            fprintf(log, "levels = auto: oscillator %s gets %d levels (uncoupled tail below %g)\n",
+                    qs_model_name(*model, j), qs_model_osc(*model, j)->levels, ma->tail_tol);
+    if (was_auto) *was_auto = autos;
+    else free(autos);
+    return EXIT_OK;
+}
+
+FILE *out_open(const char *path, char *tmp, size_t tmp_size)
+{
+    snprintf(tmp, tmp_size, "%s.tmp.%ld", path, (long)getpid());
+    FILE *fp = fopen(tmp, "w");
+    if (!fp) fprintf(stderr, "qsync: %s: cannot write (%s)\n", path, strerror(errno));
+    return fp;
+}
+
+int out_commit(FILE *fp, const char *tmp, const char *path)
+{
+    int bad = ferror(fp);
+    if (fclose(fp) != 0) bad = 1;
+    if (bad || rename(tmp, path) != 0) {
+        fprintf(stderr, "qsync: %s: cannot write (%s)\n", path, strerror(errno));
+        remove(tmp);
+        return EXIT_IO;
+    }
+    return EXIT_OK;
+}

@@ -1,0 +1,75 @@
+/* cli.h — shared pieces of the qsync command-line front end.
+ *
+ * Exit statuses (documented in README.md): 0 ok, 1 output could not be written,
+ * 2 bad input (model file, flag or value), 3 numerical failure, 4 refused for lack of memory.
+ */
+#ifndef QSYNC_CLI_H
+#define QSYNC_CLI_H
+
+#include <stdio.h>
+#include "qsync/qsync.h"
+
+#ifndef M_PI
+#define M_PI 3.14159265358979323846
+#endif
+
+enum { EXIT_OK = 0, EXIT_IO = 1, EXIT_INPUT = 2, EXIT_NUMERIC = 3, EXIT_MEMORY = 4 };
+
+/* Exit status for a library status. */
+int cli_exit_status(int status);
+
+/* Print "qsync: message" to stderr and return the exit status for `status`. */
+int cli_fail(int status, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* Options shared by commands that build a model: file, --levels, --set, --tail-tol. */
+typedef struct {
+    const char *model_path;
+    int n_ops;
+    const char **op_path, **op_value; /* --set/--levels in command-line order */
+    double tail_tol;
+} model_args;
+
+/* Command-line scanning: if argv[*i] is --name or --name=value, consume it (and its value)
+ * and return 1; *value points at the value (NULL for a flag). Returns −1 if a value is
+ * missing (message printed). */
+int cli_take(int argc, char **argv, int *i, const char *name, int wants_value, const char **value);
+
+/* Parse numbers for flags; print "qsync: FLAG: ..." and return 0 on error. */
+int cli_real(const char *flag, const char *text, double *out);
+int cli_bytes(const char *flag, const char *text, double *out); /* 200M, 2G, 1500K, bytes */
+
+/* Try the shared model options at argv[*i]; 1 consumed, 0 not ours, −1 error. */
+int model_args_take(model_args *ma, int argc, char **argv, int *i);
+/* Load the model, apply the overrides in order, resolve levels = auto (reporting the
+ * choices to `log` when non-NULL). *was_auto (if non-NULL) becomes a new array, one flag
+ * per oscillator: its levels were chosen automatically. Returns an exit status. */
+int model_args_load(const model_args *ma, qs_model **model, FILE *log, int **was_auto);
+void model_args_free(model_args *ma);
+
+/* Atomic output: write to PATH.tmp.PID, then rename over PATH. */
+FILE *out_open(const char *path, char *tmp, size_t tmp_size);
+int out_commit(FILE *fp, const char *tmp, const char *path); /* exit status */
+
+/* Minimal JSON writer on a FILE: objects, arrays, keys, numbers (non-finite → null). */
+typedef struct {
+    FILE *fp;
+    int depth;
+    int first[32];
+    char closing[32];
+} json;
+void json_begin(json *j, FILE *fp);
+void json_object(json *j, const char *key);  /* key NULL inside arrays / at top */
+void json_array(json *j, const char *key);
+void json_end(json *j);                      /* closes the innermost object or array */
+void json_num(json *j, const char *key, double v);
+void json_int(json *j, const char *key, long long v);
+void json_str(json *j, const char *key, const char *s);
+void json_bool(json *j, const char *key, int v);
+
+int cmd_steady(int argc, char **argv);
+
+#endif

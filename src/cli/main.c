@@ -1,0 +1,31 @@
+/* main.c — the qsync command: dispatch to subcommands. */
+#include <stdio.h>
+#include <string.h>
+#include "cli.h"
+
+static const char usage[] =
+    "qsync " QSYNC_VERSION " — synchronization of quantum self-oscillator networks\n"
+    "usage: qsync COMMAND [arguments]\n"
+    "  steady MODEL [options]   steady state and synchronization measure S of every pair\n"
+    "Run 'qsync COMMAND --help' for a command's options.\n"
+    "Exit status: 0 ok, 1 output not written, 2 bad input, 3 numerical failure, 4 refused for lack of memory.\n";
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(usage, stderr);
+        return EXIT_INPUT;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "steady") == 0) return cmd_steady(argc - 2, argv + 2);
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        fputs(usage, stdout);
+        return EXIT_OK;
+    }
+    if (strcmp(cmd, "--version") == 0) {
+        puts("qsync " QSYNC_VERSION);
+        return EXIT_OK;
+    }
+    fprintf(stderr, "qsync: unknown command '%s'\n%s", cmd, usage);
+    return EXIT_INPUT;
+}

@@ -1,0 +1,137 @@
+/* internal.h — definitions shared by the library's sources, not part of the API.
+ *
+ * Basis: the Fock states of N oscillators, index s = Σ_j n_j stride_j with oscillator 0
+ * most significant (stride_{N−1} = 1). Each state has a total excitation number; the
+ * zero excitation-difference sector holds the elements ρ_{s,t} with total(s) = total(t),
+ * ordered block by block (total 0, 1, …), row-major inside a block:
+ *     index(s, t) = block_offset[total] + pos[s]·block_size[total] + pos[t].
+ */
+#ifndef QSYNC_INTERNAL_H
+#define QSYNC_INTERNAL_H
+
+#include <complex.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "qsync/qsync.h"
+
+#ifndef M_PI
+#define M_PI 3.14159265358979323846
+#endif
+
+/* ---- model ---- */
+typedef struct {
+    int j, k;             /* j < k */
+    double complex c;     /* C_jk */
+} qs_coupling;
+
+struct qs_model {
+    char source[256];
+    int n;                /* oscillators */
+    char (*names)[QS_NAME_MAX];
+    qs_osc *osc;
+    int n_couplings;
+    qs_coupling *couplings;
+};
+
+/* Allocate an empty model with room for n oscillators and m couplings. */
+qs_model *qs_model_alloc(int n, int m);
+/* Checks every oscillator (σ > 0, γ ≥ 0, levels ≥ 2 or auto, …); `where` prefixes messages. */
+int qs_model_validate_osc(const qs_osc *o, const char *where, qs_error *err);
+
+/* ---- checked size arithmetic ---- */
+static inline int qs_mul_size(size_t a, size_t b, size_t *out)
+{
+    if (a != 0 && b > SIZE_MAX / a) return 0;
+    *out = a * b;
+    return 1;
+}
+static inline int qs_add_size(size_t a, size_t b, size_t *out)
+{
+    if (b > SIZE_MAX - a) return 0;
+    *out = a + b;
+    return 1;
+}
+
+/* ---- basis ---- */
+typedef struct {
+    int n;                 /* oscillators */
+    int *levels;           /* [n] */
+    size_t *stride;        /* [n] */
+    size_t dim;            /* D = Π levels */
+    uint16_t *occ;         /* [dim·n] occupation numbers, row s = state s */
+    int max_total;         /* Σ (levels − 1) */
+    int *total;            /* [dim] total excitation of each state */
+    size_t *pos;           /* [dim] position of each state inside its block */
+    size_t *block_size;    /* [max_total+1] states with that total */
+    size_t *block_offset;  /* [max_total+2] sector offset of each block */
+    size_t **block_states; /* [max_total+1] the states of each block, ascending */
+    size_t sector_dim;     /* Σ block_size² */
+} qs_basis;
+
+/* Sizes a basis would have, without building it (overflow → 0 return). */
+int qs_basis_plan(int n, const int *levels, size_t *dim, size_t *sector_dim);
+int qs_basis_create(int n, const int *levels, qs_basis **basis, qs_error *err);
+void qs_basis_free(qs_basis **basis);
+static inline int qs_basis_occ(const qs_basis *b, size_t s, int j) { return b->occ[s * (size_t)b->n + (size_t)j]; }
+static inline size_t qs_basis_sector_index(const qs_basis *b, size_t s, size_t t)
+{
+    int N = b->total[s];
+    return b->block_offset[N] + b->pos[s] * b->block_size[N] + b->pos[t];
+}
+
+/* ---- state ---- */
+struct qs_state {
+    const qs_basis *basis;  /* not owned */
+    double complex *rho;    /* [basis->sector_dim], sector order */
+};
+
+/* ---- Liouvillian ---- */
+typedef struct qs_liouvillian qs_liouvillian;
+
+/* Build the sparsity pattern for `model` on `basis`: the sector (full = 0) or the whole
+ * space (full = 1). The pattern holds every entry the model's structure can make
+ * non-zero, plus the trace row. */
+int qs_liouvillian_create(const qs_basis *basis, const qs_model *model, int full,
+                          qs_liouvillian **L, qs_error *err);
+/* Fill the values for `model` (same structure); also computes ‖L‖∞ and the trace weight. */
+int qs_liouvillian_fill(qs_liouvillian *L, const qs_model *model, qs_error *err);
+void qs_liouvillian_free(qs_liouvillian **L);
+
+/* Upper bound of the non-zeros of a Liouvillian for this model structure (for planning). */
+int qs_liouvillian_nnz_bound(const qs_model *model, size_t columns, size_t diag, size_t *nnz);
+
+struct qs_liouvillian {
+    const qs_basis *basis;   /* not owned */
+    int full;
+    size_t n;                /* system dimension */
+    size_t nnz;
+    int64_t *Ap;             /* [n+1] column pointers (CSC) */
+    int64_t *Ai;             /* [nnz] row indices, ascending within a column */
+    double complex *Ax;      /* [nnz] values, trace row included */
+    size_t trace_row;        /* row carrying the trace condition */
+    size_t *diag_index;      /* [dim] system index of the population ρ_ss */
+    int64_t *trace_pos;      /* [dim] position in Ax of the trace entry of column ρ_ss */
+    double trace_weight;     /* w */
+    double norm_inf;         /* ‖L‖∞ without the trace row */
+    double *row_abs;         /* [n] workspace: absolute row sums */
+};
+
+/* Index of element (s, t) in the system (sector or full); (size_t)−1 if outside. */
+size_t qs_liouvillian_index(const qs_liouvillian *L, size_t s, size_t t);
+
+/* ---- memory ---- */
+/* Bytes of memory available now (MemAvailable), or 0 if unknown. */
+double qs_memory_available(void);
+/* Peak resident set of this process in bytes, or 0 if unknown. */
+double qs_memory_peak(void);
+
+/* ---- time ---- */
+double qs_now(void);
+
+
+/* ---- model helpers used by the loader ---- */
+int qs_osc_apply(qs_osc *o, const char *key, const char *value, const char *where, qs_error *err);
+int qs_model_set_coupling(qs_model *model, int j, int k, double complex c);
+int qs_name_valid(const char *name);
+
+#endif

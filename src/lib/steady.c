@@ -1,0 +1,248 @@
+/* steady.c — steady state by sparse LU (UMFPACK, complex, 64-bit indices).
+ *
+ * create: basis → pattern → symbolic analysis, with the memory plan checked before each
+ * large allocation; solve: values → numeric factorisation → solve (with UMFPACK's
+ * iterative refinement) → checks. The plan keeps its workspaces between solves.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <umfpack.h>
+#include "internal.h"
+
+struct qs_steady {
+    qs_steady_options opt;
+    qs_basis *basis;
+    qs_liouvillian *L;
+    int n_osc, n_couplings;
+    int *levels;                 /* structure the plan was made for */
+    int *pairs;                  /* [2·n_couplings] */
+    void *symbolic, *numeric;
+    double control[UMFPACK_CONTROL], info[UMFPACK_INFO];
+    double complex *x, *rhs, *y; /* [n] solution, right-hand side, residual */
+    qs_state state;
+    int have_state;
+    double memory_base;          /* bytes of our own arrays */
+    qs_steady_stats stats;
+};
+
+void qs_steady_defaults(qs_steady_options *o)
+{
+    o->full = 0;
+    o->residual_tol = 1e-8;
+    o->top_tol = 1e-3;
+    o->memory_limit = 0;
+}
+
+static double mib(double bytes) { return bytes / 1048576.0; }
+
+static int check_memory(const qs_steady *st, double need, const char *what, qs_error *err)
+{
+    double limit = st->opt.memory_limit > 0 ? st->opt.memory_limit : qs_memory_available();
+    if (limit > 0 && need > limit)
+        return qs_error_set(err, QS_ETOOBIG, "%s needs about %.0f MiB, but only %.0f MiB are %s",
+                            what, mib(need), mib(limit), st->opt.memory_limit > 0 ? "allowed" : "available");
+    return QS_OK;
+}
+
+void qs_steady_free(qs_steady **steady)
+{
+    if (!steady || !*steady) return;
+    qs_steady *st = *steady;
+    if (st->numeric) umfpack_zl_free_numeric(&st->numeric);
+    if (st->symbolic) umfpack_zl_free_symbolic(&st->symbolic);
+    qs_liouvillian_free(&st->L);
+    qs_basis_free(&st->basis);
+    free(st->levels);
+    free(st->pairs);
+    free(st->x);
+    free(st->rhs);
+    free(st->y);
+    free(st->state.rho);
+    free(st);
+    *steady = NULL;
+}
+
+int qs_steady_create(const qs_model *model, const qs_steady_options *options,
+                     qs_steady **out, qs_error *err)
+{
+    *out = NULL;
+    qs_steady *st = calloc(1, sizeof *st);
+    if (!st) return qs_error_set(err, QS_ENOMEM, "out of memory");
+    if (options) st->opt = *options; else qs_steady_defaults(&st->opt);
+    int n = model->n, status;
+    st->n_osc = n;
+    st->n_couplings = model->n_couplings;
+    st->levels = malloc((size_t)n * sizeof *st->levels);
+    st->pairs = malloc((size_t)(2 * model->n_couplings + 1) * sizeof *st->pairs);
+    if (!st->levels || !st->pairs) { qs_steady_free(&st); return qs_error_set(err, QS_ENOMEM, "out of memory"); }
+    for (int j = 0; j < n; j++) {
+        st->levels[j] = model->osc[j].levels;
+        if (st->levels[j] == QS_LEVELS_AUTO) {
+            qs_steady_free(&st);
+            return qs_error_set(err, QS_EINPUT, "oscillator %s: levels = auto must be resolved before solving", model->names[j]);
+        }
+    }
+    for (int i = 0; i < model->n_couplings; i++) {
+        st->pairs[2 * i] = model->couplings[i].j;
+        st->pairs[2 * i + 1] = model->couplings[i].k;
+    }
+
+    /* memory plan, before the basis and the pattern exist */
+    size_t D, sector, system, nnz_bound;
+    if (!qs_basis_plan(n, st->levels, &D, &sector)) {
+        qs_steady_free(&st);
+        return qs_error_set(err, QS_ETOOBIG, "the Hilbert space is too large to index");
+    }
+    st->stats.sector_dimension = sector;
+    if (!qs_mul_size(D, D, &st->stats.liouvillian_dimension)) st->stats.liouvillian_dimension = SIZE_MAX;
+    system = st->opt.full ? st->stats.liouvillian_dimension : sector;
+    if (system == SIZE_MAX || !qs_liouvillian_nnz_bound(model, system, D, &nnz_bound)) {
+        qs_steady_free(&st);
+        return qs_error_set(err, QS_ETOOBIG, "the %s Liouvillian is too large to index", st->opt.full ? "full" : "sector");
+    }
+    st->stats.system_dimension = system;
+    st->memory_base = (double)D * (n * 2.0 + 4 + 8 + 24) + (double)nnz_bound * (8 + 16) +
+                      (double)system * (8 + 8 + 4 * 16);
+    if ((status = check_memory(st, st->memory_base, "the Liouvillian", err)) != QS_OK) { qs_steady_free(&st); return status; }
+
+    double t0 = qs_now();
+    if ((status = qs_basis_create(n, st->levels, &st->basis, err)) != QS_OK ||
+        (status = qs_liouvillian_create(st->basis, model, st->opt.full, &st->L, err)) != QS_OK) {
+        qs_steady_free(&st);
+        return status;
+    }
+    st->stats.nnz = st->L->nnz;
+    st->x = malloc(system * sizeof *st->x);
+    st->rhs = malloc(system * sizeof *st->rhs);
+    st->y = malloc(system * sizeof *st->y);
+    st->state.rho = malloc(sector * sizeof *st->state.rho);
+    st->state.basis = st->basis;
+    if (!st->x || !st->rhs || !st->y || !st->state.rho) { qs_steady_free(&st); return qs_error_set(err, QS_ENOMEM, "out of memory"); }
+    st->stats.time_assemble = qs_now() - t0;
+
+    t0 = qs_now();
+    umfpack_zl_defaults(st->control);
+    st->control[UMFPACK_PRL] = 0;
+    int64_t nn = (int64_t)system;
+    status = (int)umfpack_zl_symbolic(nn, nn, st->L->Ap, st->L->Ai, NULL, NULL, &st->symbolic, st->control, st->info);
+    st->stats.time_symbolic = qs_now() - t0;
+    if (status == UMFPACK_ERROR_out_of_memory) { qs_steady_free(&st); return qs_error_set(err, QS_ENOMEM, "out of memory in the symbolic analysis"); }
+    if (status != UMFPACK_OK) { qs_steady_free(&st); return qs_error_set(err, QS_ENUMERIC, "symbolic analysis failed (UMFPACK status %d)", status); }
+    double lu = st->info[UMFPACK_PEAK_MEMORY_ESTIMATE] * st->info[UMFPACK_SIZE_OF_UNIT];
+    st->stats.memory_planned = st->memory_base + lu;
+    if ((status = check_memory(st, st->stats.memory_planned, "the LU factorisation", err)) != QS_OK) { qs_steady_free(&st); return status; }
+    *out = st;
+    return QS_OK;
+}
+
+static int same_structure(const qs_steady *st, const qs_model *model)
+{
+    if (model->n != st->n_osc || model->n_couplings != st->n_couplings) return 0;
+    for (int j = 0; j < model->n; j++)
+        if (model->osc[j].levels != st->levels[j]) return 0;
+    for (int i = 0; i < model->n_couplings; i++)
+        if (model->couplings[i].j != st->pairs[2 * i] || model->couplings[i].k != st->pairs[2 * i + 1]) return 0;
+    return 1;
+}
+
+/* y = (L + w e_r tᵀ) x − w e_r tᵀx = L x, and the relative residual ‖Lx‖∞/(‖L‖∞‖x‖∞). */
+static double residual(const qs_liouvillian *L, const double complex *x, double complex *y)
+{
+    memset(y, 0, L->n * sizeof *y);
+    double xmax = 0.0;
+    for (size_t col = 0; col < L->n; col++) {
+        double complex xc = x[col];
+        if (cabs(xc) > xmax) xmax = cabs(xc);
+        for (int64_t p = L->Ap[col]; p < L->Ap[col + 1]; p++) y[L->Ai[p]] += L->Ax[p] * xc;
+    }
+    double complex tr = 0.0;
+    for (size_t s = 0; s < L->basis->dim; s++) tr += x[L->diag_index[s]];
+    y[L->trace_row] -= L->trace_weight * tr;
+    double ymax = 0.0;
+    for (size_t i = 0; i < L->n; i++)
+        if (!(cabs(y[i]) <= ymax)) ymax = cabs(y[i]);   /* NaN propagates */
+    return ymax / (L->norm_inf * xmax);
+}
+
+int qs_steady_solve(qs_steady *st, const qs_model *model, qs_error *err)
+{
+    st->have_state = 0;
+    if (!same_structure(st, model))
+        return qs_error_set(err, QS_EINPUT, "the model's structure (oscillators, levels, couplings) differs from the plan's");
+    qs_liouvillian *L = st->L;
+    const qs_basis *b = st->basis;
+    int status;
+    double t0 = qs_now();
+    if ((status = qs_liouvillian_fill(L, model, err)) != QS_OK) return status;
+    st->stats.time_assemble = qs_now() - t0;
+
+    t0 = qs_now();
+    if (st->numeric) umfpack_zl_free_numeric(&st->numeric);
+    status = (int)umfpack_zl_numeric(L->Ap, L->Ai, (const double *)L->Ax, NULL, st->symbolic, &st->numeric,
+                                     st->control, st->info);
+    st->stats.time_numeric = qs_now() - t0;
+    st->stats.rcond = st->info[UMFPACK_RCOND];
+    st->stats.lu_nnz = st->info[UMFPACK_LNZ] + st->info[UMFPACK_UNZ];
+    if (status == UMFPACK_ERROR_out_of_memory)
+        return qs_error_set(err, QS_ENOMEM, "out of memory in the LU factorisation");
+    if (status == UMFPACK_WARNING_singular_matrix)
+        return qs_error_set(err, QS_ENUMERIC, "the Liouvillian is singular: the steady state is not unique (is any oscillator without dissipation?)");
+    if (status != UMFPACK_OK)
+        return qs_error_set(err, QS_ENUMERIC, "LU factorisation failed (UMFPACK status %d)", status);
+
+    t0 = qs_now();
+    memset(st->rhs, 0, L->n * sizeof *st->rhs);
+    st->rhs[L->trace_row] = L->trace_weight;
+    status = (int)umfpack_zl_solve(UMFPACK_A, L->Ap, L->Ai, (const double *)L->Ax, NULL, (double *)st->x, NULL,
+                                   (const double *)st->rhs, NULL, st->numeric, st->control, st->info);
+    st->stats.time_solve = qs_now() - t0;
+    if (status != UMFPACK_OK)
+        return qs_error_set(err, QS_ENUMERIC, "triangular solve failed (UMFPACK status %d)", status);
+
+    st->stats.residual = residual(L, st->x, st->y);
+
+    /* the sector part of the solution; off-sector magnitude on the full path */
+    double off = 0.0;
+    if (L->full) {
+        for (size_t s = 0; s < b->dim; s++)
+            for (size_t t = 0; t < b->dim; t++) {
+                double complex v = st->x[s * b->dim + t];
+                if (b->total[s] == b->total[t]) st->state.rho[qs_basis_sector_index(b, s, t)] = v;
+                else if (cabs(v) > off) off = cabs(v);
+            }
+    } else {
+        memcpy(st->state.rho, st->x, b->sector_dim * sizeof *st->x);
+    }
+    st->stats.off_sector = off;
+    double complex tr = 0.0;
+    for (size_t s = 0; s < b->dim; s++) tr += st->state.rho[qs_basis_sector_index(b, s, s)];
+    st->stats.trace_error = cabs(tr - 1.0);
+    for (size_t i = 0; i < b->sector_dim; i++) st->state.rho[i] /= tr;
+    double herm = 0.0;
+    for (int N = 0; N <= b->max_total; N++) {
+        size_t d = b->block_size[N];
+        const double complex *blk = st->state.rho + b->block_offset[N];
+        for (size_t i = 0; i < d; i++)
+            for (size_t k = i; k < d; k++) {
+                double e = cabs(blk[i * d + k] - conj(blk[k * d + i]));
+                if (e > herm) herm = e;
+            }
+    }
+    st->stats.hermiticity_error = herm;
+    if (!(st->stats.residual <= st->opt.residual_tol) || !isfinite(creal(tr)))
+        return qs_error_set(err, QS_ENUMERIC, "the solution fails its check: relative residual %.3g (tolerance %.3g), rcond %.3g",
+                            st->stats.residual, st->opt.residual_tol, st->stats.rcond);
+    st->have_state = 1;
+    for (int j = 0; j < b->n; j++) {
+        double top = qs_state_population(&st->state, j, b->levels[j] - 1);
+        if (top > st->opt.top_tol)
+            return qs_error_set(err, QS_WARN_TRUNCATION, "oscillator %s: population %.3g of the top level %d exceeds %.3g; "
+                                "raise levels (or use levels = auto)", model->names[j], top, b->levels[j] - 1, st->opt.top_tol);
+    }
+    return QS_OK;
+}
+
+const qs_state *qs_steady_state(const qs_steady *st) { return st->have_state ? &st->state : NULL; }
+
+void qs_steady_get_stats(const qs_steady *st, qs_steady_stats *stats) { *stats = st->stats; }
