@@ -10,10 +10,10 @@
  * excitations = 0), which holds the unique steady state; options.full = 1 solves the
  * whole D²×D² Liouvillian instead, as a cross-check.
  *
- * Tr ρ = 1 is imposed by adding w·Tr(ρ) to the equation of one population, with w the
- * mean magnitude of the Liouvillian's entries: the rows of L sum to zero over the
- * populations, so the modified matrix is non-singular whenever the steady state is unique
- * and its scaling is that of L.
+ * Normalisation: L preserves the trace, so the equation of one population is redundant;
+ * it is replaced by w·ρ_rr = w (w the mean magnitude of L's entries, r the most populated
+ * state of the uncoupled network), which keeps the matrix as sparse as L and scaled like
+ * it. The solution is then divided by its trace.
  */
 #ifndef QSYNC_STEADY_H
 #define QSYNC_STEADY_H
@@ -39,7 +39,7 @@ typedef struct {
     double memory_planned;        /* bytes estimated before factorising */
     double rcond;                 /* UMFPACK's reciprocal condition estimate */
     double residual;              /* relative residual of Lρ */
-    double trace_error;           /* |Tr ρ − 1| before normalisation */
+    double trace_error;           /* |Tr ρ − 1| of the returned state */
     double hermiticity_error;     /* max |ρ_ab − conj ρ_ba| */
     double off_sector;            /* full path only: max |ρ_ab| outside the sector */
     double time_assemble, time_symbolic, time_numeric, time_solve; /* seconds */

@@ -90,10 +90,11 @@ typedef struct qs_liouvillian qs_liouvillian;
 
 /* Build the sparsity pattern for `model` on `basis`: the sector (full = 0) or the whole
  * space (full = 1). The pattern holds every entry the model's structure can make
- * non-zero, plus the trace row. */
+ * non-zero, with row trace_row reduced to its diagonal. */
 int qs_liouvillian_create(const qs_basis *basis, const qs_model *model, int full,
                           qs_liouvillian **L, qs_error *err);
-/* Fill the values for `model` (same structure); also computes ‖L‖∞ and the trace weight. */
+/* Fill the values for `model` (same structure); also computes ‖L‖∞ (of L itself, row r
+ * included) and the weight w. */
 int qs_liouvillian_fill(qs_liouvillian *L, const qs_model *model, qs_error *err);
 void qs_liouvillian_free(qs_liouvillian **L);
 
@@ -107,10 +108,10 @@ struct qs_liouvillian {
     size_t nnz;
     int64_t *Ap;             /* [n+1] column pointers (CSC) */
     int64_t *Ai;             /* [nnz] row indices, ascending within a column */
-    double complex *Ax;      /* [nnz] values, trace row included */
-    size_t trace_row;        /* row carrying the trace condition */
+    double complex *Ax;      /* [nnz] values; row trace_row replaced by w e_r */
+    size_t trace_row;        /* r: the population whose equation fixes the normalisation */
     size_t *diag_index;      /* [dim] system index of the population ρ_ss */
-    int64_t *trace_pos;      /* [dim] position in Ax of the trace entry of column ρ_ss */
+    int64_t trace_pos;       /* position in Ax of (r, r) */
     double trace_weight;     /* w */
     double norm_inf;         /* ‖L‖∞ without the trace row */
     double *row_abs;         /* [n] workspace: absolute row sums */

@@ -9,7 +9,13 @@
  * for every coupling term C_pq a_p† a_q (both directions of each stored coupling) and
  * every oscillator j. Each of these keeps ket-minus-bra excitations fixed, so the sector
  * is closed. The pattern is structural (a coupling of value 0 still has entries), built
- * once; fills write values into it. One population row also carries w·Tr ρ (see steady.h).
+ * once; fills write values into it.
+ *
+ * Normalisation: the population rows of L sum to zero (L preserves the trace), so the
+ * equation of one population ρ_rr is redundant. Its row is replaced by w·e_r (w = mean
+ * |L_ij|), fixing ρ_rr; the state is rescaled to Tr ρ = 1 afterwards. The row stays as
+ * sparse as it can be, and the matrix is non-singular whenever the steady state is
+ * unique with ρ_rr ≠ 0: r is the most populated state of the uncoupled network.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -176,13 +182,12 @@ void qs_liouvillian_free(qs_liouvillian **L)
     free((*L)->Ai);
     free((*L)->Ax);
     free((*L)->diag_index);
-    free((*L)->trace_pos);
     free((*L)->row_abs);
     free(*L);
     *L = NULL;
 }
 
-/* State s* with the largest uncoupled product population: the row that carries Tr ρ. */
+/* State s* with the largest uncoupled product population: the normalisation row. */
 static size_t trace_state(const qs_basis *b, const qs_model *m)
 {
     size_t best = 0;
@@ -223,11 +228,10 @@ int qs_liouvillian_create(const qs_basis *basis, const qs_model *model, int full
     L->Ap = malloc((L->n + 1) * sizeof *L->Ap);
     L->Ai = malloc(bound * sizeof *L->Ai);
     L->diag_index = malloc(D * sizeof *L->diag_index);
-    L->trace_pos = malloc(D * sizeof *L->trace_pos);
     L->row_abs = malloc(L->n * sizeof *L->row_abs);
     size_t per = 2 + 4 * (size_t)model->n_couplings + 2 * (size_t)model->n;
     int64_t *rows = malloc(per * sizeof *rows);
-    if (!L->Ap || !L->Ai || !L->diag_index || !L->trace_pos || !L->row_abs || !rows) {
+    if (!L->Ap || !L->Ai || !L->diag_index || !L->row_abs || !rows) {
         free(rows);
         qs_liouvillian_free(&L);
         return qs_error_set(err, QS_ENOMEM, "out of memory for the Liouvillian pattern (%zu entries)", bound);
@@ -241,11 +245,12 @@ int qs_liouvillian_create(const qs_basis *basis, const qs_model *model, int full
         size_t s, t;
         column_states(L, col, &s, &t);
         int k = emit_column(L, NULL, model, s, t, rows, NULL);
-        if (s == t) rows[k++] = (int64_t)L->trace_row;
         qsort(rows, (size_t)k, sizeof *rows, cmp_i64);
         int u = 0;
-        for (int i = 0; i < k; i++)
+        for (int i = 0; i < k; i++) {
+            if (rows[i] == (int64_t)L->trace_row && col != L->trace_row) continue;
             if (u == 0 || rows[i] != rows[u - 1]) rows[u++] = rows[i];
+        }
         memcpy(L->Ai + nnz, rows, (size_t)u * sizeof *rows);
         nnz += (size_t)u;
         L->Ap[col + 1] = (int64_t)nnz;
@@ -259,14 +264,10 @@ int qs_liouvillian_create(const qs_basis *basis, const qs_model *model, int full
         qs_liouvillian_free(&L);
         return qs_error_set(err, QS_ENOMEM, "out of memory for the Liouvillian values");
     }
-    for (size_t s = 0; s < D; s++) {
-        size_t col = L->diag_index[s];
-        int64_t lo = L->Ap[col], hi = L->Ap[col + 1] - 1;
-        while (lo < hi) {
-            int64_t mid = (lo + hi) / 2;
-            if (L->Ai[mid] < (int64_t)L->trace_row) lo = mid + 1; else hi = mid;
-        }
-        L->trace_pos[s] = lo;
+    {   /* position of (r, r) in column r */
+        int64_t p = L->Ap[L->trace_row];
+        while (L->Ai[p] != (int64_t)L->trace_row) p++;
+        L->trace_pos = p;
     }
     *out = L;
     return QS_OK;
@@ -296,14 +297,15 @@ int qs_liouvillian_fill(qs_liouvillian *L, const qs_model *model, qs_error *err)
         const int64_t *ai = L->Ai + L->Ap[col];
         int64_t len = L->Ap[col + 1] - L->Ap[col];
         for (int i = 0; i < k; i++) {
+            L->row_abs[rows[i]] += cabs(vals[i]);
+            abs_sum += cabs(vals[i]);
+            if (rows[i] == (int64_t)L->trace_row) continue;   /* replaced by w e_r */
             int64_t lo = 0, hi = len - 1;
             while (lo < hi) {
                 int64_t mid = (lo + hi) / 2;
                 if (ai[mid] < rows[i]) lo = mid + 1; else hi = mid;
             }
             L->Ax[L->Ap[col] + lo] += vals[i];
-            L->row_abs[rows[i]] += cabs(vals[i]);
-            abs_sum += cabs(vals[i]);
         }
     }
     free(rows);
@@ -313,9 +315,9 @@ int qs_liouvillian_fill(qs_liouvillian *L, const qs_model *model, qs_error *err)
     for (size_t r = 0; r < L->n; r++)
         if (L->row_abs[r] > norm) norm = L->row_abs[r];
     L->norm_inf = norm;
-    L->trace_weight = L->nnz ? abs_sum / (double)L->nnz : 1.0;
+    L->trace_weight = abs_sum / (double)L->nnz;
     if (!(L->trace_weight > 0) || !isfinite(L->trace_weight))
         return qs_error_set(err, QS_ENUMERIC, "the Liouvillian has no finite non-zero entries");
-    for (size_t s = 0; s < b->dim; s++) L->Ax[L->trace_pos[s]] += L->trace_weight;
+    L->Ax[L->trace_pos] = L->trace_weight;
     return QS_OK;
 }
