@@ -57,9 +57,12 @@ int qs_osc_auto_levels(const qs_osc *o, double tail_tol, int max_levels, int *le
     double s = -(lp[TAIL_TERMS - 1] - lp[TAIL_TERMS / 2 - 1]) / log(2.0);
     int st = QS_OK;
     if (!(s > 1.05)) {
-        st = qs_error_set(err, QS_EINPUT,
-            "the uncoupled populations do not decay fast enough to normalise (p(n) ~ n^-%.3g): "
-            "levels = auto impossible, give levels explicitly", s);
+        if (s <= 0)
+            st = qs_error_set(err, QS_EINPUT, "the uncoupled populations grow with n (gamma_plus sigma_plus^2 >= "
+                              "gamma_minus sigma_minus^2): levels = auto impossible, give levels explicitly");
+        else
+            st = qs_error_set(err, QS_EINPUT, "the uncoupled populations decay only as n^-%.3g, too slowly to "
+                              "normalise: levels = auto impossible, give levels explicitly", s);
     } else {
         double total = 0.0;
         for (int n = TAIL_TERMS - 1; n >= 0; n--) total += exp(lp[n] - top);

@@ -1,0 +1,77 @@
+#!/usr/bin/env python3
+"""The command-line contract of MODEL.md §6 for `qsync steady`: JSON fields, sector and
+Liouvillian dimensions, --full, --levels auto, --phase-distribution. One PASS/FAIL line each."""
+import csv
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+
+QSYNC, EXAMPLES = sys.argv[1], sys.argv[2]
+passed = failed = 0
+
+
+def check(name, ok, detail=""):
+    global passed, failed
+    passed += ok
+    failed += not ok
+    print(f"{'PASS' if ok else 'FAIL'}: {name}{': ' + detail if detail else ''}")
+
+
+def steady(*args):
+    r = subprocess.run([QSYNC, "steady", *args, "--json"], capture_output=True, text=True)
+    return r.returncode, (json.loads(r.stdout) if r.returncode == 0 else None), r.stderr
+
+
+rc, d, err = steady(os.path.join(EXAMPLES, "fig2b.ini"), "--levels", "10")
+check("steady --json exits 0", rc == 0, err.strip())
+check("JSON has pairs with a, b, S, phi_max", all(k in d["pairs"][0] for k in ("a", "b", "S", "phi_max")))
+check("two oscillators x 10 levels: sector_dimension 670", d["sector_dimension"] == 670, str(d["sector_dimension"]))
+check("two oscillators x 10 levels: liouvillian_dimension 10000", d["liouvillian_dimension"] == 10000,
+      str(d["liouvillian_dimension"]))
+check("residual reported and below 1e-12", d["residual"] < 1e-12, f"{d['residual']:.2e}")
+check("phi_max in [0, 2pi)", 0 <= d["pairs"][0]["phi_max"] < 2 * math.pi)
+
+rc, d4, err = steady(os.path.join(EXAMPLES, "ring4.ini"))
+check("four oscillators x 4 levels: sector_dimension 8092", rc == 0 and d4["sector_dimension"] == 8092,
+      str(d4 and d4["sector_dimension"]))
+check("four oscillators: 6 pairs in file order",
+      rc == 0 and [(p["a"], p["b"]) for p in d4["pairs"]] ==
+      [("A", "B"), ("A", "A2"), ("A", "B2"), ("B", "A2"), ("B", "B2"), ("A2", "B2")])
+
+rc, df, err = steady(os.path.join(EXAMPLES, "fig4.ini"), "--full")
+rc2, ds, err2 = steady(os.path.join(EXAMPLES, "fig4.ini"))
+check("--full: solved the whole Liouvillian", rc == 0 and df["system_dimension"] == df["liouvillian_dimension"])
+worst = max(abs(a["S"] - b["S"]) / b["S"] for a, b in zip(df["pairs"], ds["pairs"]))
+check("--full equals the sector path on Fig. 4 (relative 1e-10)", worst < 1e-10, f"{worst:.2e}")
+
+r = subprocess.run([QSYNC, "steady", os.path.join(EXAMPLES, "fig2b.ini"), "--levels", "auto"],
+                   capture_output=True, text=True)
+check("--levels auto prints its choice", r.returncode == 0 and "levels = auto: oscillator 1 gets" in r.stderr,
+      r.stderr.strip().splitlines()[0] if r.stderr else "")
+rc, da, err = steady(os.path.join(EXAMPLES, "fig2b.ini"), "--levels", "auto")
+check("--levels auto: JSON marks levels_auto and gives a top population below 1e-3",
+      rc == 0 and all(o["levels_auto"] and o["top_population"] < 1e-3 for o in da["oscillators"]))
+
+with tempfile.TemporaryDirectory() as tmp:
+    path = os.path.join(tmp, "p.csv")
+    rc, d3, err = steady(os.path.join(EXAMPLES, "fig4.ini"), "--phase-distribution", path)
+    rows = list(csv.reader(open(path)))
+    check("phase distribution CSV header", rows[0] == ["phi", "P_A-B", "P_A-C", "P_B-C"], str(rows[0]))
+    phis = [float(r[0]) for r in rows[1:]]
+    for col, pair in enumerate(d3["pairs"], start=1):
+        vals = [float(r[col]) for r in rows[1:]]
+        integral = sum((vals[i] + vals[i + 1]) / 2 * (phis[i + 1] - phis[i]) for i in range(len(vals) - 1))
+        check(f"P(phi) of {pair['a']}-{pair['b']} integrates to 1", abs(integral - 1) < 1e-9, f"{integral:.12f}")
+        peak = 2 * math.pi * max(vals) - 1
+        check(f"2 pi max P - 1 on the CSV grid is within 1e-3 of S for {pair['a']}-{pair['b']}",
+              -1e-12 <= pair["S"] - peak < 1e-3 * max(pair["S"], 1e-3), f"{peak:.6f} vs {pair['S']:.6f}")
+    check("no temporary file left behind", os.listdir(tmp) == ["p.csv"], str(os.listdir(tmp)))
+
+r = subprocess.run([QSYNC, "steady", os.path.join(EXAMPLES, "fig2b.ini")], capture_output=True, text=True)
+check("levels 8 at Fig. 2b: top-level warning on stderr", "warning: oscillator 1: population" in r.stderr)
+
+print(f"{passed} passed, {failed} failed")
+sys.exit(1 if failed else 0)

@@ -1,0 +1,350 @@
+/* test_physics.c — the library against exact results, limits, symmetries and identities
+ * (MODEL.md §1, §2). Every check prints observed and expected values. */
+#include <complex.h>
+#include <stdlib.h>
+#include <string.h>
+#include "qsync/qsync.h"
+#include "check.h"
+
+#ifndef M_PI
+#define M_PI 3.14159265358979323846
+#endif
+
+static qs_model *load(const char *text)
+{
+    qs_model *m;
+    qs_error err;
+    if (qs_model_load_string(text, "test", &m, &err) != QS_OK) {
+        printf("FAIL: model text does not load: %s\n", err.message);
+        exit(1);
+    }
+    return m;
+}
+
+typedef struct {
+    qs_steady *st;
+    qs_steady_stats stats;
+    int status;
+} solved;
+
+static solved solve(const qs_model *m, int full)
+{
+    solved r = {0};
+    qs_steady_options o;
+    qs_steady_defaults(&o);
+    o.full = full;
+    o.top_tol = 1.0;
+    qs_error err;
+    r.status = qs_steady_create(m, &o, &r.st, &err);
+    if (r.status == QS_OK) r.status = qs_steady_solve(r.st, m, &err);
+    if (r.status != QS_OK) printf("FAIL: solve: %s\n", err.message);
+    else qs_steady_get_stats(r.st, &r.stats);
+    return r;
+}
+
+/* S and phi_max of pair (a, b) */
+static double pair_S(const qs_state *s, int a, int b, double *phi)
+{
+    int la = qs_state_levels(s, a), lb = qs_state_levels(s, b), lmax = (la < lb ? la : lb) - 1;
+    double complex c[64];
+    double S, ph;
+    qs_state_phase_coefficients(s, a, b, lmax, c);
+    qs_phase_max(lmax, c, &S, &ph);
+    if (phi) *phi = ph;
+    return S;
+}
+
+/* the generic checks every solve must pass */
+static void check_solution(const char *what, const solved *r)
+{
+    char name[200];
+    snprintf(name, sizeof name, "%s: relative residual", what);
+    check_close(name, r->stats.residual, 0, 0, 1e-13);
+    snprintf(name, sizeof name, "%s: |Tr rho - 1|", what);
+    check_close(name, r->stats.trace_error, 0, 0, 1e-13);
+    snprintf(name, sizeof name, "%s: hermiticity", what);
+    check_close(name, r->stats.hermiticity_error, 0, 0, 1e-13);
+}
+
+/* p(n) ∝ Π γ+ f+(k) / (γ− f−(k)), written out independently of the library */
+static void exact_populations(double gp, double gm, double sp, double sm, double np, double nm, int L, double *p)
+{
+    double sum = 0;
+    p[0] = 1;
+    for (int n = 1; n < L; n++) {
+        double fp = sp * sp / ((n - np) * (n - np) + sp * sp), fm = sm * sm / ((n - nm) * (n - nm) + sm * sm);
+        p[n] = p[n - 1] * gp * fp / (gm * fm);
+    }
+    for (int n = 0; n < L; n++) sum += p[n];
+    for (int n = 0; n < L; n++) p[n] /= sum;
+}
+
+static void test_single_oscillator(void)
+{
+    static const struct { double gp, gm, sp, sm, np, nm; int L; } cases[] = {
+        {1, 1, 0.2, 0.2, 2, 3, 8},       /* Fig. 2b oscillator */
+        {2.5, 0.7, 0.3, 0.5, 1.5, 2.2, 9}, /* γ+ ≠ γ−, σ+ ≠ σ−, non-integer n± */
+        {0.3, 1.7, 0.8, 0.25, 4, 4.6, 12},
+        {1, 1, 0.6, 0.6, 4, 5, 10},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        char text[600];
+        snprintf(text, sizeof text,
+                 "[oscillator x]\nomega = 3.5\nK = 2\ngamma_plus = %.17g\ngamma_minus = %.17g\nsigma_plus = %.17g\n"
+                 "sigma_minus = %.17g\nn_plus = %.17g\nn_minus = %.17g\nlevels = %d\n",
+                 cases[c].gp, cases[c].gm, cases[c].sp, cases[c].sm, cases[c].np, cases[c].nm, cases[c].L);
+        qs_model *m = load(text);
+        solved r = solve(m, 0);
+        double p[64], lib[64];
+        exact_populations(cases[c].gp, cases[c].gm, cases[c].sp, cases[c].sm, cases[c].np, cases[c].nm, cases[c].L, p);
+        qs_osc_populations(qs_model_osc(m, 0), cases[c].L, lib);
+        double worst = 0, worst_lib = 0;
+        for (int n = 0; n < cases[c].L && r.status == QS_OK; n++) {
+            double e = fabs(qs_state_population(qs_steady_state(r.st), 0, n) - p[n]);
+            if (e > worst) worst = e;
+            if (fabs(lib[n] - p[n]) > worst_lib) worst_lib = fabs(lib[n] - p[n]);
+        }
+        char name[120];
+        snprintf(name, sizeof name, "single oscillator case %zu: max |p_solver(n) - p_exact(n)|", c);
+        check_close(name, worst, 0, 0, 1e-13);
+        snprintf(name, sizeof name, "single oscillator case %zu: max |p_detailed_balance(n) - p_exact(n)|", c);
+        check_close(name, worst_lib, 0, 0, 1e-14);
+        if (r.status == QS_OK) check_solution(name, &r);
+        qs_steady_free(&r.st);
+        qs_model_free(&m);
+    }
+    /* the discrete Lorentzian of the symmetric case */
+    qs_model *m = load("[oscillator x]\nsigma = 0.3\nnbar = 2\nlevels = 12\n");
+    double p[12], q[12], sum = 0, worst = 0;
+    qs_osc_populations(qs_model_osc(m, 0), 12, p);
+    for (int n = 0; n < 12; n++) sum += q[n] = 1.0 / ((n - 2.0) * (n - 2.0) + 0.09);
+    for (int n = 0; n < 12; n++) worst = fmax(worst, fabs(p[n] - q[n] / sum));
+    check_close("discrete Lorentzian p(n) ~ 1/((n-n+)^2+sigma^2)", worst, 0, 0, 1e-15);
+    qs_model_free(&m);
+}
+
+static void test_two_level(void)
+{
+    static const char *couplings[] = {"0.01", "0.5", "3", "0.2-0.7i"};
+    static const double detunings[] = {0, 0.3, 20, -7};
+    double worst = 0;
+    for (int c = 0; c < 4; c++)
+        for (int d = 0; d < 4; d++) {
+            char text[400];
+            snprintf(text, sizeof text, "[defaults]\nsigma = 0.2\nnbar = 0.6\nK = 3\nlevels = 2\n[oscillator a]\nomega = %g\n"
+                     "[oscillator b]\n[coupling]\na-b = %s\n", detunings[d], couplings[c]);
+            qs_model *m = load(text);
+            solved r = solve(m, 0);
+            if (r.status == QS_OK) worst = fmax(worst, pair_S(qs_steady_state(r.st), 0, 1, NULL));
+            qs_steady_free(&r.st);
+            qs_model_free(&m);
+        }
+    check_close("two-level oscillators: max S over 4 couplings x 4 detunings", worst, 0, 0, 1e-14);
+}
+
+static void test_first_order(void)
+{
+    static const double deltas[] = {-30, -20, -12, -5, 0, 5, 10, 20, 25, 35};
+    for (size_t d = 0; d < sizeof deltas / sizeof deltas[0]; d++) {
+        char text[400];
+        snprintf(text, sizeof text, "[defaults]\nK = 10\nsigma = 0.2\nnbar = 2\nlevels = 8\n[oscillator 1]\nomega = %g\n"
+                 "[oscillator 2]\n[coupling]\n1-2 = 0.001\n", deltas[d]);
+        qs_model *m = load(text);
+        solved r = solve(m, 0);
+        double complex c1;
+        qs_perturb_pair(m, 0, 1, &c1, NULL);
+        char name[120];
+        snprintf(name, sizeof name, "first order, V = 1e-3, Delta = %g: S/V", deltas[d]);
+        if (r.status == QS_OK) check_close(name, pair_S(qs_steady_state(r.st), 0, 1, NULL) / 1e-3, 2 * cabs(c1) / 1e-3, 1e-3, 0);
+        if (deltas[d] == 20) check_close("first-order S/V at Delta = 2K, levels 8 (MODEL.md: 1.4488)", 2 * cabs(c1) / 1e-3, 1.4488, 0, 5e-5);
+        qs_steady_free(&r.st);
+        qs_model_free(&m);
+    }
+    /* At Delta = 4K the two-quantum exchange is resonant: c_2 ~ V^2 adds to S beyond first
+     * order, so the deviation from first order must shrink in proportion to V. */
+    double dev[2];
+    for (int i = 0; i < 2; i++) {
+        double V = i ? 1e-4 : 1e-3;
+        char text[400];
+        snprintf(text, sizeof text, "[defaults]\nK = 10\nsigma = 0.2\nnbar = 2\nlevels = 8\n[oscillator 1]\nomega = 40\n"
+                 "[oscillator 2]\n[coupling]\n1-2 = %g\n", V);
+        qs_model *m = load(text);
+        solved r = solve(m, 0);
+        double complex c1;
+        qs_perturb_pair(m, 0, 1, &c1, NULL);
+        dev[i] = r.status == QS_OK ? (pair_S(qs_steady_state(r.st), 0, 1, NULL) - 2 * cabs(c1)) / (2 * cabs(c1)) : NAN;
+        qs_steady_free(&r.st);
+        qs_model_free(&m);
+    }
+    check_close("Delta = 4K: deviation from first order at V = 1e-4 over that at V = 1e-3", dev[1] / dev[0], 0.1, 0.1, 0);
+}
+
+static const char *networks[] = {
+    "[defaults]\nK = 10\nsigma = 0.2\nnbar = 2\nlevels = 6\n[oscillator 1]\nomega = 20\n[oscillator 2]\n[coupling]\n1-2 = 0.3\n",
+    "[defaults]\nsigma = 0.25\nnbar = 1\nK = 4\nlevels = 4\n[oscillator A]\nomega = 8\ngamma_plus = 1.3\n[oscillator B]\n"
+    "sigma_minus = 0.4\nn_minus = 2.3\n[oscillator C]\nomega = -3\nlevels = 3\n[coupling]\nA-B = 0.2+0.1i\nB-C = -0.3i\nA-C = 0.15\n",
+};
+
+static void test_sector_vs_full(void)
+{
+    for (int w = 0; w < 2; w++) {
+        qs_model *m = load(networks[w]);
+        solved a = solve(m, 0), b = solve(m, 1);
+        int n = qs_model_size(m);
+        if (a.status == QS_OK && b.status == QS_OK) {
+            double worst = 0, S_min = INFINITY;
+            for (int i = 0; i < n; i++)
+                for (int j = i + 1; j < n; j++) {
+                    double Sa = pair_S(qs_steady_state(a.st), i, j, NULL), Sb = pair_S(qs_steady_state(b.st), i, j, NULL);
+                    worst = fmax(worst, fabs(Sa - Sb) / Sb);
+                    S_min = fmin(S_min, Sb);
+                }
+            char name[120];
+            snprintf(name, sizeof name, "%d oscillators: sector vs full Liouvillian, max relative difference in S", n);
+            check_close(name, worst, 0, 0, 1e-10);
+            snprintf(name, sizeof name, "%d oscillators: full path, largest element outside the sector", n);
+            check_close(name, b.stats.off_sector, 0, 0, 1e-14);
+            snprintf(name, sizeof name, "%d oscillators: S is not trivially zero (smallest pair S)", n);
+            check_true(name, S_min > 1e-4, NULL);
+            check_solution(name, &a);
+            check_solution(name, &b);
+        }
+        qs_steady_free(&a.st);
+        qs_steady_free(&b.st);
+        qs_model_free(&m);
+    }
+}
+
+static void test_frequency_shift(void)
+{
+    qs_model *m = load(networks[1]), *shifted = load(networks[1]);
+    qs_model_set(shifted, "A.omega", "1008", NULL);
+    qs_model_set(shifted, "B.omega", "1000", NULL);
+    qs_model_set(shifted, "C.omega", "997", NULL);
+    solved a = solve(m, 0), b = solve(shifted, 0);
+    if (a.status == QS_OK && b.status == QS_OK) {
+        double worst = 0;
+        for (int i = 0; i < 3; i++)
+            for (int j = i + 1; j < 3; j++) {
+                double Sa = pair_S(qs_steady_state(a.st), i, j, NULL), Sb = pair_S(qs_steady_state(b.st), i, j, NULL);
+                worst = fmax(worst, fabs(Sa - Sb) / Sa);
+            }
+        check_close("common frequency shift by 1000: max relative change in S", worst, 0, 0, 1e-9);
+    }
+    qs_steady_free(&a.st);
+    qs_steady_free(&b.st);
+    qs_model_free(&m);
+    qs_model_free(&shifted);
+}
+
+static void test_positivity(void)
+{
+    qs_model *m = load(networks[1]);
+    solved r = solve(m, 0);
+    if (r.status == QS_OK) {
+        double least = INFINITY, lam;
+        for (int i = 0; i < 3; i++)
+            for (int j = i + 1; j < 3; j++)
+                if (qs_state_pair_min_eigenvalue(qs_steady_state(r.st), i, j, &lam, NULL) == QS_OK) least = fmin(least, lam);
+        check_true("reduced pair states are positive semidefinite (min eigenvalue > -1e-13)", least > -1e-13, NULL);
+    }
+    qs_steady_free(&r.st);
+    qs_model_free(&m);
+}
+
+static void test_phase_max(void)
+{
+    double complex c[4] = {1, 0.3 * cexp(0.7 * I), 0, 0};
+    double S, phi;
+    qs_phase_max(1, c, &S, &phi);
+    check_close("phase max, one harmonic: S = 2|c1|", S, 0.6, 1e-15, 0);
+    check_close("phase max, one harmonic: phi_max = arg c1", phi, 0.7, 0, 1e-12);
+    /* three harmonics with two near-equal maxima: compare with a fine brute-force grid + parabola */
+    double complex d[4] = {1, 0.1 * cexp(0.2 * I), 0.25 * cexp(-1.1 * I), 0.08 * cexp(2.5 * I)};
+    qs_phase_max(3, d, &S, &phi);
+    int M = 2000000;
+    double best = -1, arg = 0;
+    for (int i = 0; i < M; i++) {
+        double x = 2 * M_PI * i / M, f = 2 * M_PI * qs_phase_density(3, d, x) - 1;
+        if (f > best) { best = f; arg = x; }
+    }
+    check_close("phase max, three harmonics: S against a 2e6-point grid", S, best, 1e-11, 0);
+    check_close("phase max, three harmonics: phi_max against the grid", phi, arg, 0, 1e-5);
+    double integral = 0;
+    for (int i = 0; i < 1000; i++) integral += qs_phase_density(3, d, 2 * M_PI * i / 1000) * 2 * M_PI / 1000;
+    check_close("P(phi) integrates to 1", integral, 1, 1e-14, 0);
+}
+
+static void test_auto_levels(void)
+{
+    qs_model *m = load("[oscillator x]\nsigma = 0.2\nnbar = 2\n");
+    int L = 0;
+    double tail = -1;
+    qs_osc_auto_levels(qs_model_osc(m, 0), 1e-3, QS_AUTO_LEVELS_MAX, &L, &tail, NULL);
+    /* exact tail of the discrete Lorentzian, summed far out with the 1/n remainder */
+    double sum = 0, below = 0, below_prev = 0;
+    for (long n = 0; n < 20000000; n++) {
+        double q = 1.0 / ((n - 2.0) * (n - 2.0) + 0.04);
+        sum += q;
+        if (n < L) below += q;
+        if (n < L - 1) below_prev += q;
+    }
+    sum += 1.0 / 20000000.0;
+    check_close("levels = auto: tail left at the chosen truncation", tail, (sum - below) / sum, 1e-6, 0);
+    check_true("levels = auto: tail at L is within the tolerance 1e-3", (sum - below) / sum <= 1e-3, NULL);
+    check_true("levels = auto: L is the smallest such truncation", (sum - below_prev) / sum > 1e-3, NULL);
+    qs_model_free(&m);
+    m = load("[oscillator x]\nsigma_plus = 0.3\nsigma_minus = 0.2\nnbar = 2\n");
+    qs_error err;
+    int st = qs_osc_auto_levels(qs_model_osc(m, 0), 1e-3, QS_AUTO_LEVELS_MAX, &L, &tail, &err);
+    check_true("levels = auto refuses a non-normalisable chain (sigma+ > sigma-)", st == QS_EINPUT, err.message);
+    qs_model_free(&m);
+}
+
+static void test_memory_refusal(void)
+{
+    qs_model *m = load(networks[1]);
+    qs_steady_options o;
+    qs_steady_defaults(&o);
+    o.memory_limit = 1e5;
+    qs_steady *st = NULL;
+    qs_error err;
+    int status = qs_steady_create(m, &o, &st, &err);
+    check_true("memory limit 100 kB: the plan is refused with QS_ETOOBIG", status == QS_ETOOBIG && st == NULL, err.message);
+    qs_model_free(&m);
+}
+
+static void test_numbers(void)
+{
+    static const struct { const char *text; double re, im; } ok[] = {
+        {"0.1", 0.1, 0}, {"-0.1i", 0, -0.1}, {"0.1+0.05i", 0.1, 0.05}, {" 1e-3-2e-3i ", 1e-3, -2e-3}, {"i", 0, 1}, {"2-i", 2, -1}};
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        double complex z = NAN;
+        int st = qs_parse_complex(ok[i].text, &z);
+        char name[80];
+        snprintf(name, sizeof name, "complex number '%s'", ok[i].text);
+        check_true(name, st == QS_OK && creal(z) == ok[i].re && cimag(z) == ok[i].im, NULL);
+    }
+    static const char *bad[] = {"", "nan", "inf", "1+", "0.1+0.2", "1e400", "0.1 0.2", "abc", "1i+2"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        double complex z;
+        char name[80];
+        snprintf(name, sizeof name, "complex number '%s' is rejected", bad[i]);
+        check_true(name, qs_parse_complex(bad[i], &z) == QS_EINPUT, NULL);
+    }
+}
+
+int main(void)
+{
+    test_numbers();
+    test_phase_max();
+    test_single_oscillator();
+    test_two_level();
+    test_first_order();
+    test_sector_vs_full();
+    test_frequency_shift();
+    test_positivity();
+    test_auto_levels();
+    test_memory_refusal();
+    return check_summary();
+}
