@@ -1,7 +1,7 @@
 /* qsync/steady.h — the steady state of the master equation (Eq. 4).
  *
  * Plan once, solve many: qs_steady_create() enumerates the basis, builds the sparsity
- * pattern of the Liouvillian and its symbolic LU analysis (UMFPACK); qs_steady_solve()
+ * pattern of the Liouvillian and its symbolic LU analysis (KLU or UMFPACK); qs_steady_solve()
  * fills the values from a model with the same structure (oscillators, levels, set of
  * couplings), factorises numerically, solves, and checks the result. The solve is
  * refused (QS_ETOOBIG) when the planned memory exceeds the limit.
@@ -22,8 +22,14 @@
 #include "qsync/model.h"
 #include "qsync/state.h"
 
+/* Sparse LU used for the solve. KLU (left-looking, little overhead) wins on small systems,
+ * UMFPACK (multifrontal, BLAS-3, nested-dissection ordering) on large ones. */
+enum { QS_LU_AUTO = 0, QS_LU_KLU = 1, QS_LU_UMFPACK = 2 };
+#define QS_KLU_MAX_DIMENSION 1200  /* auto: KLU up to this many unknowns */
+
 typedef struct {
     int full;             /* 0: zero excitation-difference sector (default); 1: whole Liouvillian */
+    int lu;               /* QS_LU_AUTO (default), QS_LU_KLU or QS_LU_UMFPACK */
     double residual_tol;  /* relative residual above which the solve fails (default 1e-8) */
     double top_tol;       /* top-level population above which QS_WARN_TRUNCATION (default 1e-3) */
     double memory_limit;  /* bytes the solve may plan to use; 0 = the memory available now */
@@ -37,7 +43,8 @@ typedef struct {
     size_t nnz;                   /* non-zeros of the system matrix */
     double lu_nnz;                /* non-zeros of L+U */
     double memory_planned;        /* bytes estimated before factorising */
-    double rcond;                 /* UMFPACK's reciprocal condition estimate */
+    int lu;                       /* QS_LU_KLU or QS_LU_UMFPACK: the LU actually used */
+    double rcond;                 /* reciprocal condition estimate of the LU */
     double residual;              /* relative residual of Lρ */
     double trace_error;           /* |Tr ρ − 1| of the returned state */
     double hermiticity_error;     /* max |ρ_ab − conj ρ_ba| */

@@ -10,6 +10,7 @@ static const char usage[] =
     "  --set PATH=VALUE         override a parameter: NAME.key, key (all), A-B (coupling)\n"
     "  --json                   one JSON object on stdout\n"
     "  --full                   solve the whole Liouvillian instead of the k = 0 sector\n"
+    "  --lu auto|klu|umfpack    sparse LU (default auto: KLU for small systems, UMFPACK beyond)\n"
     "  --phase-distribution F   write P(phi) of every pair to the CSV file F\n"
     "  --tail-tol X             tail tolerance of levels = auto (default 1e-3)\n"
     "  --top-tol X              warn above this top-level population (default 1e-3)\n"
@@ -63,6 +64,7 @@ static void print_json(const qs_model *m, const qs_steady_stats *s, int full, in
     json_int(&j, "sector_dimension", (long long)s->sector_dimension);
     json_int(&j, "liouvillian_dimension", (long long)s->liouvillian_dimension);
     json_str(&j, "solved", full ? "full" : "sector");
+    json_str(&j, "lu", s->lu == QS_LU_KLU ? "klu" : "umfpack");
     json_int(&j, "system_dimension", (long long)s->system_dimension);
     json_int(&j, "nnz", (long long)s->nnz);
     json_num(&j, "lu_nnz", s->lu_nnz);
@@ -122,9 +124,9 @@ static void print_text(const qs_model *m, const qs_steady_stats *s, int full, in
     int n = qs_model_size(m);
     printf("%s: %d oscillators, levels", qs_model_source(m), n);
     for (int k = 0; k < n; k++) printf(" %s=%d", qs_model_name(m, k), qs_model_osc(m, k)->levels);
-    printf("\nsolved the %s: %zu unknowns (sector %zu of %zu), %zu non-zeros, LU %.0f\n\n",
+    printf("\nsolved the %s: %zu unknowns (sector %zu of %zu), %zu non-zeros, %s LU %.0f non-zeros\n\n",
            full ? "full Liouvillian" : "zero excitation-difference sector", s->system_dimension,
-           s->sector_dimension, s->liouvillian_dimension, s->nnz, s->lu_nnz);
+           s->sector_dimension, s->liouvillian_dimension, s->nnz, s->lu == QS_LU_KLU ? "KLU" : "UMFPACK", s->lu_nnz);
     printf("%-16s %-22s %-10s %s\n", "pair", "S", "phi_max", "min eigenvalue");
     for (int p = 0; p < n_pairs; p++) {
         char name[2 * QS_NAME_MAX + 2];
@@ -155,6 +157,14 @@ int cmd_steady(int argc, char **argv)
         if (cli_take(argc, argv, &i, "--full", 0, &v) > 0) { opt.full = 1; continue; }
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) { fputs(usage, stdout); model_args_free(&ma); return EXIT_OK; }
         if ((r = cli_take(argc, argv, &i, "--phase-distribution", 1, &v)) != 0) { if (r < 0) goto bad_flag; phase_path = v; continue; }
+        if ((r = cli_take(argc, argv, &i, "--lu", 1, &v)) != 0) {
+            if (r < 0) goto bad_flag;
+            if (strcmp(v, "auto") == 0) opt.lu = QS_LU_AUTO;
+            else if (strcmp(v, "klu") == 0) opt.lu = QS_LU_KLU;
+            else if (strcmp(v, "umfpack") == 0) opt.lu = QS_LU_UMFPACK;
+            else { fprintf(stderr, "qsync: --lu: '%s' is not auto, klu or umfpack\n", v); goto bad_flag; }
+            continue;
+        }
         if ((r = cli_take(argc, argv, &i, "--top-tol", 1, &v)) != 0) { if (r < 0 || !cli_real("--top-tol", v, &opt.top_tol)) goto bad_flag; continue; }
         if ((r = cli_take(argc, argv, &i, "--residual-tol", 1, &v)) != 0) { if (r < 0 || !cli_real("--residual-tol", v, &opt.residual_tol)) goto bad_flag; continue; }
         if ((r = cli_take(argc, argv, &i, "--memory-limit", 1, &v)) != 0) { if (r < 0 || !cli_bytes("--memory-limit", v, &opt.memory_limit)) goto bad_flag; continue; }

@@ -1,4 +1,4 @@
-/* steady.c — steady state by sparse LU (UMFPACK, complex, 64-bit indices).
+/* steady.c — steady state by sparse LU (KLU or UMFPACK, complex, 64-bit indices).
  *
  * create: basis → pattern → symbolic analysis, with the memory plan checked before each
  * large allocation; solve: values → numeric factorisation → solve (with UMFPACK's
@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <klu.h>
 #include <umfpack.h>
 #include "internal.h"
 
@@ -17,8 +18,11 @@ struct qs_steady {
     int n_osc, n_couplings;
     int *levels;                 /* structure the plan was made for */
     int *pairs;                  /* [2·n_couplings] */
-    void *symbolic, *numeric;
+    void *symbolic, *numeric;    /* UMFPACK */
     double control[UMFPACK_CONTROL], info[UMFPACK_INFO];
+    klu_l_symbolic *klu_symbolic;
+    klu_l_numeric *klu_numeric;
+    klu_l_common klu;
     double complex *x, *rhs, *y; /* [n] solution, right-hand side, residual */
     qs_state state;
     int have_state;
@@ -29,6 +33,7 @@ struct qs_steady {
 void qs_steady_defaults(qs_steady_options *o)
 {
     o->full = 0;
+    o->lu = QS_LU_AUTO;
     o->residual_tol = 1e-8;
     o->top_tol = 1e-3;
     o->memory_limit = 0;
@@ -51,6 +56,8 @@ void qs_steady_free(qs_steady **steady)
     qs_steady *st = *steady;
     if (st->numeric) umfpack_zl_free_numeric(&st->numeric);
     if (st->symbolic) umfpack_zl_free_symbolic(&st->symbolic);
+    if (st->klu_numeric) klu_zl_free_numeric(&st->klu_numeric, &st->klu);
+    if (st->klu_symbolic) klu_l_free_symbolic(&st->klu_symbolic, &st->klu);
     qs_liouvillian_free(&st->L);
     qs_basis_free(&st->basis);
     free(st->levels);
@@ -122,19 +129,32 @@ int qs_steady_create(const qs_model *model, const qs_steady_options *options,
     st->stats.time_assemble = qs_now() - t0;
 
     t0 = qs_now();
-    umfpack_zl_defaults(st->control);
-    st->control[UMFPACK_PRL] = 0;
-    /* L's pattern is nearly symmetric (every hop and jump has its reverse): order A + Aᵀ
-     * by nested dissection, the ordering that keeps fill lowest on these lattice-like graphs. */
-    st->control[UMFPACK_STRATEGY] = UMFPACK_STRATEGY_SYMMETRIC;
-    st->control[UMFPACK_ORDERING] = UMFPACK_ORDERING_METIS;
     int64_t nn = (int64_t)system;
-    status = (int)umfpack_zl_symbolic(nn, nn, st->L->Ap, st->L->Ai, NULL, NULL, &st->symbolic, st->control, st->info);
-    st->stats.time_symbolic = qs_now() - t0;
-    if (status == UMFPACK_ERROR_out_of_memory) { qs_steady_free(&st); return qs_error_set(err, QS_ENOMEM, "out of memory in the symbolic analysis"); }
-    if (status != UMFPACK_OK) { qs_steady_free(&st); return qs_error_set(err, QS_ENUMERIC, "symbolic analysis failed (UMFPACK status %d)", status); }
-    double lu = st->info[UMFPACK_PEAK_MEMORY_ESTIMATE] * st->info[UMFPACK_SIZE_OF_UNIT];
-    st->stats.memory_planned = st->memory_base + lu;
+    st->stats.lu = st->opt.lu != QS_LU_AUTO ? st->opt.lu : system <= QS_KLU_MAX_DIMENSION ? QS_LU_KLU : QS_LU_UMFPACK;
+    if (st->stats.lu == QS_LU_KLU) {
+        klu_l_defaults(&st->klu);
+        st->klu_symbolic = klu_l_analyze(nn, (SuiteSparse_long *)st->L->Ap, (SuiteSparse_long *)st->L->Ai, &st->klu);
+        st->stats.time_symbolic = qs_now() - t0;
+        if (!st->klu_symbolic) {
+            status = st->klu.status == KLU_OUT_OF_MEMORY ? QS_ENOMEM : QS_ENUMERIC;
+            qs_steady_free(&st);
+            return qs_error_set(err, status, "symbolic analysis failed (KLU status %d)", status);
+        }
+        /* KLU gives no fill estimate: plan for a dense factor, which the size limit keeps small */
+        st->stats.memory_planned = st->memory_base + 16.0 * (double)system * (double)system;
+    } else {
+        umfpack_zl_defaults(st->control);
+        st->control[UMFPACK_PRL] = 0;
+        /* L's pattern is nearly symmetric (every hop and jump has its reverse): order A + Aᵀ
+         * by nested dissection, the ordering that keeps fill lowest on these lattice-like graphs. */
+        st->control[UMFPACK_STRATEGY] = UMFPACK_STRATEGY_SYMMETRIC;
+        st->control[UMFPACK_ORDERING] = UMFPACK_ORDERING_METIS;
+        status = (int)umfpack_zl_symbolic(nn, nn, st->L->Ap, st->L->Ai, NULL, NULL, &st->symbolic, st->control, st->info);
+        st->stats.time_symbolic = qs_now() - t0;
+        if (status == UMFPACK_ERROR_out_of_memory) { qs_steady_free(&st); return qs_error_set(err, QS_ENOMEM, "out of memory in the symbolic analysis"); }
+        if (status != UMFPACK_OK) { qs_steady_free(&st); return qs_error_set(err, QS_ENUMERIC, "symbolic analysis failed (UMFPACK status %d)", status); }
+        st->stats.memory_planned = st->memory_base + st->info[UMFPACK_PEAK_MEMORY_ESTIMATE] * st->info[UMFPACK_SIZE_OF_UNIT];
+    }
     if ((status = check_memory(st, st->stats.memory_planned, "the LU factorisation", err)) != QS_OK) { qs_steady_free(&st); return status; }
     *out = st;
     return QS_OK;
@@ -171,6 +191,57 @@ static double residual(const qs_liouvillian *L, const double complex *x, double 
     return ymax / (L->norm_inf * xmax);
 }
 
+static int factor_solve_umfpack(qs_steady *st, qs_error *err)
+{
+    qs_liouvillian *L = st->L;
+    double t0 = qs_now();
+    if (st->numeric) umfpack_zl_free_numeric(&st->numeric);
+    int status = (int)umfpack_zl_numeric(L->Ap, L->Ai, (const double *)L->Ax, NULL, st->symbolic, &st->numeric,
+                                         st->control, st->info);
+    st->stats.time_numeric = qs_now() - t0;
+    st->stats.rcond = st->info[UMFPACK_RCOND];
+    st->stats.lu_nnz = st->info[UMFPACK_LNZ] + st->info[UMFPACK_UNZ];
+    if (status == UMFPACK_ERROR_out_of_memory)
+        return qs_error_set(err, QS_ENOMEM, "out of memory in the LU factorisation");
+    if (status == UMFPACK_WARNING_singular_matrix)
+        return qs_error_set(err, QS_ENUMERIC, "the Liouvillian is singular: the steady state is not unique (is any oscillator without dissipation?)");
+    if (status != UMFPACK_OK)
+        return qs_error_set(err, QS_ENUMERIC, "LU factorisation failed (UMFPACK status %d)", status);
+    t0 = qs_now();
+    memset(st->rhs, 0, L->n * sizeof *st->rhs);
+    st->rhs[L->trace_row] = L->trace_weight;
+    status = (int)umfpack_zl_solve(UMFPACK_A, L->Ap, L->Ai, (const double *)L->Ax, NULL, (double *)st->x, NULL,
+                                   (const double *)st->rhs, NULL, st->numeric, st->control, st->info);
+    st->stats.time_solve = qs_now() - t0;
+    if (status != UMFPACK_OK)
+        return qs_error_set(err, QS_ENUMERIC, "triangular solve failed (UMFPACK status %d)", status);
+    return QS_OK;
+}
+
+static int factor_solve_klu(qs_steady *st, qs_error *err)
+{
+    qs_liouvillian *L = st->L;
+    double t0 = qs_now();
+    if (st->klu_numeric) klu_zl_free_numeric(&st->klu_numeric, &st->klu);
+    st->klu_numeric = klu_zl_factor((SuiteSparse_long *)L->Ap, (SuiteSparse_long *)L->Ai, (double *)L->Ax,
+                                    st->klu_symbolic, &st->klu);
+    st->stats.time_numeric = qs_now() - t0;
+    if (!st->klu_numeric || st->klu.status == KLU_SINGULAR) {
+        if (st->klu.status == KLU_OUT_OF_MEMORY) return qs_error_set(err, QS_ENOMEM, "out of memory in the LU factorisation");
+        return qs_error_set(err, QS_ENUMERIC, "the Liouvillian is singular: the steady state is not unique (is any oscillator without dissipation?)");
+    }
+    klu_zl_rcond(st->klu_symbolic, st->klu_numeric, &st->klu);
+    st->stats.rcond = st->klu.rcond;
+    st->stats.lu_nnz = (double)st->klu_numeric->lnz + (double)st->klu_numeric->unz;
+    t0 = qs_now();
+    memset(st->x, 0, L->n * sizeof *st->x);
+    st->x[L->trace_row] = L->trace_weight;
+    if (!klu_zl_solve(st->klu_symbolic, st->klu_numeric, (SuiteSparse_long)L->n, 1, (double *)st->x, &st->klu))
+        return qs_error_set(err, QS_ENUMERIC, "triangular solve failed (KLU status %d)", (int)st->klu.status);
+    st->stats.time_solve = qs_now() - t0;
+    return QS_OK;
+}
+
 int qs_steady_solve(qs_steady *st, const qs_model *model, qs_error *err)
 {
     st->have_state = 0;
@@ -183,29 +254,8 @@ int qs_steady_solve(qs_steady *st, const qs_model *model, qs_error *err)
     if ((status = qs_liouvillian_fill(L, model, err)) != QS_OK) return status;
     st->stats.time_assemble = qs_now() - t0;
 
-    t0 = qs_now();
-    if (st->numeric) umfpack_zl_free_numeric(&st->numeric);
-    status = (int)umfpack_zl_numeric(L->Ap, L->Ai, (const double *)L->Ax, NULL, st->symbolic, &st->numeric,
-                                     st->control, st->info);
-    st->stats.time_numeric = qs_now() - t0;
-    st->stats.rcond = st->info[UMFPACK_RCOND];
-    st->stats.lu_nnz = st->info[UMFPACK_LNZ] + st->info[UMFPACK_UNZ];
-    if (status == UMFPACK_ERROR_out_of_memory)
-        return qs_error_set(err, QS_ENOMEM, "out of memory in the LU factorisation");
-    if (status == UMFPACK_WARNING_singular_matrix)
-        return qs_error_set(err, QS_ENUMERIC, "the Liouvillian is singular: the steady state is not unique (is any oscillator without dissipation?)");
-    if (status != UMFPACK_OK)
-        return qs_error_set(err, QS_ENUMERIC, "LU factorisation failed (UMFPACK status %d)", status);
-
-    t0 = qs_now();
-    memset(st->rhs, 0, L->n * sizeof *st->rhs);
-    st->rhs[L->trace_row] = L->trace_weight;
-    status = (int)umfpack_zl_solve(UMFPACK_A, L->Ap, L->Ai, (const double *)L->Ax, NULL, (double *)st->x, NULL,
-                                   (const double *)st->rhs, NULL, st->numeric, st->control, st->info);
-    st->stats.time_solve = qs_now() - t0;
-    if (status != UMFPACK_OK)
-        return qs_error_set(err, QS_ENUMERIC, "triangular solve failed (UMFPACK status %d)", status);
-
+    status = st->stats.lu == QS_LU_KLU ? factor_solve_klu(st, err) : factor_solve_umfpack(st, err);
+    if (status != QS_OK) return status;
     st->stats.residual = residual(L, st->x, st->y);
 
     /* the sector part of the solution; off-sector magnitude on the full path */
