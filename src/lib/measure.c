@@ -33,44 +33,40 @@ static int others_equal(const qs_basis *b, size_t s, size_t t, int a, int bb)
     return rs == rt;
 }
 
-int qs_state_phase_coefficients(const qs_state *state, int a, int b, int lmax, double complex *c)
+/* The reduced state of pair (a, b), block diagonal in t = n_a + n_b: block t holds
+ * ρ_{(n_a, t−n_a),(m_a, t−m_a)} for n_a, m_a from lo[t] to lo[t] + dim[t] − 1, row-major. */
+typedef struct {
+    int T;                 /* largest total */
+    int *lo, *dim;         /* [T+1] */
+    size_t *off;           /* [T+2] offsets into m */
+    double complex *m;
+} pair_blocks;
+
+static void pair_blocks_free(pair_blocks *pb)
 {
-    const qs_basis *B = state->basis;
-    if (a == b || a < 0 || b < 0 || a >= B->n || b >= B->n) return QS_EINPUT;
-    for (int l = 0; l <= lmax; l++) c[l] = 0.0;
-    for (int N = 0; N <= B->max_total; N++) {
-        size_t d = B->block_size[N];
-        const size_t *states = B->block_states[N];
-        const double complex *blk = state->rho + B->block_offset[N];
-        for (size_t i = 0; i < d; i++)
-            for (size_t k = 0; k < d; k++) {
-                size_t s = states[i], t = states[k];
-                int l = qs_basis_occ(B, s, a) - qs_basis_occ(B, t, a);
-                if (l < 0 || l > lmax || qs_basis_occ(B, t, b) - qs_basis_occ(B, s, b) != l) continue;
-                if (others_equal(B, s, t, a, b)) c[l] += blk[i * d + k];
-            }
-    }
-    return QS_OK;
+    free(pb->lo);
+    free(pb->dim);
+    free(pb->off);
+    free(pb->m);
 }
 
-int qs_state_pair_min_eigenvalue(const qs_state *state, int a, int b, double *lambda, qs_error *err)
+static int pair_blocks_build(const qs_state *state, int a, int b, pair_blocks *pb)
 {
     const qs_basis *B = state->basis;
     int La = B->levels[a], Lb = B->levels[b], T = La + Lb - 2;
-    size_t *off = calloc((size_t)T + 2, sizeof *off);
-    int *lo = malloc(((size_t)T + 1) * sizeof *lo), *dim = malloc(((size_t)T + 1) * sizeof *dim);
-    if (!off || !lo || !dim) { free(off); free(lo); free(dim); return qs_error_set(err, QS_ENOMEM, "out of memory"); }
-    int dmax = 0;
-    for (int t = 0; t <= T; t++) {   /* block t: n_a from lo[t] to lo[t] + dim[t] − 1 */
-        lo[t] = t - (Lb - 1) > 0 ? t - (Lb - 1) : 0;
+    pb->T = T;
+    pb->lo = malloc(((size_t)T + 1) * sizeof *pb->lo);
+    pb->dim = malloc(((size_t)T + 1) * sizeof *pb->dim);
+    pb->off = calloc((size_t)T + 2, sizeof *pb->off);
+    pb->m = NULL;
+    if (!pb->lo || !pb->dim || !pb->off) { pair_blocks_free(pb); return QS_ENOMEM; }
+    for (int t = 0; t <= T; t++) {
+        pb->lo[t] = t - (Lb - 1) > 0 ? t - (Lb - 1) : 0;
         int hi = t < La - 1 ? t : La - 1;
-        dim[t] = hi - lo[t] + 1;
-        if (dim[t] > dmax) dmax = dim[t];
-        off[t + 1] = off[t] + (size_t)dim[t] * (size_t)dim[t];
+        pb->dim[t] = hi - pb->lo[t] + 1;
+        pb->off[t + 1] = pb->off[t] + (size_t)pb->dim[t] * (size_t)pb->dim[t];
     }
-    double complex *m = calloc(off[T + 1], sizeof *m);
-    double *w = malloc((size_t)dmax * sizeof *w);
-    if (!m || !w) { free(off); free(lo); free(dim); free(m); free(w); return qs_error_set(err, QS_ENOMEM, "out of memory"); }
+    if (!(pb->m = calloc(pb->off[T + 1], sizeof *pb->m))) { pair_blocks_free(pb); return QS_ENOMEM; }
     for (int N = 0; N <= B->max_total; N++) {
         size_t d = B->block_size[N];
         const size_t *states = B->block_states[N];
@@ -79,19 +75,45 @@ int qs_state_pair_min_eigenvalue(const qs_state *state, int a, int b, double *la
             for (size_t k = 0; k < d; k++) {
                 size_t s = states[i], t = states[k];
                 if (!others_equal(B, s, t, a, b)) continue;
-                int sa = qs_basis_occ(B, s, a), ta = qs_basis_occ(B, t, a);
-                int tt = sa + qs_basis_occ(B, s, b);
-                m[off[tt] + (size_t)(sa - lo[tt]) * (size_t)dim[tt] + (size_t)(ta - lo[tt])] += blk[i * d + k];
+                int sa = qs_basis_occ(B, s, a), ta = qs_basis_occ(B, t, a), tt = sa + qs_basis_occ(B, s, b);
+                pb->m[pb->off[tt] + (size_t)(sa - pb->lo[tt]) * (size_t)pb->dim[tt] + (size_t)(ta - pb->lo[tt])] += blk[i * d + k];
             }
     }
-    double least = INFINITY;
-    int status = QS_OK;
-    for (int t = 0; t <= T && status == QS_OK; t++) {
-        lapack_int info = LAPACKE_zheev(LAPACK_ROW_MAJOR, 'N', 'U', dim[t], (lapack_complex_double *)(m + off[t]), dim[t], w);
+    return QS_OK;
+}
+
+int qs_state_phase_coefficients(const qs_state *state, int a, int b, int lmax, double complex *c)
+{
+    const qs_basis *B = state->basis;
+    if (a == b || a < 0 || b < 0 || a >= B->n || b >= B->n) return QS_EINPUT;
+    pair_blocks pb;
+    int st = pair_blocks_build(state, a, b, &pb);
+    if (st != QS_OK) return st;
+    for (int l = 0; l <= lmax; l++) c[l] = 0.0;
+    for (int t = 0; t <= pb.T; t++)      /* ket (n_a, n_b), bra (n_a − l, n_b + l) */
+        for (int i = 0; i < pb.dim[t]; i++)
+            for (int k = 0; k <= i && i - k <= lmax; k++)
+                c[i - k] += pb.m[pb.off[t] + (size_t)i * (size_t)pb.dim[t] + (size_t)k];
+    pair_blocks_free(&pb);
+    return QS_OK;
+}
+
+int qs_state_pair_min_eigenvalue(const qs_state *state, int a, int b, double *lambda, qs_error *err)
+{
+    pair_blocks pb;
+    if (pair_blocks_build(state, a, b, &pb) != QS_OK) return qs_error_set(err, QS_ENOMEM, "out of memory");
+    int dmax = 0;
+    for (int t = 0; t <= pb.T; t++) dmax = pb.dim[t] > dmax ? pb.dim[t] : dmax;
+    double *w = malloc((size_t)dmax * sizeof *w), least = INFINITY;
+    int status = w ? QS_OK : qs_error_set(err, QS_ENOMEM, "out of memory");
+    for (int t = 0; t <= pb.T && status == QS_OK; t++) {
+        lapack_int info = LAPACKE_zheev(LAPACK_ROW_MAJOR, 'N', 'U', pb.dim[t], (lapack_complex_double *)(pb.m + pb.off[t]),
+                                        pb.dim[t], w);
         if (info != 0) status = qs_error_set(err, QS_ENUMERIC, "eigenvalue solver failed (LAPACK info %d)", (int)info);
         else if (w[0] < least) least = w[0];
     }
-    free(off); free(lo); free(dim); free(m); free(w);
+    free(w);
+    pair_blocks_free(&pb);
     if (status == QS_OK) *lambda = least;
     return status;
 }
