@@ -10,6 +10,9 @@
  * excitations = 0), which holds the unique steady state; options.full = 1 solves the
  * whole D²×D² Liouvillian instead, as a cross-check.
  *
+ * The unknowns are real: ρ is Hermitian, so slot (s,t) holds Re ρ_st and slot (t,s) holds
+ * Im ρ_st (s < t), and the LU is real (about a third of the complex work and memory).
+ *
  * Normalisation: L preserves the trace, so the equation of one population is redundant;
  * it is replaced by w·ρ_rr = w (w the mean magnitude of L's entries, r the most populated
  * state of the uncoupled network), which keeps the matrix as sparse as L and scaled like
@@ -45,9 +48,9 @@ typedef struct {
     double memory_planned;        /* bytes estimated before factorising */
     int lu;                       /* QS_LU_KLU or QS_LU_UMFPACK: the LU actually used */
     double rcond;                 /* reciprocal condition estimate of the LU */
-    double residual;              /* relative residual of Lρ */
+    double residual;              /* relative residual of the complex Lρ */
     double trace_error;           /* |Tr ρ − 1| of the returned state */
-    double hermiticity_error;     /* max |ρ_ab − conj ρ_ba| */
+    double hermiticity_error;     /* max |ρ_ab − conj ρ_ba| (zero by construction, checked) */
     double off_sector;            /* full path only: max |ρ_ab| outside the sector */
     double time_assemble, time_symbolic, time_numeric, time_solve; /* seconds */
 } qs_steady_stats;

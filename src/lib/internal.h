@@ -85,21 +85,30 @@ struct qs_state {
     double complex *rho;    /* [basis->sector_dim], sector order */
 };
 
-/* ---- Liouvillian ---- */
+/* ---- Liouvillian (see liouvillian.c) ---- */
+typedef struct qs_gen qs_gen;
 typedef struct qs_liouvillian qs_liouvillian;
 
-/* Build the sparsity pattern for `model` on `basis`: the sector (full = 0) or the whole
- * space (full = 1). The pattern holds every entry the model's structure can make
- * non-zero, with row trace_row reduced to its diagonal. */
+/* Build the real sparsity pattern for `model` on `basis`: the sector (full = 0) or the
+ * whole space (full = 1). Every entry the model's structure can make non-zero is in it;
+ * row trace_row is reduced to its diagonal. */
 int qs_liouvillian_create(const qs_basis *basis, const qs_model *model, int full,
                           qs_liouvillian **L, qs_error *err);
-/* Fill the values for `model` (same structure); also computes ‖L‖∞ (of L itself, row r
- * included) and the weight w. */
+/* Fill the values for `model` (same structure as at create). */
 int qs_liouvillian_fill(qs_liouvillian *L, const qs_model *model, qs_error *err);
 void qs_liouvillian_free(qs_liouvillian **L);
 
-/* Upper bound of the non-zeros of a Liouvillian for this model structure (for planning). */
+/* Upper bound of the non-zeros for this model structure (for planning). */
 int qs_liouvillian_nnz_bound(const qs_model *model, size_t columns, size_t diag, size_t *nnz);
+
+/* Index of element/slot (s, t) in the system (sector or full); (size_t)−1 if outside. */
+size_t qs_liouvillian_index(const qs_liouvillian *L, size_t s, size_t t);
+/* The (s, t) of system slot `col`. */
+void qs_liouvillian_slot(const qs_liouvillian *L, size_t col, size_t *s, size_t *t);
+
+/* Relative residual ‖Lρ‖∞ / (‖L‖∞ ‖ρ‖∞) of the complex L (values of the last fill) on the
+ * complex vector rho [n] in system order; y [n] and row_abs [n] are workspaces. */
+double qs_liouvillian_residual(const qs_liouvillian *L, const double complex *rho, double complex *y, double *row_abs);
 
 struct qs_liouvillian {
     const qs_basis *basis;   /* not owned */
@@ -108,17 +117,13 @@ struct qs_liouvillian {
     size_t nnz;
     int64_t *Ap;             /* [n+1] column pointers (CSC) */
     int64_t *Ai;             /* [nnz] row indices, ascending within a column */
-    double complex *Ax;      /* [nnz] values; row trace_row replaced by w e_r */
+    double *Ax;              /* [nnz] real values; row trace_row replaced by w e_r */
     size_t trace_row;        /* r: the population whose equation fixes the normalisation */
     size_t *diag_index;      /* [dim] system index of the population ρ_ss */
     int64_t trace_pos;       /* position in Ax of (r, r) */
     double trace_weight;     /* w */
-    double norm_inf;         /* ‖L‖∞ without the trace row */
-    double *row_abs;         /* [n] workspace: absolute row sums */
+    qs_gen *gen;             /* rates, energies and hops of the last fill */
 };
-
-/* Index of element (s, t) in the system (sector or full); (size_t)−1 if outside. */
-size_t qs_liouvillian_index(const qs_liouvillian *L, size_t s, size_t t);
 
 /* ---- memory ---- */
 /* Bytes of memory available now (MemAvailable), or 0 if unknown. */

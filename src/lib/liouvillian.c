@@ -1,21 +1,32 @@
-/* liouvillian.c — the master-equation generator L (Eq. 4) as a complex CSC matrix.
+/* liouvillian.c — the master-equation generator L (Eq. 4) as a real CSC matrix acting on
+ * Hermitian ρ, and the complex L for residuals.
  *
- * Unknowns are elements ρ_st: those of the zero excitation-difference sector (full = 0)
- * or all D² of them (full = 1, index s·D + t). Column (s,t) holds what ρ_st feeds:
+ * Complex generator. Unknowns are elements ρ_st: those of the zero excitation-difference
+ * sector (full = 0, sector order of internal.h) or all D² (full = 1, index s·D + t).
+ * Column (s,t) holds what ρ_st feeds:
  *   diagonal     −i(E_s − E_t) − ½(Γ_s + Γ_t)      (Γ = total out-rate of the Fock levels)
  *   −iHρ         row (s + e_p − e_q, t):  −i C_pq √(s_q (s_p+1))
  *   +iρH         row (s, t − e_p + e_q):  +i C_pq √(t_p (t_q+1))
  *   jumps        if s_j = t_j = n: row (s+e_j, t+e_j) rate_up(n+1), row (s−e_j, t−e_j) rate_down(n)
- * for every coupling term C_pq a_p† a_q (both directions of each stored coupling) and
- * every oscillator j. Each of these keeps ket-minus-bra excitations fixed, so the sector
- * is closed. The pattern is structural (a coupling of value 0 still has entries), built
- * once; fills write values into it.
+ * for every coupling term C_pq a_p† a_q (both directions of each coupling) and every
+ * oscillator j. Each keeps ket-minus-bra excitations fixed, so the sector is closed.
  *
- * Normalisation: the population rows of L sum to zero (L preserves the trace), so the
+ * Real form. L maps Hermitian matrices to Hermitian matrices, so the steady state is found
+ * in real unknowns that live in the same slots: slot (s,s) holds ρ_ss, slot (s,t) with
+ * s < t holds Re ρ_st and slot (t,s) holds Im ρ_st. Equations likewise: the real part of
+ * d/dt ρ_st in row (s,t), its imaginary part in row (t,s), for s ≤ t (the equations with
+ * s > t are their conjugates). A real column combines the complex columns (c,d) and (d,c)
+ * with factors (1, 1) for Re ρ_cd and (i, −i) for Im ρ_cd. Real LU costs about a third of
+ * the complex one and ρ is Hermitian by construction.
+ *
+ * Normalisation: L preserves the trace, so the population rows sum to zero and the
  * equation of one population ρ_rr is redundant. Its row is replaced by w·e_r (w = mean
- * |L_ij|), fixing ρ_rr; the state is rescaled to Tr ρ = 1 afterwards. The row stays as
- * sparse as it can be, and the matrix is non-singular whenever the steady state is
- * unique with ρ_rr ≠ 0: r is the most populated state of the uncoupled network.
+ * |entry|); the state is rescaled to Tr ρ = 1 afterwards. r is the most populated state of
+ * the uncoupled network, so ρ_rr ≠ 0 and the matrix is non-singular whenever the steady
+ * state is unique.
+ *
+ * The pattern is structural (a coupling of value 0 still has entries), built once by
+ * qs_liouvillian_create; qs_liouvillian_fill writes values into it.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -27,19 +38,20 @@ typedef struct {
     double complex c;
 } hop;
 
-/* Everything the generator needs that depends on parameter values. */
-typedef struct {
-    int n_hops;
+/* Everything the generator needs: structure (hops) and values. */
+struct qs_gen {
+    int n, n_hops;
     hop *hops;                /* [2·couplings] */
     double **energy;          /* [n][levels] E_j(n) */
     double **up;              /* [n][levels] up[j][n] = rate of n−1 → n (0 at n = 0) */
     double **down;            /* [n][levels] down[j][n] = rate of n → n−1 */
     double **out;             /* [n][levels] total out-rate of level n */
-} gen_params;
+};
 
-static void params_free(gen_params *g, int n)
+static void gen_free(qs_gen *g)
 {
-    for (int j = 0; j < n; j++) {
+    if (!g) return;
+    for (int j = 0; j < g->n; j++) {
         if (g->energy) free(g->energy[j]);
         if (g->up) free(g->up[j]);
         if (g->down) free(g->down[j]);
@@ -50,32 +62,45 @@ static void params_free(gen_params *g, int n)
     free(g->down);
     free(g->out);
     free(g->hops);
-    memset(g, 0, sizeof *g);
+    free(g);
 }
 
-static int params_make(gen_params *g, const qs_basis *b, const qs_model *m)
+static qs_gen *gen_create(const qs_basis *b)
 {
-    int n = b->n;
-    memset(g, 0, sizeof *g);
-    g->hops = malloc((size_t)(2 * m->n_couplings + 1) * sizeof *g->hops);
-    g->energy = calloc((size_t)n, sizeof *g->energy);
-    g->up = calloc((size_t)n, sizeof *g->up);
-    g->down = calloc((size_t)n, sizeof *g->down);
-    g->out = calloc((size_t)n, sizeof *g->out);
-    if (!g->hops || !g->energy || !g->up || !g->down || !g->out) { params_free(g, n); return 0; }
+    qs_gen *g = calloc(1, sizeof *g);
+    if (!g) return NULL;
+    g->n = b->n;
+    g->energy = calloc((size_t)b->n, sizeof *g->energy);
+    g->up = calloc((size_t)b->n, sizeof *g->up);
+    g->down = calloc((size_t)b->n, sizeof *g->down);
+    g->out = calloc((size_t)b->n, sizeof *g->out);
+    if (!g->energy || !g->up || !g->down || !g->out) { gen_free(g); return NULL; }
+    for (int j = 0; j < b->n; j++) {
+        size_t L = (size_t)b->levels[j];
+        g->energy[j] = malloc(L * sizeof(double));
+        g->up[j] = malloc(L * sizeof(double));
+        g->down[j] = malloc(L * sizeof(double));
+        g->out[j] = malloc(L * sizeof(double));
+        if (!g->energy[j] || !g->up[j] || !g->down[j] || !g->out[j]) { gen_free(g); return NULL; }
+    }
+    return g;
+}
+
+/* Values (and hop list) from the model; the model has the basis's levels. */
+static int gen_set(qs_gen *g, const qs_basis *b, const qs_model *m)
+{
+    hop *h = realloc(g->hops, (size_t)(2 * m->n_couplings + 1) * sizeof *h);
+    if (!h) return 0;
+    g->hops = h;
+    g->n_hops = 0;
     for (int i = 0; i < m->n_couplings; i++) {
         const qs_coupling *c = &m->couplings[i];
         g->hops[g->n_hops++] = (hop){c->j, c->k, c->c};
         g->hops[g->n_hops++] = (hop){c->k, c->j, conj(c->c)};
     }
-    for (int j = 0; j < n; j++) {
+    for (int j = 0; j < b->n; j++) {
         int L = b->levels[j];
         const qs_osc *o = &m->osc[j];
-        g->energy[j] = malloc((size_t)L * sizeof(double));
-        g->up[j] = malloc((size_t)L * sizeof(double));
-        g->down[j] = malloc((size_t)L * sizeof(double));
-        g->out[j] = malloc((size_t)L * sizeof(double));
-        if (!g->energy[j] || !g->up[j] || !g->down[j] || !g->out[j]) { params_free(g, n); return 0; }
         for (int k = 0; k < L; k++) {
             g->energy[j][k] = qs_osc_energy(o, k);
             g->up[j][k] = k > 0 ? qs_osc_rate_up(o, k) : 0.0;
@@ -94,8 +119,7 @@ size_t qs_liouvillian_index(const qs_liouvillian *L, size_t s, size_t t)
     return qs_basis_sector_index(b, s, t);
 }
 
-/* The (s, t) of system column `col`. */
-static void column_states(const qs_liouvillian *L, size_t col, size_t *s, size_t *t)
+void qs_liouvillian_slot(const qs_liouvillian *L, size_t col, size_t *s, size_t *t)
 {
     const qs_basis *b = L->basis;
     if (L->full) { *s = col / b->dim; *t = col % b->dim; return; }
@@ -109,13 +133,13 @@ static void column_states(const qs_liouvillian *L, size_t col, size_t *s, size_t
     *t = b->block_states[lo][r % d];
 }
 
-/* Emit the entries of column (s, t): rows[] and, if g is non-NULL, vals[]. Returns count. */
-static int emit_column(const qs_liouvillian *L, const gen_params *g, const qs_model *m,
-                       size_t s, size_t t, int64_t *rows, double complex *vals)
+/* Complex column (s, t): the target elements (rs[k], rt[k]) and, if vals, the coefficients. */
+static int emit_complex(const qs_basis *b, const qs_gen *g, size_t s, size_t t, size_t *rs, size_t *rt,
+                        double complex *vals)
 {
-    const qs_basis *b = L->basis;
     int n = b->n, k = 0;
-    rows[k] = (int64_t)qs_liouvillian_index(L, s, t);
+    rs[k] = s;
+    rt[k] = t;
     if (vals) {
         double de = 0.0, gam = 0.0;
         for (int j = 0; j < n; j++) {
@@ -126,21 +150,19 @@ static int emit_column(const qs_liouvillian *L, const gen_params *g, const qs_mo
         vals[k] = CMPLX(-0.5 * gam, -de);
     }
     k++;
-    int n_hops = 2 * m->n_couplings;
-    for (int h = 0; h < n_hops; h++) {
-        const qs_coupling *cp = &m->couplings[h / 2];
-        int p = h % 2 ? cp->k : cp->j, q = h % 2 ? cp->j : cp->k;
+    for (int h = 0; h < g->n_hops; h++) {
+        int p = g->hops[h].p, q = g->hops[h].q;
         int sp = qs_basis_occ(b, s, p), sq = qs_basis_occ(b, s, q);
         int tp = qs_basis_occ(b, t, p), tq = qs_basis_occ(b, t, q);
         if (sq >= 1 && sp + 1 < b->levels[p]) {           /* −i H ρ */
-            size_t a = s + b->stride[p] - b->stride[q];
-            rows[k] = (int64_t)qs_liouvillian_index(L, a, t);
+            rs[k] = s + b->stride[p] - b->stride[q];
+            rt[k] = t;
             if (vals) vals[k] = -I * g->hops[h].c * sqrt((double)sq * (sp + 1));
             k++;
         }
         if (tp >= 1 && tq + 1 < b->levels[q]) {           /* +i ρ H */
-            size_t c = t - b->stride[p] + b->stride[q];
-            rows[k] = (int64_t)qs_liouvillian_index(L, s, c);
+            rs[k] = s;
+            rt[k] = t - b->stride[p] + b->stride[q];
             if (vals) vals[k] = I * g->hops[h].c * sqrt((double)tp * (tq + 1));
             k++;
         }
@@ -149,17 +171,77 @@ static int emit_column(const qs_liouvillian *L, const gen_params *g, const qs_mo
         int sj = qs_basis_occ(b, s, j);
         if (sj != qs_basis_occ(b, t, j)) continue;
         if (sj + 1 < b->levels[j]) {
-            rows[k] = (int64_t)qs_liouvillian_index(L, s + b->stride[j], t + b->stride[j]);
+            rs[k] = s + b->stride[j];
+            rt[k] = t + b->stride[j];
             if (vals) vals[k] = g->up[j][sj + 1];
             k++;
         }
         if (sj >= 1) {
-            rows[k] = (int64_t)qs_liouvillian_index(L, s - b->stride[j], t - b->stride[j]);
+            rs[k] = s - b->stride[j];
+            rt[k] = t - b->stride[j];
             if (vals) vals[k] = g->down[j][sj];
             k++;
         }
     }
     return k;
+}
+
+/* Scratch for one real column: two complex columns' worth of entries, two rows each. */
+typedef struct {
+    size_t *rs, *rt;
+    double complex *cv;
+    int64_t *rows;
+    double *vals;
+} column_buf;
+
+static size_t per_complex(const qs_basis *b, const qs_gen *g) { return 1 + 2 * (size_t)g->n_hops + 2 * (size_t)b->n; }
+
+static int buf_make(column_buf *cb, size_t per)
+{
+    cb->rs = malloc(per * sizeof *cb->rs);
+    cb->rt = malloc(per * sizeof *cb->rt);
+    cb->cv = malloc(per * sizeof *cb->cv);
+    cb->rows = malloc(4 * per * sizeof *cb->rows);
+    cb->vals = malloc(4 * per * sizeof *cb->vals);
+    return cb->rs && cb->rt && cb->cv && cb->rows && cb->vals;
+}
+
+static void buf_free(column_buf *cb)
+{
+    free(cb->rs);
+    free(cb->rt);
+    free(cb->cv);
+    free(cb->rows);
+    free(cb->vals);
+}
+
+/* Add complex column (s, t) times `factor` to the real column in cb, from position k. */
+static int fold(const qs_liouvillian *L, const qs_gen *g, size_t s, size_t t, double complex factor, int values,
+                column_buf *cb, int k)
+{
+    int m = emit_complex(L->basis, g, s, t, cb->rs, cb->rt, values ? cb->cv : NULL);
+    for (int i = 0; i < m; i++) {
+        size_t a = cb->rs[i], c = cb->rt[i];
+        if (a > c) continue;                                /* conjugate equation */
+        double complex mu = values ? cb->cv[i] * factor : 0.0;
+        cb->rows[k] = (int64_t)qs_liouvillian_index(L, a, c);
+        cb->vals[k++] = creal(mu);
+        if (a < c) {
+            cb->rows[k] = (int64_t)qs_liouvillian_index(L, c, a);
+            cb->vals[k++] = cimag(mu);
+        }
+    }
+    return k;
+}
+
+/* Real column `col` (slot (c, d)): entries in cb->rows/vals (duplicates possible). */
+static int emit_real(const qs_liouvillian *L, const qs_gen *g, size_t col, int values, column_buf *cb)
+{
+    size_t c, d;
+    qs_liouvillian_slot(L, col, &c, &d);
+    if (c == d) return fold(L, g, c, c, 1.0, values, cb, 0);
+    if (c < d) return fold(L, g, d, c, 1.0, values, cb, fold(L, g, c, d, 1.0, values, cb, 0));  /* Re ρ_cd */
+    return fold(L, g, c, d, -I, values, cb, fold(L, g, d, c, I, values, cb, 0));             /* Im ρ_dc */
 }
 
 static int cmp_i64(const void *a, const void *b)
@@ -170,8 +252,10 @@ static int cmp_i64(const void *a, const void *b)
 
 int qs_liouvillian_nnz_bound(const qs_model *model, size_t columns, size_t diag, size_t *nnz)
 {
-    size_t per = 1 + 4 * (size_t)model->n_couplings + 2 * (size_t)model->n, total;
-    if (!qs_mul_size(columns, per, &total) || !qs_add_size(total, diag, nnz)) return 0;
+    size_t per = 4 * (1 + 4 * (size_t)model->n_couplings + 2 * (size_t)model->n), total;
+    (void)diag;
+    if (!qs_mul_size(columns, per, &total)) return 0;
+    *nnz = total;
     return 1;
 }
 
@@ -182,29 +266,30 @@ void qs_liouvillian_free(qs_liouvillian **L)
     free((*L)->Ai);
     free((*L)->Ax);
     free((*L)->diag_index);
-    free((*L)->row_abs);
+    gen_free((*L)->gen);
     free(*L);
     *L = NULL;
 }
 
-/* State s* with the largest uncoupled product population: the normalisation row. */
+/* State with the largest uncoupled product population: the normalisation row. */
 static size_t trace_state(const qs_basis *b, const qs_model *m)
 {
     size_t best = 0;
     double best_lp = -INFINITY;
-    double *lp[64] = {0};
-    int n = b->n < 64 ? b->n : 64, ok = 1;
-    for (int j = 0; j < n && ok; j++) {
+    double **lp = calloc((size_t)b->n, sizeof *lp);
+    int ok = lp != NULL;
+    for (int j = 0; ok && j < b->n; j++) {
         lp[j] = malloc((size_t)b->levels[j] * sizeof(double));
         if (!lp[j] || qs_osc_populations(&m->osc[j], b->levels[j], lp[j]) != QS_OK) ok = 0;
         else for (int k = 0; k < b->levels[j]; k++) lp[j][k] = log(lp[j][k]);
     }
-    for (size_t s = 0; ok && n == b->n && s < b->dim; s++) {
+    for (size_t s = 0; ok && s < b->dim; s++) {
         double v = 0.0;
-        for (int j = 0; j < n; j++) v += lp[j][qs_basis_occ(b, s, j)];
+        for (int j = 0; j < b->n; j++) v += lp[j][qs_basis_occ(b, s, j)];
         if (v > best_lp) { best_lp = v; best = s; }
     }
-    for (int j = 0; j < n; j++) free(lp[j]);
+    for (int j = 0; lp && j < b->n; j++) free(lp[j]);
+    free(lp);
     return best;
 }
 
@@ -225,14 +310,14 @@ int qs_liouvillian_create(const qs_basis *basis, const qs_model *model, int full
         free(L);
         return qs_error_set(err, QS_ETOOBIG, "the Liouvillian is too large to index");
     }
+    column_buf cb = {0};
+    L->gen = gen_create(basis);
     L->Ap = malloc((L->n + 1) * sizeof *L->Ap);
     L->Ai = malloc(bound * sizeof *L->Ai);
     L->diag_index = malloc(D * sizeof *L->diag_index);
-    L->row_abs = malloc(L->n * sizeof *L->row_abs);
-    size_t per = 2 + 4 * (size_t)model->n_couplings + 2 * (size_t)model->n;
-    int64_t *rows = malloc(per * sizeof *rows);
-    if (!L->Ap || !L->Ai || !L->diag_index || !L->row_abs || !rows) {
-        free(rows);
+    if (!L->gen || !gen_set(L->gen, basis, model) || !L->Ap || !L->Ai || !L->diag_index ||
+        !buf_make(&cb, per_complex(basis, L->gen))) {
+        buf_free(&cb);
         qs_liouvillian_free(&L);
         return qs_error_set(err, QS_ENOMEM, "out of memory for the Liouvillian pattern (%zu entries)", bound);
     }
@@ -242,82 +327,94 @@ int qs_liouvillian_create(const qs_basis *basis, const qs_model *model, int full
     size_t nnz = 0;
     L->Ap[0] = 0;
     for (size_t col = 0; col < L->n; col++) {
-        size_t s, t;
-        column_states(L, col, &s, &t);
-        int k = emit_column(L, NULL, model, s, t, rows, NULL);
-        qsort(rows, (size_t)k, sizeof *rows, cmp_i64);
+        int k = emit_real(L, L->gen, col, 0, &cb);
+        qsort(cb.rows, (size_t)k, sizeof *cb.rows, cmp_i64);
         int u = 0;
         for (int i = 0; i < k; i++) {
-            if (rows[i] == (int64_t)L->trace_row && col != L->trace_row) continue;
-            if (u == 0 || rows[i] != rows[u - 1]) rows[u++] = rows[i];
+            if (cb.rows[i] == (int64_t)L->trace_row && col != L->trace_row) continue;
+            if (u == 0 || cb.rows[i] != cb.rows[u - 1]) cb.rows[u++] = cb.rows[i];
         }
-        memcpy(L->Ai + nnz, rows, (size_t)u * sizeof *rows);
+        memcpy(L->Ai + nnz, cb.rows, (size_t)u * sizeof *cb.rows);
         nnz += (size_t)u;
         L->Ap[col + 1] = (int64_t)nnz;
     }
-    free(rows);
+    buf_free(&cb);
     L->nnz = nnz;
-    int64_t *shrunk = realloc(L->Ai, (nnz ? nnz : 1) * sizeof *shrunk);
+    int64_t *shrunk = realloc(L->Ai, nnz * sizeof *shrunk);
     if (shrunk) L->Ai = shrunk;
-    L->Ax = malloc((nnz ? nnz : 1) * sizeof *L->Ax);
+    L->Ax = malloc(nnz * sizeof *L->Ax);
     if (!L->Ax) {
         qs_liouvillian_free(&L);
         return qs_error_set(err, QS_ENOMEM, "out of memory for the Liouvillian values");
     }
-    {   /* position of (r, r) in column r */
-        int64_t p = L->Ap[L->trace_row];
-        while (L->Ai[p] != (int64_t)L->trace_row) p++;
-        L->trace_pos = p;
-    }
+    int64_t p = L->Ap[L->trace_row];                      /* (r, r) in column r */
+    while (L->Ai[p] != (int64_t)L->trace_row) p++;
+    L->trace_pos = p;
     *out = L;
     return QS_OK;
 }
 
 int qs_liouvillian_fill(qs_liouvillian *L, const qs_model *model, qs_error *err)
 {
-    const qs_basis *b = L->basis;
-    gen_params g;
-    if (!params_make(&g, b, model)) return qs_error_set(err, QS_ENOMEM, "out of memory");
-    size_t per = 1 + 4 * (size_t)model->n_couplings + 2 * (size_t)model->n;
-    int64_t *rows = malloc(per * sizeof *rows);
-    double complex *vals = malloc(per * sizeof *vals);
-    if (!rows || !vals) {
-        free(rows);
-        free(vals);
-        params_free(&g, b->n);
+    column_buf cb = {0};
+    if (!gen_set(L->gen, L->basis, model) || !buf_make(&cb, per_complex(L->basis, L->gen))) {
+        buf_free(&cb);
         return qs_error_set(err, QS_ENOMEM, "out of memory");
     }
     memset(L->Ax, 0, L->nnz * sizeof *L->Ax);
-    memset(L->row_abs, 0, L->n * sizeof *L->row_abs);
     double abs_sum = 0.0;
     for (size_t col = 0; col < L->n; col++) {
-        size_t s, t;
-        column_states(L, col, &s, &t);
-        int k = emit_column(L, &g, model, s, t, rows, vals);
+        int k = emit_real(L, L->gen, col, 1, &cb);
         const int64_t *ai = L->Ai + L->Ap[col];
         int64_t len = L->Ap[col + 1] - L->Ap[col];
         for (int i = 0; i < k; i++) {
-            L->row_abs[rows[i]] += cabs(vals[i]);
-            abs_sum += cabs(vals[i]);
-            if (rows[i] == (int64_t)L->trace_row) continue;   /* replaced by w e_r */
+            if (cb.rows[i] == (int64_t)L->trace_row) continue;   /* replaced by w e_r */
             int64_t lo = 0, hi = len - 1;
             while (lo < hi) {
                 int64_t mid = (lo + hi) / 2;
-                if (ai[mid] < rows[i]) lo = mid + 1; else hi = mid;
+                if (ai[mid] < cb.rows[i]) lo = mid + 1; else hi = mid;
             }
-            L->Ax[L->Ap[col] + lo] += vals[i];
+            L->Ax[L->Ap[col] + lo] += cb.vals[i];
         }
     }
-    free(rows);
-    free(vals);
-    params_free(&g, b->n);
-    double norm = 0.0;
-    for (size_t r = 0; r < L->n; r++)
-        if (L->row_abs[r] > norm) norm = L->row_abs[r];
-    L->norm_inf = norm;
+    buf_free(&cb);
+    for (size_t i = 0; i < L->nnz; i++) abs_sum += fabs(L->Ax[i]);
     L->trace_weight = abs_sum / (double)L->nnz;
     if (!(L->trace_weight > 0) || !isfinite(L->trace_weight))
         return qs_error_set(err, QS_ENUMERIC, "the Liouvillian has no finite non-zero entries");
     L->Ax[L->trace_pos] = L->trace_weight;
     return QS_OK;
+}
+
+double qs_liouvillian_residual(const qs_liouvillian *L, const double complex *rho, double complex *y, double *row_abs)
+{
+    const qs_basis *b = L->basis;
+    size_t per = per_complex(b, L->gen);
+    size_t *rs = malloc(per * sizeof *rs), *rt = malloc(per * sizeof *rt);
+    double complex *cv = malloc(per * sizeof *cv);
+    if (!rs || !rt || !cv) { free(rs); free(rt); free(cv); return NAN; }
+    memset(y, 0, L->n * sizeof *y);
+    memset(row_abs, 0, L->n * sizeof *row_abs);
+    double rmax = 0.0;
+    for (size_t col = 0; col < L->n; col++) {
+        size_t s, t;
+        qs_liouvillian_slot(L, col, &s, &t);
+        int m = emit_complex(b, L->gen, s, t, rs, rt, cv);
+        double complex x = rho[col];
+        if (cabs(x) > rmax) rmax = cabs(x);
+        for (int i = 0; i < m; i++) {
+            size_t row = qs_liouvillian_index(L, rs[i], rt[i]);
+            y[row] += cv[i] * x;
+            row_abs[row] += cabs(cv[i]);
+        }
+    }
+    free(rs);
+    free(rt);
+    free(cv);
+    double ymax = 0.0, norm = 0.0;
+    for (size_t i = 0; i < L->n; i++) {
+        if (!(cabs(y[i]) <= ymax)) ymax = cabs(y[i]);   /* NaN propagates */
+        if (row_abs[i] > norm) norm = row_abs[i];
+    }
+    return ymax / (norm * rmax);
 }

@@ -1,8 +1,9 @@
-/* steady.c — steady state by sparse LU (KLU or UMFPACK, complex, 64-bit indices).
+/* steady.c — steady state by sparse LU (KLU or UMFPACK, real, 64-bit indices).
  *
  * create: basis → pattern → symbolic analysis, with the memory plan checked before each
- * large allocation; solve: values → numeric factorisation → solve (with UMFPACK's
- * iterative refinement) → checks. The plan keeps its workspaces between solves.
+ * large allocation; solve: values → numeric factorisation → solve → the Hermitian ρ
+ * rebuilt from its real slots (liouvillian.c) → checks against the complex L. The plan
+ * keeps its workspaces between solves.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -23,7 +24,8 @@ struct qs_steady {
     klu_l_symbolic *klu_symbolic;
     klu_l_numeric *klu_numeric;
     klu_l_common klu;
-    double complex *x, *rhs, *y; /* [n] solution, right-hand side, residual */
+    double *x, *row_abs;         /* [n] real solution (right-hand side first), workspace */
+    double complex *z, *y;       /* [n] complex ρ in system order, residual */
     qs_state state;
     int have_state;
     double memory_base;          /* bytes of our own arrays */
@@ -54,16 +56,17 @@ void qs_steady_free(qs_steady **steady)
 {
     if (!steady || !*steady) return;
     qs_steady *st = *steady;
-    if (st->numeric) umfpack_zl_free_numeric(&st->numeric);
-    if (st->symbolic) umfpack_zl_free_symbolic(&st->symbolic);
-    if (st->klu_numeric) klu_zl_free_numeric(&st->klu_numeric, &st->klu);
+    if (st->numeric) umfpack_dl_free_numeric(&st->numeric);
+    if (st->symbolic) umfpack_dl_free_symbolic(&st->symbolic);
+    if (st->klu_numeric) klu_l_free_numeric(&st->klu_numeric, &st->klu);
     if (st->klu_symbolic) klu_l_free_symbolic(&st->klu_symbolic, &st->klu);
     qs_liouvillian_free(&st->L);
     qs_basis_free(&st->basis);
     free(st->levels);
     free(st->pairs);
     free(st->x);
-    free(st->rhs);
+    free(st->row_abs);
+    free(st->z);
     free(st->y);
     free(st->state.rho);
     free(st);
@@ -109,8 +112,8 @@ int qs_steady_create(const qs_model *model, const qs_steady_options *options,
         return qs_error_set(err, QS_ETOOBIG, "the %s Liouvillian is too large to index", st->opt.full ? "full" : "sector");
     }
     st->stats.system_dimension = system;
-    st->memory_base = (double)D * (n * 2.0 + 4 + 8 + 24) + (double)nnz_bound * (8 + 16) +
-                      (double)system * (8 + 8 + 4 * 16);
+    st->memory_base = (double)D * (n * 2.0 + 4 + 8 + 24) + (double)nnz_bound * (8 + 8) +
+                      (double)system * (8 + 8 + 8 + 2 * 16) + 16.0 * (double)sector;
     if ((status = check_memory(st, st->memory_base, "the Liouvillian", err)) != QS_OK) { qs_steady_free(&st); return status; }
 
     double t0 = qs_now();
@@ -121,11 +124,12 @@ int qs_steady_create(const qs_model *model, const qs_steady_options *options,
     }
     st->stats.nnz = st->L->nnz;
     st->x = malloc(system * sizeof *st->x);
-    st->rhs = malloc(system * sizeof *st->rhs);
+    st->row_abs = malloc(system * sizeof *st->row_abs);
+    st->z = malloc(system * sizeof *st->z);
     st->y = malloc(system * sizeof *st->y);
     st->state.rho = malloc(sector * sizeof *st->state.rho);
     st->state.basis = st->basis;
-    if (!st->x || !st->rhs || !st->y || !st->state.rho) { qs_steady_free(&st); return qs_error_set(err, QS_ENOMEM, "out of memory"); }
+    if (!st->x || !st->row_abs || !st->z || !st->y || !st->state.rho) { qs_steady_free(&st); return qs_error_set(err, QS_ENOMEM, "out of memory"); }
     st->stats.time_assemble = qs_now() - t0;
 
     t0 = qs_now();
@@ -141,15 +145,15 @@ int qs_steady_create(const qs_model *model, const qs_steady_options *options,
             return qs_error_set(err, status, "symbolic analysis failed (KLU status %d)", status);
         }
         /* KLU gives no fill estimate: plan for a dense factor, which the size limit keeps small */
-        st->stats.memory_planned = st->memory_base + 16.0 * (double)system * (double)system;
+        st->stats.memory_planned = st->memory_base + 8.0 * (double)system * (double)system;
     } else {
-        umfpack_zl_defaults(st->control);
+        umfpack_dl_defaults(st->control);
         st->control[UMFPACK_PRL] = 0;
         /* L's pattern is nearly symmetric (every hop and jump has its reverse): order A + Aᵀ
          * by nested dissection, the ordering that keeps fill lowest on these lattice-like graphs. */
         st->control[UMFPACK_STRATEGY] = UMFPACK_STRATEGY_SYMMETRIC;
         st->control[UMFPACK_ORDERING] = UMFPACK_ORDERING_METIS;
-        status = (int)umfpack_zl_symbolic(nn, nn, st->L->Ap, st->L->Ai, NULL, NULL, &st->symbolic, st->control, st->info);
+        status = (int)umfpack_dl_symbolic(nn, nn, st->L->Ap, st->L->Ai, NULL, &st->symbolic, st->control, st->info);
         st->stats.time_symbolic = qs_now() - t0;
         if (status == UMFPACK_ERROR_out_of_memory) { qs_steady_free(&st); return qs_error_set(err, QS_ENOMEM, "out of memory in the symbolic analysis"); }
         if (status != UMFPACK_OK) { qs_steady_free(&st); return qs_error_set(err, QS_ENUMERIC, "symbolic analysis failed (UMFPACK status %d)", status); }
@@ -170,34 +174,12 @@ static int same_structure(const qs_steady *st, const qs_model *model)
     return 1;
 }
 
-/* y = L x, and the relative residual ‖Lx‖∞/(‖L‖∞‖x‖∞). The stored matrix has row r
- * replaced; since the population rows of L sum to zero, (Lx)_r = −Σ_{populations i≠r} (Lx)_i. */
-static double residual(const qs_liouvillian *L, const double complex *x, double complex *y)
-{
-    memset(y, 0, L->n * sizeof *y);
-    double xmax = 0.0;
-    for (size_t col = 0; col < L->n; col++) {
-        double complex xc = x[col];
-        if (cabs(xc) > xmax) xmax = cabs(xc);
-        for (int64_t p = L->Ap[col]; p < L->Ap[col + 1]; p++) y[L->Ai[p]] += L->Ax[p] * xc;
-    }
-    double complex yr = 0.0;
-    for (size_t s = 0; s < L->basis->dim; s++)
-        if (L->diag_index[s] != L->trace_row) yr -= y[L->diag_index[s]];
-    y[L->trace_row] = yr;
-    double ymax = 0.0;
-    for (size_t i = 0; i < L->n; i++)
-        if (!(cabs(y[i]) <= ymax)) ymax = cabs(y[i]);   /* NaN propagates */
-    return ymax / (L->norm_inf * xmax);
-}
-
 static int factor_solve_umfpack(qs_steady *st, qs_error *err)
 {
     qs_liouvillian *L = st->L;
     double t0 = qs_now();
-    if (st->numeric) umfpack_zl_free_numeric(&st->numeric);
-    int status = (int)umfpack_zl_numeric(L->Ap, L->Ai, (const double *)L->Ax, NULL, st->symbolic, &st->numeric,
-                                         st->control, st->info);
+    if (st->numeric) umfpack_dl_free_numeric(&st->numeric);
+    int status = (int)umfpack_dl_numeric(L->Ap, L->Ai, L->Ax, st->symbolic, &st->numeric, st->control, st->info);
     st->stats.time_numeric = qs_now() - t0;
     st->stats.rcond = st->info[UMFPACK_RCOND];
     st->stats.lu_nnz = st->info[UMFPACK_LNZ] + st->info[UMFPACK_UNZ];
@@ -208,10 +190,9 @@ static int factor_solve_umfpack(qs_steady *st, qs_error *err)
     if (status != UMFPACK_OK)
         return qs_error_set(err, QS_ENUMERIC, "LU factorisation failed (UMFPACK status %d)", status);
     t0 = qs_now();
-    memset(st->rhs, 0, L->n * sizeof *st->rhs);
-    st->rhs[L->trace_row] = L->trace_weight;
-    status = (int)umfpack_zl_solve(UMFPACK_A, L->Ap, L->Ai, (const double *)L->Ax, NULL, (double *)st->x, NULL,
-                                   (const double *)st->rhs, NULL, st->numeric, st->control, st->info);
+    memset(st->row_abs, 0, L->n * sizeof *st->row_abs);     /* right-hand side w e_r */
+    st->row_abs[L->trace_row] = L->trace_weight;
+    status = (int)umfpack_dl_solve(UMFPACK_A, L->Ap, L->Ai, L->Ax, st->x, st->row_abs, st->numeric, st->control, st->info);
     st->stats.time_solve = qs_now() - t0;
     if (status != UMFPACK_OK)
         return qs_error_set(err, QS_ENUMERIC, "triangular solve failed (UMFPACK status %d)", status);
@@ -222,21 +203,20 @@ static int factor_solve_klu(qs_steady *st, qs_error *err)
 {
     qs_liouvillian *L = st->L;
     double t0 = qs_now();
-    if (st->klu_numeric) klu_zl_free_numeric(&st->klu_numeric, &st->klu);
-    st->klu_numeric = klu_zl_factor((SuiteSparse_long *)L->Ap, (SuiteSparse_long *)L->Ai, (double *)L->Ax,
-                                    st->klu_symbolic, &st->klu);
+    if (st->klu_numeric) klu_l_free_numeric(&st->klu_numeric, &st->klu);
+    st->klu_numeric = klu_l_factor((SuiteSparse_long *)L->Ap, (SuiteSparse_long *)L->Ai, L->Ax, st->klu_symbolic, &st->klu);
     st->stats.time_numeric = qs_now() - t0;
     if (!st->klu_numeric || st->klu.status == KLU_SINGULAR) {
         if (st->klu.status == KLU_OUT_OF_MEMORY) return qs_error_set(err, QS_ENOMEM, "out of memory in the LU factorisation");
         return qs_error_set(err, QS_ENUMERIC, "the Liouvillian is singular: the steady state is not unique (is any oscillator without dissipation?)");
     }
-    klu_zl_rcond(st->klu_symbolic, st->klu_numeric, &st->klu);
+    klu_l_rcond(st->klu_symbolic, st->klu_numeric, &st->klu);
     st->stats.rcond = st->klu.rcond;
     st->stats.lu_nnz = (double)st->klu_numeric->lnz + (double)st->klu_numeric->unz;
     t0 = qs_now();
     memset(st->x, 0, L->n * sizeof *st->x);
     st->x[L->trace_row] = L->trace_weight;
-    if (!klu_zl_solve(st->klu_symbolic, st->klu_numeric, (SuiteSparse_long)L->n, 1, (double *)st->x, &st->klu))
+    if (!klu_l_solve(st->klu_symbolic, st->klu_numeric, (SuiteSparse_long)L->n, 1, st->x, &st->klu))
         return qs_error_set(err, QS_ENUMERIC, "triangular solve failed (KLU status %d)", (int)st->klu.status);
     st->stats.time_solve = qs_now() - t0;
     return QS_OK;
@@ -256,19 +236,26 @@ int qs_steady_solve(qs_steady *st, const qs_model *model, qs_error *err)
 
     status = st->stats.lu == QS_LU_KLU ? factor_solve_klu(st, err) : factor_solve_umfpack(st, err);
     if (status != QS_OK) return status;
-    st->stats.residual = residual(L, st->x, st->y);
+    /* the Hermitian ρ from its real slots: (s,s) ρ_ss, (s,t) Re ρ_st and (t,s) Im ρ_st for s < t */
+    for (size_t col = 0; col < L->n; col++) {
+        size_t sa, ta;
+        qs_liouvillian_slot(L, col, &sa, &ta);
+        double here = st->x[col], there = sa == ta ? 0.0 : st->x[qs_liouvillian_index(L, ta, sa)];
+        st->z[col] = sa == ta ? here : sa < ta ? CMPLX(here, there) : CMPLX(there, -here);
+    }
+    st->stats.residual = qs_liouvillian_residual(L, st->z, st->y, st->row_abs);
 
     /* the sector part of the solution; off-sector magnitude on the full path */
     double off = 0.0;
     if (L->full) {
-        for (size_t s = 0; s < b->dim; s++)
-            for (size_t t = 0; t < b->dim; t++) {
-                double complex v = st->x[s * b->dim + t];
-                if (b->total[s] == b->total[t]) st->state.rho[qs_basis_sector_index(b, s, t)] = v;
+        for (size_t sa = 0; sa < b->dim; sa++)
+            for (size_t ta = 0; ta < b->dim; ta++) {
+                double complex v = st->z[sa * b->dim + ta];
+                if (b->total[sa] == b->total[ta]) st->state.rho[qs_basis_sector_index(b, sa, ta)] = v;
                 else if (cabs(v) > off) off = cabs(v);
             }
     } else {
-        memcpy(st->state.rho, st->x, b->sector_dim * sizeof *st->x);
+        memcpy(st->state.rho, st->z, b->sector_dim * sizeof *st->z);
     }
     st->stats.off_sector = off;
     double complex tr = 0.0;
