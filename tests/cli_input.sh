@@ -169,6 +169,11 @@ expect 2 "no model file" "no model file" -- steady
 expect 2 "unknown command" "unknown command" -- steady-state "$dir/ok.ini"
 expect 2 "grow with n|normalise" "levels = auto with a non-normalisable chain" -- steady "$dir/ok.ini" --levels auto --set sigma_plus=0.4
 expect 4 "needs about .* MiB" "--memory-limit too small: refused with exit 4" -- steady "$dir/ok.ini" --memory-limit 1K
+{ printf '[defaults]\nsigma = 0.2\nnbar = 2\nlevels = 9\n'; for i in $(seq 1 12); do printf '[oscillator o%d]\n' "$i"; done
+  printf '[coupling]\n'; for i in $(seq 1 11); do printf 'o%d-o%d = 0.1\n' "$i" $((i + 1)); done; } >"$dir/huge.ini"
+expect 4 "needs about .* MiB" "12 oscillators x 9 levels: refused with exit 4 before allocating" -- steady "$dir/huge.ini"
+sed 's/^levels = 9/levels = 6/; /^\[oscillator o[5-9]\]/d; /^\[oscillator o1[0-2]\]/d; /^o[4-9]-/d; /^o1[01]-/d' "$dir/huge.ini" >"$dir/ring.ini"
+expect 4 "needs about .* MiB" "4 oscillators x 6 levels, --full (1.7 M unknowns) within 2G: refused with exit 4" -- steady "$dir/ring.ini" --memory-limit 2G --full
 expect 2 "is not a size" "--memory-limit garbage" -- steady "$dir/ok.ini" --memory-limit lots
 expect 1 "cannot write" "unwritable --phase-distribution" -- steady "$dir/ok.ini" --phase-distribution "$dir/no/such/dir/p.csv"
 

@@ -1,19 +1,15 @@
 /* basis.c — Fock basis of the network and its excitation-number blocks (see internal.h). */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "internal.h"
 
-int qs_basis_plan(int n, const int *levels, size_t *dim, size_t *sector_dim)
+double qs_basis_sector_estimate(int n, const int *levels)
 {
-    size_t D = 1;
     int max_total = 0;
-    for (int j = 0; j < n; j++) {
-        if (!qs_mul_size(D, (size_t)levels[j], &D)) return 0;
-        max_total += levels[j] - 1;
-    }
-    /* block sizes by convolution of the per-oscillator level counts */
+    for (int j = 0; j < n; j++) max_total += levels[j] - 1;
     double *count = calloc((size_t)max_total + 1, sizeof *count), *next = calloc((size_t)max_total + 1, sizeof *next);
-    if (!count || !next) { free(count); free(next); return 0; }
+    if (!count || !next) { free(count); free(next); return INFINITY; }
     count[0] = 1;
     int top = 0;
     for (int j = 0; j < n; j++) {
@@ -27,6 +23,15 @@ int qs_basis_plan(int n, const int *levels, size_t *dim, size_t *sector_dim)
     for (int t = 0; t <= max_total; t++) sector += count[t] * count[t];
     free(count);
     free(next);
+    return sector;
+}
+
+int qs_basis_plan(int n, const int *levels, size_t *dim, size_t *sector_dim)
+{
+    size_t D = 1;
+    for (int j = 0; j < n; j++)
+        if (!qs_mul_size(D, (size_t)levels[j], &D)) return 0;
+    double sector = qs_basis_sector_estimate(n, levels);
     if (sector > (double)SIZE_MAX / 64) return 0;
     *dim = D;
     *sector_dim = (size_t)sector;

@@ -68,6 +68,8 @@ typedef struct {
     size_t sector_dim;     /* Σ block_size² */
 } qs_basis;
 
+/* Sector dimension Σ_N (states with total N)², in floating point (never overflows). */
+double qs_basis_sector_estimate(int n, const int *levels);
 /* Sizes a basis would have, without building it (overflow → 0 return). */
 int qs_basis_plan(int n, const int *levels, size_t *dim, size_t *sector_dim);
 int qs_basis_create(int n, const int *levels, qs_basis **basis, qs_error *err);

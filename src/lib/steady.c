@@ -47,7 +47,7 @@ static int check_memory(const qs_steady *st, double need, const char *what, qs_e
 {
     double limit = st->opt.memory_limit > 0 ? st->opt.memory_limit : qs_memory_available();
     if (limit > 0 && need > limit)
-        return qs_error_set(err, QS_ETOOBIG, "%s needs about %.0f MiB, but only %.0f MiB are %s",
+        return qs_error_set(err, QS_ETOOBIG, "%s needs about %.4g MiB, but only %.0f MiB are %s",
                             what, mib(need), mib(limit), st->opt.memory_limit > 0 ? "allowed" : "available");
     return QS_OK;
 }
@@ -98,7 +98,14 @@ int qs_steady_create(const qs_model *model, const qs_steady_options *options,
         st->pairs[2 * i + 1] = model->couplings[i].k;
     }
 
-    /* memory plan, before the basis and the pattern exist */
+    /* memory plan, before the basis and the pattern exist: sizes in floating point first,
+     * so that even a network too large to index is refused with the memory it would need */
+    double Dd = 1, sector_d, per = 4.0 * (1 + 4.0 * model->n_couplings + 2.0 * n);
+    for (int j = 0; j < n; j++) Dd *= st->levels[j];
+    sector_d = qs_basis_sector_estimate(n, st->levels);
+    double system_d = st->opt.full ? Dd * Dd : sector_d;
+    st->memory_base = Dd * (n * 2.0 + 4 + 8 + 24) + system_d * per * 16 + system_d * (8 + 8 + 8 + 2 * 16) + 16.0 * sector_d;
+    if ((status = check_memory(st, st->memory_base, "the Liouvillian", err)) != QS_OK) { qs_steady_free(&st); return status; }
     size_t D, sector, system, nnz_bound;
     if (!qs_basis_plan(n, st->levels, &D, &sector)) {
         qs_steady_free(&st);
@@ -112,9 +119,6 @@ int qs_steady_create(const qs_model *model, const qs_steady_options *options,
         return qs_error_set(err, QS_ETOOBIG, "the %s Liouvillian is too large to index", st->opt.full ? "full" : "sector");
     }
     st->stats.system_dimension = system;
-    st->memory_base = (double)D * (n * 2.0 + 4 + 8 + 24) + (double)nnz_bound * (8 + 8) +
-                      (double)system * (8 + 8 + 8 + 2 * 16) + 16.0 * (double)sector;
-    if ((status = check_memory(st, st->memory_base, "the Liouvillian", err)) != QS_OK) { qs_steady_free(&st); return status; }
 
     double t0 = qs_now();
     if ((status = qs_basis_create(n, st->levels, &st->basis, err)) != QS_OK ||
