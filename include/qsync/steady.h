@@ -47,7 +47,7 @@ typedef struct {
     double lu_nnz;                /* non-zeros of L+U */
     double memory_planned;        /* bytes estimated before factorising */
     int lu;                       /* QS_LU_KLU or QS_LU_UMFPACK: the LU actually used */
-    double rcond;                 /* reciprocal condition estimate of the LU */
+    double rcond;                 /* crude reciprocal condition: min |U_ii| / max |U_ii| */
     double residual;              /* relative residual of the complex Lρ */
     double trace_error;           /* |Tr ρ − 1| of the returned state */
     double hermiticity_error;     /* max |ρ_ab − conj ρ_ba| (zero by construction, checked) */
