@@ -41,9 +41,12 @@ check("four oscillators: 6 pairs in file order",
       rc == 0 and [(p["a"], p["b"]) for p in d4["pairs"]] ==
       [("A", "B"), ("A", "A2"), ("A", "B2"), ("B", "A2"), ("B", "B2"), ("A2", "B2")])
 
-rc, df, err = steady(os.path.join(EXAMPLES, "fig4.ini"), "--full")
+rc, df, err = steady(os.path.join(EXAMPLES, "fig4.ini"), "--full", "--no-symmetry")
 rc2, ds, err2 = steady(os.path.join(EXAMPLES, "fig4.ini"))
-check("--full: solved the whole Liouvillian", rc == 0 and df["system_dimension"] == df["liouvillian_dimension"])
+check("--full --no-symmetry: solved the whole Liouvillian", rc == 0 and df["system_dimension"] == df["liouvillian_dimension"])
+check("Fig. 4: A <-> B symmetry found and used (order 2, fewer unknowns than the sector)",
+      rc2 == 0 and ds["symmetry_order"] == 2 and ds["system_dimension"] < ds["sector_dimension"],
+      f"order {ds['symmetry_order']}, {ds['system_dimension']} of {ds['sector_dimension']}")
 worst = max(abs(a["S"] - b["S"]) / b["S"] for a, b in zip(df["pairs"], ds["pairs"]))
 check("--full equals the sector path on Fig. 4 (relative 1e-10)", worst < 1e-10, f"{worst:.2e}")
 

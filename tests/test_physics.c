@@ -27,12 +27,13 @@ typedef struct {
     int status;
 } solved;
 
-static solved solve(const qs_model *m, int full)
+static solved solve_with(const qs_model *m, int full, int symmetry)
 {
     solved r = {0};
     qs_steady_options o;
     qs_steady_defaults(&o);
     o.full = full;
+    o.symmetry = symmetry;
     o.top_tol = 1.0;
     qs_error err;
     r.status = qs_steady_create(m, &o, &r.st, &err);
@@ -41,6 +42,8 @@ static solved solve(const qs_model *m, int full)
     else qs_steady_get_stats(r.st, &r.stats);
     return r;
 }
+
+static solved solve(const qs_model *m, int full) { return solve_with(m, full, 1); }
 
 /* S and phi_max of pair (a, b) */
 static double pair_S(const qs_state *s, int a, int b, double *phi)
@@ -301,6 +304,44 @@ static void test_auto_levels(void)
     qs_model_free(&m);
 }
 
+/* Permutation symmetry: a ring A-B-A2-B2 of identical A's and B's. With real couplings
+ * the group has order 4; with couplings oriented around the ring only the rotation by two
+ * survives (a reflection would conjugate them); with one odd coupling none. */
+static void test_symmetry(void)
+{
+    static const struct { const char *couplings; int order; } cases[] = {
+        {"A-B = 0.3\nB-A2 = 0.3\nA2-B2 = 0.3\nB2-A = 0.3\n", 4},
+        {"A-B = 0.2+0.15i\nB-A2 = 0.2+0.15i\nA2-B2 = 0.2+0.15i\nB2-A = 0.2+0.15i\n", 2},
+        {"A-B = 0.3\nB-A2 = 0.3\nA2-B2 = 0.3\nB2-A = 0.25\n", 1},
+    };
+    for (int c = 0; c < 3; c++) {
+        char text[800];
+        snprintf(text, sizeof text, "[defaults]\nsigma = 0.25\nnbar = 1\nK = 5\nlevels = 3\n[oscillator A]\n[oscillator B]\nomega = 10\n"
+                 "[oscillator A2]\n[oscillator B2]\nomega = 10\n[coupling]\n%s", cases[c].couplings);
+        qs_model *m = load(text);
+        solved a = solve_with(m, 0, 1), b = solve_with(m, 0, 0);
+        char name[160];
+        if (a.status == QS_OK && b.status == QS_OK) {
+            snprintf(name, sizeof name, "ring, case %d: order of the symmetry group found", c);
+            check_close(name, a.stats.symmetry_order, cases[c].order, 0, 0);
+            double worst = 0;
+            for (int i = 0; i < 4; i++)
+                for (int j = i + 1; j < 4; j++) {
+                    double Sa = pair_S(qs_steady_state(a.st), i, j, NULL), Sb = pair_S(qs_steady_state(b.st), i, j, NULL);
+                    worst = fmax(worst, fabs(Sa - Sb) / Sb);
+                }
+            snprintf(name, sizeof name, "ring, case %d: with and without symmetry, max relative difference in S (%zu vs %zu unknowns)",
+                     c, a.stats.system_dimension, b.stats.system_dimension);
+            check_close(name, worst, 0, 0, 1e-10);
+            snprintf(name, sizeof name, "ring, case %d, symmetry-reduced", c);
+            check_solution(name, &a);
+        }
+        qs_steady_free(&a.st);
+        qs_steady_free(&b.st);
+        qs_model_free(&m);
+    }
+}
+
 static void test_memory_refusal(void)
 {
     qs_model *m = load(networks[1]);
@@ -345,6 +386,7 @@ int main(void)
     test_frequency_shift();
     test_positivity();
     test_auto_levels();
+    test_symmetry();
     test_memory_refusal();
     return check_summary();
 }

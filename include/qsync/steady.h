@@ -33,6 +33,8 @@ enum { QS_LU_AUTO = 0, QS_LU_KLU = 1, QS_LU_UMFPACK = 2 };
 typedef struct {
     int full;             /* 0: zero excitation-difference sector (default); 1: whole Liouvillian */
     int lu;               /* QS_LU_AUTO (default), QS_LU_KLU or QS_LU_UMFPACK */
+    int symmetry;         /* 1 (default): reduce by the permutations of identical oscillators
+                             that leave the model unchanged; 0: solve without */
     double residual_tol;  /* relative residual above which the solve fails (default 1e-8) */
     double top_tol;       /* top-level population above which QS_WARN_TRUNCATION (default 1e-3) */
     double memory_limit;  /* bytes the solve may plan to use; 0 = the memory available now */
@@ -42,7 +44,8 @@ typedef struct {
 typedef struct {
     size_t sector_dimension;      /* unknowns of the zero excitation-difference sector */
     size_t liouvillian_dimension; /* D², D = Π levels */
-    size_t system_dimension;      /* unknowns actually solved for */
+    size_t system_dimension;      /* unknowns actually solved for (after symmetry) */
+    int symmetry_order;           /* order of the symmetry group used (1: none) */
     size_t nnz;                   /* non-zeros of the system matrix */
     double lu_nnz;                /* non-zeros of L+U */
     double memory_planned;        /* bytes estimated before factorising */

@@ -11,6 +11,7 @@ static const char usage[] =
     "  --json                   one JSON object on stdout\n"
     "  --full                   solve the whole Liouvillian instead of the k = 0 sector\n"
     "  --lu auto|klu|umfpack    sparse LU (default auto: KLU for small systems, UMFPACK beyond)\n"
+    "  --no-symmetry            do not reduce by permutations of identical oscillators\n"
     "  --phase-distribution F   write P(phi) of every pair to the CSV file F\n"
     "  --tail-tol X             tail tolerance of levels = auto (default 1e-3)\n"
     "  --top-tol X              warn above this top-level population (default 1e-3)\n"
@@ -66,6 +67,7 @@ static void print_json(const qs_model *m, const qs_steady_stats *s, int full, in
     json_str(&j, "solved", full ? "full" : "sector");
     json_str(&j, "lu", s->lu == QS_LU_KLU ? "klu" : "umfpack");
     json_int(&j, "system_dimension", (long long)s->system_dimension);
+    json_int(&j, "symmetry_order", s->symmetry_order);
     json_int(&j, "nnz", (long long)s->nnz);
     json_num(&j, "lu_nnz", s->lu_nnz);
     json_num(&j, "residual", s->residual);
@@ -124,9 +126,10 @@ static void print_text(const qs_model *m, const qs_steady_stats *s, int full, in
     int n = qs_model_size(m);
     printf("%s: %d oscillators, levels", qs_model_source(m), n);
     for (int k = 0; k < n; k++) printf(" %s=%d", qs_model_name(m, k), qs_model_osc(m, k)->levels);
-    printf("\nsolved the %s: %zu unknowns (sector %zu of %zu), %zu non-zeros, %s LU %.0f non-zeros\n\n",
-           full ? "full Liouvillian" : "zero excitation-difference sector", s->system_dimension,
-           s->sector_dimension, s->liouvillian_dimension, s->nnz, s->lu == QS_LU_KLU ? "KLU" : "UMFPACK", s->lu_nnz);
+    printf("\nsolved the %s: %zu unknowns (sector %zu of %zu", full ? "full Liouvillian" : "zero excitation-difference sector",
+           s->system_dimension, s->sector_dimension, s->liouvillian_dimension);
+    if (s->symmetry_order > 1) printf("; symmetry group of order %d", s->symmetry_order);
+    printf("), %zu non-zeros, %s LU %.0f non-zeros\n\n", s->nnz, s->lu == QS_LU_KLU ? "KLU" : "UMFPACK", s->lu_nnz);
     printf("%-16s %-22s %-10s %s\n", "pair", "S", "phi_max", "min eigenvalue");
     for (int p = 0; p < n_pairs; p++) {
         char name[2 * QS_NAME_MAX + 2];
@@ -155,6 +158,7 @@ int cmd_steady(int argc, char **argv)
         if ((r = model_args_take(&ma, argc, argv, &i)) != 0) { if (r < 0) goto bad_flag; continue; }
         if (cli_take(argc, argv, &i, "--json", 0, &v) > 0) { as_json = 1; continue; }
         if (cli_take(argc, argv, &i, "--full", 0, &v) > 0) { opt.full = 1; continue; }
+        if (cli_take(argc, argv, &i, "--no-symmetry", 0, &v) > 0) { opt.symmetry = 0; continue; }
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) { fputs(usage, stdout); model_args_free(&ma); return EXIT_OK; }
         if ((r = cli_take(argc, argv, &i, "--phase-distribution", 1, &v)) != 0) { if (r < 0) goto bad_flag; phase_path = v; continue; }
         if ((r = cli_take(argc, argv, &i, "--lu", 1, &v)) != 0) {

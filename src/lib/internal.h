@@ -92,10 +92,11 @@ typedef struct qs_gen qs_gen;
 typedef struct qs_liouvillian qs_liouvillian;
 
 /* Build the real sparsity pattern for `model` on `basis`: the sector (full = 0) or the
- * whole space (full = 1). Every entry the model's structure can make non-zero is in it;
- * row trace_row is reduced to its diagonal. */
-int qs_liouvillian_create(const qs_basis *basis, const qs_model *model, int full,
-                          qs_liouvillian **L, qs_error *err);
+ * whole space (full = 1), reduced by the n_perms permutations `perms` (a group of
+ * symmetries of the model, n_perms × n; 0 for none). Every entry the model's structure
+ * can make non-zero is in it; row trace_row is reduced to its diagonal. */
+int qs_liouvillian_create(const qs_basis *basis, const qs_model *model, int full, const int *perms,
+                          int n_perms, qs_liouvillian **L, qs_error *err);
 /* Fill the values for `model` (same structure as at create). */
 int qs_liouvillian_fill(qs_liouvillian *L, const qs_model *model, qs_error *err);
 void qs_liouvillian_free(qs_liouvillian **L);
@@ -103,29 +104,42 @@ void qs_liouvillian_free(qs_liouvillian **L);
 /* Upper bound of the non-zeros for this model structure (for planning). */
 int qs_liouvillian_nnz_bound(const qs_model *model, size_t columns, size_t diag, size_t *nnz);
 
-/* Index of element/slot (s, t) in the system (sector or full); (size_t)−1 if outside. */
+/* Slot of element (s, t) (sector or full order); (size_t)−1 if outside the sector. */
 size_t qs_liouvillian_index(const qs_liouvillian *L, size_t s, size_t t);
-/* The (s, t) of system slot `col`. */
+/* The (s, t) of slot `col`. */
 void qs_liouvillian_slot(const qs_liouvillian *L, size_t col, size_t *s, size_t *t);
 
 /* Relative residual ‖Lρ‖∞ / (‖L‖∞ ‖ρ‖∞) of the complex L (values of the last fill) on the
- * complex vector rho [n] in system order; y [n] and row_abs [n] are workspaces. */
+ * complex vector rho [n_slots] in slot order; y and row_abs [n_slots] are workspaces. */
 double qs_liouvillian_residual(const qs_liouvillian *L, const double complex *rho, double complex *y, double *row_abs);
 
 struct qs_liouvillian {
     const qs_basis *basis;   /* not owned */
     int full;
-    size_t n;                /* system dimension */
+    size_t n_slots;          /* elements of ρ in play: the sector, or D² */
+    size_t n;                /* system dimension: orbits of slots (= n_slots without symmetry) */
+    int64_t *orbit_of;       /* [n_slots] orbit of each slot; −1: zero by symmetry */
+    signed char *sign;       /* [n_slots] value of the slot = sign × value of its orbit */
+    size_t *orbit_ptr;       /* [n+1] slots of orbit o: orbit_slots[orbit_ptr[o] ..] */
+    size_t *orbit_slots;     /* ascending within an orbit: the representative first */
+    size_t orbit_max;        /* largest orbit */
     size_t nnz;
     int64_t *Ap;             /* [n+1] column pointers (CSC) */
     int64_t *Ai;             /* [nnz] row indices, ascending within a column */
     double *Ax;              /* [nnz] real values; row trace_row replaced by w e_r */
-    size_t trace_row;        /* r: the population whose equation fixes the normalisation */
-    size_t *diag_index;      /* [dim] system index of the population ρ_ss */
+    size_t trace_row;        /* r: the unknown (orbit of a population) fixing the normalisation */
+    size_t *diag_index;      /* [dim] slot of the population ρ_ss */
     int64_t trace_pos;       /* position in Ax of (r, r) */
     double trace_weight;     /* w */
     qs_gen *gen;             /* rates, energies and hops of the last fill */
 };
+
+/* ---- symmetry (symmetry.c) ---- */
+/* Every permutation of the oscillators that leaves the model unchanged (a group; the
+ * identity first). *perms is a new array of count × n entries, perm[j] = image of j. */
+int qs_model_symmetries(const qs_model *m, int **perms, int *count);
+/* Whether `perm` leaves the model unchanged. */
+int qs_model_has_symmetry(const qs_model *m, const int *perm);
 
 /* ---- memory ---- */
 /* Bytes of memory available now (MemAvailable), or 0 if unknown. */

@@ -25,6 +25,12 @@
  * the uncoupled network, so ρ_rr ≠ 0 and the matrix is non-singular whenever the steady
  * state is unique.
  *
+ * Symmetry: when permutations of identical oscillators leave the model unchanged, the
+ * steady state is invariant, so the real slots fall into orbits whose values agree up to
+ * sign. The system then has one unknown per orbit (the sum of its slots' columns, signed)
+ * and one equation per orbit (its representative's row): for a ring or a pair of
+ * identical oscillators this divides the unknowns by the order of the group.
+ *
  * The pattern is structural (a coupling of value 0 still has entries), built once by
  * qs_liouvillian_create; qs_liouvillian_fill writes values into it.
  */
@@ -196,13 +202,13 @@ typedef struct {
 
 static size_t per_complex(const qs_basis *b, const qs_gen *g) { return 1 + 2 * (size_t)g->n_hops + 2 * (size_t)b->n; }
 
-static int buf_make(column_buf *cb, size_t per)
+static int buf_make(column_buf *cb, size_t per, size_t orbit_max)
 {
     cb->rs = malloc(per * sizeof *cb->rs);
     cb->rt = malloc(per * sizeof *cb->rt);
     cb->cv = malloc(per * sizeof *cb->cv);
-    cb->rows = malloc(4 * per * sizeof *cb->rows);
-    cb->vals = malloc(4 * per * sizeof *cb->vals);
+    cb->rows = malloc(4 * per * orbit_max * sizeof *cb->rows);
+    cb->vals = malloc(4 * per * orbit_max * sizeof *cb->vals);
     return cb->rs && cb->rt && cb->cv && cb->rows && cb->vals;
 }
 
@@ -234,14 +240,36 @@ static int fold(const qs_liouvillian *L, const qs_gen *g, size_t s, size_t t, do
     return k;
 }
 
-/* Real column `col` (slot (c, d)): entries in cb->rows/vals (duplicates possible). */
-static int emit_real(const qs_liouvillian *L, const qs_gen *g, size_t col, int values, column_buf *cb)
+/* Real column of slot `col` (slot (c, d)), appended to cb->rows/vals from position k. */
+static int emit_real(const qs_liouvillian *L, const qs_gen *g, size_t col, int values, column_buf *cb, int k)
 {
     size_t c, d;
     qs_liouvillian_slot(L, col, &c, &d);
-    if (c == d) return fold(L, g, c, c, 1.0, values, cb, 0);
-    if (c < d) return fold(L, g, d, c, 1.0, values, cb, fold(L, g, c, d, 1.0, values, cb, 0));  /* Re ρ_cd */
-    return fold(L, g, c, d, -I, values, cb, fold(L, g, d, c, I, values, cb, 0));             /* Im ρ_dc */
+    if (c == d) return fold(L, g, c, c, 1.0, values, cb, k);
+    if (c < d) return fold(L, g, d, c, 1.0, values, cb, fold(L, g, c, d, 1.0, values, cb, k));  /* Re ρ_cd */
+    return fold(L, g, c, d, -I, values, cb, fold(L, g, d, c, I, values, cb, k));             /* Im ρ_dc */
+}
+
+/* Column of unknown `o` of the reduced system: Σ over the slots of orbit o of sign × real
+ * column, keeping only the rows of orbit representatives, renumbered to orbits. */
+static int emit_reduced(const qs_liouvillian *L, const qs_gen *g, size_t o, int values, column_buf *cb)
+{
+    int k = 0;
+    for (size_t i = L->orbit_ptr[o]; i < L->orbit_ptr[o + 1]; i++) {
+        size_t slot = L->orbit_slots[i];
+        int k0 = k;
+        k = emit_real(L, g, slot, values, cb, k);
+        if (L->sign[slot] < 0)
+            for (int e = k0; e < k; e++) cb->vals[e] = -cb->vals[e];
+    }
+    int u = 0;
+    for (int e = 0; e < k; e++) {
+        int64_t r = cb->rows[e], orb = L->orbit_of[r];
+        if (orb < 0 || L->orbit_slots[L->orbit_ptr[orb]] != (size_t)r) continue;  /* not a representative */
+        cb->rows[u] = orb;
+        cb->vals[u++] = cb->vals[e];
+    }
+    return u;
 }
 
 static int cmp_i64(const void *a, const void *b)
@@ -266,6 +294,10 @@ void qs_liouvillian_free(qs_liouvillian **L)
     free((*L)->Ai);
     free((*L)->Ax);
     free((*L)->diag_index);
+    free((*L)->orbit_of);
+    free((*L)->sign);
+    free((*L)->orbit_ptr);
+    free((*L)->orbit_slots);
     gen_free((*L)->gen);
     free(*L);
     *L = NULL;
@@ -293,8 +325,72 @@ static size_t trace_state(const qs_basis *b, const qs_model *m)
     return best;
 }
 
-int qs_liouvillian_create(const qs_basis *basis, const qs_model *model, int full,
-                          qs_liouvillian **out, qs_error *err)
+/* Orbits of the slots under the permutations `perms` (a group, count × n). Slot (a,b) goes
+ * to (πa, πb) if the order of a and b is kept, else to (πb, πa); the value changes sign
+ * only for an imaginary-part slot (a > b) whose order flips. An orbit that maps a slot to
+ * minus itself is zero. Orbits are numbered by their smallest slot, the representative. */
+static int make_orbits(qs_liouvillian *L, const int *perms, int count)
+{
+    const qs_basis *b = L->basis;
+    size_t ns = L->n_slots, D = b->dim;
+    size_t *image = malloc((size_t)count * D * sizeof *image);
+    L->orbit_of = malloc(ns * sizeof *L->orbit_of);
+    L->sign = malloc(ns * sizeof *L->sign);
+    L->orbit_slots = malloc(ns * sizeof *L->orbit_slots);
+    L->orbit_ptr = malloc((ns + 1) * sizeof *L->orbit_ptr);
+    size_t *members = malloc((size_t)count * sizeof *members);
+    if (!image || !L->orbit_of || !L->sign || !L->orbit_slots || !L->orbit_ptr || !members) {
+        free(image);
+        free(members);
+        return 0;
+    }
+    for (int g = 0; g < count; g++)
+        for (size_t s = 0; s < D; s++) {
+            size_t t = 0;
+            for (int j = 0; j < b->n; j++) t += (size_t)qs_basis_occ(b, s, j) * b->stride[perms[(size_t)g * b->n + j]];
+            image[(size_t)g * D + s] = t;
+        }
+    for (size_t x = 0; x < ns; x++) L->orbit_of[x] = -2;      /* unassigned */
+    size_t n_orbits = 0, filled = 0;
+    L->orbit_ptr[0] = 0;
+    for (size_t x = 0; x < ns; x++) {
+        if (L->orbit_of[x] != -2) continue;
+        size_t a, c;
+        qs_liouvillian_slot(L, x, &a, &c);
+        int m = 0, zero = 0;
+        for (int g = 0; g < count; g++) {
+            size_t ga = image[(size_t)g * D + a], gc = image[(size_t)g * D + c];
+            int kept = (a < c) == (ga < gc) || a == c;
+            size_t y = kept ? qs_liouvillian_index(L, ga, gc) : qs_liouvillian_index(L, gc, ga);
+            signed char sg = (a > c && !kept) ? -1 : 1;
+            if (y == x && sg < 0) zero = 1;
+            if (L->orbit_of[y] == -2) {
+                L->orbit_of[y] = -3;                            /* seen in this orbit */
+                L->sign[y] = sg;
+                members[m++] = y;
+            }
+        }
+        if (zero) {
+            for (int i = 0; i < m; i++) L->orbit_of[members[i]] = -1;
+            continue;
+        }
+        for (int i = 0; i < m; i++) {                           /* ascending: representative first */
+            for (int k = i + 1; k < m; k++)
+                if (members[k] < members[i]) { size_t t = members[i]; members[i] = members[k]; members[k] = t; }
+            L->orbit_of[members[i]] = (int64_t)n_orbits;
+            L->orbit_slots[filled++] = members[i];
+        }
+        L->orbit_ptr[++n_orbits] = filled;
+        if ((size_t)m > L->orbit_max) L->orbit_max = (size_t)m;
+    }
+    L->n = n_orbits;
+    free(image);
+    free(members);
+    return 1;
+}
+
+int qs_liouvillian_create(const qs_basis *basis, const qs_model *model, int full, const int *perms,
+                          int n_perms, qs_liouvillian **out, qs_error *err)
 {
     qs_liouvillian *L = calloc(1, sizeof *L);
     if (!L) return qs_error_set(err, QS_ENOMEM, "out of memory");
@@ -302,32 +398,40 @@ int qs_liouvillian_create(const qs_basis *basis, const qs_model *model, int full
     L->full = full;
     size_t D = basis->dim, bound;
     if (full) {
-        if (!qs_mul_size(D, D, &L->n)) { free(L); return qs_error_set(err, QS_ETOOBIG, "the full Liouvillian is too large to index"); }
+        if (!qs_mul_size(D, D, &L->n_slots)) { free(L); return qs_error_set(err, QS_ETOOBIG, "the full Liouvillian is too large to index"); }
     } else {
-        L->n = basis->sector_dim;
+        L->n_slots = basis->sector_dim;
     }
-    if (!qs_liouvillian_nnz_bound(model, L->n, D, &bound) || bound > (size_t)INT64_MAX / 32) {
+    if (!qs_liouvillian_nnz_bound(model, L->n_slots, D, &bound) || bound > (size_t)INT64_MAX / 32) {
         free(L);
         return qs_error_set(err, QS_ETOOBIG, "the Liouvillian is too large to index");
     }
     column_buf cb = {0};
+    int *identity = malloc((size_t)basis->n * sizeof *identity);
+    for (int j = 0; identity && j < basis->n; j++) identity[j] = j;
+    int orbits_ok = identity && make_orbits(L, n_perms > 0 ? perms : identity, n_perms > 0 ? n_perms : 1);
+    free(identity);
+    if (!orbits_ok) {
+        qs_liouvillian_free(&L);
+        return qs_error_set(err, QS_ENOMEM, "out of memory for the symmetry orbits");
+    }
     L->gen = gen_create(basis);
     L->Ap = malloc((L->n + 1) * sizeof *L->Ap);
     L->Ai = malloc(bound * sizeof *L->Ai);
     L->diag_index = malloc(D * sizeof *L->diag_index);
     if (!L->gen || !gen_set(L->gen, basis, model) || !L->Ap || !L->Ai || !L->diag_index ||
-        !buf_make(&cb, per_complex(basis, L->gen))) {
+        !buf_make(&cb, per_complex(basis, L->gen), L->orbit_max)) {
         buf_free(&cb);
         qs_liouvillian_free(&L);
         return qs_error_set(err, QS_ENOMEM, "out of memory for the Liouvillian pattern (%zu entries)", bound);
     }
     for (size_t s = 0; s < D; s++) L->diag_index[s] = qs_liouvillian_index(L, s, s);
-    L->trace_row = L->diag_index[trace_state(basis, model)];
+    L->trace_row = (size_t)L->orbit_of[L->diag_index[trace_state(basis, model)]];
 
     size_t nnz = 0;
     L->Ap[0] = 0;
     for (size_t col = 0; col < L->n; col++) {
-        int k = emit_real(L, L->gen, col, 0, &cb);
+        int k = emit_reduced(L, L->gen, col, 0, &cb);
         qsort(cb.rows, (size_t)k, sizeof *cb.rows, cmp_i64);
         int u = 0;
         for (int i = 0; i < k; i++) {
@@ -357,14 +461,14 @@ int qs_liouvillian_create(const qs_basis *basis, const qs_model *model, int full
 int qs_liouvillian_fill(qs_liouvillian *L, const qs_model *model, qs_error *err)
 {
     column_buf cb = {0};
-    if (!gen_set(L->gen, L->basis, model) || !buf_make(&cb, per_complex(L->basis, L->gen))) {
+    if (!gen_set(L->gen, L->basis, model) || !buf_make(&cb, per_complex(L->basis, L->gen), L->orbit_max)) {
         buf_free(&cb);
         return qs_error_set(err, QS_ENOMEM, "out of memory");
     }
     memset(L->Ax, 0, L->nnz * sizeof *L->Ax);
     double abs_sum = 0.0;
     for (size_t col = 0; col < L->n; col++) {
-        int k = emit_real(L, L->gen, col, 1, &cb);
+        int k = emit_reduced(L, L->gen, col, 1, &cb);
         const int64_t *ai = L->Ai + L->Ap[col];
         int64_t len = L->Ap[col + 1] - L->Ap[col];
         for (int i = 0; i < k; i++) {
@@ -393,10 +497,10 @@ double qs_liouvillian_residual(const qs_liouvillian *L, const double complex *rh
     size_t *rs = malloc(per * sizeof *rs), *rt = malloc(per * sizeof *rt);
     double complex *cv = malloc(per * sizeof *cv);
     if (!rs || !rt || !cv) { free(rs); free(rt); free(cv); return NAN; }
-    memset(y, 0, L->n * sizeof *y);
-    memset(row_abs, 0, L->n * sizeof *row_abs);
+    memset(y, 0, L->n_slots * sizeof *y);
+    memset(row_abs, 0, L->n_slots * sizeof *row_abs);
     double rmax = 0.0;
-    for (size_t col = 0; col < L->n; col++) {
+    for (size_t col = 0; col < L->n_slots; col++) {
         size_t s, t;
         qs_liouvillian_slot(L, col, &s, &t);
         int m = emit_complex(b, L->gen, s, t, rs, rt, cv);
@@ -412,7 +516,7 @@ double qs_liouvillian_residual(const qs_liouvillian *L, const double complex *rh
     free(rt);
     free(cv);
     double ymax = 0.0, norm = 0.0;
-    for (size_t i = 0; i < L->n; i++) {
+    for (size_t i = 0; i < L->n_slots; i++) {
         if (!(cabs(y[i]) <= ymax)) ymax = cabs(y[i]);   /* NaN propagates */
         if (row_abs[i] > norm) norm = row_abs[i];
     }

@@ -19,12 +19,13 @@ struct qs_steady {
     int n_osc, n_couplings;
     int *levels;                 /* structure the plan was made for */
     int *pairs;                  /* [2·n_couplings] */
+    int *perms, n_perms;         /* symmetry group used by the plan (n_perms × n_osc) */
     void *symbolic, *numeric;    /* UMFPACK */
     double control[UMFPACK_CONTROL], info[UMFPACK_INFO];
     klu_l_symbolic *klu_symbolic;
     klu_l_numeric *klu_numeric;
     klu_l_common klu;
-    double *x, *row_abs;         /* [n] real solution (right-hand side first), workspace */
+    double *x, *xs, *row_abs;    /* [n] real solution (right-hand side first), [slots] expanded, workspace */
     double complex *z, *y;       /* [n] complex ρ in system order, residual */
     qs_state state;
     int have_state;
@@ -36,6 +37,7 @@ void qs_steady_defaults(qs_steady_options *o)
 {
     o->full = 0;
     o->lu = QS_LU_AUTO;
+    o->symmetry = 1;
     o->residual_tol = 1e-8;
     o->top_tol = 1e-3;
     o->memory_limit = 0;
@@ -64,7 +66,9 @@ void qs_steady_free(qs_steady **steady)
     qs_basis_free(&st->basis);
     free(st->levels);
     free(st->pairs);
+    free(st->perms);
     free(st->x);
+    free(st->xs);
     free(st->row_abs);
     free(st->z);
     free(st->y);
@@ -121,19 +125,27 @@ int qs_steady_create(const qs_model *model, const qs_steady_options *options,
     st->stats.system_dimension = system;
 
     double t0 = qs_now();
+    if (st->opt.symmetry && qs_model_symmetries(model, &st->perms, &st->n_perms) != QS_OK) {
+        qs_steady_free(&st);
+        return qs_error_set(err, QS_ENOMEM, "out of memory");
+    }
     if ((status = qs_basis_create(n, st->levels, &st->basis, err)) != QS_OK ||
-        (status = qs_liouvillian_create(st->basis, model, st->opt.full, &st->L, err)) != QS_OK) {
+        (status = qs_liouvillian_create(st->basis, model, st->opt.full, st->perms, st->n_perms, &st->L, err)) != QS_OK) {
         qs_steady_free(&st);
         return status;
     }
     st->stats.nnz = st->L->nnz;
+    st->stats.symmetry_order = st->n_perms > 0 ? st->n_perms : 1;
+    st->stats.system_dimension = system = st->L->n;
+    size_t slots = st->L->n_slots;
     st->x = malloc(system * sizeof *st->x);
-    st->row_abs = malloc(system * sizeof *st->row_abs);
-    st->z = malloc(system * sizeof *st->z);
-    st->y = malloc(system * sizeof *st->y);
+    st->xs = malloc(slots * sizeof *st->xs);
+    st->row_abs = malloc(slots * sizeof *st->row_abs);
+    st->z = malloc(slots * sizeof *st->z);
+    st->y = malloc(slots * sizeof *st->y);
     st->state.rho = malloc(sector * sizeof *st->state.rho);
     st->state.basis = st->basis;
-    if (!st->x || !st->row_abs || !st->z || !st->y || !st->state.rho) { qs_steady_free(&st); return qs_error_set(err, QS_ENOMEM, "out of memory"); }
+    if (!st->x || !st->xs || !st->row_abs || !st->z || !st->y || !st->state.rho) { qs_steady_free(&st); return qs_error_set(err, QS_ENOMEM, "out of memory"); }
     st->stats.time_assemble = qs_now() - t0;
 
     t0 = qs_now();
@@ -175,6 +187,8 @@ static int same_structure(const qs_steady *st, const qs_model *model)
         if (model->osc[j].levels != st->levels[j]) return 0;
     for (int i = 0; i < model->n_couplings; i++)
         if (model->couplings[i].j != st->pairs[2 * i] || model->couplings[i].k != st->pairs[2 * i + 1]) return 0;
+    for (int g = 0; g < st->n_perms; g++)
+        if (!qs_model_has_symmetry(model, st->perms + (size_t)g * (size_t)model->n)) return 0;
     return 1;
 }
 
@@ -230,7 +244,7 @@ int qs_steady_solve(qs_steady *st, const qs_model *model, qs_error *err)
 {
     st->have_state = 0;
     if (!same_structure(st, model))
-        return qs_error_set(err, QS_EINPUT, "the model's structure (oscillators, levels, couplings) differs from the plan's");
+        return qs_error_set(err, QS_EINPUT, "the model's structure (oscillators, levels, couplings, symmetries) differs from the plan's");
     qs_liouvillian *L = st->L;
     const qs_basis *b = st->basis;
     int status;
@@ -240,11 +254,14 @@ int qs_steady_solve(qs_steady *st, const qs_model *model, qs_error *err)
 
     status = st->stats.lu == QS_LU_KLU ? factor_solve_klu(st, err) : factor_solve_umfpack(st, err);
     if (status != QS_OK) return status;
-    /* the Hermitian ρ from its real slots: (s,s) ρ_ss, (s,t) Re ρ_st and (t,s) Im ρ_st for s < t */
-    for (size_t col = 0; col < L->n; col++) {
+    /* the slots from their orbits, then the Hermitian ρ from its real slots:
+     * (s,s) ρ_ss, (s,t) Re ρ_st and (t,s) Im ρ_st for s < t */
+    for (size_t col = 0; col < L->n_slots; col++)
+        st->xs[col] = L->orbit_of[col] < 0 ? 0.0 : L->sign[col] * st->x[L->orbit_of[col]];
+    for (size_t col = 0; col < L->n_slots; col++) {
         size_t sa, ta;
         qs_liouvillian_slot(L, col, &sa, &ta);
-        double here = st->x[col], there = sa == ta ? 0.0 : st->x[qs_liouvillian_index(L, ta, sa)];
+        double here = st->xs[col], there = sa == ta ? 0.0 : st->xs[qs_liouvillian_index(L, ta, sa)];
         st->z[col] = sa == ta ? here : sa < ta ? CMPLX(here, there) : CMPLX(there, -here);
     }
     st->stats.residual = qs_liouvillian_residual(L, st->z, st->y, st->row_abs);
