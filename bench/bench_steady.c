@@ -65,9 +65,9 @@ int main(int argc, char **argv)
     qs_steady_get_stats(plan, &st);
     qsort(t, (size_t)reps, sizeof *t, cmp);
     qsort(tn, (size_t)reps, sizeof *tn, cmp);
-    printf("{\"model\": \"%s\", \"repeats\": %d, \"sector_dimension\": %zu, \"nnz\": %zu, \"lu_nnz\": %.0f, "
+    printf("{\"model\": \"%s\", \"repeats\": %d, \"sector_dimension\": %zu, \"system_dimension\": %zu, \"nnz\": %zu, \"lu_nnz\": %.0f, "
            "\"median_s\": %.6g, \"q1_s\": %.6g, \"q3_s\": %.6g, \"median_reuse_plan_s\": %.6g, \"peak_rss_bytes\": %.0f}\n",
-           argv[1], reps, st.sector_dimension, st.nnz, st.lu_nnz, t[reps / 2], t[reps / 4], t[3 * reps / 4],
+           argv[1], reps, st.sector_dimension, st.system_dimension, st.nnz, st.lu_nnz, t[reps / 2], t[reps / 4], t[3 * reps / 4],
            tn[reps / 2], qs_memory_peak());
     qs_steady_free(&plan);
     qs_model_free(&m);
