@@ -38,6 +38,9 @@ typedef struct {
     double residual_tol;  /* relative residual above which the solve fails (default 1e-8) */
     double top_tol;       /* top-level population above which QS_WARN_TRUNCATION (default 1e-3) */
     double memory_limit;  /* bytes the solve may plan to use; 0 = the memory available now */
+    double refactor_rcond_ratio; /* KLU: a solve after the first reuses the pivot order unless the
+                                    pivot ratio falls below this fraction of the last fresh
+                                    factorisation's (default 1e-2); then it factorises afresh */
 } qs_steady_options;
 
 /* Diagnostics of the last solve. The relative residual is ‖Lρ‖∞ / (‖L‖∞ ‖ρ‖∞). */
@@ -50,6 +53,7 @@ typedef struct {
     double lu_nnz;                /* non-zeros of L+U */
     double memory_planned;        /* bytes estimated before factorising */
     int lu;                       /* QS_LU_KLU or QS_LU_UMFPACK: the LU actually used */
+    int refactored;               /* 1 if the last solve reused the pivot order of an earlier one */
     double rcond;                 /* crude reciprocal condition: min |U_ii| / max |U_ii| */
     double residual;              /* relative residual of the complex Lρ */
     double trace_error;           /* |Tr ρ − 1| of the returned state */

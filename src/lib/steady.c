@@ -30,6 +30,7 @@ struct qs_steady {
     qs_state state;
     int have_state;
     double memory_base;          /* bytes of our own arrays */
+    double rcond_fresh;          /* pivot ratio of the last fresh KLU factorisation */
     qs_steady_stats stats;
 };
 
@@ -38,6 +39,7 @@ void qs_steady_defaults(qs_steady_options *o)
     o->full = 0;
     o->lu = QS_LU_AUTO;
     o->symmetry = 1;
+    o->refactor_rcond_ratio = 1e-2;
     o->residual_tol = 1e-8;
     o->top_tol = 1e-3;
     o->memory_limit = 0;
@@ -221,14 +223,30 @@ static int factor_solve_klu(qs_steady *st, qs_error *err)
 {
     qs_liouvillian *L = st->L;
     double t0 = qs_now();
-    if (st->klu_numeric) klu_l_free_numeric(&st->klu_numeric, &st->klu);
-    st->klu_numeric = klu_l_factor((SuiteSparse_long *)L->Ap, (SuiteSparse_long *)L->Ai, L->Ax, st->klu_symbolic, &st->klu);
+    /* Plan once, refactor many: with a factorisation from an earlier solve, reuse its pivot
+     * order (no search); fall back to a fresh factorisation when that fails or when the
+     * pivots degrade (reciprocal pivot ratio below refactor_rcond_ratio of the last fresh one). */
+    int fresh = 1;
+    if (st->klu_numeric) {
+        int ok = (int)klu_l_refactor((SuiteSparse_long *)L->Ap, (SuiteSparse_long *)L->Ai, L->Ax, st->klu_symbolic,
+                                     st->klu_numeric, &st->klu);
+        if (ok) klu_l_rcond(st->klu_symbolic, st->klu_numeric, &st->klu);
+        if (ok && st->klu.rcond >= st->opt.refactor_rcond_ratio * st->rcond_fresh) fresh = 0;
+        else klu_l_free_numeric(&st->klu_numeric, &st->klu);
+    }
+    if (fresh)
+        st->klu_numeric = klu_l_factor((SuiteSparse_long *)L->Ap, (SuiteSparse_long *)L->Ai, L->Ax, st->klu_symbolic, &st->klu);
+    st->stats.refactored = !fresh;
     st->stats.time_numeric = qs_now() - t0;
     if (!st->klu_numeric || st->klu.status == KLU_SINGULAR) {
         if (st->klu.status == KLU_OUT_OF_MEMORY) return qs_error_set(err, QS_ENOMEM, "out of memory in the LU factorisation");
+        if (st->klu_numeric) klu_l_free_numeric(&st->klu_numeric, &st->klu);
         return qs_error_set(err, QS_ENUMERIC, "the Liouvillian is singular: the steady state is not unique (is any oscillator without dissipation?)");
     }
-    klu_l_rcond(st->klu_symbolic, st->klu_numeric, &st->klu);
+    if (fresh) {
+        klu_l_rcond(st->klu_symbolic, st->klu_numeric, &st->klu);
+        st->rcond_fresh = st->klu.rcond;
+    }
     st->stats.rcond = st->klu.rcond;
     st->stats.lu_nnz = (double)st->klu_numeric->lnz + (double)st->klu_numeric->unz;
     t0 = qs_now();
