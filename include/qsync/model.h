@@ -46,6 +46,11 @@ int qs_model_load_string(const char *text, const char *name, qs_model **model, q
 /* A deep copy, or NULL when out of memory. */
 qs_model *qs_model_copy(const qs_model *model);
 
+/* Copy src's values into dst without allocating; dst must be a copy of a model with the
+ * same oscillators and at least as many couplings (e.g. made by qs_model_copy(src)).
+ * Returns QS_EINPUT if it is not. */
+int qs_model_assign(qs_model *dst, const qs_model *src);
+
 /* Free the model and set *model to NULL (NULL-safe). */
 void qs_model_free(qs_model **model);
 

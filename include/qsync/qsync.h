@@ -10,5 +10,6 @@
 #include "qsync/state.h"
 #include "qsync/steady.h"
 #include "qsync/perturb.h"
+#include "qsync/sweep.h"
 
 #endif

@@ -35,6 +35,10 @@ typedef struct {
     int lu;               /* QS_LU_AUTO (default), QS_LU_KLU or QS_LU_UMFPACK */
     int symmetry;         /* 1 (default): reduce by the permutations of identical oscillators
                              that leave the model unchanged; 0: solve without */
+    const int *perms;     /* with symmetry: if non-NULL, use these n_perms permutations (a group,
+                             n_perms × oscillators, read) instead of finding them, e.g. the
+                             symmetries common to every point of a sweep */
+    int n_perms;
     double residual_tol;  /* relative residual above which the solve fails (default 1e-8) */
     double top_tol;       /* top-level population above which QS_WARN_TRUNCATION (default 1e-3) */
     double memory_limit;  /* bytes the solve may plan to use; 0 = the memory available now */
@@ -74,6 +78,12 @@ int qs_steady_create(const qs_model *model, const qs_steady_options *options,
 /* Solve for `model`, which must have the structure the plan was made for. Returns QS_OK,
  * QS_WARN_TRUNCATION (result valid, top level too populated), or an error. */
 int qs_steady_solve(qs_steady *steady, const qs_model *model, qs_error *err);
+
+/* Whether `model` has the structure the plan was made for (qs_steady_solve accepts it). */
+int qs_steady_compatible(const qs_steady *steady, const qs_model *model);
+
+/* Forget the factorisation: the next solve factorises afresh instead of reusing pivots. */
+void qs_steady_reset(qs_steady *steady);
 
 /* The state of the last successful solve (owned by the plan; valid until the next solve
  * or qs_steady_free). */

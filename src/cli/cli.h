@@ -70,6 +70,10 @@ void json_int(json *j, const char *key, long long v);
 void json_str(json *j, const char *key, const char *s);
 void json_bool(json *j, const char *key, int v);
 
+/* Monotonic seconds. */
+double qs_now_cli(void);
+
 int cmd_steady(int argc, char **argv);
+int cmd_sweep(int argc, char **argv);
 
 #endif

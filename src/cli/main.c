@@ -7,6 +7,7 @@ static const char usage[] =
     "qsync " QSYNC_VERSION " — synchronization of quantum self-oscillator networks\n"
     "usage: qsync COMMAND [arguments]\n"
     "  steady MODEL [options]   steady state and synchronization measure S of every pair\n"
+    "  sweep MODEL --vary ... --out DIR   S over a grid of parameters: CSV and plot\n"
     "Run 'qsync COMMAND --help' for a command's options.\n"
     "Exit status: 0 ok, 1 output not written, 2 bad input, 3 numerical failure, 4 refused for lack of memory.\n";
 
@@ -18,6 +19,7 @@ int main(int argc, char **argv)
     }
     const char *cmd = argv[1];
     if (strcmp(cmd, "steady") == 0) return cmd_steady(argc - 2, argv + 2);
+    if (strcmp(cmd, "sweep") == 0) return cmd_sweep(argc - 2, argv + 2);
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
         fputs(usage, stdout);
         return EXIT_OK;

@@ -29,7 +29,7 @@ struct qs_model {
     int n;                /* oscillators */
     char (*names)[QS_NAME_MAX];
     qs_osc *osc;
-    int n_couplings;
+    int n_couplings, cap_couplings;
     qs_coupling *couplings;
 };
 

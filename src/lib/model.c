@@ -24,6 +24,7 @@ qs_model *qs_model_alloc(int n, int m)
         return NULL;
     }
     model->n = n;
+    model->cap_couplings = m > 0 ? m : 1;
     return model;
 }
 
@@ -47,6 +48,15 @@ qs_model *qs_model_copy(const qs_model *src)
     memcpy(dst->couplings, src->couplings, (size_t)src->n_couplings * sizeof *src->couplings);
     dst->n_couplings = src->n_couplings;
     return dst;
+}
+
+int qs_model_assign(qs_model *dst, const qs_model *src)
+{
+    if (dst->n != src->n || dst->cap_couplings < src->n_couplings) return QS_EINPUT;
+    memcpy(dst->osc, src->osc, (size_t)src->n * sizeof *src->osc);
+    memcpy(dst->couplings, src->couplings, (size_t)src->n_couplings * sizeof *src->couplings);
+    dst->n_couplings = src->n_couplings;
+    return QS_OK;
 }
 
 int qs_model_size(const qs_model *model) { return model->n; }
@@ -233,9 +243,12 @@ int qs_model_set_coupling(qs_model *model, int j, int k, double complex c)
     if (j > k) { int t = j; j = k; k = t; c = conj(c); }
     int i = find_coupling(model, j, k);
     if (i < 0) {
-        qs_coupling *grown = realloc(model->couplings, (size_t)(model->n_couplings + 1) * sizeof *grown);
-        if (!grown) return QS_ENOMEM;
-        model->couplings = grown;
+        if (model->n_couplings == model->cap_couplings) {
+            qs_coupling *grown = realloc(model->couplings, (size_t)(2 * model->cap_couplings) * sizeof *grown);
+            if (!grown) return QS_ENOMEM;
+            model->couplings = grown;
+            model->cap_couplings *= 2;
+        }
         i = model->n_couplings++;
     }
     model->couplings[i] = (qs_coupling){j, k, c};

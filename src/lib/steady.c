@@ -40,6 +40,8 @@ void qs_steady_defaults(qs_steady_options *o)
     o->lu = QS_LU_AUTO;
     o->symmetry = 1;
     o->refactor_rcond_ratio = 1e-2;
+    o->perms = NULL;
+    o->n_perms = 0;
     o->residual_tol = 1e-8;
     o->top_tol = 1e-3;
     o->memory_limit = 0;
@@ -127,10 +129,17 @@ int qs_steady_create(const qs_model *model, const qs_steady_options *options,
     st->stats.system_dimension = system;
 
     double t0 = qs_now();
-    if (st->opt.symmetry && qs_model_symmetries(model, &st->perms, &st->n_perms) != QS_OK) {
+    if (st->opt.symmetry && st->opt.perms) {          /* the caller's group, as far as it holds here */
+        st->perms = malloc((size_t)st->opt.n_perms * (size_t)n * sizeof *st->perms);
+        if (!st->perms) { qs_steady_free(&st); return qs_error_set(err, QS_ENOMEM, "out of memory"); }
+        for (int g = 0; g < st->opt.n_perms; g++)
+            if (qs_model_has_symmetry(model, st->opt.perms + (size_t)g * (size_t)n))
+                memcpy(st->perms + (size_t)st->n_perms++ * (size_t)n, st->opt.perms + (size_t)g * (size_t)n, (size_t)n * sizeof *st->perms);
+    } else if (st->opt.symmetry && qs_model_symmetries(model, &st->perms, &st->n_perms) != QS_OK) {
         qs_steady_free(&st);
         return qs_error_set(err, QS_ENOMEM, "out of memory");
     }
+    st->opt.perms = NULL;                             /* not kept: the caller's memory */
     if ((status = qs_basis_create(n, st->levels, &st->basis, err)) != QS_OK ||
         (status = qs_liouvillian_create(st->basis, model, st->opt.full, st->perms, st->n_perms, &st->L, err)) != QS_OK) {
         qs_steady_free(&st);
@@ -182,7 +191,7 @@ int qs_steady_create(const qs_model *model, const qs_steady_options *options,
     return QS_OK;
 }
 
-static int same_structure(const qs_steady *st, const qs_model *model)
+int qs_steady_compatible(const qs_steady *st, const qs_model *model)
 {
     if (model->n != st->n_osc || model->n_couplings != st->n_couplings) return 0;
     for (int j = 0; j < model->n; j++)
@@ -261,7 +270,7 @@ static int factor_solve_klu(qs_steady *st, qs_error *err)
 int qs_steady_solve(qs_steady *st, const qs_model *model, qs_error *err)
 {
     st->have_state = 0;
-    if (!same_structure(st, model))
+    if (!qs_steady_compatible(st, model))
         return qs_error_set(err, QS_EINPUT, "the model's structure (oscillators, levels, couplings, symmetries) differs from the plan's");
     qs_liouvillian *L = st->L;
     const qs_basis *b = st->basis;
@@ -325,6 +334,11 @@ int qs_steady_solve(qs_steady *st, const qs_model *model, qs_error *err)
                                 "raise levels (or use levels = auto)", model->names[j], top, b->levels[j] - 1, st->opt.top_tol);
     }
     return QS_OK;
+}
+
+void qs_steady_reset(qs_steady *st)
+{
+    if (st->klu_numeric) klu_l_free_numeric(&st->klu_numeric, &st->klu);
 }
 
 const qs_state *qs_steady_state(const qs_steady *st) { return st->have_state ? &st->state : NULL; }

@@ -1,0 +1,76 @@
+/* qsync/sweep.h — S over a grid of parameters: curves and maps.
+ *
+ * A sweep is a base model, axes (each moves one or more parameter paths together from
+ * START to STOP in COUNT points) and ties (derived parameters, "K = 1/sigma", evaluated
+ * for every point after the axes). Grid points are numbered with the first axis slowest.
+ *
+ * Speed: one steady-state plan per thread, made once and reused (values and a
+ * refactorisation per point). Determinism: points are solved in fixed blocks of
+ * consecutive indices, each block starting with a fresh factorisation, so every number is
+ * the same for any thread count and any order in which blocks run or resume.
+ */
+#ifndef QSYNC_SWEEP_H
+#define QSYNC_SWEEP_H
+
+#include <stddef.h>
+#include "qsync/model.h"
+#include "qsync/steady.h"
+
+typedef struct {
+    int n_paths;
+    const char *const *paths;   /* parameter paths moved together (read) */
+    double start, stop;
+    int count;                  /* ≥ 1 */
+} qs_axis;
+
+typedef struct {
+    const char *path;           /* "key" (every oscillator) or "NAME.key" */
+    const char *expression;     /* in the oscillator's own keys, e.g. "1/sigma" (libmatheval) */
+} qs_tie;
+
+typedef struct {
+    qs_steady_options steady;
+    double tail_tol;            /* levels = auto: resolved once, the largest over the grid's corners */
+    int block;                  /* points per block (default 16) */
+    int threads;                /* 0: OpenMP's default */
+} qs_sweep_options;
+
+/* One solved point, handed to the report callback. */
+typedef struct {
+    size_t point;
+    int status;                 /* library status of the solve (QS_OK, QS_WARN_TRUNCATION, < 0 failed) */
+    double residual;
+    double top_population;      /* largest over the oscillators */
+    const double *S;            /* [pairs], NaN when the point failed */
+} qs_sweep_result;
+
+typedef void (*qs_sweep_report)(void *ctx, const qs_sweep_result *results, int count);
+
+typedef struct qs_sweep qs_sweep;
+
+void qs_sweep_defaults(qs_sweep_options *options);
+
+/* Check axes and ties against the base model (paths, expressions), fix the levels and
+ * the symmetry group common to every point. base is read; the sweep keeps its own copy. */
+int qs_sweep_create(const qs_model *base, int n_axes, const qs_axis *axes, int n_ties,
+                    const qs_tie *ties, const qs_sweep_options *options, qs_sweep **sweep,
+                    qs_error *err);
+
+size_t qs_sweep_size(const qs_sweep *sweep);                 /* grid points */
+int qs_sweep_pairs(const qs_sweep *sweep);                   /* pairs a < b */
+const qs_model *qs_sweep_model(const qs_sweep *sweep);       /* the base, levels resolved */
+/* Axis values of `point` (values: n_axes entries, written). */
+void qs_sweep_coordinates(const qs_sweep *sweep, size_t point, double *values);
+/* The model of `point` (written into `model`, a qs_model_copy of qs_sweep_model). */
+int qs_sweep_point_model(const qs_sweep *sweep, size_t point, qs_model *model, qs_error *err);
+
+/* Solve every point whose done[point] is 0 (done may be NULL). After each block,
+ * report(ctx, results, n) is called by one thread at a time. Once *stop becomes non-zero
+ * no new block starts. Returns QS_OK, or an error that prevented running (a point that
+ * fails is reported with its status and NaN, and the sweep goes on). */
+int qs_sweep_run(qs_sweep *sweep, const unsigned char *done, qs_sweep_report report, void *ctx,
+                 volatile int *stop, qs_error *err);
+
+void qs_sweep_free(qs_sweep **sweep);
+
+#endif

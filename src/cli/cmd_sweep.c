@@ -1,0 +1,435 @@
+/* cmd_sweep.c — `qsync sweep MODEL --vary PATH[,PATH...]=START:STOP:COUNT ... --out DIR`.
+ *
+ * Files in DIR:
+ *   sweep.csv          the result, in grid order (first axis slowest), written atomically at
+ *                      the end — also after Ctrl-C, then holding the points done so far;
+ *   sweep.partial.csv  the journal: a signature line, a header, then one row per solved
+ *                      point with its index, appended and flushed block by block, so a
+ *                      killed run loses at most the blocks in flight; --resume reads it;
+ *   sweep.gp, sweep.png  the gnuplot script and its plot (curves for one axis, heat maps
+ *                      for two).
+ * Exit status: 0 ok, 2 bad input, 3 some points failed (NaN with their status), 130 interrupted.
+ */
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "cli.h"
+
+static const char usage[] =
+    "usage: qsync sweep MODEL --vary PATH[,PATH...]=START:STOP:COUNT [--vary ...] --out DIR [options]\n"
+    "  --vary P1,P2=A:B:N       move the paths P1, P2 together from A to B in N points (one axis)\n"
+    "  --set PATH=VALUE         fixed override; --levels N|auto for every oscillator\n"
+    "  --tie PATH=EXPRESSION    derived parameter at every point, e.g. --tie K=1/sigma\n"
+    "  --out DIR                output folder (created)\n"
+    "  --resume                 finish an interrupted sweep in DIR without recomputing its points\n"
+    "  --threads N              threads (default: all cores)\n"
+    "  --no-plot                skip gnuplot\n"
+    "  --no-symmetry, --lu, --top-tol, --residual-tol, --memory-limit, --tail-tol: as for steady\n";
+
+static volatile int stop_flag;
+static void on_signal(int sig) { (void)sig; stop_flag = 1; }
+
+typedef struct {
+    const qs_sweep *sweep;
+    const qs_model *model;
+    int n_axes, pairs;
+    unsigned char *done;
+    double *S, *residual, *top;
+    int *status;
+    FILE *journal;
+    size_t solved, total, todo;
+    double t0, last_print;
+    int tty, failed;
+} run_state;
+
+static const char *status_word(int st)
+{
+    switch (st) {
+    case QS_OK: return "ok";
+    case QS_WARN_TRUNCATION: return "top-level";
+    case QS_ENUMERIC: return "numerical";
+    case QS_ETOOBIG: case QS_ENOMEM: return "memory";
+    default: return "input";
+    }
+}
+
+static int status_code(const char *w)
+{
+    if (strcmp(w, "ok") == 0) return QS_OK;
+    if (strcmp(w, "top-level") == 0) return QS_WARN_TRUNCATION;
+    if (strcmp(w, "numerical") == 0) return QS_ENUMERIC;
+    if (strcmp(w, "memory") == 0) return QS_ETOOBIG;
+    return QS_EINPUT;
+}
+
+static void write_row(FILE *fp, const run_state *rs, size_t p, int with_index)
+{
+    double v[64];
+    qs_sweep_coordinates(rs->sweep, p, v);
+    if (with_index) fprintf(fp, "%zu,", p);
+    for (int a = 0; a < rs->n_axes; a++) fprintf(fp, "%s%.17g", a ? "," : "", v[a]);
+    for (int q = 0; q < rs->pairs; q++) fprintf(fp, ",%.17g", rs->S[p * (size_t)rs->pairs + (size_t)q]);
+    fprintf(fp, ",%.6e,%.6e,%s\n", rs->residual[p], rs->top[p], status_word(rs->status[p]));
+}
+
+static void write_header(FILE *fp, const run_state *rs, char **axis_names, int with_index)
+{
+    if (with_index) fputs("point,", fp);
+    for (int a = 0; a < rs->n_axes; a++) fprintf(fp, "%s%s", a ? "," : "", axis_names[a]);
+    for (int x = 0; x < qs_model_size(rs->model); x++)
+        for (int y = x + 1; y < qs_model_size(rs->model); y++)
+            fprintf(fp, ",S_%s-%s", qs_model_name(rs->model, x), qs_model_name(rs->model, y));
+    fputs(",residual,top_population,status\n", fp);
+}
+
+static void progress(run_state *rs, int final)
+{
+    if (!rs->tty) return;
+    double now = qs_now_cli();
+    if (!final && now - rs->last_print < 0.2) return;
+    rs->last_print = now;
+    double rate = rs->solved / (now - rs->t0 + 1e-9), eta = rate > 0 ? (rs->todo - rs->solved) / rate : 0;
+    int width = 30, fill = rs->todo ? (int)(width * rs->solved / rs->todo) : width;
+    fprintf(stderr, "\r[%.*s%*s] %zu/%zu points, %.0f/s, ETA %.0f s   ", fill, "==============================",
+            width - fill, "", rs->solved, rs->todo, rate, eta);
+    if (final) fputc('\n', stderr);
+    fflush(stderr);
+}
+
+static void on_block(void *ctx, const qs_sweep_result *r, int n)
+{
+    run_state *rs = ctx;
+    for (int i = 0; i < n; i++) {
+        size_t p = r[i].point;
+        memcpy(rs->S + p * (size_t)rs->pairs, r[i].S, (size_t)rs->pairs * sizeof *rs->S);
+        rs->residual[p] = r[i].residual;
+        rs->top[p] = r[i].top_population;
+        rs->status[p] = r[i].status;
+        rs->done[p] = 1;
+        if (rs->journal) write_row(rs->journal, rs, p, 1);
+    }
+    if (rs->journal && fflush(rs->journal) != 0) rs->failed = 1;
+    rs->solved += (size_t)n;
+    progress(rs, 0);
+}
+
+/* FNV-1a over the model file's bytes and the arguments that define the grid */
+static unsigned long long signature(const char *model_path, int argc, char **argv)
+{
+    unsigned long long h = 1469598103934665603ULL;
+    FILE *fp = fopen(model_path, "rb");
+    int ch;
+    while (fp && (ch = fgetc(fp)) != EOF) h = (h ^ (unsigned char)ch) * 1099511628211ULL;
+    if (fp) fclose(fp);
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--resume") == 0 || strcmp(argv[i], "--no-plot") == 0) continue;
+        if (strncmp(argv[i], "--threads", 9) == 0 || strncmp(argv[i], "--out", 5) == 0) {
+            if (!strchr(argv[i], '=')) i++;
+            continue;
+        }
+        for (const char *p = argv[i]; *p; p++) h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+        h = (h ^ 0xff) * 1099511628211ULL;
+    }
+    return h;
+}
+
+/* Read the journal of an earlier run; returns the points it holds, or −1 on a mismatch. */
+static long read_journal(const char *path, unsigned long long sig, run_state *rs)
+{
+    FILE *fp = fopen(path, "r");
+    if (!fp) return 0;
+    char line[1 << 16];
+    unsigned long long got = 0;
+    long count = 0;
+    if (!fgets(line, sizeof line, fp) || sscanf(line, "# qsync sweep %llx", &got) != 1 || got != sig ||
+        !fgets(line, sizeof line, fp)) {
+        fclose(fp);
+        return -1;
+    }
+    while (fgets(line, sizeof line, fp)) {
+        size_t len = strlen(line);
+        if (len == 0 || line[len - 1] != '\n') break;            /* a row cut short by a kill */
+        char *save = NULL, *tok = strtok_r(line, ",\n", &save);
+        if (!tok) break;
+        size_t p = strtoull(tok, NULL, 10);
+        if (p >= rs->total) break;
+        for (int a = 0; a < rs->n_axes; a++) strtok_r(NULL, ",\n", &save);
+        int ok = 1;
+        for (int q = 0; q < rs->pairs && ok; q++) {
+            tok = strtok_r(NULL, ",\n", &save);
+            ok = tok != NULL;
+            if (ok) rs->S[p * (size_t)rs->pairs + (size_t)q] = strtod(tok, NULL);
+        }
+        char *res = strtok_r(NULL, ",\n", &save), *top = strtok_r(NULL, ",\n", &save), *st = strtok_r(NULL, ",\n", &save);
+        if (!ok || !res || !top || !st) break;
+        rs->residual[p] = strtod(res, NULL);
+        rs->top[p] = strtod(top, NULL);
+        rs->status[p] = status_code(st);
+        if (!rs->done[p]) count++;
+        rs->done[p] = 1;
+    }
+    fclose(fp);
+    return count;
+}
+
+static int write_plot(const char *dir, const run_state *rs, char **axis_names, const qs_axis *axes)
+{
+    char path[4096], tmp[4200];
+    snprintf(path, sizeof path, "%s/sweep.gp", dir);
+    FILE *fp = out_open(path, tmp, sizeof tmp);
+    if (!fp) return EXIT_IO;
+    int two_d = rs->n_axes >= 2 && axes[0].count > 1 && axes[1].count > 1;
+    fprintf(fp, "# gnuplot script for sweep.csv; run `gnuplot sweep.gp` in this folder to redraw\n"
+                "set terminal pngcairo size %d,%d noenhanced font ',11'\nset output 'sweep.png'\n"
+                "set datafile separator ','\nset datafile missing 'nan'\n",
+            two_d ? 520 * (rs->pairs < 3 ? rs->pairs : 3) : 900, two_d ? 460 * ((rs->pairs + 2) / 3) : 600);
+    if (!two_d) {
+        fprintf(fp, "set xlabel '%s'\nset ylabel 'S'\nset key outside right\nset grid\n"
+                    "plot for [i=%d:%d] 'sweep.csv' using 1:i with linespoints pt 7 ps 0.4 lw 2 title columnhead(i)\n",
+                axis_names[0], rs->n_axes + 1, rs->n_axes + rs->pairs);
+    } else {
+        fprintf(fp, "set multiplot layout %d,%d\nset xlabel '%s'\nset ylabel '%s'\nset cblabel 'S'\n"
+                    "set palette rgb 33,13,10\nset xrange [%.17g:%.17g]\nset yrange [%.17g:%.17g]\n",
+                (rs->pairs + 2) / 3, rs->pairs < 3 ? rs->pairs : 3, axis_names[0], axis_names[1],
+                fmin(axes[0].start, axes[0].stop), fmax(axes[0].start, axes[0].stop),
+                fmin(axes[1].start, axes[1].stop), fmax(axes[1].start, axes[1].stop));
+        int q = 0;
+        for (int x = 0; x < qs_model_size(rs->model); x++)
+            for (int y = x + 1; y < qs_model_size(rs->model); y++, q++)
+                fprintf(fp, "set title 'S_%s-%s'\nplot 'sweep.csv' using 1:2:%d with image notitle\n",
+                        qs_model_name(rs->model, x), qs_model_name(rs->model, y), rs->n_axes + 1 + q);
+        fputs("unset multiplot\n", fp);
+    }
+    int rc = out_commit(fp, tmp, path);
+    if (rc != EXIT_OK) return rc;
+    char cmd[8300];
+    snprintf(cmd, sizeof cmd, "cd '%s' && gnuplot sweep.gp 2>&1", dir);
+    FILE *p = popen(cmd, "r");
+    if (!p) return EXIT_IO;
+    char line[512];
+    int printed = 0;
+    while (fgets(line, sizeof line, p))
+        if (printed++ < 5) fprintf(stderr, "gnuplot: %s", line);
+    int status = pclose(p);
+    if (status != 0) fprintf(stderr, "qsync: %s/sweep.png not drawn (is gnuplot installed?); the CSV is complete\n", dir);
+    return EXIT_OK;
+}
+
+/* Parse "P1,P2=A:B:N" into an axis (paths point into a copy owned by the caller). */
+static int parse_vary(const char *text, qs_axis *axis, char **copy)
+{
+    const char *eq = strrchr(text, '=');
+    if (!eq) return 0;
+    *copy = strdup(text);
+    if (!*copy) return 0;
+    char *paths = *copy, *range = *copy + (eq - text);
+    *range++ = '\0';
+    char *c1 = strchr(range, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+    if (!c1 || !c2) return 0;
+    *c1 = *c2 = '\0';
+    char *end;
+    long count = strtol(c2 + 1, &end, 10);
+    if (qs_parse_real(range, &axis->start) != QS_OK || qs_parse_real(c1 + 1, &axis->stop) != QS_OK || *end ||
+        end == c2 + 1 || count < 1 || count > 10000000)
+        return 0;
+    axis->count = (int)count;
+    int n = 1;
+    for (char *p = paths; *p; p++) n += *p == ',';
+    const char **list = calloc((size_t)n, sizeof *list);
+    if (!list) return 0;
+    int k = 0;
+    for (char *save = NULL, *tok = strtok_r(paths, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) list[k++] = tok;
+    if (k == 0) { free(list); return 0; }
+    axis->paths = list;
+    axis->n_paths = k;
+    return 1;
+}
+
+int cmd_sweep(int argc, char **argv)
+{
+    model_args ma = {0};
+    ma.tail_tol = QS_TAIL_TOL_DEFAULT;
+    qs_sweep_options so;
+    qs_sweep_defaults(&so);
+    int n_axes = 0, n_ties = 0, resume = 0, plot = 1, rc = EXIT_INPUT;
+    qs_axis axes[64];
+    char *axis_copy[64] = {0}, *tie_copy[64] = {0};
+    qs_tie ties[64];
+    const char *out = NULL, *v;
+    qs_model *m = NULL;
+    qs_sweep *sw = NULL;
+    run_state rs = {0};
+    for (int i = 0; i < argc; i++) {
+        int r;
+        if ((r = model_args_take(&ma, argc, argv, &i)) != 0) { if (r < 0) goto done; continue; }
+        if ((r = cli_take(argc, argv, &i, "--vary", 1, &v)) != 0) {
+            if (r < 0) goto done;
+            if (n_axes == 64 || !parse_vary(v, &axes[n_axes], &axis_copy[n_axes])) {
+                fprintf(stderr, "qsync sweep: --vary %s: expected PATH[,PATH...]=START:STOP:COUNT with COUNT >= 1\n", v);
+                n_axes++;
+                goto done;
+            }
+            n_axes++;
+            continue;
+        }
+        if ((r = cli_take(argc, argv, &i, "--tie", 1, &v)) != 0) {
+            if (r < 0) goto done;
+            const char *eq = strchr(v, '=');
+            if (!eq || n_ties == 64) { fprintf(stderr, "qsync sweep: --tie %s: expected PATH=EXPRESSION\n", v); goto done; }
+            tie_copy[n_ties] = strdup(v);
+            tie_copy[n_ties][eq - v] = '\0';
+            ties[n_ties].path = tie_copy[n_ties];
+            ties[n_ties].expression = tie_copy[n_ties] + (eq - v) + 1;
+            n_ties++;
+            continue;
+        }
+        if ((r = cli_take(argc, argv, &i, "--out", 1, &v)) != 0) { if (r < 0) goto done; out = v; continue; }
+        if (cli_take(argc, argv, &i, "--resume", 0, &v) > 0) { resume = 1; continue; }
+        if (cli_take(argc, argv, &i, "--no-plot", 0, &v) > 0) { plot = 0; continue; }
+        if (cli_take(argc, argv, &i, "--no-symmetry", 0, &v) > 0) { so.steady.symmetry = 0; continue; }
+        if ((r = cli_take(argc, argv, &i, "--threads", 1, &v)) != 0) {
+            double t;
+            if (r < 0 || !cli_real("--threads", v, &t) || t < 1 || t > 1024 || t != (int)t) {
+                if (r >= 0) fprintf(stderr, "qsync sweep: --threads needs a whole number from 1 to 1024\n");
+                goto done;
+            }
+            so.threads = (int)t;
+            continue;
+        }
+        if ((r = cli_take(argc, argv, &i, "--lu", 1, &v)) != 0) {
+            if (r < 0) goto done;
+            if (strcmp(v, "auto") == 0) so.steady.lu = QS_LU_AUTO;
+            else if (strcmp(v, "klu") == 0) so.steady.lu = QS_LU_KLU;
+            else if (strcmp(v, "umfpack") == 0) so.steady.lu = QS_LU_UMFPACK;
+            else { fprintf(stderr, "qsync: --lu: '%s' is not auto, klu or umfpack\n", v); goto done; }
+            continue;
+        }
+        if ((r = cli_take(argc, argv, &i, "--top-tol", 1, &v)) != 0) { if (r < 0 || !cli_real("--top-tol", v, &so.steady.top_tol)) goto done; continue; }
+        if ((r = cli_take(argc, argv, &i, "--residual-tol", 1, &v)) != 0) { if (r < 0 || !cli_real("--residual-tol", v, &so.steady.residual_tol)) goto done; continue; }
+        if ((r = cli_take(argc, argv, &i, "--memory-limit", 1, &v)) != 0) { if (r < 0 || !cli_bytes("--memory-limit", v, &so.steady.memory_limit)) goto done; continue; }
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) { fputs(usage, stdout); rc = EXIT_OK; goto done; }
+        if (argv[i][0] == '-' && argv[i][1] != '\0') { fprintf(stderr, "qsync sweep: unknown option %s\n%s", argv[i], usage); goto done; }
+        if (ma.model_path) { fprintf(stderr, "qsync sweep: more than one model file (%s, %s)\n", ma.model_path, argv[i]); goto done; }
+        ma.model_path = argv[i];
+    }
+    if (!ma.model_path || !out || n_axes == 0) {
+        fprintf(stderr, "qsync sweep: %s\n%s", !ma.model_path ? "no model file" : !out ? "no --out DIR" : "no --vary axis", usage);
+        goto done;
+    }
+    so.tail_tol = ma.tail_tol;
+    /* keep levels = auto for the sweep to resolve over the grid */
+    {
+        qs_error err;
+        if ((rc = qs_model_load(ma.model_path, &m, &err)) != QS_OK) { rc = cli_fail(rc, "%s", err.message); goto done; }
+        for (int i = 0; i < ma.n_ops; i++) {
+            char path[256];
+            const char *value = ma.op_value[i], *flag = value ? "--levels" : "--set";
+            if (value) snprintf(path, sizeof path, "%s", ma.op_path[i]);
+            else {
+                const char *eq = strchr(ma.op_path[i], '=');
+                snprintf(path, sizeof path, "%.*s", (int)(eq - ma.op_path[i]), ma.op_path[i]);
+                value = eq + 1;
+            }
+            if ((rc = qs_model_set(m, path, value, &err)) != QS_OK) { rc = cli_fail(rc, "%s %s: %s", flag, ma.op_path[i], err.message); goto done; }
+        }
+        so.steady.top_tol = so.steady.top_tol;
+        if ((rc = qs_sweep_create(m, n_axes, axes, n_ties, ties, &so, &sw, &err)) != QS_OK) { rc = cli_fail(rc, "%s", err.message); goto done; }
+    }
+    if (mkdir(out, 0777) != 0 && errno != EEXIST) { rc = cli_fail(QS_EIO, "%s: cannot create (%s)", out, strerror(errno)); goto done; }
+
+    rs.sweep = sw;
+    rs.model = qs_sweep_model(sw);
+    rs.n_axes = n_axes;
+    rs.pairs = qs_sweep_pairs(sw);
+    rs.total = qs_sweep_size(sw);
+    size_t np = rs.pairs ? (size_t)rs.pairs : 1;
+    rs.done = calloc(rs.total, 1);
+    rs.S = malloc(rs.total * np * sizeof *rs.S);
+    rs.residual = malloc(rs.total * sizeof *rs.residual);
+    rs.top = malloc(rs.total * sizeof *rs.top);
+    rs.status = malloc(rs.total * sizeof *rs.status);
+    if (!rs.done || !rs.S || !rs.residual || !rs.top || !rs.status) { rc = cli_fail(QS_ENOMEM, "out of memory for %zu points", rs.total); goto done; }
+    char *axis_names[64];
+    for (int a = 0; a < n_axes; a++) axis_names[a] = (char *)axes[a].paths[0];
+
+    char journal[4096], final[4096], tmp[4200];
+    snprintf(journal, sizeof journal, "%s/sweep.partial.csv", out);
+    snprintf(final, sizeof final, "%s/sweep.csv", out);
+    unsigned long long sig = signature(ma.model_path, argc, argv);
+    long had = 0;
+    if (resume) {
+        had = read_journal(journal, sig, &rs);
+        if (had < 0) { rc = cli_fail(QS_EINPUT, "--resume: %s belongs to a different sweep (model or axes changed)", journal); goto done; }
+        fprintf(stderr, "qsync sweep: resuming, %ld of %zu points already done\n", had, rs.total);
+    }
+    /* rewrite the journal with what is known, then append */
+    {
+        FILE *jf = out_open(journal, tmp, sizeof tmp);
+        if (!jf) { rc = EXIT_IO; goto done; }
+        fprintf(jf, "# qsync sweep %016llx\n", sig);
+        write_header(jf, &rs, axis_names, 1);
+        for (size_t p = 0; p < rs.total; p++) if (rs.done[p]) write_row(jf, &rs, p, 1);
+        if ((rc = out_commit(jf, tmp, journal)) != EXIT_OK) goto done;
+        rs.journal = fopen(journal, "a");
+        if (!rs.journal) { rc = cli_fail(QS_EIO, "%s: cannot append", journal); goto done; }
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    rs.tty = isatty(2);
+    rs.todo = rs.total - (size_t)had;
+    rs.t0 = rs.last_print = qs_now_cli();
+    qs_error err;
+    int st = qs_sweep_run(sw, rs.done, on_block, &rs, &stop_flag, &err);
+    progress(&rs, 1);
+    fclose(rs.journal);
+    rs.journal = NULL;
+    if (st != QS_OK) { rc = cli_fail(st, "%s", err.message); goto done; }
+    if (rs.failed) { rc = cli_fail(QS_EIO, "%s: write failed", journal); goto done; }
+
+    FILE *fp = out_open(final, tmp, sizeof tmp);
+    if (!fp) { rc = EXIT_IO; goto done; }
+    write_header(fp, &rs, axis_names, 0);
+    size_t failed = 0, done_count = 0;
+    for (size_t p = 0; p < rs.total; p++) {
+        if (!rs.done[p]) continue;
+        done_count++;
+        if (rs.status[p] < 0) failed++;
+        write_row(fp, &rs, p, 0);
+    }
+    if ((rc = out_commit(fp, tmp, final)) != EXIT_OK) goto done;
+    if (stop_flag) {
+        fprintf(stderr, "qsync sweep: interrupted; %s holds %zu of %zu points; finish with --resume\n", final, done_count, rs.total);
+        rc = 130;
+        goto done;
+    }
+    if (plot && (rc = write_plot(out, &rs, axis_names, axes)) != EXIT_OK) goto done;
+    if (failed) {
+        fprintf(stderr, "qsync sweep: %zu of %zu points failed (NaN in %s, see the status column)\n", failed, rs.total, final);
+        rc = EXIT_NUMERIC;
+    } else {
+        rc = EXIT_OK;
+    }
+done:
+    if (rs.journal) fclose(rs.journal);
+    free(rs.done);
+    free(rs.S);
+    free(rs.residual);
+    free(rs.top);
+    free(rs.status);
+    qs_sweep_free(&sw);
+    qs_model_free(&m);
+    for (int a = 0; a < n_axes && a < 64; a++) {
+        if (axis_copy[a]) free((void *)axes[a].paths);
+        free(axis_copy[a]);
+    }
+    for (int t = 0; t < n_ties; t++) free(tie_copy[t]);
+    model_args_free(&ma);
+    return rc;
+}

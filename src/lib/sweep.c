@@ -1,0 +1,342 @@
+/* sweep.c — S over a grid of parameters (see qsync/sweep.h).
+ *
+ * Invariants: base holds the structure of every point (couplings named by the axes exist,
+ * levels resolved); every grid point's model has been built and checked at creation;
+ * perms is the symmetry group common to all points. Threads share nothing but the
+ * read-only sweep and the report callback, which runs in a critical section.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <matheval.h>
+#include <omp.h>
+#include "qsync/sweep.h"
+#include "internal.h"
+
+void openblas_set_num_threads(int);   /* OpenBLAS: sweeps use one BLAS thread per solve */
+int openblas_get_num_threads(void);
+
+#define MAX_VARS 16
+
+typedef struct {
+    char path[2 * QS_NAME_MAX + 32];
+    int osc;                     /* −1: every oscillator */
+    char key[32];
+    void *eval;                  /* libmatheval evaluator */
+    int n_vars;
+    char *vars[MAX_VARS];        /* variable names, owned by the evaluator */
+    int field[MAX_VARS];         /* which parameter each variable reads */
+} tie;
+
+struct qs_sweep {
+    qs_model *base;
+    int n_axes;
+    qs_axis *axes;               /* paths point into path_store */
+    char **path_store;
+    int n_paths_total;
+    int n_ties;
+    tie *ties;
+    qs_sweep_options opt;
+    size_t size;
+    int pairs;
+    int *perms, n_perms;
+};
+
+static const char *const var_names[] = {"omega", "K", "gamma_plus", "gamma_minus", "sigma_plus", "sigma_minus",
+    "n_plus", "n_minus", "noise", "gamma_T", "gamma", "sigma", "nbar"};
+static const int var_field[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 2, 4, 6};
+
+static double osc_field(const qs_osc *o, int f)
+{
+    switch (f) {
+    case 0: return o->omega;
+    case 1: return o->K;
+    case 2: return o->gamma_plus;
+    case 3: return o->gamma_minus;
+    case 4: return o->sigma_plus;
+    case 5: return o->sigma_minus;
+    case 6: return o->n_plus;
+    case 7: return o->n_minus;
+    case 8: return o->noise;
+    default: return o->gamma_T;
+    }
+}
+
+void qs_sweep_defaults(qs_sweep_options *o)
+{
+    qs_steady_defaults(&o->steady);
+    o->tail_tol = QS_TAIL_TOL_DEFAULT;
+    o->block = 16;
+    o->threads = 0;
+}
+
+void qs_sweep_free(qs_sweep **sweep)
+{
+    if (!sweep || !*sweep) return;
+    qs_sweep *s = *sweep;
+    qs_model_free(&s->base);
+    for (int i = 0; i < s->n_paths_total; i++) free(s->path_store[i]);
+    free(s->path_store);
+    free(s->axes);
+    for (int t = 0; t < s->n_ties; t++)
+        if (s->ties[t].eval) evaluator_destroy(s->ties[t].eval);
+    free(s->ties);
+    free(s->perms);
+    free(s);
+    *sweep = NULL;
+}
+
+size_t qs_sweep_size(const qs_sweep *s) { return s->size; }
+int qs_sweep_pairs(const qs_sweep *s) { return s->pairs; }
+const qs_model *qs_sweep_model(const qs_sweep *s) { return s->base; }
+
+static double axis_value(const qs_axis *a, size_t i)
+{
+    if (a->count <= 1) return a->start;
+    return a->start + (a->stop - a->start) * (double)i / (double)(a->count - 1);
+}
+
+void qs_sweep_coordinates(const qs_sweep *s, size_t point, double *values)
+{
+    for (int a = s->n_axes - 1; a >= 0; a--) {
+        size_t c = (size_t)s->axes[a].count;
+        values[a] = axis_value(&s->axes[a], point % c);
+        point /= c;
+    }
+}
+
+/* Apply the axes at `point` and then the ties to `m` (already assigned from base). */
+static int apply_point(const qs_sweep *s, size_t point, qs_model *m, qs_error *err)
+{
+    double v[64];
+    qs_sweep_coordinates(s, point, v);
+    char text[64];
+    for (int a = 0; a < s->n_axes; a++) {
+        snprintf(text, sizeof text, "%.17g", v[a]);
+        for (int p = 0; p < s->axes[a].n_paths; p++) {
+            int st = qs_model_set(m, s->axes[a].paths[p], text, err);
+            if (st != QS_OK) return st;
+        }
+    }
+    for (int t = 0; t < s->n_ties; t++) {
+        const tie *ti = &s->ties[t];
+        for (int j = 0; j < m->n; j++) {
+            if (ti->osc >= 0 && ti->osc != j) continue;
+            double vals[MAX_VARS], x;
+            for (int k = 0; k < ti->n_vars; k++) vals[k] = osc_field(&m->osc[j], ti->field[k]);
+#pragma omp critical(qs_tie_evaluate)
+            x = evaluator_evaluate(ti->eval, ti->n_vars, (char **)ti->vars, vals);
+            snprintf(text, sizeof text, "%.17g", x);
+            char where[2 * QS_NAME_MAX + 40];
+            snprintf(where, sizeof where, "%s.%s", m->names[j], ti->key);
+            int st = qs_model_set(m, where, text, err);
+            if (st != QS_OK) return qs_error_set(err, st, "--tie %s: %s", ti->path, err ? err->message : "");
+        }
+    }
+    return QS_OK;
+}
+
+int qs_sweep_point_model(const qs_sweep *s, size_t point, qs_model *m, qs_error *err)
+{
+    if (qs_model_assign(m, s->base) != QS_OK) return qs_error_set(err, QS_EINPUT, "model does not match the sweep");
+    return apply_point(s, point, m, err);
+}
+
+static int make_tie(qs_sweep *s, const qs_tie *in, tie *t, qs_error *err)
+{
+    snprintf(t->path, sizeof t->path, "%s", in->path);
+    const char *dot = strchr(in->path, '.');
+    t->osc = -1;
+    if (dot) {
+        char name[QS_NAME_MAX];
+        snprintf(name, sizeof name, "%.*s", (int)(dot - in->path), in->path);
+        t->osc = qs_model_find(s->base, name);
+        if (t->osc < 0) return qs_error_set(err, QS_EINPUT, "--tie %s: no oscillator named '%s'", in->path, name);
+    }
+    snprintf(t->key, sizeof t->key, "%s", dot ? dot + 1 : in->path);
+    if (strchr(t->key, '-') || strcmp(t->key, "levels") == 0)
+        return qs_error_set(err, QS_EINPUT, "--tie %s: ties set oscillator keys (not couplings or levels)", in->path);
+    t->eval = evaluator_create((char *)in->expression);
+    if (!t->eval) return qs_error_set(err, QS_EINPUT, "--tie %s: cannot parse the expression '%s'", in->path, in->expression);
+    char **names;
+    int count;
+    evaluator_get_variables(t->eval, &names, &count);
+    if (count > MAX_VARS) return qs_error_set(err, QS_EINPUT, "--tie %s: too many variables", in->path);
+    t->n_vars = count;
+    for (int k = 0; k < count; k++) {
+        t->vars[k] = names[k];
+        t->field[k] = -1;
+        for (size_t f = 0; f < sizeof var_names / sizeof var_names[0]; f++)
+            if (strcmp(names[k], var_names[f]) == 0) t->field[k] = var_field[f];
+        if (t->field[k] < 0)
+            return qs_error_set(err, QS_EINPUT, "--tie %s: unknown variable '%s' (use the oscillator's keys: omega K gamma "
+                                "gamma_plus gamma_minus sigma sigma_plus sigma_minus nbar n_plus n_minus noise gamma_T)",
+                                in->path, names[k]);
+    }
+    return QS_OK;
+}
+
+int qs_sweep_create(const qs_model *base, int n_axes, const qs_axis *axes, int n_ties, const qs_tie *ties,
+                    const qs_sweep_options *options, qs_sweep **out, qs_error *err)
+{
+    *out = NULL;
+    if (n_axes < 1 || n_axes > 64) return qs_error_set(err, QS_EINPUT, "a sweep needs 1 to 64 --vary axes");
+    qs_sweep *s = calloc(1, sizeof *s);
+    if (!s) return qs_error_set(err, QS_ENOMEM, "out of memory");
+    if (options) s->opt = *options; else qs_sweep_defaults(&s->opt);
+    if (s->opt.block < 1) s->opt.block = 1;
+    s->base = qs_model_copy(base);
+    s->axes = calloc((size_t)n_axes, sizeof *s->axes);
+    s->ties = calloc((size_t)(n_ties > 0 ? n_ties : 1), sizeof *s->ties);
+    for (int a = 0; a < n_axes; a++) s->n_paths_total += axes[a].n_paths;
+    s->path_store = calloc((size_t)s->n_paths_total + 1, sizeof *s->path_store);
+    if (!s->base || !s->axes || !s->ties || !s->path_store) { qs_sweep_free(&s); return qs_error_set(err, QS_ENOMEM, "out of memory"); }
+    s->n_axes = n_axes;
+    s->size = 1;
+    int k = 0;
+    for (int a = 0; a < n_axes; a++) {
+        s->axes[a] = axes[a];
+        s->axes[a].paths = (const char *const *)(s->path_store + k);
+        if (axes[a].count < 1 || axes[a].n_paths < 1) { qs_sweep_free(&s); return qs_error_set(err, QS_EINPUT, "--vary needs COUNT >= 1 and a path"); }
+        for (int p = 0; p < axes[a].n_paths; p++)
+            if (!(s->path_store[k++] = strdup(axes[a].paths[p]))) { qs_sweep_free(&s); return qs_error_set(err, QS_ENOMEM, "out of memory"); }
+        if (!qs_mul_size(s->size, (size_t)axes[a].count, &s->size) || s->size > (size_t)1 << 40) {
+            qs_sweep_free(&s);
+            return qs_error_set(err, QS_EINPUT, "the grid has too many points");
+        }
+    }
+    int st;
+    for (int t = 0; t < n_ties; t++, s->n_ties++)
+        if ((st = make_tie(s, &ties[t], &s->ties[t], err)) != QS_OK) { s->n_ties++; qs_sweep_free(&s); return st; }
+    int n = s->base->n;
+    s->pairs = n * (n - 1) / 2;
+
+    /* structure: every coupling an axis names exists in base (set at the start value) */
+    qs_model *m = qs_model_copy(s->base);
+    if (!m) { qs_sweep_free(&s); return qs_error_set(err, QS_ENOMEM, "out of memory"); }
+    if ((st = apply_point(s, 0, s->base, err)) != QS_OK) { qs_model_free(&m); qs_sweep_free(&s); return st; }
+    qs_model_free(&m);
+    /* levels = auto: the largest choice over the corners of the grid */
+    int *levels = calloc((size_t)n, sizeof *levels), any_auto = 0;
+    for (int j = 0; j < n; j++) any_auto |= s->base->osc[j].levels == QS_LEVELS_AUTO;
+    m = qs_model_copy(s->base);
+    if (!levels || !m) { free(levels); qs_model_free(&m); qs_sweep_free(&s); return qs_error_set(err, QS_ENOMEM, "out of memory"); }
+    for (size_t corner = 0; any_auto && corner < ((size_t)1 << (n_axes < 16 ? n_axes : 16)); corner++) {
+        size_t point = 0;
+        for (int a = 0; a < n_axes; a++) point = point * (size_t)axes[a].count + ((corner >> a) & 1 ? (size_t)axes[a].count - 1 : 0);
+        if ((st = qs_sweep_point_model(s, point, m, err)) != QS_OK ||
+            (st = qs_model_resolve_levels(m, s->opt.tail_tol, QS_AUTO_LEVELS_MAX, err)) != QS_OK) {
+            free(levels); qs_model_free(&m); qs_sweep_free(&s); return st;
+        }
+        for (int j = 0; j < n; j++) if (m->osc[j].levels > levels[j]) levels[j] = m->osc[j].levels;
+    }
+    for (int j = 0; any_auto && j < n; j++)
+        if (s->base->osc[j].levels == QS_LEVELS_AUTO) s->base->osc[j].levels = levels[j];
+    free(levels);
+    /* every point builds; the symmetry group is what all of them share */
+    if (qs_model_symmetries(s->base, &s->perms, &s->n_perms) != QS_OK) { qs_model_free(&m); qs_sweep_free(&s); return qs_error_set(err, QS_ENOMEM, "out of memory"); }
+    for (size_t p = 0; p < s->size; p++) {
+        if ((st = qs_sweep_point_model(s, p, m, err)) != QS_OK) {
+            double v[64];
+            qs_sweep_coordinates(s, p, v);
+            char msg[sizeof err->message];
+            snprintf(msg, sizeof msg, "%s", err ? err->message : "");
+            qs_model_free(&m);
+            qs_sweep_free(&s);
+            return qs_error_set(err, st, "grid point %zu (first axis = %g): %s", p, v[0], msg);
+        }
+        int kept = 0;
+        for (int g = 0; g < s->n_perms; g++)
+            if (qs_model_has_symmetry(m, s->perms + (size_t)g * (size_t)n))
+                memmove(s->perms + (size_t)kept++ * (size_t)n, s->perms + (size_t)g * (size_t)n, (size_t)n * sizeof *s->perms);
+        s->n_perms = kept;
+    }
+    qs_model_free(&m);
+    *out = s;
+    return QS_OK;
+}
+
+int qs_sweep_run(qs_sweep *s, const unsigned char *done, qs_sweep_report report, void *ctx, volatile int *stop,
+                 qs_error *err)
+{
+    size_t block = (size_t)s->opt.block, nblocks = (s->size + block - 1) / block;
+    int threads = s->opt.threads > 0 ? s->opt.threads : omp_get_max_threads();
+    int blas = openblas_get_num_threads(), failed = 0;
+    openblas_set_num_threads(1);
+    int lmax = 1;
+    for (int j = 0; j < s->base->n; j++) if (s->base->osc[j].levels > lmax) lmax = s->base->osc[j].levels;
+#pragma omp parallel num_threads(threads)
+    {
+        qs_model *m = qs_model_copy(s->base);
+        qs_steady *plan = NULL;
+        qs_sweep_result *res = malloc(block * sizeof *res);
+        double *S = malloc(block * (size_t)(s->pairs ? s->pairs : 1) * sizeof *S);
+        double complex *c = malloc(((size_t)lmax + 1) * sizeof *c);
+        qs_steady_options so = s->opt.steady;
+        so.perms = s->perms;
+        so.n_perms = s->n_perms;
+        if (so.memory_limit == 0) so.memory_limit = qs_memory_available() / threads;
+        if (!m || !res || !S || !c) {
+#pragma omp atomic write
+            failed = 1;
+        }
+#pragma omp for schedule(dynamic, 1)
+        for (size_t b = 0; b < nblocks; b++) {
+            if (failed || *stop) continue;
+            int n = 0, fresh = 1;
+            for (size_t p = b * block; p < (b + 1) * block && p < s->size; p++) {
+                if (done && done[p]) continue;
+                qs_sweep_result *r = &res[n];
+                double *Sp = S + (size_t)n * (size_t)(s->pairs ? s->pairs : 1);
+                r->point = p;
+                r->S = Sp;
+                r->residual = NAN;
+                r->top_population = NAN;
+                for (int q = 0; q < s->pairs; q++) Sp[q] = NAN;
+                qs_error e;
+                int st = qs_sweep_point_model(s, p, m, &e);
+                if (st == QS_OK && (!plan || !qs_steady_compatible(plan, m))) {
+                    qs_steady_free(&plan);
+                    st = qs_steady_create(m, &so, &plan, &e);
+                }
+                if (st == QS_OK && fresh) qs_steady_reset(plan);
+                if (st == QS_OK) st = qs_steady_solve(plan, m, &e);
+                fresh = 0;
+                r->status = st;
+                if (st >= 0) {
+                    const qs_state *state = qs_steady_state(plan);
+                    qs_steady_stats stats;
+                    qs_steady_get_stats(plan, &stats);
+                    r->residual = stats.residual;
+                    r->top_population = 0;
+                    for (int j = 0; j < m->n; j++) {
+                        double top = qs_state_population(state, j, m->osc[j].levels - 1);
+                        if (top > r->top_population) r->top_population = top;
+                    }
+                    int q = 0;
+                    for (int a = 0; a < m->n; a++)
+                        for (int bb = a + 1; bb < m->n; bb++, q++) {
+                            int la = m->osc[a].levels, lb = m->osc[bb].levels, l = (la < lb ? la : lb) - 1;
+                            double phi;
+                            qs_state_phase_coefficients(state, a, bb, l, c);
+                            qs_phase_max(l, c, &Sp[q], &phi);
+                        }
+                }
+                n++;
+            }
+            if (n > 0 && report) {
+#pragma omp critical(qs_sweep_report)
+                report(ctx, res, n);
+            }
+        }
+        qs_steady_free(&plan);
+        qs_model_free(&m);
+        free(res);
+        free(S);
+        free(c);
+    }
+    openblas_set_num_threads(blas);
+    if (failed) return qs_error_set(err, QS_ENOMEM, "out of memory for the sweep's workspaces");
+    return QS_OK;
+}
