@@ -215,7 +215,13 @@ int qs_sweep_create(const qs_model *base, int n_axes, const qs_axis *axes, int n
     /* structure: every coupling an axis names exists in base (set at the start value) */
     qs_model *m = qs_model_copy(s->base);
     if (!m) { qs_sweep_free(&s); return qs_error_set(err, QS_ENOMEM, "out of memory"); }
-    if ((st = apply_point(s, 0, s->base, err)) != QS_OK) { qs_model_free(&m); qs_sweep_free(&s); return st; }
+    if ((st = apply_point(s, 0, s->base, err)) != QS_OK) {
+        char msg[sizeof err->message];
+        snprintf(msg, sizeof msg, "%s", err ? err->message : "");
+        qs_model_free(&m);
+        qs_sweep_free(&s);
+        return qs_error_set(err, st, "grid point 0: %s", msg);
+    }
     qs_model_free(&m);
     /* levels = auto: the largest choice over the corners of the grid */
     int *levels = calloc((size_t)n, sizeof *levels), any_auto = 0;
