@@ -76,5 +76,27 @@ with tempfile.TemporaryDirectory() as tmp:
 r = subprocess.run([QSYNC, "steady", os.path.join(EXAMPLES, "fig2b.ini")], capture_output=True, text=True)
 check("levels 8 at Fig. 2b: top-level warning on stderr", "warning: oscillator 1: population" in r.stderr)
 
+r = subprocess.run([QSYNC, "perturb", os.path.join(EXAMPLES, "fig2b.ini"), "--set", "1-2=0.001", "--json"],
+                   capture_output=True, text=True)
+p1 = json.loads(r.stdout)["pairs"][0]
+check("perturb: first-order S/V at Delta = 2K, levels 8 is MODEL.md's 1.4488", abs(p1["S"] / 1e-3 - 1.4488) < 5e-5,
+      f"{p1['S'] / 1e-3:.6f}")
+rc, dp, err = steady(os.path.join(EXAMPLES, "fig2b.ini"), "--set", "1-2=0.001")
+check("perturb equals the exact S at V = 1e-3 to 1e-3 relative", abs(p1["S"] - dp["pairs"][0]["S"]) < 1e-3 * dp["pairs"][0]["S"],
+      f"{p1['S']:.8e} vs {dp['pairs'][0]['S']:.8e}")
+
+r = subprocess.run([QSYNC, "resonances", "--K", "5", "--delta-n", "-1:1", "--json"], capture_output=True, text=True)
+pts = sorted((p["dn"], p["Delta"]) for p in json.loads(r.stdout)["points"])
+check("resonances: Eq. 7 at K = 5, dn = -1..1", pts == [(-1, 0), (-1, 20), (0, -10), (0, 10), (1, -20), (1, 0)], str(pts))
+r = subprocess.run([QSYNC, "implement", "--g", "0.5", "--kappa", "10", "--K", "20", "--delta-plus", "80",
+                    "--delta-minus", "-100", "--omega0", "0", "--json"], capture_output=True, text=True)
+im = json.loads(r.stdout)
+check("implement: gamma = 4g^2/kappa, sigma = kappa/8K, n+- = +-(delta+- - omega0)/2K, no warning",
+      (im["gamma"], im["sigma"], im["n_plus"], im["n_minus"]) == (0.1, 0.0625, 2, 2.5) and r.stderr == "", str(im))
+r = subprocess.run([QSYNC, "implement", "--g", "5", "--kappa", "10", "--K", "2", "--delta-plus", "8",
+                    "--delta-minus", "-12", "--omega0", "0"], capture_output=True, text=True)
+check("implement: warns when g << kappa and K/kappa >~ 1 fail", "not << 1" in r.stderr and "K/kappa = 0.2 < 1" in r.stderr,
+      r.stderr.strip())
+
 print(f"{passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)

@@ -33,6 +33,7 @@ typedef struct {
     double tail_tol;            /* levels = auto: resolved once, the largest over the grid's corners */
     int block;                  /* points per block (default 16) */
     int threads;                /* 0: OpenMP's default */
+    int perturb;                /* 1: also first-order S of every pair (qsync/perturb.h) */
 } qs_sweep_options;
 
 /* One solved point, handed to the report callback. */
@@ -42,6 +43,7 @@ typedef struct {
     double residual;
     double top_population;      /* largest over the oscillators */
     const double *S;            /* [pairs], NaN when the point failed */
+    const double *S1;           /* [pairs] first-order S (options.perturb), else NULL */
 } qs_sweep_result;
 
 typedef void (*qs_sweep_report)(void *ctx, const qs_sweep_result *results, int count);

@@ -75,5 +75,8 @@ double qs_now_cli(void);
 
 int cmd_steady(int argc, char **argv);
 int cmd_sweep(int argc, char **argv);
+int cmd_perturb(int argc, char **argv);
+int cmd_resonances(int argc, char **argv);
+int cmd_implement(int argc, char **argv);
 
 #endif

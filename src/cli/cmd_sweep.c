@@ -28,6 +28,7 @@ static const char usage[] =
     "  --resume                 finish an interrupted sweep in DIR without recomputing its points\n"
     "  --threads N              threads (default: all cores)\n"
     "  --no-plot                skip gnuplot\n"
+    "  --perturb                add first-order S of every pair (columns S1_<a>-<b>)\n"
     "  --no-symmetry, --lu, --top-tol, --residual-tol, --memory-limit, --tail-tol: as for steady\n";
 
 static volatile int stop_flag;
@@ -38,7 +39,7 @@ typedef struct {
     const qs_model *model;
     int n_axes, pairs;
     unsigned char *done;
-    double *S, *residual, *top;
+    double *S, *S1, *residual, *top;     /* S1: first order, with --perturb */
     int *status;
     FILE *journal;
     size_t solved, total, todo;
@@ -73,7 +74,9 @@ static void write_row(FILE *fp, const run_state *rs, size_t p, int with_index)
     if (with_index) fprintf(fp, "%zu,", p);
     for (int a = 0; a < rs->n_axes; a++) fprintf(fp, "%s%.17g", a ? "," : "", v[a]);
     for (int q = 0; q < rs->pairs; q++) fprintf(fp, ",%.17g", rs->S[p * (size_t)rs->pairs + (size_t)q]);
-    fprintf(fp, ",%.6e,%.6e,%s\n", rs->residual[p], rs->top[p], status_word(rs->status[p]));
+    fprintf(fp, ",%.6e,%.6e,%s", rs->residual[p], rs->top[p], status_word(rs->status[p]));
+    for (int q = 0; rs->S1 && q < rs->pairs; q++) fprintf(fp, ",%.17g", rs->S1[p * (size_t)rs->pairs + (size_t)q]);
+    fputc('\n', fp);
 }
 
 static void write_header(FILE *fp, const run_state *rs, char **axis_names, int with_index)
@@ -83,7 +86,11 @@ static void write_header(FILE *fp, const run_state *rs, char **axis_names, int w
     for (int x = 0; x < qs_model_size(rs->model); x++)
         for (int y = x + 1; y < qs_model_size(rs->model); y++)
             fprintf(fp, ",S_%s-%s", qs_model_name(rs->model, x), qs_model_name(rs->model, y));
-    fputs(",residual,top_population,status\n", fp);
+    fputs(",residual,top_population,status", fp);
+    for (int x = 0; rs->S1 && x < qs_model_size(rs->model); x++)
+        for (int y = x + 1; y < qs_model_size(rs->model); y++)
+            fprintf(fp, ",S1_%s-%s", qs_model_name(rs->model, x), qs_model_name(rs->model, y));
+    fputc('\n', fp);
 }
 
 static void progress(run_state *rs, int final)
@@ -106,6 +113,7 @@ static void on_block(void *ctx, const qs_sweep_result *r, int n)
     for (int i = 0; i < n; i++) {
         size_t p = r[i].point;
         memcpy(rs->S + p * (size_t)rs->pairs, r[i].S, (size_t)rs->pairs * sizeof *rs->S);
+        if (rs->S1 && r[i].S1) memcpy(rs->S1 + p * (size_t)rs->pairs, r[i].S1, (size_t)rs->pairs * sizeof *rs->S1);
         rs->residual[p] = r[i].residual;
         rs->top[p] = r[i].top_population;
         rs->status[p] = r[i].status;
@@ -166,6 +174,12 @@ static long read_journal(const char *path, unsigned long long sig, run_state *rs
         }
         char *res = strtok_r(NULL, ",\n", &save), *top = strtok_r(NULL, ",\n", &save), *st = strtok_r(NULL, ",\n", &save);
         if (!ok || !res || !top || !st) break;
+        for (int q = 0; rs->S1 && q < rs->pairs && ok; q++) {
+            tok = strtok_r(NULL, ",\n", &save);
+            ok = tok != NULL;
+            if (ok) rs->S1[p * (size_t)rs->pairs + (size_t)q] = strtod(tok, NULL);
+        }
+        if (!ok) break;
         rs->residual[p] = strtod(res, NULL);
         rs->top[p] = strtod(top, NULL);
         rs->status[p] = status_code(st);
@@ -290,6 +304,7 @@ int cmd_sweep(int argc, char **argv)
         if ((r = cli_take(argc, argv, &i, "--out", 1, &v)) != 0) { if (r < 0) goto done; out = v; continue; }
         if (cli_take(argc, argv, &i, "--resume", 0, &v) > 0) { resume = 1; continue; }
         if (cli_take(argc, argv, &i, "--no-plot", 0, &v) > 0) { plot = 0; continue; }
+        if (cli_take(argc, argv, &i, "--perturb", 0, &v) > 0) { so.perturb = 1; continue; }
         if (cli_take(argc, argv, &i, "--no-symmetry", 0, &v) > 0) { so.steady.symmetry = 0; continue; }
         if ((r = cli_take(argc, argv, &i, "--threads", 1, &v)) != 0) {
             double t;
@@ -336,7 +351,6 @@ int cmd_sweep(int argc, char **argv)
             }
             if ((rc = qs_model_set(m, path, value, &err)) != QS_OK) { rc = cli_fail(rc, "%s %s: %s", flag, ma.op_path[i], err.message); goto done; }
         }
-        so.steady.top_tol = so.steady.top_tol;
         if ((rc = qs_sweep_create(m, n_axes, axes, n_ties, ties, &so, &sw, &err)) != QS_OK) { rc = cli_fail(rc, "%s", err.message); goto done; }
     }
     if (mkdir(out, 0777) != 0 && errno != EEXIST) { rc = cli_fail(QS_EIO, "%s: cannot create (%s)", out, strerror(errno)); goto done; }
@@ -352,6 +366,7 @@ int cmd_sweep(int argc, char **argv)
     rs.residual = malloc(rs.total * sizeof *rs.residual);
     rs.top = malloc(rs.total * sizeof *rs.top);
     rs.status = malloc(rs.total * sizeof *rs.status);
+    if (so.perturb && !(rs.S1 = malloc(rs.total * np * sizeof *rs.S1))) { rc = cli_fail(QS_ENOMEM, "out of memory"); goto done; }
     if (!rs.done || !rs.S || !rs.residual || !rs.top || !rs.status) { rc = cli_fail(QS_ENOMEM, "out of memory for %zu points", rs.total); goto done; }
     char *axis_names[64];
     for (int a = 0; a < n_axes; a++) axis_names[a] = (char *)axes[a].paths[0];
@@ -420,6 +435,7 @@ done:
     if (rs.journal) fclose(rs.journal);
     free(rs.done);
     free(rs.S);
+    free(rs.S1);
     free(rs.residual);
     free(rs.top);
     free(rs.status);

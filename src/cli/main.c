@@ -8,6 +8,10 @@ static const char usage[] =
     "usage: qsync COMMAND [arguments]\n"
     "  steady MODEL [options]   steady state and synchronization measure S of every pair\n"
     "  sweep MODEL --vary ... --out DIR   S over a grid of parameters: CSV and plot\n"
+    "  perturb MODEL [--json]   first-order S of every pair\n"
+    "  resonances --K K         the resonance lines of Eq. 7\n"
+    "  implement --g ... --kappa ... --K ... --delta-plus ... --delta-minus ... --omega0 ...\n"
+    "                           model parameters from circuit or ion parameters\n"
     "Run 'qsync COMMAND --help' for a command's options.\n"
     "Exit status: 0 ok, 1 output not written, 2 bad input, 3 numerical failure, 4 refused for lack of memory.\n";
 
@@ -20,6 +24,9 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (strcmp(cmd, "steady") == 0) return cmd_steady(argc - 2, argv + 2);
     if (strcmp(cmd, "sweep") == 0) return cmd_sweep(argc - 2, argv + 2);
+    if (strcmp(cmd, "perturb") == 0) return cmd_perturb(argc - 2, argv + 2);
+    if (strcmp(cmd, "resonances") == 0) return cmd_resonances(argc - 2, argv + 2);
+    if (strcmp(cmd, "implement") == 0) return cmd_implement(argc - 2, argv + 2);
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
         fputs(usage, stdout);
         return EXIT_OK;

@@ -69,6 +69,7 @@ void qs_sweep_defaults(qs_sweep_options *o)
     o->tail_tol = QS_TAIL_TOL_DEFAULT;
     o->block = 16;
     o->threads = 0;
+    o->perturb = 0;
 }
 
 void qs_sweep_free(qs_sweep **sweep)
@@ -277,7 +278,7 @@ int qs_sweep_run(qs_sweep *s, const unsigned char *done, qs_sweep_report report,
         qs_model *m = qs_model_copy(s->base);
         qs_steady *plan = NULL;
         qs_sweep_result *res = malloc(block * sizeof *res);
-        double *S = malloc(block * (size_t)(s->pairs ? s->pairs : 1) * sizeof *S);
+        double *S = malloc(2 * block * (size_t)(s->pairs ? s->pairs : 1) * sizeof *S);
         double complex *c = malloc(((size_t)lmax + 1) * sizeof *c);
         qs_steady_options so = s->opt.steady;
         so.perms = s->perms;
@@ -294,14 +295,24 @@ int qs_sweep_run(qs_sweep *s, const unsigned char *done, qs_sweep_report report,
             for (size_t p = b * block; p < (b + 1) * block && p < s->size; p++) {
                 if (done && done[p]) continue;
                 qs_sweep_result *r = &res[n];
-                double *Sp = S + (size_t)n * (size_t)(s->pairs ? s->pairs : 1);
+                size_t np = (size_t)(s->pairs ? s->pairs : 1);
+                double *Sp = S + (size_t)n * np, *S1p = S + (block + (size_t)n) * np;
                 r->point = p;
                 r->S = Sp;
+                r->S1 = s->opt.perturb ? S1p : NULL;
                 r->residual = NAN;
                 r->top_population = NAN;
-                for (int q = 0; q < s->pairs; q++) Sp[q] = NAN;
+                for (int q = 0; q < s->pairs; q++) Sp[q] = S1p[q] = NAN;
                 qs_error e;
                 int st = qs_sweep_point_model(s, p, m, &e);
+                if (st == QS_OK && s->opt.perturb) {
+                    int q = 0;
+                    for (int a = 0; a < m->n; a++)
+                        for (int bb = a + 1; bb < m->n; bb++, q++) {
+                            double complex c1;
+                            if (qs_perturb_pair(m, a, bb, &c1, NULL) == QS_OK) S1p[q] = 2 * cabs(c1);
+                        }
+                }
                 if (st == QS_OK && (!plan || !qs_steady_compatible(plan, m))) {
                     qs_steady_free(&plan);
                     st = qs_steady_create(m, &so, &plan, &e);
