@@ -78,5 +78,6 @@ int cmd_sweep(int argc, char **argv);
 int cmd_perturb(int argc, char **argv);
 int cmd_resonances(int argc, char **argv);
 int cmd_implement(int argc, char **argv);
+int cmd_figure(int argc, char **argv);
 
 #endif

@@ -199,7 +199,7 @@ static int write_plot(const char *dir, const run_state *rs, char **axis_names, c
     int two_d = rs->n_axes >= 2 && axes[0].count > 1 && axes[1].count > 1;
     fprintf(fp, "# gnuplot script for sweep.csv; run `gnuplot sweep.gp` in this folder to redraw\n"
                 "set terminal pngcairo size %d,%d noenhanced font ',11'\nset output 'sweep.png'\n"
-                "set datafile separator ','\nset datafile missing 'nan'\n",
+                "set datafile separator ','\nset datafile missing 'nan'\nset datafile columnheaders\n",
             two_d ? 520 * (rs->pairs < 3 ? rs->pairs : 3) : 900, two_d ? 460 * ((rs->pairs + 2) / 3) : 600);
     if (!two_d) {
         fprintf(fp, "set xlabel '%s'\nset ylabel 'S'\nset key outside right\nset grid\n"
