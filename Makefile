@@ -1,6 +1,7 @@
 # qsync top-level driver.
 #   make          build everything into build/ (program: build/qsync)
-#   make run      install missing Debian packages, build, run the main job
+#   make run      install missing Debian packages, build, run the main job (a Fig. 2b point, then
+#                 every quantum figure of the paper into out/)
 #   make check    install missing Debian packages (with the test peers), build, run every test
 #   make bench    run the benchmarks against QuTiP (see BENCHMARKS.md)
 #   make sanitize build with AddressSanitizer + UndefinedBehaviorSanitizer into build-san/ and run the tests
@@ -31,6 +32,7 @@ test-deps:
 
 run: deps build
 	$(BUILD)/qsync steady examples/fig2b.ini
+	$(BUILD)/qsync figure all --out out
 
 check: test-deps build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)

@@ -1,0 +1,149 @@
+#!/usr/bin/env python3
+"""`qsync figure all`: the features the paper's text describes, asserted on the CSVs.
+One PASS/FAIL line per check."""
+import csv
+import os
+import subprocess
+import sys
+import tempfile
+
+QSYNC = sys.argv[1]
+passed = failed = 0
+
+
+def check(name, ok, detail=""):
+    global passed, failed
+    passed += bool(ok)
+    failed += not ok
+    print(f"{'PASS' if ok else 'FAIL'}: {name}{': ' + detail if detail else ''}")
+
+
+def load(out, name):
+    rows = list(csv.reader(open(os.path.join(out, name, "sweep.csv"))))
+    head = rows[0]
+    return head, [[float(x) if x not in ("ok", "top-level", "numerical", "memory", "input") else x for x in r]
+                  for r in rows[1:]]
+
+
+def argmax_local(xs, ys):
+    """x positions of strict local maxima of the sampled curve"""
+    return [xs[i] for i in range(1, len(ys) - 1) if ys[i] > ys[i - 1] and ys[i] > ys[i + 1]]
+
+
+with tempfile.TemporaryDirectory() as out:
+    r = subprocess.run([QSYNC, "figure", "all", "--out", out], capture_output=True, text=True)
+    check("qsync figure all exits 0", r.returncode == 0, r.stderr[-300:])
+    for name in ("2b", "3a", "3b", "3c", "3d", "4a", "4b", "4c", "4d", "ring4"):
+        files = [f for f in ("model.ini", "sweep.csv", "figure.gp", "figure.png") if os.path.getsize(os.path.join(out, name, f)) > 0]
+        check(f"figure {name}: model.ini, sweep.csv, figure.gp and figure.png written", len(files) == 4, str(files))
+    bad = []
+    for name in ("2b", "3a", "3b", "3c", "3d", "4a", "4b", "4c", "4d", "ring4"):
+        head, rows = load(out, name)
+        bad += [name for row in rows if row[head.index("status")] not in ("ok", "top-level")]
+    check("every point of every figure solved (status ok or top-level)", not bad, str(bad[:5]))
+
+    # 2b: minimum at 0, maxima at +-2K = +-20 for every V; peak S/V falls with V; V -> 0 approaches first order
+    head, rows = load(out, "2b")
+    peaks = []
+    for V in (0.05, 0.2, 0.35, 0.5):
+        sel = [r for r in rows if abs(r[0] - V) < 1e-9]
+        xs, ys = [r[1] for r in sel], [r[2] / V for r in sel]
+        d = dict(zip(xs, ys))
+        lmax = max((y, x) for x, y in zip(xs, ys) if x < 0)[1], max((y, x) for x, y in zip(xs, ys) if x > 0)[1]
+        check(f"2b, V = {V}: local minimum at Delta = 0", d[0] < d[0.25] and d[0] < d[-0.25], f"{d[-0.25]:.4f} {d[0]:.4f} {d[0.25]:.4f}")
+        check(f"2b, V = {V}: maxima at Delta = +-2K (within 2.5, shifting with V)", abs(lmax[0] + 20) <= 2.5 and abs(lmax[1] - 20) <= 2.5, str(lmax))
+        peaks.append(max(ys))
+        if V == 0.05:
+            first = max(r[6] / V for r in sel)
+            check("2b: at V = 0.05 the peak S/V is within 2% of first order", abs(max(ys) - first) < 0.02 * first, f"{max(ys):.4f} vs {first:.4f}")
+    check("2b: peak S/V falls as V grows", all(a > b for a, b in zip(peaks, peaks[1:])), str([round(p, 4) for p in peaks]))
+
+    # 3a: two maxima at +-2K at sigma = 0.2 (K = 5) merging into one at 0 for large sigma
+    head, rows = load(out, "3a")
+    def cut(sig):
+        sel = [r for r in rows if abs(r[1] - sig) < 1e-9]
+        return [r[0] for r in sel], [r[2] for r in sel]
+    xs, ys = cut(0.2)
+    left, right = max((y, x) for x, y in zip(xs, ys) if x < 0)[1], max((y, x) for x, y in zip(xs, ys) if x > 0)[1]
+    d = dict(zip(xs, ys))
+    check("3a, sigma = 0.2: maxima near Delta = +-2K = +-10 and a dip at 0", abs(left + 10) <= 3 and abs(right - 10) <= 3 and d[0] < 0.9 * max(ys),
+          f"{left}, {right}, S(0) = {d[0]:.4f}, max {max(ys):.4f}")
+    xs, ys = cut(0.8)
+    check("3a, sigma = 0.8: a single maximum at Delta = 0", max(zip(ys, xs))[1] == 0 and argmax_local(xs, ys) == [0], str(argmax_local(xs, ys)))
+
+    # 3b: maxima at nbar2 = nbar1 +- 1 at small sigma, at nbar2 = nbar1 at large sigma
+    head, rows = load(out, "3b")
+    def cut_b(sig):
+        sel = [r for r in rows if abs(r[1] - sig) < 1e-9]
+        return [r[0] for r in sel], [r[2] for r in sel]
+    xs, ys = cut_b(0.2)
+    top = sorted(zip(ys, xs), reverse=True)
+    m1 = max((y, x) for x, y in zip(xs, ys) if x < 4)[1]; m2 = max((y, x) for x, y in zip(xs, ys) if x > 4)[1]
+    d = dict(zip(xs, ys))
+    check("3b, sigma = 0.2: maxima near nbar2 = 3 and 5, a dip at nbar2 = 4", abs(m1 - 3) <= 0.35 and abs(m2 - 5) <= 0.35 and d[4] < 0.8 * top[0][0],
+          f"{m1}, {m2}, S(4) = {d[4]:.4f}, max {top[0][0]:.4f}")
+    xs, ys = cut_b(0.8)
+    d = dict(zip(xs, ys))
+    m = max(zip(ys, xs))
+    check("3b, sigma = 0.8: no dip at nbar2 = nbar1 any more: the maximum within 0.6 of 4 and S(4) within 3% of it",
+          abs(m[1] - 4) <= 0.6 and d[4] >= 0.97 * m[0], f"max {m[0]:.4f} at {m[1]}, S(4) = {d[4]:.4f}")
+
+    # 3c: the strongest points lie on the Eq. 7 lines Delta = -2K(dn +- 1), K = 5, dn = nbar2 - 4
+    head, rows = load(out, "3c")
+    # one quantum moves between integer levels: Eq. 7 at the integer dn next to the amplitude difference
+    import math
+    best = sorted(rows, key=lambda r: -r[2])[:40]
+    def eq7(dn, delta):
+        return min(abs(delta + 10 * (k + s)) for k in (math.floor(dn), math.ceil(dn)) for s in (1, -1))
+    dist = [eq7(r[0] - 4, r[1]) for r in best]
+    check("3c: the 40 largest S lie within 3.5 of Eq. 7 (about the resonance width; dn at the neighbouring integers)", max(dist) <= 3.5,
+          f"worst {max(dist):.2f}")
+    on = [r[2] for r in rows if eq7(r[0] - 4, r[1]) <= 2.5]
+    off = [r[2] for r in rows if eq7(r[0] - 4, r[1]) > 6]
+    check("3c: S on the Eq. 7 lines is on average 2x S away from them", sum(on) / len(on) > 2 * sum(off) / len(off),
+          f"{sum(on) / len(on):.4f} vs {sum(off) / len(off):.4f}")
+
+    # 3d: suppressed at small K, split at large K
+    head, rows = load(out, "3d")
+    Ks = sorted(set(r[0] for r in rows))
+    def cut_d(K):
+        sel = [r for r in rows if r[0] == K]
+        return [r[1] for r in sel], [r[2] for r in sel]
+    xs, ys = cut_d(Ks[0])
+    big = max(r[2] for r in rows)
+    check(f"3d: suppressed at small K (K = {Ks[0]}: max S below 60% of the map's)", max(ys) < 0.6 * big, f"{max(ys):.4f} vs {big:.4f}")
+    xs, ys = cut_d(Ks[-1])
+    d = dict(zip(xs, ys))
+    left, right = max((y, x) for x, y in zip(xs, ys) if x < 0)[1], max((y, x) for x, y in zip(xs, ys) if x > 0)[1]
+    check(f"3d: split at large K (K = {Ks[-1]}: maxima near +-2K, dip at 0)", abs(left + 2 * Ks[-1]) <= 3 and abs(right - 2 * Ks[-1]) <= 3 and d[0] < 0.8 * max(ys),
+          f"{left}, {right}")
+
+    # 4b: S_AB maxima at Delta = +-2K = +-20 (identical A, B synchronized through detuned C)
+    head, rows = load(out, "4b")
+    iab = head.index("S_A-B")
+    for V1 in (0.1, 0.3, 0.5):
+        sel = [r for r in rows if abs(r[1] - V1) < 1e-9]
+        xs, ys = [r[0] for r in sel], [r[iab] for r in sel]
+        if not sel:
+            check(f"4b: grid has V1 = {V1}", False)
+            continue
+        left, right = max((y, x) for x, y in zip(xs, ys) if x < 0)[1], max((y, x) for x, y in zip(xs, ys) if x > 0)[1]
+        d = dict(zip(xs, ys))
+        check(f"4b, V1 = {V1}: S_AB maxima at Delta = +-20, far above Delta = 0", abs(left + 20) <= 3 and abs(right - 20) <= 3 and d[0] < 0.25 * max(ys),
+              f"{left}, {right}, S(0) = {d[0]:.4f}, max {max(ys):.4f}")
+
+    # 4d: a strip of suppressed S_AB where direct (V2 < 0) and mediated coupling cancel, moving with V1
+    head, rows = load(out, "4d")
+    iab = head.index("S_A-B")
+    where = []
+    for V1 in (0.1, 0.15, 0.2):
+        sel = [r for r in rows if abs(r[0] - V1) < 1e-9]
+        line = [(r[iab], r[1]) for r in sel]
+        low, at = min(line)
+        where.append(at)
+        check(f"4d, V1 = {V1}: S_AB nearly vanishes at an interior V2 < 0 (below 15% of the line's maximum)",
+              at < 0 and low < 0.15 * max(line)[0] and at > -0.5, f"min {low:.4f} at V2 = {at}, max {max(line)[0]:.4f}")
+    check("4d: the strip moves to stronger direct coupling as V1 grows", where[0] > where[1] > where[2], str(where))
+
+print(f"{passed} passed, {failed} failed")
+sys.exit(1 if failed else 0)
