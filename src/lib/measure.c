@@ -33,6 +33,49 @@ static int others_equal(const qs_basis *b, size_t s, size_t t, int a, int bb)
     return rs == rt;
 }
 
+/* Visit every element ρ_st of the sector whose ket and bra agree on all oscillators but a
+ * and b: the elements that the reduced state of the pair sums. */
+typedef void (*pair_visit)(void *ctx, int sa, int sb, int ta, int tb, double complex v);
+
+static void for_pair_elements(const qs_state *state, int a, int b, pair_visit visit, void *ctx)
+{
+    const qs_basis *B = state->basis;
+    for (int N = 0; N <= B->max_total; N++) {
+        size_t d = B->block_size[N];
+        const size_t *states = B->block_states[N];
+        const double complex *blk = state->rho + B->block_offset[N];
+        for (size_t i = 0; i < d; i++)
+            for (size_t k = 0; k < d; k++) {
+                size_t s = states[i], t = states[k];
+                if (others_equal(B, s, t, a, b))
+                    visit(ctx, qs_basis_occ(B, s, a), qs_basis_occ(B, s, b), qs_basis_occ(B, t, a), qs_basis_occ(B, t, b),
+                          blk[i * d + k]);
+            }
+    }
+}
+
+typedef struct {
+    int lmax;
+    double complex *c;
+} coeff_ctx;
+
+static void add_coefficient(void *ctx, int sa, int sb, int ta, int tb, double complex v)
+{
+    coeff_ctx *cc = ctx;
+    int l = sa - ta;                                  /* ket (n_a, n_b), bra (n_a − l, n_b + l) */
+    if (l >= 0 && l <= cc->lmax && tb - sb == l) cc->c[l] += v;
+}
+
+int qs_state_phase_coefficients(const qs_state *state, int a, int b, int lmax, double complex *c)
+{
+    const qs_basis *B = state->basis;
+    if (a == b || a < 0 || b < 0 || a >= B->n || b >= B->n) return QS_EINPUT;
+    for (int l = 0; l <= lmax; l++) c[l] = 0.0;
+    coeff_ctx cc = {lmax, c};
+    for_pair_elements(state, a, b, add_coefficient, &cc);
+    return QS_OK;
+}
+
 /* The reduced state of pair (a, b), block diagonal in t = n_a + n_b: block t holds
  * ρ_{(n_a, t−n_a),(m_a, t−m_a)} for n_a, m_a from lo[t] to lo[t] + dim[t] − 1, row-major. */
 typedef struct {
@@ -48,6 +91,14 @@ static void pair_blocks_free(pair_blocks *pb)
     free(pb->dim);
     free(pb->off);
     free(pb->m);
+}
+
+static void add_block_element(void *ctx, int sa, int sb, int ta, int tb, double complex v)
+{
+    pair_blocks *pb = ctx;
+    int t = sa + sb;
+    (void)tb;
+    pb->m[pb->off[t] + (size_t)(sa - pb->lo[t]) * (size_t)pb->dim[t] + (size_t)(ta - pb->lo[t])] += v;
 }
 
 static int pair_blocks_build(const qs_state *state, int a, int b, pair_blocks *pb)
@@ -67,34 +118,7 @@ static int pair_blocks_build(const qs_state *state, int a, int b, pair_blocks *p
         pb->off[t + 1] = pb->off[t] + (size_t)pb->dim[t] * (size_t)pb->dim[t];
     }
     if (!(pb->m = calloc(pb->off[T + 1], sizeof *pb->m))) { pair_blocks_free(pb); return QS_ENOMEM; }
-    for (int N = 0; N <= B->max_total; N++) {
-        size_t d = B->block_size[N];
-        const size_t *states = B->block_states[N];
-        const double complex *blk = state->rho + B->block_offset[N];
-        for (size_t i = 0; i < d; i++)
-            for (size_t k = 0; k < d; k++) {
-                size_t s = states[i], t = states[k];
-                if (!others_equal(B, s, t, a, b)) continue;
-                int sa = qs_basis_occ(B, s, a), ta = qs_basis_occ(B, t, a), tt = sa + qs_basis_occ(B, s, b);
-                pb->m[pb->off[tt] + (size_t)(sa - pb->lo[tt]) * (size_t)pb->dim[tt] + (size_t)(ta - pb->lo[tt])] += blk[i * d + k];
-            }
-    }
-    return QS_OK;
-}
-
-int qs_state_phase_coefficients(const qs_state *state, int a, int b, int lmax, double complex *c)
-{
-    const qs_basis *B = state->basis;
-    if (a == b || a < 0 || b < 0 || a >= B->n || b >= B->n) return QS_EINPUT;
-    pair_blocks pb;
-    int st = pair_blocks_build(state, a, b, &pb);
-    if (st != QS_OK) return st;
-    for (int l = 0; l <= lmax; l++) c[l] = 0.0;
-    for (int t = 0; t <= pb.T; t++)      /* ket (n_a, n_b), bra (n_a − l, n_b + l) */
-        for (int i = 0; i < pb.dim[t]; i++)
-            for (int k = 0; k <= i && i - k <= lmax; k++)
-                c[i - k] += pb.m[pb.off[t] + (size_t)i * (size_t)pb.dim[t] + (size_t)k];
-    pair_blocks_free(&pb);
+    for_pair_elements(state, a, b, add_block_element, pb);
     return QS_OK;
 }
 

@@ -21,11 +21,21 @@ int qs_perturb_pair(const qs_model *model, int a, int b, double complex *c1, qs_
         if (cp->j == a && cp->k == b) C = cp->c;
         if (cp->j == b && cp->k == a) C = conj(cp->c);
     }
-    double *p = malloc((size_t)La * sizeof *p), *q = malloc((size_t)Lb * sizeof *q);
-    if (!p || !q) { free(p); free(q); return qs_error_set(err, QS_ENOMEM, "out of memory"); }
+    /* workspaces on the stack for the usual truncations: no allocation per sweep point */
+    double pbuf[256], qbuf[256];
+    double *p = La <= 256 ? pbuf : malloc((size_t)La * sizeof *p), *q = Lb <= 256 ? qbuf : malloc((size_t)Lb * sizeof *q);
+    if (!p || !q) {
+        if (p != pbuf) free(p);
+        if (q != qbuf) free(q);
+        return qs_error_set(err, QS_ENOMEM, "out of memory");
+    }
     int st = qs_osc_populations(A, La, p);
     if (st == QS_OK) st = qs_osc_populations(B, Lb, q);
-    if (st != QS_OK) { free(p); free(q); return qs_error_set(err, QS_EINPUT, "an oscillator has no dissipation"); }
+    if (st != QS_OK) {
+        if (p != pbuf) free(p);
+        if (q != qbuf) free(q);
+        return qs_error_set(err, QS_EINPUT, "an oscillator has no dissipation");
+    }
     double complex sum = 0.0;
     for (int n = 1; n < La; n++)
         for (int m = 0; m + 1 < Lb; m++) {
@@ -33,8 +43,8 @@ int qs_perturb_pair(const qs_model *model, int a, int b, double complex *c1, qs_
             double gam = 0.5 * (out_rate(A, La, n) + out_rate(A, La, n - 1) + out_rate(B, Lb, m) + out_rate(B, Lb, m + 1));
             sum += -I * C * sqrt((double)n * (m + 1)) * (p[n - 1] * q[m + 1] - p[n] * q[m]) / (gam + I * delta);
         }
-    free(p);
-    free(q);
+    if (p != pbuf) free(p);
+    if (q != qbuf) free(q);
     *c1 = sum;
     return QS_OK;
 }
