@@ -130,7 +130,7 @@ void model_args_free(model_args *ma)
     free(ma->op_value);
 }
 
-int model_args_load(const model_args *ma, qs_model **model, FILE *log, int **was_auto)
+int model_args_load(const model_args *ma, int resolve, qs_model **model, FILE *log, int **was_auto)
 {
     qs_error err;
     int st = qs_model_load(ma->model_path, model, &err);
@@ -152,6 +152,7 @@ int model_args_load(const model_args *ma, qs_model **model, FILE *log, int **was
             return cli_fail(st, "%s %s: %s", flag, ma->op_value[i] ? ma->op_value[i] : ma->op_path[i], err.message);
         }
     }
+    if (!resolve) return EXIT_OK;
     int n = qs_model_size(*model);
     int *autos = calloc((size_t)n, sizeof *autos);
     if (!autos) {
@@ -172,6 +173,25 @@ int model_args_load(const model_args *ma, qs_model **model, FILE *log, int **was
     if (was_auto) *was_auto = autos;
     else free(autos);
     return EXIT_OK;
+}
+
+int steady_options_take(qs_steady_options *opt, int argc, char **argv, int *i)
+{
+    const char *v;
+    int r;
+    if (cli_take(argc, argv, i, "--no-symmetry", 0, &v) > 0) { opt->symmetry = 0; return 1; }
+    if ((r = cli_take(argc, argv, i, "--lu", 1, &v)) != 0) {
+        if (r < 0) return -1;
+        if (strcmp(v, "auto") == 0) opt->lu = QS_LU_AUTO;
+        else if (strcmp(v, "klu") == 0) opt->lu = QS_LU_KLU;
+        else if (strcmp(v, "umfpack") == 0) opt->lu = QS_LU_UMFPACK;
+        else { fprintf(stderr, "qsync: --lu: '%s' is not auto, klu or umfpack\n", v); return -1; }
+        return 1;
+    }
+    if ((r = cli_take(argc, argv, i, "--top-tol", 1, &v)) != 0) return r < 0 || !cli_real("--top-tol", v, &opt->top_tol) ? -1 : 1;
+    if ((r = cli_take(argc, argv, i, "--residual-tol", 1, &v)) != 0) return r < 0 || !cli_real("--residual-tol", v, &opt->residual_tol) ? -1 : 1;
+    if ((r = cli_take(argc, argv, i, "--memory-limit", 1, &v)) != 0) return r < 0 || !cli_bytes("--memory-limit", v, &opt->memory_limit) ? -1 : 1;
+    return 0;
 }
 
 FILE *out_open(const char *path, char *tmp, size_t tmp_size)

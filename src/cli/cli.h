@@ -44,10 +44,14 @@ int cli_bytes(const char *flag, const char *text, double *out); /* 200M, 2G, 150
 
 /* Try the shared model options at argv[*i]; 1 consumed, 0 not ours, −1 error. */
 int model_args_take(model_args *ma, int argc, char **argv, int *i);
-/* Load the model, apply the overrides in order, resolve levels = auto (reporting the
- * choices to `log` when non-NULL). *was_auto (if non-NULL) becomes a new array, one flag
- * per oscillator: its levels were chosen automatically. Returns an exit status. */
-int model_args_load(const model_args *ma, qs_model **model, FILE *log, int **was_auto);
+/* Load the model, apply the overrides in order, and (if resolve) resolve levels = auto,
+ * reporting the choices to `log` when non-NULL. *was_auto (if non-NULL) becomes a new
+ * array, one flag per oscillator: its levels were chosen automatically. Returns an exit status. */
+int model_args_load(const model_args *ma, int resolve, qs_model **model, FILE *log, int **was_auto);
+
+/* The solver flags shared by steady and sweep (--lu, --no-symmetry, --top-tol,
+ * --residual-tol, --memory-limit) at argv[*i]: 1 consumed, 0 not ours, −1 error. */
+int steady_options_take(qs_steady_options *opt, int argc, char **argv, int *i);
 void model_args_free(model_args *ma);
 
 /* Atomic output: write to PATH.tmp.PID, then rename over PATH. */

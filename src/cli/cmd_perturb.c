@@ -30,7 +30,7 @@ int cmd_perturb(int argc, char **argv)
     }
     if (!ma.model_path) { fprintf(stderr, "qsync perturb: no model file\n%s", usage); model_args_free(&ma); return EXIT_INPUT; }
     qs_model *m = NULL;
-    int rc = model_args_load(&ma, &m, as_json ? NULL : stderr, NULL);
+    int rc = model_args_load(&ma, 1, &m, as_json ? NULL : stderr, NULL);
     model_args_free(&ma);
     if (rc != EXIT_OK) return rc;
     int n = qs_model_size(m);

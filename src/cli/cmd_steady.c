@@ -158,20 +158,9 @@ int cmd_steady(int argc, char **argv)
         if ((r = model_args_take(&ma, argc, argv, &i)) != 0) { if (r < 0) goto bad_flag; continue; }
         if (cli_take(argc, argv, &i, "--json", 0, &v) > 0) { as_json = 1; continue; }
         if (cli_take(argc, argv, &i, "--full", 0, &v) > 0) { opt.full = 1; continue; }
-        if (cli_take(argc, argv, &i, "--no-symmetry", 0, &v) > 0) { opt.symmetry = 0; continue; }
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) { fputs(usage, stdout); model_args_free(&ma); return EXIT_OK; }
         if ((r = cli_take(argc, argv, &i, "--phase-distribution", 1, &v)) != 0) { if (r < 0) goto bad_flag; phase_path = v; continue; }
-        if ((r = cli_take(argc, argv, &i, "--lu", 1, &v)) != 0) {
-            if (r < 0) goto bad_flag;
-            if (strcmp(v, "auto") == 0) opt.lu = QS_LU_AUTO;
-            else if (strcmp(v, "klu") == 0) opt.lu = QS_LU_KLU;
-            else if (strcmp(v, "umfpack") == 0) opt.lu = QS_LU_UMFPACK;
-            else { fprintf(stderr, "qsync: --lu: '%s' is not auto, klu or umfpack\n", v); goto bad_flag; }
-            continue;
-        }
-        if ((r = cli_take(argc, argv, &i, "--top-tol", 1, &v)) != 0) { if (r < 0 || !cli_real("--top-tol", v, &opt.top_tol)) goto bad_flag; continue; }
-        if ((r = cli_take(argc, argv, &i, "--residual-tol", 1, &v)) != 0) { if (r < 0 || !cli_real("--residual-tol", v, &opt.residual_tol)) goto bad_flag; continue; }
-        if ((r = cli_take(argc, argv, &i, "--memory-limit", 1, &v)) != 0) { if (r < 0 || !cli_bytes("--memory-limit", v, &opt.memory_limit)) goto bad_flag; continue; }
+        if ((r = steady_options_take(&opt, argc, argv, &i)) != 0) { if (r < 0) goto bad_flag; continue; }
         if (argv[i][0] == '-' && argv[i][1] != '\0') { fprintf(stderr, "qsync steady: unknown option %s\n%s", argv[i], usage); goto bad_flag; }
         if (ma.model_path) { fprintf(stderr, "qsync steady: more than one model file (%s, %s)\n", ma.model_path, argv[i]); goto bad_flag; }
         ma.model_path = argv[i];
@@ -180,7 +169,7 @@ int cmd_steady(int argc, char **argv)
 
     qs_model *m = NULL;
     int *was_auto = NULL;
-    rc = model_args_load(&ma, &m, as_json ? NULL : stderr, &was_auto);
+    rc = model_args_load(&ma, 1, &m, as_json ? NULL : stderr, &was_auto);
     if (rc != EXIT_OK) { model_args_free(&ma); return rc; }
     model_args_free(&ma);
 

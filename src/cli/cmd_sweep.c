@@ -305,7 +305,6 @@ int cmd_sweep(int argc, char **argv)
         if (cli_take(argc, argv, &i, "--resume", 0, &v) > 0) { resume = 1; continue; }
         if (cli_take(argc, argv, &i, "--no-plot", 0, &v) > 0) { plot = 0; continue; }
         if (cli_take(argc, argv, &i, "--perturb", 0, &v) > 0) { so.perturb = 1; continue; }
-        if (cli_take(argc, argv, &i, "--no-symmetry", 0, &v) > 0) { so.steady.symmetry = 0; continue; }
         if ((r = cli_take(argc, argv, &i, "--threads", 1, &v)) != 0) {
             double t;
             if (r < 0 || !cli_real("--threads", v, &t) || t < 1 || t > 1024 || t != (int)t) {
@@ -315,17 +314,7 @@ int cmd_sweep(int argc, char **argv)
             so.threads = (int)t;
             continue;
         }
-        if ((r = cli_take(argc, argv, &i, "--lu", 1, &v)) != 0) {
-            if (r < 0) goto done;
-            if (strcmp(v, "auto") == 0) so.steady.lu = QS_LU_AUTO;
-            else if (strcmp(v, "klu") == 0) so.steady.lu = QS_LU_KLU;
-            else if (strcmp(v, "umfpack") == 0) so.steady.lu = QS_LU_UMFPACK;
-            else { fprintf(stderr, "qsync: --lu: '%s' is not auto, klu or umfpack\n", v); goto done; }
-            continue;
-        }
-        if ((r = cli_take(argc, argv, &i, "--top-tol", 1, &v)) != 0) { if (r < 0 || !cli_real("--top-tol", v, &so.steady.top_tol)) goto done; continue; }
-        if ((r = cli_take(argc, argv, &i, "--residual-tol", 1, &v)) != 0) { if (r < 0 || !cli_real("--residual-tol", v, &so.steady.residual_tol)) goto done; continue; }
-        if ((r = cli_take(argc, argv, &i, "--memory-limit", 1, &v)) != 0) { if (r < 0 || !cli_bytes("--memory-limit", v, &so.steady.memory_limit)) goto done; continue; }
+        if ((r = steady_options_take(&so.steady, argc, argv, &i)) != 0) { if (r < 0) goto done; continue; }
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) { fputs(usage, stdout); rc = EXIT_OK; goto done; }
         if (argv[i][0] == '-' && argv[i][1] != '\0') { fprintf(stderr, "qsync sweep: unknown option %s\n%s", argv[i], usage); goto done; }
         if (ma.model_path) { fprintf(stderr, "qsync sweep: more than one model file (%s, %s)\n", ma.model_path, argv[i]); goto done; }
@@ -336,22 +325,12 @@ int cmd_sweep(int argc, char **argv)
         goto done;
     }
     so.tail_tol = ma.tail_tol;
-    /* keep levels = auto for the sweep to resolve over the grid */
+    /* levels = auto stays for the sweep to resolve over the grid */
+    if ((rc = model_args_load(&ma, 0, &m, NULL, NULL)) != EXIT_OK) goto done;
     {
         qs_error err;
-        if ((rc = qs_model_load(ma.model_path, &m, &err)) != QS_OK) { rc = cli_fail(rc, "%s", err.message); goto done; }
-        for (int i = 0; i < ma.n_ops; i++) {
-            char path[256];
-            const char *value = ma.op_value[i], *flag = value ? "--levels" : "--set";
-            if (value) snprintf(path, sizeof path, "%s", ma.op_path[i]);
-            else {
-                const char *eq = strchr(ma.op_path[i], '=');
-                snprintf(path, sizeof path, "%.*s", (int)(eq - ma.op_path[i]), ma.op_path[i]);
-                value = eq + 1;
-            }
-            if ((rc = qs_model_set(m, path, value, &err)) != QS_OK) { rc = cli_fail(rc, "%s %s: %s", flag, ma.op_path[i], err.message); goto done; }
-        }
-        if ((rc = qs_sweep_create(m, n_axes, axes, n_ties, ties, &so, &sw, &err)) != QS_OK) { rc = cli_fail(rc, "%s", err.message); goto done; }
+        int st = qs_sweep_create(m, n_axes, axes, n_ties, ties, &so, &sw, &err);
+        if (st != QS_OK) { rc = cli_fail(st, "%s", err.message); goto done; }
     }
     if (mkdir(out, 0777) != 0 && errno != EEXIST) { rc = cli_fail(QS_EIO, "%s: cannot create (%s)", out, strerror(errno)); goto done; }
 
