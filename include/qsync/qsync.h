@@ -11,5 +11,6 @@
 #include "qsync/steady.h"
 #include "qsync/perturb.h"
 #include "qsync/sweep.h"
+#include "qsync/classical.h"
 
 #endif

@@ -10,6 +10,7 @@ static const char usage[] =
     "  sweep MODEL --vary ... --out DIR   S over a grid of parameters: CSV and plot\n"
     "  perturb MODEL [--json]   first-order S of every pair\n"
     "  figure NAME|all --out DIR   the paper's figures: model, CSV and PNG\n"
+    "  classical MODEL [options]   the classical Langevin model by Monte Carlo: S with errors\n"
     "  resonances --K K         the resonance lines of Eq. 7\n"
     "  implement --g ... --kappa ... --K ... --delta-plus ... --delta-minus ... --omega0 ...\n"
     "                           model parameters from circuit or ion parameters\n"
@@ -29,6 +30,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "resonances") == 0) return cmd_resonances(argc - 2, argv + 2);
     if (strcmp(cmd, "implement") == 0) return cmd_implement(argc - 2, argv + 2);
     if (strcmp(cmd, "figure") == 0) return cmd_figure(argc - 2, argv + 2);
+    if (strcmp(cmd, "classical") == 0) return cmd_classical(argc - 2, argv + 2);
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
         fputs(usage, stdout);
         return EXIT_OK;

@@ -1,0 +1,67 @@
+/* qsync/classical.h — the classical Langevin model (Eq. 5) by Monte Carlo (MODEL.md §3).
+ *
+ * dα_j = [−(iΩ_j + Γ_j/2 + γ_T/2) α_j − i Σ_k C_jk α_k] dt + dη_j,  Ω_j = ω_j − 2K_j|α_j|²,
+ * Γ_j = γ− f−(|α_j|²) − γ+ f+(|α_j|²),  ⟨dη_j dη_k*⟩ = D_j δ_jk dt  (D = the key `noise`).
+ *
+ * Integrator (per step dt, Strang splitting): local half step (rotation by Ω(|α|²), exact
+ * because it keeps |α|; damping with Γ at the half-step amplitude), coupling half step
+ * (the exact unitary exp(−iC dt/2)), noise, coupling half step, local half step. The
+ * rotation, which dominates (|Ω| ≫ Γ), is never approximated, so no energy is injected.
+ *
+ * Ensemble: the model has no normalisable steady state (Γ → 0 for large |α|²); a
+ * trajectory leaves the averages once some |α_j|² exceeds `cutoff` (the quasi-stationary
+ * ensemble) and the escaped fraction is reported. gamma_T > 0 makes it well posed.
+ *
+ * Randomness: Philox4x32-10 (Random123), keyed by (seed, trajectory), counter (step,
+ * oscillator): every trajectory is the same whatever the thread count or order, and the
+ * averages are combined in a fixed order, so results are bit-identical.
+ *
+ * Estimator of S: the Fourier coefficients c_l = ⟨e^{ilφ}⟩ of φ = φ_a − φ_b, averaged over
+ * trajectories and sampling times after the burn-in; harmonics are kept up to the last one
+ * that stands above its noise (|c_l| > 3 standard errors); S = max_φ 2 Re Σ c_l e^{−ilφ}
+ * (qs_phase_max). Errors: jackknife over `replicas` independent groups of trajectories.
+ */
+#ifndef QSYNC_CLASSICAL_H
+#define QSYNC_CLASSICAL_H
+
+#include "qsync/model.h"
+
+#define QS_CLASSICAL_HARMONICS 24   /* largest harmonic estimated */
+
+typedef struct {
+    double dt;            /* time step (default 0.02) */
+    double burn_in;       /* time before sampling starts (default 50) */
+    double t_measure;     /* sampling time after the burn-in (default 200) */
+    double sample_every;  /* time between samples (default 0.5) */
+    int trajectories;     /* default 2048 */
+    int replicas;         /* independent groups for the errors (default 16) */
+    unsigned long long seed; /* default 1 */
+    int threads;          /* 0: OpenMP's default */
+    double cutoff;        /* |α|² beyond which a trajectory has escaped (default 8) */
+    double significance;  /* harmonics kept while |c_l| > significance · error (default 3) */
+} qs_classical_options;
+
+typedef struct {
+    double S, S_err, phi_max;
+    int harmonics;        /* harmonics kept */
+} qs_classical_pair;
+
+typedef struct {
+    int n, pairs;
+    qs_classical_pair *pair;   /* [pairs], a < b in file order */
+    double *mean_x;            /* [n] mean |α_j|² over the sampled ensemble */
+    double escaped_fraction;   /* trajectories escaped by the end */
+    double samples;            /* phase samples per pair */
+    double osc_steps;          /* oscillator-steps integrated */
+    double seconds;
+} qs_classical_result;
+
+void qs_classical_defaults(qs_classical_options *options);
+
+/* Run the ensemble for `model` (read). *result is allocated; free with qs_classical_result_free. */
+int qs_classical_run(const qs_model *model, const qs_classical_options *options,
+                     qs_classical_result *result, qs_error *err);
+
+void qs_classical_result_free(qs_classical_result *result);
+
+#endif

@@ -1,0 +1,334 @@
+/* classical.c — Monte Carlo of the Langevin equations (see qsync/classical.h).
+ *
+ * Trajectories run in fixed chunks of CHUNK lanes (structure of arrays, loops over lanes
+ * vectorised; this file is compiled with -ffast-math for glibc's vector exp/log/sin/cos).
+ * A chunk's averages are kept apart and combined in chunk order at the end, and chunk c
+ * belongs to replica c mod R. Nothing depends on which thread ran a chunk.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <lapacke.h>
+#include <omp.h>
+#include <Random123/philox.h>
+#include "qsync/classical.h"
+#include "internal.h"
+
+#define CHUNK 32
+#define L_MAX QS_CLASSICAL_HARMONICS
+
+void qs_classical_defaults(qs_classical_options *o)
+{
+    o->dt = 0.02;
+    o->burn_in = 50;
+    o->t_measure = 200;
+    o->sample_every = 0.5;
+    o->trajectories = 2048;
+    o->replicas = 16;
+    o->seed = 1;
+    o->threads = 0;
+    o->cutoff = 8;
+    o->significance = 3;
+}
+
+void qs_classical_result_free(qs_classical_result *r)
+{
+    free(r->pair);
+    free(r->mean_x);
+    memset(r, 0, sizeof *r);
+}
+
+typedef struct {
+    double omega, K, gp, gm, sp2, sm2, np, nm, gT, noise;
+} osc_par;
+
+/* per chunk: sums of e^{ilφ} per pair and harmonic, samples, Σ|α|² per oscillator */
+typedef struct {
+    double complex *c;    /* [pairs · L_MAX] */
+    double samples;       /* phase samples (same for every pair) */
+    double *x;            /* [n] */
+    double x_count;
+    int escaped;
+} chunk_stats;
+
+/* local step of length h for one oscillator over a chunk: damping at the midpoint
+ * amplitude, exact rotation by Ω(|α|²) */
+static void local_step(const osc_par *p, double h, double *restrict re, double *restrict im)
+{
+    const double np = p->np, nm = p->nm, sp2 = p->sp2, sm2 = p->sm2, gp = p->gp, gm = p->gm, gT = p->gT;
+    const double omega = p->omega, K2 = 2 * p->K;
+#pragma omp simd
+    for (int t = 0; t < CHUNK; t++) {
+        double x = re[t] * re[t] + im[t] * im[t];
+        double dp = x - np, dm = x - nm;
+        double g0 = gm * sm2 / (dm * dm + sm2) - gp * sp2 / (dp * dp + sp2) + gT;
+        double xm = 0.5 * x * (1 + exp(-g0 * h));
+        dp = xm - np;
+        dm = xm - nm;
+        double g = gm * sm2 / (dm * dm + sm2) - gp * sp2 / (dp * dp + sp2) + gT;
+        double f = exp(-0.5 * g * h), th = -(omega - K2 * xm) * h;
+        /* cos as a shifted sin: GCC would fuse sin and cos into sincos, which has no vector form */
+        double c = f * sin(th + 0.5 * M_PI), s = f * sin(th), r = re[t], i = im[t];
+        re[t] = r * c - i * s;
+        im[t] = r * s + i * c;
+    }
+}
+
+/* α_j += √(D dt/2)(n1 + i n2), normals from Philox by Box–Muller */
+static void noise_step(double amp, uint32_t step_lo, uint32_t step_hi, uint32_t j, uint32_t seed_lo, uint32_t seed_hi,
+                       long first, double *restrict re, double *restrict im)
+{
+#pragma omp simd
+    for (int t = 0; t < CHUNK; t++) {
+        philox4x32_ctr_t ctr = {{step_lo, j, seed_hi, step_hi}};
+        philox4x32_key_t key = {{(uint32_t)(first + t), seed_lo}};
+        philox4x32_ctr_t r = philox4x32(ctr, key);
+        double u1 = ((double)((((uint64_t)r.v[0] << 32) | r.v[1]) >> 11) + 1.0) * 0x1p-53;
+        double u2 = (double)((((uint64_t)r.v[2] << 32) | r.v[3]) >> 11) * 0x1p-53;
+        double rad = amp * sqrt(-2 * log(u1)), ang = 2 * M_PI * u2;
+        re[t] += rad * sin(ang + 0.5 * M_PI);
+        im[t] += rad * sin(ang);
+    }
+}
+
+static void coupling_step(int n, const double complex *U, double *restrict re, double *restrict im, double *restrict tr,
+                          double *restrict ti)
+{
+    for (int j = 0; j < n; j++) {
+        double *restrict ore = tr + (size_t)j * CHUNK, *restrict oim = ti + (size_t)j * CHUNK;
+        for (int t = 0; t < CHUNK; t++) ore[t] = oim[t] = 0;
+        for (int k = 0; k < n; k++) {
+            double ur = creal(U[(size_t)j * n + k]), ui = cimag(U[(size_t)j * n + k]);
+            const double *restrict ar = re + (size_t)k * CHUNK, *restrict ai = im + (size_t)k * CHUNK;
+#pragma omp simd
+            for (int t = 0; t < CHUNK; t++) {
+                ore[t] += ur * ar[t] - ui * ai[t];
+                oim[t] += ur * ai[t] + ui * ar[t];
+            }
+        }
+    }
+    memcpy(re, tr, (size_t)n * CHUNK * sizeof *re);
+    memcpy(im, ti, (size_t)n * CHUNK * sizeof *im);
+}
+
+/* One chunk: trajectories first .. first+count−1 (lanes beyond count run but are not counted). */
+static void run_chunk(const qs_model *m, const osc_par *par, const double complex *U, const qs_classical_options *o,
+                      long first, int count, int pairs, int *pa, int *pb, chunk_stats *cs, double *work)
+{
+    int n = m->n;
+    double *re = work, *im = work + (size_t)n * CHUNK, *tr = im + (size_t)n * CHUNK, *ti = tr + (size_t)n * CHUNK;
+    unsigned char alive[CHUNK];
+    double h = 0.5 * o->dt;
+    long burn = lround(o->burn_in / o->dt), total = burn + lround(o->t_measure / o->dt);
+    long stride = lround(o->sample_every / o->dt);
+    if (stride < 1) stride = 1;
+    uint32_t seed_lo = (uint32_t)o->seed, seed_hi = (uint32_t)(o->seed >> 32);
+    /* start on the limit cycle: |α|² = n+ + ½ (between the two Lorentzians), random phase */
+    for (int t = 0; t < CHUNK; t++) {
+        alive[t] = t < count;
+        for (int j = 0; j < n; j++) {
+            philox4x32_ctr_t ctr = {{0xffffffffu, (uint32_t)j, seed_hi, 0xffffffffu}};
+            philox4x32_key_t key = {{(uint32_t)(first + t), seed_lo}};
+            philox4x32_ctr_t r = philox4x32(ctr, key);
+            double a = sqrt(fmax(par[j].np + 0.5, 0.1));
+            double ph = 2 * M_PI * (double)((((uint64_t)r.v[0] << 32) | r.v[1]) >> 11) * 0x1p-53;
+            re[(size_t)j * CHUNK + t] = a * cos(ph);
+            im[(size_t)j * CHUNK + t] = a * sin(ph);
+        }
+    }
+    /* Strang splitting L(h) [C(h) N C(h)] L(h); consecutive L(h) L(h) are one L(2h) except
+     * where the state is read (samples, escape checks at the end of every step are cheap
+     * and use the state after the first half) */
+    for (int j = 0; j < n; j++) local_step(&par[j], h, re + (size_t)j * CHUNK, im + (size_t)j * CHUNK);
+    for (long step = 0; step < total; step++) {
+        int has_coupling = m->n_couplings > 0;
+        if (has_coupling) coupling_step(n, U, re, im, tr, ti);
+        for (int j = 0; j < n; j++)
+            if (par[j].noise > 0)
+                noise_step(sqrt(0.5 * par[j].noise * o->dt), (uint32_t)step, (uint32_t)(step >> 32), (uint32_t)j, seed_lo,
+                           seed_hi, first, re + (size_t)j * CHUNK, im + (size_t)j * CHUNK);
+        if (has_coupling) coupling_step(n, U, re, im, tr, ti);
+        int sample = step + 1 >= burn && (step + 1 - burn) % stride == 0, last = step + 1 == total;
+        if (!sample && !last) {
+            for (int j = 0; j < n; j++) local_step(&par[j], 2 * h, re + (size_t)j * CHUNK, im + (size_t)j * CHUNK);
+        } else {
+            for (int j = 0; j < n; j++) local_step(&par[j], h, re + (size_t)j * CHUNK, im + (size_t)j * CHUNK);
+        }
+        for (int j = 0; j < n; j++) {                                /* the quasi-stationary ensemble */
+            const double *r = re + (size_t)j * CHUNK, *i = im + (size_t)j * CHUNK;
+            for (int t = 0; t < CHUNK; t++)
+                if (r[t] * r[t] + i[t] * i[t] > o->cutoff) alive[t] = 0;
+        }
+        if (!sample && !last) continue;
+        for (int t = 0; sample && t < count; t++) {
+            if (!alive[t]) continue;
+            cs->samples += 1;
+            cs->x_count += 1;
+            for (int j = 0; j < n; j++)
+                cs->x[j] += re[(size_t)j * CHUNK + t] * re[(size_t)j * CHUNK + t] + im[(size_t)j * CHUNK + t] * im[(size_t)j * CHUNK + t];
+            for (int q = 0; q < pairs; q++) {
+                double complex za = CMPLX(re[(size_t)pa[q] * CHUNK + t], im[(size_t)pa[q] * CHUNK + t]);
+                double complex zb = CMPLX(re[(size_t)pb[q] * CHUNK + t], im[(size_t)pb[q] * CHUNK + t]);
+                double complex z = za * conj(zb), zl = 1.0;
+                double az = cabs(z);
+                z = az > 0 ? z / az : 1.0;                            /* e^{iφ}, φ = φ_a − φ_b */
+                for (int l = 0; l < L_MAX; l++) {
+                    zl *= z;
+                    cs->c[(size_t)q * L_MAX + l] += zl;
+                }
+            }
+        }
+        if (!last)
+            for (int j = 0; j < n; j++) local_step(&par[j], h, re + (size_t)j * CHUNK, im + (size_t)j * CHUNK);
+    }
+    for (int t = 0; t < count; t++) cs->escaped += !alive[t];
+}
+
+/* S from coefficient sums: c_l = sum_l / samples over harmonics 1..keep */
+static double S_of(const double complex *sum, double samples, int keep, double *phi)
+{
+    double complex c[L_MAX + 1];
+    c[0] = 1;
+    for (int l = 1; l <= keep; l++) c[l] = sum[l - 1] / samples;
+    double S, ph;
+    qs_phase_max(keep, c, &S, &ph);
+    if (phi) *phi = ph;
+    return S;
+}
+
+int qs_classical_run(const qs_model *m, const qs_classical_options *opt, qs_classical_result *res, qs_error *err)
+{
+    qs_classical_options o;
+    if (opt) o = *opt; else qs_classical_defaults(&o);
+    memset(res, 0, sizeof *res);
+    if (!(o.dt > 0) || !(o.burn_in >= 0) || !(o.t_measure > 0) || !(o.sample_every > 0) || o.trajectories < 2 ||
+        o.replicas < 2 || !(o.cutoff > 0) || !(o.significance >= 0))
+        return qs_error_set(err, QS_EINPUT, "classical options: dt, t_measure, sample_every, cutoff > 0; trajectories, replicas >= 2");
+    double t0 = qs_now();
+    int n = m->n, pairs = n * (n - 1) / 2;
+    osc_par *par = calloc((size_t)n, sizeof *par);
+    double complex *C = calloc((size_t)n * n, sizeof *C), *U = calloc((size_t)n * n, sizeof *U);
+    int *pa = malloc((size_t)(pairs ? pairs : 1) * sizeof *pa), *pb = malloc((size_t)(pairs ? pairs : 1) * sizeof *pb);
+    long chunks = (o.trajectories + CHUNK - 1) / CHUNK;
+    int R = o.replicas < chunks ? o.replicas : (int)chunks;
+    chunk_stats *cs = calloc((size_t)chunks, sizeof *cs);
+    if (!par || !C || !U || !pa || !pb || !cs) {
+        free(par); free(C); free(U); free(pa); free(pb); free(cs);
+        return qs_error_set(err, QS_ENOMEM, "out of memory");
+    }
+    for (int j = 0; j < n; j++) {
+        const qs_osc *q = &m->osc[j];
+        par[j] = (osc_par){q->omega, q->K, q->gamma_plus, q->gamma_minus, q->sigma_plus * q->sigma_plus,
+                           q->sigma_minus * q->sigma_minus, q->n_plus, q->n_minus, q->gamma_T, q->noise};
+    }
+    for (int i = 0; i < m->n_couplings; i++) {
+        C[(size_t)m->couplings[i].j * n + m->couplings[i].k] = m->couplings[i].c;
+        C[(size_t)m->couplings[i].k * n + m->couplings[i].j] = conj(m->couplings[i].c);
+    }
+    /* U = exp(−i C dt/2) = V diag(e^{−iλ dt/2}) V† */
+    {
+        double complex *V = malloc((size_t)n * n * sizeof *V);
+        double *w = malloc((size_t)n * sizeof *w);
+        int ok = V && w;
+        if (ok) {
+            memcpy(V, C, (size_t)n * n * sizeof *V);
+            ok = LAPACKE_zheev(LAPACK_ROW_MAJOR, 'V', 'U', n, (lapack_complex_double *)V, n, w) == 0;
+        }
+        for (int j = 0; ok && j < n; j++)
+            for (int k = 0; k < n; k++) {
+                double complex s = 0;
+                for (int e = 0; e < n; e++) s += V[(size_t)j * n + e] * cexp(-I * w[e] * 0.5 * o.dt) * conj(V[(size_t)k * n + e]);
+                U[(size_t)j * n + k] = s;
+            }
+        free(V);
+        free(w);
+        if (!ok) {
+            free(par); free(C); free(U); free(pa); free(pb); free(cs);
+            return qs_error_set(err, QS_ENUMERIC, "eigen-decomposition of the coupling matrix failed");
+        }
+    }
+    int q = 0;
+    for (int a = 0; a < n; a++)
+        for (int b = a + 1; b < n; b++, q++) { pa[q] = a; pb[q] = b; }
+    int failed = 0, threads = o.threads > 0 ? o.threads : omp_get_max_threads();
+#pragma omp parallel num_threads(threads)
+    {
+        double *work = malloc((size_t)4 * n * CHUNK * sizeof *work);
+#pragma omp for schedule(dynamic, 1)
+        for (long c = 0; c < chunks; c++) {
+            cs[c].c = calloc((size_t)(pairs ? pairs : 1) * L_MAX, sizeof *cs[c].c);
+            cs[c].x = calloc((size_t)n, sizeof *cs[c].x);
+            if (!work || !cs[c].c || !cs[c].x) {
+#pragma omp atomic write
+                failed = 1;
+                continue;
+            }
+            long first = c * CHUNK;
+            int count = (int)(o.trajectories - first < CHUNK ? o.trajectories - first : CHUNK);
+            run_chunk(m, par, U, &o, first, count, pairs, pa, pb, &cs[c], work);
+        }
+        free(work);
+    }
+    /* combine in chunk order: replicas r = chunk mod R, and the pool */
+    double complex *rc = calloc((size_t)R * (pairs ? pairs : 1) * L_MAX, sizeof *rc), *pool = calloc((size_t)(pairs ? pairs : 1) * L_MAX, sizeof *pool);
+    double *rs = calloc((size_t)R, sizeof *rs), pool_s = 0;
+    res->n = n;
+    res->pairs = pairs;
+    res->pair = calloc((size_t)(pairs ? pairs : 1), sizeof *res->pair);
+    res->mean_x = calloc((size_t)n, sizeof *res->mean_x);
+    int status = QS_OK;
+    if (failed || !rc || !pool || !rs || !res->pair || !res->mean_x) status = qs_error_set(err, QS_ENOMEM, "out of memory");
+    double xc = 0;
+    int escaped = 0;
+    for (long c = 0; status == QS_OK && c < chunks; c++) {
+        int r = (int)(c % R);
+        for (size_t k = 0; k < (size_t)pairs * L_MAX; k++) {
+            rc[(size_t)r * pairs * L_MAX + k] += cs[c].c[k];
+            pool[k] += cs[c].c[k];
+        }
+        rs[r] += cs[c].samples;
+        pool_s += cs[c].samples;
+        for (int j = 0; j < n; j++) res->mean_x[j] += cs[c].x[j];
+        xc += cs[c].x_count;
+        escaped += cs[c].escaped;
+    }
+    if (status == QS_OK && pool_s < 2)
+        status = qs_error_set(err, QS_ENUMERIC, "no samples: every trajectory escaped beyond the cutoff %g before sampling", o.cutoff);
+    for (int j = 0; status == QS_OK && j < n; j++) res->mean_x[j] /= xc;
+    for (q = 0; status == QS_OK && q < pairs; q++) {
+        const double complex *P = pool + (size_t)q * L_MAX;
+        int keep = 0;
+        for (int l = 0; l < L_MAX; l++) {            /* last harmonic above its noise */
+            double complex mean = P[l] / pool_s;
+            double var = 0;
+            for (int r = 0; r < R; r++) {
+                double complex d = rc[((size_t)r * pairs + q) * L_MAX + l] / rs[r] - mean;
+                var += creal(d * conj(d));
+            }
+            double se = sqrt(var / ((double)R * (R - 1)));
+            if (cabs(mean) > o.significance * se) keep = l + 1;
+        }
+        qs_classical_pair *out = &res->pair[q];
+        out->harmonics = keep;
+        out->S = S_of(P, pool_s, keep, &out->phi_max);
+        double mean = 0, Sj[256];
+        double complex loo[L_MAX];
+        for (int r = 0; r < R && r < 256; r++) {      /* jackknife: leave replica r out */
+            for (int l = 0; l < L_MAX; l++) loo[l] = P[l] - rc[((size_t)r * pairs + q) * L_MAX + l];
+            Sj[r] = S_of(loo, pool_s - rs[r], keep, NULL);
+            mean += Sj[r] / R;
+        }
+        double var = 0;
+        for (int r = 0; r < R && r < 256; r++) var += (Sj[r] - mean) * (Sj[r] - mean);
+        out->S_err = sqrt((R - 1.0) / R * var);
+    }
+    res->escaped_fraction = (double)escaped / o.trajectories;
+    res->samples = pool_s;
+    res->osc_steps = (double)o.trajectories * n * (double)(lround(o.burn_in / o.dt) + lround(o.t_measure / o.dt));
+    res->seconds = qs_now() - t0;
+    for (long c = 0; c < chunks; c++) { free(cs[c].c); free(cs[c].x); }
+    free(cs); free(rc); free(pool); free(rs); free(par); free(C); free(U); free(pa); free(pb);
+    if (status != QS_OK) qs_classical_result_free(res);
+    return status;
+}
