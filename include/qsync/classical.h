@@ -39,6 +39,8 @@ typedef struct {
     int threads;          /* 0: OpenMP's default */
     double cutoff;        /* |α|² beyond which a trajectory has escaped (default 8) */
     double significance;  /* harmonics kept while |c_l| > significance · error (default 3) */
+    int hist_bins;        /* histogram of |α_j|² over the samples: bins on [0, hist_max) (default 0: none) */
+    double hist_max;
 } qs_classical_options;
 
 typedef struct {
@@ -50,6 +52,7 @@ typedef struct {
     int n, pairs;
     qs_classical_pair *pair;   /* [pairs], a < b in file order */
     double *mean_x;            /* [n] mean |α_j|² over the sampled ensemble */
+    double *hist;              /* [n · hist_bins] sample counts of |α_j|² per bin, or NULL */
     double escaped_fraction;   /* trajectories escaped by the end */
     double samples;            /* phase samples per pair */
     double osc_steps;          /* oscillator-steps integrated */

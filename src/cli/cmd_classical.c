@@ -16,6 +16,7 @@ static const char usage[] =
     "  --replicas N        independent groups for the error bars (default 16)\n"
     "  --threads N         default: all cores\n"
     "  --set PATH=VALUE    override a parameter (noise, gamma_T, couplings, ...)\n"
+    "  --histogram B:X     histogram of |alpha|^2 per oscillator, B bins on [0, X) (JSON)\n"
     "  --json              one JSON object on stdout\n";
 
 int cmd_classical(int argc, char **argv)
@@ -33,6 +34,17 @@ int cmd_classical(int argc, char **argv)
         int r = 0, k, done = 0;
         if ((r = model_args_take(&ma, argc, argv, &i)) != 0) { if (r < 0) goto bad; continue; }
         if (cli_take(argc, argv, &i, "--json", 0, &v) > 0) { as_json = 1; continue; }
+        if ((r = cli_take(argc, argv, &i, "--histogram", 1, &v)) != 0) {
+            char *colon, *end;
+            long bins = r < 0 ? 0 : strtol(v, &colon, 10);
+            if (r < 0 || *colon != ':' || bins < 1 || bins > 100000 || qs_parse_real(colon + 1, &o.hist_max) != QS_OK || !(o.hist_max > 0)) {
+                fprintf(stderr, "qsync classical: --histogram needs BINS:MAX, e.g. 40:8\n");
+                goto bad;
+            }
+            (void)end;
+            o.hist_bins = (int)bins;
+            continue;
+        }
         for (k = 0; k < 5 && !done; k++)
             if ((r = cli_take(argc, argv, &i, real_flags[k], 1, &v)) != 0) {
                 if (r < 0 || !cli_real(real_flags[k], v, real_dst[k])) goto bad;
@@ -95,6 +107,11 @@ int cmd_classical(int argc, char **argv)
             json_num(&j, "mean_x", res.mean_x[k]);
             json_num(&j, "noise", qs_model_osc(m, k)->noise);
             json_num(&j, "gamma_T", qs_model_osc(m, k)->gamma_T);
+            if (res.hist) {
+                json_array(&j, "histogram");
+                for (int b = 0; b < o.hist_bins; b++) json_num(&j, NULL, res.hist[(size_t)k * o.hist_bins + b]);
+                json_end(&j);
+            }
             json_end(&j);
         }
         json_end(&j);
@@ -106,6 +123,7 @@ int cmd_classical(int argc, char **argv)
         json_int(&j, "trajectories", o.trajectories);
         json_int(&j, "replicas", o.replicas);
         json_num(&j, "seed", (double)o.seed);
+        if (o.hist_bins > 0) { json_int(&j, "histogram_bins", o.hist_bins); json_num(&j, "histogram_max", o.hist_max); }
         json_end(&j);
         json_num(&j, "samples", res.samples);
         json_num(&j, "oscillator_steps", res.osc_steps);

@@ -30,12 +30,15 @@ void qs_classical_defaults(qs_classical_options *o)
     o->threads = 0;
     o->cutoff = 8;
     o->significance = 3;
+    o->hist_bins = 0;
+    o->hist_max = 0;
 }
 
 void qs_classical_result_free(qs_classical_result *r)
 {
     free(r->pair);
     free(r->mean_x);
+    free(r->hist);
     memset(r, 0, sizeof *r);
 }
 
@@ -48,6 +51,7 @@ typedef struct {
     double complex *c;    /* [pairs · L_MAX] */
     double samples;       /* phase samples (same for every pair) */
     double *x;            /* [n] */
+    double *hist;         /* [n · bins] */
     double x_count;
     int escaped;
 } chunk_stats;
@@ -165,8 +169,11 @@ static void run_chunk(const qs_model *m, const osc_par *par, const double comple
             if (!alive[t]) continue;
             cs->samples += 1;
             cs->x_count += 1;
-            for (int j = 0; j < n; j++)
-                cs->x[j] += re[(size_t)j * CHUNK + t] * re[(size_t)j * CHUNK + t] + im[(size_t)j * CHUNK + t] * im[(size_t)j * CHUNK + t];
+            for (int j = 0; j < n; j++) {
+                double x = re[(size_t)j * CHUNK + t] * re[(size_t)j * CHUNK + t] + im[(size_t)j * CHUNK + t] * im[(size_t)j * CHUNK + t];
+                cs->x[j] += x;
+                if (o->hist_bins > 0 && x < o->hist_max) cs->hist[(size_t)j * o->hist_bins + (size_t)(x / o->hist_max * o->hist_bins)] += 1;
+            }
             for (int q = 0; q < pairs; q++) {
                 double complex za = CMPLX(re[(size_t)pa[q] * CHUNK + t], im[(size_t)pa[q] * CHUNK + t]);
                 double complex zb = CMPLX(re[(size_t)pb[q] * CHUNK + t], im[(size_t)pb[q] * CHUNK + t]);
@@ -203,7 +210,7 @@ int qs_classical_run(const qs_model *m, const qs_classical_options *opt, qs_clas
     if (opt) o = *opt; else qs_classical_defaults(&o);
     memset(res, 0, sizeof *res);
     if (!(o.dt > 0) || !(o.burn_in >= 0) || !(o.t_measure > 0) || !(o.sample_every > 0) || o.trajectories < 2 ||
-        o.replicas < 2 || !(o.cutoff > 0) || !(o.significance >= 0))
+        o.replicas < 2 || !(o.cutoff > 0) || !(o.significance >= 0) || o.hist_bins < 0 || (o.hist_bins > 0 && !(o.hist_max > 0)))
         return qs_error_set(err, QS_EINPUT, "classical options: dt, t_measure, sample_every, cutoff > 0; trajectories, replicas >= 2");
     double t0 = qs_now();
     int n = m->n, pairs = n * (n - 1) / 2;
@@ -259,7 +266,8 @@ int qs_classical_run(const qs_model *m, const qs_classical_options *opt, qs_clas
         for (long c = 0; c < chunks; c++) {
             cs[c].c = calloc((size_t)(pairs ? pairs : 1) * L_MAX, sizeof *cs[c].c);
             cs[c].x = calloc((size_t)n, sizeof *cs[c].x);
-            if (!work || !cs[c].c || !cs[c].x) {
+            cs[c].hist = o.hist_bins > 0 ? calloc((size_t)n * o.hist_bins, sizeof *cs[c].hist) : NULL;
+            if (!work || !cs[c].c || !cs[c].x || (o.hist_bins > 0 && !cs[c].hist)) {
 #pragma omp atomic write
                 failed = 1;
                 continue;
@@ -277,8 +285,10 @@ int qs_classical_run(const qs_model *m, const qs_classical_options *opt, qs_clas
     res->pairs = pairs;
     res->pair = calloc((size_t)(pairs ? pairs : 1), sizeof *res->pair);
     res->mean_x = calloc((size_t)n, sizeof *res->mean_x);
+    res->hist = o.hist_bins > 0 ? calloc((size_t)n * o.hist_bins, sizeof *res->hist) : NULL;
     int status = QS_OK;
-    if (failed || !rc || !pool || !rs || !res->pair || !res->mean_x) status = qs_error_set(err, QS_ENOMEM, "out of memory");
+    if (failed || !rc || !pool || !rs || !res->pair || !res->mean_x || (o.hist_bins > 0 && !res->hist))
+        status = qs_error_set(err, QS_ENOMEM, "out of memory");
     double xc = 0;
     int escaped = 0;
     for (long c = 0; status == QS_OK && c < chunks; c++) {
@@ -290,6 +300,7 @@ int qs_classical_run(const qs_model *m, const qs_classical_options *opt, qs_clas
         rs[r] += cs[c].samples;
         pool_s += cs[c].samples;
         for (int j = 0; j < n; j++) res->mean_x[j] += cs[c].x[j];
+        for (size_t k = 0; res->hist && k < (size_t)n * o.hist_bins; k++) res->hist[k] += cs[c].hist[k];
         xc += cs[c].x_count;
         escaped += cs[c].escaped;
     }
@@ -327,7 +338,7 @@ int qs_classical_run(const qs_model *m, const qs_classical_options *opt, qs_clas
     res->samples = pool_s;
     res->osc_steps = (double)o.trajectories * n * (double)(lround(o.burn_in / o.dt) + lround(o.t_measure / o.dt));
     res->seconds = qs_now() - t0;
-    for (long c = 0; c < chunks; c++) { free(cs[c].c); free(cs[c].x); }
+    for (long c = 0; c < chunks; c++) { free(cs[c].c); free(cs[c].x); free(cs[c].hist); }
     free(cs); free(rc); free(pool); free(rs); free(par); free(C); free(U); free(pa); free(pb);
     if (status != QS_OK) qs_classical_result_free(res);
     return status;
