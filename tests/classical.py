@@ -8,15 +8,9 @@ import subprocess
 import sys
 import tempfile
 
+from checks import check, finish
+
 QSYNC = sys.argv[1]
-passed = failed = 0
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    passed += bool(ok)
-    failed += not ok
-    print(f"{'PASS' if ok else 'FAIL'}: {name}{': ' + detail if detail else ''}")
 
 
 def run(model_text, *args):
@@ -135,5 +129,4 @@ check("Fig. 2a (V = 0.05): S largest at Delta = 0, lower by > 3 sigma at Delta =
 check("Fig. 2a (V = 0.05, Delta = 0, cutoff 8): S = 0.81 as MODEL.md states (within 3 sigma + 0.01)",
       abs(vals[0]["S"] - 0.81) < 3 * vals[0]["S_err"] + 0.01, f"{vals[0]['S']:.4f} +- {vals[0]['S_err']:.4f}")
 
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+finish()

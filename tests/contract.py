@@ -9,15 +9,9 @@ import subprocess
 import sys
 import tempfile
 
+from checks import check, finish
+
 QSYNC, EXAMPLES = sys.argv[1], sys.argv[2]
-passed = failed = 0
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    passed += ok
-    failed += not ok
-    print(f"{'PASS' if ok else 'FAIL'}: {name}{': ' + detail if detail else ''}")
 
 
 def steady(*args):
@@ -98,5 +92,4 @@ r = subprocess.run([QSYNC, "implement", "--g", "5", "--kappa", "10", "--K", "2",
 check("implement: warns when g << kappa and K/kappa >~ 1 fail", "not << 1" in r.stderr and "K/kappa = 0.2 < 1" in r.stderr,
       r.stderr.strip())
 
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+finish()

@@ -7,15 +7,9 @@ import subprocess
 import sys
 import tempfile
 
+from checks import check, finish
+
 QSYNC = sys.argv[1]
-passed = failed = 0
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    passed += bool(ok)
-    failed += not ok
-    print(f"{'PASS' if ok else 'FAIL'}: {name}{': ' + detail if detail else ''}")
 
 
 def load(out, name):
@@ -145,5 +139,4 @@ with tempfile.TemporaryDirectory() as out:
               at < 0 and low < 0.15 * max(line)[0] and at > -0.5, f"min {low:.4f} at V2 = {at}, max {max(line)[0]:.4f}")
     check("4d: the strip moves to stronger direct coupling as V1 grows", where[0] > where[1] > where[2], str(where))
 
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+finish()
