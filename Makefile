@@ -5,6 +5,7 @@
 #   make check    install missing Debian packages (with the test peers), build, run every test
 #   make bench    run the benchmarks against QuTiP (see BENCHMARKS.md)
 #   make sanitize build with AddressSanitizer + UndefinedBehaviorSanitizer into build-san/ and run the tests
+#                 (all but the one labelled slow: every figure of the paper, which `make check` runs)
 
 BUILD      ?= build
 BUILD_TYPE ?= Release
@@ -42,7 +43,7 @@ bench: test-deps build
 
 sanitize: test-deps
 	$(MAKE) build BUILD=build-san BUILD_TYPE=Sanitize
-	ctest --test-dir build-san --output-on-failure -j $(JOBS)
+	ctest --test-dir build-san --output-on-failure -j $(JOBS) -LE slow
 
 clean:
 	rm -rf build build-san

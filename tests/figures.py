@@ -27,14 +27,25 @@ def argmax_local(xs, ys):
 with tempfile.TemporaryDirectory() as out:
     r = subprocess.run([QSYNC, "figure", "all", "--out", out], capture_output=True, text=True)
     check("qsync figure all exits 0", r.returncode == 0, r.stderr[-300:])
-    for name in ("2b", "3a", "3b", "3c", "3d", "4a", "4b", "4c", "4d", "ring4"):
+    for name in ("2a", "2b", "3a", "3b", "3c", "3d", "4a", "4b", "4c", "4d", "ring4"):
         files = [f for f in ("model.ini", "sweep.csv", "figure.gp", "figure.png") if os.path.getsize(os.path.join(out, name, f)) > 0]
         check(f"figure {name}: model.ini, sweep.csv, figure.gp and figure.png written", len(files) == 4, str(files))
     bad = []
-    for name in ("2b", "3a", "3b", "3c", "3d", "4a", "4b", "4c", "4d", "ring4"):
+    for name in ("2a", "2b", "3a", "3b", "3c", "3d", "4a", "4b", "4c", "4d", "ring4"):
         head, rows = load(out, name)
         bad += [name for row in rows if row[head.index("status")] not in ("ok", "top-level")]
     check("every point of every figure solved (status ok or top-level)", not bad, str(bad[:5]))
+
+    # 2a (classical): S/V largest at Delta = 0 for every V, falling off on both sides; S_err <= 0.005
+    head, rows = load(out, "2a")
+    check("2a: S_err at most 0.005 at every point (adaptive ensembles)", max(r[3] for r in rows) <= 0.00502,
+          f"largest {max(r[3] for r in rows):.5f}")
+    for V in sorted(set(r[0] for r in rows)):
+        sel = {r[1]: r[2] / V for r in rows if r[0] == V}
+        top = max(sel, key=sel.get)
+        check(f"2a, V = {V:.4f}: S/V largest near Delta = 0 and below 30% of it at Delta = +-3",
+              abs(top) <= 0.25 and sel[3.0] < 0.3 * sel[top] and sel[-3.0] < 0.3 * sel[top],
+              f"max {sel[top]:.2f} at {top:.2f}, {sel[-3.0]:.2f} / {sel[3.0]:.2f} at -3 / 3")
 
     # 2b: minimum at 0, maxima at +-2K = +-20 for every V; peak S/V falls with V; V -> 0 approaches first order
     head, rows = load(out, "2b")

@@ -15,12 +15,14 @@
 #include <stddef.h>
 #include "qsync/model.h"
 #include "qsync/steady.h"
+#include "qsync/classical.h"
 
 typedef struct {
     int n_paths;
     const char *const *paths;   /* parameter paths moved together (read) */
     double start, stop;
     int count;                  /* ≥ 1 */
+    const double *values;       /* if non-NULL: the axis is these count values (read), not a range */
 } qs_axis;
 
 typedef struct {
@@ -34,6 +36,10 @@ typedef struct {
     int block;                  /* points per block (default 16) */
     int threads;                /* 0: OpenMP's default */
     int perturb;                /* 1: also first-order S of every pair (qsync/perturb.h) */
+    int classical;              /* 1: the classical Langevin model instead of the steady state */
+    qs_classical_options classical_options;
+    double target_err;          /* classical: if > 0, trajectories per point are raised (from a pilot
+                                   run) until the largest S_err is about this */
 } qs_sweep_options;
 
 /* One solved point, handed to the report callback. */
@@ -44,6 +50,8 @@ typedef struct {
     double top_population;      /* largest over the oscillators */
     const double *S;            /* [pairs], NaN when the point failed */
     const double *S1;           /* [pairs] first-order S (options.perturb), else NULL */
+    const double *S_err;        /* [pairs] classical: statistical error of S, else NULL */
+    double escaped_fraction;    /* classical */
 } qs_sweep_result;
 
 typedef void (*qs_sweep_report)(void *ctx, const qs_sweep_result *results, int count);

@@ -194,6 +194,37 @@ int steady_options_take(qs_steady_options *opt, int argc, char **argv, int *i)
     return 0;
 }
 
+int classical_options_take(qs_classical_options *o, int argc, char **argv, int *i)
+{
+    static const char *real_flags[] = {"--cutoff", "--dt", "--burn-in", "--time", "--sample-every"};
+    double *real_dst[] = {&o->cutoff, &o->dt, &o->burn_in, &o->t_measure, &o->sample_every};
+    static const char *int_flags[] = {"--seed", "--trajectories", "--replicas"};
+    const char *v;
+    int r;
+    for (int k = 0; k < 5; k++)
+        if ((r = cli_take(argc, argv, i, real_flags[k], 1, &v)) != 0) {
+            if (r < 0 || !cli_real(real_flags[k], v, real_dst[k])) return -1;
+            if (k == 2 ? *real_dst[k] < 0 : !(*real_dst[k] > 0)) {
+                fprintf(stderr, "qsync: %s must be %s\n", real_flags[k], k == 2 ? ">= 0" : "> 0");
+                return -1;
+            }
+            return 1;
+        }
+    for (int k = 0; k < 3; k++)
+        if ((r = cli_take(argc, argv, i, int_flags[k], 1, &v)) != 0) {
+            char *end = NULL;
+            unsigned long long x = r < 0 ? 0 : strtoull(v, &end, 10);
+            unsigned long long least = k == 0 ? 0 : 2;
+            if (r < 0 || *end || end == v || v[0] == '-' || x < least || (k > 0 && x > 100000000ULL)) {
+                fprintf(stderr, "qsync: %s needs a whole number >= %llu\n", int_flags[k], least);
+                return -1;
+            }
+            if (k == 0) o->seed = x; else if (k == 1) o->trajectories = (int)x; else o->replicas = (int)x;
+            return 1;
+        }
+    return 0;
+}
+
 FILE *out_open(const char *path, char *tmp, size_t tmp_size)
 {
     snprintf(tmp, tmp_size, "%s.tmp.%ld", path, (long)getpid());

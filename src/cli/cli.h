@@ -54,6 +54,11 @@ int model_args_load(const model_args *ma, int resolve, qs_model **model, FILE *l
 int steady_options_take(qs_steady_options *opt, int argc, char **argv, int *i);
 void model_args_free(model_args *ma);
 
+/* The classical ensemble flags shared by classical and sweep --classical (--cutoff, --dt,
+ * --burn-in, --time, --sample-every, --seed, --trajectories, --replicas): 1 consumed,
+ * 0 not ours, −1 error. */
+int classical_options_take(qs_classical_options *o, int argc, char **argv, int *i);
+
 /* Atomic output: write to PATH.tmp.PID, then rename over PATH. */
 FILE *out_open(const char *path, char *tmp, size_t tmp_size);
 int out_commit(FILE *fp, const char *tmp, const char *path); /* exit status */

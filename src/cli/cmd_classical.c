@@ -27,11 +27,8 @@ int cmd_classical(int argc, char **argv)
     qs_classical_defaults(&o);
     int as_json = 0;
     const char *v;
-    static const char *real_flags[] = {"--cutoff", "--dt", "--burn-in", "--time", "--sample-every"};
-    double *real_dst[] = {&o.cutoff, &o.dt, &o.burn_in, &o.t_measure, &o.sample_every};
-    static const char *int_flags[] = {"--seed", "--trajectories", "--replicas", "--threads"};
     for (int i = 0; i < argc; i++) {
-        int r = 0, k, done = 0;
+        int r = 0;
         if ((r = model_args_take(&ma, argc, argv, &i)) != 0) { if (r < 0) goto bad; continue; }
         if (cli_take(argc, argv, &i, "--json", 0, &v) > 0) { as_json = 1; continue; }
         if ((r = cli_take(argc, argv, &i, "--histogram", 1, &v)) != 0) {
@@ -45,25 +42,16 @@ int cmd_classical(int argc, char **argv)
             o.hist_bins = (int)bins;
             continue;
         }
-        for (k = 0; k < 5 && !done; k++)
-            if ((r = cli_take(argc, argv, &i, real_flags[k], 1, &v)) != 0) {
-                if (r < 0 || !cli_real(real_flags[k], v, real_dst[k])) goto bad;
-                if (!(*real_dst[k] > 0) && k != 2) { fprintf(stderr, "qsync classical: %s must be > 0\n", real_flags[k]); goto bad; }
-                if (*real_dst[k] < 0) { fprintf(stderr, "qsync classical: %s must be >= 0\n", real_flags[k]); goto bad; }
-                done = 1;
+        if ((r = classical_options_take(&o, argc, argv, &i)) != 0) { if (r < 0) goto bad; continue; }
+        if ((r = cli_take(argc, argv, &i, "--threads", 1, &v)) != 0) {
+            double t;
+            if (r < 0 || !cli_real("--threads", v, &t) || t < 1 || t > 1024 || t != (int)t) {
+                fprintf(stderr, "qsync classical: --threads needs a whole number from 1 to 1024\n");
+                goto bad;
             }
-        for (k = 0; k < 4 && !done; k++)
-            if ((r = cli_take(argc, argv, &i, int_flags[k], 1, &v)) != 0) {
-                char *end;
-                unsigned long long x = strtoull(v, &end, 10);
-                if (r < 0 || *end || end == v || (k > 0 && (x < 1 || x > 100000000ULL)) || (k == 2 && x < 2)) {
-                    fprintf(stderr, "qsync classical: %s needs a whole number%s, not '%s'\n", int_flags[k], k == 2 ? " >= 2" : k > 0 ? " >= 1" : "", r < 0 ? "" : v);
-                    goto bad;
-                }
-                if (k == 0) o.seed = x; else if (k == 1) o.trajectories = (int)x; else if (k == 2) o.replicas = (int)x; else o.threads = (int)x;
-                done = 1;
-            }
-        if (done) continue;
+            o.threads = (int)t;
+            continue;
+        }
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) { fputs(usage, stdout); model_args_free(&ma); return EXIT_OK; }
         if (argv[i][0] == '-' && argv[i][1] != '\0') { fprintf(stderr, "qsync classical: unknown option %s\n%s", argv[i], usage); goto bad; }
         if (ma.model_path) { fprintf(stderr, "qsync classical: more than one model file\n"); goto bad; }

@@ -22,6 +22,7 @@
 static const char usage[] =
     "usage: qsync sweep MODEL --vary PATH[,PATH...]=START:STOP:COUNT [--vary ...] --out DIR [options]\n"
     "  --vary P1,P2=A:B:N       move the paths P1, P2 together from A to B in N points (one axis)\n"
+    "  --vary P=v1,v2,v3        an axis of listed values\n"
     "  --set PATH=VALUE         fixed override; --levels N|auto for every oscillator\n"
     "  --tie PATH=EXPRESSION    derived parameter at every point, e.g. --tie K=1/sigma\n"
     "  --out DIR                output folder (created)\n"
@@ -29,6 +30,10 @@ static const char usage[] =
     "  --threads N              threads (default: all cores)\n"
     "  --no-plot                skip gnuplot\n"
     "  --perturb                add first-order S of every pair (columns S1_<a>-<b>)\n"
+    "  --classical              the classical Langevin model (columns S_err_<a>-<b>, escaped_fraction);\n"
+    "                           with --cutoff, --seed, --dt, --burn-in, --time, --sample-every,\n"
+    "                           --trajectories, --replicas as for qsync classical\n"
+    "  --target-err X           classical: raise the trajectories per point until S_err is about X\n"
     "  --no-symmetry, --lu, --top-tol, --residual-tol, --memory-limit, --tail-tol: as for steady\n";
 
 static volatile int stop_flag;
@@ -40,6 +45,7 @@ typedef struct {
     int n_axes, pairs;
     unsigned char *done;
     double *S, *S1, *residual, *top;     /* S1: first order, with --perturb */
+    double *S_err, *escaped;             /* classical */
     int *status;
     FILE *journal;
     size_t solved, total, todo;
@@ -74,6 +80,11 @@ static void write_row(FILE *fp, const run_state *rs, size_t p, int with_index)
     if (with_index) fprintf(fp, "%zu,", p);
     for (int a = 0; a < rs->n_axes; a++) fprintf(fp, "%s%.17g", a ? "," : "", v[a]);
     for (int q = 0; q < rs->pairs; q++) fprintf(fp, ",%.17g", rs->S[p * (size_t)rs->pairs + (size_t)q]);
+    if (rs->S_err) {
+        for (int q = 0; q < rs->pairs; q++) fprintf(fp, ",%.17g", rs->S_err[p * (size_t)rs->pairs + (size_t)q]);
+        fprintf(fp, ",%.17g,%s\n", rs->escaped[p], status_word(rs->status[p]));
+        return;
+    }
     fprintf(fp, ",%.6e,%.6e,%s", rs->residual[p], rs->top[p], status_word(rs->status[p]));
     for (int q = 0; rs->S1 && q < rs->pairs; q++) fprintf(fp, ",%.17g", rs->S1[p * (size_t)rs->pairs + (size_t)q]);
     fputc('\n', fp);
@@ -86,6 +97,13 @@ static void write_header(FILE *fp, const run_state *rs, char **axis_names, int w
     for (int x = 0; x < qs_model_size(rs->model); x++)
         for (int y = x + 1; y < qs_model_size(rs->model); y++)
             fprintf(fp, ",S_%s-%s", qs_model_name(rs->model, x), qs_model_name(rs->model, y));
+    if (rs->S_err) {
+        for (int x = 0; x < qs_model_size(rs->model); x++)
+            for (int y = x + 1; y < qs_model_size(rs->model); y++)
+                fprintf(fp, ",S_err_%s-%s", qs_model_name(rs->model, x), qs_model_name(rs->model, y));
+        fputs(",escaped_fraction,status\n", fp);
+        return;
+    }
     fputs(",residual,top_population,status", fp);
     for (int x = 0; rs->S1 && x < qs_model_size(rs->model); x++)
         for (int y = x + 1; y < qs_model_size(rs->model); y++)
@@ -114,6 +132,8 @@ static void on_block(void *ctx, const qs_sweep_result *r, int n)
         size_t p = r[i].point;
         memcpy(rs->S + p * (size_t)rs->pairs, r[i].S, (size_t)rs->pairs * sizeof *rs->S);
         if (rs->S1 && r[i].S1) memcpy(rs->S1 + p * (size_t)rs->pairs, r[i].S1, (size_t)rs->pairs * sizeof *rs->S1);
+        if (rs->S_err && r[i].S_err) memcpy(rs->S_err + p * (size_t)rs->pairs, r[i].S_err, (size_t)rs->pairs * sizeof *rs->S_err);
+        if (rs->escaped) rs->escaped[p] = r[i].escaped_fraction;
         rs->residual[p] = r[i].residual;
         rs->top[p] = r[i].top_population;
         rs->status[p] = r[i].status;
@@ -172,6 +192,20 @@ static long read_journal(const char *path, unsigned long long sig, run_state *rs
             ok = tok != NULL;
             if (ok) rs->S[p * (size_t)rs->pairs + (size_t)q] = strtod(tok, NULL);
         }
+        if (rs->S_err) {                                          /* classical: S_err..., escaped, status */
+            for (int q = 0; q < rs->pairs && ok; q++) {
+                tok = strtok_r(NULL, ",\n", &save);
+                ok = tok != NULL;
+                if (ok) rs->S_err[p * (size_t)rs->pairs + (size_t)q] = strtod(tok, NULL);
+            }
+            char *esc = strtok_r(NULL, ",\n", &save), *stw = strtok_r(NULL, ",\n", &save);
+            if (!ok || !esc || !stw) break;
+            rs->escaped[p] = strtod(esc, NULL);
+            rs->status[p] = status_code(stw);
+            if (!rs->done[p]) count++;
+            rs->done[p] = 1;
+            continue;
+        }
         char *res = strtok_r(NULL, ",\n", &save), *top = strtok_r(NULL, ",\n", &save), *st = strtok_r(NULL, ",\n", &save);
         if (!ok || !res || !top || !st) break;
         for (int q = 0; rs->S1 && q < rs->pairs && ok; q++) {
@@ -202,9 +236,14 @@ static int write_plot(const char *dir, const run_state *rs, char **axis_names, c
                 "set datafile separator ','\nset datafile missing 'nan'\nset datafile columnheaders\n",
             two_d ? 520 * (rs->pairs < 3 ? rs->pairs : 3) : 900, two_d ? 460 * ((rs->pairs + 2) / 3) : 600);
     if (!two_d) {
-        fprintf(fp, "set xlabel '%s'\nset ylabel 'S'\nset key outside right\nset grid\n"
-                    "plot for [i=%d:%d] 'sweep.csv' using 1:i with linespoints pt 7 ps 0.4 lw 2 title columnhead(i)\n",
-                axis_names[0], rs->n_axes + 1, rs->n_axes + rs->pairs);
+        if (rs->S_err)
+            fprintf(fp, "set xlabel '%s'\nset ylabel 'S'\nset key outside right\nset grid\n"
+                        "plot for [i=%d:%d] 'sweep.csv' using 1:i:(column(i+%d)) with yerrorlines pt 7 ps 0.4 lw 2 title columnhead(i)\n",
+                    axis_names[0], rs->n_axes + 1, rs->n_axes + rs->pairs, rs->pairs);
+        else
+            fprintf(fp, "set xlabel '%s'\nset ylabel 'S'\nset key outside right\nset grid\n"
+                        "plot for [i=%d:%d] 'sweep.csv' using 1:i with linespoints pt 7 ps 0.4 lw 2 title columnhead(i)\n",
+                    axis_names[0], rs->n_axes + 1, rs->n_axes + rs->pairs);
     } else {
         fprintf(fp, "set multiplot layout %d,%d\nset xlabel '%s'\nset ylabel '%s'\nset cblabel 'S'\n"
                     "set palette rgb 33,13,10\nset xrange [%.17g:%.17g]\nset yrange [%.17g:%.17g]\n",
@@ -243,7 +282,22 @@ static int parse_vary(const char *text, qs_axis *axis, char **copy)
     char *paths = *copy, *range = *copy + (eq - text);
     *range++ = '\0';
     char *c1 = strchr(range, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-    if (!c1 || !c2) return 0;
+    if (!c1) {                                                   /* v1,v2,...: listed values */
+        int nv = 1;
+        for (char *p = range; *p; p++) nv += *p == ',';
+        double *vals = malloc((size_t)nv * sizeof *vals);
+        if (!vals) return 0;
+        int k = 0;
+        for (char *save = NULL, *tok = strtok_r(range, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+            if (k == nv || qs_parse_real(tok, &vals[k++]) != QS_OK) { free(vals); return 0; }
+        if (k < 1) { free(vals); return 0; }
+        axis->values = vals;
+        axis->count = k;
+        axis->start = vals[0];
+        axis->stop = vals[k - 1];
+    } else if (!c2) {
+        return 0;
+    } else {
     *c1 = *c2 = '\0';
     char *end;
     long count = strtol(c2 + 1, &end, 10);
@@ -251,6 +305,8 @@ static int parse_vary(const char *text, qs_axis *axis, char **copy)
         end == c2 + 1 || count < 1 || count > 10000000)
         return 0;
     axis->count = (int)count;
+    axis->values = NULL;
+    }
     int n = 1;
     for (char *p = paths; *p; p++) n += *p == ',';
     const char **list = calloc((size_t)n, sizeof *list);
@@ -270,7 +326,7 @@ int cmd_sweep(int argc, char **argv)
     qs_sweep_options so;
     qs_sweep_defaults(&so);
     int n_axes = 0, n_ties = 0, resume = 0, plot = 1, rc = EXIT_INPUT;
-    qs_axis axes[64];
+    qs_axis axes[64] = {{0}};
     char *axis_copy[64] = {0}, *tie_copy[64] = {0};
     qs_tie ties[64];
     const char *out = NULL, *v;
@@ -283,7 +339,7 @@ int cmd_sweep(int argc, char **argv)
         if ((r = cli_take(argc, argv, &i, "--vary", 1, &v)) != 0) {
             if (r < 0) goto done;
             if (n_axes == 64 || !parse_vary(v, &axes[n_axes], &axis_copy[n_axes])) {
-                fprintf(stderr, "qsync sweep: --vary %s: expected PATH[,PATH...]=START:STOP:COUNT with COUNT >= 1\n", v);
+                fprintf(stderr, "qsync sweep: --vary %s: expected PATH[,PATH...]=START:STOP:COUNT with COUNT >= 1, or PATH=v1,v2,...\n", v);
                 n_axes++;
                 goto done;
             }
@@ -305,13 +361,22 @@ int cmd_sweep(int argc, char **argv)
         if (cli_take(argc, argv, &i, "--resume", 0, &v) > 0) { resume = 1; continue; }
         if (cli_take(argc, argv, &i, "--no-plot", 0, &v) > 0) { plot = 0; continue; }
         if (cli_take(argc, argv, &i, "--perturb", 0, &v) > 0) { so.perturb = 1; continue; }
+        if (cli_take(argc, argv, &i, "--classical", 0, &v) > 0) { so.classical = 1; continue; }
+        if ((r = classical_options_take(&so.classical_options, argc, argv, &i)) != 0) { if (r < 0) goto done; continue; }
+        if ((r = cli_take(argc, argv, &i, "--target-err", 1, &v)) != 0) {
+            if (r < 0 || !cli_real("--target-err", v, &so.target_err) || !(so.target_err > 0)) {
+                if (r >= 0) fprintf(stderr, "qsync sweep: --target-err must be > 0\n");
+                goto done;
+            }
+            continue;
+        }
         if ((r = cli_take(argc, argv, &i, "--threads", 1, &v)) != 0) {
             double t;
             if (r < 0 || !cli_real("--threads", v, &t) || t < 1 || t > 1024 || t != (int)t) {
                 if (r >= 0) fprintf(stderr, "qsync sweep: --threads needs a whole number from 1 to 1024\n");
                 goto done;
             }
-            so.threads = (int)t;
+            so.threads = so.classical_options.threads = (int)t;
             continue;
         }
         if ((r = steady_options_take(&so.steady, argc, argv, &i)) != 0) { if (r < 0) goto done; continue; }
@@ -345,7 +410,11 @@ int cmd_sweep(int argc, char **argv)
     rs.residual = malloc(rs.total * sizeof *rs.residual);
     rs.top = malloc(rs.total * sizeof *rs.top);
     rs.status = malloc(rs.total * sizeof *rs.status);
-    if (so.perturb && !(rs.S1 = malloc(rs.total * np * sizeof *rs.S1))) { rc = cli_fail(QS_ENOMEM, "out of memory"); goto done; }
+    if (so.perturb && !so.classical && !(rs.S1 = malloc(rs.total * np * sizeof *rs.S1))) { rc = cli_fail(QS_ENOMEM, "out of memory"); goto done; }
+    if (so.classical && (!(rs.S_err = malloc(rs.total * np * sizeof *rs.S_err)) || !(rs.escaped = malloc(rs.total * sizeof *rs.escaped)))) {
+        rc = cli_fail(QS_ENOMEM, "out of memory");
+        goto done;
+    }
     if (!rs.done || !rs.S || !rs.residual || !rs.top || !rs.status) { rc = cli_fail(QS_ENOMEM, "out of memory for %zu points", rs.total); goto done; }
     char *axis_names[64];
     for (int a = 0; a < n_axes; a++) axis_names[a] = (char *)axes[a].paths[0];
@@ -415,13 +484,18 @@ done:
     free(rs.done);
     free(rs.S);
     free(rs.S1);
+    free(rs.S_err);
+    free(rs.escaped);
     free(rs.residual);
     free(rs.top);
     free(rs.status);
     qs_sweep_free(&sw);
     qs_model_free(&m);
     for (int a = 0; a < n_axes && a < 64; a++) {
-        if (axis_copy[a]) free((void *)axes[a].paths);
+        if (axis_copy[a]) {
+            free((void *)axes[a].paths);
+            free((void *)axes[a].values);
+        }
         free(axis_copy[a]);
     }
     for (int t = 0; t < n_ties; t++) free(tie_copy[t]);

@@ -35,6 +35,7 @@ struct qs_sweep {
     qs_axis *axes;               /* paths point into path_store */
     char **path_store;
     int n_paths_total;
+    double *value_store;         /* explicit axis values */
     int n_ties;
     tie *ties;
     qs_sweep_options opt;
@@ -70,6 +71,9 @@ void qs_sweep_defaults(qs_sweep_options *o)
     o->block = 16;
     o->threads = 0;
     o->perturb = 0;
+    o->classical = 0;
+    qs_classical_defaults(&o->classical_options);
+    o->target_err = 0;
 }
 
 void qs_sweep_free(qs_sweep **sweep)
@@ -79,6 +83,7 @@ void qs_sweep_free(qs_sweep **sweep)
     qs_model_free(&s->base);
     for (int i = 0; i < s->n_paths_total; i++) free(s->path_store[i]);
     free(s->path_store);
+    free(s->value_store);
     free(s->axes);
     for (int t = 0; t < s->n_ties; t++)
         if (s->ties[t].eval) evaluator_destroy(s->ties[t].eval);
@@ -94,6 +99,7 @@ const qs_model *qs_sweep_model(const qs_sweep *s) { return s->base; }
 
 static double axis_value(const qs_axis *a, size_t i)
 {
+    if (a->values) return a->values[i];
     if (a->count <= 1) return a->start;
     return a->start + (a->stop - a->start) * (double)i / (double)(a->count - 1);
 }
@@ -190,14 +196,25 @@ int qs_sweep_create(const qs_model *base, int n_axes, const qs_axis *axes, int n
     s->base = qs_model_copy(base);
     s->axes = calloc((size_t)n_axes, sizeof *s->axes);
     s->ties = calloc((size_t)(n_ties > 0 ? n_ties : 1), sizeof *s->ties);
-    for (int a = 0; a < n_axes; a++) s->n_paths_total += axes[a].n_paths;
+    size_t n_values = 0;
+    for (int a = 0; a < n_axes; a++) {
+        s->n_paths_total += axes[a].n_paths;
+        if (axes[a].values) n_values += (size_t)axes[a].count;
+    }
+    s->value_store = malloc((n_values ? n_values : 1) * sizeof *s->value_store);
     s->path_store = calloc((size_t)s->n_paths_total + 1, sizeof *s->path_store);
-    if (!s->base || !s->axes || !s->ties || !s->path_store) { qs_sweep_free(&s); return qs_error_set(err, QS_ENOMEM, "out of memory"); }
+    if (!s->base || !s->axes || !s->ties || !s->path_store || !s->value_store) { qs_sweep_free(&s); return qs_error_set(err, QS_ENOMEM, "out of memory"); }
     s->n_axes = n_axes;
     s->size = 1;
     int k = 0;
+    size_t vk = 0;
     for (int a = 0; a < n_axes; a++) {
         s->axes[a] = axes[a];
+        if (axes[a].values) {
+            memcpy(s->value_store + vk, axes[a].values, (size_t)axes[a].count * sizeof *s->value_store);
+            s->axes[a].values = s->value_store + vk;
+            vk += (size_t)axes[a].count;
+        }
         s->axes[a].paths = (const char *const *)(s->path_store + k);
         if (axes[a].count < 1 || axes[a].n_paths < 1) { qs_sweep_free(&s); return qs_error_set(err, QS_EINPUT, "--vary needs COUNT >= 1 and a path"); }
         for (int p = 0; p < axes[a].n_paths; p++)
@@ -226,7 +243,7 @@ int qs_sweep_create(const qs_model *base, int n_axes, const qs_axis *axes, int n
     qs_model_free(&m);
     /* levels = auto: the largest choice over the corners of the grid */
     int *levels = calloc((size_t)n, sizeof *levels), any_auto = 0;
-    for (int j = 0; j < n; j++) any_auto |= s->base->osc[j].levels == QS_LEVELS_AUTO;
+    for (int j = 0; j < n && !s->opt.classical; j++) any_auto |= s->base->osc[j].levels == QS_LEVELS_AUTO;
     m = qs_model_copy(s->base);
     if (!levels || !m) { free(levels); qs_model_free(&m); qs_sweep_free(&s); return qs_error_set(err, QS_ENOMEM, "out of memory"); }
     for (size_t corner = 0; any_auto && corner < ((size_t)1 << (n_axes < 16 ? n_axes : 16)); corner++) {
@@ -264,9 +281,63 @@ int qs_sweep_create(const qs_model *base, int n_axes, const qs_axis *axes, int n
     return QS_OK;
 }
 
+/* The classical sweep: points one after the other, each an ensemble run on every thread. */
+static int run_classical(qs_sweep *s, const unsigned char *done, qs_sweep_report report, void *ctx, volatile int *stop,
+                         qs_error *err)
+{
+    size_t block = (size_t)s->opt.block, np = (size_t)(s->pairs ? s->pairs : 1);
+    qs_model *m = qs_model_copy(s->base);
+    qs_sweep_result *res = malloc(block * sizeof *res);
+    double *S = malloc(2 * block * np * sizeof *S);
+    if (!m || !res || !S) {
+        qs_model_free(&m); free(res); free(S);
+        return qs_error_set(err, QS_ENOMEM, "out of memory for the sweep's workspaces");
+    }
+    for (size_t b = 0; b * block < s->size && !*stop; b++) {
+        int n = 0;
+        for (size_t p = b * block; p < (b + 1) * block && p < s->size && !*stop; p++) {
+            if (done && done[p]) continue;
+            qs_sweep_result *r = &res[n];
+            double *Sp = S + (size_t)n * np, *Ep = S + (block + (size_t)n) * np;
+            *r = (qs_sweep_result){.point = p, .S = Sp, .S_err = Ep, .residual = NAN, .top_population = NAN,
+                                   .escaped_fraction = NAN};
+            for (int q = 0; q < s->pairs; q++) Sp[q] = Ep[q] = NAN;
+            qs_error e;
+            qs_classical_result cr;
+            qs_classical_options co = s->opt.classical_options;
+            int st = qs_sweep_point_model(s, p, m, &e);
+            if (st == QS_OK) st = qs_classical_run(m, &co, &cr, &e);
+            /* a pilot, then larger ensembles until the error is below the target (at most 4 rounds;
+             * the jackknife error is itself uncertain by ~20 %, hence the margin) */
+            for (int round = 0; st == QS_OK && s->opt.target_err > 0 && round < 4; round++) {
+                double worst = 0;
+                for (int q = 0; q < s->pairs; q++) worst = fmax(worst, cr.pair[q].S_err);
+                if (!(worst > s->opt.target_err)) break;
+                double need = co.trajectories * (worst / s->opt.target_err) * (worst / s->opt.target_err) * 1.2;
+                qs_classical_result_free(&cr);
+                co.trajectories = (int)fmin(ceil(need), 64.0 * s->opt.classical_options.trajectories);
+                st = qs_classical_run(m, &co, &cr, &e);
+            }
+            r->status = st;
+            if (st == QS_OK) {
+                for (int q = 0; q < s->pairs; q++) { Sp[q] = cr.pair[q].S; Ep[q] = cr.pair[q].S_err; }
+                r->escaped_fraction = cr.escaped_fraction;
+                qs_classical_result_free(&cr);
+            }
+            n++;
+        }
+        if (n > 0 && report) report(ctx, res, n);
+    }
+    qs_model_free(&m);
+    free(res);
+    free(S);
+    return QS_OK;
+}
+
 int qs_sweep_run(qs_sweep *s, const unsigned char *done, qs_sweep_report report, void *ctx, volatile int *stop,
                  qs_error *err)
 {
+    if (s->opt.classical) return run_classical(s, done, report, ctx, stop, err);
     size_t block = (size_t)s->opt.block, nblocks = (s->size + block - 1) / block;
     int threads = s->opt.threads > 0 ? s->opt.threads : omp_get_max_threads();
     int blas = openblas_get_num_threads(), failed = 0;
@@ -300,6 +371,8 @@ int qs_sweep_run(qs_sweep *s, const unsigned char *done, qs_sweep_report report,
                 r->point = p;
                 r->S = Sp;
                 r->S1 = s->opt.perturb ? S1p : NULL;
+                r->S_err = NULL;
+                r->escaped_fraction = NAN;
                 r->residual = NAN;
                 r->top_population = NAN;
                 for (int q = 0; q < s->pairs; q++) Sp[q] = S1p[q] = NAN;
