@@ -225,6 +225,33 @@ int classical_options_take(qs_classical_options *o, int argc, char **argv, int *
     return 0;
 }
 
+int threads_take(int argc, char **argv, int *i, int *threads)
+{
+    const char *v;
+    double t;
+    int r = cli_take(argc, argv, i, "--threads", 1, &v);
+    if (r <= 0) return r;
+    if (qs_parse_real(v, &t) != QS_OK || t < 1 || t > 1024 || t != (int)t) {
+        fprintf(stderr, "qsync: --threads needs a whole number from 1 to 1024, not '%s'\n", v);
+        return -1;
+    }
+    *threads = (int)t;
+    return 1;
+}
+
+int run_gnuplot(const char *dir, const char *name)
+{
+    char cmd[8400], line[512];
+    snprintf(cmd, sizeof cmd, "cd '%s' && gnuplot %s.gp 2>&1", dir, name);
+    FILE *p = popen(cmd, "r");
+    int printed = 0;
+    while (p && fgets(line, sizeof line, p))
+        if (printed++ < 5) fprintf(stderr, "gnuplot: %s", line);
+    if (!p || pclose(p) != 0)
+        fprintf(stderr, "qsync: %s/%s.png not drawn (is gnuplot installed?); the CSV is complete\n", dir, name);
+    return p != NULL;
+}
+
 FILE *out_open(const char *path, char *tmp, size_t tmp_size)
 {
     snprintf(tmp, tmp_size, "%s.tmp.%ld", path, (long)getpid());

@@ -59,6 +59,14 @@ void model_args_free(model_args *ma);
  * 0 not ours, −1 error. */
 int classical_options_take(qs_classical_options *o, int argc, char **argv, int *i);
 
+/* --threads N (1..1024) at argv[*i] into *threads: 1 consumed, 0 not ours, −1 error. */
+int threads_take(int argc, char **argv, int *i, int *threads);
+
+/* Run `gnuplot NAME.gp` inside dir, echo its first lines to stderr, and warn when
+ * dir/NAME.png was not drawn (the data files are complete either way). Returns 0 when
+ * gnuplot could not be started at all, 1 otherwise. */
+int run_gnuplot(const char *dir, const char *name);
+
 /* Atomic output: write to PATH.tmp.PID, then rename over PATH. */
 FILE *out_open(const char *path, char *tmp, size_t tmp_size);
 int out_commit(FILE *fp, const char *tmp, const char *path); /* exit status */

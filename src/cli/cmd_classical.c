@@ -43,15 +43,7 @@ int cmd_classical(int argc, char **argv)
             continue;
         }
         if ((r = classical_options_take(&o, argc, argv, &i)) != 0) { if (r < 0) goto bad; continue; }
-        if ((r = cli_take(argc, argv, &i, "--threads", 1, &v)) != 0) {
-            double t;
-            if (r < 0 || !cli_real("--threads", v, &t) || t < 1 || t > 1024 || t != (int)t) {
-                fprintf(stderr, "qsync classical: --threads needs a whole number from 1 to 1024\n");
-                goto bad;
-            }
-            o.threads = (int)t;
-            continue;
-        }
+        if ((r = threads_take(argc, argv, &i, &o.threads)) != 0) { if (r < 0) goto bad; continue; }
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) { fputs(usage, stdout); model_args_free(&ma); return EXIT_OK; }
         if (argv[i][0] == '-' && argv[i][1] != '\0') { fprintf(stderr, "qsync classical: unknown option %s\n%s", argv[i], usage); goto bad; }
         if (ma.model_path) { fprintf(stderr, "qsync classical: more than one model file\n"); goto bad; }

@@ -162,14 +162,7 @@ static int run_figure(const figure *f, const char *out, const char *threads, int
     snprintf(path, sizeof path, "%s/figure.gp", dir);
     int wrc = write_text(path, script);
     if (wrc != EXIT_OK) return wrc;
-    char cmd[8400];
-    snprintf(cmd, sizeof cmd, "cd '%s' && gnuplot figure.gp 2>&1", dir);
-    FILE *p = popen(cmd, "r");
-    char line[512];
-    int printed = 0;
-    while (p && fgets(line, sizeof line, p))
-        if (printed++ < 5) fprintf(stderr, "gnuplot: %s", line);
-    if (!p || pclose(p) != 0) fprintf(stderr, "qsync: %s/figure.png not drawn (is gnuplot installed?); the CSV is complete\n", dir);
+    run_gnuplot(dir, "figure");
     fprintf(stderr, "qsync figure %s: %s/figure.png (%.1f s)\n", f->name, dir, qs_now_cli() - t0);
     return rc;
 }

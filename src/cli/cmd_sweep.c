@@ -259,17 +259,7 @@ static int write_plot(const char *dir, const run_state *rs, char **axis_names, c
     }
     int rc = out_commit(fp, tmp, path);
     if (rc != EXIT_OK) return rc;
-    char cmd[8300];
-    snprintf(cmd, sizeof cmd, "cd '%s' && gnuplot sweep.gp 2>&1", dir);
-    FILE *p = popen(cmd, "r");
-    if (!p) return EXIT_IO;
-    char line[512];
-    int printed = 0;
-    while (fgets(line, sizeof line, p))
-        if (printed++ < 5) fprintf(stderr, "gnuplot: %s", line);
-    int status = pclose(p);
-    if (status != 0) fprintf(stderr, "qsync: %s/sweep.png not drawn (is gnuplot installed?); the CSV is complete\n", dir);
-    return EXIT_OK;
+    return run_gnuplot(dir, "sweep") ? EXIT_OK : EXIT_IO;
 }
 
 /* Parse "P1,P2=A:B:N" into an axis (paths point into a copy owned by the caller). */
@@ -370,13 +360,9 @@ int cmd_sweep(int argc, char **argv)
             }
             continue;
         }
-        if ((r = cli_take(argc, argv, &i, "--threads", 1, &v)) != 0) {
-            double t;
-            if (r < 0 || !cli_real("--threads", v, &t) || t < 1 || t > 1024 || t != (int)t) {
-                if (r >= 0) fprintf(stderr, "qsync sweep: --threads needs a whole number from 1 to 1024\n");
-                goto done;
-            }
-            so.threads = so.classical_options.threads = (int)t;
+        if ((r = threads_take(argc, argv, &i, &so.threads)) != 0) {
+            if (r < 0) goto done;
+            so.classical_options.threads = so.threads;
             continue;
         }
         if ((r = steady_options_take(&so.steady, argc, argv, &i)) != 0) { if (r < 0) goto done; continue; }
