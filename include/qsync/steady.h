@@ -13,6 +13,12 @@
  * The unknowns are real: ρ is Hermitian, so slot (s,t) holds Re ρ_st and slot (t,s) holds
  * Im ρ_st (s < t), and the LU is real (about a third of the complex work and memory).
  *
+ * Solvers: sparse LU (direct, below), or restarted GMRES preconditioned by the uncoupled
+ * Liouvillian (iterative, on the sector only, for networks whose LU fill would exceed the
+ * memory or take too long; see krylov.c). QS_SOLVER_AUTO plans the LU first and switches to
+ * GMRES when its memory estimate exceeds half the limit or its flop count QS_DIRECT_MAX_FLOPS;
+ * stats.solver_reason says why. In a sweep GMRES starts from the previous point's state.
+ *
  * Normalisation: L preserves the trace, so the equation of one population is redundant;
  * it is replaced by w·ρ_rr = w (w the mean magnitude of L's entries, r the most populated
  * state of the uncoupled network), which keeps the matrix as sparse as L and scaled like
@@ -30,8 +36,13 @@
 enum { QS_LU_AUTO = 0, QS_LU_KLU = 1, QS_LU_UMFPACK = 2 };
 #define QS_KLU_MAX_DIMENSION 1200  /* auto: KLU up to this many unknowns */
 
+enum { QS_SOLVER_AUTO = 0, QS_SOLVER_DIRECT = 1, QS_SOLVER_ITERATIVE = 2 };
+#define QS_DIRECT_MIN_AUTO 20000     /* auto: sectors up to this size always go direct */
+#define QS_DIRECT_MAX_FLOPS 2e11     /* auto: LU flop counts above this go iterative */
+
 typedef struct {
     int full;             /* 0: zero excitation-difference sector (default); 1: whole Liouvillian */
+    int solver;           /* QS_SOLVER_AUTO (default), QS_SOLVER_DIRECT or QS_SOLVER_ITERATIVE */
     int lu;               /* QS_LU_AUTO (default), QS_LU_KLU or QS_LU_UMFPACK */
     int symmetry;         /* 1 (default): reduce by the permutations of identical oscillators
                              that leave the model unchanged; 0: solve without */
@@ -42,6 +53,10 @@ typedef struct {
     double residual_tol;  /* relative residual above which the solve fails (default 1e-8) */
     double top_tol;       /* top-level population above which QS_WARN_TRUNCATION (default 1e-3) */
     double memory_limit;  /* bytes the solve may plan to use; 0 = the memory available now */
+    double iterative_tol; /* GMRES stops at this relative residual (default 1e-12) */
+    int restart;          /* GMRES restart length (default 40) */
+    int max_iterations;   /* GMRES iterations before failing (default 5000) */
+    int warm_start;       /* 1 (default): GMRES starts from the previous solve's state */
     double refactor_rcond_ratio; /* KLU: a solve after the first reuses the pivot order unless the
                                     pivot ratio falls below this fraction of the last fresh
                                     factorisation's (default 1e-2); then it factorises afresh */
@@ -56,6 +71,10 @@ typedef struct {
     size_t nnz;                   /* non-zeros of the system matrix */
     double lu_nnz;                /* non-zeros of L+U */
     double memory_planned;        /* bytes estimated before factorising */
+    int solver;                   /* QS_SOLVER_DIRECT or QS_SOLVER_ITERATIVE: the solver used */
+    char solver_reason[160];      /* why (auto) */
+    int iterations;               /* iterative: GMRES iterations of the last solve */
+    double lu_flops;              /* UMFPACK's flop estimate for the LU (0 if not planned) */
     int lu;                       /* QS_LU_KLU or QS_LU_UMFPACK: the LU actually used */
     int refactored;               /* 1 if the last solve reused the pivot order of an earlier one */
     double rcond;                 /* crude reciprocal condition: min |U_ii| / max |U_ii| */

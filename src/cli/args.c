@@ -188,6 +188,26 @@ int steady_options_take(qs_steady_options *opt, int argc, char **argv, int *i)
         else { fprintf(stderr, "qsync: --lu: '%s' is not auto, klu or umfpack\n", v); return -1; }
         return 1;
     }
+    if ((r = cli_take(argc, argv, i, "--solver", 1, &v)) != 0) {
+        if (r < 0) return -1;
+        if (strcmp(v, "auto") == 0) opt->solver = QS_SOLVER_AUTO;
+        else if (strcmp(v, "direct") == 0) opt->solver = QS_SOLVER_DIRECT;
+        else if (strcmp(v, "iterative") == 0) opt->solver = QS_SOLVER_ITERATIVE;
+        else { fprintf(stderr, "qsync: --solver: '%s' is not auto, direct or iterative\n", v); return -1; }
+        return 1;
+    }
+    if ((r = cli_take(argc, argv, i, "--iterative-tol", 1, &v)) != 0) {
+        if (r < 0 || !cli_real("--iterative-tol", v, &opt->iterative_tol)) return -1;
+        if (!(opt->iterative_tol > 0 && opt->iterative_tol < 1)) { fprintf(stderr, "qsync: --iterative-tol must lie in (0, 1)\n"); return -1; }
+        return 1;
+    }
+    if ((r = cli_take(argc, argv, i, "--restart", 1, &v)) != 0) {
+        double m;
+        if (r < 0 || !cli_real("--restart", v, &m)) return -1;
+        if (!(m >= 2 && m <= 10000 && m == (int)m)) { fprintf(stderr, "qsync: --restart needs a whole number from 2 to 10000\n"); return -1; }
+        opt->restart = (int)m;
+        return 1;
+    }
     if ((r = cli_take(argc, argv, i, "--top-tol", 1, &v)) != 0) return r < 0 || !cli_real("--top-tol", v, &opt->top_tol) ? -1 : 1;
     if ((r = cli_take(argc, argv, i, "--residual-tol", 1, &v)) != 0) return r < 0 || !cli_real("--residual-tol", v, &opt->residual_tol) ? -1 : 1;
     if ((r = cli_take(argc, argv, i, "--memory-limit", 1, &v)) != 0) return r < 0 || !cli_bytes("--memory-limit", v, &opt->memory_limit) ? -1 : 1;

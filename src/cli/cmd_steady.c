@@ -10,6 +10,11 @@ static const char usage[] =
     "  --set PATH=VALUE         override a parameter: NAME.key, key (all), A-B (coupling)\n"
     "  --json                   one JSON object on stdout\n"
     "  --full                   solve the whole Liouvillian instead of the k = 0 sector\n"
+    "  --solver auto|direct|iterative\n"
+    "                           sparse LU or preconditioned GMRES (default auto: GMRES when\n"
+    "                           the LU would need over half the memory or about 2e11 flops)\n"
+    "  --iterative-tol X        GMRES stops at this relative residual (default 1e-12)\n"
+    "  --restart M              GMRES restart length (default 40)\n"
     "  --lu auto|klu|umfpack    sparse LU (default auto: KLU for small systems, UMFPACK beyond)\n"
     "  --no-symmetry            do not reduce by permutations of identical oscillators\n"
     "  --phase-distribution F   write P(phi) of every pair to the CSV file F\n"
@@ -65,7 +70,11 @@ static void print_json(const qs_model *m, const qs_steady_stats *s, int full, in
     json_int(&j, "sector_dimension", (long long)s->sector_dimension);
     json_int(&j, "liouvillian_dimension", (long long)s->liouvillian_dimension);
     json_str(&j, "solved", full ? "full" : "sector");
-    json_str(&j, "lu", s->lu == QS_LU_KLU ? "klu" : "umfpack");
+    json_str(&j, "solver", s->solver == QS_SOLVER_ITERATIVE ? "iterative" : "direct");
+    json_str(&j, "solver_reason", s->solver_reason);
+    if (s->solver == QS_SOLVER_ITERATIVE) json_int(&j, "iterations", s->iterations);
+    else json_str(&j, "lu", s->lu == QS_LU_KLU ? "klu" : "umfpack");
+    json_num(&j, "lu_flops_estimate", s->lu_flops);
     json_int(&j, "system_dimension", (long long)s->system_dimension);
     json_int(&j, "symmetry_order", s->symmetry_order);
     json_int(&j, "nnz", (long long)s->nnz);
@@ -129,7 +138,11 @@ static void print_text(const qs_model *m, const qs_steady_stats *s, int full, in
     printf("\nsolved the %s: %zu unknowns (sector %zu of %zu", full ? "full Liouvillian" : "zero excitation-difference sector",
            s->system_dimension, s->sector_dimension, s->liouvillian_dimension);
     if (s->symmetry_order > 1) printf("; symmetry group of order %d", s->symmetry_order);
-    printf("), %zu non-zeros, %s LU %.0f non-zeros\n\n", s->nnz, s->lu == QS_LU_KLU ? "KLU" : "UMFPACK", s->lu_nnz);
+    if (s->solver == QS_SOLVER_ITERATIVE)
+        printf(")\nsolver: GMRES preconditioned by the uncoupled Liouvillian, %d iterations (%s)\n\n", s->iterations, s->solver_reason);
+    else
+        printf("), %zu non-zeros, %s LU %.0f non-zeros (%s)\n\n", s->nnz, s->lu == QS_LU_KLU ? "KLU" : "UMFPACK", s->lu_nnz,
+               s->solver_reason);
     printf("%-16s %-22s %-10s %s\n", "pair", "S", "phi_max", "min eigenvalue");
     for (int p = 0; p < n_pairs; p++) {
         char name[2 * QS_NAME_MAX + 2];

@@ -34,7 +34,8 @@ static const char usage[] =
     "                           with --cutoff, --seed, --dt, --burn-in, --time, --sample-every,\n"
     "                           --trajectories, --replicas as for qsync classical\n"
     "  --target-err X           classical: raise the trajectories per point until S_err is about X\n"
-    "  --no-symmetry, --lu, --top-tol, --residual-tol, --memory-limit, --tail-tol: as for steady\n";
+    "  --solver, --iterative-tol, --restart, --no-symmetry, --lu, --top-tol, --residual-tol,\n"
+    "  --memory-limit, --tail-tol: as for steady (GMRES starts each point from the previous one)\n";
 
 static volatile int stop_flag;
 static void on_signal(int sig) { (void)sig; stop_flag = 1; }

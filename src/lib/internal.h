@@ -134,6 +134,40 @@ struct qs_liouvillian {
     qs_gen *gen;             /* rates, energies and hops of the last fill */
 };
 
+/* The complex L on the zero excitation-difference sector in compressed rows (sector order
+ * both ways), for matrix-vector products: the iterative solver's operator. */
+typedef struct {
+    const qs_basis *basis;   /* not owned */
+    size_t n, nnz;           /* sector dimension, entries */
+    int64_t *rowptr;         /* [n+1] */
+    uint32_t *col;           /* [nnz] ascending within a row */
+    double complex *val;     /* [nnz] values of the last fill */
+    double norm;             /* ‖L‖∞ of the last fill */
+    qs_gen *gen;
+} qs_sector_op;
+
+/* Pattern and values for `model`; refused (QS_ETOOBIG) when the entries need more than
+ * memory_limit bytes (0: no limit). */
+int qs_sector_op_create(const qs_basis *basis, const qs_model *model, double memory_limit, qs_sector_op **A, qs_error *err);
+int qs_sector_op_fill(qs_sector_op *A, const qs_model *model, qs_error *err);
+/* y = L x (threads: OpenMP, none when called inside a parallel region). */
+void qs_sector_op_apply(const qs_sector_op *A, const double complex *x, double complex *y);
+void qs_sector_op_free(qs_sector_op **A);
+
+/* ---- iterative solver (krylov.c) ---- */
+typedef struct qs_krylov qs_krylov;
+/* Bytes the iterative solver needs for this model (planning, before any allocation). */
+double qs_krylov_memory_estimate(const qs_model *model, double sector, double dim, int restart);
+int qs_krylov_create(const qs_basis *basis, const qs_model *model, int restart, double memory_limit, qs_krylov **kr,
+                     qs_error *err);
+/* The sector state of `model` into x [sector] (trace 1, not yet Hermitised), from `guess`
+ * (trace 1) or, if NULL, the uncoupled product state; until the relative residual is ≤ tol. */
+int qs_krylov_solve(qs_krylov *kr, const qs_model *model, const double complex *guess, double tol, int max_iterations,
+                    double complex *x, qs_error *err);
+int qs_krylov_iterations(const qs_krylov *kr);
+double qs_krylov_residual(const qs_krylov *kr);
+void qs_krylov_free(qs_krylov **kr);
+
 /* ---- symmetry (symmetry.c) ---- */
 /* Every permutation of the oscillators that leaves the model unchanged (a group; the
  * identity first). *perms is a new array of count × n entries, perm[j] = image of j. */

@@ -6,6 +6,7 @@
  * keeps its workspaces between solves.
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <klu.h>
@@ -27,8 +28,9 @@ struct qs_steady {
     klu_l_common klu;
     double *x, *xs, *row_abs;    /* [n] real solution (right-hand side first), [slots] expanded, workspace */
     double complex *z, *y;       /* [n] complex ρ in system order, residual */
+    qs_krylov *krylov;           /* iterative solver (instead of the LU) */
     qs_state state;
-    int have_state;
+    int have_state, have_guess;  /* a valid state; the last state may start GMRES */
     double memory_base;          /* bytes of our own arrays */
     double rcond_fresh;          /* pivot ratio of the last fresh KLU factorisation */
     qs_steady_stats stats;
@@ -45,6 +47,11 @@ void qs_steady_defaults(qs_steady_options *o)
     o->residual_tol = 1e-8;
     o->top_tol = 1e-3;
     o->memory_limit = 0;
+    o->solver = QS_SOLVER_AUTO;
+    o->iterative_tol = 1e-12;
+    o->restart = 40;
+    o->max_iterations = 5000;
+    o->warm_start = 1;
 }
 
 static double mib(double bytes) { return bytes / 1048576.0; }
@@ -67,6 +74,7 @@ void qs_steady_free(qs_steady **steady)
     if (st->klu_numeric) klu_l_free_numeric(&st->klu_numeric, &st->klu);
     if (st->klu_symbolic) klu_l_free_symbolic(&st->klu_symbolic, &st->klu);
     qs_liouvillian_free(&st->L);
+    qs_krylov_free(&st->krylov);
     qs_basis_free(&st->basis);
     free(st->levels);
     free(st->pairs);
@@ -79,6 +87,115 @@ void qs_steady_free(qs_steady **steady)
     free(st->state.rho);
     free(st);
     *steady = NULL;
+}
+
+static double memory_limit(const qs_steady *st)
+{
+    return st->opt.memory_limit > 0 ? st->opt.memory_limit : qs_memory_available();
+}
+
+/* Drop everything the direct plan built (auto switching to the iterative solver). */
+static void free_direct(qs_steady *st)
+{
+    if (st->symbolic) umfpack_dl_free_symbolic(&st->symbolic);
+    if (st->klu_symbolic) klu_l_free_symbolic(&st->klu_symbolic, &st->klu);
+    qs_liouvillian_free(&st->L);
+    free(st->x);
+    free(st->xs);
+    free(st->row_abs);
+    free(st->z);
+    free(st->y);
+    st->x = st->xs = st->row_abs = NULL;
+    st->z = st->y = NULL;
+}
+
+/* The LU plan: pattern (reduced by symmetry), symbolic analysis, memory check. */
+static int plan_direct(qs_steady *st, const qs_model *model, double Dd, double sector_d, qs_error *err)
+{
+    int n = model->n, status;
+    double per = 4.0 * (1 + 4.0 * model->n_couplings + 2.0 * n);
+    double system_d = st->opt.full ? Dd * Dd : sector_d;
+    st->memory_base = Dd * (n * 2.0 + 4 + 8 + 24) + system_d * per * 16 + system_d * (8 + 8 + 8 + 2 * 16) + 16.0 * sector_d;
+    st->stats.memory_planned = st->memory_base;
+    if ((status = check_memory(st, st->memory_base, "the Liouvillian", err)) != QS_OK) return status;
+    size_t system = st->opt.full ? st->stats.liouvillian_dimension : st->stats.sector_dimension, nnz_bound;
+    if (system == SIZE_MAX || !qs_liouvillian_nnz_bound(model, system, (size_t)Dd, &nnz_bound))
+        return qs_error_set(err, QS_ETOOBIG, "the %s Liouvillian is too large to index", st->opt.full ? "full" : "sector");
+    st->stats.system_dimension = system;
+
+    double t0 = qs_now();
+    if (st->opt.symmetry && st->opt.perms) {          /* the caller's group, as far as it holds here */
+        st->perms = malloc((size_t)st->opt.n_perms * (size_t)n * sizeof *st->perms);
+        if (!st->perms) return qs_error_set(err, QS_ENOMEM, "out of memory");
+        for (int g = 0; g < st->opt.n_perms; g++)
+            if (qs_model_has_symmetry(model, st->opt.perms + (size_t)g * (size_t)n))
+                memcpy(st->perms + (size_t)st->n_perms++ * (size_t)n, st->opt.perms + (size_t)g * (size_t)n, (size_t)n * sizeof *st->perms);
+    } else if (st->opt.symmetry && qs_model_symmetries(model, &st->perms, &st->n_perms) != QS_OK) {
+        return qs_error_set(err, QS_ENOMEM, "out of memory");
+    }
+    st->opt.perms = NULL;                             /* not kept: the caller's memory */
+    if ((!st->basis && (status = qs_basis_create(n, st->levels, &st->basis, err)) != QS_OK) ||
+        (status = qs_liouvillian_create(st->basis, model, st->opt.full, st->perms, st->n_perms, &st->L, err)) != QS_OK)
+        return status;
+    st->stats.nnz = st->L->nnz;
+    st->stats.symmetry_order = st->n_perms > 0 ? st->n_perms : 1;
+    st->stats.system_dimension = system = st->L->n;
+    size_t slots = st->L->n_slots;
+    st->x = malloc(system * sizeof *st->x);
+    st->xs = malloc(slots * sizeof *st->xs);
+    st->row_abs = malloc(slots * sizeof *st->row_abs);
+    st->z = malloc(slots * sizeof *st->z);
+    st->y = malloc(slots * sizeof *st->y);
+    if (!st->x || !st->xs || !st->row_abs || !st->z || !st->y) return qs_error_set(err, QS_ENOMEM, "out of memory");
+    st->stats.time_assemble = qs_now() - t0;
+
+    t0 = qs_now();
+    int64_t nn = (int64_t)system;
+    st->stats.lu = st->opt.lu != QS_LU_AUTO ? st->opt.lu : system <= QS_KLU_MAX_DIMENSION ? QS_LU_KLU : QS_LU_UMFPACK;
+    if (st->stats.lu == QS_LU_KLU) {
+        klu_l_defaults(&st->klu);
+        st->klu_symbolic = klu_l_analyze(nn, (SuiteSparse_long *)st->L->Ap, (SuiteSparse_long *)st->L->Ai, &st->klu);
+        st->stats.time_symbolic = qs_now() - t0;
+        if (!st->klu_symbolic) {
+            status = st->klu.status == KLU_OUT_OF_MEMORY ? QS_ENOMEM : QS_ENUMERIC;
+            return qs_error_set(err, status, "symbolic analysis failed (KLU status %d)", status);
+        }
+        /* KLU gives no fill estimate: plan for a dense factor, which the size limit keeps small */
+        st->stats.memory_planned = st->memory_base + 8.0 * (double)system * (double)system;
+        st->stats.lu_flops = (double)system * (double)system * (double)system;
+    } else {
+        umfpack_dl_defaults(st->control);
+        st->control[UMFPACK_PRL] = 0;
+        /* L's pattern is nearly symmetric (every hop and jump has its reverse): order A + Aᵀ
+         * by nested dissection, the ordering that keeps fill lowest on these lattice-like graphs. */
+        st->control[UMFPACK_STRATEGY] = UMFPACK_STRATEGY_SYMMETRIC;
+        st->control[UMFPACK_ORDERING] = UMFPACK_ORDERING_METIS;
+        status = (int)umfpack_dl_symbolic(nn, nn, st->L->Ap, st->L->Ai, NULL, &st->symbolic, st->control, st->info);
+        st->stats.time_symbolic = qs_now() - t0;
+        if (status == UMFPACK_ERROR_out_of_memory) return qs_error_set(err, QS_ENOMEM, "out of memory in the symbolic analysis");
+        if (status != UMFPACK_OK) return qs_error_set(err, QS_ENUMERIC, "symbolic analysis failed (UMFPACK status %d)", status);
+        st->stats.memory_planned = st->memory_base + st->info[UMFPACK_PEAK_MEMORY_ESTIMATE] * st->info[UMFPACK_SIZE_OF_UNIT];
+        st->stats.lu_flops = st->info[UMFPACK_FLOPS_ESTIMATE];
+    }
+    return check_memory(st, st->stats.memory_planned, "the LU factorisation", err);
+}
+
+/* The GMRES plan: the complex sector operator, the preconditioner's tables, the Krylov basis. */
+static int plan_iterative(qs_steady *st, const qs_model *model, double Dd, double sector_d, qs_error *err)
+{
+    int status;
+    double t0 = qs_now();
+    st->stats.memory_planned = qs_krylov_memory_estimate(model, sector_d, Dd, st->opt.restart);
+    if ((status = check_memory(st, st->stats.memory_planned, "the iterative solver", err)) != QS_OK) return status;
+    if (sector_d >= 2147483647.0)
+        return qs_error_set(err, QS_ETOOBIG, "the sector (%.4g unknowns) is too large for the iterative solver", sector_d);
+    if (!st->basis && (status = qs_basis_create(model->n, st->levels, &st->basis, err)) != QS_OK) return status;
+    if ((status = qs_krylov_create(st->basis, model, st->opt.restart, memory_limit(st), &st->krylov, err)) != QS_OK) return status;
+    st->stats.system_dimension = st->basis->sector_dim;
+    st->stats.symmetry_order = 1;
+    st->stats.lu = 0;
+    st->stats.time_symbolic = qs_now() - t0;
+    return QS_OK;
 }
 
 int qs_steady_create(const qs_model *model, const qs_steady_options *options,
@@ -106,87 +223,63 @@ int qs_steady_create(const qs_model *model, const qs_steady_options *options,
         st->pairs[2 * i + 1] = model->couplings[i].k;
     }
 
-    /* memory plan, before the basis and the pattern exist: sizes in floating point first,
-     * so that even a network too large to index is refused with the memory it would need */
-    double Dd = 1, sector_d, per = 4.0 * (1 + 4.0 * model->n_couplings + 2.0 * n);
+    /* sizes in floating point first, so that even a network too large to index is refused
+     * with the memory it would need */
+    double Dd = 1, sector_d;
     for (int j = 0; j < n; j++) Dd *= st->levels[j];
     sector_d = qs_basis_sector_estimate(n, st->levels);
-    double system_d = st->opt.full ? Dd * Dd : sector_d;
-    st->memory_base = Dd * (n * 2.0 + 4 + 8 + 24) + system_d * per * 16 + system_d * (8 + 8 + 8 + 2 * 16) + 16.0 * sector_d;
-    if ((status = check_memory(st, st->memory_base, "the Liouvillian", err)) != QS_OK) { qs_steady_free(&st); return status; }
-    size_t D, sector, system, nnz_bound;
+    size_t D, sector;
     if (!qs_basis_plan(n, st->levels, &D, &sector)) {
         qs_steady_free(&st);
         return qs_error_set(err, QS_ETOOBIG, "the Hilbert space is too large to index");
     }
     st->stats.sector_dimension = sector;
     if (!qs_mul_size(D, D, &st->stats.liouvillian_dimension)) st->stats.liouvillian_dimension = SIZE_MAX;
-    system = st->opt.full ? st->stats.liouvillian_dimension : sector;
-    if (system == SIZE_MAX || !qs_liouvillian_nnz_bound(model, system, D, &nnz_bound)) {
-        qs_steady_free(&st);
-        return qs_error_set(err, QS_ETOOBIG, "the %s Liouvillian is too large to index", st->opt.full ? "full" : "sector");
-    }
-    st->stats.system_dimension = system;
 
-    double t0 = qs_now();
-    if (st->opt.symmetry && st->opt.perms) {          /* the caller's group, as far as it holds here */
-        st->perms = malloc((size_t)st->opt.n_perms * (size_t)n * sizeof *st->perms);
-        if (!st->perms) { qs_steady_free(&st); return qs_error_set(err, QS_ENOMEM, "out of memory"); }
-        for (int g = 0; g < st->opt.n_perms; g++)
-            if (qs_model_has_symmetry(model, st->opt.perms + (size_t)g * (size_t)n))
-                memcpy(st->perms + (size_t)st->n_perms++ * (size_t)n, st->opt.perms + (size_t)g * (size_t)n, (size_t)n * sizeof *st->perms);
-    } else if (st->opt.symmetry && qs_model_symmetries(model, &st->perms, &st->n_perms) != QS_OK) {
-        qs_steady_free(&st);
-        return qs_error_set(err, QS_ENOMEM, "out of memory");
+    int solver = st->opt.full ? QS_SOLVER_DIRECT : st->opt.solver;
+    char *why = st->stats.solver_reason;
+    size_t why_len = sizeof st->stats.solver_reason;
+    if (solver == QS_SOLVER_AUTO && sector_d <= QS_DIRECT_MIN_AUTO) {
+        solver = QS_SOLVER_DIRECT;
+        snprintf(why, why_len, "auto: small sector");
+    } else if (solver != QS_SOLVER_AUTO) {
+        snprintf(why, why_len, "%s", st->opt.full ? "full Liouvillian" : "requested");
     }
-    st->opt.perms = NULL;                             /* not kept: the caller's memory */
-    if ((status = qs_basis_create(n, st->levels, &st->basis, err)) != QS_OK ||
-        (status = qs_liouvillian_create(st->basis, model, st->opt.full, st->perms, st->n_perms, &st->L, err)) != QS_OK) {
-        qs_steady_free(&st);
-        return status;
-    }
-    st->stats.nnz = st->L->nnz;
-    st->stats.symmetry_order = st->n_perms > 0 ? st->n_perms : 1;
-    st->stats.system_dimension = system = st->L->n;
-    size_t slots = st->L->n_slots;
-    st->x = malloc(system * sizeof *st->x);
-    st->xs = malloc(slots * sizeof *st->xs);
-    st->row_abs = malloc(slots * sizeof *st->row_abs);
-    st->z = malloc(slots * sizeof *st->z);
-    st->y = malloc(slots * sizeof *st->y);
-    st->state.rho = malloc(sector * sizeof *st->state.rho);
-    st->state.basis = st->basis;
-    if (!st->x || !st->xs || !st->row_abs || !st->z || !st->y || !st->state.rho) { qs_steady_free(&st); return qs_error_set(err, QS_ENOMEM, "out of memory"); }
-    st->stats.time_assemble = qs_now() - t0;
-
-    t0 = qs_now();
-    int64_t nn = (int64_t)system;
-    st->stats.lu = st->opt.lu != QS_LU_AUTO ? st->opt.lu : system <= QS_KLU_MAX_DIMENSION ? QS_LU_KLU : QS_LU_UMFPACK;
-    if (st->stats.lu == QS_LU_KLU) {
-        klu_l_defaults(&st->klu);
-        st->klu_symbolic = klu_l_analyze(nn, (SuiteSparse_long *)st->L->Ap, (SuiteSparse_long *)st->L->Ai, &st->klu);
-        st->stats.time_symbolic = qs_now() - t0;
-        if (!st->klu_symbolic) {
-            status = st->klu.status == KLU_OUT_OF_MEMORY ? QS_ENOMEM : QS_ENUMERIC;
-            qs_steady_free(&st);
-            return qs_error_set(err, status, "symbolic analysis failed (KLU status %d)", status);
+    status = QS_OK;
+    if (solver != QS_SOLVER_ITERATIVE) {
+        status = plan_direct(st, model, Dd, sector_d, err);
+        if (solver == QS_SOLVER_AUTO) {
+            double limit = memory_limit(st);
+            if (status == QS_ETOOBIG || (status == QS_OK && limit > 0 && st->stats.memory_planned > 0.5 * limit)) {
+                snprintf(why, why_len, "auto: the LU would need about %.3g GiB, more than half of the %.3g GiB %s",
+                         st->stats.memory_planned / 1073741824.0, limit / 1073741824.0, st->opt.memory_limit > 0 ? "allowed" : "available");
+                solver = QS_SOLVER_ITERATIVE;
+            } else if (status == QS_OK && st->stats.lu_flops > QS_DIRECT_MAX_FLOPS) {
+                snprintf(why, why_len, "auto: the LU would take about %.3g flops (more than %.3g)", st->stats.lu_flops, QS_DIRECT_MAX_FLOPS);
+                solver = QS_SOLVER_ITERATIVE;
+            } else if (status == QS_OK) {
+                snprintf(why, why_len, "auto: the LU needs about %.3g GiB and %.3g flops",
+                         st->stats.memory_planned / 1073741824.0, st->stats.lu_flops);
+                solver = QS_SOLVER_DIRECT;
+            }
+            if (solver == QS_SOLVER_ITERATIVE) {
+                free_direct(st);
+                free(st->perms);
+                st->perms = NULL;
+                st->n_perms = 0;
+                if (err) err->message[0] = '\0';
+                status = QS_OK;
+            }
         }
-        /* KLU gives no fill estimate: plan for a dense factor, which the size limit keeps small */
-        st->stats.memory_planned = st->memory_base + 8.0 * (double)system * (double)system;
-    } else {
-        umfpack_dl_defaults(st->control);
-        st->control[UMFPACK_PRL] = 0;
-        /* L's pattern is nearly symmetric (every hop and jump has its reverse): order A + Aᵀ
-         * by nested dissection, the ordering that keeps fill lowest on these lattice-like graphs. */
-        st->control[UMFPACK_STRATEGY] = UMFPACK_STRATEGY_SYMMETRIC;
-        st->control[UMFPACK_ORDERING] = UMFPACK_ORDERING_METIS;
-        status = (int)umfpack_dl_symbolic(nn, nn, st->L->Ap, st->L->Ai, NULL, &st->symbolic, st->control, st->info);
-        st->stats.time_symbolic = qs_now() - t0;
-        if (status == UMFPACK_ERROR_out_of_memory) { qs_steady_free(&st); return qs_error_set(err, QS_ENOMEM, "out of memory in the symbolic analysis"); }
-        if (status != UMFPACK_OK) { qs_steady_free(&st); return qs_error_set(err, QS_ENUMERIC, "symbolic analysis failed (UMFPACK status %d)", status); }
-        st->stats.memory_planned = st->memory_base + st->info[UMFPACK_PEAK_MEMORY_ESTIMATE] * st->info[UMFPACK_SIZE_OF_UNIT];
     }
-    if ((status = check_memory(st, st->stats.memory_planned, "the LU factorisation", err)) != QS_OK) { qs_steady_free(&st); return status; }
+    if (status == QS_OK && solver == QS_SOLVER_ITERATIVE) status = plan_iterative(st, model, Dd, sector_d, err);
+    if (status == QS_OK) {
+        st->state.rho = malloc(sector * sizeof *st->state.rho);
+        st->state.basis = st->basis;
+        if (!st->state.rho) status = qs_error_set(err, QS_ENOMEM, "out of memory");
+    }
+    if (status != QS_OK) { qs_steady_free(&st); return status; }
+    st->stats.solver = solver;
     *out = st;
     return QS_OK;
 }
@@ -267,11 +360,9 @@ static int factor_solve_klu(qs_steady *st, qs_error *err)
     return QS_OK;
 }
 
-int qs_steady_solve(qs_steady *st, const qs_model *model, qs_error *err)
+/* LU path: fill, factorise, solve; the complex sector ρ (unnormalised) into state.rho. */
+static int solve_direct(qs_steady *st, const qs_model *model, qs_error *err)
 {
-    st->have_state = 0;
-    if (!qs_steady_compatible(st, model))
-        return qs_error_set(err, QS_EINPUT, "the model's structure (oscillators, levels, couplings, symmetries) differs from the plan's");
     qs_liouvillian *L = st->L;
     const qs_basis *b = st->basis;
     int status;
@@ -306,20 +397,52 @@ int qs_steady_solve(qs_steady *st, const qs_model *model, qs_error *err)
         memcpy(st->state.rho, st->z, b->sector_dim * sizeof *st->z);
     }
     st->stats.off_sector = off;
+    return QS_OK;
+}
+
+/* GMRES path: from the previous state (warm start) or the uncoupled one. */
+static int solve_iterative(qs_steady *st, const qs_model *model, qs_error *err)
+{
+    double t0 = qs_now();
+    const double complex *guess = st->opt.warm_start && st->have_guess ? st->state.rho : NULL;
+    st->have_guess = 0;
+    int status = qs_krylov_solve(st->krylov, model, guess, st->opt.iterative_tol, st->opt.max_iterations, st->state.rho, err);
+    st->stats.iterations = qs_krylov_iterations(st->krylov);
+    st->stats.residual = qs_krylov_residual(st->krylov);
+    st->stats.time_solve = qs_now() - t0;
+    st->stats.off_sector = 0.0;
+    st->stats.rcond = NAN;
+    return status;
+}
+
+int qs_steady_solve(qs_steady *st, const qs_model *model, qs_error *err)
+{
+    st->have_state = 0;
+    if (!qs_steady_compatible(st, model))
+        return qs_error_set(err, QS_EINPUT, "the model's structure (oscillators, levels, couplings, symmetries) differs from the plan's");
+    const qs_basis *b = st->basis;
+    int status = st->krylov ? solve_iterative(st, model, err) : solve_direct(st, model, err);
+    if (status != QS_OK) return status;
     double complex tr = 0.0;
     for (size_t s = 0; s < b->dim; s++) tr += st->state.rho[qs_basis_sector_index(b, s, s)];
     for (size_t i = 0; i < b->sector_dim; i++) st->state.rho[i] /= tr;
     double complex tr1 = 0.0;
     for (size_t s = 0; s < b->dim; s++) tr1 += st->state.rho[qs_basis_sector_index(b, s, s)];
     st->stats.trace_error = cabs(tr1 - 1.0);
+    /* Hermiticity: exact by construction on the LU path; measured, then enforced, on GMRES's */
     double herm = 0.0;
     for (int N = 0; N <= b->max_total; N++) {
         size_t d = b->block_size[N];
-        const double complex *blk = st->state.rho + b->block_offset[N];
+        double complex *blk = st->state.rho + b->block_offset[N];
         for (size_t i = 0; i < d; i++)
             for (size_t k = i; k < d; k++) {
                 double e = cabs(blk[i * d + k] - conj(blk[k * d + i]));
                 if (e > herm) herm = e;
+                if (st->krylov) {
+                    double complex mean = 0.5 * (blk[i * d + k] + conj(blk[k * d + i]));
+                    blk[i * d + k] = mean;
+                    blk[k * d + i] = conj(mean);
+                }
             }
     }
     st->stats.hermiticity_error = herm;
@@ -327,6 +450,7 @@ int qs_steady_solve(qs_steady *st, const qs_model *model, qs_error *err)
         return qs_error_set(err, QS_ENUMERIC, "the solution fails its check: relative residual %.3g (tolerance %.3g), rcond %.3g",
                             st->stats.residual, st->opt.residual_tol, st->stats.rcond);
     st->have_state = 1;
+    st->have_guess = 1;
     for (int j = 0; j < b->n; j++) {
         double top = qs_state_population(&st->state, j, b->levels[j] - 1);
         if (top > st->opt.top_tol)
@@ -338,6 +462,7 @@ int qs_steady_solve(qs_steady *st, const qs_model *model, qs_error *err)
 
 void qs_steady_reset(qs_steady *st)
 {
+    st->have_guess = 0;
     if (st->klu_numeric) klu_l_free_numeric(&st->klu_numeric, &st->klu);
 }
 

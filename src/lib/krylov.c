@@ -1,0 +1,366 @@
+/* krylov.c — steady state by restarted GMRES, preconditioned by the uncoupled Liouvillian.
+ *
+ * Split L = L0 + L1: L0 holds each oscillator's own dynamics (energies, jumps), L1 the
+ * couplings. L0 acts on each oscillator's index pair (n_j, m_j) separately, and in a simple
+ * way: for n_j ≠ m_j it is diagonal (a jump never feeds a coherence of its oscillator); for
+ * n_j = m_j it is the birth–death generator Q_j of that oscillator's populations. Detailed
+ * balance makes Q_j = Π^½ S_j Π^−½ with S_j symmetric tridiagonal (off-diagonal
+ * √(up·down)), so Q_j = V_j Λ_j V_j⁻¹ with V_j = Π^½ U_j from one small symmetric
+ * eigenproblem. L0 is then diagonal in the product of these local bases, and its group
+ * inverse L0^# (the inverse on traceless matrices, zero on the product state ρ0) costs two
+ * small dense products per oscillator and element of the sector.
+ *
+ * Right-preconditioned GMRES(m) solves L L0^# y = −L x0 from x0 (ρ0, or the previous
+ * solution in a sweep, both of trace 1), and ρ = x0 + L0^# y. Every correction L0^# y is
+ * traceless, so Tr ρ = 1 throughout, and on traceless matrices L L0^# = 1 + L1 L0^#: close to
+ * the identity when the couplings are weak against the damping. Right preconditioning
+ * keeps GMRES's residual the true residual of L; each restart recomputes it from scratch.
+ * Orthogonalisation is classical Gram–Schmidt applied twice (BLAS-2, stable in practice).
+ */
+#include <cblas.h>
+#include <lapacke.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "internal.h"
+
+struct qs_krylov {
+    const qs_basis *b;          /* not owned */
+    qs_sector_op *A;
+    int restart;
+    size_t n;                   /* sector dimension */
+    /* preconditioner: per oscillator the local eigenbasis of its population generator */
+    double **V, **Vinv;         /* [osc][L·L] row-major */
+    size_t *n_fibers;           /* [osc] fibers: the L elements (s + k e_j, t + k e_j), k = 0..L−1, s_j = t_j = 0 */
+    uint32_t **fiber;           /* [osc][n_fibers·L] their sector indices */
+    double complex *inv_lambda; /* [n] 1 / (sum of local eigenvalues); 0 on ρ0's direction */
+    double complex *rho0;       /* [n] the uncoupled product state */
+    /* GMRES */
+    double complex *basis;      /* [(restart+1)·n] Krylov vectors */
+    double complex *w, *z;      /* [n] */
+    double complex *H, *g, *h, *sn; /* Hessenberg [(m+1)·m] column-major, rhs, projections, rotations */
+    double *cs;
+    int iterations;
+    double residual;
+};
+
+static void free_matrices(double **m, int n)
+{
+    for (int j = 0; m && j < n; j++) free(m[j]);
+    free(m);
+}
+
+void qs_krylov_free(qs_krylov **kr)
+{
+    if (!kr || !*kr) return;
+    qs_krylov *k = *kr;
+    int n = k->b->n;
+    qs_sector_op_free(&k->A);
+    free_matrices(k->V, n);
+    free_matrices(k->Vinv, n);
+    for (int j = 0; k->fiber && j < n; j++) free(k->fiber[j]);
+    free(k->fiber);
+    free(k->n_fibers);
+    free(k->inv_lambda);
+    free(k->rho0);
+    free(k->basis);
+    free(k->w);
+    free(k->z);
+    free(k->H);
+    free(k->g);
+    free(k->h);
+    free(k->sn);
+    free(k->cs);
+    free(k);
+    *kr = NULL;
+}
+
+double qs_krylov_memory_estimate(const qs_model *m, double sector, double dim, int restart)
+{
+    double per = 1 + 4.0 * m->n_couplings + 2.0 * m->n;          /* entries per row, at most */
+    return sector * (per * 12 + 8)                                 /* the operator */
+         + sector * 16 * (restart + 1 + 4)                         /* Krylov basis, w, z, ρ0, 1/λ */
+         + sector * 4 * m->n                                       /* fiber tables, at most */
+         + dim * (m->n * 2.0 + 40);                                /* the basis */
+}
+
+/* Fibers of oscillator j: for every sector element with s_j = t_j = 0, the indices of the
+ * elements with both occupations raised to k. */
+static int make_fibers(qs_krylov *k, int j)
+{
+    const qs_basis *b = k->b;
+    size_t L = (size_t)b->levels[j], count = 0, stride = b->stride[j];
+    for (int N = 0; N <= b->max_total; N++) {
+        size_t d = b->block_size[N];
+        for (size_t i = 0; i < d; i++) {
+            if (qs_basis_occ(b, b->block_states[N][i], j) != 0) continue;
+            for (size_t c = 0; c < d; c++) count += qs_basis_occ(b, b->block_states[N][c], j) == 0;
+        }
+    }
+    k->n_fibers[j] = count;
+    k->fiber[j] = malloc((count ? count : 1) * L * sizeof **k->fiber);
+    if (!k->fiber[j]) return 0;
+    size_t f = 0;
+    for (int N = 0; N <= b->max_total; N++) {
+        size_t d = b->block_size[N];
+        for (size_t i = 0; i < d; i++) {
+            size_t s = b->block_states[N][i];
+            if (qs_basis_occ(b, s, j) != 0) continue;
+            for (size_t c = 0; c < d; c++) {
+                size_t t = b->block_states[N][c];
+                if (qs_basis_occ(b, t, j) != 0) continue;
+                for (size_t q = 0; q < L; q++)
+                    k->fiber[j][f * L + q] = (uint32_t)qs_basis_sector_index(b, s + q * stride, t + q * stride);
+                f++;
+            }
+        }
+    }
+    return 1;
+}
+
+int qs_krylov_create(const qs_basis *b, const qs_model *m, int restart, double memory_limit, qs_krylov **out, qs_error *err)
+{
+    *out = NULL;
+    qs_krylov *k = calloc(1, sizeof *k);
+    if (!k) return qs_error_set(err, QS_ENOMEM, "out of memory");
+    k->b = b;
+    k->n = b->sector_dim;
+    k->restart = restart < 2 ? 2 : restart;
+    int n = b->n, status;
+    size_t mr = (size_t)k->restart, basis_len;
+    if (!qs_mul_size(mr + 1, k->n, &basis_len)) { qs_krylov_free(&k); return qs_error_set(err, QS_ETOOBIG, "the Krylov basis is too large to index"); }
+    if ((status = qs_sector_op_create(b, m, memory_limit, &k->A, err)) != QS_OK) { qs_krylov_free(&k); return status; }
+    k->V = calloc((size_t)n, sizeof *k->V);
+    k->Vinv = calloc((size_t)n, sizeof *k->Vinv);
+    k->fiber = calloc((size_t)n, sizeof *k->fiber);
+    k->n_fibers = calloc((size_t)n, sizeof *k->n_fibers);
+    k->inv_lambda = malloc(k->n * sizeof *k->inv_lambda);
+    k->rho0 = malloc(k->n * sizeof *k->rho0);
+    k->basis = malloc(basis_len * sizeof *k->basis);
+    k->w = malloc(k->n * sizeof *k->w);
+    k->z = malloc(k->n * sizeof *k->z);
+    k->H = calloc((mr + 1) * mr, sizeof *k->H);
+    k->g = malloc((mr + 1) * sizeof *k->g);
+    k->h = malloc((mr + 1) * sizeof *k->h);
+    k->sn = malloc(mr * sizeof *k->sn);
+    k->cs = malloc(mr * sizeof *k->cs);
+    int ok = k->V && k->Vinv && k->fiber && k->n_fibers && k->inv_lambda && k->rho0 && k->basis && k->w && k->z &&
+             k->H && k->g && k->h && k->sn && k->cs;
+    for (int j = 0; ok && j < n; j++) {
+        size_t L = (size_t)b->levels[j];
+        k->V[j] = malloc(L * L * sizeof **k->V);
+        k->Vinv[j] = malloc(L * L * sizeof **k->Vinv);
+        ok = k->V[j] && k->Vinv[j] && make_fibers(k, j);
+    }
+    if (!ok) { qs_krylov_free(&k); return qs_error_set(err, QS_ENOMEM, "out of memory for the iterative solver"); }
+    *out = k;
+    return QS_OK;
+}
+
+/* Local eigenbases and 1/λ for `m`; also ρ0. */
+static int precondition_setup(qs_krylov *k, const qs_model *m, qs_error *err)
+{
+    const qs_basis *b = k->b;
+    int n = b->n, status = QS_OK, Lmax = 0;
+    for (int j = 0; j < n; j++) if (b->levels[j] > Lmax) Lmax = b->levels[j];
+    double *eig = malloc((size_t)n * (size_t)Lmax * sizeof *eig), *off = malloc((size_t)Lmax * sizeof *off);
+    double *U = malloc((size_t)Lmax * (size_t)Lmax * sizeof *U), *lp = malloc((size_t)Lmax * sizeof *lp);
+    double *pop = malloc((size_t)n * (size_t)Lmax * sizeof *pop);
+    if (!eig || !off || !U || !lp || !pop) status = qs_error_set(err, QS_ENOMEM, "out of memory");
+    for (int j = 0; status == QS_OK && j < n; j++) {
+        const qs_osc *o = &m->osc[j];
+        int L = b->levels[j];
+        double *e = eig + (size_t)j * (size_t)Lmax;
+        /* S: diagonal −out(q), off-diagonal √(up(q+1)·down(q+1)); log Π from detailed balance */
+        lp[0] = 0.0;
+        for (int q = 0; q < L; q++) {
+            double up_next = q + 1 < L ? qs_osc_rate_up(o, q + 1) : 0.0;
+            e[q] = -(up_next + qs_osc_rate_down(o, q));
+            if (q + 1 < L) {
+                double dn = qs_osc_rate_down(o, q + 1);
+                if (!(up_next > 0) || !(dn > 0)) {
+                    status = qs_error_set(err, QS_EINPUT, "oscillator %s: the iterative solver needs every up and down rate > 0 "
+                                          "(level %d); use --solver direct", m->names[j], q + 1);
+                    break;
+                }
+                off[q] = sqrt(up_next * dn);
+                lp[q + 1] = lp[q] + log(up_next) - log(dn);
+            }
+        }
+        if (status != QS_OK) break;
+        double top = lp[0];
+        for (int q = 1; q < L; q++) if (lp[q] > top) top = lp[q];
+        double norm = 0.0;
+        for (int q = 0; q < L; q++) norm += exp(lp[q] - top);
+        for (int q = 0; q < L; q++) pop[(size_t)j * (size_t)Lmax + (size_t)q] = exp(lp[q] - top) / norm;
+        lapack_int info = LAPACKE_dstev(LAPACK_ROW_MAJOR, 'V', L, e, off, U, L);
+        if (info != 0) { status = qs_error_set(err, QS_ENUMERIC, "eigenvalue solver failed (LAPACK info %d)", (int)info); break; }
+        e[L - 1] = 0.0;                        /* the stationary mode: ascending, so last */
+        for (int r = 0; r < L; r++)
+            for (int c = 0; c < L; c++) {
+                double half = exp(0.5 * (lp[r] - top));
+                k->V[j][r * L + c] = half * U[r * L + c];               /* Π^½ U */
+                k->Vinv[j][c * L + r] = U[r * L + c] / half;            /* Uᵀ Π^−½ */
+            }
+    }
+    if (status == QS_OK) {
+        size_t e = 0;
+        for (int N = 0; N <= b->max_total; N++) {
+            size_t d = b->block_size[N];
+            for (size_t i = 0; i < d; i++)
+                for (size_t c = 0; c < d; c++, e++) {
+                    size_t s = b->block_states[N][i], t = b->block_states[N][c];
+                    double complex lam = 0.0;
+                    double p0 = s == t ? 1.0 : 0.0;
+                    int stationary = s == t;
+                    for (int j = 0; j < n; j++) {
+                        const qs_osc *o = &m->osc[j];
+                        int L = b->levels[j], sj = qs_basis_occ(b, s, j), tj = qs_basis_occ(b, t, j);
+                        if (sj == tj) {
+                            lam += eig[(size_t)j * (size_t)Lmax + (size_t)sj];
+                            stationary = stationary && sj == L - 1;
+                            p0 *= pop[(size_t)j * (size_t)Lmax + (size_t)sj];
+                        } else {
+                            double out_s = (sj + 1 < L ? qs_osc_rate_up(o, sj + 1) : 0.0) + qs_osc_rate_down(o, sj);
+                            double out_t = (tj + 1 < L ? qs_osc_rate_up(o, tj + 1) : 0.0) + qs_osc_rate_down(o, tj);
+                            lam += CMPLX(-0.5 * (out_s + out_t), -(qs_osc_energy(o, sj) - qs_osc_energy(o, tj)));
+                        }
+                    }
+                    k->inv_lambda[e] = stationary ? 0.0 : 1.0 / lam;
+                    k->rho0[e] = p0;
+                }
+        }
+    }
+    free(eig);
+    free(off);
+    free(U);
+    free(lp);
+    free(pop);
+    return status;
+}
+
+/* Apply the local matrices M[j] (L×L) to every fiber of every oscillator, in place. */
+static void apply_local(const qs_krylov *k, double *const *M, double complex *x)
+{
+    const qs_basis *b = k->b;
+    for (int j = 0; j < b->n; j++) {
+        size_t L = (size_t)b->levels[j], F = k->n_fibers[j];
+        const double *mj = M[j];
+        const uint32_t *fib = k->fiber[j];
+#pragma omp parallel
+        {
+            double complex *tmp = malloc(L * sizeof *tmp);
+#pragma omp for schedule(static, 1024)
+            for (size_t f = 0; f < F; f++) {
+                const uint32_t *idx = fib + f * L;
+                if (!tmp) continue;
+                for (size_t r = 0; r < L; r++) {
+                    double complex s = 0.0;
+                    for (size_t c = 0; c < L; c++) s += mj[r * L + c] * x[idx[c]];
+                    tmp[r] = s;
+                }
+                for (size_t r = 0; r < L; r++) x[idx[r]] = tmp[r];
+            }
+            free(tmp);
+        }
+    }
+}
+
+/* z = L0^# v */
+static void precondition(const qs_krylov *k, const double complex *v, double complex *z)
+{
+    memcpy(z, v, k->n * sizeof *z);
+    apply_local(k, k->Vinv, z);
+#pragma omp parallel for schedule(static)
+    for (size_t e = 0; e < k->n; e++) z[e] *= k->inv_lambda[e];
+    apply_local(k, k->V, z);
+}
+
+static double norm_inf(const double complex *x, size_t n)
+{
+    double m = 0.0;
+#pragma omp parallel for reduction(max : m) schedule(static)
+    for (size_t i = 0; i < n; i++) {
+        double a = cabs(x[i]);
+        if (!(a <= m)) m = isnan(a) ? INFINITY : a;
+    }
+    return m;
+}
+
+/* r = −L x; returns the relative residual ‖Lx‖∞ / (‖L‖∞ ‖x‖∞). */
+static double true_residual(const qs_krylov *k, const double complex *x, double complex *r)
+{
+    qs_sector_op_apply(k->A, x, r);
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < k->n; i++) r[i] = -r[i];
+    return norm_inf(r, k->n) / (k->A->norm * norm_inf(x, k->n));
+}
+
+int qs_krylov_solve(qs_krylov *k, const qs_model *m, const double complex *guess, double tol, int max_iterations,
+                    double complex *x, qs_error *err)
+{
+    int status;
+    k->iterations = 0;
+    k->residual = NAN;
+    if ((status = qs_sector_op_fill(k->A, m, err)) != QS_OK || (status = precondition_setup(k, m, err)) != QS_OK) return status;
+    size_t n = k->n, mr = (size_t)k->restart;
+    memcpy(x, guess ? guess : k->rho0, n * sizeof *x);
+    double complex *r = k->basis;                    /* the residual becomes the first basis vector */
+    const double complex one = 1.0, zero = 0.0, minus_one = -1.0;
+    for (;;) {
+        double rel = true_residual(k, x, r);
+        k->residual = rel;
+        if (!isfinite(rel)) return qs_error_set(err, QS_ENUMERIC, "the iterative solver produced a non-finite state");
+        if (rel <= tol) return QS_OK;
+        if (k->iterations >= max_iterations)
+            return qs_error_set(err, QS_ENUMERIC, "GMRES did not converge in %d iterations: relative residual %.3g (tolerance %.3g)",
+                                k->iterations, rel, tol);
+        double beta = cblas_dznrm2((int)n, r, 1);
+        /* stop the cycle when the 2-norm estimate guarantees the ∞-norm criterion */
+        double target = tol * k->A->norm * norm_inf(x, n);
+        cblas_zdscal((int)n, 1.0 / beta, r, 1);
+        memset(k->g, 0, (mr + 1) * sizeof *k->g);
+        k->g[0] = beta;
+        size_t j = 0;
+        while (j < mr && k->iterations < max_iterations) {
+            double complex *vj = k->basis + j * n, *vn = k->basis + (j + 1) * n, *hj = k->H + j * (mr + 1);
+            precondition(k, vj, k->z);
+            qs_sector_op_apply(k->A, k->z, vn);
+            for (int pass = 0; pass < 2; pass++) {           /* classical Gram–Schmidt, twice */
+                cblas_zgemv(CblasColMajor, CblasConjTrans, (int)n, (int)(j + 1), &one, k->basis, (int)n, vn, 1, &zero, k->h, 1);
+                cblas_zgemv(CblasColMajor, CblasNoTrans, (int)n, (int)(j + 1), &minus_one, k->basis, (int)n, k->h, 1, &one, vn, 1);
+                for (size_t i = 0; i <= j; i++) hj[i] = pass ? hj[i] + k->h[i] : k->h[i];
+            }
+            double hn = cblas_dznrm2((int)n, vn, 1);
+            hj[j + 1] = hn;
+            if (hn > 0) cblas_zdscal((int)n, 1.0 / hn, vn, 1);
+            for (size_t i = 0; i < j; i++) {                  /* earlier rotations */
+                double complex a = hj[i], c = hj[i + 1];
+                hj[i] = k->cs[i] * a + k->sn[i] * c;
+                hj[i + 1] = -conj(k->sn[i]) * a + k->cs[i] * c;
+            }
+            double complex a = hj[j], c = hj[j + 1];
+            double rr = hypot(cabs(a), cabs(c));
+            if (cabs(a) == 0.0) { k->cs[j] = 0.0; k->sn[j] = 1.0; }
+            else { k->cs[j] = cabs(a) / rr; k->sn[j] = (a / cabs(a)) * conj(c) / rr; }
+            hj[j] = k->cs[j] * a + k->sn[j] * c;
+            hj[j + 1] = 0.0;
+            k->g[j + 1] = -conj(k->sn[j]) * k->g[j];
+            k->g[j] = k->cs[j] * k->g[j];
+            j++;
+            k->iterations++;
+            if (cabs(k->g[j]) <= 0.5 * target || hn == 0.0) break;
+        }
+        for (size_t i = j; i-- > 0;) {                        /* R y = g, y into g */
+            double complex s = k->g[i];
+            for (size_t q = i + 1; q < j; q++) s -= k->H[q * (mr + 1) + i] * k->g[q];
+            k->g[i] = s / k->H[i * (mr + 1) + i];
+        }
+        cblas_zgemv(CblasColMajor, CblasNoTrans, (int)n, (int)j, &one, k->basis, (int)n, k->g, 1, &zero, k->w, 1);
+        precondition(k, k->w, k->z);
+        cblas_zaxpy((int)n, &one, k->z, 1, x, 1);
+    }
+}
+
+int qs_krylov_iterations(const qs_krylov *k) { return k->iterations; }
+double qs_krylov_residual(const qs_krylov *k) { return k->residual; }
