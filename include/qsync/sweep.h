@@ -7,7 +7,8 @@
  * Speed: one steady-state plan per thread, made once and reused (values and a
  * refactorisation per point). Determinism: points are solved in fixed blocks of
  * consecutive indices, each block starting with a fresh factorisation, so every number is
- * the same for any thread count and any order in which blocks run or resume.
+ * the same for any thread count and any order in which blocks run or resume — and for any
+ * split of the blocks between processes (options.part of options.parts).
  */
 #ifndef QSYNC_SWEEP_H
 #define QSYNC_SWEEP_H
@@ -40,6 +41,8 @@ typedef struct {
     qs_classical_options classical_options;
     double target_err;          /* classical: if > 0, trajectories per point are raised (from a pilot
                                    run) until the largest S_err is about this */
+    int part, parts;            /* solve only the blocks b with b mod parts = part (default 0 of 1):
+                                   one share of the grid, for a process among `parts` (MPI) */
 } qs_sweep_options;
 
 /* One solved point, handed to the report callback. */

@@ -67,6 +67,17 @@ int threads_take(int argc, char **argv, int *i, int *threads);
  * gnuplot could not be started at all, 1 otherwise. */
 int run_gnuplot(const char *dir, const char *name);
 
+/* MPI (par.c): started only under a launcher (mpirun, srun); otherwise one process of rank 0.
+ * The collectives are no-ops without MPI. */
+void par_init(int *argc, char ***argv);
+void par_finalize(void);
+int par_rank(void);
+int par_size(void);
+int par_local_size(void);       /* processes on this machine */
+void par_barrier(void);
+int par_max(int value);         /* the largest value over all processes */
+int par_broadcast(int value);   /* rank 0's value */
+
 /* Atomic output: write to PATH.tmp.PID, then rename over PATH. */
 FILE *out_open(const char *path, char *tmp, size_t tmp_size);
 int out_commit(FILE *fp, const char *tmp, const char *path); /* exit status */

@@ -10,6 +10,7 @@
  *                      for two).
  * Exit status: 0 ok, 2 bad input, 3 some points failed (NaN with their status), 130 interrupted.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
@@ -225,6 +226,67 @@ static long read_journal(const char *path, unsigned long long sig, run_state *rs
     return count;
 }
 
+/* Journal of process `rank` in DIR: sweep.partial.csv for rank 0 (and a single process),
+ * sweep.partial.RANK.csv for the others. */
+static void journal_path(char *buf, size_t size, const char *dir, int rank)
+{
+    if (rank == 0) snprintf(buf, size, "%s/sweep.partial.csv", dir);
+    else snprintf(buf, size, "%s/sweep.partial.%d.csv", dir, rank);
+}
+
+/* Whether `name` is a journal of a rank > 0 (sweep.partial.N.csv); *rank gets N. */
+static int rank_journal(const char *name, int *rank)
+{
+    int n = 0;
+    return sscanf(name, "sweep.partial.%d.csv%n", rank, &n) == 1 && n > 0 && name[n] == '\0' && *rank > 0;
+}
+
+/* Read every journal in DIR (any number of processes may have written them); returns the
+ * points they hold, or −1 (with the offending file in bad) when one belongs to another sweep. */
+static long read_journals(const char *dir, unsigned long long sig, run_state *rs, char *bad, size_t bad_size)
+{
+    char path[4200];
+    journal_path(path, sizeof path, dir, 0);
+    long total = read_journal(path, sig, rs);
+    if (total < 0) { snprintf(bad, bad_size, "%s", path); return -1; }
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int r;
+    while (d && (e = readdir(d)) != NULL) {
+        if (!rank_journal(e->d_name, &r)) continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        long got = read_journal(path, sig, rs);
+        if (got < 0) { snprintf(bad, bad_size, "%s", path); total = -1; break; }
+        total += got;
+    }
+    if (d) closedir(d);
+    return total;
+}
+
+/* Rewrite rank 0's journal with every point known, and drop the other ranks' journals. */
+static int consolidate_journals(const char *dir, unsigned long long sig, const run_state *rs, char **axis_names)
+{
+    char path[4200], tmp[4300];
+    journal_path(path, sizeof path, dir, 0);
+    FILE *jf = out_open(path, tmp, sizeof tmp);
+    if (!jf) return EXIT_IO;
+    fprintf(jf, "# qsync sweep %016llx\n", sig);
+    write_header(jf, rs, axis_names, 1);
+    for (size_t p = 0; p < rs->total; p++) if (rs->done[p]) write_row(jf, rs, p, 1);
+    int rc = out_commit(jf, tmp, path);
+    if (rc != EXIT_OK) return rc;
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int r;
+    while (d && (e = readdir(d)) != NULL) {
+        if (!rank_journal(e->d_name, &r)) continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        remove(path);
+    }
+    if (d) closedir(d);
+    return EXIT_OK;
+}
+
 static int write_plot(const char *dir, const run_state *rs, char **axis_names, const qs_axis *axes)
 {
     char path[4096], tmp[4200];
@@ -377,6 +439,13 @@ int cmd_sweep(int argc, char **argv)
         goto done;
     }
     so.tail_tol = ma.tail_tol;
+    so.part = par_rank();                  /* under MPI: this process's share of the blocks */
+    so.parts = par_size();
+    if (so.parts > 1 && so.threads == 0) { /* the cores of a machine shared by its processes */
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        so.threads = cores > par_local_size() ? (int)(cores / par_local_size()) : 1;
+        so.classical_options.threads = so.threads;
+    }
     /* levels = auto stays for the sweep to resolve over the grid */
     if ((rc = model_args_load(&ma, 0, &m, NULL, NULL)) != EXIT_OK) goto done;
     {
@@ -406,66 +475,83 @@ int cmd_sweep(int argc, char **argv)
     char *axis_names[64];
     for (int a = 0; a < n_axes; a++) axis_names[a] = (char *)axes[a].paths[0];
 
-    char journal[4096], final[4096], tmp[4200];
-    snprintf(journal, sizeof journal, "%s/sweep.partial.csv", out);
+    /* Journals: every process appends its blocks to its own journal; rank 0 gathers them,
+     * at the start (--resume) and at the end, into sweep.partial.csv and sweep.csv. Every
+     * step where processes depend on each other ends in a collective that also agrees on
+     * failure, so no process waits for one that gave up. */
+    char journal[4096], final[4096], tmp[4200], bad[4200];
+    int rank = par_rank(), nproc = par_size();
+    journal_path(journal, sizeof journal, out, rank);
     snprintf(final, sizeof final, "%s/sweep.csv", out);
     unsigned long long sig = signature(ma.model_path, argc, argv);
     long had = 0;
     if (resume) {
-        had = read_journal(journal, sig, &rs);
-        if (had < 0) { rc = cli_fail(QS_EINPUT, "--resume: %s belongs to a different sweep (model or axes changed)", journal); goto done; }
-        fprintf(stderr, "qsync sweep: resuming, %ld of %zu points already done\n", had, rs.total);
+        had = read_journals(out, sig, &rs, bad, sizeof bad);
+        if (had < 0) rc = cli_fail(QS_EINPUT, "--resume: %s belongs to a different sweep (model or axes changed)", bad);
+        else if (rank == 0) fprintf(stderr, "qsync sweep: resuming, %ld of %zu points already done\n", had, rs.total);
     }
-    /* rewrite the journal with what is known, then append */
-    {
+    if (par_max(had < 0)) { if (had >= 0) rc = EXIT_INPUT; goto done; }
+    rc = rank == 0 ? consolidate_journals(out, sig, &rs, axis_names) : EXIT_OK;
+    if (par_max(rc != EXIT_OK)) { if (rc == EXIT_OK) rc = EXIT_IO; goto done; }
+    if (rank > 0) {                                    /* an empty journal of this process's own */
         FILE *jf = out_open(journal, tmp, sizeof tmp);
-        if (!jf) { rc = EXIT_IO; goto done; }
-        fprintf(jf, "# qsync sweep %016llx\n", sig);
-        write_header(jf, &rs, axis_names, 1);
-        for (size_t p = 0; p < rs.total; p++) if (rs.done[p]) write_row(jf, &rs, p, 1);
-        if ((rc = out_commit(jf, tmp, journal)) != EXIT_OK) goto done;
-        rs.journal = fopen(journal, "a");
-        if (!rs.journal) { rc = cli_fail(QS_EIO, "%s: cannot append", journal); goto done; }
+        if (jf) {
+            fprintf(jf, "# qsync sweep %016llx\n", sig);
+            write_header(jf, &rs, axis_names, 1);
+        }
+        rc = jf ? out_commit(jf, tmp, journal) : EXIT_IO;
     }
+    if (rc == EXIT_OK && !(rs.journal = fopen(journal, "a"))) rc = cli_fail(QS_EIO, "%s: cannot append", journal);
+    if (par_max(rc != EXIT_OK)) { if (rc == EXIT_OK) rc = EXIT_IO; goto done; }
+
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    rs.tty = isatty(2);
-    rs.todo = rs.total - (size_t)had;
+    rs.tty = rank == 0 && isatty(2);
+    for (size_t p = 0; p < rs.total; p++)
+        rs.todo += !rs.done[p] && (p / (size_t)so.block) % (size_t)nproc == (size_t)rank;
     rs.t0 = rs.last_print = qs_now_cli();
     qs_error err;
     int st = qs_sweep_run(sw, rs.done, on_block, &rs, &stop_flag, &err);
     progress(&rs, 1);
     fclose(rs.journal);
     rs.journal = NULL;
-    if (st != QS_OK) { rc = cli_fail(st, "%s", err.message); goto done; }
-    if (rs.failed) { rc = cli_fail(QS_EIO, "%s: write failed", journal); goto done; }
+    if (st != QS_OK) rc = cli_fail(st, "%s", err.message);
+    else if (rs.failed) rc = cli_fail(QS_EIO, "%s: write failed", journal);
+    int stopped = par_max(stop_flag != 0);
+    if (par_max(rc != EXIT_OK)) { if (rc == EXIT_OK) rc = EXIT_IO; goto done; }
 
-    FILE *fp = out_open(final, tmp, sizeof tmp);
-    if (!fp) { rc = EXIT_IO; goto done; }
-    write_header(fp, &rs, axis_names, 0);
-    size_t failed = 0, done_count = 0;
-    for (size_t p = 0; p < rs.total; p++) {
-        if (!rs.done[p]) continue;
-        done_count++;
-        if (rs.status[p] < 0) failed++;
-        write_row(fp, &rs, p, 0);
+    if (rank == 0) {
+        size_t failed = 0, done_count = 0;
+        if (nproc > 1 && read_journals(out, sig, &rs, bad, sizeof bad) < 0) rc = cli_fail(QS_EIO, "%s: changed during the sweep", bad);
+        FILE *fp = rc == EXIT_OK ? out_open(final, tmp, sizeof tmp) : NULL;
+        if (fp) {
+            write_header(fp, &rs, axis_names, 0);
+            for (size_t p = 0; p < rs.total; p++) {
+                if (!rs.done[p]) continue;
+                done_count++;
+                if (rs.status[p] < 0) failed++;
+                write_row(fp, &rs, p, 0);
+            }
+            rc = out_commit(fp, tmp, final);
+        } else if (rc == EXIT_OK) {
+            rc = EXIT_IO;
+        }
+        if (rc == EXIT_OK && nproc > 1) rc = consolidate_journals(out, sig, &rs, axis_names);
+        if (rc != EXIT_OK) {
+        } else if (stopped) {
+            fprintf(stderr, "qsync sweep: interrupted; %s holds %zu of %zu points; finish with --resume\n", final, done_count, rs.total);
+            rc = 130;
+        } else if (plot && (rc = write_plot(out, &rs, axis_names, axes)) != EXIT_OK) {
+        } else if (failed) {
+            fprintf(stderr, "qsync sweep: %zu of %zu points failed (NaN in %s, see the status column)\n", failed, rs.total, final);
+            rc = EXIT_NUMERIC;
+        }
     }
-    if ((rc = out_commit(fp, tmp, final)) != EXIT_OK) goto done;
-    if (stop_flag) {
-        fprintf(stderr, "qsync sweep: interrupted; %s holds %zu of %zu points; finish with --resume\n", final, done_count, rs.total);
-        rc = 130;
-        goto done;
-    }
-    if (plot && (rc = write_plot(out, &rs, axis_names, axes)) != EXIT_OK) goto done;
-    if (failed) {
-        fprintf(stderr, "qsync sweep: %zu of %zu points failed (NaN in %s, see the status column)\n", failed, rs.total, final);
-        rc = EXIT_NUMERIC;
-    } else {
-        rc = EXIT_OK;
-    }
+    rc = par_broadcast(rc);
+    goto done;
 done:
     if (rs.journal) fclose(rs.journal);
     free(rs.done);

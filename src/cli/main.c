@@ -17,7 +17,7 @@ static const char usage[] =
     "Run 'qsync COMMAND --help' for a command's options.\n"
     "Exit status: 0 ok, 1 output not written, 2 bad input, 3 numerical failure, 4 refused for lack of memory.\n";
 
-int main(int argc, char **argv)
+static int run(int argc, char **argv)
 {
     if (argc < 2) {
         fputs(usage, stderr);
@@ -41,4 +41,12 @@ int main(int argc, char **argv)
     }
     fprintf(stderr, "qsync: unknown command '%s'\n%s", cmd, usage);
     return EXIT_INPUT;
+}
+
+int main(int argc, char **argv)
+{
+    par_init(&argc, &argv);
+    int rc = run(argc, argv);
+    par_finalize();
+    return rc;
 }

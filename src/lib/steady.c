@@ -170,6 +170,9 @@ static int plan_direct(qs_steady *st, const qs_model *model, double Dd, double s
          * by nested dissection, the ordering that keeps fill lowest on these lattice-like graphs. */
         st->control[UMFPACK_STRATEGY] = UMFPACK_STRATEGY_SYMMETRIC;
         st->control[UMFPACK_ORDERING] = UMFPACK_ORDERING_METIS;
+        /* METIS keeps its random state in globals: plans made by concurrent threads (sweeps)
+         * would get orderings that differ from run to run, and so results in the last bits */
+#pragma omp critical(qs_metis)
         status = (int)umfpack_dl_symbolic(nn, nn, st->L->Ap, st->L->Ai, NULL, &st->symbolic, st->control, st->info);
         st->stats.time_symbolic = qs_now() - t0;
         if (status == UMFPACK_ERROR_out_of_memory) return qs_error_set(err, QS_ENOMEM, "out of memory in the symbolic analysis");

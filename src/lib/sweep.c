@@ -74,6 +74,8 @@ void qs_sweep_defaults(qs_sweep_options *o)
     o->classical = 0;
     qs_classical_defaults(&o->classical_options);
     o->target_err = 0;
+    o->part = 0;
+    o->parts = 1;
 }
 
 void qs_sweep_free(qs_sweep **sweep)
@@ -193,6 +195,7 @@ int qs_sweep_create(const qs_model *base, int n_axes, const qs_axis *axes, int n
     if (!s) return qs_error_set(err, QS_ENOMEM, "out of memory");
     if (options) s->opt = *options; else qs_sweep_defaults(&s->opt);
     if (s->opt.block < 1) s->opt.block = 1;
+    if (s->opt.parts < 1 || s->opt.part < 0 || s->opt.part >= s->opt.parts) { s->opt.parts = 1; s->opt.part = 0; }
     s->base = qs_model_copy(base);
     s->axes = calloc((size_t)n_axes, sizeof *s->axes);
     s->ties = calloc((size_t)(n_ties > 0 ? n_ties : 1), sizeof *s->ties);
@@ -294,6 +297,7 @@ static int run_classical(qs_sweep *s, const unsigned char *done, qs_sweep_report
         return qs_error_set(err, QS_ENOMEM, "out of memory for the sweep's workspaces");
     }
     for (size_t b = 0; b * block < s->size && !*stop; b++) {
+        if (b % (size_t)s->opt.parts != (size_t)s->opt.part) continue;
         int n = 0;
         for (size_t p = b * block; p < (b + 1) * block && p < s->size && !*stop; p++) {
             if (done && done[p]) continue;
@@ -361,7 +365,7 @@ int qs_sweep_run(qs_sweep *s, const unsigned char *done, qs_sweep_report report,
         }
 #pragma omp for schedule(dynamic, 1)
         for (size_t b = 0; b < nblocks; b++) {
-            if (failed || *stop) continue;
+            if (failed || *stop || b % (size_t)s->opt.parts != (size_t)s->opt.part) continue;
             int n = 0, fresh = 1;
             for (size_t p = b * block; p < (b + 1) * block && p < s->size; p++) {
                 if (done && done[p]) continue;
