@@ -150,10 +150,10 @@ static int run_figure(const figure *f, const char *out, const char *threads, int
     if (threads) { argv[argc++] = "--threads"; argv[argc++] = (char *)threads; }
     if (resume) argv[argc++] = "--resume";
     argv[argc] = NULL;
-    fprintf(stderr, "qsync figure %s: %s\n", f->name, f->what);
+    if (par_rank() == 0) fprintf(stderr, "qsync figure %s: %s\n", f->name, f->what);
     double t0 = qs_now_cli();
     rc = cmd_sweep(argc, argv);
-    if (rc != EXIT_OK && rc != EXIT_NUMERIC) return rc;
+    if ((rc != EXIT_OK && rc != EXIT_NUMERIC) || par_rank() != 0) return rc;   /* under MPI, rank 0 draws */
     snprintf(script, sizeof script,
              "# Fig. %s of the paper: %s\n# data: sweep.csv (model.ini); run `gnuplot figure.gp` in this folder to redraw\n"
              "set terminal pngcairo size 900,700 noenhanced font ',12'\nset output 'figure.png'\n"
@@ -196,6 +196,6 @@ int cmd_figure(int argc, char **argv)
         fprintf(stderr, "qsync figure: unknown figure '%s'\n%s", name, usage);
         return EXIT_INPUT;
     }
-    if (all) fprintf(stderr, "qsync figure all: %d figures in %s (%.1f s)\n", N_FIGURES, out, qs_now_cli() - t0);
+    if (all && par_rank() == 0) fprintf(stderr, "qsync figure all: %d figures in %s (%.1f s)\n", N_FIGURES, out, qs_now_cli() - t0);
     return worst;
 }

@@ -350,6 +350,7 @@ int qs_sweep_run(qs_sweep *s, const unsigned char *done, qs_sweep_report report,
     for (int j = 0; j < s->base->n; j++) if (s->base->osc[j].levels > lmax) lmax = s->base->osc[j].levels;
 #pragma omp parallel num_threads(threads)
     {
+        omp_set_num_threads(1);    /* the solver's own loops stay on this thread, even in a team of one */
         qs_model *m = qs_model_copy(s->base);
         qs_steady *plan = NULL;
         qs_sweep_result *res = malloc(block * sizeof *res);
