@@ -27,11 +27,11 @@ def argmax_local(xs, ys):
 with tempfile.TemporaryDirectory() as out:
     r = subprocess.run([QSYNC, "figure", "all", "--out", out], capture_output=True, text=True)
     check("qsync figure all exits 0", r.returncode == 0, r.stderr[-300:])
-    for name in ("2a", "2b", "3a", "3b", "3c", "3d", "4a", "4b", "4c", "4d", "ring4"):
+    for name in ("2a", "2b", "3a", "3b", "3c", "3d", "4a", "4b", "4c", "4d", "ring4", "ring6"):
         files = [f for f in ("model.ini", "sweep.csv", "figure.gp", "figure.png") if os.path.getsize(os.path.join(out, name, f)) > 0]
         check(f"figure {name}: model.ini, sweep.csv, figure.gp and figure.png written", len(files) == 4, str(files))
     bad = []
-    for name in ("2a", "2b", "3a", "3b", "3c", "3d", "4a", "4b", "4c", "4d", "ring4"):
+    for name in ("2a", "2b", "3a", "3b", "3c", "3d", "4a", "4b", "4c", "4d", "ring4", "ring6"):
         head, rows = load(out, name)
         bad += [name for row in rows if row[head.index("status")] not in ("ok", "top-level")]
     check("every point of every figure solved (status ok or top-level)", not bad, str(bad[:5]))
@@ -149,5 +149,24 @@ with tempfile.TemporaryDirectory() as out:
         check(f"4d, V1 = {V1}: S_AB nearly vanishes at an interior V2 < 0 (below 15% of the line's maximum)",
               at < 0 and low < 0.15 * max(line)[0] and at > -0.5, f"min {low:.4f} at V2 = {at}, max {max(line)[0]:.4f}")
     check("4d: the strip moves to stronger direct coupling as V1 grows", where[0] > where[1] > where[2], str(where))
+
+    # ring6 (GMRES, 1.7 million unknowns a point): mediated synchronization of identical
+    # oscillators survives in the larger ring, at the resonance Delta = +-2K, blocked at 0
+    head, rows = load(out, "ring6")
+    h4, r4 = load(out, "ring4")
+    col = {k: head.index(k) for k in ("S_A-A2", "S_A-A3", "S_B-B2", "S_B-B3", "S_A-B")}
+    d_sym = max(max(abs(r[col["S_A-A2"]] - r[col["S_A-A3"]]), abs(r[col["S_B-B2"]] - r[col["S_B-B3"]])) for r in rows)
+    check("ring6: identical pairs equivalent by the ring's symmetry agree to 1e-8 (S_A-A2 = S_A-A3, S_B-B2 = S_B-B3)",
+          d_sym <= 1e-8, f"largest difference {d_sym:.1e}")
+    aa = {r[0]: r[col["S_A-A2"]] for r in rows}
+    bb = {r[0]: r[col["S_B-B2"]] for r in rows}
+    top_aa, top_bb = max(aa, key=aa.get), max(bb, key=bb.get)
+    check("ring6: S_A-A2 peaks at Delta = +2K, S_B-B2 at -2K, both over 10x their value at Delta = 0",
+          top_aa == 20 and top_bb == -20 and aa[20] > 10 * aa[0] and bb[-20] > 10 * bb[0],
+          f"S_A-A2 max {aa[top_aa]:.4f} at {top_aa} (at 0: {aa[0]:.5f}); S_B-B2 max {bb[top_bb]:.4f} at {top_bb}")
+    ring4_aa = {r[0]: r[h4.index("S_A-A2")] for r in r4}
+    ratio = aa[20] / ring4_aa[20]
+    check("ring6: one mediating path instead of the ring of four's two: S_A-A2 at +2K between 0.3 and 0.8 of ring4's",
+          0.3 < ratio < 0.8, f"{aa[20]:.4f} vs {ring4_aa[20]:.4f} (ratio {ratio:.2f})")
 
 finish()

@@ -16,7 +16,8 @@
  * Solvers: sparse LU (direct, below), or restarted GMRES preconditioned by the uncoupled
  * Liouvillian (iterative, on the sector only, for networks whose LU fill would exceed the
  * memory or take too long; see krylov.c). QS_SOLVER_AUTO plans the LU first and switches to
- * GMRES when its memory estimate exceeds half the limit or its flop count QS_DIRECT_MAX_FLOPS;
+ * GMRES when its memory estimate exceeds half the limit or its flop count QS_DIRECT_MAX_FLOPS
+ * (sectors above QS_DIRECT_MAX_AUTO go to GMRES straight away);
  * stats.solver_reason says why. In a sweep GMRES starts from the previous point's state.
  *
  * Normalisation: L preserves the trace, so the equation of one population is redundant;
@@ -39,6 +40,8 @@ enum { QS_LU_AUTO = 0, QS_LU_KLU = 1, QS_LU_UMFPACK = 2 };
 enum { QS_SOLVER_AUTO = 0, QS_SOLVER_DIRECT = 1, QS_SOLVER_ITERATIVE = 2 };
 #define QS_DIRECT_MIN_AUTO 20000     /* auto: sectors up to this size always go direct */
 #define QS_DIRECT_MAX_FLOPS 2e11     /* auto: LU flop counts above this go iterative */
+#define QS_DIRECT_MAX_AUTO 500000    /* auto: sectors above this size go iterative without planning
+                                        the LU (its fill would be tens of GiB at least) */
 
 typedef struct {
     int full;             /* 0: zero excitation-difference sector (default); 1: whole Liouvillian */

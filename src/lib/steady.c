@@ -245,6 +245,9 @@ int qs_steady_create(const qs_model *model, const qs_steady_options *options,
     if (solver == QS_SOLVER_AUTO && sector_d <= QS_DIRECT_MIN_AUTO) {
         solver = QS_SOLVER_DIRECT;
         snprintf(why, why_len, "auto: small sector");
+    } else if (solver == QS_SOLVER_AUTO && sector_d > QS_DIRECT_MAX_AUTO) {
+        solver = QS_SOLVER_ITERATIVE;
+        snprintf(why, why_len, "auto: a sector of %.0f unknowns, above %d: the LU's fill is out of reach", sector_d, QS_DIRECT_MAX_AUTO);
     } else if (solver != QS_SOLVER_AUTO) {
         snprintf(why, why_len, "%s", st->opt.full ? "full Liouvillian" : "requested");
     }
