@@ -89,6 +89,9 @@ with tempfile.TemporaryDirectory() as tmp:
               f"max |dS| {dS:.2e} over {len(cols)} pairs x 21 points")
         check("GMRES sweep: 1 and 2 threads give identical files", g1[0] == g2[0])
 
+rc, _, err = run(["steady", ring, "--full", "--solver", "iterative"])
+check("--full with --solver iterative: exit 2, says the LU is needed", rc == 2 and "needs the LU" in err, err.strip())
+
 for flags, what in ((["--solver", "lu"], "--solver lu"), (["--restart", "1"], "--restart 1"),
                     (["--iterative-tol", "0"], "--iterative-tol 0")):
     rc, _, err = run(["steady", ring] + flags)

@@ -10,6 +10,7 @@ usage: qutip_peer.py QSYNC MODEL [qsync flags...]            compare, exit 1 on 
        qutip_peer.py --time REPEATS QSYNC MODEL [flags...]   print QuTiP's median seconds
 """
 import json
+import resource
 import subprocess
 import sys
 import time
@@ -82,10 +83,13 @@ def qsync_json(argv):
 
 def main():
     args = sys.argv[1:]
-    repeats = 0
+    repeats, method = 0, "direct"
     if args and args[0] == "--time":
         repeats = int(args[1])
         args = args[2:]
+        if args and args[0] == "--method":        # e.g. iterative-gmres (with QuTiP's ILU preconditioner)
+            method = args[1]
+            args = args[2:]
     qsync, model_file, flags = args[0], args[1], args[2:]
     q = qsync_json([qsync, "steady", model_file] + flags)
     H, c_ops, dims, names = build(q)
@@ -93,9 +97,13 @@ def main():
         times = []
         for _ in range(repeats):
             t0 = time.perf_counter()
-            qutip.steadystate(H, c_ops)
+            if method == "direct":
+                qutip.steadystate(H, c_ops)
+            else:
+                qutip.steadystate(H, c_ops, method=method, use_precond=True)
             times.append(time.perf_counter() - t0)
-        print(json.dumps({"model": model_file, "repeats": repeats, "median_s": float(np.median(times))}))
+        print(json.dumps({"model": model_file, "repeats": repeats, "method": method, "median_s": float(np.median(times)),
+                          "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
         return 0
     rho = qutip.steadystate(H, c_ops)
     failures = 0

@@ -233,12 +233,18 @@ int qs_steady_create(const qs_model *model, const qs_steady_options *options,
     sector_d = qs_basis_sector_estimate(n, st->levels);
     size_t D, sector;
     if (!qs_basis_plan(n, st->levels, &D, &sector)) {
+        double need = qs_krylov_memory_estimate(model, sector_d, Dd, st->opt.restart);   /* the least of the two solvers */
         qs_steady_free(&st);
-        return qs_error_set(err, QS_ETOOBIG, "the Hilbert space is too large to index");
+        return qs_error_set(err, QS_ETOOBIG, "a sector of %.3g unknowns needs about %.4g MiB even for the iterative solver, "
+                            "and is too large to index", sector_d, need / 1048576.0);
     }
     st->stats.sector_dimension = sector;
     if (!qs_mul_size(D, D, &st->stats.liouvillian_dimension)) st->stats.liouvillian_dimension = SIZE_MAX;
 
+    if (st->opt.full && st->opt.solver == QS_SOLVER_ITERATIVE) {
+        qs_steady_free(&st);
+        return qs_error_set(err, QS_EINPUT, "the iterative solver works on the sector only: the full Liouvillian (--full) needs the LU");
+    }
     int solver = st->opt.full ? QS_SOLVER_DIRECT : st->opt.solver;
     char *why = st->stats.solver_reason;
     size_t why_len = sizeof st->stats.solver_reason;
