@@ -1,6 +1,6 @@
 /* bench_steady.c — time one steady state in-process: plan + solve + S of every pair.
  *
- * usage: bench_steady MODEL [REPEATS] [--set PATH=VALUE]...
+ * usage: bench_steady MODEL [REPEATS] [--set PATH=VALUE]... [--solver auto|direct|iterative]
  * Prints the median and quartiles of the wall time per steady state (all work from a
  * parsed model to S: basis, pattern, symbolic and numeric LU, solve, checks, measure),
  * and the median per steady state on one plan while every coupling changes from solve to
@@ -18,12 +18,14 @@ static int cmp(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+static qs_steady_options options;
+
 static double one(const qs_model *m, int with_plan, qs_steady *plan)
 {
     double t0 = qs_now();
     qs_steady *st = plan;
     qs_error err;
-    if (with_plan && qs_steady_create(m, NULL, &st, &err) != QS_OK) { fprintf(stderr, "%s\n", err.message); exit(3); }
+    if (with_plan && qs_steady_create(m, &options, &st, &err) != QS_OK) { fprintf(stderr, "%s\n", err.message); exit(3); }
     if (qs_steady_solve(st, m, &err) < 0) { fprintf(stderr, "%s\n", err.message); exit(3); }
     const qs_state *s = qs_steady_state(st);
     int n = qs_model_size(m);
@@ -47,8 +49,12 @@ int main(int argc, char **argv)
     qs_model *m;
     qs_error err;
     if (qs_model_load(argv[1], &m, &err) != QS_OK) { fprintf(stderr, "%s\n", err.message); return 2; }
+    qs_steady_defaults(&options);
     for (int i = 2; i < argc; i++)
-        if (strcmp(argv[i], "--set") == 0 && i + 1 < argc) {
+        if (strcmp(argv[i], "--solver") == 0 && i + 1 < argc) {
+            i++;
+            options.solver = strcmp(argv[i], "iterative") == 0 ? QS_SOLVER_ITERATIVE : strcmp(argv[i], "direct") == 0 ? QS_SOLVER_DIRECT : QS_SOLVER_AUTO;
+        } else if (strcmp(argv[i], "--set") == 0 && i + 1 < argc) {
             char path[256];
             const char *eq = strchr(argv[++i], '=');
             if (!eq) return 2;
@@ -60,7 +66,7 @@ int main(int argc, char **argv)
     one(m, 1, NULL);                                  /* warm-up */
     for (int r = 0; r < reps; r++) t[r] = one(m, 1, NULL);
     qs_steady *plan;
-    if (qs_steady_create(m, NULL, &plan, &err) != QS_OK) { fprintf(stderr, "%s\n", err.message); return 3; }
+    if (qs_steady_create(m, &options, &plan, &err) != QS_OK) { fprintf(stderr, "%s\n", err.message); return 3; }
     int nc = qs_model_coupling_count(m), refactored = 0;
     double complex *c0 = malloc((size_t)(nc ? nc : 1) * sizeof *c0);
     for (int i = 0; i < nc; i++) {

@@ -67,4 +67,15 @@ int qs_classical_run(const qs_model *model, const qs_classical_options *options,
 
 void qs_classical_result_free(qs_classical_result *result);
 
+/* An ensemble grown in steps, e.g. until S_err reaches a target: trajectories 0..N−1 are
+ * the same whatever the steps, and the result of an ensemble grown to N is bit for bit that
+ * of qs_classical_run with N trajectories (options.trajectories is ignored here). */
+typedef struct qs_classical_ensemble qs_classical_ensemble;
+int qs_classical_ensemble_create(const qs_model *model, const qs_classical_options *options,
+                                 qs_classical_ensemble **ensemble, qs_error *err);
+/* Run trajectories up to `trajectories` in all (the model must stay alive and unchanged). */
+int qs_classical_ensemble_grow(qs_classical_ensemble *ensemble, int trajectories, qs_error *err);
+int qs_classical_ensemble_result(const qs_classical_ensemble *ensemble, qs_classical_result *result, qs_error *err);
+void qs_classical_ensemble_free(qs_classical_ensemble **ensemble);
+
 #endif

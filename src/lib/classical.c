@@ -204,80 +204,156 @@ static double S_of(const double complex *sum, double samples, int keep, double *
     return S;
 }
 
-int qs_classical_run(const qs_model *m, const qs_classical_options *opt, qs_classical_result *res, qs_error *err)
+/* An ensemble that can grow: the model's parameters, the options, and every chunk's sums.
+ * Results always combine all chunks in chunk order, so an ensemble grown in steps to N
+ * trajectories gives bit for bit the result of one run of N. */
+struct qs_classical_ensemble {
+    const qs_model *m;                 /* not owned */
+    qs_classical_options o;
+    int n, pairs, *pa, *pb;
+    osc_par *par;
+    double complex *U;                 /* exp(−i C dt/2) */
+    long chunks, cap;
+    int trajectories;
+    chunk_stats *cs;
+    double seconds;
+};
+
+static void chunk_free(chunk_stats *c)
 {
+    free(c->c);
+    free(c->x);
+    free(c->hist);
+    memset(c, 0, sizeof *c);
+}
+
+void qs_classical_ensemble_free(qs_classical_ensemble **ens)
+{
+    if (!ens || !*ens) return;
+    qs_classical_ensemble *e = *ens;
+    for (long c = 0; c < e->chunks; c++) chunk_free(&e->cs[c]);
+    free(e->cs);
+    free(e->par);
+    free(e->U);
+    free(e->pa);
+    free(e->pb);
+    free(e);
+    *ens = NULL;
+}
+
+int qs_classical_ensemble_create(const qs_model *m, const qs_classical_options *opt, qs_classical_ensemble **out, qs_error *err)
+{
+    *out = NULL;
     qs_classical_options o;
     if (opt) o = *opt; else qs_classical_defaults(&o);
-    memset(res, 0, sizeof *res);
     if (!(o.dt > 0) || !(o.burn_in >= 0) || !(o.t_measure > 0) || !(o.sample_every > 0) || o.trajectories < 2 ||
         o.replicas < 2 || !(o.cutoff > 0) || !(o.significance >= 0) || o.hist_bins < 0 || (o.hist_bins > 0 && !(o.hist_max > 0)))
         return qs_error_set(err, QS_EINPUT, "classical options: dt, t_measure, sample_every, cutoff > 0; trajectories, replicas >= 2");
-    double t0 = qs_now();
+    qs_classical_ensemble *e = calloc(1, sizeof *e);
+    if (!e) return qs_error_set(err, QS_ENOMEM, "out of memory");
     int n = m->n, pairs = n * (n - 1) / 2;
-    osc_par *par = calloc((size_t)n, sizeof *par);
-    double complex *C = calloc((size_t)n * n, sizeof *C), *U = calloc((size_t)n * n, sizeof *U);
-    int *pa = malloc((size_t)(pairs ? pairs : 1) * sizeof *pa), *pb = malloc((size_t)(pairs ? pairs : 1) * sizeof *pb);
-    long chunks = (o.trajectories + CHUNK - 1) / CHUNK;
-    int R = o.replicas < chunks ? o.replicas : (int)chunks;
-    chunk_stats *cs = calloc((size_t)chunks, sizeof *cs);
-    if (!par || !C || !U || !pa || !pb || !cs) {
-        free(par); free(C); free(U); free(pa); free(pb); free(cs);
+    e->m = m;
+    e->o = o;
+    e->n = n;
+    e->pairs = pairs;
+    e->par = calloc((size_t)n, sizeof *e->par);
+    double complex *C = calloc((size_t)n * n, sizeof *C);
+    e->U = calloc((size_t)n * n, sizeof *e->U);
+    e->pa = malloc((size_t)(pairs ? pairs : 1) * sizeof *e->pa);
+    e->pb = malloc((size_t)(pairs ? pairs : 1) * sizeof *e->pb);
+    if (!e->par || !C || !e->U || !e->pa || !e->pb) {
+        free(C);
+        qs_classical_ensemble_free(&e);
         return qs_error_set(err, QS_ENOMEM, "out of memory");
     }
     for (int j = 0; j < n; j++) {
         const qs_osc *q = &m->osc[j];
-        par[j] = (osc_par){q->omega, q->K, q->gamma_plus, q->gamma_minus, q->sigma_plus * q->sigma_plus,
-                           q->sigma_minus * q->sigma_minus, q->n_plus, q->n_minus, q->gamma_T, q->noise};
+        e->par[j] = (osc_par){q->omega, q->K, q->gamma_plus, q->gamma_minus, q->sigma_plus * q->sigma_plus,
+                              q->sigma_minus * q->sigma_minus, q->n_plus, q->n_minus, q->gamma_T, q->noise};
     }
     for (int i = 0; i < m->n_couplings; i++) {
         C[(size_t)m->couplings[i].j * n + m->couplings[i].k] = m->couplings[i].c;
         C[(size_t)m->couplings[i].k * n + m->couplings[i].j] = conj(m->couplings[i].c);
     }
     /* U = exp(−i C dt/2) = V diag(e^{−iλ dt/2}) V† */
-    {
-        double complex *V = malloc((size_t)n * n * sizeof *V);
-        double *w = malloc((size_t)n * sizeof *w);
-        int ok = V && w;
-        if (ok) {
-            memcpy(V, C, (size_t)n * n * sizeof *V);
-            ok = LAPACKE_zheev(LAPACK_ROW_MAJOR, 'V', 'U', n, (lapack_complex_double *)V, n, w) == 0;
+    double complex *V = malloc((size_t)n * n * sizeof *V);
+    double *w = malloc((size_t)n * sizeof *w);
+    int ok = V && w;
+    if (ok) {
+        memcpy(V, C, (size_t)n * n * sizeof *V);
+        ok = LAPACKE_zheev(LAPACK_ROW_MAJOR, 'V', 'U', n, (lapack_complex_double *)V, n, w) == 0;
+    }
+    for (int j = 0; ok && j < n; j++)
+        for (int k = 0; k < n; k++) {
+            double complex sum = 0;
+            for (int x = 0; x < n; x++) sum += V[(size_t)j * n + x] * cexp(-I * w[x] * 0.5 * o.dt) * conj(V[(size_t)k * n + x]);
+            e->U[(size_t)j * n + k] = sum;
         }
-        for (int j = 0; ok && j < n; j++)
-            for (int k = 0; k < n; k++) {
-                double complex s = 0;
-                for (int e = 0; e < n; e++) s += V[(size_t)j * n + e] * cexp(-I * w[e] * 0.5 * o.dt) * conj(V[(size_t)k * n + e]);
-                U[(size_t)j * n + k] = s;
-            }
-        free(V);
-        free(w);
-        if (!ok) {
-            free(par); free(C); free(U); free(pa); free(pb); free(cs);
-            return qs_error_set(err, QS_ENUMERIC, "eigen-decomposition of the coupling matrix failed");
-        }
+    free(V);
+    free(w);
+    free(C);
+    if (!ok) {
+        qs_classical_ensemble_free(&e);
+        return qs_error_set(err, QS_ENUMERIC, "eigen-decomposition of the coupling matrix failed");
     }
     int q = 0;
     for (int a = 0; a < n; a++)
-        for (int b = a + 1; b < n; b++, q++) { pa[q] = a; pb[q] = b; }
-    int failed = 0, threads = o.threads > 0 ? o.threads : omp_get_max_threads();
+        for (int b = a + 1; b < n; b++, q++) { e->pa[q] = a; e->pb[q] = b; }
+    *out = e;
+    return QS_OK;
+}
+
+int qs_classical_ensemble_grow(qs_classical_ensemble *e, int trajectories, qs_error *err)
+{
+    if (trajectories <= e->trajectories) return QS_OK;
+    double t0 = qs_now();
+    long chunks = (trajectories + CHUNK - 1) / CHUNK;
+    if (chunks > e->cap) {
+        chunk_stats *cs = realloc(e->cs, (size_t)chunks * sizeof *cs);
+        if (!cs) return qs_error_set(err, QS_ENOMEM, "out of memory");
+        memset(cs + e->cap, 0, (size_t)(chunks - e->cap) * sizeof *cs);
+        e->cs = cs;
+        e->cap = chunks;
+    }
+    long from = e->chunks;
+    if (from > 0 && (long)e->trajectories < from * CHUNK) chunk_free(&e->cs[--from]);   /* a partial chunk is run again, whole */
+    int n = e->n, pairs = e->pairs, failed = 0, threads = e->o.threads > 0 ? e->o.threads : omp_get_max_threads();
+    const qs_classical_options *o = &e->o;
 #pragma omp parallel num_threads(threads)
     {
         double *work = malloc((size_t)4 * n * CHUNK * sizeof *work);
 #pragma omp for schedule(dynamic, 1)
-        for (long c = 0; c < chunks; c++) {
-            cs[c].c = calloc((size_t)(pairs ? pairs : 1) * L_MAX, sizeof *cs[c].c);
-            cs[c].x = calloc((size_t)n, sizeof *cs[c].x);
-            cs[c].hist = o.hist_bins > 0 ? calloc((size_t)n * o.hist_bins, sizeof *cs[c].hist) : NULL;
-            if (!work || !cs[c].c || !cs[c].x || (o.hist_bins > 0 && !cs[c].hist)) {
+        for (long c = from; c < chunks; c++) {
+            chunk_stats *cs = &e->cs[c];
+            cs->c = calloc((size_t)(pairs ? pairs : 1) * L_MAX, sizeof *cs->c);
+            cs->x = calloc((size_t)n, sizeof *cs->x);
+            cs->hist = o->hist_bins > 0 ? calloc((size_t)n * o->hist_bins, sizeof *cs->hist) : NULL;
+            if (!work || !cs->c || !cs->x || (o->hist_bins > 0 && !cs->hist)) {
 #pragma omp atomic write
                 failed = 1;
                 continue;
             }
             long first = c * CHUNK;
-            int count = (int)(o.trajectories - first < CHUNK ? o.trajectories - first : CHUNK);
-            run_chunk(m, par, U, &o, first, count, pairs, pa, pb, &cs[c], work);
+            int count = (int)(trajectories - first < CHUNK ? trajectories - first : CHUNK);
+            run_chunk(e->m, e->par, e->U, o, first, count, pairs, e->pa, e->pb, cs, work);
         }
         free(work);
     }
+    e->chunks = chunks;
+    e->trajectories = trajectories;
+    e->seconds += qs_now() - t0;
+    if (failed) return qs_error_set(err, QS_ENOMEM, "out of memory");
+    return QS_OK;
+}
+
+int qs_classical_ensemble_result(const qs_classical_ensemble *e, qs_classical_result *res, qs_error *err)
+{
+    memset(res, 0, sizeof *res);
+    const qs_classical_options *o = &e->o;
+    int n = e->n, pairs = e->pairs;
+    long chunks = e->chunks;
+    int R = o->replicas < chunks ? o->replicas : (int)chunks;
+    if (R < 2) return qs_error_set(err, QS_EINPUT, "an ensemble needs at least 33 trajectories (two chunks of 32) for its error");
     /* combine in chunk order: replicas r = chunk mod R, and the pool */
     double complex *rc = calloc((size_t)R * (pairs ? pairs : 1) * L_MAX, sizeof *rc), *pool = calloc((size_t)(pairs ? pairs : 1) * L_MAX, sizeof *pool);
     double *rs = calloc((size_t)R, sizeof *rs), pool_s = 0;
@@ -285,29 +361,29 @@ int qs_classical_run(const qs_model *m, const qs_classical_options *opt, qs_clas
     res->pairs = pairs;
     res->pair = calloc((size_t)(pairs ? pairs : 1), sizeof *res->pair);
     res->mean_x = calloc((size_t)n, sizeof *res->mean_x);
-    res->hist = o.hist_bins > 0 ? calloc((size_t)n * o.hist_bins, sizeof *res->hist) : NULL;
+    res->hist = o->hist_bins > 0 ? calloc((size_t)n * o->hist_bins, sizeof *res->hist) : NULL;
     int status = QS_OK;
-    if (failed || !rc || !pool || !rs || !res->pair || !res->mean_x || (o.hist_bins > 0 && !res->hist))
+    if (!rc || !pool || !rs || !res->pair || !res->mean_x || (o->hist_bins > 0 && !res->hist))
         status = qs_error_set(err, QS_ENOMEM, "out of memory");
     double xc = 0;
     int escaped = 0;
     for (long c = 0; status == QS_OK && c < chunks; c++) {
         int r = (int)(c % R);
         for (size_t k = 0; k < (size_t)pairs * L_MAX; k++) {
-            rc[(size_t)r * pairs * L_MAX + k] += cs[c].c[k];
-            pool[k] += cs[c].c[k];
+            rc[(size_t)r * pairs * L_MAX + k] += e->cs[c].c[k];
+            pool[k] += e->cs[c].c[k];
         }
-        rs[r] += cs[c].samples;
-        pool_s += cs[c].samples;
-        for (int j = 0; j < n; j++) res->mean_x[j] += cs[c].x[j];
-        for (size_t k = 0; res->hist && k < (size_t)n * o.hist_bins; k++) res->hist[k] += cs[c].hist[k];
-        xc += cs[c].x_count;
-        escaped += cs[c].escaped;
+        rs[r] += e->cs[c].samples;
+        pool_s += e->cs[c].samples;
+        for (int j = 0; j < n; j++) res->mean_x[j] += e->cs[c].x[j];
+        for (size_t k = 0; res->hist && k < (size_t)n * o->hist_bins; k++) res->hist[k] += e->cs[c].hist[k];
+        xc += e->cs[c].x_count;
+        escaped += e->cs[c].escaped;
     }
     if (status == QS_OK && pool_s < 2)
-        status = qs_error_set(err, QS_ENUMERIC, "no samples: every trajectory escaped beyond the cutoff %g before sampling", o.cutoff);
+        status = qs_error_set(err, QS_ENUMERIC, "no samples: every trajectory escaped beyond the cutoff %g before sampling", o->cutoff);
     for (int j = 0; status == QS_OK && j < n; j++) res->mean_x[j] /= xc;
-    for (q = 0; status == QS_OK && q < pairs; q++) {
+    for (int q = 0; status == QS_OK && q < pairs; q++) {
         const double complex *P = pool + (size_t)q * L_MAX;
         int keep = 0;
         for (int l = 0; l < L_MAX; l++) {            /* last harmonic above its noise */
@@ -318,7 +394,7 @@ int qs_classical_run(const qs_model *m, const qs_classical_options *opt, qs_clas
                 var += creal(d * conj(d));
             }
             double se = sqrt(var / ((double)R * (R - 1)));
-            if (cabs(mean) > o.significance * se) keep = l + 1;
+            if (cabs(mean) > o->significance * se) keep = l + 1;
         }
         qs_classical_pair *out = &res->pair[q];
         out->harmonics = keep;
@@ -334,12 +410,23 @@ int qs_classical_run(const qs_model *m, const qs_classical_options *opt, qs_clas
         for (int r = 0; r < R && r < 256; r++) var += (Sj[r] - mean) * (Sj[r] - mean);
         out->S_err = sqrt((R - 1.0) / R * var);
     }
-    res->escaped_fraction = (double)escaped / o.trajectories;
+    res->escaped_fraction = (double)escaped / e->trajectories;
     res->samples = pool_s;
-    res->osc_steps = (double)o.trajectories * n * (double)(lround(o.burn_in / o.dt) + lround(o.t_measure / o.dt));
-    res->seconds = qs_now() - t0;
-    for (long c = 0; c < chunks; c++) { free(cs[c].c); free(cs[c].x); free(cs[c].hist); }
-    free(cs); free(rc); free(pool); free(rs); free(par); free(C); free(U); free(pa); free(pb);
+    res->osc_steps = (double)e->trajectories * n * (double)(lround(o->burn_in / o->dt) + lround(o->t_measure / o->dt));
+    res->seconds = e->seconds;
+    free(rc); free(pool); free(rs);
     if (status != QS_OK) qs_classical_result_free(res);
+    return status;
+}
+
+int qs_classical_run(const qs_model *m, const qs_classical_options *opt, qs_classical_result *res, qs_error *err)
+{
+    memset(res, 0, sizeof *res);
+    qs_classical_ensemble *e;
+    int status = qs_classical_ensemble_create(m, opt, &e, err);
+    if (status != QS_OK) return status;
+    status = qs_classical_ensemble_grow(e, e->o.trajectories, err);
+    if (status == QS_OK) status = qs_classical_ensemble_result(e, res, err);
+    qs_classical_ensemble_free(&e);
     return status;
 }

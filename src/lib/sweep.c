@@ -308,20 +308,24 @@ static int run_classical(qs_sweep *s, const unsigned char *done, qs_sweep_report
             for (int q = 0; q < s->pairs; q++) Sp[q] = Ep[q] = NAN;
             qs_error e;
             qs_classical_result cr;
-            qs_classical_options co = s->opt.classical_options;
-            int st = qs_sweep_point_model(s, p, m, &e);
-            if (st == QS_OK) st = qs_classical_run(m, &co, &cr, &e);
-            /* a pilot, then larger ensembles until the error is below the target (at most 4 rounds;
-             * the jackknife error is itself uncertain by ~20 %, hence the margin) */
+            qs_classical_ensemble *ens = NULL;
+            int st = qs_sweep_point_model(s, p, m, &e), traj = s->opt.classical_options.trajectories;
+            if (st == QS_OK) st = qs_classical_ensemble_create(m, &s->opt.classical_options, &ens, &e);
+            if (st == QS_OK) st = qs_classical_ensemble_grow(ens, traj, &e);
+            if (st == QS_OK) st = qs_classical_ensemble_result(ens, &cr, &e);
+            /* a pilot, then the same ensemble grown until the error is below the target (at most
+             * 4 rounds; the jackknife error is itself uncertain by ~20 %, hence the margin) */
             for (int round = 0; st == QS_OK && s->opt.target_err > 0 && round < 4; round++) {
                 double worst = 0;
                 for (int q = 0; q < s->pairs; q++) worst = fmax(worst, cr.pair[q].S_err);
                 if (!(worst > s->opt.target_err)) break;
-                double need = co.trajectories * (worst / s->opt.target_err) * (worst / s->opt.target_err) * 1.2;
+                double need = traj * (worst / s->opt.target_err) * (worst / s->opt.target_err) * 1.2;
                 qs_classical_result_free(&cr);
-                co.trajectories = (int)fmin(ceil(need), 64.0 * s->opt.classical_options.trajectories);
-                st = qs_classical_run(m, &co, &cr, &e);
+                traj = (int)fmin(ceil(need), 64.0 * s->opt.classical_options.trajectories);
+                st = qs_classical_ensemble_grow(ens, traj, &e);
+                if (st == QS_OK) st = qs_classical_ensemble_result(ens, &cr, &e);
             }
+            qs_classical_ensemble_free(&ens);
             r->status = st;
             if (st == QS_OK) {
                 for (int q = 0; q < s->pairs; q++) { Sp[q] = cr.pair[q].S; Ep[q] = cr.pair[q].S_err; }
