@@ -129,4 +129,24 @@ check("Fig. 2a (V = 0.05): S largest at Delta = 0, lower by > 3 sigma at Delta =
 check("Fig. 2a (V = 0.05, Delta = 0, cutoff 8): S = 0.81 as MODEL.md states (within 3 sigma + 0.01)",
       abs(vals[0]["S"] - 0.81) < 3 * vals[0]["S_err"] + 0.01, f"{vals[0]['S']:.4f} +- {vals[0]['S_err']:.4f}")
 
+# 8. the estimator's bias is below its reported error, and the reported error is the real
+# scatter: at the settings of Fig. 2a's pilot (512 trajectories, burn-in 30), 32 independent
+# estimates (seeds 1..32) against one ensemble of 32,768 trajectories, where S is large,
+# intermediate, small, and exactly zero (uncoupled)
+fig = ["--burn-in", "30"]
+for V, dd in ((0.05, 0), (0.05, 1.5), (0.05, 3), (0.05, 4), (0, 0)):
+    model = FIG2A.format(gT=0, d=dd, V=V)
+    small = [run(model, *fig, "--trajectories", "512", "--seed", str(seed))[0]["pairs"][0] for seed in range(1, 33)]
+    ref = run(model, *fig, "--trajectories", "32768", "--seed", "1000")[0]["pairs"][0]
+    mean = sum(x["S"] for x in small) / len(small)
+    sd = math.sqrt(sum((x["S"] - mean) ** 2 for x in small) / (len(small) - 1))
+    err = sum(x["S_err"] for x in small) / len(small)
+    bias, noise = mean - ref["S"], math.hypot(sd / math.sqrt(len(small)), ref["S_err"])
+    what = f"V = {V}, Delta = {dd}"
+    check(f"{what}: bias of S at 512 trajectories below its reported error (|bias| - 2 sigma < S_err)",
+          abs(bias) - 2 * noise < err,
+          f"S(32768) = {ref['S']:.4f}, mean of 32 x S(512) = {mean:.4f}, bias {bias:+.4f} +- {noise:.4f}, reported S_err {err:.4f}")
+    check(f"{what}: reported S_err is the scatter of independent estimates (ratio within 0.6..1.6)",
+          0.6 < err / sd < 1.6, f"scatter {sd:.4f}, mean S_err {err:.4f}")
+
 finish()

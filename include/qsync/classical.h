@@ -17,9 +17,10 @@
  * averages are combined in a fixed order, so results are bit-identical.
  *
  * Estimator of S: the Fourier coefficients c_l = ⟨e^{ilφ}⟩ of φ = φ_a − φ_b, averaged over
- * trajectories and sampling times after the burn-in; harmonics are kept up to the last one
- * that stands above its noise (|c_l| > 3 standard errors); S = max_φ 2 Re Σ c_l e^{−ilφ}
- * (qs_phase_max). Errors: jackknife over `replicas` independent groups of trajectories.
+ * trajectories and sampling times after the burn-in; harmonics l = 1, 2, … are kept while
+ * they stand above their noise (|c_l| > 2 standard errors); S = max_φ 2 Re Σ c_l e^{−ilφ}
+ * (qs_phase_max). Errors: jackknife over `replicas` independent groups of trajectories,
+ * the choice of harmonics made again for every left-out group.
  */
 #ifndef QSYNC_CLASSICAL_H
 #define QSYNC_CLASSICAL_H
@@ -38,7 +39,7 @@ typedef struct {
     unsigned long long seed; /* default 1 */
     int threads;          /* 0: OpenMP's default */
     double cutoff;        /* |α|² beyond which a trajectory has escaped (default 8) */
-    double significance;  /* harmonics kept while |c_l| > significance · error (default 3) */
+    double significance;  /* harmonics 1, 2, … kept while |c_l| > significance · error (default 2) */
     int hist_bins;        /* histogram of |α_j|² over the samples: bins on [0, hist_max) (default 0: none) */
     double hist_max;
 } qs_classical_options;

@@ -216,16 +216,16 @@ int steady_options_take(qs_steady_options *opt, int argc, char **argv, int *i)
 
 int classical_options_take(qs_classical_options *o, int argc, char **argv, int *i)
 {
-    static const char *real_flags[] = {"--cutoff", "--dt", "--burn-in", "--time", "--sample-every"};
-    double *real_dst[] = {&o->cutoff, &o->dt, &o->burn_in, &o->t_measure, &o->sample_every};
+    static const char *real_flags[] = {"--cutoff", "--dt", "--burn-in", "--time", "--sample-every", "--significance"};
+    double *real_dst[] = {&o->cutoff, &o->dt, &o->burn_in, &o->t_measure, &o->sample_every, &o->significance};
     static const char *int_flags[] = {"--seed", "--trajectories", "--replicas"};
     const char *v;
     int r;
-    for (int k = 0; k < 5; k++)
+    for (int k = 0; k < 6; k++)
         if ((r = cli_take(argc, argv, i, real_flags[k], 1, &v)) != 0) {
             if (r < 0 || !cli_real(real_flags[k], v, real_dst[k])) return -1;
-            if (k == 2 ? *real_dst[k] < 0 : !(*real_dst[k] > 0)) {
-                fprintf(stderr, "qsync: %s must be %s\n", real_flags[k], k == 2 ? ">= 0" : "> 0");
+            if (k == 2 || k == 5 ? *real_dst[k] < 0 : !(*real_dst[k] > 0)) {
+                fprintf(stderr, "qsync: %s must be %s\n", real_flags[k], k == 2 || k == 5 ? ">= 0" : "> 0");
                 return -1;
             }
             return 1;

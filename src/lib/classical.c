@@ -29,7 +29,7 @@ void qs_classical_defaults(qs_classical_options *o)
     o->seed = 1;
     o->threads = 0;
     o->cutoff = 8;
-    o->significance = 3;
+    o->significance = 2;
     o->hist_bins = 0;
     o->hist_max = 0;
 }
@@ -190,6 +190,31 @@ static void run_chunk(const qs_model *m, const osc_par *par, const double comple
             for (int j = 0; j < n; j++) local_step(&par[j], h, re + (size_t)j * CHUNK, im + (size_t)j * CHUNK);
     }
     for (int t = 0; t < count; t++) cs->escaped += !alive[t];
+}
+
+/* Harmonics kept for pair q: 1..keep, each standing above `significance` standard errors
+ * of its mean over the replicas (all but replica `skip`; −1: all). Scanning upward and
+ * stopping at the first one lost in the noise keeps a harmonic of pure noise out (which
+ * would bias S up) without a high threshold (which drops weak real harmonics and biases
+ * S down). */
+static int harmonics_kept(const double complex *sum, double samples, const double complex *rc, const double *rs, int R,
+                          int pairs, int q, int skip, double significance)
+{
+    int keep = 0, used = skip >= 0 ? R - 1 : R;
+    if (used < 2) return 0;
+    for (int l = 0; l < L_MAX; l++) {
+        double complex mean = sum[l] / samples;
+        double var = 0;
+        for (int r = 0; r < R; r++) {
+            if (r == skip) continue;
+            double complex d = rc[((size_t)r * pairs + q) * L_MAX + l] / rs[r] - mean;
+            var += creal(d * conj(d));
+        }
+        double se = sqrt(var / ((double)used * (used - 1)));
+        if (!(cabs(mean) > significance * se)) break;
+        keep = l + 1;
+    }
+    return keep;
 }
 
 /* S from coefficient sums: c_l = sum_l / samples over harmonics 1..keep */
@@ -385,24 +410,16 @@ int qs_classical_ensemble_result(const qs_classical_ensemble *e, qs_classical_re
     for (int j = 0; status == QS_OK && j < n; j++) res->mean_x[j] /= xc;
     for (int q = 0; status == QS_OK && q < pairs; q++) {
         const double complex *P = pool + (size_t)q * L_MAX;
-        int keep = 0;
-        for (int l = 0; l < L_MAX; l++) {            /* last harmonic above its noise */
-            double complex mean = P[l] / pool_s;
-            double var = 0;
-            for (int r = 0; r < R; r++) {
-                double complex d = rc[((size_t)r * pairs + q) * L_MAX + l] / rs[r] - mean;
-                var += creal(d * conj(d));
-            }
-            double se = sqrt(var / ((double)R * (R - 1)));
-            if (cabs(mean) > o->significance * se) keep = l + 1;
-        }
         qs_classical_pair *out = &res->pair[q];
-        out->harmonics = keep;
-        out->S = S_of(P, pool_s, keep, &out->phi_max);
+        out->harmonics = harmonics_kept(P, pool_s, rc, rs, R, pairs, q, -1, o->significance);
+        out->S = S_of(P, pool_s, out->harmonics, &out->phi_max);
         double mean = 0, Sj[256];
         double complex loo[L_MAX];
-        for (int r = 0; r < R && r < 256; r++) {      /* jackknife: leave replica r out */
+        /* jackknife: leave replica r out, choosing the harmonics again, so that the error
+         * also holds the uncertainty of that choice (which dominates where S is small) */
+        for (int r = 0; r < R && r < 256; r++) {
             for (int l = 0; l < L_MAX; l++) loo[l] = P[l] - rc[((size_t)r * pairs + q) * L_MAX + l];
+            int keep = harmonics_kept(loo, pool_s - rs[r], rc, rs, R, pairs, q, r, o->significance);
             Sj[r] = S_of(loo, pool_s - rs[r], keep, NULL);
             mean += Sj[r] / R;
         }

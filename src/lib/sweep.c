@@ -296,6 +296,10 @@ static int run_classical(qs_sweep *s, const unsigned char *done, qs_sweep_report
         qs_model_free(&m); free(res); free(S);
         return qs_error_set(err, QS_ENOMEM, "out of memory for the sweep's workspaces");
     }
+    /* the trajectories take every core; BLAS (a tiny eigenproblem per point) gets none of its
+     * own threads, whose spinning would steal cycles from them */
+    int blas = openblas_get_num_threads();
+    openblas_set_num_threads(1);
     for (size_t b = 0; b * block < s->size && !*stop; b++) {
         if (b % (size_t)s->opt.parts != (size_t)s->opt.part) continue;
         int n = 0;
@@ -314,12 +318,13 @@ static int run_classical(qs_sweep *s, const unsigned char *done, qs_sweep_report
             if (st == QS_OK) st = qs_classical_ensemble_grow(ens, traj, &e);
             if (st == QS_OK) st = qs_classical_ensemble_result(ens, &cr, &e);
             /* a pilot, then the same ensemble grown until the error is below the target (at most
-             * 4 rounds; the jackknife error is itself uncertain by ~20 %, hence the margin) */
-            for (int round = 0; st == QS_OK && s->opt.target_err > 0 && round < 4; round++) {
+             * 8 rounds; growing wastes nothing, so the margin for the jackknife error's own
+             * uncertainty can be small) */
+            for (int round = 0; st == QS_OK && s->opt.target_err > 0 && round < 8; round++) {
                 double worst = 0;
                 for (int q = 0; q < s->pairs; q++) worst = fmax(worst, cr.pair[q].S_err);
                 if (!(worst > s->opt.target_err)) break;
-                double need = traj * (worst / s->opt.target_err) * (worst / s->opt.target_err) * 1.2;
+                double need = traj * (worst / s->opt.target_err) * (worst / s->opt.target_err) * 1.1;
                 qs_classical_result_free(&cr);
                 traj = (int)fmin(ceil(need), 64.0 * s->opt.classical_options.trajectories);
                 st = qs_classical_ensemble_grow(ens, traj, &e);
@@ -336,6 +341,7 @@ static int run_classical(qs_sweep *s, const unsigned char *done, qs_sweep_report
         }
         if (n > 0 && report) report(ctx, res, n);
     }
+    openblas_set_num_threads(blas);
     qs_model_free(&m);
     free(res);
     free(S);
