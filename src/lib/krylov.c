@@ -15,10 +15,14 @@
  * traceless, so Tr ρ = 1 throughout, and on traceless matrices L L0^# = 1 + L1 L0^#: close to
  * the identity when the couplings are weak against the damping. Right preconditioning
  * keeps GMRES's residual the true residual of L; each restart recomputes it from scratch.
- * Orthogonalisation is classical Gram–Schmidt applied twice (BLAS-2, stable in practice).
+ * Orthogonalisation is classical Gram–Schmidt applied twice (stable in practice), written
+ * as blocked OpenMP loops: BLAS's own threads would compete with OpenMP's for the cores.
  */
-#include <cblas.h>
 #include <lapacke.h>
+#include <omp.h>
+
+void openblas_set_num_threads(int);   /* OpenBLAS: its idle threads spin, taking cores from OpenMP's */
+int openblas_get_num_threads(void);
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +44,8 @@ struct qs_krylov {
     double complex *w, *z;      /* [n] */
     double complex *H, *g, *h, *sn; /* Hessenberg [(m+1)·m] column-major, rhs, projections, rotations */
     double *cs;
+    int threads;                /* OpenMP threads of the vector operations */
+    double complex *part;       /* [threads·(restart+1)] partial projections */
     int iterations;
     double residual;
 };
@@ -71,6 +77,7 @@ void qs_krylov_free(qs_krylov **kr)
     free(k->h);
     free(k->sn);
     free(k->cs);
+    free(k->part);
     free(k);
     *kr = NULL;
 }
@@ -144,7 +151,9 @@ int qs_krylov_create(const qs_basis *b, const qs_model *m, int restart, double m
     k->h = malloc((mr + 1) * sizeof *k->h);
     k->sn = malloc(mr * sizeof *k->sn);
     k->cs = malloc(mr * sizeof *k->cs);
-    int ok = k->V && k->Vinv && k->fiber && k->n_fibers && k->inv_lambda && k->rho0 && k->basis && k->w && k->z &&
+    k->threads = omp_get_max_threads();
+    k->part = malloc((size_t)k->threads * (mr + 1) * sizeof *k->part);
+    int ok = k->part && k->V && k->Vinv && k->fiber && k->n_fibers && k->inv_lambda && k->rho0 && k->basis && k->w && k->z &&
              k->H && k->g && k->h && k->sn && k->cs;
     for (int j = 0; ok && j < n; j++) {
         size_t L = (size_t)b->levels[j];
@@ -296,8 +305,78 @@ static double true_residual(const qs_krylov *k, const double complex *x, double 
     return norm_inf(r, k->n) / (k->A->norm * norm_inf(x, k->n));
 }
 
-int qs_krylov_solve(qs_krylov *k, const qs_model *m, const double complex *guess, double tol, int max_iterations,
-                    double complex *x, qs_error *err)
+/* ---- vector operations on the Krylov basis (columns of length n), in blocks of rows ---- */
+#define ROWS 1024
+
+/* h[i] = v_i^H w, i < m; partial sums per thread, added in thread order */
+static void project(qs_krylov *k, const double complex *V, int m, const double complex *w, double complex *h)
+{
+    size_t n = k->n, stride = (size_t)k->restart + 1;
+#pragma omp parallel num_threads(k->threads)
+    {
+        double complex *p = k->part + (size_t)omp_get_thread_num() * stride;
+        for (int i = 0; i < m; i++) p[i] = 0;
+#pragma omp for schedule(static)
+        for (size_t b = 0; b < n; b += ROWS) {
+            size_t e = b + ROWS < n ? b + ROWS : n;
+            for (int i = 0; i < m; i++) {
+                const double *v = (const double *)(V + (size_t)i * n), *x = (const double *)w;
+                double re = 0, im = 0;
+                for (size_t r = b; r < e; r++) {
+                    re += v[2 * r] * x[2 * r] + v[2 * r + 1] * x[2 * r + 1];
+                    im += v[2 * r] * x[2 * r + 1] - v[2 * r + 1] * x[2 * r];
+                }
+                p[i] += CMPLX(re, im);
+            }
+        }
+    }
+    for (int i = 0; i < m; i++) {
+        double complex sum = 0;
+        for (int t = 0; t < k->threads; t++) sum += k->part[(size_t)t * stride + (size_t)i];
+        h[i] = sum;
+    }
+}
+
+/* y = beta·y + Σ_{i<m} coef_i v_i */
+static void combine(const qs_krylov *k, const double complex *V, int m, const double complex *coef, double beta,
+                    double complex *y)
+{
+    size_t n = k->n;
+#pragma omp parallel for num_threads(k->threads) schedule(static)
+    for (size_t b = 0; b < n; b += ROWS) {
+        size_t e = b + ROWS < n ? b + ROWS : n;
+        double *out = (double *)y;
+        if (beta == 0.0) for (size_t r = b; r < e; r++) out[2 * r] = out[2 * r + 1] = 0.0;
+        else if (beta != 1.0) for (size_t r = b; r < e; r++) { out[2 * r] *= beta; out[2 * r + 1] *= beta; }
+        for (int i = 0; i < m; i++) {
+            const double *v = (const double *)(V + (size_t)i * n);
+            double cr = creal(coef[i]), ci = cimag(coef[i]);
+            for (size_t r = b; r < e; r++) {
+                out[2 * r] += cr * v[2 * r] - ci * v[2 * r + 1];
+                out[2 * r + 1] += cr * v[2 * r + 1] + ci * v[2 * r];
+            }
+        }
+    }
+}
+
+static double norm2(const qs_krylov *k, const double complex *x)
+{
+    const double *v = (const double *)x;
+    double s = 0;
+#pragma omp parallel for num_threads(k->threads) reduction(+ : s) schedule(static)
+    for (size_t r = 0; r < 2 * k->n; r++) s += v[r] * v[r];
+    return sqrt(s);
+}
+
+static void scale(const qs_krylov *k, double a, double complex *x)
+{
+    double *v = (double *)x;
+#pragma omp parallel for num_threads(k->threads) schedule(static)
+    for (size_t r = 0; r < 2 * k->n; r++) v[r] *= a;
+}
+
+static int solve(qs_krylov *k, const qs_model *m, const double complex *guess, double tol, int max_iterations,
+                 double complex *x, qs_error *err)
 {
     int status;
     k->iterations = 0;
@@ -306,7 +385,7 @@ int qs_krylov_solve(qs_krylov *k, const qs_model *m, const double complex *guess
     size_t n = k->n, mr = (size_t)k->restart;
     memcpy(x, guess ? guess : k->rho0, n * sizeof *x);
     double complex *r = k->basis;                    /* the residual becomes the first basis vector */
-    const double complex one = 1.0, zero = 0.0, minus_one = -1.0;
+    const double complex one = 1.0;
     for (;;) {
         double rel = true_residual(k, x, r);
         k->residual = rel;
@@ -315,10 +394,10 @@ int qs_krylov_solve(qs_krylov *k, const qs_model *m, const double complex *guess
         if (k->iterations >= max_iterations)
             return qs_error_set(err, QS_ENUMERIC, "GMRES did not converge in %d iterations: relative residual %.3g (tolerance %.3g)",
                                 k->iterations, rel, tol);
-        double beta = cblas_dznrm2((int)n, r, 1);
+        double beta = norm2(k, r);
         /* stop the cycle when the 2-norm estimate guarantees the ∞-norm criterion */
         double target = tol * k->A->norm * norm_inf(x, n);
-        cblas_zdscal((int)n, 1.0 / beta, r, 1);
+        scale(k, 1.0 / beta, r);
         memset(k->g, 0, (mr + 1) * sizeof *k->g);
         k->g[0] = beta;
         size_t j = 0;
@@ -327,13 +406,16 @@ int qs_krylov_solve(qs_krylov *k, const qs_model *m, const double complex *guess
             precondition(k, vj, k->z);
             qs_sector_op_apply(k->A, k->z, vn);
             for (int pass = 0; pass < 2; pass++) {           /* classical Gram–Schmidt, twice */
-                cblas_zgemv(CblasColMajor, CblasConjTrans, (int)n, (int)(j + 1), &one, k->basis, (int)n, vn, 1, &zero, k->h, 1);
-                cblas_zgemv(CblasColMajor, CblasNoTrans, (int)n, (int)(j + 1), &minus_one, k->basis, (int)n, k->h, 1, &one, vn, 1);
-                for (size_t i = 0; i <= j; i++) hj[i] = pass ? hj[i] + k->h[i] : k->h[i];
+                project(k, k->basis, (int)(j + 1), vn, k->h);
+                for (size_t i = 0; i <= j; i++) {
+                    hj[i] = pass ? hj[i] + k->h[i] : k->h[i];
+                    k->h[i] = -k->h[i];
+                }
+                combine(k, k->basis, (int)(j + 1), k->h, 1.0, vn);
             }
-            double hn = cblas_dznrm2((int)n, vn, 1);
+            double hn = norm2(k, vn);
             hj[j + 1] = hn;
-            if (hn > 0) cblas_zdscal((int)n, 1.0 / hn, vn, 1);
+            if (hn > 0) scale(k, 1.0 / hn, vn);
             for (size_t i = 0; i < j; i++) {                  /* earlier rotations */
                 double complex a = hj[i], c = hj[i + 1];
                 hj[i] = k->cs[i] * a + k->sn[i] * c;
@@ -356,10 +438,20 @@ int qs_krylov_solve(qs_krylov *k, const qs_model *m, const double complex *guess
             for (size_t q = i + 1; q < j; q++) s -= k->H[q * (mr + 1) + i] * k->g[q];
             k->g[i] = s / k->H[i * (mr + 1) + i];
         }
-        cblas_zgemv(CblasColMajor, CblasNoTrans, (int)n, (int)j, &one, k->basis, (int)n, k->g, 1, &zero, k->w, 1);
+        combine(k, k->basis, (int)j, k->g, 0.0, k->w);
         precondition(k, k->w, k->z);
-        cblas_zaxpy((int)n, &one, k->z, 1, x, 1);
+        combine(k, k->z, 1, &one, 1.0, x);
     }
+}
+
+int qs_krylov_solve(qs_krylov *k, const qs_model *m, const double complex *guess, double tol, int max_iterations,
+                    double complex *x, qs_error *err)
+{
+    int blas = openblas_get_num_threads();
+    openblas_set_num_threads(1);            /* the only BLAS call here is a tiny eigenproblem */
+    int status = solve(k, m, guess, tol, max_iterations, x, err);
+    openblas_set_num_threads(blas);
+    return status;
 }
 
 int qs_krylov_iterations(const qs_krylov *k) { return k->iterations; }
