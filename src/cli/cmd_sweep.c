@@ -234,11 +234,19 @@ static void journal_path(char *buf, size_t size, const char *dir, int rank)
     else snprintf(buf, size, "%s/sweep.partial.%d.csv", dir, rank);
 }
 
-/* Whether `name` is a journal of a rank > 0 (sweep.partial.N.csv); *rank gets N. */
-static int rank_journal(const char *name, int *rank)
+/* The next journal of a rank > 0 (sweep.partial.N.csv) in the listing d of DIR: its path
+ * into path; 0 when there is none left. */
+static int next_rank_journal(DIR *d, const char *dir, char *path, size_t size)
 {
-    int n = 0;
-    return sscanf(name, "sweep.partial.%d.csv%n", rank, &n) == 1 && n > 0 && name[n] == '\0' && *rank > 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        int rank, n = 0;
+        if (sscanf(e->d_name, "sweep.partial.%d.csv%n", &rank, &n) == 1 && n > 0 && e->d_name[n] == '\0' && rank > 0) {
+            snprintf(path, size, "%s/%s", dir, e->d_name);
+            return 1;
+        }
+    }
+    return 0;
 }
 
 /* Read every journal in DIR (any number of processes may have written them); returns the
@@ -250,11 +258,7 @@ static long read_journals(const char *dir, unsigned long long sig, run_state *rs
     long total = read_journal(path, sig, rs);
     if (total < 0) { snprintf(bad, bad_size, "%s", path); return -1; }
     DIR *d = opendir(dir);
-    struct dirent *e;
-    int r;
-    while (d && (e = readdir(d)) != NULL) {
-        if (!rank_journal(e->d_name, &r)) continue;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+    while (d && next_rank_journal(d, dir, path, sizeof path)) {
         long got = read_journal(path, sig, rs);
         if (got < 0) { snprintf(bad, bad_size, "%s", path); total = -1; break; }
         total += got;
@@ -276,13 +280,7 @@ static int consolidate_journals(const char *dir, unsigned long long sig, const r
     int rc = out_commit(jf, tmp, path);
     if (rc != EXIT_OK) return rc;
     DIR *d = opendir(dir);
-    struct dirent *e;
-    int r;
-    while (d && (e = readdir(d)) != NULL) {
-        if (!rank_journal(e->d_name, &r)) continue;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        remove(path);
-    }
+    while (d && next_rank_journal(d, dir, path, sizeof path)) remove(path);
     if (d) closedir(d);
     return EXIT_OK;
 }
