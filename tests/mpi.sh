@@ -36,6 +36,12 @@ map=(sweep "$EX/fig4.ini" --vary A-C,B-C=0.05:0.25:9 --vary C.omega=0:40:21 --no
 check "3 processes, 2-D map with GMRES: identical to one process ($(rows "$dir/map1/sweep.csv") rows)" \
     "cmp -s $dir/map1/sweep.csv $dir/map3/sweep.csv" "$(tail -2 "$dir/err")"
 
+# the classical model: each point's ensemble is keyed by its seed, so the split changes nothing
+cl=(sweep "$EX/fig2a.ini" --classical --vary 1.omega=-2:2:33 --trajectories 64 --time 30 --burn-in 20 --no-plot)
+"$QSYNC" "${cl[@]}" --out "$dir/cl1" 2>/dev/null
+"${MPIRUN[@]}" -np 2 "$QSYNC" "${cl[@]}" --out "$dir/cl2" 2>"$dir/err"
+check "classical sweep with 2 processes: identical to one process" "cmp -s $dir/cl1/sweep.csv $dir/cl2/sweep.csv" "$(tail -2 "$dir/err")"
+
 # kill one process midway; the other's journalled points survive; --resume finishes it
 long=(sweep "$EX/fig2b.ini" --levels 14 --vary 1.omega=-30:30:241 --vary 1-2=0.02:0.5:3 --no-plot --threads 1)
 "$QSYNC" "${long[@]}" --out "$dir/whole" 2>/dev/null
