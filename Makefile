@@ -1,9 +1,9 @@
 # qsync top-level driver.
 #   make          build everything into build/ (program: build/qsync)
 #   make run      install missing Debian packages, build, run the main job (a Fig. 2b point, then
-#                 every quantum figure of the paper into out/)
+#                 every figure of the paper, and the ring of six, into out/)
 #   make check    install missing Debian packages (with the test peers), build, run every test
-#   make bench    run the benchmarks against QuTiP (see BENCHMARKS.md)
+#   make bench    run the benchmarks against QuTiP and NumPy, and the scaling table (see BENCHMARKS.md)
 #   make sanitize build with AddressSanitizer + UndefinedBehaviorSanitizer into build-san/ and run the tests
 #                 (all but the one labelled slow: every figure of the paper, which `make check` runs)
 
