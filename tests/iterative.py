@@ -88,6 +88,11 @@ with tempfile.TemporaryDirectory() as tmp:
         check("GMRES sweep (warm starts) equals the LU sweep", len(lu[1]) == len(g1[1]) == 21 and dS <= TOL,
               f"max |dS| {dS:.2e} over {len(cols)} pairs x 21 points")
         check("GMRES sweep: 1 and 2 threads give identical files", g1[0] == g2[0])
+        cold = sweep("cold", ["--solver", "iterative", "--cold-start"])
+        if cold:
+            dS = max(abs(float(a[c]) - float(b[c])) for a, b in zip(cold[1], g1[1]) for c in cols)
+            check("GMRES sweep from the uncoupled state at every point (--cold-start) equals the warm-started one",
+                  dS <= TOL, f"max |dS| {dS:.2e}")
 
 rc, _, err = run(["steady", ring, "--full", "--solver", "iterative"])
 check("--full with --solver iterative: exit 2, says the LU is needed", rc == 2 and "needs the LU" in err, err.strip())

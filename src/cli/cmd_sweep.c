@@ -36,7 +36,8 @@ static const char usage[] =
     "                           --trajectories, --replicas as for qsync classical\n"
     "  --target-err X           classical: raise the trajectories per point until S_err is about X\n"
     "  --solver, --iterative-tol, --restart, --no-symmetry, --lu, --top-tol, --residual-tol,\n"
-    "  --memory-limit, --tail-tol: as for steady (GMRES starts each point from the previous one)\n";
+    "  --memory-limit, --tail-tol: as for steady (GMRES starts each point from the previous one)\n"
+    "  --cold-start             GMRES: start every point from the uncoupled state instead\n";
 
 static volatile int stop_flag;
 static void on_signal(int sig) { (void)sig; stop_flag = 1; }
