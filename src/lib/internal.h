@@ -88,7 +88,20 @@ struct qs_state {
 };
 
 /* ---- Liouvillian (see liouvillian.c) ---- */
-typedef struct qs_gen qs_gen;
+typedef struct {
+    int p, q;                 /* term C_pq a_p† a_q */
+    double complex c;
+} hop;
+
+/* Everything the generator needs: structure (hops) and values, per oscillator and level. */
+typedef struct qs_gen {
+    int n, n_hops;
+    hop *hops;                /* [2·couplings] */
+    double **energy;          /* [n][levels] E_j(n) */
+    double **up;              /* [n][levels] up[j][n] = rate of n−1 → n (0 at n = 0) */
+    double **down;            /* [n][levels] down[j][n] = rate of n → n−1 */
+    double **out;             /* [n][levels] total out-rate of level n */
+} qs_gen;
 typedef struct qs_liouvillian qs_liouvillian;
 
 /* Build the real sparsity pattern for `model` on `basis`: the sector (full = 0) or the
@@ -143,7 +156,7 @@ typedef struct {
     uint32_t *col;           /* [nnz] ascending within a row */
     double complex *val;     /* [nnz] values of the last fill */
     double norm;             /* ‖L‖∞ of the last fill */
-    qs_gen *gen;
+    qs_gen *gen;             /* energies and rates of the last fill */
 } qs_sector_op;
 
 /* Pattern and values for `model`; refused (QS_ETOOBIG) when the entries need more than
@@ -180,6 +193,11 @@ int qs_model_has_symmetry(const qs_model *m, const int *perm);
 double qs_memory_available(void);
 /* Peak resident set of this process in bytes, or 0 if unknown. */
 double qs_memory_peak(void);
+
+/* ---- OpenBLAS's thread count (its idle threads spin, taking cores from OpenMP's: sweeps
+ * and the iterative solver run BLAS on one thread) ---- */
+void openblas_set_num_threads(int);
+int openblas_get_num_threads(void);
 
 /* ---- time ---- */
 double qs_now(void);

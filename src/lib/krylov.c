@@ -19,11 +19,8 @@
  * as blocked OpenMP loops: BLAS's own threads would compete with OpenMP's for the cores.
  */
 #include <lapacke.h>
-#include <omp.h>
-
-void openblas_set_num_threads(int);   /* OpenBLAS: its idle threads spin, taking cores from OpenMP's */
-int openblas_get_num_threads(void);
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 #include "internal.h"
@@ -166,10 +163,12 @@ int qs_krylov_create(const qs_basis *b, const qs_model *m, int restart, double m
     return QS_OK;
 }
 
-/* Local eigenbases and 1/λ for `m`; also ρ0. */
+/* Local eigenbases and 1/λ for `m`, from the energies and rates of the operator's last
+ * fill; also ρ0. */
 static int precondition_setup(qs_krylov *k, const qs_model *m, qs_error *err)
 {
     const qs_basis *b = k->b;
+    const qs_gen *g = k->A->gen;
     int n = b->n, status = QS_OK, Lmax = 0;
     for (int j = 0; j < n; j++) if (b->levels[j] > Lmax) Lmax = b->levels[j];
     double *eig = malloc((size_t)n * (size_t)Lmax * sizeof *eig), *off = malloc((size_t)Lmax * sizeof *off);
@@ -177,16 +176,14 @@ static int precondition_setup(qs_krylov *k, const qs_model *m, qs_error *err)
     double *pop = malloc((size_t)n * (size_t)Lmax * sizeof *pop);
     if (!eig || !off || !U || !lp || !pop) status = qs_error_set(err, QS_ENOMEM, "out of memory");
     for (int j = 0; status == QS_OK && j < n; j++) {
-        const qs_osc *o = &m->osc[j];
         int L = b->levels[j];
         double *e = eig + (size_t)j * (size_t)Lmax;
         /* S: diagonal −out(q), off-diagonal √(up(q+1)·down(q+1)); log Π from detailed balance */
         lp[0] = 0.0;
         for (int q = 0; q < L; q++) {
-            double up_next = q + 1 < L ? qs_osc_rate_up(o, q + 1) : 0.0;
-            e[q] = -(up_next + qs_osc_rate_down(o, q));
+            e[q] = -g->out[j][q];
             if (q + 1 < L) {
-                double dn = qs_osc_rate_down(o, q + 1);
+                double up_next = g->up[j][q + 1], dn = g->down[j][q + 1];
                 if (!(up_next > 0) || !(dn > 0)) {
                     status = qs_error_set(err, QS_EINPUT, "oscillator %s: the iterative solver needs every up and down rate > 0 "
                                           "(level %d); use --solver direct", m->names[j], q + 1);
@@ -223,16 +220,13 @@ static int precondition_setup(qs_krylov *k, const qs_model *m, qs_error *err)
                     double p0 = s == t ? 1.0 : 0.0;
                     int stationary = s == t;
                     for (int j = 0; j < n; j++) {
-                        const qs_osc *o = &m->osc[j];
                         int L = b->levels[j], sj = qs_basis_occ(b, s, j), tj = qs_basis_occ(b, t, j);
                         if (sj == tj) {
                             lam += eig[(size_t)j * (size_t)Lmax + (size_t)sj];
                             stationary = stationary && sj == L - 1;
                             p0 *= pop[(size_t)j * (size_t)Lmax + (size_t)sj];
                         } else {
-                            double out_s = (sj + 1 < L ? qs_osc_rate_up(o, sj + 1) : 0.0) + qs_osc_rate_down(o, sj);
-                            double out_t = (tj + 1 < L ? qs_osc_rate_up(o, tj + 1) : 0.0) + qs_osc_rate_down(o, tj);
-                            lam += CMPLX(-0.5 * (out_s + out_t), -(qs_osc_energy(o, sj) - qs_osc_energy(o, tj)));
+                            lam += CMPLX(-0.5 * (g->out[j][sj] + g->out[j][tj]), -(g->energy[j][sj] - g->energy[j][tj]));
                         }
                     }
                     k->inv_lambda[e] = stationary ? 0.0 : 1.0 / lam;
@@ -296,13 +290,14 @@ static double norm_inf(const double complex *x, size_t n)
     return m;
 }
 
-/* r = −L x; returns the relative residual ‖Lx‖∞ / (‖L‖∞ ‖x‖∞). */
-static double true_residual(const qs_krylov *k, const double complex *x, double complex *r)
+/* r = −L x; returns the relative residual ‖Lx‖∞ / (‖L‖∞ ‖x‖∞), and ‖x‖∞ in *xnorm. */
+static double true_residual(const qs_krylov *k, const double complex *x, double complex *r, double *xnorm)
 {
     qs_sector_op_apply(k->A, x, r);
 #pragma omp parallel for schedule(static)
     for (size_t i = 0; i < k->n; i++) r[i] = -r[i];
-    return norm_inf(r, k->n) / (k->A->norm * norm_inf(x, k->n));
+    *xnorm = norm_inf(x, k->n);
+    return norm_inf(r, k->n) / (k->A->norm * *xnorm);
 }
 
 /* ---- vector operations on the Krylov basis (columns of length n), in blocks of rows ---- */
@@ -387,7 +382,7 @@ static int solve(qs_krylov *k, const qs_model *m, const double complex *guess, d
     double complex *r = k->basis;                    /* the residual becomes the first basis vector */
     const double complex one = 1.0;
     for (;;) {
-        double rel = true_residual(k, x, r);
+        double xnorm, rel = true_residual(k, x, r, &xnorm);
         k->residual = rel;
         if (!isfinite(rel)) return qs_error_set(err, QS_ENUMERIC, "the iterative solver produced a non-finite state");
         if (rel <= tol) return QS_OK;
@@ -396,7 +391,7 @@ static int solve(qs_krylov *k, const qs_model *m, const double complex *guess, d
                                 k->iterations, rel, tol);
         double beta = norm2(k, r);
         /* stop the cycle when the 2-norm estimate guarantees the ∞-norm criterion */
-        double target = tol * k->A->norm * norm_inf(x, n);
+        double target = tol * k->A->norm * xnorm;
         scale(k, 1.0 / beta, r);
         memset(k->g, 0, (mr + 1) * sizeof *k->g);
         k->g[0] = beta;

@@ -39,21 +39,6 @@
 #include <string.h>
 #include "internal.h"
 
-typedef struct {
-    int p, q;                 /* term C_pq a_p† a_q */
-    double complex c;
-} hop;
-
-/* Everything the generator needs: structure (hops) and values. */
-struct qs_gen {
-    int n, n_hops;
-    hop *hops;                /* [2·couplings] */
-    double **energy;          /* [n][levels] E_j(n) */
-    double **up;              /* [n][levels] up[j][n] = rate of n−1 → n (0 at n = 0) */
-    double **down;            /* [n][levels] down[j][n] = rate of n → n−1 */
-    double **out;             /* [n][levels] total out-rate of level n */
-};
-
 static void gen_free(qs_gen *g)
 {
     if (!g) return;
