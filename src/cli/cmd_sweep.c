@@ -268,17 +268,24 @@ static long read_journals(const char *dir, unsigned long long sig, run_state *rs
     return total;
 }
 
-/* Rewrite rank 0's journal with every point known, and drop the other ranks' journals. */
-static int consolidate_journals(const char *dir, unsigned long long sig, const run_state *rs, char **axis_names)
+/* A journal, atomically: signature, header, and (if rows) every point known. */
+static int write_journal(const char *path, unsigned long long sig, const run_state *rs, char **axis_names, int rows)
 {
-    char path[4200], tmp[4300];
-    journal_path(path, sizeof path, dir, 0);
+    char tmp[4300];
     FILE *jf = out_open(path, tmp, sizeof tmp);
     if (!jf) return EXIT_IO;
     fprintf(jf, "# qsync sweep %016llx\n", sig);
     write_header(jf, rs, axis_names, 1);
-    for (size_t p = 0; p < rs->total; p++) if (rs->done[p]) write_row(jf, rs, p, 1);
-    int rc = out_commit(jf, tmp, path);
+    for (size_t p = 0; rows && p < rs->total; p++) if (rs->done[p]) write_row(jf, rs, p, 1);
+    return out_commit(jf, tmp, path);
+}
+
+/* Rewrite rank 0's journal with every point known, and drop the other ranks' journals. */
+static int consolidate_journals(const char *dir, unsigned long long sig, const run_state *rs, char **axis_names)
+{
+    char path[4200];
+    journal_path(path, sizeof path, dir, 0);
+    int rc = write_journal(path, sig, rs, axis_names, 1);
     if (rc != EXIT_OK) return rc;
     DIR *d = opendir(dir);
     while (d && next_rank_journal(d, dir, path, sizeof path)) remove(path);
@@ -492,14 +499,7 @@ int cmd_sweep(int argc, char **argv)
     if (par_max(had < 0)) { if (had >= 0) rc = EXIT_INPUT; goto done; }
     rc = rank == 0 ? consolidate_journals(out, sig, &rs, axis_names) : EXIT_OK;
     if (par_max(rc != EXIT_OK)) { if (rc == EXIT_OK) rc = EXIT_IO; goto done; }
-    if (rank > 0) {                                    /* an empty journal of this process's own */
-        FILE *jf = out_open(journal, tmp, sizeof tmp);
-        if (jf) {
-            fprintf(jf, "# qsync sweep %016llx\n", sig);
-            write_header(jf, &rs, axis_names, 1);
-        }
-        rc = jf ? out_commit(jf, tmp, journal) : EXIT_IO;
-    }
+    if (rank > 0) rc = write_journal(journal, sig, &rs, axis_names, 0);   /* an empty journal of this process's own */
     if (rc == EXIT_OK && !(rs.journal = fopen(journal, "a"))) rc = cli_fail(QS_EIO, "%s: cannot append", journal);
     if (par_max(rc != EXIT_OK)) { if (rc == EXIT_OK) rc = EXIT_IO; goto done; }
 

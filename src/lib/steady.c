@@ -56,9 +56,15 @@ void qs_steady_defaults(qs_steady_options *o)
 
 static double mib(double bytes) { return bytes / 1048576.0; }
 
+/* The memory a plan may use: the caller's limit, else what is available now. */
+static double memory_limit(const qs_steady *st)
+{
+    return st->opt.memory_limit > 0 ? st->opt.memory_limit : qs_memory_available();
+}
+
 static int check_memory(const qs_steady *st, double need, const char *what, qs_error *err)
 {
-    double limit = st->opt.memory_limit > 0 ? st->opt.memory_limit : qs_memory_available();
+    double limit = memory_limit(st);
     if (limit > 0 && need > limit)
         return qs_error_set(err, QS_ETOOBIG, "%s needs about %.4g MiB, but only %.0f MiB are %s",
                             what, mib(need), mib(limit), st->opt.memory_limit > 0 ? "allowed" : "available");
@@ -87,11 +93,6 @@ void qs_steady_free(qs_steady **steady)
     free(st->state.rho);
     free(st);
     *steady = NULL;
-}
-
-static double memory_limit(const qs_steady *st)
-{
-    return st->opt.memory_limit > 0 ? st->opt.memory_limit : qs_memory_available();
 }
 
 /* Drop everything the direct plan built (auto switching to the iterative solver). */

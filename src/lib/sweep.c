@@ -14,9 +14,6 @@
 #include "qsync/sweep.h"
 #include "internal.h"
 
-void openblas_set_num_threads(int);   /* OpenBLAS: sweeps use one BLAS thread per solve */
-int openblas_get_num_threads(void);
-
 #define MAX_VARS 16
 
 typedef struct {
