@@ -7,13 +7,16 @@
  * because it keeps |α|; damping with Γ at the half-step amplitude), coupling half step
  * (the exact unitary exp(−iC dt/2)), noise, coupling half step, local half step. The
  * rotation, which dominates (|Ω| ≫ Γ), is never approximated, so no energy is injected.
+ * The noise step adds √(D dt/2)(ξ1 + iξ2) with ξ = 0, ±√3 (probabilities 2/3, 1/6, 1/6):
+ * the moments of a normal variable up to the fifth, enough for the scheme's weak second
+ * order, which is all an average over the stationary ensemble sees.
  *
  * Ensemble: the model has no normalisable steady state (Γ → 0 for large |α|²); a
  * trajectory leaves the averages once some |α_j|² exceeds `cutoff` (the quasi-stationary
  * ensemble) and the escaped fraction is reported. gamma_T > 0 makes it well posed.
  *
  * Randomness: Philox4x32-10 (Random123), keyed by (seed, trajectory), counter (step,
- * oscillator): every trajectory is the same whatever the thread count or order, and the
+ * pair of oscillators): every trajectory is the same whatever the thread count or order, and the
  * averages are combined in a fixed order, so results are bit-identical.
  *
  * Estimator of S: the Fourier coefficients c_l = ⟨e^{ilφ}⟩ of φ = φ_a − φ_b, averaged over
@@ -56,7 +59,8 @@ typedef struct {
     double *hist;              /* [n · hist_bins] sample counts of |α_j|² per bin, or NULL */
     double escaped_fraction;   /* trajectories escaped by the end */
     double samples;            /* phase samples per pair */
-    double osc_steps;          /* oscillator-steps integrated */
+    double osc_steps;          /* oscillator-steps integrated: each trajectory's steps until it
+                                  escapes (it is not stepped any further) */
     double seconds;
 } qs_classical_result;
 

@@ -1,9 +1,12 @@
 /* classical.c — Monte Carlo of the Langevin equations (see qsync/classical.h).
  *
- * Trajectories run in fixed chunks of CHUNK lanes (structure of arrays, loops over lanes
- * vectorised; this file is compiled with -ffast-math for glibc's vector exp/log/sin/cos).
- * A chunk's averages are kept apart and combined in chunk order at the end, and chunk c
- * belongs to replica c mod R. Nothing depends on which thread ran a chunk.
+ * Trajectories are counted in chunks of CHUNK: a chunk's averages are kept apart and
+ * combined in chunk order at the end, and chunk c belongs to replica c mod R. They are run
+ * in batches of up to BATCH chunks, one lane per trajectory (structure of arrays, loops
+ * over groups of GROUP lanes vectorised; this file is compiled with -ffast-math for glibc's
+ * vector exp/sin). Lanes whose trajectory has escaped are dropped, the rest moved down in
+ * order, so a batch steps only whole groups that hold live trajectories. Nothing depends on
+ * which thread ran a batch, nor on how chunks were batched.
  */
 #include <math.h>
 #include <stdint.h>
@@ -15,7 +18,9 @@
 #include "qsync/classical.h"
 #include "internal.h"
 
-#define CHUNK 32
+#define CHUNK 32            /* trajectories per chunk: the unit of the statistics (chunk c is in replica c mod R) */
+#define GROUP 32            /* lanes stepped together by the vectorised kernels */
+#define BATCH 8             /* chunks run together, escaped lanes dropped */
 #define L_MAX QS_CLASSICAL_HARMONICS
 
 void qs_classical_defaults(qs_classical_options *o)
@@ -44,6 +49,7 @@ void qs_classical_result_free(qs_classical_result *r)
 
 typedef struct {
     double omega, K, gp, gm, sp2, sm2, np, nm, gT, noise;
+    double amp;           /* √(D dt/2): the noise per component and step */
 } osc_par;
 
 /* per chunk: sums of e^{ilφ} per pair and harmonic, samples, Σ|α|² per oscillator */
@@ -56,22 +62,35 @@ typedef struct {
     int escaped;
 } chunk_stats;
 
-/* local step of length h for one oscillator over a chunk: damping at the midpoint
- * amplitude, exact rotation by Ω(|α|²) */
-static void local_step(const osc_par *p, double h, double *restrict re, double *restrict im)
+/* e^x for |x| <= EXP_SMALL: Taylor to degree 12 by Estrin's scheme (remainder below 3e-18
+ * relative), a few fused multiply-adds instead of a call */
+#define EXP_SMALL 0.25
+static inline double exp_small(double x)
+{
+    double x2 = x * x, x4 = x2 * x2, x8 = x4 * x4;
+    double p01 = 1 + x, p23 = 1.0 / 2 + x * (1.0 / 6), p45 = 1.0 / 24 + x * (1.0 / 120), p67 = 1.0 / 720 + x * (1.0 / 5040);
+    double p89 = 1.0 / 40320 + x * (1.0 / 362880), p1011 = 1.0 / 3628800 + x * (1.0 / 39916800), p12 = 1.0 / 479001600;
+    double q0 = p01 + x2 * p23, q1 = p45 + x2 * p67, q2 = p89 + x2 * p1011;
+    return q0 + x4 * q1 + x8 * (q2 + x4 * p12);
+}
+
+/* local step of length h for one oscillator over a group of lanes: damping at the midpoint
+ * amplitude, exact rotation by Ω(|α|²). `small`: every exponent is within EXP_SMALL. */
+static inline __attribute__((always_inline)) void local_step_with(const osc_par *p, double h, double *restrict re,
+                                                                   double *restrict im, const int small)
 {
     const double np = p->np, nm = p->nm, sp2 = p->sp2, sm2 = p->sm2, gp = p->gp, gm = p->gm, gT = p->gT;
     const double omega = p->omega, K2 = 2 * p->K;
 #pragma omp simd
-    for (int t = 0; t < CHUNK; t++) {
+    for (int t = 0; t < GROUP; t++) {
         double x = re[t] * re[t] + im[t] * im[t];
         double dp = x - np, dm = x - nm;
         double g0 = gm * sm2 / (dm * dm + sm2) - gp * sp2 / (dp * dp + sp2) + gT;
-        double xm = 0.5 * x * (1 + exp(-g0 * h));
+        double xm = 0.5 * x * (1 + (small ? exp_small(-g0 * h) : exp(-g0 * h)));
         dp = xm - np;
         dm = xm - nm;
         double g = gm * sm2 / (dm * dm + sm2) - gp * sp2 / (dp * dp + sp2) + gT;
-        double f = exp(-0.5 * g * h), th = -(omega - K2 * xm) * h;
+        double f = small ? exp_small(-0.5 * g * h) : exp(-0.5 * g * h), th = -(omega - K2 * xm) * h;
         /* cos as a shifted sin: GCC would fuse sin and cos into sincos, which has no vector form */
         double c = f * sin(th + 0.5 * M_PI), s = f * sin(th), r = re[t], i = im[t];
         re[t] = r * c - i * s;
@@ -79,117 +98,254 @@ static void local_step(const osc_par *p, double h, double *restrict re, double *
     }
 }
 
-/* α_j += √(D dt/2)(n1 + i n2), normals from Philox by Box–Muller */
-static void noise_step(double amp, uint32_t step_lo, uint32_t step_hi, uint32_t j, uint32_t seed_lo, uint32_t seed_hi,
-                       long first, double *restrict re, double *restrict im)
+static void local_step(const osc_par *p, double h, double *restrict re, double *restrict im)
 {
+    /* |Γ| <= γ− + γ+ + |γ_T|: each Lorentzian factor is at most 1 */
+    if ((p->gm + p->gp + fabs(p->gT)) * h <= EXP_SMALL) local_step_with(p, h, re, im, 1);
+    else local_step_with(p, h, re, im, 0);
+}
+
+/* Noise for oscillators j and j+1 (amp_b = 0 and re_b = NULL when j is the last):
+ * α += √(D dt/2)(ξ1 + i ξ2) with ξ = −√3, 0, √3 with probabilities 1/6, 2/3, 1/6, four of
+ * them from one Philox draw keyed by each lane's trajectory. These match the moments of a
+ * standard normal up to the fifth, which is all a weak second-order scheme asks of its
+ * increments (the splitting's order in dt is unchanged), and cost no log, root or sine. */
+#define P_SIXTH 715827883u                               /* round(2³²/6) */
+static inline double three_point(uint32_t u, double s3)
+{
+    return (u < P_SIXTH ? -s3 : 0.0) + (u >= 0u - P_SIXTH ? s3 : 0.0);
+}
+static void noise_step(double amp_a, double amp_b, uint32_t step_lo, uint32_t step_hi, uint32_t j, uint32_t seed_lo,
+                       uint32_t seed_hi, const uint32_t *restrict id, double *restrict re_a, double *restrict im_a,
+                       double *restrict re_b, double *restrict im_b)
+{
+    const double s3 = sqrt(3.0);
+    double tmp_re[GROUP], tmp_im[GROUP];
+    if (!re_b) { re_b = tmp_re; im_b = tmp_im; }
 #pragma omp simd
-    for (int t = 0; t < CHUNK; t++) {
+    for (int t = 0; t < GROUP; t++) {
         philox4x32_ctr_t ctr = {{step_lo, j, seed_hi, step_hi}};
-        philox4x32_key_t key = {{(uint32_t)(first + t), seed_lo}};
+        philox4x32_key_t key = {{id[t], seed_lo}};
         philox4x32_ctr_t r = philox4x32(ctr, key);
-        double u1 = ((double)((((uint64_t)r.v[0] << 32) | r.v[1]) >> 11) + 1.0) * 0x1p-53;
-        double u2 = (double)((((uint64_t)r.v[2] << 32) | r.v[3]) >> 11) * 0x1p-53;
-        double rad = amp * sqrt(-2 * log(u1)), ang = 2 * M_PI * u2;
-        re[t] += rad * sin(ang + 0.5 * M_PI);
-        im[t] += rad * sin(ang);
+        re_a[t] += amp_a * three_point(r.v[0], s3);
+        im_a[t] += amp_a * three_point(r.v[1], s3);
+        re_b[t] += amp_b * three_point(r.v[2], s3);
+        im_b[t] += amp_b * three_point(r.v[3], s3);
     }
 }
 
-static void coupling_step(int n, const double complex *U, double *restrict re, double *restrict im, double *restrict tr,
-                          double *restrict ti)
+/* α ← U α on one group of lanes (oscillator j's lanes at re + j·ld); tr, ti: n × GROUP */
+static void coupling_step(int n, const double complex *U, double *restrict re, double *restrict im, size_t ld,
+                          double *restrict tr, double *restrict ti)
 {
+    if (n == 2) {                                       /* in place, without the copies */
+        double u00r = creal(U[0]), u00i = cimag(U[0]), u01r = creal(U[1]), u01i = cimag(U[1]);
+        double u10r = creal(U[2]), u10i = cimag(U[2]), u11r = creal(U[3]), u11i = cimag(U[3]);
+        double *restrict ar = re, *restrict ai = im, *restrict br = re + ld, *restrict bi = im + ld;
+#pragma omp simd
+        for (int t = 0; t < GROUP; t++) {
+            double xr = ar[t], xi = ai[t], yr = br[t], yi = bi[t];
+            ar[t] = u00r * xr - u00i * xi + u01r * yr - u01i * yi;
+            ai[t] = u00r * xi + u00i * xr + u01r * yi + u01i * yr;
+            br[t] = u10r * xr - u10i * xi + u11r * yr - u11i * yi;
+            bi[t] = u10r * xi + u10i * xr + u11r * yi + u11i * yr;
+        }
+        return;
+    }
     for (int j = 0; j < n; j++) {
-        double *restrict ore = tr + (size_t)j * CHUNK, *restrict oim = ti + (size_t)j * CHUNK;
-        for (int t = 0; t < CHUNK; t++) ore[t] = oim[t] = 0;
+        double *restrict ore = tr + (size_t)j * GROUP, *restrict oim = ti + (size_t)j * GROUP;
+        for (int t = 0; t < GROUP; t++) ore[t] = oim[t] = 0;
         for (int k = 0; k < n; k++) {
             double ur = creal(U[(size_t)j * n + k]), ui = cimag(U[(size_t)j * n + k]);
-            const double *restrict ar = re + (size_t)k * CHUNK, *restrict ai = im + (size_t)k * CHUNK;
+            const double *restrict ar = re + (size_t)k * ld, *restrict ai = im + (size_t)k * ld;
 #pragma omp simd
-            for (int t = 0; t < CHUNK; t++) {
+            for (int t = 0; t < GROUP; t++) {
                 ore[t] += ur * ar[t] - ui * ai[t];
                 oim[t] += ur * ai[t] + ui * ar[t];
             }
         }
     }
-    memcpy(re, tr, (size_t)n * CHUNK * sizeof *re);
-    memcpy(im, ti, (size_t)n * CHUNK * sizeof *im);
+    for (int j = 0; j < n; j++) {
+        memcpy(re + (size_t)j * ld, tr + (size_t)j * GROUP, GROUP * sizeof *re);
+        memcpy(im + (size_t)j * ld, ti + (size_t)j * GROUP, GROUP * sizeof *im);
+    }
 }
 
-/* One chunk: trajectories first .. first+count−1 (lanes beyond count run but are not counted). */
-static void run_chunk(const qs_model *m, const osc_par *par, const double complex *U, const qs_classical_options *o,
-                      long first, int count, int pairs, int *pa, int *pb, chunk_stats *cs, double *work)
+/* Drop the lanes of one group (one oscillator) whose |α|² passed the cutoff; how many did. */
+static int escape_check(const double *restrict re, const double *restrict im, double cutoff, unsigned char *restrict alive)
+{
+    int out_count = 0;
+#pragma omp simd reduction(+ : out_count)
+    for (int t = 0; t < GROUP; t++) {
+        int out = (re[t] * re[t] + im[t] * im[t] > cutoff) & alive[t];
+        alive[t] = (unsigned char)(alive[t] & !out);
+        out_count += out;
+    }
+    return out_count;
+}
+
+/* e^{ilφ}, φ = φ_a − φ_b, for l = 1 .. L_MAX on one group of lanes: real parts of l at
+ * pw[2(l−1)·GROUP ..], imaginary parts at pw[(2l−1)·GROUP ..] */
+static void phase_powers(const double *restrict ra, const double *restrict ia, const double *restrict rb,
+                         const double *restrict ib, double *restrict pw)
+{
+    double zr[GROUP], zi[GROUP];
+#pragma omp simd
+    for (int t = 0; t < GROUP; t++) {
+        double xr = ra[t] * rb[t] + ia[t] * ib[t], xi = ia[t] * rb[t] - ra[t] * ib[t], az = sqrt(xr * xr + xi * xi);
+        zr[t] = az > 0 ? xr / az : 1;
+        zi[t] = az > 0 ? xi / az : 0;
+        pw[t] = zr[t];
+        pw[GROUP + t] = zi[t];
+    }
+    for (int l = 1; l < L_MAX; l++) {
+        const double *restrict pr = pw + (size_t)(2 * l - 2) * GROUP, *restrict pi = pr + GROUP;
+        double *restrict qr = pw + (size_t)(2 * l) * GROUP, *restrict qi = qr + GROUP;
+#pragma omp simd
+        for (int t = 0; t < GROUP; t++) {
+            qr[t] = pr[t] * zr[t] - pi[t] * zi[t];
+            qi[t] = pr[t] * zi[t] + pi[t] * zr[t];
+        }
+    }
+}
+
+/* Lanes of a batch: the state of every oscillator (re, im: n × ld), the trajectory and the
+ * chunk (relative to the batch's first) of each lane. Live lanes come first, in the order
+ * of their trajectories; `live` of them, padded with idle lanes to whole groups. */
+typedef struct {
+    double *re, *im, *tr, *ti;
+    double *pw;              /* [2 · L_MAX · GROUP]: phase_powers of one group */
+    uint32_t *id;
+    int *chunk;
+    unsigned char *alive;
+    size_t ld;
+    int live;
+} lanes;
+
+static int groups_of(int live) { return (live + GROUP - 1) / GROUP; }
+
+/* Drop the escaped lanes (counting them in their chunks), keeping the order of the rest,
+ * and clear the idle lanes of the last group. */
+static void compact(lanes *w, int n, chunk_stats *cs)
+{
+    int k = 0;
+    for (int t = 0; t < w->live; t++) {
+        if (!w->alive[t]) {
+            cs[w->chunk[t]].escaped++;
+            continue;
+        }
+        if (k != t) {
+            for (int j = 0; j < n; j++) {
+                w->re[(size_t)j * w->ld + k] = w->re[(size_t)j * w->ld + t];
+                w->im[(size_t)j * w->ld + k] = w->im[(size_t)j * w->ld + t];
+            }
+            w->id[k] = w->id[t];
+            w->chunk[k] = w->chunk[t];
+            w->alive[k] = 1;
+        }
+        k++;
+    }
+    w->live = k;
+    for (int t = k; t < groups_of(k) * GROUP; t++) {
+        for (int j = 0; j < n; j++) w->re[(size_t)j * w->ld + t] = w->im[(size_t)j * w->ld + t] = 0;
+        w->id[t] = 0;
+        w->alive[t] = 0;
+    }
+}
+
+/* One batch: chunks c0 .. c0+nc−1 (trajectories c0·CHUNK .. up to `trajectories`−1), run
+ * together so that lanes freed by escaped trajectories are not stepped any further. Every
+ * lane's arithmetic and every chunk's order of summation are those of the chunk alone. */
+static void run_batch(const qs_model *m, const osc_par *par, const double complex *U, const qs_classical_options *o,
+                      long c0, int nc, long trajectories, int pairs, int *pa, int *pb, chunk_stats *cs, lanes *w,
+                      double *steps)
 {
     int n = m->n;
-    double *re = work, *im = work + (size_t)n * CHUNK, *tr = im + (size_t)n * CHUNK, *ti = tr + (size_t)n * CHUNK;
-    unsigned char alive[CHUNK];
     double h = 0.5 * o->dt;
     long burn = lround(o->burn_in / o->dt), total = burn + lround(o->t_measure / o->dt);
     long stride = lround(o->sample_every / o->dt);
     if (stride < 1) stride = 1;
     uint32_t seed_lo = (uint32_t)o->seed, seed_hi = (uint32_t)(o->seed >> 32);
+    size_t ld = w->ld;
+    double *re = w->re, *im = w->im;
     /* start on the limit cycle: |α|² = n+ + ½ (between the two Lorentzians), random phase */
-    for (int t = 0; t < CHUNK; t++) {
-        alive[t] = t < count;
-        for (int j = 0; j < n; j++) {
-            philox4x32_ctr_t ctr = {{0xffffffffu, (uint32_t)j, seed_hi, 0xffffffffu}};
-            philox4x32_key_t key = {{(uint32_t)(first + t), seed_lo}};
-            philox4x32_ctr_t r = philox4x32(ctr, key);
-            double a = sqrt(fmax(par[j].np + 0.5, 0.1));
-            double ph = 2 * M_PI * (double)((((uint64_t)r.v[0] << 32) | r.v[1]) >> 11) * 0x1p-53;
-            re[(size_t)j * CHUNK + t] = a * cos(ph);
-            im[(size_t)j * CHUNK + t] = a * sin(ph);
+    w->live = 0;
+    for (int c = 0; c < nc; c++)
+        for (int t = 0; t < CHUNK; t++) {
+            long traj = (c0 + c) * CHUNK + t;
+            if (traj >= trajectories) break;
+            int k = w->live++;
+            w->id[k] = (uint32_t)traj;
+            w->chunk[k] = c;
+            w->alive[k] = 1;
+            for (int j = 0; j < n; j++) {
+                philox4x32_ctr_t ctr = {{0xffffffffu, (uint32_t)j, seed_hi, 0xffffffffu}};
+                philox4x32_key_t key = {{(uint32_t)traj, seed_lo}};
+                philox4x32_ctr_t r = philox4x32(ctr, key);
+                double a = sqrt(fmax(par[j].np + 0.5, 0.1));
+                double ph = 2 * M_PI * (double)((((uint64_t)r.v[0] << 32) | r.v[1]) >> 11) * 0x1p-53;
+                re[(size_t)j * ld + k] = a * cos(ph);
+                im[(size_t)j * ld + k] = a * sin(ph);
+            }
         }
-    }
+    compact(w, n, cs);
+    int has_coupling = m->n_couplings > 0;
     /* Strang splitting L(h) [C(h) N C(h)] L(h); consecutive L(h) L(h) are one L(2h) except
      * where the state is read (samples, escape checks at the end of every step are cheap
      * and use the state after the first half) */
-    for (int j = 0; j < n; j++) local_step(&par[j], h, re + (size_t)j * CHUNK, im + (size_t)j * CHUNK);
-    for (long step = 0; step < total; step++) {
-        int has_coupling = m->n_couplings > 0;
-        if (has_coupling) coupling_step(n, U, re, im, tr, ti);
-        for (int j = 0; j < n; j++)
-            if (par[j].noise > 0)
-                noise_step(sqrt(0.5 * par[j].noise * o->dt), (uint32_t)step, (uint32_t)(step >> 32), (uint32_t)j, seed_lo,
-                           seed_hi, first, re + (size_t)j * CHUNK, im + (size_t)j * CHUNK);
-        if (has_coupling) coupling_step(n, U, re, im, tr, ti);
+    for (int g = 0; g < groups_of(w->live); g++)
+        for (int j = 0; j < n; j++) local_step(&par[j], h, re + (size_t)j * ld + g * GROUP, im + (size_t)j * ld + g * GROUP);
+    int alive = w->live;
+    for (long step = 0; step < total && alive > 0; step++) {
         int sample = step + 1 >= burn && (step + 1 - burn) % stride == 0, last = step + 1 == total;
-        if (!sample && !last) {
-            for (int j = 0; j < n; j++) local_step(&par[j], 2 * h, re + (size_t)j * CHUNK, im + (size_t)j * CHUNK);
-        } else {
-            for (int j = 0; j < n; j++) local_step(&par[j], h, re + (size_t)j * CHUNK, im + (size_t)j * CHUNK);
+        double h_end = !sample && !last ? 2 * h : h;
+        for (int g = 0; g < groups_of(w->live); g++) {
+            double *gr = re + g * GROUP, *gi = im + g * GROUP;
+            if (has_coupling) coupling_step(n, U, gr, gi, ld, w->tr, w->ti);
+            for (int j = 0; j < n; j += 2)
+                if (par[j].amp > 0 || (j + 1 < n && par[j + 1].amp > 0))
+                    noise_step(par[j].amp, j + 1 < n ? par[j + 1].amp : 0, (uint32_t)step, (uint32_t)(step >> 32), (uint32_t)j, seed_lo,
+                               seed_hi, w->id + g * GROUP, gr + (size_t)j * ld, gi + (size_t)j * ld,
+                               j + 1 < n ? gr + (size_t)(j + 1) * ld : NULL, j + 1 < n ? gi + (size_t)(j + 1) * ld : NULL);
+            if (has_coupling) coupling_step(n, U, gr, gi, ld, w->tr, w->ti);
+            for (int j = 0; j < n; j++) local_step(&par[j], h_end, gr + (size_t)j * ld, gi + (size_t)j * ld);
         }
-        for (int j = 0; j < n; j++) {                                /* the quasi-stationary ensemble */
-            const double *r = re + (size_t)j * CHUNK, *i = im + (size_t)j * CHUNK;
-            for (int t = 0; t < CHUNK; t++)
-                if (r[t] * r[t] + i[t] * i[t] > o->cutoff) alive[t] = 0;
-        }
-        if (!sample && !last) continue;
-        for (int t = 0; sample && t < count; t++) {
-            if (!alive[t]) continue;
-            cs->samples += 1;
-            cs->x_count += 1;
-            for (int j = 0; j < n; j++) {
-                double x = re[(size_t)j * CHUNK + t] * re[(size_t)j * CHUNK + t] + im[(size_t)j * CHUNK + t] * im[(size_t)j * CHUNK + t];
-                cs->x[j] += x;
-                if (o->hist_bins > 0 && x < o->hist_max) cs->hist[(size_t)j * o->hist_bins + (size_t)(x / o->hist_max * o->hist_bins)] += 1;
+        *steps += (double)alive * n;                                 /* the trajectories still in the ensemble */
+        int escapes = 0;                                             /* the quasi-stationary ensemble */
+        for (int g = 0; g < groups_of(w->live); g++)
+            for (int j = 0; j < n; j++)
+                escapes += escape_check(re + (size_t)j * ld + g * GROUP, im + (size_t)j * ld + g * GROUP, o->cutoff,
+                                        w->alive + g * GROUP);
+        for (int g = 0; sample && g < groups_of(w->live); g++) {
+            int top = w->live - g * GROUP < GROUP ? w->live - g * GROUP : GROUP;
+            for (int t = g * GROUP; t < g * GROUP + top; t++) {
+                if (!w->alive[t]) continue;
+                chunk_stats *s = &cs[w->chunk[t]];
+                s->samples += 1;
+                s->x_count += 1;
+                for (int j = 0; j < n; j++) {
+                    double x = re[(size_t)j * ld + t] * re[(size_t)j * ld + t] + im[(size_t)j * ld + t] * im[(size_t)j * ld + t];
+                    s->x[j] += x;
+                    if (o->hist_bins > 0 && x < o->hist_max) s->hist[(size_t)j * o->hist_bins + (size_t)(x / o->hist_max * o->hist_bins)] += 1;
+                }
             }
             for (int q = 0; q < pairs; q++) {
-                double complex za = CMPLX(re[(size_t)pa[q] * CHUNK + t], im[(size_t)pa[q] * CHUNK + t]);
-                double complex zb = CMPLX(re[(size_t)pb[q] * CHUNK + t], im[(size_t)pb[q] * CHUNK + t]);
-                double complex z = za * conj(zb), zl = 1.0;
-                double az = cabs(z);
-                z = az > 0 ? z / az : 1.0;                            /* e^{iφ}, φ = φ_a − φ_b */
-                for (int l = 0; l < L_MAX; l++) {
-                    zl *= z;
-                    cs->c[(size_t)q * L_MAX + l] += zl;
+                phase_powers(re + (size_t)pa[q] * ld + g * GROUP, im + (size_t)pa[q] * ld + g * GROUP,
+                             re + (size_t)pb[q] * ld + g * GROUP, im + (size_t)pb[q] * ld + g * GROUP, w->pw);
+                for (int t = 0; t < top; t++) {                       /* in the order of the trajectories */
+                    if (!w->alive[g * GROUP + t]) continue;
+                    double complex *c = cs[w->chunk[g * GROUP + t]].c + (size_t)q * L_MAX;
+                    for (int l = 0; l < L_MAX; l++) c[l] += CMPLX(w->pw[(2 * l) * GROUP + t], w->pw[(2 * l + 1) * GROUP + t]);
                 }
             }
         }
-        if (!last)
-            for (int j = 0; j < n; j++) local_step(&par[j], h, re + (size_t)j * CHUNK, im + (size_t)j * CHUNK);
+        if (sample && !last)                                          /* the rest of the step stopped to be read */
+            for (int g = 0; g < groups_of(w->live); g++)
+                for (int j = 0; j < n; j++) local_step(&par[j], h, re + (size_t)j * ld + g * GROUP, im + (size_t)j * ld + g * GROUP);
+        alive -= escapes;
+        if (groups_of(alive) < groups_of(w->live)) compact(w, n, cs);     /* whole groups freed */
     }
-    for (int t = 0; t < count; t++) cs->escaped += !alive[t];
+    compact(w, n, cs);
 }
 
 /* Harmonics kept for pair q: 1..keep, each standing above `significance` standard errors
@@ -242,6 +398,7 @@ struct qs_classical_ensemble {
     int trajectories;
     chunk_stats *cs;
     double seconds;
+    double steps;                      /* oscillator-steps of trajectories in the ensemble */
 };
 
 static void chunk_free(chunk_stats *c)
@@ -294,7 +451,8 @@ int qs_classical_ensemble_create(const qs_model *m, const qs_classical_options *
     for (int j = 0; j < n; j++) {
         const qs_osc *q = &m->osc[j];
         e->par[j] = (osc_par){q->omega, q->K, q->gamma_plus, q->gamma_minus, q->sigma_plus * q->sigma_plus,
-                              q->sigma_minus * q->sigma_minus, q->n_plus, q->n_minus, q->gamma_T, q->noise};
+                              q->sigma_minus * q->sigma_minus, q->n_plus, q->n_minus, q->gamma_T, q->noise,
+                              sqrt(0.5 * q->noise * o.dt)};
     }
     for (int i = 0; i < m->n_couplings; i++) {
         C[(size_t)m->couplings[i].j * n + m->couplings[i].k] = m->couplings[i].c;
@@ -344,29 +502,48 @@ int qs_classical_ensemble_grow(qs_classical_ensemble *e, int trajectories, qs_er
     if (from > 0 && (long)e->trajectories < from * CHUNK) chunk_free(&e->cs[--from]);   /* a partial chunk is run again, whole */
     int n = e->n, pairs = e->pairs, failed = 0, threads = e->o.threads > 0 ? e->o.threads : omp_get_max_threads();
     const qs_classical_options *o = &e->o;
-#pragma omp parallel num_threads(threads)
+    for (long c = from; c < chunks; c++) {
+        chunk_stats *cs = &e->cs[c];
+        cs->c = calloc((size_t)(pairs ? pairs : 1) * L_MAX, sizeof *cs->c);
+        cs->x = calloc((size_t)n, sizeof *cs->x);
+        cs->hist = o->hist_bins > 0 ? calloc((size_t)n * o->hist_bins, sizeof *cs->hist) : NULL;
+        if (!cs->c || !cs->x || (o->hist_bins > 0 && !cs->hist)) failed = 1;
+    }
+    /* batches of up to BATCH chunks, at least two per thread where there are enough chunks
+     * (the batching changes no result: only which lanes are stepped) */
+    long todo = chunks - from, per = (todo + 2L * threads - 1) / (2L * threads);
+    int batch = failed ? 0 : (int)(per < 1 ? 1 : per > BATCH ? BATCH : per);
+    long batches = batch ? (todo + batch - 1) / batch : 0;
+    double steps = 0;
+#pragma omp parallel num_threads(threads) reduction(+ : steps)
     {
-        double *work = malloc((size_t)4 * n * CHUNK * sizeof *work);
-#pragma omp for schedule(dynamic, 1)
-        for (long c = from; c < chunks; c++) {
-            chunk_stats *cs = &e->cs[c];
-            cs->c = calloc((size_t)(pairs ? pairs : 1) * L_MAX, sizeof *cs->c);
-            cs->x = calloc((size_t)n, sizeof *cs->x);
-            cs->hist = o->hist_bins > 0 ? calloc((size_t)n * o->hist_bins, sizeof *cs->hist) : NULL;
-            if (!work || !cs->c || !cs->x || (o->hist_bins > 0 && !cs->hist)) {
+        size_t ld = (size_t)BATCH * CHUNK;
+        lanes w = {.ld = ld};
+        w.re = malloc(ld * n * sizeof *w.re);
+        w.im = malloc(ld * n * sizeof *w.im);
+        w.tr = malloc((size_t)GROUP * n * sizeof *w.tr);
+        w.ti = malloc((size_t)GROUP * n * sizeof *w.ti);
+        w.id = malloc(ld * sizeof *w.id);
+        w.chunk = malloc(ld * sizeof *w.chunk);
+        w.alive = malloc(ld);
+        w.pw = malloc((size_t)2 * L_MAX * GROUP * sizeof *w.pw);
+        int ok = w.re && w.im && w.tr && w.ti && w.pw && w.id && w.chunk && w.alive;
+        if (!ok) {
 #pragma omp atomic write
-                failed = 1;
-                continue;
-            }
-            long first = c * CHUNK;
-            int count = (int)(trajectories - first < CHUNK ? trajectories - first : CHUNK);
-            run_chunk(e->m, e->par, e->U, o, first, count, pairs, e->pa, e->pb, cs, work);
+            failed = 1;
         }
-        free(work);
+#pragma omp for schedule(dynamic, 1)
+        for (long b = 0; b < batches; b++) {
+            long c0 = from + b * batch;
+            int nc = (int)(chunks - c0 < batch ? chunks - c0 : batch);
+            if (ok) run_batch(e->m, e->par, e->U, o, c0, nc, trajectories, pairs, e->pa, e->pb, e->cs + c0, &w, &steps);
+        }
+        free(w.re); free(w.im); free(w.tr); free(w.ti); free(w.id); free(w.chunk); free(w.alive); free(w.pw);
     }
     e->chunks = chunks;
     e->trajectories = trajectories;
     e->seconds += qs_now() - t0;
+    e->steps += steps;
     if (failed) return qs_error_set(err, QS_ENOMEM, "out of memory");
     return QS_OK;
 }
@@ -429,7 +606,7 @@ int qs_classical_ensemble_result(const qs_classical_ensemble *e, qs_classical_re
     }
     res->escaped_fraction = (double)escaped / e->trajectories;
     res->samples = pool_s;
-    res->osc_steps = (double)e->trajectories * n * (double)(lround(o->burn_in / o->dt) + lround(o->t_measure / o->dt));
+    res->osc_steps = e->steps;
     res->seconds = e->seconds;
     free(rc); free(pool); free(rs);
     if (status != QS_OK) qs_classical_result_free(res);
