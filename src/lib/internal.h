@@ -140,6 +140,7 @@ struct qs_liouvillian {
     int64_t *Ap;             /* [n+1] column pointers (CSC) */
     int64_t *Ai;             /* [nnz] row indices, ascending within a column */
     double *Ax;              /* [nnz] real values; row trace_row replaced by w e_r */
+    int32_t *emit_pos;       /* per entry emitted column by column: its place in the column, −1 to skip */
     size_t trace_row;        /* r: the unknown (orbit of a population) fixing the normalisation */
     size_t *diag_index;      /* [dim] slot of the population ρ_ss */
     int64_t trace_pos;       /* position in Ax of (r, r) */

@@ -263,6 +263,22 @@ static int cmp_i64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* Sort a column's row indices: by insertion when there are a few dozen (most columns;
+ * qsort's set-up would cost more than the sorting), else qsort (large symmetry orbits) */
+static void sort_rows(int64_t *r, int k)
+{
+    if (k > 64) {
+        qsort(r, (size_t)k, sizeof *r, cmp_i64);
+        return;
+    }
+    for (int i = 1; i < k; i++) {
+        int64_t v = r[i];
+        int j = i;
+        for (; j > 0 && r[j - 1] > v; j--) r[j] = r[j - 1];
+        r[j] = v;
+    }
+}
+
 int qs_liouvillian_nnz_bound(const qs_model *model, size_t columns, size_t diag, size_t *nnz)
 {
     size_t per = 4 * (1 + 4 * (size_t)model->n_couplings + 2 * (size_t)model->n), total;
@@ -278,6 +294,7 @@ void qs_liouvillian_free(qs_liouvillian **L)
     free((*L)->Ap);
     free((*L)->Ai);
     free((*L)->Ax);
+    free((*L)->emit_pos);
     free((*L)->diag_index);
     free((*L)->orbit_of);
     free((*L)->sign);
@@ -413,21 +430,44 @@ int qs_liouvillian_create(const qs_basis *basis, const qs_model *model, int full
     for (size_t s = 0; s < D; s++) L->diag_index[s] = qs_liouvillian_index(L, s, s);
     L->trace_row = (size_t)L->orbit_of[L->diag_index[trace_state(basis, model)]];
 
-    size_t nnz = 0;
+    size_t nnz = 0, n_emit = 0, cap = 0;
+    int64_t *emitted = malloc(4 * per_complex(basis, L->gen) * L->orbit_max * sizeof *emitted);
+    int ok = emitted != NULL;
     L->Ap[0] = 0;
-    for (size_t col = 0; col < L->n; col++) {
+    for (size_t col = 0; ok && col < L->n; col++) {
         int k = emit_reduced(L, L->gen, col, 0, &cb);
-        qsort(cb.rows, (size_t)k, sizeof *cb.rows, cmp_i64);
+        memcpy(emitted, cb.rows, (size_t)k * sizeof *emitted);
+        sort_rows(cb.rows, k);
         int u = 0;
         for (int i = 0; i < k; i++) {
             if (cb.rows[i] == (int64_t)L->trace_row && col != L->trace_row) continue;
             if (u == 0 || cb.rows[i] != cb.rows[u - 1]) cb.rows[u++] = cb.rows[i];
         }
         memcpy(L->Ai + nnz, cb.rows, (size_t)u * sizeof *cb.rows);
+        /* where each emitted entry goes in the column, for the fills (−1: the trace row) */
+        if (n_emit + (size_t)k > cap) {
+            cap = 2 * (n_emit + (size_t)k);
+            int32_t *grown = realloc(L->emit_pos, cap * sizeof *grown);
+            if (!(ok = grown != NULL)) break;
+            L->emit_pos = grown;
+        }
+        for (int i = 0; i < k; i++) {
+            int lo = 0, hi = u - 1;
+            while (lo < hi) {
+                int mid = (lo + hi) / 2;
+                if (cb.rows[mid] < emitted[i]) lo = mid + 1; else hi = mid;
+            }
+            L->emit_pos[n_emit++] = u > 0 && cb.rows[lo] == emitted[i] ? lo : -1;
+        }
         nnz += (size_t)u;
         L->Ap[col + 1] = (int64_t)nnz;
     }
+    free(emitted);
     buf_free(&cb);
+    if (!ok) {
+        qs_liouvillian_free(&L);
+        return qs_error_set(err, QS_ENOMEM, "out of memory for the Liouvillian pattern");
+    }
     L->nnz = nnz;
     int64_t *shrunk = realloc(L->Ai, nnz * sizeof *shrunk);
     if (shrunk) L->Ai = shrunk;
@@ -452,19 +492,12 @@ int qs_liouvillian_fill(qs_liouvillian *L, const qs_model *model, qs_error *err)
     }
     memset(L->Ax, 0, L->nnz * sizeof *L->Ax);
     double abs_sum = 0.0;
+    const int32_t *pos = L->emit_pos;
     for (size_t col = 0; col < L->n; col++) {
-        int k = emit_reduced(L, L->gen, col, 1, &cb);
-        const int64_t *ai = L->Ai + L->Ap[col];
-        int64_t len = L->Ap[col + 1] - L->Ap[col];
-        for (int i = 0; i < k; i++) {
-            if (cb.rows[i] == (int64_t)L->trace_row) continue;   /* replaced by w e_r */
-            int64_t lo = 0, hi = len - 1;
-            while (lo < hi) {
-                int64_t mid = (lo + hi) / 2;
-                if (ai[mid] < cb.rows[i]) lo = mid + 1; else hi = mid;
-            }
-            L->Ax[L->Ap[col] + lo] += cb.vals[i];
-        }
+        int k = emit_reduced(L, L->gen, col, 1, &cb);       /* the same entries, in the same order, as at create */
+        double *ax = L->Ax + L->Ap[col];
+        for (int i = 0; i < k; i++, pos++)
+            if (*pos >= 0 && cb.rows[i] != (int64_t)L->trace_row) ax[*pos] += cb.vals[i];   /* row r: w e_r */
     }
     buf_free(&cb);
     for (size_t i = 0; i < L->nnz; i++) abs_sum += fabs(L->Ax[i]);
@@ -474,6 +507,10 @@ int qs_liouvillian_fill(qs_liouvillian *L, const qs_model *model, qs_error *err)
     L->Ax[L->trace_pos] = L->trace_weight;
     return QS_OK;
 }
+
+/* |z| without hypot's care for overflow, which these magnitudes never need (and which costs
+ * more than the rest of the residual) */
+static inline double mag(double complex z) { return sqrt(creal(z) * creal(z) + cimag(z) * cimag(z)); }
 
 double qs_liouvillian_residual(const qs_liouvillian *L, const double complex *rho, double complex *y, double *row_abs)
 {
@@ -490,11 +527,11 @@ double qs_liouvillian_residual(const qs_liouvillian *L, const double complex *rh
         qs_liouvillian_slot(L, col, &s, &t);
         int m = emit_complex(b, L->gen, s, t, rs, rt, cv);
         double complex x = rho[col];
-        if (cabs(x) > rmax) rmax = cabs(x);
+        if (mag(x) > rmax) rmax = mag(x);
         for (int i = 0; i < m; i++) {
             size_t row = qs_liouvillian_index(L, rs[i], rt[i]);
             y[row] += cv[i] * x;
-            row_abs[row] += cabs(cv[i]);
+            row_abs[row] += mag(cv[i]);
         }
     }
     free(rs);
@@ -502,7 +539,7 @@ double qs_liouvillian_residual(const qs_liouvillian *L, const double complex *rh
     free(cv);
     double ymax = 0.0, norm = 0.0;
     for (size_t i = 0; i < L->n_slots; i++) {
-        if (!(cabs(y[i]) <= ymax)) ymax = cabs(y[i]);   /* NaN propagates */
+        if (!(mag(y[i]) <= ymax)) ymax = mag(y[i]);     /* NaN propagates */
         if (row_abs[i] > norm) norm = row_abs[i];
     }
     return ymax / (norm * rmax);

@@ -32,6 +32,7 @@ struct qs_steady {
     qs_state state;
     int have_state, have_guess;  /* a valid state; the last state may start GMRES */
     double memory_base;          /* bytes of our own arrays */
+    double memory_available;     /* what the system had at planning (read once: /proc is slow) */
     double rcond_fresh;          /* pivot ratio of the last fresh KLU factorisation */
     qs_steady_stats stats;
 };
@@ -56,13 +57,15 @@ void qs_steady_defaults(qs_steady_options *o)
 
 static double mib(double bytes) { return bytes / 1048576.0; }
 
-/* The memory a plan may use: the caller's limit, else what is available now. */
-static double memory_limit(const qs_steady *st)
+/* The memory a plan may use: the caller's limit, else what was available when planning began. */
+static double memory_limit(qs_steady *st)
 {
-    return st->opt.memory_limit > 0 ? st->opt.memory_limit : qs_memory_available();
+    if (st->opt.memory_limit > 0) return st->opt.memory_limit;
+    if (!(st->memory_available > 0)) st->memory_available = qs_memory_available();
+    return st->memory_available;
 }
 
-static int check_memory(const qs_steady *st, double need, const char *what, qs_error *err)
+static int check_memory(qs_steady *st, double need, const char *what, qs_error *err)
 {
     double limit = memory_limit(st);
     if (limit > 0 && need > limit)
@@ -155,6 +158,9 @@ static int plan_direct(qs_steady *st, const qs_model *model, double Dd, double s
     st->stats.lu = st->opt.lu != QS_LU_AUTO ? st->opt.lu : system <= QS_KLU_MAX_DIMENSION ? QS_LU_KLU : QS_LU_UMFPACK;
     if (st->stats.lu == QS_LU_KLU) {
         klu_l_defaults(&st->klu);
+        /* no block triangular form: the sector's L is one strongly connected block apart from
+         * the trace row, so BTF's matching and components would only cost time */
+        st->klu.btf = 0;
         st->klu_symbolic = klu_l_analyze(nn, (SuiteSparse_long *)st->L->Ap, (SuiteSparse_long *)st->L->Ai, &st->klu);
         st->stats.time_symbolic = qs_now() - t0;
         if (!st->klu_symbolic) {
@@ -438,7 +444,8 @@ int qs_steady_solve(qs_steady *st, const qs_model *model, qs_error *err)
     if (status != QS_OK) return status;
     double complex tr = 0.0;
     for (size_t s = 0; s < b->dim; s++) tr += st->state.rho[qs_basis_sector_index(b, s, s)];
-    for (size_t i = 0; i < b->sector_dim; i++) st->state.rho[i] /= tr;
+    double complex inv_tr = 1.0 / tr;
+    for (size_t i = 0; i < b->sector_dim; i++) st->state.rho[i] *= inv_tr;
     double complex tr1 = 0.0;
     for (size_t s = 0; s < b->dim; s++) tr1 += st->state.rho[qs_basis_sector_index(b, s, s)];
     st->stats.trace_error = cabs(tr1 - 1.0);
