@@ -120,7 +120,7 @@ static void noise_step(double amp_a, double amp_b, uint32_t step_lo, uint32_t st
                        double *restrict re_b, double *restrict im_b)
 {
     const double s3 = sqrt(3.0);
-    double tmp_re[GROUP], tmp_im[GROUP];
+    double tmp_re[GROUP] = {0}, tmp_im[GROUP] = {0};           /* the draws of an absent partner */
     if (!re_b) { re_b = tmp_re; im_b = tmp_im; }
 #pragma omp simd
     for (int t = 0; t < GROUP; t++) {
