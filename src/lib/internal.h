@@ -164,8 +164,10 @@ typedef struct {
  * memory_limit bytes (0: no limit). */
 int qs_sector_op_create(const qs_basis *basis, const qs_model *model, double memory_limit, qs_sector_op **A, qs_error *err);
 int qs_sector_op_fill(qs_sector_op *A, const qs_model *model, qs_error *err);
-/* y = L x (threads: OpenMP, none when called inside a parallel region). */
-void qs_sector_op_apply(const qs_sector_op *A, const double complex *x, double complex *y);
+/* y = L x on `threads` OpenMP threads (one when called inside a parallel region). */
+void qs_sector_op_apply(const qs_sector_op *A, const double complex *x, double complex *y, int threads);
+/* Sectors smaller than this run the iterative solver's vector operations on one thread */
+#define QS_KRYLOV_PARALLEL_MIN 32768
 void qs_sector_op_free(qs_sector_op **A);
 
 /* ---- iterative solver (krylov.c) ---- */

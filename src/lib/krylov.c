@@ -148,7 +148,9 @@ int qs_krylov_create(const qs_basis *b, const qs_model *m, int restart, double m
     k->h = malloc((mr + 1) * sizeof *k->h);
     k->sn = malloc(mr * sizeof *k->sn);
     k->cs = malloc(mr * sizeof *k->cs);
-    k->threads = omp_get_max_threads();
+    /* below QS_KRYLOV_PARALLEL_MIN unknowns a vector operation takes about as long as
+     * starting a parallel region: run serially (and so identically for any thread count) */
+    k->threads = k->n >= QS_KRYLOV_PARALLEL_MIN ? omp_get_max_threads() : 1;
     k->part = malloc((size_t)k->threads * (mr + 1) * sizeof *k->part);
     int ok = k->part && k->V && k->Vinv && k->fiber && k->n_fibers && k->inv_lambda && k->rho0 && k->basis && k->w && k->z &&
              k->H && k->g && k->h && k->sn && k->cs;
@@ -250,7 +252,7 @@ static void apply_local(const qs_krylov *k, double *const *M, double complex *x)
         size_t L = (size_t)b->levels[j], F = k->n_fibers[j];
         const double *mj = M[j];
         const uint32_t *fib = k->fiber[j];
-#pragma omp parallel
+#pragma omp parallel num_threads(k->threads)
         {
             double complex *tmp = malloc(L * sizeof *tmp);
 #pragma omp for schedule(static, 1024)
@@ -274,15 +276,15 @@ static void precondition(const qs_krylov *k, const double complex *v, double com
 {
     memcpy(z, v, k->n * sizeof *z);
     apply_local(k, k->Vinv, z);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for num_threads(k->threads) schedule(static)
     for (size_t e = 0; e < k->n; e++) z[e] *= k->inv_lambda[e];
     apply_local(k, k->V, z);
 }
 
-static double norm_inf(const double complex *x, size_t n)
+static double norm_inf(const double complex *x, size_t n, int threads)
 {
     double m = 0.0;
-#pragma omp parallel for reduction(max : m) schedule(static)
+#pragma omp parallel for num_threads(threads) reduction(max : m) schedule(static)
     for (size_t i = 0; i < n; i++) {
         double a = cabs(x[i]);
         if (!(a <= m)) m = isnan(a) ? INFINITY : a;
@@ -293,11 +295,11 @@ static double norm_inf(const double complex *x, size_t n)
 /* r = −L x; returns the relative residual ‖Lx‖∞ / (‖L‖∞ ‖x‖∞), and ‖x‖∞ in *xnorm. */
 static double true_residual(const qs_krylov *k, const double complex *x, double complex *r, double *xnorm)
 {
-    qs_sector_op_apply(k->A, x, r);
-#pragma omp parallel for schedule(static)
+    qs_sector_op_apply(k->A, x, r, k->threads);
+#pragma omp parallel for num_threads(k->threads) schedule(static)
     for (size_t i = 0; i < k->n; i++) r[i] = -r[i];
-    *xnorm = norm_inf(x, k->n);
-    return norm_inf(r, k->n) / (k->A->norm * *xnorm);
+    *xnorm = norm_inf(x, k->n, k->threads);
+    return norm_inf(r, k->n, k->threads) / (k->A->norm * *xnorm);
 }
 
 /* ---- vector operations on the Krylov basis (columns of length n), in blocks of rows ---- */
@@ -317,6 +319,8 @@ static void project(qs_krylov *k, const double complex *V, int m, const double c
             for (int i = 0; i < m; i++) {
                 const double *v = (const double *)(V + (size_t)i * n), *x = (const double *)w;
                 double re = 0, im = 0;
+                /* vectorised: partial sums in a fixed order, the same on every run */
+#pragma omp simd reduction(+ : re, im)
                 for (size_t r = b; r < e; r++) {
                     re += v[2 * r] * x[2 * r] + v[2 * r + 1] * x[2 * r + 1];
                     im += v[2 * r] * x[2 * r + 1] - v[2 * r + 1] * x[2 * r];
@@ -346,6 +350,7 @@ static void combine(const qs_krylov *k, const double complex *V, int m, const do
         for (int i = 0; i < m; i++) {
             const double *v = (const double *)(V + (size_t)i * n);
             double cr = creal(coef[i]), ci = cimag(coef[i]);
+#pragma omp simd
             for (size_t r = b; r < e; r++) {
                 out[2 * r] += cr * v[2 * r] - ci * v[2 * r + 1];
                 out[2 * r + 1] += cr * v[2 * r + 1] + ci * v[2 * r];
@@ -399,7 +404,7 @@ static int solve(qs_krylov *k, const qs_model *m, const double complex *guess, d
         while (j < mr && k->iterations < max_iterations) {
             double complex *vj = k->basis + j * n, *vn = k->basis + (j + 1) * n, *hj = k->H + j * (mr + 1);
             precondition(k, vj, k->z);
-            qs_sector_op_apply(k->A, k->z, vn);
+            qs_sector_op_apply(k->A, k->z, vn, k->threads);
             for (int pass = 0; pass < 2; pass++) {           /* classical Gram–Schmidt, twice */
                 project(k, k->basis, (int)(j + 1), vn, k->h);
                 for (size_t i = 0; i <= j; i++) {

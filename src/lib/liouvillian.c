@@ -637,7 +637,7 @@ int qs_sector_op_fill(qs_sector_op *A, const qs_model *m, qs_error *err)
 {
     if (!gen_set(A->gen, A->basis, m) || !sector_pass(A, 1, 0)) return qs_error_set(err, QS_ENOMEM, "out of memory");
     double norm = 0.0;
-#pragma omp parallel for reduction(max : norm) schedule(static)
+#pragma omp parallel for reduction(max : norm) schedule(static) if (A->n >= QS_KRYLOV_PARALLEL_MIN)
     for (size_t r = 0; r < A->n; r++) {
         double s = 0.0;
         for (int64_t p = A->rowptr[r]; p < A->rowptr[r + 1]; p++) s += cabs(A->val[p]);
@@ -648,9 +648,9 @@ int qs_sector_op_fill(qs_sector_op *A, const qs_model *m, qs_error *err)
     return QS_OK;
 }
 
-void qs_sector_op_apply(const qs_sector_op *A, const double complex *x, double complex *y)
+void qs_sector_op_apply(const qs_sector_op *A, const double complex *x, double complex *y, int threads)
 {
-#pragma omp parallel for schedule(static, 4096)
+#pragma omp parallel for num_threads(threads) schedule(static, 4096)
     for (size_t r = 0; r < A->n; r++) {
         double complex s = 0.0;
         for (int64_t p = A->rowptr[r]; p < A->rowptr[r + 1]; p++) s += A->val[p] * x[A->col[p]];
