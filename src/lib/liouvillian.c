@@ -508,9 +508,13 @@ int qs_liouvillian_fill(qs_liouvillian *L, const qs_model *model, qs_error *err)
     return QS_OK;
 }
 
-/* |z| without hypot's care for overflow, which these magnitudes never need (and which costs
- * more than the rest of the residual) */
-static inline double mag(double complex z) { return sqrt(creal(z) * creal(z) + cimag(z) * cimag(z)); }
+/* |z|: hypot's care for overflow costs more than the rest of the residual, and only
+ * magnitudes beyond 1e154 need it */
+static inline double mag(double complex z)
+{
+    double m = sqrt(creal(z) * creal(z) + cimag(z) * cimag(z));
+    return isfinite(m) ? m : cabs(z);
+}
 
 double qs_liouvillian_residual(const qs_liouvillian *L, const double complex *rho, double complex *y, double *row_abs)
 {
