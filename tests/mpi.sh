@@ -9,12 +9,7 @@ QSYNC=${1:?usage: mpi.sh QSYNC EXAMPLES}
 EX=${2:?usage: mpi.sh QSYNC EXAMPLES}
 MPIRUN=(mpirun --allow-run-as-root --oversubscribe)
 export OMPI_MCA_rmaps_base_oversubscribe=1
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "PASS: $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL: $1"; }
-check() { if eval "$2"; then ok "$1"; else bad "$1${3:+: $3}"; fi; }
+. "$(dirname "$0")/checks.sh"
 rows() { echo $(($(wc -l <"$1") - 1)); }
 
 # a ring of four (UMFPACK, symmetry) over 41 points: serial, 1 and 2 threads, then MPI
@@ -85,5 +80,4 @@ check "mpirun -np 2 qsync figure ring4: exit 0, CSV identical, plot drawn once" 
     "[ $st -eq 0 ] && cmp -s $dir/fig1/ring4/sweep.csv $dir/fig2/ring4/sweep.csv && [ -s $dir/fig2/ring4/figure.png ] && [ \$(grep -c 'figure.png' $dir/err) -eq 1 ]" \
     "exit $st: $(tail -3 "$dir/err")"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

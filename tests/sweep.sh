@@ -6,12 +6,7 @@ set -u
 QSYNC=${1:?usage: sweep.sh QSYNC EXAMPLES}
 EX=${2:?usage: sweep.sh QSYNC EXAMPLES}
 PY=/usr/bin/python3
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "PASS: $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL: $1"; }
-check() { if eval "$2"; then ok "$1"; else bad "$1${3:+: $3}"; fi; }
+. "$(dirname "$0")/checks.sh"
 
 # contract: header, one row per grid point in order, comma-joined paths move together
 "$QSYNC" sweep "$EX/fig4.ini" --vary A-C,B-C=0.05:0.15:3 --vary C.omega=10:30:5 --out "$dir/c" --no-plot 2>"$dir/err"
@@ -99,5 +94,4 @@ check "--vary crossing sigma <= 0: exit 2 naming the grid point" "[ $? -eq 2 ] &
 "$QSYNC" sweep "$EX/fig2b.ini" --vary sigma=0.2:0.3:2 --tie K=1/sigmaa --out "$dir/x" 2>"$dir/err"
 check "--tie with an unknown variable: exit 2" "[ $? -eq 2 ] && grep -q \"unknown variable 'sigmaa'\" $dir/err" "$(cat "$dir/err")"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -83,6 +83,18 @@ int cli_bytes(const char *flag, const char *text, double *out)
     return 1;
 }
 
+/* One of three names for a flag's value: its value in *out, or a message and 0 */
+static int choice(const char *flag, const char *text, const char *const names[3], const int values[3], int *out)
+{
+    for (int k = 0; k < 3; k++)
+        if (strcmp(text, names[k]) == 0) {
+            *out = values[k];
+            return 1;
+        }
+    fprintf(stderr, "qsync: %s: '%s' is not %s, %s or %s\n", flag, text, names[0], names[1], names[2]);
+    return 0;
+}
+
 static int push_op(model_args *ma, const char *path, const char *value)
 {
     const char **p = realloc(ma->op_path, (size_t)(ma->n_ops + 1) * sizeof *p);
@@ -181,20 +193,14 @@ int steady_options_take(qs_steady_options *opt, int argc, char **argv, int *i)
     int r;
     if (cli_take(argc, argv, i, "--no-symmetry", 0, &v) > 0) { opt->symmetry = 0; return 1; }
     if ((r = cli_take(argc, argv, i, "--lu", 1, &v)) != 0) {
-        if (r < 0) return -1;
-        if (strcmp(v, "auto") == 0) opt->lu = QS_LU_AUTO;
-        else if (strcmp(v, "klu") == 0) opt->lu = QS_LU_KLU;
-        else if (strcmp(v, "umfpack") == 0) opt->lu = QS_LU_UMFPACK;
-        else { fprintf(stderr, "qsync: --lu: '%s' is not auto, klu or umfpack\n", v); return -1; }
-        return 1;
+        static const char *const names[] = {"auto", "klu", "umfpack"};
+        static const int values[] = {QS_LU_AUTO, QS_LU_KLU, QS_LU_UMFPACK};
+        return r < 0 || !choice("--lu", v, names, values, &opt->lu) ? -1 : 1;
     }
     if ((r = cli_take(argc, argv, i, "--solver", 1, &v)) != 0) {
-        if (r < 0) return -1;
-        if (strcmp(v, "auto") == 0) opt->solver = QS_SOLVER_AUTO;
-        else if (strcmp(v, "direct") == 0) opt->solver = QS_SOLVER_DIRECT;
-        else if (strcmp(v, "iterative") == 0) opt->solver = QS_SOLVER_ITERATIVE;
-        else { fprintf(stderr, "qsync: --solver: '%s' is not auto, direct or iterative\n", v); return -1; }
-        return 1;
+        static const char *const names[] = {"auto", "direct", "iterative"};
+        static const int values[] = {QS_SOLVER_AUTO, QS_SOLVER_DIRECT, QS_SOLVER_ITERATIVE};
+        return r < 0 || !choice("--solver", v, names, values, &opt->solver) ? -1 : 1;
     }
     if (cli_take(argc, argv, i, "--cold-start", 0, &v) > 0) { opt->warm_start = 0; return 1; }
     if ((r = cli_take(argc, argv, i, "--iterative-tol", 1, &v)) != 0) {
