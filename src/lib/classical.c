@@ -48,8 +48,8 @@ void qs_classical_result_free(qs_classical_result *r)
 }
 
 typedef struct {
-    double omega, K, gp, gm, sp2, sm2, np, nm, gT, noise;
-    double amp;           /* √(D dt/2): the noise per component and step */
+    double omega, K, gp, gm, sp2, sm2, np, nm, gT;
+    double amp;           /* √(D dt/2), D the key `noise`: the noise per component and step */
 } osc_par;
 
 /* per chunk: sums of e^{ilφ} per pair and harmonic, samples, Σ|α|² per oscillator */
@@ -253,6 +253,14 @@ static void compact(lanes *w, int n, chunk_stats *cs)
     }
 }
 
+/* The local step of length h for every oscillator on every group of live lanes */
+static void local_steps(lanes *w, int n, const osc_par *par, double h)
+{
+    for (int g = 0; g < groups_of(w->live); g++)
+        for (int j = 0; j < n; j++)
+            local_step(&par[j], h, w->re + (size_t)j * w->ld + g * GROUP, w->im + (size_t)j * w->ld + g * GROUP);
+}
+
 /* One batch: chunks c0 .. c0+nc−1 (trajectories c0·CHUNK .. up to `trajectories`−1), run
  * together so that lanes freed by escaped trajectories are not stepped any further. Every
  * lane's arithmetic and every chunk's order of summation are those of the chunk alone. */
@@ -293,8 +301,7 @@ static void run_batch(const qs_model *m, const osc_par *par, const double comple
     /* Strang splitting L(h) [C(h) N C(h)] L(h); consecutive L(h) L(h) are one L(2h) except
      * where the state is read (samples, escape checks at the end of every step are cheap
      * and use the state after the first half) */
-    for (int g = 0; g < groups_of(w->live); g++)
-        for (int j = 0; j < n; j++) local_step(&par[j], h, re + (size_t)j * ld + g * GROUP, im + (size_t)j * ld + g * GROUP);
+    local_steps(w, n, par, h);
     int alive = w->live;
     for (long step = 0; step < total && alive > 0; step++) {
         int sample = step + 1 >= burn && (step + 1 - burn) % stride == 0, last = step + 1 == total;
@@ -339,9 +346,7 @@ static void run_batch(const qs_model *m, const osc_par *par, const double comple
                 }
             }
         }
-        if (sample && !last)                                          /* the rest of the step stopped to be read */
-            for (int g = 0; g < groups_of(w->live); g++)
-                for (int j = 0; j < n; j++) local_step(&par[j], h, re + (size_t)j * ld + g * GROUP, im + (size_t)j * ld + g * GROUP);
+        if (sample && !last) local_steps(w, n, par, h);               /* the rest of the step stopped to be read */
         alive -= escapes;
         if (groups_of(alive) < groups_of(w->live)) compact(w, n, cs);     /* whole groups freed */
     }
@@ -451,7 +456,7 @@ int qs_classical_ensemble_create(const qs_model *m, const qs_classical_options *
     for (int j = 0; j < n; j++) {
         const qs_osc *q = &m->osc[j];
         e->par[j] = (osc_par){q->omega, q->K, q->gamma_plus, q->gamma_minus, q->sigma_plus * q->sigma_plus,
-                              q->sigma_minus * q->sigma_minus, q->n_plus, q->n_minus, q->gamma_T, q->noise,
+                              q->sigma_minus * q->sigma_minus, q->n_plus, q->n_minus, q->gamma_T,
                               sqrt(0.5 * q->noise * o.dt)};
     }
     for (int i = 0; i < m->n_couplings; i++) {
