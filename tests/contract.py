@@ -68,7 +68,11 @@ with tempfile.TemporaryDirectory() as tmp:
     check("no temporary file left behind", os.listdir(tmp) == ["p.csv"], str(os.listdir(tmp)))
 
 r = subprocess.run([QSYNC, "steady", os.path.join(EXAMPLES, "fig2b.ini")], capture_output=True, text=True)
-check("levels 8 at Fig. 2b: top-level warning on stderr", "warning: oscillator 1: population" in r.stderr)
+check("levels 8 at Fig. 2b: top-level warning on stderr naming both oscillators, exit 0",
+      "warning: oscillator 1: population" in r.stderr and "oscillator 2: population" in r.stderr and r.returncode == 0, r.stderr)
+r = subprocess.run([QSYNC, "steady", os.path.join(EXAMPLES, "fig2b.ini"), "--set", "2.nbar=0"], capture_output=True, text=True)
+check("only the oscillator whose top level is too full is named",
+      "oscillator 1: population" in r.stderr and "oscillator 2" not in r.stderr, r.stderr)
 
 r = subprocess.run([QSYNC, "perturb", os.path.join(EXAMPLES, "fig2b.ini"), "--set", "1-2=0.001", "--json"],
                    capture_output=True, text=True)

@@ -471,12 +471,16 @@ int qs_steady_solve(qs_steady *st, const qs_model *model, qs_error *err)
                             st->stats.residual, st->opt.residual_tol, st->stats.rcond);
     st->have_state = 1;
     st->have_guess = 1;
+    /* every oscillator whose top level holds too much, in one warning */
+    char list[sizeof err->message - 48] = "";
+    int len = 0;
     for (int j = 0; j < b->n; j++) {
         double top = qs_state_population(&st->state, j, b->levels[j] - 1);
-        if (top > st->opt.top_tol)
-            return qs_error_set(err, QS_WARN_TRUNCATION, "oscillator %s: population %.3g of the top level %d exceeds %.3g; "
-                                "raise levels (or use levels = auto)", model->names[j], top, b->levels[j] - 1, st->opt.top_tol);
+        if (top > st->opt.top_tol && len < (int)sizeof list)
+            len += snprintf(list + len, sizeof list - (size_t)len, "oscillator %s: population %.3g of the top level %d exceeds %.3g; ",
+                            model->names[j], top, b->levels[j] - 1, st->opt.top_tol);
     }
+    if (len) return qs_error_set(err, QS_WARN_TRUNCATION, "%sraise levels (or use levels = auto)", list);
     return QS_OK;
 }
 
