@@ -117,10 +117,6 @@ void qs_liouvillian_free(qs_liouvillian **L);
 /* Upper bound of the non-zeros for this model structure (for planning). */
 int qs_liouvillian_nnz_bound(const qs_model *model, size_t columns, size_t diag, size_t *nnz);
 
-/* Slot of element (s, t) (sector or full order); (size_t)−1 if outside the sector. */
-size_t qs_liouvillian_index(const qs_liouvillian *L, size_t s, size_t t);
-/* The (s, t) of slot `col`. */
-void qs_liouvillian_slot(const qs_liouvillian *L, size_t col, size_t *s, size_t *t);
 
 /* Relative residual ‖Lρ‖∞ / (‖L‖∞ ‖ρ‖∞) of the complex L (values of the last fill) on the
  * complex vector rho [n_slots] in slot order; y and row_abs [n_slots] are workspaces. */
@@ -147,6 +143,30 @@ struct qs_liouvillian {
     double trace_weight;     /* w */
     qs_gen *gen;             /* rates, energies and hops of the last fill */
 };
+
+/* Slot of element (s, t) (sector or full order); (size_t)−1 if outside the sector. */
+static inline size_t qs_liouvillian_index(const qs_liouvillian *L, size_t s, size_t t)
+{
+    const qs_basis *b = L->basis;
+    if (L->full) return s * b->dim + t;
+    if (b->total[s] != b->total[t]) return (size_t)-1;
+    return qs_basis_sector_index(b, s, t);
+}
+
+/* The (s, t) of slot `col`. */
+static inline void qs_liouvillian_slot(const qs_liouvillian *L, size_t col, size_t *s, size_t *t)
+{
+    const qs_basis *b = L->basis;
+    if (L->full) { *s = col / b->dim; *t = col % b->dim; return; }
+    int lo = 0, hi = b->max_total;          /* block with offset ≤ col < next offset */
+    while (lo < hi) {
+        int mid = (lo + hi + 1) / 2;
+        if (b->block_offset[mid] <= col) lo = mid; else hi = mid - 1;
+    }
+    size_t d = b->block_size[lo], r = col - b->block_offset[lo];
+    *s = b->block_states[lo][r / d];
+    *t = b->block_states[lo][r % d];
+}
 
 /* The complex L on the zero excitation-difference sector in compressed rows (sector order
  * both ways), for matrix-vector products: the iterative solver's operator. */

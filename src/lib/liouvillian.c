@@ -102,28 +102,6 @@ static int gen_set(qs_gen *g, const qs_basis *b, const qs_model *m)
     return 1;
 }
 
-size_t qs_liouvillian_index(const qs_liouvillian *L, size_t s, size_t t)
-{
-    const qs_basis *b = L->basis;
-    if (L->full) return s * b->dim + t;
-    if (b->total[s] != b->total[t]) return (size_t)-1;
-    return qs_basis_sector_index(b, s, t);
-}
-
-void qs_liouvillian_slot(const qs_liouvillian *L, size_t col, size_t *s, size_t *t)
-{
-    const qs_basis *b = L->basis;
-    if (L->full) { *s = col / b->dim; *t = col % b->dim; return; }
-    int lo = 0, hi = b->max_total;          /* block with offset ≤ col < next offset */
-    while (lo < hi) {
-        int mid = (lo + hi + 1) / 2;
-        if (b->block_offset[mid] <= col) lo = mid; else hi = mid - 1;
-    }
-    size_t d = b->block_size[lo], r = col - b->block_offset[lo];
-    *s = b->block_states[lo][r / d];
-    *t = b->block_states[lo][r % d];
-}
-
 /* Complex column (s, t): the target elements (rs[k], rt[k]) and, if vals, the coefficients. */
 static int emit_complex(const qs_basis *b, const qs_gen *g, size_t s, size_t t, size_t *rs, size_t *rt,
                         double complex *vals)
@@ -327,6 +305,13 @@ static size_t trace_state(const qs_basis *b, const qs_model *m)
     return best;
 }
 
+static int perms_identity(const int *perm, int n)
+{
+    for (int j = 0; j < n; j++)
+        if (perm[j] != j) return 0;
+    return 1;
+}
+
 /* Orbits of the slots under the permutations `perms` (a group, count × n). Slot (a,b) goes
  * to (πa, πb) if the order of a and b is kept, else to (πb, πa); the value changes sign
  * only for an imaginary-part slot (a > b) whose order flips. An orbit that maps a slot to
@@ -345,6 +330,20 @@ static int make_orbits(qs_liouvillian *L, const int *perms, int count)
         free(image);
         free(members);
         return 0;
+    }
+    if (count == 1 && perms_identity(perms, b->n)) {       /* no symmetry: every slot its own orbit */
+        for (size_t x = 0; x < ns; x++) {
+            L->orbit_of[x] = (int64_t)x;
+            L->sign[x] = 1;
+            L->orbit_slots[x] = x;
+            L->orbit_ptr[x] = x;
+        }
+        L->orbit_ptr[ns] = ns;
+        L->orbit_max = 1;
+        L->n = ns;
+        free(image);
+        free(members);
+        return 1;
     }
     for (int g = 0; g < count; g++)
         for (size_t s = 0; s < D; s++) {
@@ -420,8 +419,9 @@ int qs_liouvillian_create(const qs_basis *basis, const qs_model *model, int full
     L->gen = gen_create(basis);
     L->Ap = malloc((L->n + 1) * sizeof *L->Ap);
     L->Ai = malloc(bound * sizeof *L->Ai);
+    L->emit_pos = malloc(bound * sizeof *L->emit_pos);  /* every column emits at most per_complex × 4 */
     L->diag_index = malloc(D * sizeof *L->diag_index);
-    if (!L->gen || !gen_set(L->gen, basis, model) || !L->Ap || !L->Ai || !L->diag_index ||
+    if (!L->gen || !gen_set(L->gen, basis, model) || !L->Ap || !L->Ai || !L->emit_pos || !L->diag_index ||
         !buf_make(&cb, per_complex(basis, L->gen), L->orbit_max)) {
         buf_free(&cb);
         qs_liouvillian_free(&L);
@@ -430,8 +430,11 @@ int qs_liouvillian_create(const qs_basis *basis, const qs_model *model, int full
     for (size_t s = 0; s < D; s++) L->diag_index[s] = qs_liouvillian_index(L, s, s);
     L->trace_row = (size_t)L->orbit_of[L->diag_index[trace_state(basis, model)]];
 
-    size_t nnz = 0, n_emit = 0, cap = 0;
-    int64_t *emitted = malloc(4 * per_complex(basis, L->gen) * L->orbit_max * sizeof *emitted);
+    size_t nnz = 0, n_emit = 0;
+    /* scratch: a column's emitted rows, then each row's place in the current column */
+    size_t max_emit = 4 * per_complex(basis, L->gen) * L->orbit_max;
+    int64_t *emitted = malloc(max_emit * sizeof *emitted + L->n * sizeof(int32_t));
+    int32_t *place = emitted ? (int32_t *)(emitted + max_emit) : NULL;
     int ok = emitted != NULL;
     L->Ap[0] = 0;
     for (size_t col = 0; ok && col < L->n; col++) {
@@ -445,20 +448,9 @@ int qs_liouvillian_create(const qs_basis *basis, const qs_model *model, int full
         }
         memcpy(L->Ai + nnz, cb.rows, (size_t)u * sizeof *cb.rows);
         /* where each emitted entry goes in the column, for the fills (−1: the trace row) */
-        if (n_emit + (size_t)k > cap) {
-            cap = 2 * (n_emit + (size_t)k);
-            int32_t *grown = realloc(L->emit_pos, cap * sizeof *grown);
-            if (!(ok = grown != NULL)) break;
-            L->emit_pos = grown;
-        }
-        for (int i = 0; i < k; i++) {
-            int lo = 0, hi = u - 1;
-            while (lo < hi) {
-                int mid = (lo + hi) / 2;
-                if (cb.rows[mid] < emitted[i]) lo = mid + 1; else hi = mid;
-            }
-            L->emit_pos[n_emit++] = u > 0 && cb.rows[lo] == emitted[i] ? lo : -1;
-        }
+        for (int i = 0; i < u; i++) place[cb.rows[i]] = i;
+        for (int i = 0; i < k; i++)
+            L->emit_pos[n_emit++] = emitted[i] == (int64_t)L->trace_row && col != L->trace_row ? -1 : place[emitted[i]];
         nnz += (size_t)u;
         L->Ap[col + 1] = (int64_t)nnz;
     }
@@ -471,6 +463,8 @@ int qs_liouvillian_create(const qs_basis *basis, const qs_model *model, int full
     L->nnz = nnz;
     int64_t *shrunk = realloc(L->Ai, nnz * sizeof *shrunk);
     if (shrunk) L->Ai = shrunk;
+    int32_t *fewer = realloc(L->emit_pos, (n_emit ? n_emit : 1) * sizeof *fewer);
+    if (fewer) L->emit_pos = fewer;
     L->Ax = malloc(nnz * sizeof *L->Ax);
     if (!L->Ax) {
         qs_liouvillian_free(&L);

@@ -119,7 +119,7 @@ static int plan_direct(qs_steady *st, const qs_model *model, double Dd, double s
     int n = model->n, status;
     double per = 4.0 * (1 + 4.0 * model->n_couplings + 2.0 * n);
     double system_d = st->opt.full ? Dd * Dd : sector_d;
-    st->memory_base = Dd * (n * 2.0 + 4 + 8 + 24) + system_d * per * 20 + system_d * (8 + 8 + 8 + 2 * 16) + 16.0 * sector_d;
+    st->memory_base = Dd * (n * 2.0 + 4 + 8 + 24) + system_d * per * 20 + system_d * (8 + 8 + 8 + 4 + 2 * 16) + 16.0 * sector_d;
     st->stats.memory_planned = st->memory_base;
     if ((status = check_memory(st, st->memory_base, "the Liouvillian", err)) != QS_OK) return status;
     size_t system = st->opt.full ? st->stats.liouvillian_dimension : st->stats.sector_dimension, nnz_bound;
