@@ -136,7 +136,20 @@ struct qs_liouvillian {
     int64_t *Ap;             /* [n+1] column pointers (CSC) */
     int64_t *Ai;             /* [nnz] row indices, ascending within a column */
     double *Ax;              /* [nnz] real values; row trace_row replaced by w e_r */
-    int32_t *emit_pos;       /* per entry emitted column by column: its place in the column, −1 to skip */
+    /* the complex L, column (slot) by column, each entry with where its value comes from */
+    int64_t *transpose;      /* [n_slots] slot of (t, s) for slot (s, t) */
+    signed char *upper;      /* [n_slots] sign of t − s: 1 a real part, 0 a population, −1 an imaginary part */
+    int64_t *cptr;           /* [n_slots+1] */
+    int64_t *crow;           /* [n_cplx] row slot */
+    int32_t *cpar;           /* [n_cplx] parameter (−1: the diagonal) */
+    double *ccoef;           /* [n_cplx] its factor */
+    double complex *cval;    /* [n_cplx] values of the last fill */
+    double complex *par;     /* parameters of the last fill (liouvillian.c: par_table) */
+    size_t n_cplx;
+    /* the real system's entries as emitted, column by column: source and place */
+    int64_t *emit_ptr;       /* [n+1] */
+    int64_t *emit_src;       /* complex entry << 2 | which part and sign */
+    int32_t *emit_pos;       /* place in the column, −1 to skip (the trace row) */
     size_t trace_row;        /* r: the unknown (orbit of a population) fixing the normalisation */
     size_t *diag_index;      /* [dim] slot of the population ρ_ss */
     int64_t trace_pos;       /* position in Ax of (r, r) */

@@ -32,7 +32,12 @@
  * identical oscillators this divides the unknowns by the order of the group.
  *
  * The pattern is structural (a coupling of value 0 still has entries), built once by
- * qs_liouvillian_create; qs_liouvillian_fill writes values into it.
+ * qs_liouvillian_create; qs_liouvillian_fill writes values into it. Create emits each
+ * complex column once and keeps it with, for every entry, where its value comes from (the
+ * diagonal, or a structural factor times a hop amplitude or a rate); each entry of the real
+ * system is recorded as ± the real or imaginary part of one complex entry. A fill then
+ * evaluates the complex entries and adds them up in the order of create, so the values are
+ * those of emitting again, bit for bit; the residual multiplies by the same complex columns.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -102,21 +107,71 @@ static int gen_set(qs_gen *g, const qs_basis *b, const qs_model *m)
     return 1;
 }
 
-/* Complex column (s, t): the target elements (rs[k], rt[k]) and, if vals, the coefficients. */
+/* Where an entry's value comes from (par, coef): the diagonal (par < 0), from the local
+ * tables; else coef × the parameter par: 2h −i·c and 2h + 1 +i·c of hop h, then every
+ * oscillator's up-rates and down-rates by level (see par_table). */
+static int32_t par_up(const qs_basis *b, const qs_gen *g, int j, int level)
+{
+    int32_t at = 2 * g->n_hops;
+    for (int i = 0; i < j; i++) at += b->levels[i];
+    return at + level;
+}
+
+static int32_t par_down(const qs_basis *b, const qs_gen *g, int j, int level)
+{
+    int32_t at = 2 * g->n_hops;
+    for (int i = 0; i < b->n; i++) at += b->levels[i];
+    for (int i = 0; i < j; i++) at += b->levels[i];
+    return at + level;
+}
+
+static size_t par_count(const qs_basis *b, const qs_gen *g)
+{
+    size_t c = 2 * (size_t)g->n_hops;
+    for (int i = 0; i < b->n; i++) c += 2 * (size_t)b->levels[i];
+    return c;
+}
+
+/* The parameters of the last gen_set, in the order of par_up/par_down. */
+static void par_table(const qs_basis *b, const qs_gen *g, double complex *par)
+{
+    size_t k = 0;
+    for (int h = 0; h < g->n_hops; h++) {
+        par[k++] = -I * g->hops[h].c;
+        par[k++] = I * g->hops[h].c;
+    }
+    for (int j = 0; j < b->n; j++)
+        for (int l = 0; l < b->levels[j]; l++) par[k++] = g->up[j][l];
+    for (int j = 0; j < b->n; j++)
+        for (int l = 0; l < b->levels[j]; l++) par[k++] = g->down[j][l];
+}
+
+/* The diagonal of complex column (s, t): −i(E_s − E_t) − ½(Γ_s + Γ_t). */
+static inline double complex diag_value(const qs_basis *b, const qs_gen *g, size_t s, size_t t)
+{
+    double de = 0.0, gam = 0.0;
+    for (int j = 0; j < b->n; j++) {
+        int sj = qs_basis_occ(b, s, j), tj = qs_basis_occ(b, t, j);
+        de += g->energy[j][sj] - g->energy[j][tj];
+        gam += g->out[j][sj] + g->out[j][tj];
+    }
+    return CMPLX(-0.5 * gam, -de);
+}
+
+/* Complex column (s, t): the target elements (rs[k], rt[k]); if vals, the coefficients; if
+ * par, where each coefficient comes from (par[k], coef[k]: value = coef × parameter). */
 static int emit_complex(const qs_basis *b, const qs_gen *g, size_t s, size_t t, size_t *rs, size_t *rt,
-                        double complex *vals)
+                        double complex *vals, int32_t *par, double *coef)
 {
     int n = b->n, k = 0;
     rs[k] = s;
     rt[k] = t;
+    if (par) {
+        par[k] = -1;
+        coef[k] = 0.0;
+    }
     if (vals) {
-        double de = 0.0, gam = 0.0;
-        for (int j = 0; j < n; j++) {
-            int sj = qs_basis_occ(b, s, j), tj = qs_basis_occ(b, t, j);
-            de += g->energy[j][sj] - g->energy[j][tj];
-            gam += g->out[j][sj] + g->out[j][tj];
-        }
-        vals[k] = CMPLX(-0.5 * gam, -de);
+        vals[k] = diag_value(b, g, s, t);
     }
     k++;
     for (int h = 0; h < g->n_hops; h++) {
@@ -127,12 +182,20 @@ static int emit_complex(const qs_basis *b, const qs_gen *g, size_t s, size_t t, 
             rs[k] = s + b->stride[p] - b->stride[q];
             rt[k] = t;
             if (vals) vals[k] = -I * g->hops[h].c * sqrt((double)sq * (sp + 1));
+            if (par) {
+                par[k] = 2 * h;
+                coef[k] = sqrt((double)sq * (sp + 1));
+            }
             k++;
         }
         if (tp >= 1 && tq + 1 < b->levels[q]) {           /* +i ρ H */
             rs[k] = s;
             rt[k] = t - b->stride[p] + b->stride[q];
             if (vals) vals[k] = I * g->hops[h].c * sqrt((double)tp * (tq + 1));
+            if (par) {
+                par[k] = 2 * h + 1;
+                coef[k] = sqrt((double)tp * (tq + 1));
+            }
             k++;
         }
     }
@@ -143,12 +206,20 @@ static int emit_complex(const qs_basis *b, const qs_gen *g, size_t s, size_t t, 
             rs[k] = s + b->stride[j];
             rt[k] = t + b->stride[j];
             if (vals) vals[k] = g->up[j][sj + 1];
+            if (par) {
+                par[k] = par_up(b, g, j, sj + 1);
+                coef[k] = 1.0;
+            }
             k++;
         }
         if (sj >= 1) {
             rs[k] = s - b->stride[j];
             rt[k] = t - b->stride[j];
             if (vals) vals[k] = g->down[j][sj];
+            if (par) {
+                par[k] = par_down(b, g, j, sj);
+                coef[k] = 1.0;
+            }
             k++;
         }
     }
@@ -158,10 +229,11 @@ static int emit_complex(const qs_basis *b, const qs_gen *g, size_t s, size_t t, 
 /* Scratch for one real column: two complex columns' worth of entries, two rows each. */
 typedef struct {
     size_t *rs, *rt;
-    double complex *cv;
     int64_t *rows;
-    double *vals;
+    int64_t *src;            /* each entry's source: complex entry << 2 | SRC_IM | SRC_NEG */
 } column_buf;
+
+enum { SRC_IM = 1, SRC_NEG = 2 };   /* the real entry is ± Re or ± Im of its complex entry */
 
 static size_t per_complex(const qs_basis *b, const qs_gen *g) { return 1 + 2 * (size_t)g->n_hops + 2 * (size_t)b->n; }
 
@@ -169,68 +241,65 @@ static int buf_make(column_buf *cb, size_t per, size_t orbit_max)
 {
     cb->rs = malloc(per * sizeof *cb->rs);
     cb->rt = malloc(per * sizeof *cb->rt);
-    cb->cv = malloc(per * sizeof *cb->cv);
     cb->rows = malloc(4 * per * orbit_max * sizeof *cb->rows);
-    cb->vals = malloc(4 * per * orbit_max * sizeof *cb->vals);
-    return cb->rs && cb->rt && cb->cv && cb->rows && cb->vals;
+    cb->src = malloc(4 * per * orbit_max * sizeof *cb->src);
+    return cb->rs && cb->rt && cb->rows && cb->src;
 }
 
 static void buf_free(column_buf *cb)
 {
     free(cb->rs);
     free(cb->rt);
-    free(cb->cv);
     free(cb->rows);
-    free(cb->vals);
+    free(cb->src);
 }
 
-/* Add complex column (s, t) times `factor` to the real column in cb, from position k. */
-static int fold(const qs_liouvillian *L, const qs_gen *g, size_t s, size_t t, double complex factor, int values,
-                column_buf *cb, int k)
+/* Add complex column `cc` times `factor` (0: 1, 1: i, 2: −i) to the real column in cb, from
+ * position k: row (a, c) takes Re(factor·v), row (c, a) Im(factor·v), for a ≤ c. */
+static int fold(const qs_liouvillian *L, size_t cc, int factor, column_buf *cb, int k)
 {
-    int m = emit_complex(L->basis, g, s, t, cb->rs, cb->rt, values ? cb->cv : NULL);
-    for (int i = 0; i < m; i++) {
-        size_t a = cb->rs[i], c = cb->rt[i];
-        if (a > c) continue;                                /* conjugate equation */
-        double complex mu = values ? cb->cv[i] * factor : 0.0;
-        cb->rows[k] = (int64_t)qs_liouvillian_index(L, a, c);
-        cb->vals[k++] = creal(mu);
-        if (a < c) {
-            cb->rows[k] = (int64_t)qs_liouvillian_index(L, c, a);
-            cb->vals[k++] = cimag(mu);
+    static const int re_part[3] = {0, SRC_IM | SRC_NEG, SRC_IM};    /* Re(v), Re(iv) = −Im v, Re(−iv) = Im v */
+    static const int im_part[3] = {SRC_IM, 0, SRC_NEG};             /* Im(v), Im(iv) = Re v, Im(−iv) = −Re v */
+    for (int64_t p = L->cptr[cc]; p < L->cptr[cc + 1]; p++) {
+        int64_t r = L->crow[p];
+        if (L->upper[r] < 0) continue;                      /* conjugate equation */
+        cb->rows[k] = r;
+        cb->src[k++] = p << 2 | re_part[factor];
+        if (L->upper[r] > 0) {
+            cb->rows[k] = L->transpose[r];
+            cb->src[k++] = p << 2 | im_part[factor];
         }
     }
     return k;
 }
 
-/* Real column of slot `col` (slot (c, d)), appended to cb->rows/vals from position k. */
-static int emit_real(const qs_liouvillian *L, const qs_gen *g, size_t col, int values, column_buf *cb, int k)
+/* Real column of slot `col` (slot (c, d)), appended to cb from position k. */
+static int emit_real(const qs_liouvillian *L, size_t col, column_buf *cb, int k)
 {
-    size_t c, d;
-    qs_liouvillian_slot(L, col, &c, &d);
-    if (c == d) return fold(L, g, c, c, 1.0, values, cb, k);
-    if (c < d) return fold(L, g, d, c, 1.0, values, cb, fold(L, g, c, d, 1.0, values, cb, k));  /* Re ρ_cd */
-    return fold(L, g, c, d, -I, values, cb, fold(L, g, d, c, I, values, cb, k));             /* Im ρ_dc */
+    size_t tr = (size_t)L->transpose[col];
+    if (L->upper[col] == 0) return fold(L, col, 0, cb, k);
+    if (L->upper[col] > 0) return fold(L, tr, 0, cb, fold(L, col, 0, cb, k));   /* Re ρ_cd: factors 1, 1 */
+    return fold(L, col, 2, cb, fold(L, tr, 1, cb, k));                          /* Im ρ_dc: factors i, −i */
 }
 
 /* Column of unknown `o` of the reduced system: Σ over the slots of orbit o of sign × real
  * column, keeping only the rows of orbit representatives, renumbered to orbits. */
-static int emit_reduced(const qs_liouvillian *L, const qs_gen *g, size_t o, int values, column_buf *cb)
+static int emit_reduced(const qs_liouvillian *L, size_t o, column_buf *cb)
 {
     int k = 0;
     for (size_t i = L->orbit_ptr[o]; i < L->orbit_ptr[o + 1]; i++) {
         size_t slot = L->orbit_slots[i];
         int k0 = k;
-        k = emit_real(L, g, slot, values, cb, k);
+        k = emit_real(L, slot, cb, k);
         if (L->sign[slot] < 0)
-            for (int e = k0; e < k; e++) cb->vals[e] = -cb->vals[e];
+            for (int e = k0; e < k; e++) cb->src[e] ^= SRC_NEG;
     }
     int u = 0;
     for (int e = 0; e < k; e++) {
         int64_t r = cb->rows[e], orb = L->orbit_of[r];
         if (orb < 0 || L->orbit_slots[L->orbit_ptr[orb]] != (size_t)r) continue;  /* not a representative */
         cb->rows[u] = orb;
-        cb->vals[u++] = cb->vals[e];
+        cb->src[u++] = cb->src[e];
     }
     return u;
 }
@@ -273,6 +342,16 @@ void qs_liouvillian_free(qs_liouvillian **L)
     free((*L)->Ai);
     free((*L)->Ax);
     free((*L)->emit_pos);
+    free((*L)->emit_src);
+    free((*L)->emit_ptr);
+    free((*L)->cptr);
+    free((*L)->transpose);
+    free((*L)->upper);
+    free((*L)->crow);
+    free((*L)->cpar);
+    free((*L)->ccoef);
+    free((*L)->cval);
+    free((*L)->par);
     free((*L)->diag_index);
     free((*L)->orbit_of);
     free((*L)->sign);
@@ -430,16 +509,45 @@ int qs_liouvillian_create(const qs_basis *basis, const qs_model *model, int full
     for (size_t s = 0; s < D; s++) L->diag_index[s] = qs_liouvillian_index(L, s, s);
     L->trace_row = (size_t)L->orbit_of[L->diag_index[trace_state(basis, model)]];
 
-    size_t nnz = 0, n_emit = 0;
+    /* the complex L, one emission per column: rows and where each value comes from */
+    size_t per = per_complex(basis, L->gen), cbound = bound / 4, n_emit = 0, nnz = 0;
+    L->cptr = malloc((L->n_slots + 1) * sizeof *L->cptr);
+    L->crow = malloc(cbound * sizeof *L->crow);
+    L->cpar = malloc(cbound * sizeof *L->cpar);
+    L->ccoef = malloc(cbound * sizeof *L->ccoef);
+    L->par = malloc(par_count(basis, L->gen) * sizeof *L->par);
+    L->emit_ptr = malloc((L->n + 1) * sizeof *L->emit_ptr);
+    L->emit_src = malloc(bound * sizeof *L->emit_src);
     /* scratch: a column's emitted rows, then each row's place in the current column */
-    size_t max_emit = 4 * per_complex(basis, L->gen) * L->orbit_max;
+    size_t max_emit = 4 * per * L->orbit_max;
     int64_t *emitted = malloc(max_emit * sizeof *emitted + L->n * sizeof(int32_t));
     int32_t *place = emitted ? (int32_t *)(emitted + max_emit) : NULL;
-    int ok = emitted != NULL;
+    int ok = emitted && L->cptr && L->crow && L->cpar && L->ccoef && L->par && L->emit_ptr && L->emit_src;
+    L->transpose = malloc(L->n_slots * sizeof *L->transpose);
+    L->upper = malloc(L->n_slots * sizeof *L->upper);
+    ok = ok && L->transpose && L->upper;
+    if (ok) L->cptr[0] = 0;
+    for (size_t col = 0; ok && col < L->n_slots; col++) {
+        size_t sa, ta;
+        qs_liouvillian_slot(L, col, &sa, &ta);
+        L->transpose[col] = (int64_t)qs_liouvillian_index(L, ta, sa);
+        L->upper[col] = (signed char)((sa < ta) - (sa > ta));
+        int64_t at = L->cptr[col];
+        int m = emit_complex(basis, L->gen, sa, ta, cb.rs, cb.rt, NULL, L->cpar + at, L->ccoef + at);
+        for (int i = 0; i < m; i++) L->crow[at + i] = (int64_t)qs_liouvillian_index(L, cb.rs[i], cb.rt[i]);
+        L->cptr[col + 1] = at + m;
+    }
+    if (ok) {
+        L->n_cplx = (size_t)L->cptr[L->n_slots];
+        L->cval = malloc((L->n_cplx ? L->n_cplx : 1) * sizeof *L->cval);
+        ok = L->cval != NULL;
+    }
     L->Ap[0] = 0;
+    if (ok) L->emit_ptr[0] = 0;
     for (size_t col = 0; ok && col < L->n; col++) {
-        int k = emit_reduced(L, L->gen, col, 0, &cb);
+        int k = emit_reduced(L, col, &cb);
         memcpy(emitted, cb.rows, (size_t)k * sizeof *emitted);
+        memcpy(L->emit_src + n_emit, cb.src, (size_t)k * sizeof *cb.src);
         sort_rows(cb.rows, k);
         int u = 0;
         for (int i = 0; i < k; i++) {
@@ -447,10 +555,11 @@ int qs_liouvillian_create(const qs_basis *basis, const qs_model *model, int full
             if (u == 0 || cb.rows[i] != cb.rows[u - 1]) cb.rows[u++] = cb.rows[i];
         }
         memcpy(L->Ai + nnz, cb.rows, (size_t)u * sizeof *cb.rows);
-        /* where each emitted entry goes in the column, for the fills (−1: the trace row) */
+        /* where each emitted entry goes in the column, for the fills (−1: the trace row, w e_r) */
         for (int i = 0; i < u; i++) place[cb.rows[i]] = i;
         for (int i = 0; i < k; i++)
-            L->emit_pos[n_emit++] = emitted[i] == (int64_t)L->trace_row && col != L->trace_row ? -1 : place[emitted[i]];
+            L->emit_pos[n_emit++] = emitted[i] == (int64_t)L->trace_row ? -1 : place[emitted[i]];
+        L->emit_ptr[col + 1] = (int64_t)n_emit;
         nnz += (size_t)u;
         L->Ap[col + 1] = (int64_t)nnz;
     }
@@ -465,6 +574,15 @@ int qs_liouvillian_create(const qs_basis *basis, const qs_model *model, int full
     if (shrunk) L->Ai = shrunk;
     int32_t *fewer = realloc(L->emit_pos, (n_emit ? n_emit : 1) * sizeof *fewer);
     if (fewer) L->emit_pos = fewer;
+    int64_t *fewer_src = realloc(L->emit_src, (n_emit ? n_emit : 1) * sizeof *fewer_src);
+    if (fewer_src) L->emit_src = fewer_src;
+    size_t nc = L->n_cplx ? L->n_cplx : 1;
+    int64_t *fewer_rows = realloc(L->crow, nc * sizeof *fewer_rows);
+    if (fewer_rows) L->crow = fewer_rows;
+    int32_t *fewer_par = realloc(L->cpar, nc * sizeof *fewer_par);
+    if (fewer_par) L->cpar = fewer_par;
+    double *fewer_coef = realloc(L->ccoef, nc * sizeof *fewer_coef);
+    if (fewer_coef) L->ccoef = fewer_coef;
     L->Ax = malloc(nnz * sizeof *L->Ax);
     if (!L->Ax) {
         qs_liouvillian_free(&L);
@@ -477,23 +595,45 @@ int qs_liouvillian_create(const qs_basis *basis, const qs_model *model, int full
     return QS_OK;
 }
 
+/* Values of complex column `slot` = (s, t) for the parameters of the last gen_set. */
+static inline void column_values(qs_liouvillian *L, size_t slot, size_t s, size_t t)
+{
+    for (int64_t p = L->cptr[slot]; p < L->cptr[slot + 1]; p++)
+        L->cval[p] = L->cpar[p] < 0 ? diag_value(L->basis, L->gen, s, t) : L->ccoef[p] * L->par[L->cpar[p]];
+}
+
+/* The complex L's values, every column (slot order: the full index, or the sector's blocks). */
+static void complex_values(qs_liouvillian *L)
+{
+    const qs_basis *b = L->basis;
+    par_table(b, L->gen, L->par);
+    size_t slot = 0;
+    if (L->full) {
+        for (size_t sa = 0; sa < b->dim; sa++)
+            for (size_t ta = 0; ta < b->dim; ta++) column_values(L, slot++, sa, ta);
+        return;
+    }
+    for (int N = 0; N <= b->max_total; N++)
+        for (size_t i = 0; i < b->block_size[N]; i++)
+            for (size_t k = 0; k < b->block_size[N]; k++) column_values(L, slot++, b->block_states[N][i], b->block_states[N][k]);
+}
+
 int qs_liouvillian_fill(qs_liouvillian *L, const qs_model *model, qs_error *err)
 {
-    column_buf cb = {0};
-    if (!gen_set(L->gen, L->basis, model) || !buf_make(&cb, per_complex(L->basis, L->gen), L->orbit_max)) {
-        buf_free(&cb);
-        return qs_error_set(err, QS_ENOMEM, "out of memory");
-    }
+    if (!gen_set(L->gen, L->basis, model)) return qs_error_set(err, QS_ENOMEM, "out of memory");
+    complex_values(L);
     memset(L->Ax, 0, L->nnz * sizeof *L->Ax);
-    double abs_sum = 0.0;
-    const int32_t *pos = L->emit_pos;
-    for (size_t col = 0; col < L->n; col++) {
-        int k = emit_reduced(L, L->gen, col, 1, &cb);       /* the same entries, in the same order, as at create */
+    for (size_t col = 0; col < L->n; col++) {           /* the entries in the order of create */
         double *ax = L->Ax + L->Ap[col];
-        for (int i = 0; i < k; i++, pos++)
-            if (*pos >= 0 && cb.rows[i] != (int64_t)L->trace_row) ax[*pos] += cb.vals[i];   /* row r: w e_r */
+        for (int64_t e = L->emit_ptr[col]; e < L->emit_ptr[col + 1]; e++) {
+            if (L->emit_pos[e] < 0) continue;           /* row r: w e_r */
+            int64_t src = L->emit_src[e];
+            double complex v = L->cval[src >> 2];
+            double x = src & SRC_IM ? cimag(v) : creal(v);
+            ax[L->emit_pos[e]] += src & SRC_NEG ? -x : x;
+        }
     }
-    buf_free(&cb);
+    double abs_sum = 0.0;
     for (size_t i = 0; i < L->nnz; i++) abs_sum += fabs(L->Ax[i]);
     L->trace_weight = abs_sum / (double)L->nnz;
     if (!(L->trace_weight > 0) || !isfinite(L->trace_weight))
@@ -512,29 +652,18 @@ static inline double mag(double complex z)
 
 double qs_liouvillian_residual(const qs_liouvillian *L, const double complex *rho, double complex *y, double *row_abs)
 {
-    const qs_basis *b = L->basis;
-    size_t per = per_complex(b, L->gen);
-    size_t *rs = malloc(per * sizeof *rs), *rt = malloc(per * sizeof *rt);
-    double complex *cv = malloc(per * sizeof *cv);
-    if (!rs || !rt || !cv) { free(rs); free(rt); free(cv); return NAN; }
     memset(y, 0, L->n_slots * sizeof *y);
     memset(row_abs, 0, L->n_slots * sizeof *row_abs);
     double rmax = 0.0;
     for (size_t col = 0; col < L->n_slots; col++) {
-        size_t s, t;
-        qs_liouvillian_slot(L, col, &s, &t);
-        int m = emit_complex(b, L->gen, s, t, rs, rt, cv);
         double complex x = rho[col];
         if (mag(x) > rmax) rmax = mag(x);
-        for (int i = 0; i < m; i++) {
-            size_t row = qs_liouvillian_index(L, rs[i], rt[i]);
-            y[row] += cv[i] * x;
-            row_abs[row] += mag(cv[i]);
+        for (int64_t p = L->cptr[col]; p < L->cptr[col + 1]; p++) {
+            int64_t row = L->crow[p];
+            y[row] += L->cval[p] * x;
+            row_abs[row] += mag(L->cval[p]);
         }
     }
-    free(rs);
-    free(rt);
-    free(cv);
     double ymax = 0.0, norm = 0.0;
     for (size_t i = 0; i < L->n_slots; i++) {
         if (!(mag(y[i]) <= ymax)) ymax = mag(y[i]);     /* NaN propagates */
@@ -557,7 +686,7 @@ static void sector_scatter(qs_sector_op *A, int values, size_t *rs, size_t *rt, 
         size_t d = b->block_size[N];
         for (size_t i = 0; i < d; i++)
             for (size_t k = 0; k < d; k++, col++) {
-                int m = emit_complex(b, A->gen, b->block_states[N][i], b->block_states[N][k], rs, rt, values ? cv : NULL);
+                int m = emit_complex(b, A->gen, b->block_states[N][i], b->block_states[N][k], rs, rt, values ? cv : NULL, NULL, NULL);
                 for (int e = 0; e < m; e++) {
                     size_t row = qs_basis_sector_index(b, rs[e], rt[e]);
                     if (!next) { A->rowptr[row + 1]++; continue; }

@@ -119,7 +119,10 @@ static int plan_direct(qs_steady *st, const qs_model *model, double Dd, double s
     int n = model->n, status;
     double per = 4.0 * (1 + 4.0 * model->n_couplings + 2.0 * n);
     double system_d = st->opt.full ? Dd * Dd : sector_d;
-    st->memory_base = Dd * (n * 2.0 + 4 + 8 + 24) + system_d * per * 20 + system_d * (8 + 8 + 8 + 4 + 2 * 16) + 16.0 * sector_d;
+    /* per bound entry: the real pattern and its fill map (Ai, emit_pos, emit_src: 20 bytes) and a
+     * quarter of a complex entry (row, parameter, factor, value: 36 bytes); per slot the
+     * orbits, the complex column pointers and transposes, and the solve's vectors */
+    st->memory_base = Dd * (n * 2.0 + 4 + 8 + 24) + system_d * per * (20 + 9) + system_d * (8 + 8 + 8 + 4 + 17 + 2 * 16) + 16.0 * sector_d;
     st->stats.memory_planned = st->memory_base;
     if ((status = check_memory(st, st->memory_base, "the Liouvillian", err)) != QS_OK) return status;
     size_t system = st->opt.full ? st->stats.liouvillian_dimension : st->stats.sector_dimension, nnz_bound;
@@ -396,10 +399,8 @@ static int solve_direct(qs_steady *st, const qs_model *model, qs_error *err)
     for (size_t col = 0; col < L->n_slots; col++)
         st->xs[col] = L->orbit_of[col] < 0 ? 0.0 : L->sign[col] * st->x[L->orbit_of[col]];
     for (size_t col = 0; col < L->n_slots; col++) {
-        size_t sa, ta;
-        qs_liouvillian_slot(L, col, &sa, &ta);
-        double here = st->xs[col], there = sa == ta ? 0.0 : st->xs[qs_liouvillian_index(L, ta, sa)];
-        st->z[col] = sa == ta ? here : sa < ta ? CMPLX(here, there) : CMPLX(there, -here);
+        double here = st->xs[col], there = st->xs[L->transpose[col]];
+        st->z[col] = L->upper[col] == 0 ? here : L->upper[col] > 0 ? CMPLX(here, there) : CMPLX(there, -here);
     }
     st->stats.residual = qs_liouvillian_residual(L, st->z, st->y, st->row_abs);
 
