@@ -497,10 +497,8 @@ int qs_liouvillian_create(const qs_basis *basis, const qs_model *model, int full
     }
     L->gen = gen_create(basis);
     L->Ap = malloc((L->n + 1) * sizeof *L->Ap);
-    L->Ai = malloc(bound * sizeof *L->Ai);
-    L->emit_pos = malloc(bound * sizeof *L->emit_pos);  /* every column emits at most per_complex × 4 */
     L->diag_index = malloc(D * sizeof *L->diag_index);
-    if (!L->gen || !gen_set(L->gen, basis, model) || !L->Ap || !L->Ai || !L->emit_pos || !L->diag_index ||
+    if (!L->gen || !gen_set(L->gen, basis, model) || !L->Ap || !L->diag_index ||
         !buf_make(&cb, per_complex(basis, L->gen), L->orbit_max)) {
         buf_free(&cb);
         qs_liouvillian_free(&L);
@@ -517,12 +515,11 @@ int qs_liouvillian_create(const qs_basis *basis, const qs_model *model, int full
     L->ccoef = malloc(cbound * sizeof *L->ccoef);
     L->par = malloc(par_count(basis, L->gen) * sizeof *L->par);
     L->emit_ptr = malloc((L->n + 1) * sizeof *L->emit_ptr);
-    L->emit_src = malloc(bound * sizeof *L->emit_src);
     /* scratch: a column's emitted rows, then each row's place in the current column */
     size_t max_emit = 4 * per * L->orbit_max;
     int64_t *emitted = malloc(max_emit * sizeof *emitted + L->n * sizeof(int32_t));
     int32_t *place = emitted ? (int32_t *)(emitted + max_emit) : NULL;
-    int ok = emitted && L->cptr && L->crow && L->cpar && L->ccoef && L->par && L->emit_ptr && L->emit_src;
+    int ok = emitted && L->cptr && L->crow && L->cpar && L->ccoef && L->par && L->emit_ptr;
     L->transpose = malloc(L->n_slots * sizeof *L->transpose);
     L->upper = malloc(L->n_slots * sizeof *L->upper);
     ok = ok && L->transpose && L->upper;
@@ -540,7 +537,18 @@ int qs_liouvillian_create(const qs_basis *basis, const qs_model *model, int full
     if (ok) {
         L->n_cplx = (size_t)L->cptr[L->n_slots];
         L->cval = malloc((L->n_cplx ? L->n_cplx : 1) * sizeof *L->cval);
-        ok = L->cval != NULL;
+        /* the real entries the folds will emit: one or two per complex entry of an equation kept */
+        size_t real = 0;
+        for (size_t col = 0; col < L->n_slots; col++)
+            for (int twice = 0; twice <= (L->upper[col] != 0); twice++) {
+                size_t cc = twice ? (size_t)L->transpose[col] : col;
+                for (int64_t p = L->cptr[cc]; p < L->cptr[cc + 1]; p++) real += (size_t)(L->upper[L->crow[p]] >= 0) + (L->upper[L->crow[p]] > 0);
+            }
+        real = real ? real : 1;
+        L->Ai = malloc(real * sizeof *L->Ai);
+        L->emit_pos = malloc(real * sizeof *L->emit_pos);
+        L->emit_src = malloc(real * sizeof *L->emit_src);
+        ok = L->cval && L->Ai && L->emit_pos && L->emit_src;
     }
     L->Ap[0] = 0;
     if (ok) L->emit_ptr[0] = 0;

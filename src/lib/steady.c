@@ -119,9 +119,10 @@ static int plan_direct(qs_steady *st, const qs_model *model, double Dd, double s
     int n = model->n, status;
     double per = 4.0 * (1 + 4.0 * model->n_couplings + 2.0 * n);
     double system_d = st->opt.full ? Dd * Dd : sector_d;
-    /* per bound entry: the real pattern and its fill map (Ai, emit_pos, emit_src: 20 bytes) and a
-     * quarter of a complex entry (row, parameter, factor, value: 36 bytes); per slot the
-     * orbits, the complex column pointers and transposes, and the solve's vectors */
+    /* per bound entry (at most per real entries per slot): the real pattern and its fill map
+     * (Ai, emit_pos, emit_src: 20 bytes) and a quarter of a complex entry (row, parameter,
+     * factor, value: 36 bytes); per slot the orbits, the complex column pointers and
+     * transposes, and the solve's vectors */
     st->memory_base = Dd * (n * 2.0 + 4 + 8 + 24) + system_d * per * (20 + 9) + system_d * (8 + 8 + 8 + 4 + 17 + 2 * 16) + 16.0 * sector_d;
     st->stats.memory_planned = st->memory_base;
     if ((status = check_memory(st, st->memory_base, "the Liouvillian", err)) != QS_OK) return status;
