@@ -101,6 +101,8 @@ typedef struct qs_gen {
     double **up;              /* [n][levels] up[j][n] = rate of n−1 → n (0 at n = 0) */
     double **down;            /* [n][levels] down[j][n] = rate of n → n−1 */
     double **out;             /* [n][levels] total out-rate of level n */
+    int *level_at;            /* [n+1] Σ of the levels of the oscillators before j */
+    double complex *par;      /* the parameters an entry's value is a multiple of (liouvillian.c) */
 } qs_gen;
 typedef struct qs_liouvillian qs_liouvillian;
 
@@ -144,7 +146,6 @@ struct qs_liouvillian {
     int32_t *cpar;           /* [n_cplx] parameter (−1: the diagonal) */
     double *ccoef;           /* [n_cplx] its factor */
     double complex *cval;    /* [n_cplx] values of the last fill */
-    double complex *par;     /* parameters of the last fill (liouvillian.c: par_table) */
     size_t n_cplx;
     /* the real system's entries as emitted, column by column: source and place */
     int64_t *emit_ptr;       /* [n+1] */

@@ -58,6 +58,8 @@ static void gen_free(qs_gen *g)
     free(g->down);
     free(g->out);
     free(g->hops);
+    free(g->level_at);
+    free(g->par);
     free(g);
 }
 
@@ -70,7 +72,10 @@ static qs_gen *gen_create(const qs_basis *b)
     g->up = calloc((size_t)b->n, sizeof *g->up);
     g->down = calloc((size_t)b->n, sizeof *g->down);
     g->out = calloc((size_t)b->n, sizeof *g->out);
-    if (!g->energy || !g->up || !g->down || !g->out) { gen_free(g); return NULL; }
+    g->level_at = malloc(((size_t)b->n + 1) * sizeof *g->level_at);
+    if (!g->energy || !g->up || !g->down || !g->out || !g->level_at) { gen_free(g); return NULL; }
+    g->level_at[0] = 0;
+    for (int j = 0; j < b->n; j++) g->level_at[j + 1] = g->level_at[j] + b->levels[j];
     for (int j = 0; j < b->n; j++) {
         size_t L = (size_t)b->levels[j];
         g->energy[j] = malloc(L * sizeof(double));
@@ -81,6 +86,12 @@ static qs_gen *gen_create(const qs_basis *b)
     }
     return g;
 }
+
+/* Where an entry's value comes from (par, coef): the diagonal (par < 0), from the local
+ * tables; else coef × g->par[par]: 2h −i·c and 2h + 1 +i·c of hop h, then every
+ * oscillator's up-rates by level, then the down-rates (filled by gen_set). */
+static int32_t par_up(const qs_gen *g, int j, int level) { return 2 * g->n_hops + g->level_at[j] + level; }
+static int32_t par_down(const qs_gen *g, int j, int level) { return 2 * g->n_hops + g->level_at[g->n] + g->level_at[j] + level; }
 
 /* Values (and hop list) from the model; the model has the basis's levels. */
 static int gen_set(qs_gen *g, const qs_basis *b, const qs_model *m)
@@ -104,46 +115,19 @@ static int gen_set(qs_gen *g, const qs_basis *b, const qs_model *m)
         }
         for (int k = 0; k < L; k++) g->out[j][k] = (k + 1 < L ? g->up[j][k + 1] : 0.0) + g->down[j][k];
     }
-    return 1;
-}
-
-/* Where an entry's value comes from (par, coef): the diagonal (par < 0), from the local
- * tables; else coef × the parameter par: 2h −i·c and 2h + 1 +i·c of hop h, then every
- * oscillator's up-rates and down-rates by level (see par_table). */
-static int32_t par_up(const qs_basis *b, const qs_gen *g, int j, int level)
-{
-    int32_t at = 2 * g->n_hops;
-    for (int i = 0; i < j; i++) at += b->levels[i];
-    return at + level;
-}
-
-static int32_t par_down(const qs_basis *b, const qs_gen *g, int j, int level)
-{
-    int32_t at = 2 * g->n_hops;
-    for (int i = 0; i < b->n; i++) at += b->levels[i];
-    for (int i = 0; i < j; i++) at += b->levels[i];
-    return at + level;
-}
-
-static size_t par_count(const qs_basis *b, const qs_gen *g)
-{
-    size_t c = 2 * (size_t)g->n_hops;
-    for (int i = 0; i < b->n; i++) c += 2 * (size_t)b->levels[i];
-    return c;
-}
-
-/* The parameters of the last gen_set, in the order of par_up/par_down. */
-static void par_table(const qs_basis *b, const qs_gen *g, double complex *par)
-{
-    size_t k = 0;
-    for (int h = 0; h < g->n_hops; h++) {
-        par[k++] = -I * g->hops[h].c;
-        par[k++] = I * g->hops[h].c;
+    double complex *par = realloc(g->par, (2 * (size_t)g->n_hops + 2 * (size_t)g->level_at[g->n]) * sizeof *par);
+    if (!par) return 0;
+    g->par = par;
+    for (int i = 0; i < g->n_hops; i++) {
+        par[2 * i] = -I * g->hops[i].c;
+        par[2 * i + 1] = I * g->hops[i].c;
     }
     for (int j = 0; j < b->n; j++)
-        for (int l = 0; l < b->levels[j]; l++) par[k++] = g->up[j][l];
-    for (int j = 0; j < b->n; j++)
-        for (int l = 0; l < b->levels[j]; l++) par[k++] = g->down[j][l];
+        for (int k = 0; k < b->levels[j]; k++) {
+            par[par_up(g, j, k)] = g->up[j][k];
+            par[par_down(g, j, k)] = g->down[j][k];
+        }
+    return 1;
 }
 
 /* The diagonal of complex column (s, t): −i(E_s − E_t) − ½(Γ_s + Γ_t). */
@@ -158,21 +142,16 @@ static inline double complex diag_value(const qs_basis *b, const qs_gen *g, size
     return CMPLX(-0.5 * gam, -de);
 }
 
-/* Complex column (s, t): the target elements (rs[k], rt[k]); if vals, the coefficients; if
- * par, where each coefficient comes from (par[k], coef[k]: value = coef × parameter). */
+/* Complex column (s, t): the target elements (rs[k], rt[k]) and where each coefficient
+ * comes from (par[k], coef[k]; entry_value). */
 static int emit_complex(const qs_basis *b, const qs_gen *g, size_t s, size_t t, size_t *rs, size_t *rt,
-                        double complex *vals, int32_t *par, double *coef)
+                        int32_t *par, double *coef)
 {
     int n = b->n, k = 0;
     rs[k] = s;
     rt[k] = t;
-    if (par) {
-        par[k] = -1;
-        coef[k] = 0.0;
-    }
-    if (vals) {
-        vals[k] = diag_value(b, g, s, t);
-    }
+    par[k] = -1;
+    coef[k] = 0.0;
     k++;
     for (int h = 0; h < g->n_hops; h++) {
         int p = g->hops[h].p, q = g->hops[h].q;
@@ -181,21 +160,15 @@ static int emit_complex(const qs_basis *b, const qs_gen *g, size_t s, size_t t, 
         if (sq >= 1 && sp + 1 < b->levels[p]) {           /* −i H ρ */
             rs[k] = s + b->stride[p] - b->stride[q];
             rt[k] = t;
-            if (vals) vals[k] = -I * g->hops[h].c * sqrt((double)sq * (sp + 1));
-            if (par) {
-                par[k] = 2 * h;
-                coef[k] = sqrt((double)sq * (sp + 1));
-            }
+            par[k] = 2 * h;
+            coef[k] = sqrt((double)sq * (sp + 1));
             k++;
         }
         if (tp >= 1 && tq + 1 < b->levels[q]) {           /* +i ρ H */
             rs[k] = s;
             rt[k] = t - b->stride[p] + b->stride[q];
-            if (vals) vals[k] = I * g->hops[h].c * sqrt((double)tp * (tq + 1));
-            if (par) {
-                par[k] = 2 * h + 1;
-                coef[k] = sqrt((double)tp * (tq + 1));
-            }
+            par[k] = 2 * h + 1;
+            coef[k] = sqrt((double)tp * (tq + 1));
             k++;
         }
     }
@@ -205,25 +178,25 @@ static int emit_complex(const qs_basis *b, const qs_gen *g, size_t s, size_t t, 
         if (sj + 1 < b->levels[j]) {
             rs[k] = s + b->stride[j];
             rt[k] = t + b->stride[j];
-            if (vals) vals[k] = g->up[j][sj + 1];
-            if (par) {
-                par[k] = par_up(b, g, j, sj + 1);
-                coef[k] = 1.0;
-            }
+            par[k] = par_up(g, j, sj + 1);
+            coef[k] = 1.0;
             k++;
         }
         if (sj >= 1) {
             rs[k] = s - b->stride[j];
             rt[k] = t - b->stride[j];
-            if (vals) vals[k] = g->down[j][sj];
-            if (par) {
-                par[k] = par_down(b, g, j, sj);
-                coef[k] = 1.0;
-            }
+            par[k] = par_down(g, j, sj);
+            coef[k] = 1.0;
             k++;
         }
     }
     return k;
+}
+
+/* The value of an entry of complex column (s, t) from where it comes from. */
+static inline double complex entry_value(const qs_basis *b, const qs_gen *g, size_t s, size_t t, int32_t par, double coef)
+{
+    return par < 0 ? diag_value(b, g, s, t) : coef * g->par[par];
 }
 
 /* Scratch for one real column: two complex columns' worth of entries, two rows each. */
@@ -351,7 +324,6 @@ void qs_liouvillian_free(qs_liouvillian **L)
     free((*L)->cpar);
     free((*L)->ccoef);
     free((*L)->cval);
-    free((*L)->par);
     free((*L)->diag_index);
     free((*L)->orbit_of);
     free((*L)->sign);
@@ -513,16 +485,14 @@ int qs_liouvillian_create(const qs_basis *basis, const qs_model *model, int full
     L->crow = malloc(cbound * sizeof *L->crow);
     L->cpar = malloc(cbound * sizeof *L->cpar);
     L->ccoef = malloc(cbound * sizeof *L->ccoef);
-    L->par = malloc(par_count(basis, L->gen) * sizeof *L->par);
     L->emit_ptr = malloc((L->n + 1) * sizeof *L->emit_ptr);
     /* scratch: a column's emitted rows, then each row's place in the current column */
     size_t max_emit = 4 * per * L->orbit_max;
     int64_t *emitted = malloc(max_emit * sizeof *emitted + L->n * sizeof(int32_t));
     int32_t *place = emitted ? (int32_t *)(emitted + max_emit) : NULL;
-    int ok = emitted && L->cptr && L->crow && L->cpar && L->ccoef && L->par && L->emit_ptr;
     L->transpose = malloc(L->n_slots * sizeof *L->transpose);
     L->upper = malloc(L->n_slots * sizeof *L->upper);
-    ok = ok && L->transpose && L->upper;
+    int ok = emitted && L->cptr && L->crow && L->cpar && L->ccoef && L->emit_ptr && L->transpose && L->upper;
     if (ok) L->cptr[0] = 0;
     for (size_t col = 0; ok && col < L->n_slots; col++) {
         size_t sa, ta;
@@ -530,7 +500,7 @@ int qs_liouvillian_create(const qs_basis *basis, const qs_model *model, int full
         L->transpose[col] = (int64_t)qs_liouvillian_index(L, ta, sa);
         L->upper[col] = (signed char)((sa < ta) - (sa > ta));
         int64_t at = L->cptr[col];
-        int m = emit_complex(basis, L->gen, sa, ta, cb.rs, cb.rt, NULL, L->cpar + at, L->ccoef + at);
+        int m = emit_complex(basis, L->gen, sa, ta, cb.rs, cb.rt, L->cpar + at, L->ccoef + at);
         for (int i = 0; i < m; i++) L->crow[at + i] = (int64_t)qs_liouvillian_index(L, cb.rs[i], cb.rt[i]);
         L->cptr[col + 1] = at + m;
     }
@@ -607,14 +577,13 @@ int qs_liouvillian_create(const qs_basis *basis, const qs_model *model, int full
 static inline void column_values(qs_liouvillian *L, size_t slot, size_t s, size_t t)
 {
     for (int64_t p = L->cptr[slot]; p < L->cptr[slot + 1]; p++)
-        L->cval[p] = L->cpar[p] < 0 ? diag_value(L->basis, L->gen, s, t) : L->ccoef[p] * L->par[L->cpar[p]];
+        L->cval[p] = entry_value(L->basis, L->gen, s, t, L->cpar[p], L->ccoef[p]);
 }
 
 /* The complex L's values, every column (slot order: the full index, or the sector's blocks). */
 static void complex_values(qs_liouvillian *L)
 {
     const qs_basis *b = L->basis;
-    par_table(b, L->gen, L->par);
     size_t slot = 0;
     if (L->full) {
         for (size_t sa = 0; sa < b->dim; sa++)
@@ -686,7 +655,7 @@ double qs_liouvillian_residual(const qs_liouvillian *L, const double complex *rh
  * out ascending; no column feeds one row twice, so there are no duplicates. */
 
 /* Visit every sector column (s, t) in order; emit its entries and scatter them. */
-static void sector_scatter(qs_sector_op *A, int values, size_t *rs, size_t *rt, double complex *cv, int64_t *next)
+static void sector_scatter(qs_sector_op *A, int values, size_t *rs, size_t *rt, int32_t *par, double *coef, int64_t *next)
 {
     const qs_basis *b = A->basis;
     size_t col = 0;
@@ -694,12 +663,13 @@ static void sector_scatter(qs_sector_op *A, int values, size_t *rs, size_t *rt, 
         size_t d = b->block_size[N];
         for (size_t i = 0; i < d; i++)
             for (size_t k = 0; k < d; k++, col++) {
-                int m = emit_complex(b, A->gen, b->block_states[N][i], b->block_states[N][k], rs, rt, values ? cv : NULL, NULL, NULL);
+                size_t s = b->block_states[N][i], t = b->block_states[N][k];
+                int m = emit_complex(b, A->gen, s, t, rs, rt, par, coef);
                 for (int e = 0; e < m; e++) {
                     size_t row = qs_basis_sector_index(b, rs[e], rt[e]);
                     if (!next) { A->rowptr[row + 1]++; continue; }
                     int64_t p = next[row]++;
-                    if (values) A->val[p] = cv[e];
+                    if (values) A->val[p] = entry_value(b, A->gen, s, t, par[e], coef[e]);
                     else A->col[p] = (uint32_t)col;
                 }
             }
@@ -722,16 +692,18 @@ static int sector_pass(qs_sector_op *A, int values, int count_only)
 {
     size_t per = per_complex(A->basis, A->gen);
     size_t *rs = malloc(per * sizeof *rs), *rt = malloc(per * sizeof *rt);
-    double complex *cv = malloc(per * sizeof *cv);
+    int32_t *par = malloc(per * sizeof *par);
+    double *coef = malloc(per * sizeof *coef);
     int64_t *next = count_only ? NULL : malloc(A->n * sizeof *next);
-    int ok = rs && rt && cv && (count_only || next);
+    int ok = rs && rt && par && coef && (count_only || next);
     if (ok) {
         if (next) memcpy(next, A->rowptr, A->n * sizeof *next);
-        sector_scatter(A, values, rs, rt, cv, next);
+        sector_scatter(A, values, rs, rt, par, coef, next);
     }
     free(rs);
     free(rt);
-    free(cv);
+    free(par);
+    free(coef);
     free(next);
     return ok;
 }
