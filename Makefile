@@ -14,7 +14,7 @@ JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 # Debian packages: build and run ...
 DEPS      = build-essential cmake pkg-config libsuitesparse-dev libinih-dev \
             libopenblas-dev liblapacke-dev libmatheval-dev librandom123-dev gnuplot-nox \
-            libopenmpi-dev openmpi-bin
+            libopenmpi-dev openmpi-bin zlib1g-dev
 # ... and the independent peers the tests and benchmarks compare against.
 TEST_DEPS = python3 python3-numpy python3-scipy python3-qutip
 
