@@ -3,7 +3,7 @@
 # section is compiled with the README's own link line and run, and its S must equal the
 # program's for the same model. Usage: library.sh QSYNC SOURCE_DIR
 set -u
-qsync=$1 src=$2
+qsync=$(realpath "$1") src=$(cd "$2" && pwd)
 . "$(dirname "$0")/checks.sh"
 readme="$src/README.md"
 # the first ```c block after "## Library", and the lines from its `cc` line to the end of that block
