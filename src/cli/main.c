@@ -48,12 +48,13 @@ static int run(int argc, char **argv)
 /* After a command: everything it printed must have reached standard output. */
 static int check_stdout(int rc)
 {
-    int err = 0;
-    if (fflush(stdout) != 0) err = errno;
-    if (ferror(stdout) && !err) err = EIO;
-    if (fclose(stdout) != 0 && !err && errno != EBADF) err = errno;
-    if (!err) return rc;
-    fprintf(stderr, "qsync: standard output: cannot write (%s)\n", strerror(err));
+    int err = 0, failed = 0;
+    if (fflush(stdout) != 0) err = errno, failed = 1;
+    if (ferror(stdout)) failed = 1;                  /* an earlier write failed (errno is gone) */
+    if (fclose(stdout) != 0 && !failed && errno != EBADF) err = errno, failed = 1;
+    if (!failed) return rc;
+    if (err) fprintf(stderr, "qsync: standard output: cannot write (%s)\n", strerror(err));
+    else fputs("qsync: standard output: cannot write\n", stderr);
     return rc == EXIT_OK ? EXIT_IO : rc;
 }
 
