@@ -36,6 +36,10 @@ check "... its sweep.png is drawn" '[ -s "$weird/sweep.png" ]' "$(err)"
 got=$?
 check "figure 2b into that folder exits 0 and draws figure.png" '[ $got -eq 0 ] && [ -s "$weird/2b/figure.png" ]' "exit $got: $(err)"
 check "... and nothing ran: no PWNED2, PWNED3, PWNED4 anywhere" '[ -z "$(find "$dir" -name "PWNED*")" ]' "$(find "$dir" -name 'PWNED*')"
+PATH=/nonexistent "$QSYNC" sweep "$EXAMPLES/fig2b.ini" --vary 1.omega=-40:40:5 --out nognuplot >/dev/null 2>"$dir/err"
+got=$?
+check "without gnuplot on PATH a sweep exits 0, its CSV written, and says the PNG was not drawn" \
+    '[ $got -eq 0 ] && [ -s nognuplot/sweep.csv ] && grep -q "sweep.png not drawn (is gnuplot installed?" "$dir/err"' "exit $got: $(err)"
 cd "$dir" || exit 1
 
 # --- 5. where outputs go: symlinks followed, devices and FIFOs written in place

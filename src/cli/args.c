@@ -313,8 +313,9 @@ int run_gnuplot(const char *dir, const char *name)
     close(fd[1]);
     if (err != 0) {
         close(fd[0]);
-        fprintf(stderr, "qsync: %s/%s.png not drawn (cannot start gnuplot: %s); the CSV is complete\n", dir, name, strerror(err));
-        return 0;
+        fprintf(stderr, "qsync: %s/%s.png not drawn (%s%s); the CSV is complete\n", dir, name,
+                err == ENOENT ? "is gnuplot installed? " : "cannot start gnuplot: ", strerror(err));
+        return err == ENOENT;   /* no gnuplot on PATH: a warning, as documented */
     }
     FILE *p = fdopen(fd[0], "r");
     int printed = 0, status = 0;
