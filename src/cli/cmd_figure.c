@@ -64,11 +64,11 @@ static const figure figures[] = {
      "set multiplot\nset xlabel 'Delta'\nset ylabel 'sigma'\nset cblabel 'S_1-2'\nset palette rgb 33,13,10\n"
      "set xrange [-25:25]\nset yrange [0.1:1]\nplot 'sweep.csv' using '1.omega':'sigma':'S_1-2' with image notitle\n"
      "set origin 0.5,0.5\nset size 0.36,0.42\nunset title\nunset cblabel\nset xlabel 'Delta' offset 0,0.5\nset ylabel 'S/sigma' offset 1,0\n"
-     "set yrange [*:*]\nset key font ',8' top right\nset object 1 rect from graph 0,0 to graph 1,1 back fc rgb 'white' fs solid\n"
+     "set yrange [*:*]\nset key font ',7' top right samplen 1.5\nset object 1 rect from graph 0,0 to graph 1,1 back fc rgb 'white' fs solid\n"
      "# sigma (N2 values from 0.1 to 1) is the fast axis: the cut at the sigma nearest k/10 is every N2-th row from j(k)\n"
      "j(k) = int((k/10.0 - 0.1) * (N2 - 1) / 0.9 + 0.5)\nsig(k) = 0.1 + 0.9 * j(k) / (N2 - 1)\n"
      "plot for [k=2:8:2] 'sweep.csv' every N2::j(k) using '1.omega':(column('S_1-2') / column('sigma')) with lines lw 1.5 "
-     "title sprintf('S_1-2 / sigma at sigma = %.2f', sig(k))\n"
+     "title sprintf('S_1-2/sigma, sigma %.2f', sig(k))\n"
      "unset multiplot\n"},
     {"3b", "S against (nbar_2, sigma) at equal frequencies, nbar_1 = 4, K = 1/sigma",
      "# Fig. 3b (K tied to 1/sigma)\n" TWO_OSC("5", "4", "4", "0.2", "0.1", "12"),
