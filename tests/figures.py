@@ -8,6 +8,7 @@ import sys
 import tempfile
 
 from checks import check, finish
+from plot_legend import check_pair
 
 QSYNC = sys.argv[1]
 
@@ -35,6 +36,9 @@ with tempfile.TemporaryDirectory() as out:
         head, rows = load(out, name)
         bad += [name for row in rows if row[head.index("status")] not in ("ok", "top-level")]
     check("every point of every figure solved (status ok or top-level)", not bad, str(bad[:5]))
+    # every script names its columns by header, every legend the column it draws
+    for name in ("2a", "2b", "3a", "3b", "3c", "3d", "4a", "4b", "4c", "4d", "ring4", "ring6"):
+        check_pair(os.path.join(out, name, "figure.gp"), os.path.join(out, name, "sweep.csv"), f"figure {name}")
 
     # 2a (classical): S/V largest at Delta = 0 for every V, falling off on both sides; S_err <= 0.005
     head, rows = load(out, "2a")

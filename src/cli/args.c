@@ -1,11 +1,28 @@
-/* args.c — flag scanning, number flags, model loading with overrides, atomic output. */
+/* args.c — flag scanning, number flags, model loading with overrides, output files and
+ * folders, and gnuplot.
+ *
+ * No path, name or value given by a user ever reaches a shell: gnuplot is started by
+ * posix_spawn with the output folder as its working directory. Output files are written
+ * atomically (a temporary file renamed over the target) when the target is a regular file
+ * or does not exist; a symlink is followed to its target, which is replaced the same way
+ * next to it; a device node, FIFO or socket (or anything under /dev or /proc) is written
+ * in place, never renamed over.
+ */
+#define _GNU_SOURCE   /* posix_spawn_file_actions_addchdir_np, pipe2 (glibc >= 2.29) */
 #include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <spawn.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include "cli.h"
+
+extern char **environ;
 
 double qs_now_cli(void)
 {
@@ -75,7 +92,7 @@ int cli_bytes(const char *flag, const char *text, double *out)
     if (*end == 'K' || *end == 'k') unit = 1024.0, end++;
     else if (*end == 'M' || *end == 'm') unit = 1048576.0, end++;
     else if (*end == 'G' || *end == 'g') unit = 1073741824.0, end++;
-    if (end == text || *end != '\0' || !(v > 0) || errno) {
+    if (end == text || *end != '\0' || !(v > 0) || !isfinite(v) || errno || !(v * unit < 9.2e18)) {
         fprintf(stderr, "qsync: %s: '%s' is not a size (such as 500M or 2G)\n", flag, text);
         return 0;
     }
@@ -215,8 +232,16 @@ int steady_options_take(qs_steady_options *opt, int argc, char **argv, int *i)
         opt->restart = (int)m;
         return 1;
     }
-    if ((r = cli_take(argc, argv, i, "--top-tol", 1, &v)) != 0) return r < 0 || !cli_real("--top-tol", v, &opt->top_tol) ? -1 : 1;
-    if ((r = cli_take(argc, argv, i, "--residual-tol", 1, &v)) != 0) return r < 0 || !cli_real("--residual-tol", v, &opt->residual_tol) ? -1 : 1;
+    if ((r = cli_take(argc, argv, i, "--top-tol", 1, &v)) != 0) {
+        if (r < 0 || !cli_real("--top-tol", v, &opt->top_tol)) return -1;
+        if (!(opt->top_tol >= 0 && opt->top_tol <= 1)) { fprintf(stderr, "qsync: --top-tol is a population: it must lie in [0, 1], not %s\n", v); return -1; }
+        return 1;
+    }
+    if ((r = cli_take(argc, argv, i, "--residual-tol", 1, &v)) != 0) {
+        if (r < 0 || !cli_real("--residual-tol", v, &opt->residual_tol)) return -1;
+        if (!(opt->residual_tol > 0)) { fprintf(stderr, "qsync: --residual-tol must be > 0, not %s\n", v); return -1; }
+        return 1;
+    }
     if ((r = cli_take(argc, argv, i, "--memory-limit", 1, &v)) != 0) return r < 0 || !cli_bytes("--memory-limit", v, &opt->memory_limit) ? -1 : 1;
     return 0;
 }
@@ -268,32 +293,146 @@ int threads_take(int argc, char **argv, int *i, int *threads)
 
 int run_gnuplot(const char *dir, const char *name)
 {
-    char cmd[8400], line[512];
-    snprintf(cmd, sizeof cmd, "cd '%s' && gnuplot %s.gp 2>&1", dir, name);
-    FILE *p = popen(cmd, "r");
-    int printed = 0;
+    char script[256], line[512];
+    snprintf(script, sizeof script, "%s.gp", name);
+    char *const args[] = {"gnuplot", script, NULL};
+    int fd[2];
+    if (pipe2(fd, O_CLOEXEC) != 0) {
+        fprintf(stderr, "qsync: %s/%s.png not drawn (cannot start gnuplot: %s); the CSV is complete\n", dir, name, strerror(errno));
+        return 0;
+    }
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, fd[1], 1);
+    posix_spawn_file_actions_adddup2(&fa, fd[1], 2);
+    posix_spawn_file_actions_addchdir_np(&fa, dir);
+    pid_t pid;
+    int err = posix_spawnp(&pid, "gnuplot", &fa, NULL, args, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    close(fd[1]);
+    if (err != 0) {
+        close(fd[0]);
+        fprintf(stderr, "qsync: %s/%s.png not drawn (%s%s); the CSV is complete\n", dir, name,
+                err == ENOENT ? "is gnuplot installed? " : "cannot start gnuplot: ", strerror(err));
+        return err == ENOENT;   /* no gnuplot on PATH: a warning, as documented */
+    }
+    FILE *p = fdopen(fd[0], "r");
+    int printed = 0, status = 0;
     while (p && fgets(line, sizeof line, p))
         if (printed++ < 5) fprintf(stderr, "gnuplot: %s", line);
-    if (!p || pclose(p) != 0)
-        fprintf(stderr, "qsync: %s/%s.png not drawn (is gnuplot installed?); the CSV is complete\n", dir, name);
-    return p != NULL;
+    if (p) fclose(p);
+    else close(fd[0]);
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fprintf(stderr, "qsync: %s/%s.png not drawn (%s); the CSV is complete\n", dir, name,
+                WIFEXITED(status) && WEXITSTATUS(status) == 127 ? "is gnuplot installed?" : "gnuplot failed");
+    return 1;
 }
+
+int cli_mkdirs(const char *path)
+{
+    char buf[4096];
+    size_t n = strlen(path);
+    if (n == 0 || n >= sizeof buf) return cli_fail(QS_EINPUT, "--out '%s': not a usable folder name", path);
+    memcpy(buf, path, n + 1);
+    for (char *p = buf + 1; ; p++) {
+        if (*p != '/' && *p != '\0') continue;
+        char c = *p;
+        *p = '\0';
+        struct stat st;
+        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+            return cli_fail(QS_EIO, "%s: cannot create (%s)", buf, strerror(errno));
+        if (stat(buf, &st) != 0) return cli_fail(QS_EIO, "%s: cannot create (%s)", buf, strerror(errno));
+        if (!S_ISDIR(st.st_mode)) return cli_fail(QS_EIO, "%s: cannot create (a file of that name exists)", buf);
+        *p = c;
+        if (c == '\0') break;
+    }
+    return EXIT_OK;
+}
+
+static int under_dev_or_proc(const char *path)
+{
+    return strncmp(path, "/dev/", 5) == 0 || strncmp(path, "/proc/", 6) == 0;
+}
+
+/* Where writing `path` really goes: the final component's symlinks followed (a dangling
+ * one to the file it names), stopping at /dev or /proc (whose links, such as /dev/stdout,
+ * name open descriptors rather than files). Returns 0 (errno set) when the chain is too
+ * long or a name too long. */
+static int follow_links(const char *path, char *out, size_t size)
+{
+    char cur[4096], link[4096];
+    errno = ENAMETOOLONG;
+    if (snprintf(cur, sizeof cur, "%s", path) >= (int)sizeof cur) return 0;
+    for (int hops = 0; hops < 40; hops++) {
+        struct stat st;
+        if (under_dev_or_proc(cur) || lstat(cur, &st) != 0 || !S_ISLNK(st.st_mode)) {
+            errno = ENAMETOOLONG;
+            return snprintf(out, size, "%s", cur) < (int)size;
+        }
+        ssize_t len = readlink(cur, link, sizeof link - 1);
+        if (len < 0) return 0;
+        errno = ENAMETOOLONG;
+        link[len] = '\0';
+        if (link[0] == '/') {
+            memcpy(cur, link, (size_t)len + 1);
+        } else {
+            char *slash = strrchr(cur, '/');
+            size_t keep = slash ? (size_t)(slash - cur) + 1 : 0;
+            if (keep + (size_t)len + 1 > sizeof cur) return 0;
+            memcpy(cur + keep, link, (size_t)len + 1);
+        }
+    }
+    errno = ELOOP;
+    return 0;
+}
+
+static const char tmp_suffix[] = ".tmp.";
 
 FILE *out_open(const char *path, char *tmp, size_t tmp_size)
 {
-    snprintf(tmp, tmp_size, "%s.tmp.%ld", path, (long)getpid());
+    char target[4096];
+    struct stat st;
+    tmp[0] = '\0';
+    if (!follow_links(path, target, sizeof target)) {
+        fprintf(stderr, "qsync: %s: cannot write (%s)\n", path, strerror(errno));
+        return NULL;
+    }
+    if (under_dev_or_proc(target) || (stat(target, &st) == 0 && !S_ISREG(st.st_mode))) {
+        FILE *fp = fopen(target, "w");               /* a device, FIFO or socket: in place */
+        if (!fp) fprintf(stderr, "qsync: %s: cannot write (%s)\n", path, strerror(errno));
+        return fp;
+    }
+    if (snprintf(tmp, tmp_size, "%s%s%ld", target, tmp_suffix, (long)getpid()) >= (int)tmp_size) {
+        fprintf(stderr, "qsync: %s: cannot write (%s)\n", path, strerror(ENAMETOOLONG));
+        tmp[0] = '\0';
+        return NULL;
+    }
     FILE *fp = fopen(tmp, "w");
-    if (!fp) fprintf(stderr, "qsync: %s: cannot write (%s)\n", path, strerror(errno));
+    if (!fp) {
+        fprintf(stderr, "qsync: %s: cannot write (%s)\n", path, strerror(errno));
+        tmp[0] = '\0';
+    }
     return fp;
 }
 
 int out_commit(FILE *fp, const char *tmp, const char *path)
 {
-    int bad = ferror(fp);
-    if (fclose(fp) != 0) bad = 1;
-    if (bad || rename(tmp, path) != 0) {
-        fprintf(stderr, "qsync: %s: cannot write (%s)\n", path, strerror(errno));
-        remove(tmp);
+    int err = 0;
+    if (fflush(fp) != 0) err = errno;
+    if (ferror(fp) && !err) err = EIO;
+    if (fclose(fp) != 0 && !err) err = errno;
+    if (!err && tmp[0]) {
+        char target[4096];
+        const char *cut = strstr(tmp, tmp_suffix), *next;
+        while (cut && (next = strstr(cut + 1, tmp_suffix))) cut = next;   /* the last ".tmp." */
+        snprintf(target, sizeof target, "%.*s", (int)(cut - tmp), tmp);
+        if (rename(tmp, target) != 0) err = errno;
+    }
+    if (err) {
+        fprintf(stderr, "qsync: %s: cannot write (%s)\n", path, strerror(err));
+        if (tmp[0]) remove(tmp);
         return EXIT_IO;
     }
     return EXIT_OK;

@@ -62,10 +62,14 @@ int classical_options_take(qs_classical_options *o, int argc, char **argv, int *
 /* --threads N (1..1024) at argv[*i] into *threads: 1 consumed, 0 not ours, −1 error. */
 int threads_take(int argc, char **argv, int *i, int *threads);
 
-/* Run `gnuplot NAME.gp` inside dir, echo its first lines to stderr, and warn when
- * dir/NAME.png was not drawn (the data files are complete either way). Returns 0 when
- * gnuplot could not be started at all, 1 otherwise. */
+/* Run `gnuplot NAME.gp` inside dir (posix_spawn with dir as working directory: no shell),
+ * echo its first lines to stderr, and warn when dir/NAME.png was not drawn (the data files
+ * are complete either way). Returns 0 when gnuplot could not be started at all, 1 otherwise. */
 int run_gnuplot(const char *dir, const char *name);
+
+/* Create the folder `path` and any missing parents (as mkdir -p). Returns an exit status
+ * (message printed): 0, or 1 when a component cannot be created or is not a folder. */
+int cli_mkdirs(const char *path);
 
 /* MPI (par.c): started only under a launcher (mpirun, srun); otherwise one process of rank 0.
  * The collectives are no-ops without MPI. */
@@ -78,7 +82,12 @@ void par_barrier(void);
 int par_max(int value);         /* the largest value over all processes */
 int par_broadcast(int value);   /* rank 0's value */
 
-/* Atomic output: write to PATH.tmp.PID, then rename over PATH. */
+/* Output files. out_open: a regular or new file is written to TARGET.tmp.PID (its name in
+ * tmp) and out_commit renames that over TARGET, where TARGET is PATH with its symlinks
+ * followed (the link stays a link). A device node, FIFO or socket, or a path under /dev or
+ * /proc, is opened and written in place (tmp becomes ""), never renamed over. NULL (message
+ * printed) when it cannot be opened. out_commit closes fp; any write error, such as a full
+ * disk or /dev/full, is exit status 1 with a message naming PATH. */
 FILE *out_open(const char *path, char *tmp, size_t tmp_size);
 int out_commit(FILE *fp, const char *tmp, const char *path); /* exit status */
 

@@ -5,15 +5,17 @@
 #include <string.h>
 #include "cli.h"
 
-static int range_arg(const char *flag, const char *text, double *lo, double *hi)
+/* "A:B" into *lo <= *hi, both finite and within [-bound, bound]; a message naming the flag and 0 otherwise */
+static int range_arg(const char *flag, const char *text, double bound, double *lo, double *hi)
 {
     char buf[128];
-    snprintf(buf, sizeof buf, "%s", text);
+    if (snprintf(buf, sizeof buf, "%s", text) >= (int)sizeof buf) { fprintf(stderr, "qsync: %s: '%.40s...' is too long for A:B\n", flag, text); return 0; }
     char *colon = strchr(buf, ':');
     if (!colon) { fprintf(stderr, "qsync: %s: expected A:B, not '%s'\n", flag, text); return 0; }
     *colon = '\0';
     if (!cli_real(flag, buf, lo) || !cli_real(flag, colon + 1, hi)) return 0;
     if (*hi < *lo) { double t = *lo; *lo = *hi; *hi = t; }
+    if (!(*lo >= -bound && *hi <= bound)) { fprintf(stderr, "qsync: %s: '%s': both ends must lie within +-%g\n", flag, text, bound); return 0; }
     return 1;
 }
 
@@ -22,7 +24,8 @@ static const char resonances_usage[] =
     "Eq. 7: exchanging one quantum between oscillators 1 and 2 is resonant on the lines\n"
     "  Delta + 2 K dn + 2 K = 0  and  Delta + 2 K dn - 2 K = 0,\n"
     "with Delta = omega1 - omega2 and dn = nbar2 - nbar1. Prints both lines and, for every\n"
-    "integer dn in the range (default -3:3), the resonant detunings inside --delta (if given).\n";
+    "integer dn in the range (default -3:3; at most 10^6 integers within +-10^6), the resonant\n"
+    "detunings inside --delta (if given). |K| is at most 10^100.\n";
 
 int cmd_resonances(int argc, char **argv)
 {
@@ -31,16 +34,20 @@ int cmd_resonances(int argc, char **argv)
     const char *v;
     for (int i = 0; i < argc; i++) {
         int r;
-        if ((r = cli_take(argc, argv, &i, "--K", 1, &v)) != 0) { if (r < 0 || !cli_real("--K", v, &K)) return EXIT_INPUT; continue; }
-        if ((r = cli_take(argc, argv, &i, "--delta-n", 1, &v)) != 0) { if (r < 0 || !range_arg("--delta-n", v, &dn_lo, &dn_hi)) return EXIT_INPUT; continue; }
-        if ((r = cli_take(argc, argv, &i, "--delta", 1, &v)) != 0) { if (r < 0 || !range_arg("--delta", v, &d_lo, &d_hi)) return EXIT_INPUT; continue; }
+        if ((r = cli_take(argc, argv, &i, "--K", 1, &v)) != 0) {
+            if (r < 0 || !cli_real("--K", v, &K)) return EXIT_INPUT;
+            if (!(fabs(K) <= 1e100)) { fprintf(stderr, "qsync: --K: '%s' is beyond +-1e100\n", v); return EXIT_INPUT; }
+            continue;
+        }
+        if ((r = cli_take(argc, argv, &i, "--delta-n", 1, &v)) != 0) { if (r < 0 || !range_arg("--delta-n", v, 1e6, &dn_lo, &dn_hi)) return EXIT_INPUT; continue; }
+        if ((r = cli_take(argc, argv, &i, "--delta", 1, &v)) != 0) { if (r < 0 || !range_arg("--delta", v, HUGE_VAL, &d_lo, &d_hi)) return EXIT_INPUT; continue; }
         if (cli_take(argc, argv, &i, "--json", 0, &v) > 0) { as_json = 1; continue; }
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) { fputs(resonances_usage, stdout); return EXIT_OK; }
         fprintf(stderr, "qsync resonances: unexpected argument %s\n%s", argv[i], resonances_usage);
         return EXIT_INPUT;
     }
     if (isnan(K)) { fprintf(stderr, "qsync resonances: --K is required\n%s", resonances_usage); return EXIT_INPUT; }
-    if (dn_hi - dn_lo > 1e6) { fprintf(stderr, "qsync resonances: --delta-n range too wide\n"); return EXIT_INPUT; }
+    if (dn_hi - dn_lo > 1e6) { fprintf(stderr, "qsync: --delta-n: the range holds more than 10^6 integers\n"); return EXIT_INPUT; }
     json j;
     if (as_json) {
         json_begin(&j, stdout);
@@ -110,6 +117,12 @@ int cmd_implement(int argc, char **argv)
     if (!(kappa > 0) || !(K > 0) || !(g > 0)) { fprintf(stderr, "qsync implement: --g, --kappa and --K must be > 0\n"); return EXIT_INPUT; }
     double gamma = 4 * g * g / kappa, sigma = kappa / (8 * K);
     double n_plus = (x[3] - x[5]) / (2 * K), n_minus = -(x[4] - x[5]) / (2 * K);
+    /* every result a finite, nonzero model parameter where the model needs one */
+    const char *bad = !(isfinite(gamma) && gamma > 0) ? "--g, --kappa: gamma = 4 g^2 / kappa"
+                    : !(isfinite(sigma) && sigma > 0) ? "--kappa, --K: sigma = kappa / (8 K)"
+                    : !isfinite(n_plus) ? "--delta-plus, --omega0, --K: n_plus = (delta_plus - omega0) / (2K)"
+                    : !isfinite(n_minus) ? "--delta-minus, --omega0, --K: n_minus = -(delta_minus - omega0) / (2K)" : NULL;
+    if (bad) { fprintf(stderr, "qsync: %s is not a finite positive number for these values\n", bad); return EXIT_INPUT; }
     int weak = g / kappa <= 0.1, anharmonic = K / kappa >= 1;
     if (!weak) fprintf(stderr, "qsync: warning: g/kappa = %.3g is not << 1: the adiabatic elimination behind these formulas does not hold\n", g / kappa);
     if (!anharmonic) fprintf(stderr, "qsync: warning: K/kappa = %.3g < 1: sigma = %.3g is too broad to stabilise a Fock state\n", K / kappa, sigma);

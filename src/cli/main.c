@@ -1,4 +1,6 @@
-/* main.c — the qsync command: dispatch to subcommands. */
+/* main.c — the qsync command: dispatch to subcommands, and check that standard output was
+ * written (a full disk or a closed pipe is exit status 1, not a silent success). */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include "cli.h"
@@ -43,10 +45,23 @@ static int run(int argc, char **argv)
     return EXIT_INPUT;
 }
 
+/* After a command: everything it printed must have reached standard output. */
+static int check_stdout(int rc)
+{
+    int err = 0, failed = 0;
+    if (fflush(stdout) != 0) err = errno, failed = 1;
+    if (ferror(stdout)) failed = 1;                  /* an earlier write failed (errno is gone) */
+    if (fclose(stdout) != 0 && !failed && errno != EBADF) err = errno, failed = 1;
+    if (!failed) return rc;
+    if (err) fprintf(stderr, "qsync: standard output: cannot write (%s)\n", strerror(err));
+    else fputs("qsync: standard output: cannot write\n", stderr);
+    return rc == EXIT_OK ? EXIT_IO : rc;
+}
+
 int main(int argc, char **argv)
 {
     par_init(&argc, &argv);
-    int rc = run(argc, argv);
+    int rc = check_stdout(run(argc, argv));
     par_finalize();
     return rc;
 }
