@@ -58,6 +58,7 @@ typedef struct {
     int n_osc, cap_osc;
     char (*names)[QS_NAME_MAX];
     int *osc_line;
+    int *table, table_size;    /* hash table of oscillator names: index or -1; size a power of 2 */
     assignment *as;
     int n_as, cap_as;
     coupling_line *cl;
@@ -65,6 +66,44 @@ typedef struct {
     int failed;
     qs_error *err;
 } loader;
+
+/* ---- oscillator names: a hash table, so that reading stays linear in the file ---- */
+
+static unsigned name_hash(const char *s)
+{
+    unsigned h = 2166136261u;                  /* FNV-1a */
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+/* Index of the oscillator called name, or -1. */
+static int name_find(const loader *ld, const char *name)
+{
+    if (!ld->table_size) return -1;
+    for (unsigned i = name_hash(name) & (unsigned)(ld->table_size - 1);; i = (i + 1) & (unsigned)(ld->table_size - 1)) {
+        int j = ld->table[i];
+        if (j < 0 || strcmp(ld->names[j], name) == 0) return j;
+    }
+}
+
+/* Enter oscillator j (its name already in ld->names); the table is kept at most half full. */
+static int name_add(loader *ld, int j)
+{
+    if (2 * (j + 1) > ld->table_size) {
+        int size = ld->table_size ? 2 * ld->table_size : 64;
+        int *t = malloc((size_t)size * sizeof *t);
+        if (!t) return 0;
+        free(ld->table);
+        ld->table = t;
+        ld->table_size = size;
+        for (int i = 0; i < size; i++) t[i] = -1;
+        for (int k = 0; k < j; k++) name_add(ld, k);
+    }
+    unsigned i = name_hash(ld->names[j]) & (unsigned)(ld->table_size - 1);
+    while (ld->table[i] >= 0) i = (i + 1) & (unsigned)(ld->table_size - 1);
+    ld->table[i] = j;
+    return 1;
+}
 
 static int grow(void **p, int *cap, int need, size_t elem)
 {
@@ -115,14 +154,15 @@ static int open_section(loader *ld, char *name)
         if (!qs_name_valid(osc))
             return fail(ld, QS_EINPUT, "bad oscillator name '%s' (letters, digits and _ only, at most %d)", osc,
                         QS_NAME_MAX - 1);
-        for (int j = 0; j < ld->n_osc; j++)
-            if (strcmp(ld->names[j], osc) == 0)
-                return fail(ld, QS_EINPUT, "oscillator '%s' is defined twice (first at line %d)", osc, ld->osc_line[j]);
+        int j = name_find(ld, osc);
+        if (j >= 0)
+            return fail(ld, QS_EINPUT, "oscillator '%s' is defined twice (first at line %d)", osc, ld->osc_line[j]);
         if (!grow((void **)&ld->names, &ld->cap_osc, ld->n_osc + 1, sizeof *ld->names) ||
             !(ld->osc_line = realloc(ld->osc_line, (size_t)ld->cap_osc * sizeof *ld->osc_line)))
             return fail(ld, QS_ENOMEM, "out of memory");
         strcpy(ld->names[ld->n_osc], osc);
         ld->osc_line[ld->n_osc] = ld->line;
+        if (!name_add(ld, ld->n_osc)) return fail(ld, QS_ENOMEM, "out of memory");
         ld->osc = ld->n_osc++;
         ld->kind = SEC_OSC;
         return 1;
@@ -265,34 +305,74 @@ static qs_osc builtin_defaults(void)
     return o;
 }
 
-/* Turn the recorded sections into a model. */
+/* Couplings by unordered pair, then by line: the order in which duplicates show. */
+typedef struct { int lo, hi, line, index; } pair_key;
+
+static int pair_cmp(const void *pa, const void *pb)
+{
+    const pair_key *a = pa, *b = pb;
+    if (a->lo != b->lo) return a->lo < b->lo ? -1 : 1;
+    if (a->hi != b->hi) return a->hi < b->hi ? -1 : 1;
+    return (a->line > b->line) - (a->line < b->line);
+}
+
+/* Turn the recorded sections into a model; linear in the file but for one sort of the couplings. */
 static int build(loader *ld, qs_model **out)
 {
     qs_error *err = ld->err;
     if (ld->n_osc == 0)
         return qs_error_set(err, QS_EINPUT, "%s: no [oscillator NAME] section", ld->file);
     qs_model *m = qs_model_alloc(ld->n_osc, ld->n_cl);
-    if (!m) return qs_error_set(err, QS_ENOMEM, "%s: out of memory", ld->file);
+    int *first = calloc((size_t)ld->n_osc + 1, sizeof *first), *order = malloc(((size_t)ld->n_as + 1) * sizeof *order);
+    pair_key *keys = malloc(((size_t)ld->n_cl + 1) * sizeof *keys);
+    int st = QS_OK;
+    if (!m || !first || !order || !keys) {
+        st = qs_error_set(err, QS_ENOMEM, "%s: out of memory", ld->file);
+        goto done;
+    }
     snprintf(m->source, sizeof m->source, "%s", ld->file);
-    char where[300];
-    for (int j = 0; j < ld->n_osc; j++) {
-        qs_osc o = builtin_defaults();
-        for (int pass = 0; pass < 2; pass++)
-            for (int i = 0; i < ld->n_as; i++) {
-                if (ld->as[i].section != (pass == 0 ? -1 : j)) continue;
-                snprintf(where, sizeof where, "%s:%d", ld->file, ld->as[i].line);
-                qs_osc_apply(&o, ld->as[i].key, ld->as[i].value, where, NULL); /* checked when read */
-            }
+    char where[512];
+    /* built-in defaults, then every [defaults] line, in order: the start of every oscillator */
+    qs_osc base = builtin_defaults();
+    for (int i = 0; i < ld->n_as; i++)
+        if (ld->as[i].section < 0) {
+            snprintf(where, sizeof where, "%s:%d", ld->file, ld->as[i].line);
+            qs_osc_apply(&base, ld->as[i].key, ld->as[i].value, where, NULL);   /* checked when read */
+        }
+    /* each oscillator's own lines, in order (a counting sort by section keeps the order) */
+    for (int i = 0; i < ld->n_as; i++)
+        if (ld->as[i].section >= 0) first[ld->as[i].section + 1]++;
+    for (int j = 0; j < ld->n_osc; j++) first[j + 1] += first[j];
+    for (int i = 0; i < ld->n_as; i++)
+        if (ld->as[i].section >= 0) order[first[ld->as[i].section]++] = i;
+    for (int j = 0, i = 0; j < ld->n_osc; j++) {       /* first[j] is now the end of j's lines */
+        qs_osc o = base;
+        for (; i < first[j]; i++) {
+            const assignment *a = &ld->as[order[i]];
+            snprintf(where, sizeof where, "%s:%d", ld->file, a->line);
+            qs_osc_apply(&o, a->key, a->value, where, NULL);
+        }
         snprintf(where, sizeof where, "%s:%d: oscillator %s", ld->file, ld->osc_line[j], ld->names[j]);
-        int st = qs_model_validate_osc(&o, where, err);
-        if (st != QS_OK) { qs_model_free(&m); return st; }
+        if ((st = qs_model_validate_osc(&o, where, err)) != QS_OK) goto done;
         strcpy(m->names[j], ld->names[j]);
         m->osc[j] = o;
     }
+    /* couplings: names, self-couplings and duplicates; the first faulty line is reported */
+    int bad = -1;                                       /* index of the first faulty coupling line */
     for (int i = 0; i < ld->n_cl; i++) {
-        const coupling_line *cl = &ld->cl[i];
-        int j = qs_model_find(m, cl->a), k = qs_model_find(m, cl->b);
-        int st = QS_OK;
+        int j = name_find(ld, ld->cl[i].a), k = name_find(ld, ld->cl[i].b);
+        keys[i] = (pair_key){j < k ? j : k, j < k ? k : j, ld->cl[i].line, i};
+        if ((j < 0 || k < 0 || j == k) && bad < 0) bad = i;
+    }
+    qsort(keys, (size_t)ld->n_cl, sizeof *keys, pair_cmp);
+    int dup = -1;                                       /* the duplicate on the earliest line */
+    for (int i = 1; i < ld->n_cl; i++)
+        if (keys[i].lo >= 0 && keys[i].lo == keys[i - 1].lo && keys[i].hi == keys[i - 1].hi &&
+            (dup < 0 || keys[i].line < ld->cl[dup].line)) dup = keys[i].index;
+    if (dup >= 0 && (bad < 0 || ld->cl[dup].line < ld->cl[bad].line)) bad = dup;
+    if (bad >= 0) {
+        const coupling_line *cl = &ld->cl[bad];
+        int j = name_find(ld, cl->a), k = name_find(ld, cl->b);
         if (j < 0 || k < 0)
             st = qs_error_set(err, QS_EINPUT, "%s:%d: coupling %s-%s names no oscillator '%s'", ld->file, cl->line,
                               cl->a, cl->b, j < 0 ? cl->a : cl->b);
@@ -300,15 +380,21 @@ static int build(loader *ld, qs_model **out)
             st = qs_error_set(err, QS_EINPUT, "%s:%d: coupling %s-%s couples an oscillator to itself (C_jj = 0)",
                               ld->file, cl->line, cl->a, cl->b);
         else
-            for (int p = 0; p < m->n_couplings; p++)
-                if ((m->couplings[p].j == j && m->couplings[p].k == k) || (m->couplings[p].j == k && m->couplings[p].k == j))
-                    st = qs_error_set(err, QS_EINPUT, "%s:%d: duplicate coupling %s-%s", ld->file, cl->line, cl->a, cl->b);
-        if (st == QS_OK && qs_model_set_coupling(m, j, k, cl->c) != QS_OK)
-            st = qs_error_set(err, QS_ENOMEM, "%s: out of memory", ld->file);
-        if (st != QS_OK) { qs_model_free(&m); return st; }
+            st = qs_error_set(err, QS_EINPUT, "%s:%d: duplicate coupling %s-%s", ld->file, cl->line, cl->a, cl->b);
+        goto done;
     }
-    *out = m;
-    return QS_OK;
+    for (int i = 0; i < ld->n_cl; i++) {                /* in file order; stored as j < k, C_jk */
+        int j = name_find(ld, ld->cl[i].a), k = name_find(ld, ld->cl[i].b);
+        m->couplings[i] = j < k ? (qs_coupling){j, k, ld->cl[i].c} : (qs_coupling){k, j, conj(ld->cl[i].c)};
+    }
+    m->n_couplings = ld->n_cl;
+done:
+    free(first);
+    free(order);
+    free(keys);
+    if (st != QS_OK) qs_model_free(&m);
+    else *out = m;
+    return st;
 }
 
 /* Parse text[0..len) (not NUL-terminated) read from `name`. */
@@ -337,6 +423,7 @@ static int load_text(const char *text, size_t len, const char *name, qs_model **
         st = build(&ld, model);
     free(ld.names);
     free(ld.osc_line);
+    free(ld.table);
     free(ld.as);
     free(ld.cl);
     return st;
