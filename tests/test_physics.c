@@ -134,6 +134,7 @@ static void test_single_oscillator(void)
         check_worst(name, worst, compared, cases[c].L, 1e-13);
         snprintf(name, sizeof name, "single oscillator case %zu: max |p_detailed_balance(n) - p_exact(n)|", c);
         check_worst(name, worst_lib, cases[c].L, cases[c].L, 1e-14);
+        snprintf(name, sizeof name, "single oscillator case %zu", c);
         check_solution(name, &r);
         qs_steady_free(&r.st);
         qs_model_free(&m);
@@ -234,7 +235,9 @@ static void test_sector_vs_full(void)
         check_close(name, ok ? b.stats.off_sector : NAN, 0, 0, 1e-14);
         snprintf(name, sizeof name, "%d oscillators: S is not trivially zero (smallest pair S > 1e-4)", n);
         check_true(name, S_min > 1e-4, NULL);
+        snprintf(name, sizeof name, "%d oscillators, sector", n);
         check_solution(name, &a);
+        snprintf(name, sizeof name, "%d oscillators, full Liouvillian", n);
         check_solution(name, &b);
         qs_steady_free(&a.st);
         qs_steady_free(&b.st);

@@ -157,8 +157,9 @@ static int open_section(loader *ld, char *name)
         int j = name_find(ld, osc);
         if (j >= 0)
             return fail(ld, QS_EINPUT, "oscillator '%s' is defined twice (first at line %d)", osc, ld->osc_line[j]);
-        if (!grow((void **)&ld->names, &ld->cap_osc, ld->n_osc + 1, sizeof *ld->names) ||
-            !(ld->osc_line = realloc(ld->osc_line, (size_t)ld->cap_osc * sizeof *ld->osc_line)))
+        int cap_names = ld->cap_osc;
+        if (!grow((void **)&ld->osc_line, &cap_names, ld->n_osc + 1, sizeof *ld->osc_line) ||
+            !grow((void **)&ld->names, &ld->cap_osc, ld->n_osc + 1, sizeof *ld->names))
             return fail(ld, QS_ENOMEM, "out of memory");
         strcpy(ld->names[ld->n_osc], osc);
         ld->osc_line[ld->n_osc] = ld->line;
