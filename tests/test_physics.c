@@ -1,5 +1,10 @@
 /* test_physics.c — the library against exact results, limits, symmetries and identities
- * (MODEL.md §1, §2). Every check prints observed and expected values. */
+ * (MODEL.md §1, §2). Every check prints observed and expected values; a solve that fails is
+ * a counted failure, and the checks that needed its result fail too (they compare NaN or
+ * fewer items than expected; see check.h).
+ *
+ * Usage: test_physics [--memory-limit BYTES]  (the option makes every solve fail, to show
+ * that set-up failures are counted: ctest's physics_failed_setup). */
 #include <complex.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,12 +15,15 @@
 #define M_PI 3.14159265358979323846
 #endif
 
+static double memory_limit; /* --memory-limit: given to every plan */
+
+/* A model from text; one that does not load ends the run as a counted failure. */
 static qs_model *load(const char *text)
 {
     qs_model *m;
     qs_error err;
-    if (qs_model_load_string(text, "test", &m, &err) != QS_OK) {
-        printf("FAIL: model text does not load: %s\n", err.message);
+    if (!check_setup("model text loads", qs_model_load_string(text, "test", &m, &err) == QS_OK, err.message)) {
+        check_summary();
         exit(1);
     }
     return m;
@@ -35,17 +43,19 @@ static solved solve_with(const qs_model *m, int full, int symmetry)
     o.full = full;
     o.symmetry = symmetry;
     o.top_tol = 1.0;
+    o.memory_limit = memory_limit;
     qs_error err;
     r.status = qs_steady_create(m, &o, &r.st, &err);
     if (r.status == QS_OK) r.status = qs_steady_solve(r.st, m, &err);
-    if (r.status != QS_OK) printf("FAIL: solve: %s\n", err.message);
-    else qs_steady_get_stats(r.st, &r.stats);
+    if (check_setup("solve", r.status == QS_OK, err.message)) qs_steady_get_stats(r.st, &r.stats);
     return r;
 }
 
 static solved solve(const qs_model *m, int full) { return solve_with(m, full, 1); }
 
-/* S and phi_max of pair (a, b) */
+/* S and phi_max of pair (a, b) of a solve; NaN when the solve failed */
+static double solved_S(const solved *r, int a, int b);
+
 static double pair_S(const qs_state *s, int a, int b, double *phi)
 {
     int la = qs_state_levels(s, a), lb = qs_state_levels(s, b), lmax = (la < lb ? la : lb) - 1;
@@ -57,10 +67,20 @@ static double pair_S(const qs_state *s, int a, int b, double *phi)
     return S;
 }
 
-/* the generic checks every solve must pass */
+static double solved_S(const solved *r, int a, int b)
+{
+    return r->status == QS_OK ? pair_S(qs_steady_state(r->st), a, b, NULL) : NAN;
+}
+
+/* the generic checks every solve must pass (NaN, hence FAIL, for a failed solve) */
 static void check_solution(const char *what, const solved *r)
 {
     char name[200];
+    if (r->status != QS_OK) {
+        snprintf(name, sizeof name, "%s: residual, trace and hermiticity checks", what);
+        check_true(name, 0, "the solve failed");
+        return;
+    }
     snprintf(name, sizeof name, "%s: relative residual", what);
     check_close(name, r->stats.residual, 0, 0, 1e-13);
     snprintf(name, sizeof name, "%s: |Tr rho - 1|", what);
@@ -102,17 +122,20 @@ static void test_single_oscillator(void)
         exact_populations(cases[c].gp, cases[c].gm, cases[c].sp, cases[c].sm, cases[c].np, cases[c].nm, cases[c].L, p);
         qs_osc_populations(qs_model_osc(m, 0), cases[c].L, lib);
         double worst = 0, worst_lib = 0;
-        for (int n = 0; n < cases[c].L && r.status == QS_OK; n++) {
-            double e = fabs(qs_state_population(qs_steady_state(r.st), 0, n) - p[n]);
-            if (e > worst) worst = e;
-            if (fabs(lib[n] - p[n]) > worst_lib) worst_lib = fabs(lib[n] - p[n]);
+        int compared = 0;
+        for (int n = 0; n < cases[c].L; n++) {
+            worst_lib = check_worse(worst_lib, fabs(lib[n] - p[n]));
+            if (r.status != QS_OK) continue;
+            worst = check_worse(worst, fabs(qs_state_population(qs_steady_state(r.st), 0, n) - p[n]));
+            compared++;
         }
         char name[120];
         snprintf(name, sizeof name, "single oscillator case %zu: max |p_solver(n) - p_exact(n)|", c);
-        check_close(name, worst, 0, 0, 1e-13);
+        check_worst(name, worst, compared, cases[c].L, 1e-13);
         snprintf(name, sizeof name, "single oscillator case %zu: max |p_detailed_balance(n) - p_exact(n)|", c);
-        check_close(name, worst_lib, 0, 0, 1e-14);
-        if (r.status == QS_OK) check_solution(name, &r);
+        check_worst(name, worst_lib, cases[c].L, cases[c].L, 1e-14);
+        snprintf(name, sizeof name, "single oscillator case %zu", c);
+        check_solution(name, &r);
         qs_steady_free(&r.st);
         qs_model_free(&m);
     }
@@ -121,8 +144,8 @@ static void test_single_oscillator(void)
     double p[12], q[12], sum = 0, worst = 0;
     qs_osc_populations(qs_model_osc(m, 0), 12, p);
     for (int n = 0; n < 12; n++) sum += q[n] = 1.0 / ((n - 2.0) * (n - 2.0) + 0.09);
-    for (int n = 0; n < 12; n++) worst = fmax(worst, fabs(p[n] - q[n] / sum));
-    check_close("discrete Lorentzian p(n) ~ 1/((n-n+)^2+sigma^2)", worst, 0, 0, 1e-15);
+    for (int n = 0; n < 12; n++) worst = check_worse(worst, fabs(p[n] - q[n] / sum));
+    check_worst("discrete Lorentzian p(n) ~ 1/((n-n+)^2+sigma^2)", worst, 12, 12, 1e-15);
     qs_model_free(&m);
 }
 
@@ -131,6 +154,7 @@ static void test_two_level(void)
     static const char *couplings[] = {"0.01", "0.5", "3", "0.2-0.7i"};
     static const double detunings[] = {0, 0.3, 20, -7};
     double worst = 0;
+    int compared = 0;
     for (int c = 0; c < 4; c++)
         for (int d = 0; d < 4; d++) {
             char text[400];
@@ -138,11 +162,14 @@ static void test_two_level(void)
                      "[oscillator b]\n[coupling]\na-b = %s\n", detunings[d], couplings[c]);
             qs_model *m = load(text);
             solved r = solve(m, 0);
-            if (r.status == QS_OK) worst = fmax(worst, pair_S(qs_steady_state(r.st), 0, 1, NULL));
+            if (r.status == QS_OK) {
+                worst = check_worse(worst, solved_S(&r, 0, 1));
+                compared++;
+            }
             qs_steady_free(&r.st);
             qs_model_free(&m);
         }
-    check_close("two-level oscillators: max S over 4 couplings x 4 detunings", worst, 0, 0, 1e-14);
+    check_worst("two-level oscillators: max S over 4 couplings x 4 detunings", worst, compared, 16, 1e-14);
 }
 
 static void test_first_order(void)
@@ -158,7 +185,7 @@ static void test_first_order(void)
         qs_perturb_pair(m, 0, 1, &c1, NULL);
         char name[120];
         snprintf(name, sizeof name, "first order, V = 1e-3, Delta = %g: S/V", deltas[d]);
-        if (r.status == QS_OK) check_close(name, pair_S(qs_steady_state(r.st), 0, 1, NULL) / 1e-3, 2 * cabs(c1) / 1e-3, 1e-3, 0);
+        check_close(name, solved_S(&r, 0, 1) / 1e-3, 2 * cabs(c1) / 1e-3, 1e-3, 0);
         if (deltas[d] == 20) check_close("first-order S/V at Delta = 2K, levels 8 (MODEL.md: 1.4488)", 2 * cabs(c1) / 1e-3, 1.4488, 0, 5e-5);
         qs_steady_free(&r.st);
         qs_model_free(&m);
@@ -175,7 +202,7 @@ static void test_first_order(void)
         solved r = solve(m, 0);
         double complex c1;
         qs_perturb_pair(m, 0, 1, &c1, NULL);
-        dev[i] = r.status == QS_OK ? (pair_S(qs_steady_state(r.st), 0, 1, NULL) - 2 * cabs(c1)) / (2 * cabs(c1)) : NAN;
+        dev[i] = (solved_S(&r, 0, 1) - 2 * cabs(c1)) / (2 * cabs(c1));
         qs_steady_free(&r.st);
         qs_model_free(&m);
     }
@@ -193,25 +220,25 @@ static void test_sector_vs_full(void)
     for (int w = 0; w < 2; w++) {
         qs_model *m = load(networks[w]);
         solved a = solve(m, 0), b = solve(m, 1);
-        int n = qs_model_size(m);
-        if (a.status == QS_OK && b.status == QS_OK) {
-            double worst = 0, S_min = INFINITY;
-            for (int i = 0; i < n; i++)
-                for (int j = i + 1; j < n; j++) {
-                    double Sa = pair_S(qs_steady_state(a.st), i, j, NULL), Sb = pair_S(qs_steady_state(b.st), i, j, NULL);
-                    worst = fmax(worst, fabs(Sa - Sb) / Sb);
-                    S_min = fmin(S_min, Sb);
-                }
-            char name[120];
-            snprintf(name, sizeof name, "%d oscillators: sector vs full Liouvillian, max relative difference in S", n);
-            check_close(name, worst, 0, 0, 1e-10);
-            snprintf(name, sizeof name, "%d oscillators: full path, largest element outside the sector", n);
-            check_close(name, b.stats.off_sector, 0, 0, 1e-14);
-            snprintf(name, sizeof name, "%d oscillators: S is not trivially zero (smallest pair S)", n);
-            check_true(name, S_min > 1e-4, NULL);
-            check_solution(name, &a);
-            check_solution(name, &b);
-        }
+        int n = qs_model_size(m), ok = a.status == QS_OK && b.status == QS_OK, compared = 0;
+        double worst = 0, S_min = NAN;
+        for (int i = 0; i < n && ok; i++)
+            for (int j = i + 1; j < n; j++) {
+                double Sa = solved_S(&a, i, j), Sb = solved_S(&b, i, j);
+                worst = check_worse(worst, fabs(Sa - Sb) / Sb);
+                S_min = compared++ == 0 || isnan(Sb) || Sb < S_min ? Sb : S_min;
+            }
+        char name[120];
+        snprintf(name, sizeof name, "%d oscillators: sector vs full Liouvillian, max relative difference in S", n);
+        check_worst(name, worst, compared, n * (n - 1) / 2, 1e-10);
+        snprintf(name, sizeof name, "%d oscillators: full path, largest element outside the sector", n);
+        check_close(name, ok ? b.stats.off_sector : NAN, 0, 0, 1e-14);
+        snprintf(name, sizeof name, "%d oscillators: S is not trivially zero (smallest pair S > 1e-4)", n);
+        check_true(name, S_min > 1e-4, NULL);
+        snprintf(name, sizeof name, "%d oscillators, sector", n);
+        check_solution(name, &a);
+        snprintf(name, sizeof name, "%d oscillators, full Liouvillian", n);
+        check_solution(name, &b);
         qs_steady_free(&a.st);
         qs_steady_free(&b.st);
         qs_model_free(&m);
@@ -225,15 +252,15 @@ static void test_frequency_shift(void)
     qs_model_set(shifted, "B.omega", "1000", NULL);
     qs_model_set(shifted, "C.omega", "997", NULL);
     solved a = solve(m, 0), b = solve(shifted, 0);
-    if (a.status == QS_OK && b.status == QS_OK) {
-        double worst = 0;
-        for (int i = 0; i < 3; i++)
-            for (int j = i + 1; j < 3; j++) {
-                double Sa = pair_S(qs_steady_state(a.st), i, j, NULL), Sb = pair_S(qs_steady_state(b.st), i, j, NULL);
-                worst = fmax(worst, fabs(Sa - Sb) / Sa);
-            }
-        check_close("common frequency shift by 1000: max relative change in S", worst, 0, 0, 1e-9);
-    }
+    double worst = 0;
+    int compared = 0;
+    for (int i = 0; i < 3 && a.status == QS_OK && b.status == QS_OK; i++)
+        for (int j = i + 1; j < 3; j++) {
+            double Sa = solved_S(&a, i, j), Sb = solved_S(&b, i, j);
+            worst = check_worse(worst, fabs(Sa - Sb) / Sa);
+            compared++;
+        }
+    check_worst("common frequency shift by 1000: max relative change in S", worst, compared, 3, 1e-9);
     qs_steady_free(&a.st);
     qs_steady_free(&b.st);
     qs_model_free(&m);
@@ -244,13 +271,15 @@ static void test_positivity(void)
 {
     qs_model *m = load(networks[1]);
     solved r = solve(m, 0);
-    if (r.status == QS_OK) {
-        double least = INFINITY, lam;
-        for (int i = 0; i < 3; i++)
-            for (int j = i + 1; j < 3; j++)
-                if (qs_state_pair_min_eigenvalue(qs_steady_state(r.st), i, j, &lam, NULL) == QS_OK) least = fmin(least, lam);
-        check_true("reduced pair states are positive semidefinite (min eigenvalue > -1e-13)", least > -1e-13, NULL);
-    }
+    double worst = 0, lam;    /* the largest negative part, -min(lambda, 0) */
+    int compared = 0;
+    for (int i = 0; i < 3 && r.status == QS_OK; i++)
+        for (int j = i + 1; j < 3; j++)
+            if (qs_state_pair_min_eigenvalue(qs_steady_state(r.st), i, j, &lam, NULL) == QS_OK) {
+                worst = check_worse(worst, lam < 0 || isnan(lam) ? -lam : 0);
+                compared++;
+            }
+    check_worst("reduced pair states are positive semidefinite: largest -min(eigenvalue, 0)", worst, compared, 3, 1e-13);
     qs_steady_free(&r.st);
     qs_model_free(&m);
 }
@@ -282,8 +311,11 @@ static void test_auto_levels(void)
 {
     qs_model *m = load("[oscillator x]\nsigma = 0.2\nnbar = 2\n");
     int L = 0;
-    double tail = -1;
-    qs_osc_auto_levels(qs_model_osc(m, 0), 1e-3, QS_AUTO_LEVELS_MAX, &L, &tail, NULL);
+    double tail = NAN;
+    qs_error err = {0};
+    int st = qs_osc_auto_levels(qs_model_osc(m, 0), 1e-3, QS_AUTO_LEVELS_MAX, &L, &tail, &err);
+    check_true("levels = auto: a truncation is chosen (2 <= L <= the maximum)",
+               st == QS_OK && L >= 2 && L <= QS_AUTO_LEVELS_MAX, st == QS_OK ? NULL : err.message);
     /* exact tail of the discrete Lorentzian, summed far out with the 1/n remainder */
     double sum = 0, below = 0, below_prev = 0;
     for (long n = 0; n < 20000000; n++) {
@@ -295,11 +327,11 @@ static void test_auto_levels(void)
     sum += 1.0 / 20000000.0;
     check_close("levels = auto: tail left at the chosen truncation", tail, (sum - below) / sum, 1e-6, 0);
     check_true("levels = auto: tail at L is within the tolerance 1e-3", (sum - below) / sum <= 1e-3, NULL);
-    check_true("levels = auto: L is the smallest such truncation", (sum - below_prev) / sum > 1e-3, NULL);
+    check_true("levels = auto: L is the smallest such truncation", L >= 2 && (sum - below_prev) / sum > 1e-3, NULL);
     qs_model_free(&m);
     m = load("[oscillator x]\nsigma_plus = 0.3\nsigma_minus = 0.2\nnbar = 2\n");
-    qs_error err;
-    int st = qs_osc_auto_levels(qs_model_osc(m, 0), 1e-3, QS_AUTO_LEVELS_MAX, &L, &tail, &err);
+    err = (qs_error){0};
+    st = qs_osc_auto_levels(qs_model_osc(m, 0), 1e-3, QS_AUTO_LEVELS_MAX, &L, &tail, &err);
     check_true("levels = auto refuses a non-normalisable chain (sigma+ > sigma-)", st == QS_EINPUT, err.message);
     qs_model_free(&m);
 }
@@ -321,21 +353,21 @@ static void test_symmetry(void)
         qs_model *m = load(text);
         solved a = solve_with(m, 0, 1), b = solve_with(m, 0, 0);
         char name[160];
-        if (a.status == QS_OK && b.status == QS_OK) {
-            snprintf(name, sizeof name, "ring, case %d: order of the symmetry group found", c);
-            check_close(name, a.stats.symmetry_order, cases[c].order, 0, 0);
-            double worst = 0;
-            for (int i = 0; i < 4; i++)
-                for (int j = i + 1; j < 4; j++) {
-                    double Sa = pair_S(qs_steady_state(a.st), i, j, NULL), Sb = pair_S(qs_steady_state(b.st), i, j, NULL);
-                    worst = fmax(worst, fabs(Sa - Sb) / Sb);
-                }
-            snprintf(name, sizeof name, "ring, case %d: with and without symmetry, max relative difference in S (%zu vs %zu unknowns)",
-                     c, a.stats.system_dimension, b.stats.system_dimension);
-            check_close(name, worst, 0, 0, 1e-10);
-            snprintf(name, sizeof name, "ring, case %d, symmetry-reduced", c);
-            check_solution(name, &a);
-        }
+        int ok = a.status == QS_OK && b.status == QS_OK, compared = 0;
+        snprintf(name, sizeof name, "ring, case %d: order of the symmetry group found", c);
+        check_close(name, ok ? a.stats.symmetry_order : NAN, cases[c].order, 0, 0);
+        double worst = 0;
+        for (int i = 0; i < 4 && ok; i++)
+            for (int j = i + 1; j < 4; j++) {
+                double Sa = solved_S(&a, i, j), Sb = solved_S(&b, i, j);
+                worst = check_worse(worst, fabs(Sa - Sb) / Sb);
+                compared++;
+            }
+        snprintf(name, sizeof name, "ring, case %d: with and without symmetry, max relative difference in S (%zu vs %zu unknowns)",
+                 c, a.stats.system_dimension, b.stats.system_dimension);
+        check_worst(name, worst, compared, 6, 1e-10);
+        snprintf(name, sizeof name, "ring, case %d, symmetry-reduced", c);
+        check_solution(name, &a);
         qs_steady_free(&a.st);
         qs_steady_free(&b.st);
         qs_model_free(&m);
@@ -350,9 +382,10 @@ static void test_refactor(void)
     qs_steady_options o;
     qs_steady_defaults(&o);
     o.top_tol = 1.0;
+    o.memory_limit = memory_limit;
     qs_steady *plan = NULL;
-    qs_error err;
-    int status = qs_steady_create(m, &o, &plan, &err), refactored = 0;
+    qs_error err = {0};
+    int status = qs_steady_create(m, &o, &plan, &err), refactored = 0, solves = 0, compared = 0;
     double worst = 0, worst_res = 0;
     static const char *V[] = {"0.3", "0.01", "1.5", "0.2-0.6i", "3", "0.05"};
     static const char *W[] = {"20", "0", "7", "-20", "40", "20.5"};
@@ -364,17 +397,19 @@ static void test_refactor(void)
         qs_steady_stats st;
         qs_steady_get_stats(plan, &st);
         refactored += st.refactored;
-        worst_res = fmax(worst_res, st.residual);
+        worst_res = check_worse(worst_res, st.residual);
+        solves++;
         solved fresh = solve(m, 0);
         if (fresh.status == QS_OK) {
-            double a = pair_S(qs_steady_state(plan), 0, 1, NULL), b = pair_S(qs_steady_state(fresh.st), 0, 1, NULL);
-            worst = fmax(worst, fabs(a - b) / b);
+            double a = pair_S(qs_steady_state(plan), 0, 1, NULL), b = solved_S(&fresh, 0, 1);
+            worst = check_worse(worst, fabs(a - b) / b);
+            compared++;
         }
         qs_steady_free(&fresh.st);
     }
-    check_true("one plan, six parameter sets: every solve succeeds", status >= 0, status < 0 ? err.message : NULL);
-    check_close("one plan, six parameter sets: max relative difference in S from fresh plans", worst, 0, 0, 1e-10);
-    check_close("one plan, six parameter sets: worst relative residual", worst_res, 0, 0, 1e-13);
+    check_true("one plan, six parameter sets: every solve succeeds", status >= 0 && solves == 6, status < 0 ? err.message : NULL);
+    check_worst("one plan, six parameter sets: max relative difference in S from fresh plans", worst, compared, 6, 1e-10);
+    check_worst("one plan, six parameter sets: worst relative residual", worst_res, solves, 6, 1e-13);
     check_true("one plan, six parameter sets: the pivot order was reused at least once", refactored >= 1, NULL);
     qs_steady_free(&plan);
     qs_model_free(&m);
@@ -387,9 +422,10 @@ static void test_memory_refusal(void)
     qs_steady_defaults(&o);
     o.memory_limit = 1e5;
     qs_steady *st = NULL;
-    qs_error err;
+    qs_error err = {0};
     int status = qs_steady_create(m, &o, &st, &err);
     check_true("memory limit 100 kB: the plan is refused with QS_ETOOBIG", status == QS_ETOOBIG && st == NULL, err.message);
+    qs_steady_free(&st);
     qs_model_free(&m);
 }
 
@@ -413,8 +449,13 @@ static void test_numbers(void)
     }
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    if (argc == 3 && strcmp(argv[1], "--memory-limit") == 0) memory_limit = atof(argv[2]);
+    else if (argc != 1) {
+        fprintf(stderr, "usage: test_physics [--memory-limit BYTES]\n");
+        return 2;
+    }
     test_numbers();
     test_phase_max();
     test_single_oscillator();

@@ -18,6 +18,7 @@
 #define QS_NAME_MAX 64      /* longest oscillator name, including the terminating NUL */
 #define QS_LEVELS_AUTO 0    /* qs_osc.levels value meaning "choose from the tail tolerance" */
 #define QS_LEVELS_MAX 65535 /* largest truncation the basis can index */
+#define QS_MODEL_FILE_MAX (1 << 20) /* largest model file, in bytes (1 MiB) */
 
 /* Parameters of one oscillator (plain data). */
 typedef struct {
@@ -37,10 +38,17 @@ typedef struct {
 typedef struct qs_model qs_model;
 
 /* Read a model file. On success *model is a new handle the caller frees.
- * Errors (QS_EINPUT, QS_EIO) name the file and line in err. */
+ * The file is plain text: a regular file or a pipe (symbolic links followed; a directory,
+ * device or socket is refused without being opened) of at most QS_MODEL_FILE_MAX bytes;
+ * lines end in LF or CRLF; a NUL byte, a carriage return inside a line or any other
+ * control character but the tab is an error; a line holds at most 199 characters once
+ * its comment and surrounding blanks are removed. Every error is QS_EINPUT (QS_ENOMEM when
+ * memory runs out) with a message naming the file, and the line for what is inside it; a
+ * file that cannot be opened or read says why (the system's reason). */
 int qs_model_load(const char *path, qs_model **model, qs_error *err);
 
-/* Same, from text in memory; `name` is used in messages in place of a file name. */
+/* Same, from NUL-terminated text in memory (same limits); `name` is used in messages in
+ * place of a file name. */
 int qs_model_load_string(const char *text, const char *name, qs_model **model, qs_error *err);
 
 /* A deep copy, or NULL when out of memory. */

@@ -158,19 +158,25 @@ static int valid_name(const char *s)
     return 1;
 }
 
-/* Apply "key = value" to o. `where` names the origin (file:line or flag) for messages. */
-int qs_osc_apply(qs_osc *o, const char *key, const char *value, const char *where, qs_error *err)
+/* Apply "key = value" to o. Messages read "WHERE: LABEL …" (no "WHERE: " when where is
+ * NULL): LABEL names the key as the user wrote it, the key in a file, the parameter path
+ * ("1.K", "K") on the command line. Values are quoted as written, never re-printed. */
+static int osc_apply(qs_osc *o, const char *key, const char *value, const char *where, const char *label,
+                     qs_error *err)
 {
     static const char *const keys[] = {"omega", "K", "gamma", "gamma_plus", "gamma_minus",
         "sigma", "sigma_plus", "sigma_minus", "nbar", "n_plus", "n_minus", "noise",
         "gamma_T", "levels"};
+    const char *sep = where ? ": " : "";
+    if (!where) where = "";
     size_t nkeys = sizeof keys / sizeof keys[0], which = nkeys;
     for (size_t i = 0; i < nkeys; i++)
         if (strcmp(key, keys[i]) == 0) which = i;
     if (which == nkeys)
         return qs_error_set(err, QS_EINPUT,
-            "%s: unknown key '%s' (oscillator keys: omega K gamma gamma_plus gamma_minus sigma "
-            "sigma_plus sigma_minus nbar n_plus n_minus noise gamma_T levels)", where, key);
+            "%s%sunknown key '%s'%s%s%s (oscillator keys: omega K gamma gamma_plus gamma_minus sigma "
+            "sigma_plus sigma_minus nbar n_plus n_minus noise gamma_T levels)", where, sep, key,
+            strcmp(label, key) ? " in '" : "", strcmp(label, key) ? label : "", strcmp(label, key) ? "'" : "");
 
     if (strcmp(key, "levels") == 0) {
         const char *p = skip_space(value);
@@ -181,24 +187,21 @@ int qs_osc_apply(qs_osc *o, const char *key, const char *value, const char *wher
         }
         errno = 0;
         long v = strtol(p, &end, 10);
-        if (end == p || *skip_space(end) != '\0' || errno)
-            return qs_error_set(err, QS_EINPUT, "%s: levels must be an integer >= 2 or auto, not '%s'", where, value);
-        if (v < 2 || v > QS_LEVELS_MAX)
-            return qs_error_set(err, QS_EINPUT, "%s: levels = %ld is out of range (2..%d)", where, v, QS_LEVELS_MAX);
+        if (end == p || *skip_space(end) != '\0' || errno || v < 2 || v > QS_LEVELS_MAX)
+            return qs_error_set(err, QS_EINPUT, "%s%s%s must be an integer from 2 to %d, or auto, not '%s'", where, sep,
+                                label, QS_LEVELS_MAX, value);
         o->levels = (int)v;
         return QS_OK;
     }
 
     double x;
     if (qs_parse_real(value, &x) != QS_OK)
-        return qs_error_set(err, QS_EINPUT, "%s: %s needs a finite real number, not '%s'%s", where, key, value,
-                            strchr(value, '=') ? " (an indented line continues the previous key)" : "");
+        return qs_error_set(err, QS_EINPUT, "%s%s%s needs a finite real number, not '%s'%s", where, sep, label, value,
+                            strchr(value, '=') ? " (one key = value per line)" : "");
     if ((which >= 5 && which <= 7) && !(x > 0))
-        return qs_error_set(err, QS_EINPUT, "%s: %s must be > 0, not %g", where, key, x);
-    if ((which >= 2 && which <= 4) && x < 0)
-        return qs_error_set(err, QS_EINPUT, "%s: %s must be >= 0, not %g", where, key, x);
-    if ((which == 11 || which == 12) && x < 0)
-        return qs_error_set(err, QS_EINPUT, "%s: %s must be >= 0, not %g", where, key, x);
+        return qs_error_set(err, QS_EINPUT, "%s%s%s must be > 0, not '%s'", where, sep, label, value);
+    if (((which >= 2 && which <= 4) || which == 11 || which == 12) && x < 0)
+        return qs_error_set(err, QS_EINPUT, "%s%s%s must be >= 0, not '%s'", where, sep, label, value);
     switch (which) {
     case 0: o->omega = x; break;
     case 1: o->K = x; break;
@@ -217,13 +220,20 @@ int qs_osc_apply(qs_osc *o, const char *key, const char *value, const char *wher
     return QS_OK;
 }
 
+int qs_osc_apply(qs_osc *o, const char *key, const char *value, const char *where, qs_error *err)
+{
+    return osc_apply(o, key, value, where, key, err);
+}
+
 int qs_model_validate_osc(const qs_osc *o, const char *where, qs_error *err)
 {
-    const char *missing = isnan(o->sigma_plus) ? "sigma_plus" : isnan(o->sigma_minus) ? "sigma_minus"
-                        : isnan(o->n_plus) ? "n_plus" : isnan(o->n_minus) ? "n_minus" : NULL;
-    if (missing)
-        return qs_error_set(err, QS_EINPUT, "%s: %s is not set (give sigma/nbar or %s, in [defaults] or the oscillator's section)",
-                            where, missing, missing);
+    static const char *const hint[] = {"sigma or sigma_plus", "sigma or sigma_minus", "nbar or n_plus", "nbar or n_minus"};
+    const double v[] = {o->sigma_plus, o->sigma_minus, o->n_plus, o->n_minus};
+    static const char *const name[] = {"sigma_plus", "sigma_minus", "n_plus", "n_minus"};
+    for (int i = 0; i < 4; i++)
+        if (isnan(v[i]))
+            return qs_error_set(err, QS_EINPUT, "%s: %s is not set (give %s, in [defaults] or the oscillator's section)",
+                                where, name[i], hint[i]);
     return QS_OK;
 }
 
@@ -266,9 +276,9 @@ int qs_model_set(qs_model *model, const char *path, const char *value, qs_error 
         *dot = '\0';
         int j = qs_model_find(model, buf);
         if (j < 0)
-            return qs_error_set(err, QS_EINPUT, "%s: no oscillator named '%s'", path, buf);
+            return qs_error_set(err, QS_EINPUT, "no oscillator named '%s' (in '%s')", buf, path);
         qs_osc o = model->osc[j];
-        int st = qs_osc_apply(&o, dot + 1, value, path, err);
+        int st = osc_apply(&o, dot + 1, value, NULL, path, err);
         if (st != QS_OK) return st;
         model->osc[j] = o;
         return QS_OK;
@@ -277,19 +287,20 @@ int qs_model_set(qs_model *model, const char *path, const char *value, qs_error 
         *dash = '\0';
         int j = qs_model_find(model, buf), k = qs_model_find(model, dash + 1);
         if (j < 0 || k < 0)
-            return qs_error_set(err, QS_EINPUT, "%s: no oscillator named '%s'", path, j < 0 ? buf : dash + 1);
+            return qs_error_set(err, QS_EINPUT, "no oscillator named '%s' (in '%s')", j < 0 ? buf : dash + 1, path);
         if (j == k)
-            return qs_error_set(err, QS_EINPUT, "%s: an oscillator cannot couple to itself (C_jj = 0)", path);
+            return qs_error_set(err, QS_EINPUT, "coupling %s: an oscillator cannot couple to itself (C_jj = 0)", path);
         double complex c;
         if (qs_parse_complex(value, &c) != QS_OK)
-            return qs_error_set(err, QS_EINPUT, "%s: coupling needs a finite number such as 0.1, -0.2i or 0.1+0.05i, not '%s'", path, value);
+            return qs_error_set(err, QS_EINPUT, "coupling %s needs a finite number such as 0.1, -0.2i or 0.1+0.05i, not '%s'",
+                                path, value);
         if (qs_model_set_coupling(model, j, k, c) != QS_OK)
-            return qs_error_set(err, QS_ENOMEM, "%s: out of memory", path);
+            return qs_error_set(err, QS_ENOMEM, "out of memory setting coupling %s", path);
         return QS_OK;
     }
     for (int j = 0; j < model->n; j++) {             /* key, all oscillators */
         qs_osc o = model->osc[j];
-        int st = qs_osc_apply(&o, buf, value, path, err);
+        int st = osc_apply(&o, buf, value, NULL, path, err);
         if (st != QS_OK) return st;
         model->osc[j] = o;
     }
