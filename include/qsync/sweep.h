@@ -51,6 +51,8 @@ typedef struct {
                                    run) until the largest S_err is about this */
     int part, parts;            /* solve only the blocks b with b mod parts = part (default 0 of 1):
                                    one share of the grid, for a process among `parts` (MPI) */
+    volatile int *stop;         /* if non-NULL: qs_sweep_create gives up (QS_EINPUT, "interrupted")
+                                   once *stop is non-zero while it checks the grid's points */
 } qs_sweep_options;
 
 /* One solved point, handed to the report callback. */

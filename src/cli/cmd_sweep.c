@@ -768,6 +768,17 @@ static int lock_dir(const char *dir, int argc, char **argv, char *holder, size_t
     return fd;
 }
 
+/* lock_dir with its messages: an exit status, the descriptor in *fd. */
+static int take_lock(const char *out, int argc, char **argv, int *fd)
+{
+    char holder[1024];
+    if ((*fd = lock_dir(out, argc, argv, holder, sizeof holder)) == -1)
+        return cli_fail(QS_EINPUT, "--out %s: the folder is in use by another sweep (%s); wait for it to end or choose "
+                        "another --out", out, holder);
+    if (*fd < 0) return cli_fail(QS_EIO, "--out %s: cannot lock %s/sweep.lock (%s)", out, out, strerror(errno));
+    return EXIT_OK;
+}
+
 int cmd_sweep(int argc, char **argv)
 {
     /* a signal from now on ends the sweep cleanly (exit 130), set-up included */
@@ -865,12 +876,18 @@ int cmd_sweep(int argc, char **argv)
     }
     /* levels = auto stays for the sweep to resolve over the grid */
     if ((rc = model_args_load(&ma, 0, &m, NULL, NULL)) != EXIT_OK) goto done;
+    int rank = par_rank(), nproc = par_size();
+    struct stat out_st;
+    /* a folder that exists is locked before the set-up (a second sweep is refused at once);
+     * one that does not is created only once the grid has been checked */
+    if (rank == 0 && stat(out, &out_st) == 0 && S_ISDIR(out_st.st_mode)) rc = take_lock(out, argc, argv, &lock_fd);
+    if (par_max(rc != EXIT_OK)) { if (rc == EXIT_OK) rc = EXIT_INPUT; goto done; }
+    so.stop = &stop_flag;
     {
         qs_error err;
         int st = qs_sweep_create(m, n_axes, axes, n_ties, ties, &so, &sw, &err);
-        if (st != QS_OK) { rc = cli_fail(st, "%s", err.message); goto done; }
+        if (st != QS_OK && !stop_flag) { rc = cli_fail(st, "%s", err.message); goto done; }
     }
-    int rank = par_rank(), nproc = par_size();
     if (par_max(stop_flag != 0)) {
         if (rank == 0) fprintf(stderr, "qsync sweep: interrupted during set-up; nothing written\n");
         rc = 130;
@@ -878,16 +895,8 @@ int cmd_sweep(int argc, char **argv)
     }
     if (rank == 0 && make_dirs(out) != 0) rc = cli_fail(QS_EIO, "%s: cannot create (%s)", out, strerror(errno));
     if (par_max(rc != EXIT_OK)) { if (rc == EXIT_OK) rc = EXIT_IO; goto done; }
-    if (rank == 0) {
-        char holder[1024];
-        if ((lock_fd = lock_dir(out, argc, argv, holder, sizeof holder)) == -1)
-            rc = cli_fail(QS_EINPUT, "--out %s: the folder is in use by another sweep (%s); wait for it to end or choose "
-                          "another --out", out, holder);
-        else if (lock_fd < 0)
-            rc = cli_fail(QS_EIO, "--out %s: cannot lock %s/sweep.lock (%s)", out, out, strerror(errno));
-    }
+    if (rank == 0 && lock_fd < 0) rc = take_lock(out, argc, argv, &lock_fd);
     if (par_max(rc != EXIT_OK)) { if (rc == EXIT_OK) rc = EXIT_INPUT; goto done; }
-
     rs.sweep = sw;
     rs.model = qs_sweep_model(sw);
     rs.n_axes = n_axes;

@@ -81,6 +81,7 @@ void qs_sweep_defaults(qs_sweep_options *o)
     o->target_err = 0;
     o->part = 0;
     o->parts = 1;
+    o->stop = NULL;
 }
 
 void qs_sweep_free(qs_sweep **sweep)
@@ -329,6 +330,11 @@ int qs_sweep_create(const qs_model *base, int n_axes, const qs_axis *axes, int n
     if (qs_model_symmetries(s->base, &s->perms, &s->n_perms) != QS_OK) { qs_model_free(&m); qs_sweep_free(&s); return qs_error_set(err, QS_ENOMEM, "out of memory"); }
     s->lmax = 2;
     for (size_t p = 0; p < s->size; p++) {
+        if (p % 4096 == 4095 && s->opt.stop && *s->opt.stop) {
+            qs_model_free(&m);
+            qs_sweep_free(&s);
+            return qs_error_set(err, QS_EINPUT, "interrupted");
+        }
         if ((st = qs_sweep_point_model(s, p, m, err)) != QS_OK) {
             double complex v[64];
             char first[96];
