@@ -949,8 +949,8 @@ int cmd_sweep(int argc, char **argv)
             if (js.state == JOURNAL_EMPTY) fprintf(stderr, "qsync sweep: --resume: the journal in %s is empty; starting from the first point\n", out);
             fprintf(stderr, "qsync sweep: resuming, %ld of %zu points already done\n", js.kept, rs.total);
             if (js.damaged || js.duplicate || js.foreign)
-                fprintf(stderr, "qsync sweep: discarded %ld journal rows (%ld damaged, %ld duplicate, %ld not of this sweep's "
-                                "grid); their points are recomputed\n",
+                fprintf(stderr, "qsync sweep: discarded %ld journal rows (%ld damaged or of another sweep, %ld duplicate, "
+                                "%ld not of this sweep's grid); their points are recomputed\n",
                         js.damaged + js.duplicate + js.foreign, js.damaged, js.duplicate, js.foreign);
             if (js.partial)
                 fprintf(stderr, "qsync sweep: recomputing %ld points of incomplete blocks (a block is solved whole)\n", js.partial);

@@ -243,6 +243,22 @@ static int make_tie(qs_sweep *s, const qs_tie *in, tie *t, qs_error *err)
     return QS_OK;
 }
 
+/* Prefix err's message with the grid point and its axis values ("grid point 3 (sigma = 0.1): "). */
+static void point_error(const qs_sweep *s, size_t point, int st, qs_error *err)
+{
+    if (!err) return;
+    double complex v[64];
+    char msg[sizeof err->message], where[256], text[96];
+    snprintf(msg, sizeof msg, "%s", err->message);
+    qs_sweep_coordinates(s, point, v);
+    size_t k = (size_t)snprintf(where, sizeof where, "grid point %zu (", point);
+    for (int a = 0; a < s->n_axes && k < sizeof where; a++) {
+        format_value(text, sizeof text, v[a]);
+        k += (size_t)snprintf(where + k, sizeof where - k, "%s%s = %s", a ? ", " : "", s->axes[a].paths[0], text);
+    }
+    qs_error_set(err, st, "%.200s): %s", where, msg);
+}
+
 int qs_sweep_create(const qs_model *base, int n_axes, const qs_axis *axes, int n_ties, const qs_tie *ties,
                     const qs_sweep_options *options, qs_sweep **out, qs_error *err)
 {
@@ -298,17 +314,13 @@ int qs_sweep_create(const qs_model *base, int n_axes, const qs_axis *axes, int n
     int n = s->base->n;
     s->pairs = n * (n - 1) / 2;
 
-    /* structure: every coupling an axis names exists in base (set at the start value) */
-    qs_model *m = qs_model_copy(s->base);
-    if (!m) { qs_sweep_free(&s); return qs_error_set(err, QS_ENOMEM, "out of memory"); }
+    /* structure: every coupling an axis or tie names exists in base (set at point 0) */
     if ((st = apply_point(s, 0, s->base, err)) != QS_OK) {
-        char msg[sizeof err->message];
-        snprintf(msg, sizeof msg, "%s", err ? err->message : "");
-        qs_model_free(&m);
+        point_error(s, 0, st, err);
         qs_sweep_free(&s);
-        return qs_error_set(err, st, "grid point 0: %s", msg);
+        return st;
     }
-    qs_model_free(&m);
+    qs_model *m;
     /* levels = auto: the largest choice over the corners of the grid */
     int *levels = calloc((size_t)n, sizeof *levels), any_auto = 0;
     for (int j = 0; j < n && !s->opt.classical; j++) any_auto |= s->base->osc[j].levels == QS_LEVELS_AUTO;
@@ -336,15 +348,10 @@ int qs_sweep_create(const qs_model *base, int n_axes, const qs_axis *axes, int n
             return qs_error_set(err, QS_EINPUT, "interrupted");
         }
         if ((st = qs_sweep_point_model(s, p, m, err)) != QS_OK) {
-            double complex v[64];
-            char first[96];
-            qs_sweep_coordinates(s, p, v);
-            format_value(first, sizeof first, v[0]);
-            char msg[sizeof err->message];
-            snprintf(msg, sizeof msg, "%s", err ? err->message : "");
+            point_error(s, p, st, err);
             qs_model_free(&m);
             qs_sweep_free(&s);
-            return qs_error_set(err, st, "grid point %zu (%s = %s): %s", p, axes[0].paths[0], first, msg);
+            return st;
         }
         for (int j = 0; j < n; j++) if (m->osc[j].levels > s->lmax) s->lmax = m->osc[j].levels;
         int kept = 0;
