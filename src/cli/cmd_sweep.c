@@ -36,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -747,7 +748,14 @@ static int lock_dir(const char *dir, int argc, char **argv, char *holder, size_t
     snprintf(path, sizeof path, "%s/sweep.lock", dir);
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0666);
     if (fd < 0) return -2;
-    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    /* a holder that is ending (e.g. the processes of an MPI job whose launcher was killed)
+     * gets a second to let go */
+    int got = flock(fd, LOCK_EX | LOCK_NB);
+    for (int k = 0; got != 0 && errno == EWOULDBLOCK && k < 20; k++) {
+        nanosleep(&(struct timespec){0, 50000000}, NULL);
+        got = flock(fd, LOCK_EX | LOCK_NB);
+    }
+    if (got != 0) {
         int e = errno;
         ssize_t n = e == EWOULDBLOCK ? pread(fd, holder, size - 1, 0) : -1;
         close(fd);
@@ -788,6 +796,12 @@ int cmd_sweep(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
+    /* one process of an MPI job: the job ends with its launcher (a killed mpirun must not
+     * leave processes computing into DIR, holding its lock); the journals keep what was done */
+    if (par_size() > 1) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() == 1) return 130;
+    }
     model_args ma = {0};
     ma.tail_tol = QS_TAIL_TOL_DEFAULT;
     qs_sweep_options so;
