@@ -919,7 +919,7 @@ int cmd_sweep(int argc, char **argv)
     rs.classical = so.classical;
     rs.interval = interval;
     size_t np = rs.pairs ? (size_t)rs.pairs : 1;
-    rs.row_size = 64 + 64 * (size_t)n_axes + 4 * 32 * np;
+    rs.row_size = 128 + 64 * (size_t)n_axes + 4 * 32 * np;   /* numbers take at most 25 characters */
     rs.done = calloc(rs.total, 1);
     rs.S = malloc(rs.total * np * sizeof *rs.S);
     rs.phi = malloc(rs.total * np * sizeof *rs.phi);
