@@ -220,6 +220,9 @@ check("--tie K=1/0: exit 2, one clear sentence", rc == 2 and "--tie K: the expre
       and err.count("--tie K") == 1, err.strip())
 rc, err = run("sweep", FIG2B, "--vary", "1.omega=-1:1:3", "--tie", "K=0/0", "--out", d("tie"))
 check("--tie K=0/0: exit 2, no '-nan' in the message", rc == 2 and "nan" not in err and "NaN" in err, err.strip())
+rc, err = run("sweep", FIG2B, "--vary", "1.omega=1e308:-1e308:3", "--out", d("wide"))
+check("a range whose width overflows: exit 2 naming the axis, no 'nan' in the message",
+      rc == 2 and "--vary 1.omega" in err and "nan" not in err.lower(), err.strip())
 rc, err = run("sweep", FIG2B, "--vary", "sigma=-0.1:0.3:5", "--out", d("neg"))
 check("a bad grid point is named with its axis and value", rc == 2 and "grid point 0 (sigma = -0.10000000000000001)" in err,
       err.strip())

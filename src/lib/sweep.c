@@ -300,6 +300,12 @@ int qs_sweep_create(const qs_model *base, int n_axes, const qs_axis *axes, int n
             return qs_error_set(err, QS_EINPUT, "--vary: the grid has more than %d points (the largest sweep); "
                                 "split it into several sweeps", QS_SWEEP_MAX_POINTS);
         }
+        if (!axes[a].values && (!isfinite(creal(axes[a].stop) - creal(axes[a].start)) ||
+                                !isfinite(cimag(axes[a].stop) - cimag(axes[a].start)))) {
+            qs_sweep_free(&s);
+            return qs_error_set(err, QS_EINPUT, "--vary %s: the range from its start to its stop overflows a double",
+                                axes[a].paths[0]);
+        }
         if (qs_sweep_axis_complex(s, a))
             for (int p = 0; p < axes[a].n_paths; p++)
                 if (strchr(axes[a].paths[p], '.') || !strchr(axes[a].paths[p], '-')) {
@@ -516,6 +522,10 @@ int qs_sweep_run(qs_sweep *s, const unsigned char *done, qs_sweep_report report,
                         }
                 }
                 if (st == QS_OK) st = cache_plan(&pc, m, &so, &plan, &e);
+                if (st == QS_ETOOBIG || st == QS_ENOMEM) {     /* room for this plan alone, then */
+                    for (int i = 0; i < PLANS_PER_THREAD; i++) qs_steady_free(&pc.plan[i]);
+                    st = cache_plan(&pc, m, &so, &plan, &e);
+                }
                 if (st == QS_OK) st = qs_steady_solve(plan, m, &e);
                 r->status = st;
                 if (st >= 0) {
