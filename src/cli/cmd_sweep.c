@@ -10,7 +10,8 @@
  *                      last phi_<a>-<b> per pair (phi_max in [0, 2π)), at the end so that
  *                      readers by position keep their columns;
  *   sweep.json         everything needed to reproduce sweep.csv: program version, command
- *                      line, date, the resolved model, axes, ties and solver options;
+ *                      line, date, the resolved model (levels fixed, --set applied, at grid
+ *                      point 0), axes, ties and solver options;
  *   sweep.partial.csv  the journal: a signature line (a hash of what the sweep computes:
  *                      resolved model, axes, ties, options — not how the model path is
  *                      spelled), a header, then one row per solved point: its grid index,
