@@ -1,11 +1,13 @@
 /* qsync/sweep.h — S over a grid of parameters: curves and maps.
  *
  * A sweep is a base model, axes (each moves one or more parameter paths together from
- * START to STOP in COUNT points) and ties (derived parameters, "K = 1/sigma", evaluated
- * for every point after the axes). Grid points are numbered with the first axis slowest.
+ * START to STOP in COUNT points, or through listed values; complex values on coupling
+ * paths) and ties (derived parameters, "K = 1/sigma" or a coupling "A-B = 0.1*K_A",
+ * evaluated for every point after the axes). Grid points are numbered with the first axis
+ * slowest; a grid holds at most QS_SWEEP_MAX_POINTS points.
  *
- * Speed: one steady-state plan per thread, made once and reused (values and a
- * refactorisation per point). Determinism: points are solved in fixed blocks of
+ * Speed: steady-state plans per thread, one per distinct structure (levels may vary along
+ * an axis), made once and reused (values and a refactorisation per point). Determinism: points are solved in fixed blocks of
  * consecutive indices, each block starting with a fresh factorisation, so every number is
  * the same for any thread count and any order in which blocks run or resume — and for any
  * split of the blocks between processes (options.part of options.parts).
@@ -13,22 +15,28 @@
 #ifndef QSYNC_SWEEP_H
 #define QSYNC_SWEEP_H
 
+#include <complex.h>
 #include <stddef.h>
 #include "qsync/model.h"
 #include "qsync/steady.h"
 #include "qsync/classical.h"
 
+/* The largest grid a sweep accepts (points); larger grids are refused at creation. */
+#define QS_SWEEP_MAX_POINTS 10000000
+
 typedef struct {
     int n_paths;
     const char *const *paths;   /* parameter paths moved together (read) */
-    double start, stop;
+    double complex start, stop; /* imaginary parts only where every path is a coupling "A-B" */
     int count;                  /* ≥ 1 */
-    const double *values;       /* if non-NULL: the axis is these count values (read), not a range */
+    const double complex *values; /* if non-NULL: the axis is these count values (read), not a range */
 } qs_axis;
 
 typedef struct {
-    const char *path;           /* "key" (every oscillator) or "NAME.key" */
-    const char *expression;     /* in the oscillator's own keys, e.g. "1/sigma" (libmatheval) */
+    const char *path;           /* "key" (every oscillator), "NAME.key", or a coupling "A-B" */
+    const char *expression;     /* libmatheval, real-valued; variables: the oscillator's own keys
+                                   ("1/sigma", not for couplings) and KEY_NAME, the key of oscillator
+                                   NAME ("0.1*K_A") */
 } qs_tie;
 
 typedef struct {
@@ -43,6 +51,8 @@ typedef struct {
                                    run) until the largest S_err is about this */
     int part, parts;            /* solve only the blocks b with b mod parts = part (default 0 of 1):
                                    one share of the grid, for a process among `parts` (MPI) */
+    volatile int *stop;         /* if non-NULL: qs_sweep_create gives up (QS_EINPUT, "interrupted")
+                                   once *stop is non-zero while it checks the grid's points */
 } qs_sweep_options;
 
 /* One solved point, handed to the report callback. */
@@ -52,6 +62,7 @@ typedef struct {
     double residual;
     double top_population;      /* largest over the oscillators */
     const double *S;            /* [pairs], NaN when the point failed */
+    const double *phi;          /* [pairs] phi_max of each pair, in [0, 2π); NaN when failed */
     const double *S1;           /* [pairs] first-order S (options.perturb), else NULL */
     const double *S_err;        /* [pairs] classical: statistical error of S, else NULL */
     double escaped_fraction;    /* classical */
@@ -72,8 +83,11 @@ int qs_sweep_create(const qs_model *base, int n_axes, const qs_axis *axes, int n
 size_t qs_sweep_size(const qs_sweep *sweep);                 /* grid points */
 int qs_sweep_pairs(const qs_sweep *sweep);                   /* pairs a < b */
 const qs_model *qs_sweep_model(const qs_sweep *sweep);       /* the base, levels resolved */
+int qs_sweep_block_size(const qs_sweep *sweep);              /* points per block */
+/* Whether axis `axis` has a value with a non-zero imaginary part. */
+int qs_sweep_axis_complex(const qs_sweep *sweep, int axis);
 /* Axis values of `point` (values: n_axes entries, written). */
-void qs_sweep_coordinates(const qs_sweep *sweep, size_t point, double *values);
+void qs_sweep_coordinates(const qs_sweep *sweep, size_t point, double complex *values);
 /* The model of `point` (written into `model`, a qs_model_copy of qs_sweep_model). */
 int qs_sweep_point_model(const qs_sweep *sweep, size_t point, qs_model *model, qs_error *err);
 

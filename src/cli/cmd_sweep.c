@@ -1,58 +1,93 @@
 /* cmd_sweep.c — `qsync sweep MODEL --vary PATH[,PATH...]=START:STOP:COUNT ... --out DIR`.
  *
- * Files in DIR:
+ * Files in DIR (created with its parents):
  *   sweep.csv          the result, in grid order (first axis slowest), written atomically at
- *                      the end — also after Ctrl-C, then holding the points done so far;
- *   sweep.partial.csv  the journal: a signature line, a header, then one row per solved
- *                      point with its index, appended and flushed block by block, so a
- *                      killed run loses at most the blocks in flight; --resume reads it;
+ *                      the end — also after Ctrl-C, then holding the points done so far.
+ *                      Columns, in this order: one per axis (named by its first path; a
+ *                      complex axis as a+bi), S_<a>-<b> per pair; then residual,
+ *                      top_population, status and, with --perturb, S1_<a>-<b> per pair
+ *                      (classical: S_err_<a>-<b> per pair, escaped_fraction, status); and
+ *                      last phi_<a>-<b> per pair (phi_max in [0, 2π)), at the end so that
+ *                      readers by position keep their columns;
+ *   sweep.json         everything needed to reproduce sweep.csv: program version, command
+ *                      line, date, the resolved model (levels fixed, --set applied, at grid
+ *                      point 0), axes, ties and solver options;
+ *   sweep.partial.csv  the journal: a signature line (a hash of what the sweep computes:
+ *                      resolved model, axes, ties, options — not how the model path is
+ *                      spelled), a header, then one row per solved point: its grid index,
+ *                      the sweep.csv row and a CRC-32 of the signature and the row. Appended
+ *                      and flushed block by block, so a killed run loses at most the blocks
+ *                      in flight. --resume keeps only rows whose CRC, index and axis values
+ *                      check out, once each, and only whole blocks (a block's points are
+ *                      solved together, so a resumed sweep is byte-identical to one
+ *                      uninterrupted); it says how many rows it discarded;
+ *   sweep.lock         held (flock) by the running sweep, with its pid and command line: a
+ *                      second sweep into DIR is refused (exit 2) while the first runs;
  *   sweep.gp, sweep.png  the gnuplot script and its plot (curves for one axis, heat maps
- *                      for two).
- * Exit status: 0 ok, 2 bad input, 3 some points failed (NaN with their status), 130 interrupted.
+ *                      for two), naming the columns it draws by their header.
+ * Exit status: 0 ok, 1 output not written, 2 bad input, 3 some points failed (NaN with
+ * their status), 130 interrupted (SIGINT or SIGTERM, also during set-up).
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 #include "cli.h"
+
+/* stderr not a terminal: a progress line every this many seconds by default */
+#define PROGRESS_INTERVAL_DEFAULT 30.0
 
 static const char usage[] =
     "usage: qsync sweep MODEL --vary PATH[,PATH...]=START:STOP:COUNT [--vary ...] --out DIR [options]\n"
-    "  --vary P1,P2=A:B:N       move the paths P1, P2 together from A to B in N points (one axis)\n"
-    "  --vary P=v1,v2,v3        an axis of listed values\n"
+    "  --vary P1,P2=A:B:N       move the paths P1, P2 together from A to B in N points (one axis);\n"
+    "                           on couplings A and B may be complex (0.02+0.01i)\n"
+    "  --vary P=v1,v2,v3        an axis of listed values (levels=4,6 checks convergence)\n"
     "  --set PATH=VALUE         fixed override; --levels N|auto for every oscillator\n"
-    "  --tie PATH=EXPRESSION    derived parameter at every point, e.g. --tie K=1/sigma\n"
-    "  --out DIR                output folder (created)\n"
+    "  --tie PATH=EXPRESSION    derived parameter at every point, e.g. --tie K=1/sigma; on a\n"
+    "                           coupling with KEY_NAME variables, e.g. --tie A-B=0.1*K_A\n"
+    "  --out DIR                output folder (created with its parents; locked while running)\n"
     "  --resume                 finish an interrupted sweep in DIR without recomputing its points\n"
     "  --threads N              threads (default: all cores)\n"
     "  --no-plot                skip gnuplot\n"
+    "  --progress-interval S    stderr not a terminal: a progress line every S seconds (default 30; 0: none)\n"
     "  --perturb                add first-order S of every pair (columns S1_<a>-<b>)\n"
     "  --classical              the classical Langevin model (columns S_err_<a>-<b>, escaped_fraction);\n"
     "                           with --cutoff, --seed, --dt, --burn-in, --time, --sample-every,\n"
     "                           --trajectories, --replicas as for qsync classical\n"
-    "  --target-err X           classical: raise the trajectories per point until S_err is about X\n"
+    "  --target-err X           with --classical: raise the trajectories per point until S_err is about X\n"
     "  --solver, --iterative-tol, --restart, --no-symmetry, --lu, --top-tol, --residual-tol,\n"
     "  --memory-limit, --tail-tol: as for steady (GMRES starts each point from the previous one)\n"
-    "  --cold-start             GMRES: start every point from the uncoupled state instead\n";
+    "  --cold-start             GMRES: start every point from the uncoupled state instead\n"
+    "  A grid holds at most 10000000 points.\n";
 
-static volatile int stop_flag;
+static volatile int stop_flag;         /* set by SIGINT/SIGTERM; the library polls it */
 static void on_signal(int sig) { (void)sig; stop_flag = 1; }
 
 typedef struct {
     const qs_sweep *sweep;
     const qs_model *model;
-    int n_axes, pairs;
+    int n_axes, pairs, classical;
     unsigned char *done;
     double *S, *S1, *residual, *top;     /* S1: first order, with --perturb */
     double *S_err, *escaped;             /* classical */
+    double *phi;
     int *status;
+    char *row, *check;                   /* one formatted row, and a second for checking */
+    size_t row_size;
+    char sig[17];                        /* the signature, as 16 hex digits */
     FILE *journal;
     size_t solved, total, todo;
-    double t0, last_print;
+    double t0, last_print, interval;
     int tty, failed;
 } run_state;
 
@@ -76,51 +111,89 @@ static int status_code(const char *w)
     return QS_EINPUT;
 }
 
-static void write_row(FILE *fp, const run_state *rs, size_t p, int with_index)
+/* The sweep.csv row of point p (no index, no newline) into rs->row; its length. */
+static size_t format_row(run_state *rs, char *buf, size_t p)
 {
-    double v[64];
+    size_t size = rs->row_size, k = 0, np = (size_t)rs->pairs;
+#define PUT(...) (k += (size_t)snprintf(buf + k, k < size ? size - k : 0, __VA_ARGS__))
+    double complex v[64];
     qs_sweep_coordinates(rs->sweep, p, v);
-    if (with_index) fprintf(fp, "%zu,", p);
-    for (int a = 0; a < rs->n_axes; a++) fprintf(fp, "%s%.17g", a ? "," : "", v[a]);
-    for (int q = 0; q < rs->pairs; q++) fprintf(fp, ",%.17g", rs->S[p * (size_t)rs->pairs + (size_t)q]);
-    if (rs->S_err) {
-        for (int q = 0; q < rs->pairs; q++) fprintf(fp, ",%.17g", rs->S_err[p * (size_t)rs->pairs + (size_t)q]);
-        fprintf(fp, ",%.17g,%s\n", rs->escaped[p], status_word(rs->status[p]));
+    for (int a = 0; a < rs->n_axes; a++) {
+        if (a) PUT(",");
+        if (qs_sweep_axis_complex(rs->sweep, a)) PUT("%.17g%+.17gi", creal(v[a]), cimag(v[a]));
+        else PUT("%.17g", creal(v[a]));
+    }
+    for (size_t q = 0; q < np; q++) PUT(",%.17g", rs->S[p * np + q]);
+    if (rs->classical) {
+        for (size_t q = 0; q < np; q++) PUT(",%.17g", rs->S_err[p * np + q]);
+        PUT(",%.17g,%s", rs->escaped[p], status_word(rs->status[p]));
+    } else {
+        PUT(",%.6e,%.6e,%s", rs->residual[p], rs->top[p], status_word(rs->status[p]));
+        for (size_t q = 0; rs->S1 && q < np; q++) PUT(",%.17g", rs->S1[p * np + q]);
+    }
+    for (size_t q = 0; q < np; q++) PUT(",%.17g", rs->phi[p * np + q]);
+#undef PUT
+    return k < size ? k : size - 1;
+}
+
+/* CRC-32 of a journal row: over the signature and "INDEX,ROW". */
+static unsigned long row_crc(const run_state *rs, const char *text, size_t len)
+{
+    uLong crc = crc32(0L, (const Bytef *)rs->sig, 16);
+    return crc32(crc, (const Bytef *)text, (uInt)len);
+}
+
+static void write_row(FILE *fp, run_state *rs, size_t p, int journal)
+{
+    if (!journal) {
+        format_row(rs, rs->row, p);
+        fprintf(fp, "%s\n", rs->row);
         return;
     }
-    fprintf(fp, ",%.6e,%.6e,%s", rs->residual[p], rs->top[p], status_word(rs->status[p]));
-    for (int q = 0; rs->S1 && q < rs->pairs; q++) fprintf(fp, ",%.17g", rs->S1[p * (size_t)rs->pairs + (size_t)q]);
-    fputc('\n', fp);
+    int k = snprintf(rs->row, rs->row_size, "%zu,", p);
+    size_t len = (size_t)k + format_row(rs, rs->row + k, p);
+    fprintf(fp, "%s,%08lx\n", rs->row, row_crc(rs, rs->row, len));
+}
+
+static void pair_columns(FILE *fp, const run_state *rs, const char *prefix)
+{
+    for (int x = 0; x < qs_model_size(rs->model); x++)
+        for (int y = x + 1; y < qs_model_size(rs->model); y++)
+            fprintf(fp, ",%s_%s-%s", prefix, qs_model_name(rs->model, x), qs_model_name(rs->model, y));
 }
 
 static void write_header(FILE *fp, const run_state *rs, char **axis_names, int with_index)
 {
     if (with_index) fputs("point,", fp);
     for (int a = 0; a < rs->n_axes; a++) fprintf(fp, "%s%s", a ? "," : "", axis_names[a]);
-    for (int x = 0; x < qs_model_size(rs->model); x++)
-        for (int y = x + 1; y < qs_model_size(rs->model); y++)
-            fprintf(fp, ",S_%s-%s", qs_model_name(rs->model, x), qs_model_name(rs->model, y));
-    if (rs->S_err) {
-        for (int x = 0; x < qs_model_size(rs->model); x++)
-            for (int y = x + 1; y < qs_model_size(rs->model); y++)
-                fprintf(fp, ",S_err_%s-%s", qs_model_name(rs->model, x), qs_model_name(rs->model, y));
-        fputs(",escaped_fraction,status\n", fp);
-        return;
+    pair_columns(fp, rs, "S");
+    if (rs->classical) {
+        pair_columns(fp, rs, "S_err");
+        fputs(",escaped_fraction,status", fp);
+    } else {
+        fputs(",residual,top_population,status", fp);
+        if (rs->S1) pair_columns(fp, rs, "S1");
     }
-    fputs(",residual,top_population,status", fp);
-    for (int x = 0; rs->S1 && x < qs_model_size(rs->model); x++)
-        for (int y = x + 1; y < qs_model_size(rs->model); y++)
-            fprintf(fp, ",S1_%s-%s", qs_model_name(rs->model, x), qs_model_name(rs->model, y));
-    fputc('\n', fp);
+    pair_columns(fp, rs, "phi");
+    fputs(with_index ? ",crc32\n" : "\n", fp);
 }
 
+/* A terminal gets a bar redrawn in place; anything else (a batch log) a line every
+ * rs->interval seconds. */
 static void progress(run_state *rs, int final)
 {
-    if (!rs->tty) return;
     double now = qs_now_cli();
+    double rate = rs->solved / (now - rs->t0 + 1e-9), eta = rate > 0 ? (rs->todo - rs->solved) / rate : 0;
+    if (!rs->tty) {
+        if (final || !(rs->interval > 0) || now - rs->last_print < rs->interval) return;
+        rs->last_print = now;
+        fprintf(stderr, "qsync sweep: %zu of %zu points (%.1f%%), %.3g/s, ETA %.0f s\n", rs->solved, rs->todo,
+                rs->todo ? 100.0 * (double)rs->solved / (double)rs->todo : 100.0, rate, eta);
+        fflush(stderr);
+        return;
+    }
     if (!final && now - rs->last_print < 0.2) return;
     rs->last_print = now;
-    double rate = rs->solved / (now - rs->t0 + 1e-9), eta = rate > 0 ? (rs->todo - rs->solved) / rate : 0;
     int width = 30, fill = rs->todo ? (int)(width * rs->solved / rs->todo) : width;
     fprintf(stderr, "\r[%.*s%*s] %zu/%zu points, %.0f/s, ETA %.0f s   ", fill, "==============================",
             width - fill, "", rs->solved, rs->todo, rate, eta);
@@ -128,14 +201,20 @@ static void progress(run_state *rs, int final)
     fflush(stderr);
 }
 
+static void store(double *dst, const double *src, size_t p, int pairs)
+{
+    if (dst && src) memcpy(dst + p * (size_t)pairs, src, (size_t)pairs * sizeof *dst);
+}
+
 static void on_block(void *ctx, const qs_sweep_result *r, int n)
 {
     run_state *rs = ctx;
     for (int i = 0; i < n; i++) {
         size_t p = r[i].point;
-        memcpy(rs->S + p * (size_t)rs->pairs, r[i].S, (size_t)rs->pairs * sizeof *rs->S);
-        if (rs->S1 && r[i].S1) memcpy(rs->S1 + p * (size_t)rs->pairs, r[i].S1, (size_t)rs->pairs * sizeof *rs->S1);
-        if (rs->S_err && r[i].S_err) memcpy(rs->S_err + p * (size_t)rs->pairs, r[i].S_err, (size_t)rs->pairs * sizeof *rs->S_err);
+        store(rs->S, r[i].S, p, rs->pairs);
+        store(rs->S1, r[i].S1, p, rs->pairs);
+        store(rs->S_err, r[i].S_err, p, rs->pairs);
+        store(rs->phi, r[i].phi, p, rs->pairs);
         if (rs->escaped) rs->escaped[p] = r[i].escaped_fraction;
         rs->residual[p] = r[i].residual;
         rs->top[p] = r[i].top_population;
@@ -148,83 +227,309 @@ static void on_block(void *ctx, const qs_sweep_result *r, int n)
     progress(rs, 0);
 }
 
-/* FNV-1a over the model file's bytes and the arguments that define the grid */
-static unsigned long long signature(const char *model_path, int argc, char **argv)
+/* Text as valid UTF-8 (invalid bytes become U+FFFD), for JSON; a new string or NULL. */
+static char *utf8_clean(const char *s)
 {
-    unsigned long long h = 1469598103934665603ULL;
-    FILE *fp = fopen(model_path, "rb");
-    int ch;
-    while (fp && (ch = fgetc(fp)) != EOF) h = (h ^ (unsigned char)ch) * 1099511628211ULL;
-    if (fp) fclose(fp);
-    for (int i = 0; i < argc; i++) {
-        if (strcmp(argv[i], "--resume") == 0 || strcmp(argv[i], "--no-plot") == 0) continue;
-        if (strncmp(argv[i], "--threads", 9) == 0 || strncmp(argv[i], "--out", 5) == 0) {
-            if (!strchr(argv[i], '=')) i++;
-            continue;
-        }
-        for (const char *p = argv[i]; *p; p++) h = (h ^ (unsigned char)*p) * 1099511628211ULL;
-        h = (h ^ 0xff) * 1099511628211ULL;
+    size_t n = strlen(s);
+    char *out = malloc(3 * n + 1), *o = out;
+    if (!out) return NULL;
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        int len = *p < 0x80 ? 1 : (*p & 0xe0) == 0xc0 && *p >= 0xc2 ? 2 : (*p & 0xf0) == 0xe0 ? 3
+                : (*p & 0xf8) == 0xf0 && *p <= 0xf4 ? 4 : 0;
+        for (int k = 1; k < len; k++) if ((p[k] & 0xc0) != 0x80) len = 0;
+        if (len == 3 && ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] >= 0xa0))) len = 0;
+        if (len == 4 && ((p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] >= 0x90))) len = 0;
+        if (len == 0) { memcpy(o, "\xef\xbf\xbd", 3); o += 3; p++; continue; }
+        memcpy(o, p, (size_t)len);
+        o += len;
+        p += len;
     }
+    *o = '\0';
+    return out;
+}
+
+static void json_text(json *j, const char *key, const char *s)
+{
+    char *c = utf8_clean(s);
+    json_str(j, key, c ? c : "");
+    free(c);
+}
+
+static void json_complex(json *j, const char *key, double complex v)
+{
+    if (cimag(v) == 0) { json_num(j, key, creal(v)); return; }
+    json_object(j, key);
+    json_num(j, "re", creal(v));
+    json_num(j, "im", cimag(v));
+    json_end(j);
+}
+
+typedef struct {
+    const qs_sweep *sweep;
+    int n_axes, n_ties;
+    const qs_axis *axes;
+    const qs_tie *ties;
+    const qs_sweep_options *options;
+} description;
+
+/* What the sweep computes: the resolved model, axes, ties and the options that change its
+ * numbers. The journal's signature is a hash of this text; sweep.json holds it as well. */
+static void describe(json *j, const description *d)
+{
+    const qs_model *m = qs_sweep_model(d->sweep);
+    static const char *const keys[] = {"omega", "K", "gamma_plus", "gamma_minus", "sigma_plus", "sigma_minus",
+                                       "n_plus", "n_minus", "noise", "gamma_T"};
+    json_object(j, "model");
+    json_array(j, "oscillators");
+    for (int o = 0; o < qs_model_size(m); o++) {
+        const qs_osc *x = qs_model_osc(m, o);
+        const double val[] = {x->omega, x->K, x->gamma_plus, x->gamma_minus, x->sigma_plus, x->sigma_minus,
+                              x->n_plus, x->n_minus, x->noise, x->gamma_T};
+        json_object(j, NULL);
+        json_text(j, "name", qs_model_name(m, o));
+        for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) json_num(j, keys[k], val[k]);
+        json_int(j, "levels", x->levels);
+        json_end(j);
+    }
+    json_end(j);
+    json_array(j, "couplings");
+    for (int c = 0; c < qs_model_coupling_count(m); c++) {
+        int a, b;
+        double complex v;
+        qs_model_coupling(m, c, &a, &b, &v);
+        json_object(j, NULL);
+        json_text(j, "a", qs_model_name(m, a));
+        json_text(j, "b", qs_model_name(m, b));
+        json_complex(j, "value", v);
+        json_end(j);
+    }
+    json_end(j);
+    json_end(j);
+    json_array(j, "axes");
+    for (int a = 0; a < d->n_axes; a++) {
+        const qs_axis *x = &d->axes[a];
+        json_object(j, NULL);
+        json_array(j, "paths");
+        for (int p = 0; p < x->n_paths; p++) json_text(j, NULL, x->paths[p]);
+        json_end(j);
+        if (x->values) {
+            json_array(j, "values");
+            for (int i = 0; i < x->count; i++) json_complex(j, NULL, x->values[i]);
+            json_end(j);
+        } else {
+            json_complex(j, "start", x->start);
+            json_complex(j, "stop", x->stop);
+            json_int(j, "count", x->count);
+        }
+        json_end(j);
+    }
+    json_end(j);
+    json_array(j, "ties");
+    for (int t = 0; t < d->n_ties; t++) {
+        json_object(j, NULL);
+        json_text(j, "path", d->ties[t].path);
+        json_text(j, "expression", d->ties[t].expression);
+        json_end(j);
+    }
+    json_end(j);
+    const qs_sweep_options *o = d->options;
+    json_int(j, "block", qs_sweep_block_size(d->sweep));
+    json_bool(j, "perturb", o->perturb);
+    if (o->classical) {
+        const qs_classical_options *c = &o->classical_options;
+        json_object(j, "classical");
+        json_num(j, "dt", c->dt);
+        json_num(j, "burn_in", c->burn_in);
+        json_num(j, "time", c->t_measure);
+        json_num(j, "sample_every", c->sample_every);
+        json_int(j, "trajectories", c->trajectories);
+        json_int(j, "replicas", c->replicas);
+        json_int(j, "seed", (long long)c->seed);
+        json_num(j, "cutoff", c->cutoff);
+        json_num(j, "significance", c->significance);
+        json_num(j, "target_err", o->target_err);
+        json_end(j);
+    } else {
+        const qs_steady_options *st = &o->steady;
+        json_object(j, "solver");
+        json_int(j, "full", st->full);
+        json_int(j, "solver", st->solver);
+        json_int(j, "lu", st->lu);
+        json_int(j, "symmetry", st->symmetry);
+        json_num(j, "residual_tol", st->residual_tol);
+        json_num(j, "top_tol", st->top_tol);
+        json_num(j, "iterative_tol", st->iterative_tol);
+        json_int(j, "restart", st->restart);
+        json_int(j, "max_iterations", st->max_iterations);
+        json_int(j, "warm_start", st->warm_start);
+        json_num(j, "refactor_rcond_ratio", st->refactor_rcond_ratio);
+        json_num(j, "tail_tol", o->tail_tol);
+        json_end(j);
+    }
+}
+
+/* FNV-1a of describe()'s text. */
+static unsigned long long signature(const description *d)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *fp = open_memstream(&buf, &len);
+    unsigned long long h = 1469598103934665603ULL;
+    if (!fp) return h;
+    json j;
+    json_begin(&j, fp);
+    json_object(&j, NULL);
+    describe(&j, d);
+    json_end(&j);
+    fclose(fp);
+    for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)buf[i]) * 1099511628211ULL;
+    free(buf);
     return h;
 }
 
-/* Read the journal of an earlier run; returns the points it holds, or −1 on a mismatch. */
-static long read_journal(const char *path, unsigned long long sig, run_state *rs)
+/* sweep.json: the description, with the program version, command line and date. */
+static int write_description(const char *dir, const description *d, int argc, char **argv)
+{
+    char path[4200], tmp[4300], date[64];
+    snprintf(path, sizeof path, "%s/sweep.json", dir);
+    FILE *fp = out_open(path, tmp, sizeof tmp);
+    if (!fp) return EXIT_IO;
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    json j;
+    json_begin(&j, fp);
+    json_object(&j, NULL);
+    json_str(&j, "program", "qsync " QSYNC_VERSION);
+    json_array(&j, "command_line");
+    json_str(&j, NULL, "qsync");
+    json_str(&j, NULL, "sweep");
+    for (int i = 0; i < argc; i++) json_text(&j, NULL, argv[i]);
+    json_end(&j);
+    json_str(&j, "date", date);
+    json_text(&j, "model_file", qs_model_source(qs_sweep_model(d->sweep)) ? qs_model_source(qs_sweep_model(d->sweep)) : "");
+    describe(&j, d);
+    json_end(&j);
+    return out_commit(fp, tmp, path);
+}
+
+/* What reading the journals found. */
+typedef struct {
+    long kept, damaged, duplicate, foreign, partial; /* points kept; rows discarded; points of incomplete blocks */
+    int state;            /* JOURNAL_* of the last journal read */
+    int error;            /* errno when unreadable */
+} journal_stats;
+
+enum { JOURNAL_OK, JOURNAL_NONE, JOURNAL_EMPTY, JOURNAL_OTHER, JOURNAL_UNREADABLE, JOURNAL_BROKEN };
+
+/* Parse one number field exactly (nan and inf included, as printf writes them). */
+static int parse_field(const char *t, double *x)
+{
+    char *end;
+    errno = 0;
+    *x = strtod(t, &end);
+    return end != t && *end == '\0';
+}
+
+/* Check the journal row `line` (no newline) and store its point; 1 kept, 0 discarded (counted). */
+static int take_row(run_state *rs, char *line, unsigned char *seen, journal_stats *js)
+{
+    size_t len = strlen(line);
+    char *comma = strrchr(line, ',');
+    char *end;
+    if (!comma || strlen(comma + 1) != 8) { js->damaged++; return 0; }
+    unsigned long crc = strtoul(comma + 1, &end, 16);
+    if (*end || crc != row_crc(rs, line, (size_t)(comma - line))) { js->damaged++; return 0; }
+    *comma = '\0';
+    len = (size_t)(comma - line);
+    /* the index */
+    if (line[0] < '0' || line[0] > '9') { js->damaged++; return 0; }
+    errno = 0;
+    unsigned long long p = strtoull(line, &end, 10);
+    if (*end != ',' || errno || p >= rs->total) { js->foreign++; return 0; }
+    /* fields after the axes, into the arrays at p; then the row must be exactly as written */
+    char *fields = end + 1, *save = NULL, *tok;
+    size_t np = (size_t)rs->pairs;
+    int ok = 1, k = 0;
+    for (tok = strtok_r(fields, ",", &save); tok && k < rs->n_axes; k++) tok = strtok_r(NULL, ",", &save);
+    double x;
+#define NEXT(dst) do { if (ok && tok && parse_field(tok, &x)) { dst = x; tok = strtok_r(NULL, ",", &save); } else ok = 0; } while (0)
+    for (size_t q = 0; q < np; q++) NEXT(rs->S[p * np + q]);
+    if (rs->classical) {
+        for (size_t q = 0; q < np; q++) NEXT(rs->S_err[p * np + q]);
+        NEXT(rs->escaped[p]);
+    } else {
+        NEXT(rs->residual[p]);
+        NEXT(rs->top[p]);
+    }
+    if (ok && tok) {
+        rs->status[p] = status_code(tok);
+        ok = strcmp(status_word(rs->status[p]), tok) == 0;
+        tok = strtok_r(NULL, ",", &save);
+    } else {
+        ok = 0;
+    }
+    for (size_t q = 0; !rs->classical && rs->S1 && q < np; q++) NEXT(rs->S1[p * np + q]);
+    for (size_t q = 0; q < np; q++) NEXT(rs->phi[p * np + q]);
+#undef NEXT
+    if (ok && tok) ok = 0;                                    /* fields left over */
+    if (ok) {
+        /* the row as this sweep writes it (axis values of that index included) */
+        int n = snprintf(rs->check, rs->row_size, "%llu,", p);
+        size_t m = (size_t)n + format_row(rs, rs->check + n, (size_t)p);
+        char *orig = line;
+        for (size_t i = 0; i < len; i++) if (orig[i] == '\0') orig[i] = ',';
+        ok = m == len && memcmp(rs->check, orig, len) == 0;
+        if (!ok) { js->foreign++; return 0; }
+    } else {
+        js->damaged++;
+        return 0;
+    }
+    if (seen[p]) { js->duplicate++; seen[p] = 2; return 0; }   /* neither copy is trusted */
+    seen[p] = 1;
+    return 1;
+}
+
+/* Read the journal of an earlier run into rs (rows marked in seen); js->state says what it was. */
+static void read_journal(const char *path, const char *sig_line, run_state *rs, unsigned char *seen, journal_stats *js)
 {
     FILE *fp = fopen(path, "r");
-    if (!fp) return 0;
-    char line[1 << 16];
-    unsigned long long got = 0;
-    long count = 0;
-    if (!fgets(line, sizeof line, fp) || sscanf(line, "# qsync sweep %llx", &got) != 1 || got != sig ||
-        !fgets(line, sizeof line, fp)) {
+    js->state = JOURNAL_OK;
+    if (!fp) {
+        js->error = errno;
+        js->state = errno == ENOENT ? JOURNAL_NONE : JOURNAL_UNREADABLE;
+        return;
+    }
+    struct stat st;
+    if (fstat(fileno(fp), &st) == 0 && !S_ISREG(st.st_mode)) {
         fclose(fp);
-        return -1;
+        js->error = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+        js->state = JOURNAL_UNREADABLE;
+        return;
     }
-    while (fgets(line, sizeof line, fp)) {
-        size_t len = strlen(line);
-        if (len == 0 || line[len - 1] != '\n') break;            /* a row cut short by a kill */
-        char *save = NULL, *tok = strtok_r(line, ",\n", &save);
-        if (!tok) break;
-        size_t p = strtoull(tok, NULL, 10);
-        if (p >= rs->total) break;
-        for (int a = 0; a < rs->n_axes; a++) strtok_r(NULL, ",\n", &save);
-        int ok = 1;
-        for (int q = 0; q < rs->pairs && ok; q++) {
-            tok = strtok_r(NULL, ",\n", &save);
-            ok = tok != NULL;
-            if (ok) rs->S[p * (size_t)rs->pairs + (size_t)q] = strtod(tok, NULL);
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n = getline(&line, &cap, fp);
+    if (n <= 0) {
+        js->state = ferror(fp) ? JOURNAL_UNREADABLE : JOURNAL_EMPTY;
+        js->error = errno;
+    } else if (strncmp(line, "# qsync sweep ", 14) != 0 || n != 31 || line[30] != '\n') {
+        js->state = JOURNAL_BROKEN;
+    } else if (strcmp(line, sig_line) != 0) {
+        js->state = JOURNAL_OTHER;
+    } else {
+        n = getline(&line, &cap, fp);                             /* the header */
+        while ((n = getline(&line, &cap, fp)) > 0) {
+            if (line[n - 1] != '\n' || strlen(line) != (size_t)n) { js->damaged++; continue; }   /* cut short, or a NUL */
+            line[n - 1] = '\0';
+            if ((size_t)n > rs->row_size) { js->damaged++; continue; }
+            take_row(rs, line, seen, js);
         }
-        if (rs->S_err) {                                          /* classical: S_err..., escaped, status */
-            for (int q = 0; q < rs->pairs && ok; q++) {
-                tok = strtok_r(NULL, ",\n", &save);
-                ok = tok != NULL;
-                if (ok) rs->S_err[p * (size_t)rs->pairs + (size_t)q] = strtod(tok, NULL);
-            }
-            char *esc = strtok_r(NULL, ",\n", &save), *stw = strtok_r(NULL, ",\n", &save);
-            if (!ok || !esc || !stw) break;
-            rs->escaped[p] = strtod(esc, NULL);
-            rs->status[p] = status_code(stw);
-            if (!rs->done[p]) count++;
-            rs->done[p] = 1;
-            continue;
-        }
-        char *res = strtok_r(NULL, ",\n", &save), *top = strtok_r(NULL, ",\n", &save), *st = strtok_r(NULL, ",\n", &save);
-        if (!ok || !res || !top || !st) break;
-        for (int q = 0; rs->S1 && q < rs->pairs && ok; q++) {
-            tok = strtok_r(NULL, ",\n", &save);
-            ok = tok != NULL;
-            if (ok) rs->S1[p * (size_t)rs->pairs + (size_t)q] = strtod(tok, NULL);
-        }
-        if (!ok) break;
-        rs->residual[p] = strtod(res, NULL);
-        rs->top[p] = strtod(top, NULL);
-        rs->status[p] = status_code(st);
-        if (!rs->done[p]) count++;
-        rs->done[p] = 1;
     }
+    free(line);
     fclose(fp);
-    return count;
 }
 
 /* Journal of process `rank` in DIR: sweep.partial.csv for rank 0 (and a single process),
@@ -250,42 +555,61 @@ static int next_rank_journal(DIR *d, const char *dir, char *path, size_t size)
     return 0;
 }
 
-/* Read every journal in DIR (any number of processes may have written them); returns the
- * points they hold, or −1 (with the offending file in bad) when one belongs to another sweep. */
-static long read_journals(const char *dir, unsigned long long sig, run_state *rs, char *bad, size_t bad_size)
+/* Read every journal in DIR (any number of processes may have written them) into rs:
+ * only rows that check out, once each, and only whole blocks. Returns a JOURNAL_* state
+ * other than JOURNAL_OK for a journal that cannot be used (its path in bad). */
+static int read_journals(const char *dir, run_state *rs, journal_stats *js, char *bad, size_t bad_size)
 {
-    char path[4200];
+    char path[4200], sig_line[64];
+    snprintf(sig_line, sizeof sig_line, "# qsync sweep %s\n", rs->sig);
+    unsigned char *seen = calloc(rs->total, 1);
+    if (!seen) return JOURNAL_UNREADABLE;
+    memset(js, 0, sizeof *js);
     journal_path(path, sizeof path, dir, 0);
-    long total = read_journal(path, sig, rs);
-    if (total < 0) { snprintf(bad, bad_size, "%s", path); return -1; }
+    read_journal(path, sig_line, rs, seen, js);
+    int state = js->state == JOURNAL_NONE || js->state == JOURNAL_EMPTY ? JOURNAL_OK : js->state;
+    int first = js->state;
+    if (state != JOURNAL_OK) snprintf(bad, bad_size, "%s", path);
     DIR *d = opendir(dir);
-    while (d && next_rank_journal(d, dir, path, sizeof path)) {
-        long got = read_journal(path, sig, rs);
-        if (got < 0) { snprintf(bad, bad_size, "%s", path); total = -1; break; }
-        total += got;
+    while (state == JOURNAL_OK && d && next_rank_journal(d, dir, path, sizeof path)) {
+        read_journal(path, sig_line, rs, seen, js);
+        if (js->state != JOURNAL_OK && js->state != JOURNAL_EMPTY) { state = js->state; snprintf(bad, bad_size, "%s", path); }
     }
     if (d) closedir(d);
-    return total;
+    js->state = state == JOURNAL_OK ? first : state;
+    /* whole blocks only: a block's points are solved together, each block from a fresh start */
+    size_t block = (size_t)qs_sweep_block_size(rs->sweep);
+    for (size_t b0 = 0; b0 < rs->total; b0 += block) {
+        size_t e = b0 + block < rs->total ? b0 + block : rs->total, have = 0;
+        for (size_t p = b0; p < e; p++) have += seen[p] == 1;
+        if (have == e - b0) continue;
+        js->partial += (long)have;
+        for (size_t p = b0; p < e; p++) seen[p] = 0;
+    }
+    for (size_t p = 0; p < rs->total; p++)
+        if (seen[p] == 1 && !rs->done[p]) { rs->done[p] = 1; js->kept++; }
+    free(seen);
+    return state;
 }
 
 /* A journal, atomically: signature, header, and (if rows) every point known. */
-static int write_journal(const char *path, unsigned long long sig, const run_state *rs, char **axis_names, int rows)
+static int write_journal(const char *path, run_state *rs, char **axis_names, int rows)
 {
     char tmp[4300];
     FILE *jf = out_open(path, tmp, sizeof tmp);
     if (!jf) return EXIT_IO;
-    fprintf(jf, "# qsync sweep %016llx\n", sig);
+    fprintf(jf, "# qsync sweep %s\n", rs->sig);
     write_header(jf, rs, axis_names, 1);
     for (size_t p = 0; rows && p < rs->total; p++) if (rs->done[p]) write_row(jf, rs, p, 1);
     return out_commit(jf, tmp, path);
 }
 
 /* Rewrite rank 0's journal with every point known, and drop the other ranks' journals. */
-static int consolidate_journals(const char *dir, unsigned long long sig, const run_state *rs, char **axis_names)
+static int consolidate_journals(const char *dir, run_state *rs, char **axis_names)
 {
     char path[4200];
     journal_path(path, sizeof path, dir, 0);
-    int rc = write_journal(path, sig, rs, axis_names, 1);
+    int rc = write_journal(path, rs, axis_names, 1);
     if (rc != EXIT_OK) return rc;
     DIR *d = opendir(dir);
     while (d && next_rank_journal(d, dir, path, sizeof path)) remove(path);
@@ -293,6 +617,8 @@ static int consolidate_journals(const char *dir, unsigned long long sig, const r
     return EXIT_OK;
 }
 
+/* sweep.gp: every column drawn is named by its header (column("S_A-B")), and every
+ * legend entry or title is that name. */
 static int write_plot(const char *dir, const run_state *rs, char **axis_names, const qs_axis *axes)
 {
     char path[4096], tmp[4200];
@@ -304,26 +630,36 @@ static int write_plot(const char *dir, const run_state *rs, char **axis_names, c
                 "set terminal pngcairo size %d,%d noenhanced font ',11'\nset output 'sweep.png'\n"
                 "set datafile separator ','\nset datafile missing 'nan'\nset datafile columnheaders\n",
             two_d ? 520 * (rs->pairs < 3 ? rs->pairs : 3) : 900, two_d ? 460 * ((rs->pairs + 2) / 3) : 600);
+    const qs_model *m = rs->model;
+    int n = qs_model_size(m);
     if (!two_d) {
-        if (rs->S_err)
-            fprintf(fp, "set xlabel '%s'\nset ylabel 'S'\nset key outside right\nset grid\n"
-                        "plot for [i=%d:%d] 'sweep.csv' using 1:i:(column(i+%d)) with yerrorlines pt 7 ps 0.4 lw 2 title columnhead(i)\n",
-                    axis_names[0], rs->n_axes + 1, rs->n_axes + rs->pairs, rs->pairs);
-        else
-            fprintf(fp, "set xlabel '%s'\nset ylabel 'S'\nset key outside right\nset grid\n"
-                        "plot for [i=%d:%d] 'sweep.csv' using 1:i with linespoints pt 7 ps 0.4 lw 2 title columnhead(i)\n",
-                    axis_names[0], rs->n_axes + 1, rs->n_axes + rs->pairs);
+        fprintf(fp, "set xlabel '%s'\nset ylabel 'S'\nset key outside right\nset grid\nplot", axis_names[0]);
+        int first = 1;
+        for (int x = 0; x < n; x++)
+            for (int y = x + 1; y < n; y++, first = 0) {
+                const char *a = qs_model_name(m, x), *b = qs_model_name(m, y);
+                if (rs->classical)
+                    fprintf(fp, "%s \\\n  'sweep.csv' using (column(\"%s\")):(column(\"S_%s-%s\")):(column(\"S_err_%s-%s\")) "
+                                "with yerrorlines pt 7 ps 0.4 lw 2 title \"S_%s-%s\"",
+                            first ? "" : ",", axis_names[0], a, b, a, b, a, b);
+                else
+                    fprintf(fp, "%s \\\n  'sweep.csv' using (column(\"%s\")):(column(\"S_%s-%s\")) "
+                                "with linespoints pt 7 ps 0.4 lw 2 title \"S_%s-%s\"",
+                            first ? "" : ",", axis_names[0], a, b, a, b);
+            }
+        fputc('\n', fp);
     } else {
         fprintf(fp, "set multiplot layout %d,%d\nset xlabel '%s'\nset ylabel '%s'\nset cblabel 'S'\n"
                     "set palette rgb 33,13,10\nset xrange [%.17g:%.17g]\nset yrange [%.17g:%.17g]\n",
                 (rs->pairs + 2) / 3, rs->pairs < 3 ? rs->pairs : 3, axis_names[0], axis_names[1],
-                fmin(axes[0].start, axes[0].stop), fmax(axes[0].start, axes[0].stop),
-                fmin(axes[1].start, axes[1].stop), fmax(axes[1].start, axes[1].stop));
-        int q = 0;
-        for (int x = 0; x < qs_model_size(rs->model); x++)
-            for (int y = x + 1; y < qs_model_size(rs->model); y++, q++)
-                fprintf(fp, "set title 'S_%s-%s'\nplot 'sweep.csv' using 1:2:%d with image notitle\n",
-                        qs_model_name(rs->model, x), qs_model_name(rs->model, y), rs->n_axes + 1 + q);
+                fmin(creal(axes[0].start), creal(axes[0].stop)), fmax(creal(axes[0].start), creal(axes[0].stop)),
+                fmin(creal(axes[1].start), creal(axes[1].stop)), fmax(creal(axes[1].start), creal(axes[1].stop)));
+        for (int x = 0; x < n; x++)
+            for (int y = x + 1; y < n; y++) {
+                const char *a = qs_model_name(m, x), *b = qs_model_name(m, y);
+                fprintf(fp, "set title \"S_%s-%s\"\nplot 'sweep.csv' using (column(\"%s\")):(column(\"%s\")):(column(\"S_%s-%s\")) "
+                            "with image title \"S_%s-%s\"\n", a, b, axis_names[0], axis_names[1], a, b, a, b);
+            }
         fputs("unset multiplot\n", fp);
     }
     int rc = out_commit(fp, tmp, path);
@@ -331,7 +667,14 @@ static int write_plot(const char *dir, const run_state *rs, char **axis_names, c
     return run_gnuplot(dir, "sweep") ? EXIT_OK : EXIT_IO;
 }
 
-/* Parse "P1,P2=A:B:N" into an axis (paths point into a copy owned by the caller). */
+/* One value of --vary: real, or complex (a+bi) — the library accepts complex only on couplings. */
+static int parse_value(const char *text, double complex *v)
+{
+    return qs_parse_complex(text, v) == QS_OK && isfinite(creal(*v)) && isfinite(cimag(*v));
+}
+
+/* Parse "P1,P2=A:B:N" or "P=v1,v2,..." into an axis (paths and values in memory owned by
+ * the caller: *copy, axis->paths, axis->values). */
 static int parse_vary(const char *text, qs_axis *axis, char **copy)
 {
     const char *eq = strrchr(text, '=');
@@ -344,11 +687,11 @@ static int parse_vary(const char *text, qs_axis *axis, char **copy)
     if (!c1) {                                                   /* v1,v2,...: listed values */
         int nv = 1;
         for (char *p = range; *p; p++) nv += *p == ',';
-        double *vals = malloc((size_t)nv * sizeof *vals);
+        double complex *vals = malloc((size_t)nv * sizeof *vals);
         if (!vals) return 0;
         int k = 0;
         for (char *save = NULL, *tok = strtok_r(range, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
-            if (k == nv || qs_parse_real(tok, &vals[k++]) != QS_OK) { free(vals); return 0; }
+            if (k == nv || !parse_value(tok, &vals[k++])) { free(vals); return 0; }
         if (k < 1) { free(vals); return 0; }
         axis->values = vals;
         axis->count = k;
@@ -357,14 +700,15 @@ static int parse_vary(const char *text, qs_axis *axis, char **copy)
     } else if (!c2) {
         return 0;
     } else {
-    *c1 = *c2 = '\0';
-    char *end;
-    long count = strtol(c2 + 1, &end, 10);
-    if (qs_parse_real(range, &axis->start) != QS_OK || qs_parse_real(c1 + 1, &axis->stop) != QS_OK || *end ||
-        end == c2 + 1 || count < 1 || count > 10000000)
-        return 0;
-    axis->count = (int)count;
-    axis->values = NULL;
+        *c1 = *c2 = '\0';
+        char *end;
+        errno = 0;
+        long count = strtol(c2 + 1, &end, 10);
+        if (!parse_value(range, &axis->start) || !parse_value(c1 + 1, &axis->stop) || *end || errno ||
+            end == c2 + 1 || count < 1 || count > QS_SWEEP_MAX_POINTS)
+            return 0;
+        axis->count = (int)count;
+        axis->values = NULL;
     }
     int n = 1;
     for (char *p = paths; *p; p++) n += *p == ',';
@@ -378,13 +722,93 @@ static int parse_vary(const char *text, qs_axis *axis, char **copy)
     return 1;
 }
 
+/* mkdir -p */
+static int make_dirs(const char *path)
+{
+    char buf[4096];
+    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) { errno = ENAMETOOLONG; return -1; }
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        if (mkdir(buf, 0777) != 0 && errno != EEXIST) return -1;
+        *p = '/';
+    }
+    if (mkdir(buf, 0777) != 0 && errno != EEXIST) return -1;
+    struct stat st;
+    if (stat(buf, &st) != 0) return -1;
+    if (!S_ISDIR(st.st_mode)) { errno = ENOTDIR; return -1; }
+    return 0;
+}
+
+/* Lock DIR/sweep.lock (flock, held until the process ends or the descriptor closes) and
+ * record this process in it ("pid N: qsync sweep ARGS"). Returns the descriptor; −1 when
+ * another process holds it (its record in holder), −2 when it cannot be taken (errno). */
+static int lock_dir(const char *dir, int argc, char **argv, char *holder, size_t size)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/sweep.lock", dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0666);
+    if (fd < 0) return -2;
+    /* a holder that is ending (e.g. the processes of an MPI job whose launcher was killed)
+     * gets a second to let go */
+    int got = flock(fd, LOCK_EX | LOCK_NB);
+    for (int k = 0; got != 0 && errno == EWOULDBLOCK && k < 20; k++) {
+        nanosleep(&(struct timespec){0, 50000000}, NULL);
+        got = flock(fd, LOCK_EX | LOCK_NB);
+    }
+    if (got != 0) {
+        int e = errno;
+        ssize_t n = e == EWOULDBLOCK ? pread(fd, holder, size - 1, 0) : -1;
+        close(fd);
+        if (n < 0) { errno = e; return -2; }
+        holder[n] = '\0';
+        holder[strcspn(holder, "\n")] = '\0';
+        if (!*holder) snprintf(holder, size, "a process that has not yet recorded itself");
+        return -1;
+    }
+    if (ftruncate(fd, 0) == 0) {
+        char line[8192];
+        size_t k = (size_t)snprintf(line, sizeof line - 1, "pid %ld: qsync sweep", (long)getpid());
+        for (int i = 0; i < argc && k < sizeof line - 1; i++) k += (size_t)snprintf(line + k, sizeof line - 1 - k, " %s", argv[i]);
+        if (k > sizeof line - 2) k = sizeof line - 2;
+        line[k++] = '\n';
+        if (pwrite(fd, line, k, 0) < 0) { /* the lock holds without its record */ }
+    }
+    return fd;
+}
+
+/* lock_dir with its messages: an exit status, the descriptor in *fd. */
+static int take_lock(const char *out, int argc, char **argv, int *fd)
+{
+    char holder[1024];
+    if ((*fd = lock_dir(out, argc, argv, holder, sizeof holder)) == -1)
+        return cli_fail(QS_EINPUT, "--out %s: the folder is in use by another sweep (%s); wait for it to end or choose "
+                        "another --out", out, holder);
+    if (*fd < 0) return cli_fail(QS_EIO, "--out %s: cannot lock %s/sweep.lock (%s)", out, out, strerror(errno));
+    return EXIT_OK;
+}
+
 int cmd_sweep(int argc, char **argv)
 {
+    /* a signal from now on ends the sweep cleanly (exit 130), set-up included */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    /* one process of an MPI job: the job ends with its launcher (a killed mpirun must not
+     * leave processes computing into DIR, holding its lock); the journals keep what was done */
+    if (par_size() > 1) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() == 1) return 130;
+    }
     model_args ma = {0};
     ma.tail_tol = QS_TAIL_TOL_DEFAULT;
     qs_sweep_options so;
     qs_sweep_defaults(&so);
-    int n_axes = 0, n_ties = 0, resume = 0, plot = 1, rc = EXIT_INPUT;
+    int n_axes = 0, n_ties = 0, resume = 0, plot = 1, rc = EXIT_INPUT, lock_fd = -1, target_err = 0;
+    double interval = PROGRESS_INTERVAL_DEFAULT;
     qs_axis axes[64] = {{0}};
     char *axis_copy[64] = {0}, *tie_copy[64] = {0};
     qs_tie ties[64];
@@ -398,7 +822,8 @@ int cmd_sweep(int argc, char **argv)
         if ((r = cli_take(argc, argv, &i, "--vary", 1, &v)) != 0) {
             if (r < 0) goto done;
             if (n_axes == 64 || !parse_vary(v, &axes[n_axes], &axis_copy[n_axes])) {
-                fprintf(stderr, "qsync sweep: --vary %s: expected PATH[,PATH...]=START:STOP:COUNT with COUNT >= 1, or PATH=v1,v2,...\n", v);
+                fprintf(stderr, "qsync sweep: --vary %s: expected PATH[,PATH...]=START:STOP:COUNT with 1 <= COUNT <= %d, "
+                                "or PATH=v1,v2,... (finite numbers; complex a+bi on couplings)\n", v, QS_SWEEP_MAX_POINTS);
                 n_axes++;
                 goto done;
             }
@@ -409,7 +834,7 @@ int cmd_sweep(int argc, char **argv)
             if (r < 0) goto done;
             const char *eq = strchr(v, '=');
             if (!eq || n_ties == 64) { fprintf(stderr, "qsync sweep: --tie %s: expected PATH=EXPRESSION\n", v); goto done; }
-            tie_copy[n_ties] = strdup(v);
+            if (!(tie_copy[n_ties] = strdup(v))) { rc = cli_fail(QS_ENOMEM, "out of memory"); goto done; }
             tie_copy[n_ties][eq - v] = '\0';
             ties[n_ties].path = tie_copy[n_ties];
             ties[n_ties].expression = tie_copy[n_ties] + (eq - v) + 1;
@@ -425,6 +850,14 @@ int cmd_sweep(int argc, char **argv)
         if ((r = cli_take(argc, argv, &i, "--target-err", 1, &v)) != 0) {
             if (r < 0 || !cli_real("--target-err", v, &so.target_err) || !(so.target_err > 0)) {
                 if (r >= 0) fprintf(stderr, "qsync sweep: --target-err must be > 0\n");
+                goto done;
+            }
+            target_err = 1;
+            continue;
+        }
+        if ((r = cli_take(argc, argv, &i, "--progress-interval", 1, &v)) != 0) {
+            if (r < 0 || !cli_real("--progress-interval", v, &interval) || !(interval >= 0) || interval > 1e9) {
+                if (r >= 0) fprintf(stderr, "qsync sweep: --progress-interval must be seconds >= 0 (0: no progress lines)\n");
                 goto done;
             }
             continue;
@@ -444,6 +877,10 @@ int cmd_sweep(int argc, char **argv)
         fprintf(stderr, "qsync sweep: %s\n%s", !ma.model_path ? "no model file" : !out ? "no --out DIR" : "no --vary axis", usage);
         goto done;
     }
+    if (target_err && !so.classical) {
+        fprintf(stderr, "qsync sweep: --target-err applies to classical sweeps only: add --classical or drop --target-err\n");
+        goto done;
+    }
     so.tail_tol = ma.tail_tol;
     so.part = par_rank();                  /* under MPI: this process's share of the blocks */
     so.parts = par_size();
@@ -454,67 +891,102 @@ int cmd_sweep(int argc, char **argv)
     }
     /* levels = auto stays for the sweep to resolve over the grid */
     if ((rc = model_args_load(&ma, 0, &m, NULL, NULL)) != EXIT_OK) goto done;
+    int rank = par_rank(), nproc = par_size();
+    struct stat out_st;
+    /* a folder that exists is locked before the set-up (a second sweep is refused at once);
+     * one that does not is created only once the grid has been checked */
+    if (rank == 0 && stat(out, &out_st) == 0 && S_ISDIR(out_st.st_mode)) rc = take_lock(out, argc, argv, &lock_fd);
+    if (par_max(rc != EXIT_OK)) { if (rc == EXIT_OK) rc = EXIT_INPUT; goto done; }
+    so.stop = &stop_flag;
     {
         qs_error err;
         int st = qs_sweep_create(m, n_axes, axes, n_ties, ties, &so, &sw, &err);
-        if (st != QS_OK) { rc = cli_fail(st, "%s", err.message); goto done; }
+        if (st != QS_OK && !stop_flag) { rc = cli_fail(st, "%s", err.message); goto done; }
     }
-    if (mkdir(out, 0777) != 0 && errno != EEXIST) { rc = cli_fail(QS_EIO, "%s: cannot create (%s)", out, strerror(errno)); goto done; }
-
+    if (par_max(stop_flag != 0)) {
+        if (rank == 0) fprintf(stderr, "qsync sweep: interrupted during set-up; nothing written\n");
+        rc = 130;
+        goto done;
+    }
+    if (rank == 0 && make_dirs(out) != 0) rc = cli_fail(QS_EIO, "%s: cannot create (%s)", out, strerror(errno));
+    if (par_max(rc != EXIT_OK)) { if (rc == EXIT_OK) rc = EXIT_IO; goto done; }
+    if (rank == 0 && lock_fd < 0) rc = take_lock(out, argc, argv, &lock_fd);
+    if (par_max(rc != EXIT_OK)) { if (rc == EXIT_OK) rc = EXIT_INPUT; goto done; }
     rs.sweep = sw;
     rs.model = qs_sweep_model(sw);
     rs.n_axes = n_axes;
     rs.pairs = qs_sweep_pairs(sw);
     rs.total = qs_sweep_size(sw);
+    rs.classical = so.classical;
+    rs.interval = interval;
     size_t np = rs.pairs ? (size_t)rs.pairs : 1;
+    rs.row_size = 128 + 64 * (size_t)n_axes + 4 * 32 * np;   /* numbers take at most 25 characters */
     rs.done = calloc(rs.total, 1);
     rs.S = malloc(rs.total * np * sizeof *rs.S);
+    rs.phi = malloc(rs.total * np * sizeof *rs.phi);
     rs.residual = malloc(rs.total * sizeof *rs.residual);
     rs.top = malloc(rs.total * sizeof *rs.top);
     rs.status = malloc(rs.total * sizeof *rs.status);
+    rs.row = malloc(rs.row_size);
+    rs.check = malloc(rs.row_size);
     if (so.perturb && !so.classical && !(rs.S1 = malloc(rs.total * np * sizeof *rs.S1))) { rc = cli_fail(QS_ENOMEM, "out of memory"); goto done; }
     if (so.classical && (!(rs.S_err = malloc(rs.total * np * sizeof *rs.S_err)) || !(rs.escaped = malloc(rs.total * sizeof *rs.escaped)))) {
         rc = cli_fail(QS_ENOMEM, "out of memory");
         goto done;
     }
-    if (!rs.done || !rs.S || !rs.residual || !rs.top || !rs.status) { rc = cli_fail(QS_ENOMEM, "out of memory for %zu points", rs.total); goto done; }
+    if (!rs.done || !rs.S || !rs.phi || !rs.residual || !rs.top || !rs.status || !rs.row || !rs.check) {
+        rc = cli_fail(QS_ENOMEM, "out of memory for %zu points", rs.total);
+        goto done;
+    }
     char *axis_names[64];
     for (int a = 0; a < n_axes; a++) axis_names[a] = (char *)axes[a].paths[0];
+    description desc = {sw, n_axes, n_ties, axes, ties, &so};
+    snprintf(rs.sig, sizeof rs.sig, "%016llx", signature(&desc));
 
     /* Journals: every process appends its blocks to its own journal; rank 0 gathers them,
      * at the start (--resume) and at the end, into sweep.partial.csv and sweep.csv. Every
      * step where processes depend on each other ends in a collective that also agrees on
      * failure, so no process waits for one that gave up. */
     char journal[4096], final[4096], tmp[4200], bad[4200];
-    int rank = par_rank(), nproc = par_size();
     journal_path(journal, sizeof journal, out, rank);
     snprintf(final, sizeof final, "%s/sweep.csv", out);
-    unsigned long long sig = signature(ma.model_path, argc, argv);
-    long had = 0;
     if (resume) {
-        had = read_journals(out, sig, &rs, bad, sizeof bad);
-        if (had < 0) rc = cli_fail(QS_EINPUT, "--resume: %s belongs to a different sweep (model or axes changed)", bad);
-        else if (rank == 0) fprintf(stderr, "qsync sweep: resuming, %ld of %zu points already done\n", had, rs.total);
+        journal_stats js;
+        int state = read_journals(out, &rs, &js, bad, sizeof bad);
+        if (state == JOURNAL_OTHER)
+            rc = cli_fail(QS_EINPUT, "--resume: %s belongs to a different sweep (model, axes, ties or solver options changed)", bad);
+        else if (state == JOURNAL_BROKEN)
+            rc = cli_fail(QS_EINPUT, "--resume: %s is not a sweep journal (its first line is damaged); remove it to start over", bad);
+        else if (state == JOURNAL_UNREADABLE)
+            rc = cli_fail(QS_EINPUT, "--resume: %s cannot be read (%s)", bad, strerror(js.error));
+        else if (rank == 0) {
+            if (js.state == JOURNAL_NONE) fprintf(stderr, "qsync sweep: --resume: no journal in %s; starting from the first point\n", out);
+            if (js.state == JOURNAL_EMPTY) fprintf(stderr, "qsync sweep: --resume: the journal in %s is empty; starting from the first point\n", out);
+            fprintf(stderr, "qsync sweep: resuming, %ld of %zu points already done\n", js.kept, rs.total);
+            if (js.damaged || js.duplicate || js.foreign)
+                fprintf(stderr, "qsync sweep: discarded %ld journal rows (%ld damaged or of another sweep, %ld duplicate, "
+                                "%ld not of this sweep's grid); their points are recomputed\n",
+                        js.damaged + js.duplicate + js.foreign, js.damaged, js.duplicate, js.foreign);
+            if (js.partial)
+                fprintf(stderr, "qsync sweep: recomputing %ld points of incomplete blocks (a block is solved whole)\n", js.partial);
+        }
     }
-    if (par_max(had < 0)) { if (had >= 0) rc = EXIT_INPUT; goto done; }
-    rc = rank == 0 ? consolidate_journals(out, sig, &rs, axis_names) : EXIT_OK;
+    if (par_max(rc != EXIT_OK)) { if (rc == EXIT_OK) rc = EXIT_INPUT; goto done; }
+    rc = rank == 0 ? consolidate_journals(out, &rs, axis_names) : EXIT_OK;
     if (par_max(rc != EXIT_OK)) { if (rc == EXIT_OK) rc = EXIT_IO; goto done; }
-    if (rank > 0) rc = write_journal(journal, sig, &rs, axis_names, 0);   /* an empty journal of this process's own */
+    if (rank > 0) rc = write_journal(journal, &rs, axis_names, 0);   /* an empty journal of this process's own */
     if (rc == EXIT_OK && !(rs.journal = fopen(journal, "a"))) rc = cli_fail(QS_EIO, "%s: cannot append", journal);
     if (par_max(rc != EXIT_OK)) { if (rc == EXIT_OK) rc = EXIT_IO; goto done; }
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
     rs.tty = rank == 0 && isatty(2);
+    if (rank != 0) rs.interval = 0;
+    size_t block = (size_t)qs_sweep_block_size(sw);
     for (size_t p = 0; p < rs.total; p++)
-        rs.todo += !rs.done[p] && (p / (size_t)so.block) % (size_t)nproc == (size_t)rank;
+        rs.todo += !rs.done[p] && (p / block) % (size_t)nproc == (size_t)rank;
     rs.t0 = rs.last_print = qs_now_cli();
     qs_error err;
     int st = qs_sweep_run(sw, rs.done, on_block, &rs, &stop_flag, &err);
-    progress(&rs, 1);
+    if (rs.tty) progress(&rs, 1);
     fclose(rs.journal);
     rs.journal = NULL;
     if (st != QS_OK) rc = cli_fail(st, "%s", err.message);
@@ -524,7 +996,9 @@ int cmd_sweep(int argc, char **argv)
 
     if (rank == 0) {
         size_t failed = 0, done_count = 0;
-        if (nproc > 1 && read_journals(out, sig, &rs, bad, sizeof bad) < 0) rc = cli_fail(QS_EIO, "%s: changed during the sweep", bad);
+        journal_stats js;
+        if (nproc > 1 && read_journals(out, &rs, &js, bad, sizeof bad) != JOURNAL_OK)
+            rc = cli_fail(QS_EIO, "%s: changed during the sweep", bad);
         FILE *fp = rc == EXIT_OK ? out_open(final, tmp, sizeof tmp) : NULL;
         if (fp) {
             write_header(fp, &rs, axis_names, 0);
@@ -538,7 +1012,8 @@ int cmd_sweep(int argc, char **argv)
         } else if (rc == EXIT_OK) {
             rc = EXIT_IO;
         }
-        if (rc == EXIT_OK && nproc > 1) rc = consolidate_journals(out, sig, &rs, axis_names);
+        if (rc == EXIT_OK) rc = write_description(out, &desc, argc, argv);
+        if (rc == EXIT_OK && nproc > 1) rc = consolidate_journals(out, &rs, axis_names);
         if (rc != EXIT_OK) {
         } else if (stopped) {
             fprintf(stderr, "qsync sweep: interrupted; %s holds %zu of %zu points; finish with --resume\n", final, done_count, rs.total);
@@ -553,14 +1028,18 @@ int cmd_sweep(int argc, char **argv)
     goto done;
 done:
     if (rs.journal) fclose(rs.journal);
+    if (lock_fd >= 0) close(lock_fd);
     free(rs.done);
     free(rs.S);
     free(rs.S1);
     free(rs.S_err);
     free(rs.escaped);
+    free(rs.phi);
     free(rs.residual);
     free(rs.top);
     free(rs.status);
+    free(rs.row);
+    free(rs.check);
     qs_sweep_free(&sw);
     qs_model_free(&m);
     for (int a = 0; a < n_axes && a < 64; a++) {

@@ -1,9 +1,13 @@
 /* sweep.c — S over a grid of parameters (see qsync/sweep.h).
  *
- * Invariants: base holds the structure of every point (couplings named by the axes exist,
- * levels resolved); every grid point's model has been built and checked at creation;
- * perms is the symmetry group common to all points. Threads share nothing but the
- * read-only sweep and the report callback, which runs in a critical section.
+ * Invariants: base holds the couplings of every point (couplings named by the axes and
+ * ties exist, levels resolved); every grid point's model has been built and checked at
+ * creation, and lmax is the largest truncation of any oscillator at any point (levels may be
+ * an axis), which sizes the per-point buffers; perms is the symmetry group common to all
+ * points. Each thread keeps up to PLANS_PER_THREAD plans, one per distinct structure, and
+ * resets a plan the first time a block uses it, so a point's numbers depend only on its
+ * block. Threads share nothing but the read-only sweep and the report callback, which runs
+ * in a critical section.
  */
 #include <math.h>
 #include <stdio.h>
@@ -15,15 +19,18 @@
 #include "internal.h"
 
 #define MAX_VARS 16
+#define PLANS_PER_THREAD 4
 
 typedef struct {
     char path[2 * QS_NAME_MAX + 32];
     int osc;                     /* −1: every oscillator */
+    int coupling;                /* 1: path is a coupling "A-B" (set once per point) */
     char key[32];
     void *eval;                  /* libmatheval evaluator */
     int n_vars;
     char *vars[MAX_VARS];        /* variable names, owned by the evaluator */
     int field[MAX_VARS];         /* which parameter each variable reads */
+    int var_osc[MAX_VARS];       /* of which oscillator (−1: the one being set) */
 } tie;
 
 struct qs_sweep {
@@ -32,12 +39,13 @@ struct qs_sweep {
     qs_axis *axes;               /* paths point into path_store */
     char **path_store;
     int n_paths_total;
-    double *value_store;         /* explicit axis values */
+    double complex *value_store; /* explicit axis values */
     int n_ties;
     tie *ties;
     qs_sweep_options opt;
     size_t size;
     int pairs;
+    int lmax;                    /* largest levels of any oscillator at any point */
     int *perms, n_perms;
 };
 
@@ -73,6 +81,7 @@ void qs_sweep_defaults(qs_sweep_options *o)
     o->target_err = 0;
     o->part = 0;
     o->parts = 1;
+    o->stop = NULL;
 }
 
 void qs_sweep_free(qs_sweep **sweep)
@@ -93,17 +102,29 @@ void qs_sweep_free(qs_sweep **sweep)
 }
 
 size_t qs_sweep_size(const qs_sweep *s) { return s->size; }
+int qs_sweep_block_size(const qs_sweep *s) { return s->opt.block; }
 int qs_sweep_pairs(const qs_sweep *s) { return s->pairs; }
 const qs_model *qs_sweep_model(const qs_sweep *s) { return s->base; }
 
-static double axis_value(const qs_axis *a, size_t i)
+static double complex axis_value(const qs_axis *a, size_t i)
 {
     if (a->values) return a->values[i];
     if (a->count <= 1) return a->start;
-    return a->start + (a->stop - a->start) * (double)i / (double)(a->count - 1);
+    double t = (double)i / (double)(a->count - 1);
+    double re = creal(a->start) + (creal(a->stop) - creal(a->start)) * t;
+    double im = cimag(a->start) + (cimag(a->stop) - cimag(a->start)) * t;
+    return CMPLX(re, im);
 }
 
-void qs_sweep_coordinates(const qs_sweep *s, size_t point, double *values)
+int qs_sweep_axis_complex(const qs_sweep *s, int axis)
+{
+    const qs_axis *a = &s->axes[axis];
+    if (!a->values) return cimag(a->start) != 0 || cimag(a->stop) != 0;
+    for (int i = 0; i < a->count; i++) if (cimag(a->values[i]) != 0) return 1;
+    return 0;
+}
+
+void qs_sweep_coordinates(const qs_sweep *s, size_t point, double complex *values)
 {
     for (int a = s->n_axes - 1; a >= 0; a--) {
         size_t c = (size_t)s->axes[a].count;
@@ -112,14 +133,21 @@ void qs_sweep_coordinates(const qs_sweep *s, size_t point, double *values)
     }
 }
 
+/* "%.17g", or "%.17g%+.17gi" when the value has an imaginary part (parameter text). */
+static void format_value(char *text, size_t size, double complex v)
+{
+    if (cimag(v) != 0) snprintf(text, size, "%.17g%+.17gi", creal(v), cimag(v));
+    else snprintf(text, size, "%.17g", creal(v));
+}
+
 /* Apply the axes at `point` and then the ties to `m` (already assigned from base). */
 static int apply_point(const qs_sweep *s, size_t point, qs_model *m, qs_error *err)
 {
-    double v[64];
+    double complex v[64];
     qs_sweep_coordinates(s, point, v);
-    char text[64];
+    char text[96];
     for (int a = 0; a < s->n_axes; a++) {
-        snprintf(text, sizeof text, "%.17g", v[a]);
+        format_value(text, sizeof text, v[a]);
         for (int p = 0; p < s->axes[a].n_paths; p++) {
             int st = qs_model_set(m, s->axes[a].paths[p], text, err);
             if (st != QS_OK) return st;
@@ -128,16 +156,26 @@ static int apply_point(const qs_sweep *s, size_t point, qs_model *m, qs_error *e
     for (int t = 0; t < s->n_ties; t++) {
         const tie *ti = &s->ties[t];
         for (int j = 0; j < m->n; j++) {
-            if (ti->osc >= 0 && ti->osc != j) continue;
+            if (!ti->coupling && ti->osc >= 0 && ti->osc != j) continue;
             double vals[MAX_VARS], x;
-            for (int k = 0; k < ti->n_vars; k++) vals[k] = osc_field(&m->osc[j], ti->field[k]);
+            for (int k = 0; k < ti->n_vars; k++)
+                vals[k] = osc_field(&m->osc[ti->var_osc[k] >= 0 ? ti->var_osc[k] : j], ti->field[k]);
 #pragma omp critical(qs_tie_evaluate)
             x = evaluator_evaluate(ti->eval, ti->n_vars, (char **)ti->vars, vals);
-            snprintf(text, sizeof text, "%.17g", x);
+            if (!isfinite(x))
+                return qs_error_set(err, QS_EINPUT, "--tie %s: the expression gives %s, not a finite number", ti->path,
+                                    isnan(x) ? "NaN" : x > 0 ? "+infinity" : "-infinity");
             char where[2 * QS_NAME_MAX + 40];
-            snprintf(where, sizeof where, "%s.%s", m->names[j], ti->key);
+            if (ti->coupling) snprintf(where, sizeof where, "%s", ti->path);
+            else snprintf(where, sizeof where, "%s.%s", m->names[j], ti->key);
+            snprintf(text, sizeof text, "%.17g", x);
             int st = qs_model_set(m, where, text, err);
-            if (st != QS_OK) return qs_error_set(err, st, "--tie %s: %s", ti->path, err ? err->message : "");
+            if (st != QS_OK) {
+                char msg[sizeof err->message];
+                snprintf(msg, sizeof msg, "%s", err ? err->message : "");
+                return qs_error_set(err, st, "--tie %s: %s", ti->path, msg);
+            }
+            if (ti->coupling) break;
         }
     }
     return QS_OK;
@@ -149,11 +187,32 @@ int qs_sweep_point_model(const qs_sweep *s, size_t point, qs_model *m, qs_error 
     return apply_point(s, point, m, err);
 }
 
+/* Variable `name` of a tie: KEY (the oscillator being set: *osc = −1) or KEY_NAME (oscillator
+ * NAME). Returns the field, or −1 when it names no key. */
+static int tie_variable(const qs_model *m, const char *name, int *osc)
+{
+    size_t nk = sizeof var_names / sizeof var_names[0];
+    *osc = -1;
+    for (size_t f = 0; f < nk; f++)
+        if (strcmp(name, var_names[f]) == 0) return var_field[f];
+    for (const char *u = strchr(name, '_'); u; u = strchr(u + 1, '_')) {
+        int j = qs_model_find(m, u + 1);
+        if (j < 0) continue;
+        for (size_t f = 0; f < nk; f++)
+            if (strlen(var_names[f]) == (size_t)(u - name) && strncmp(name, var_names[f], (size_t)(u - name)) == 0) {
+                *osc = j;
+                return var_field[f];
+            }
+    }
+    return -1;
+}
+
 static int make_tie(qs_sweep *s, const qs_tie *in, tie *t, qs_error *err)
 {
     snprintf(t->path, sizeof t->path, "%s", in->path);
     const char *dot = strchr(in->path, '.');
     t->osc = -1;
+    t->coupling = !dot && strchr(in->path, '-') != NULL;
     if (dot) {
         char name[QS_NAME_MAX];
         snprintf(name, sizeof name, "%.*s", (int)(dot - in->path), in->path);
@@ -161,8 +220,8 @@ static int make_tie(qs_sweep *s, const qs_tie *in, tie *t, qs_error *err)
         if (t->osc < 0) return qs_error_set(err, QS_EINPUT, "--tie %s: no oscillator named '%s'", in->path, name);
     }
     snprintf(t->key, sizeof t->key, "%s", dot ? dot + 1 : in->path);
-    if (strchr(t->key, '-') || strcmp(t->key, "levels") == 0)
-        return qs_error_set(err, QS_EINPUT, "--tie %s: ties set oscillator keys (not couplings or levels)", in->path);
+    if ((!t->coupling && strchr(t->key, '-')) || strcmp(t->key, "levels") == 0)
+        return qs_error_set(err, QS_EINPUT, "--tie %s: ties set oscillator keys or couplings A-B (not levels)", in->path);
     t->eval = evaluator_create((char *)in->expression);
     if (!t->eval) return qs_error_set(err, QS_EINPUT, "--tie %s: cannot parse the expression '%s'", in->path, in->expression);
     char **names;
@@ -172,15 +231,32 @@ static int make_tie(qs_sweep *s, const qs_tie *in, tie *t, qs_error *err)
     t->n_vars = count;
     for (int k = 0; k < count; k++) {
         t->vars[k] = names[k];
-        t->field[k] = -1;
-        for (size_t f = 0; f < sizeof var_names / sizeof var_names[0]; f++)
-            if (strcmp(names[k], var_names[f]) == 0) t->field[k] = var_field[f];
+        t->field[k] = tie_variable(s->base, names[k], &t->var_osc[k]);
         if (t->field[k] < 0)
             return qs_error_set(err, QS_EINPUT, "--tie %s: unknown variable '%s' (use the oscillator's keys: omega K gamma "
-                                "gamma_plus gamma_minus sigma sigma_plus sigma_minus nbar n_plus n_minus noise gamma_T)",
-                                in->path, names[k]);
+                                "gamma_plus gamma_minus sigma sigma_plus sigma_minus nbar n_plus n_minus noise gamma_T, "
+                                "or KEY_NAME for oscillator NAME's)", in->path, names[k]);
+        if (t->coupling && t->var_osc[k] < 0)
+            return qs_error_set(err, QS_EINPUT, "--tie %s: a coupling has no keys of its own; name the oscillator, "
+                                "e.g. '%s_%s' instead of '%s'", in->path, names[k], qs_model_name(s->base, 0), names[k]);
     }
     return QS_OK;
+}
+
+/* Prefix err's message with the grid point and its axis values ("grid point 3 (sigma = 0.1): "). */
+static void point_error(const qs_sweep *s, size_t point, int st, qs_error *err)
+{
+    if (!err) return;
+    double complex v[64];
+    char msg[sizeof err->message], where[256], text[96];
+    snprintf(msg, sizeof msg, "%s", err->message);
+    qs_sweep_coordinates(s, point, v);
+    size_t k = (size_t)snprintf(where, sizeof where, "grid point %zu (", point);
+    for (int a = 0; a < s->n_axes && k < sizeof where; a++) {
+        format_value(text, sizeof text, v[a]);
+        k += (size_t)snprintf(where + k, sizeof where - k, "%s%s = %s", a ? ", " : "", s->axes[a].paths[0], text);
+    }
+    qs_error_set(err, st, "%.200s): %s", where, msg);
 }
 
 int qs_sweep_create(const qs_model *base, int n_axes, const qs_axis *axes, int n_ties, const qs_tie *ties,
@@ -219,10 +295,24 @@ int qs_sweep_create(const qs_model *base, int n_axes, const qs_axis *axes, int n
         if (axes[a].count < 1 || axes[a].n_paths < 1) { qs_sweep_free(&s); return qs_error_set(err, QS_EINPUT, "--vary needs COUNT >= 1 and a path"); }
         for (int p = 0; p < axes[a].n_paths; p++)
             if (!(s->path_store[k++] = strdup(axes[a].paths[p]))) { qs_sweep_free(&s); return qs_error_set(err, QS_ENOMEM, "out of memory"); }
-        if (!qs_mul_size(s->size, (size_t)axes[a].count, &s->size) || s->size > (size_t)1 << 40) {
+        if (!qs_mul_size(s->size, (size_t)axes[a].count, &s->size) || s->size > QS_SWEEP_MAX_POINTS) {
             qs_sweep_free(&s);
-            return qs_error_set(err, QS_EINPUT, "the grid has too many points");
+            return qs_error_set(err, QS_EINPUT, "--vary: the grid has more than %d points (the largest sweep); "
+                                "split it into several sweeps", QS_SWEEP_MAX_POINTS);
         }
+        if (!axes[a].values && (!isfinite(creal(axes[a].stop) - creal(axes[a].start)) ||
+                                !isfinite(cimag(axes[a].stop) - cimag(axes[a].start)))) {
+            qs_sweep_free(&s);
+            return qs_error_set(err, QS_EINPUT, "--vary %s: the range from its start to its stop overflows a double",
+                                axes[a].paths[0]);
+        }
+        if (qs_sweep_axis_complex(s, a))
+            for (int p = 0; p < axes[a].n_paths; p++)
+                if (strchr(axes[a].paths[p], '.') || !strchr(axes[a].paths[p], '-')) {
+                    qs_sweep_free(&s);
+                    return qs_error_set(err, QS_EINPUT, "--vary %s: complex values only on couplings (A-B), not on '%s'",
+                                        axes[a].paths[0], axes[a].paths[p]);
+                }
     }
     int st;
     for (int t = 0; t < n_ties; t++, s->n_ties++)
@@ -230,17 +320,13 @@ int qs_sweep_create(const qs_model *base, int n_axes, const qs_axis *axes, int n
     int n = s->base->n;
     s->pairs = n * (n - 1) / 2;
 
-    /* structure: every coupling an axis names exists in base (set at the start value) */
-    qs_model *m = qs_model_copy(s->base);
-    if (!m) { qs_sweep_free(&s); return qs_error_set(err, QS_ENOMEM, "out of memory"); }
+    /* structure: every coupling an axis or tie names exists in base (set at point 0) */
     if ((st = apply_point(s, 0, s->base, err)) != QS_OK) {
-        char msg[sizeof err->message];
-        snprintf(msg, sizeof msg, "%s", err ? err->message : "");
-        qs_model_free(&m);
+        point_error(s, 0, st, err);
         qs_sweep_free(&s);
-        return qs_error_set(err, st, "grid point 0: %s", msg);
+        return st;
     }
-    qs_model_free(&m);
+    qs_model *m;
     /* levels = auto: the largest choice over the corners of the grid */
     int *levels = calloc((size_t)n, sizeof *levels), any_auto = 0;
     for (int j = 0; j < n && !s->opt.classical; j++) any_auto |= s->base->osc[j].levels == QS_LEVELS_AUTO;
@@ -260,16 +346,20 @@ int qs_sweep_create(const qs_model *base, int n_axes, const qs_axis *axes, int n
     free(levels);
     /* every point builds; the symmetry group is what all of them share */
     if (qs_model_symmetries(s->base, &s->perms, &s->n_perms) != QS_OK) { qs_model_free(&m); qs_sweep_free(&s); return qs_error_set(err, QS_ENOMEM, "out of memory"); }
+    s->lmax = 2;
     for (size_t p = 0; p < s->size; p++) {
-        if ((st = qs_sweep_point_model(s, p, m, err)) != QS_OK) {
-            double v[64];
-            qs_sweep_coordinates(s, p, v);
-            char msg[sizeof err->message];
-            snprintf(msg, sizeof msg, "%s", err ? err->message : "");
+        if (p % 4096 == 4095 && s->opt.stop && *s->opt.stop) {
             qs_model_free(&m);
             qs_sweep_free(&s);
-            return qs_error_set(err, st, "grid point %zu (first axis = %g): %s", p, v[0], msg);
+            return qs_error_set(err, QS_EINPUT, "interrupted");
         }
+        if ((st = qs_sweep_point_model(s, p, m, err)) != QS_OK) {
+            point_error(s, p, st, err);
+            qs_model_free(&m);
+            qs_sweep_free(&s);
+            return st;
+        }
+        for (int j = 0; j < n; j++) if (m->osc[j].levels > s->lmax) s->lmax = m->osc[j].levels;
         int kept = 0;
         for (int g = 0; g < s->n_perms; g++)
             if (qs_model_has_symmetry(m, s->perms + (size_t)g * (size_t)n))
@@ -288,7 +378,7 @@ static int run_classical(qs_sweep *s, const unsigned char *done, qs_sweep_report
     size_t block = (size_t)s->opt.block, np = (size_t)(s->pairs ? s->pairs : 1);
     qs_model *m = qs_model_copy(s->base);
     qs_sweep_result *res = malloc(block * sizeof *res);
-    double *S = malloc(2 * block * np * sizeof *S);
+    double *S = malloc(3 * block * np * sizeof *S);
     if (!m || !res || !S) {
         qs_model_free(&m); free(res); free(S);
         return qs_error_set(err, QS_ENOMEM, "out of memory for the sweep's workspaces");
@@ -303,10 +393,10 @@ static int run_classical(qs_sweep *s, const unsigned char *done, qs_sweep_report
         for (size_t p = b * block; p < (b + 1) * block && p < s->size && !*stop; p++) {
             if (done && done[p]) continue;
             qs_sweep_result *r = &res[n];
-            double *Sp = S + (size_t)n * np, *Ep = S + (block + (size_t)n) * np;
-            *r = (qs_sweep_result){.point = p, .S = Sp, .S_err = Ep, .residual = NAN, .top_population = NAN,
+            double *Sp = S + (size_t)n * np, *Ep = S + (block + (size_t)n) * np, *Pp = S + (2 * block + (size_t)n) * np;
+            *r = (qs_sweep_result){.point = p, .S = Sp, .S_err = Ep, .phi = Pp, .residual = NAN, .top_population = NAN,
                                    .escaped_fraction = NAN};
-            for (int q = 0; q < s->pairs; q++) Sp[q] = Ep[q] = NAN;
+            for (int q = 0; q < s->pairs; q++) Sp[q] = Ep[q] = Pp[q] = NAN;
             qs_error e;
             qs_classical_result cr;
             qs_classical_ensemble *ens = NULL;
@@ -330,7 +420,7 @@ static int run_classical(qs_sweep *s, const unsigned char *done, qs_sweep_report
             qs_classical_ensemble_free(&ens);
             r->status = st;
             if (st == QS_OK) {
-                for (int q = 0; q < s->pairs; q++) { Sp[q] = cr.pair[q].S; Ep[q] = cr.pair[q].S_err; }
+                for (int q = 0; q < s->pairs; q++) { Sp[q] = cr.pair[q].S; Ep[q] = cr.pair[q].S_err; Pp[q] = cr.pair[q].phi_max; }
                 r->escaped_fraction = cr.escaped_fraction;
                 qs_classical_result_free(&cr);
             }
@@ -345,6 +435,37 @@ static int run_classical(qs_sweep *s, const unsigned char *done, qs_sweep_report
     return QS_OK;
 }
 
+/* A thread's plans, one per distinct structure; `used` marks those reset in this block. */
+typedef struct {
+    qs_steady *plan[PLANS_PER_THREAD];
+    int used[PLANS_PER_THREAD];
+    unsigned long last[PLANS_PER_THREAD];
+    unsigned long clock;
+} plan_cache;
+
+/* The plan for m's structure, reset the first time a block uses it (a new one is fresh). */
+static int cache_plan(plan_cache *pc, const qs_model *m, const qs_steady_options *so, qs_steady **plan, qs_error *e)
+{
+    int slot = -1, oldest = 0;
+    for (int i = 0; i < PLANS_PER_THREAD; i++) {
+        if (pc->plan[i] && qs_steady_compatible(pc->plan[i], m)) { slot = i; break; }
+        if (!pc->plan[i] || (pc->plan[oldest] && pc->last[i] < pc->last[oldest])) oldest = i;
+    }
+    if (slot < 0) {
+        slot = oldest;
+        qs_steady_free(&pc->plan[slot]);
+        int st = qs_steady_create(m, so, &pc->plan[slot], e);
+        if (st != QS_OK) return st;
+        pc->used[slot] = 1;
+    } else if (!pc->used[slot]) {
+        qs_steady_reset(pc->plan[slot]);
+        pc->used[slot] = 1;
+    }
+    pc->last[slot] = ++pc->clock;
+    *plan = pc->plan[slot];
+    return QS_OK;
+}
+
 int qs_sweep_run(qs_sweep *s, const unsigned char *done, qs_sweep_report report, void *ctx, volatile int *stop,
                  qs_error *err)
 {
@@ -353,16 +474,16 @@ int qs_sweep_run(qs_sweep *s, const unsigned char *done, qs_sweep_report report,
     int threads = s->opt.threads > 0 ? s->opt.threads : omp_get_max_threads();
     int blas = openblas_get_num_threads(), failed = 0;
     openblas_set_num_threads(1);
-    int lmax = 1;
-    for (int j = 0; j < s->base->n; j++) if (s->base->osc[j].levels > lmax) lmax = s->base->osc[j].levels;
+    size_t np = (size_t)(s->pairs ? s->pairs : 1);
 #pragma omp parallel num_threads(threads)
     {
         omp_set_num_threads(1);    /* the solver's own loops stay on this thread, even in a team of one */
         qs_model *m = qs_model_copy(s->base);
-        qs_steady *plan = NULL;
+        plan_cache pc;
+        memset(&pc, 0, sizeof pc);
         qs_sweep_result *res = malloc(block * sizeof *res);
-        double *S = malloc(2 * block * (size_t)(s->pairs ? s->pairs : 1) * sizeof *S);
-        double complex *c = malloc(((size_t)lmax + 1) * sizeof *c);
+        double *S = malloc(3 * block * np * sizeof *S);
+        double complex *c = malloc(((size_t)s->lmax + 1) * sizeof *c);
         qs_steady_options so = s->opt.steady;
         so.perms = s->perms;
         so.n_perms = s->n_perms;
@@ -374,21 +495,23 @@ int qs_sweep_run(qs_sweep *s, const unsigned char *done, qs_sweep_report report,
 #pragma omp for schedule(dynamic, 1)
         for (size_t b = 0; b < nblocks; b++) {
             if (failed || *stop || b % (size_t)s->opt.parts != (size_t)s->opt.part) continue;
-            int n = 0, fresh = 1;
+            int n = 0;
+            for (int i = 0; i < PLANS_PER_THREAD; i++) pc.used[i] = 0;
             for (size_t p = b * block; p < (b + 1) * block && p < s->size; p++) {
                 if (done && done[p]) continue;
                 qs_sweep_result *r = &res[n];
-                size_t np = (size_t)(s->pairs ? s->pairs : 1);
-                double *Sp = S + (size_t)n * np, *S1p = S + (block + (size_t)n) * np;
+                double *Sp = S + (size_t)n * np, *S1p = S + (block + (size_t)n) * np, *Pp = S + (2 * block + (size_t)n) * np;
                 r->point = p;
                 r->S = Sp;
+                r->phi = Pp;
                 r->S1 = s->opt.perturb ? S1p : NULL;
                 r->S_err = NULL;
                 r->escaped_fraction = NAN;
                 r->residual = NAN;
                 r->top_population = NAN;
-                for (int q = 0; q < s->pairs; q++) Sp[q] = S1p[q] = NAN;
+                for (int q = 0; q < s->pairs; q++) Sp[q] = S1p[q] = Pp[q] = NAN;
                 qs_error e;
+                qs_steady *plan = NULL;
                 int st = qs_sweep_point_model(s, p, m, &e);
                 if (st == QS_OK && s->opt.perturb) {
                     int q = 0;
@@ -398,13 +521,12 @@ int qs_sweep_run(qs_sweep *s, const unsigned char *done, qs_sweep_report report,
                             if (qs_perturb_pair(m, a, bb, &c1, NULL) == QS_OK) S1p[q] = 2 * cabs(c1);
                         }
                 }
-                if (st == QS_OK && (!plan || !qs_steady_compatible(plan, m))) {
-                    qs_steady_free(&plan);
-                    st = qs_steady_create(m, &so, &plan, &e);
+                if (st == QS_OK) st = cache_plan(&pc, m, &so, &plan, &e);
+                if (st == QS_ETOOBIG || st == QS_ENOMEM) {     /* room for this plan alone, then */
+                    for (int i = 0; i < PLANS_PER_THREAD; i++) qs_steady_free(&pc.plan[i]);
+                    st = cache_plan(&pc, m, &so, &plan, &e);
                 }
-                if (st == QS_OK && fresh) qs_steady_reset(plan);
                 if (st == QS_OK) st = qs_steady_solve(plan, m, &e);
-                fresh = 0;
                 r->status = st;
                 if (st >= 0) {
                     const qs_state *state = qs_steady_state(plan);
@@ -420,9 +542,8 @@ int qs_sweep_run(qs_sweep *s, const unsigned char *done, qs_sweep_report report,
                     for (int a = 0; a < m->n; a++)
                         for (int bb = a + 1; bb < m->n; bb++, q++) {
                             int la = m->osc[a].levels, lb = m->osc[bb].levels, l = (la < lb ? la : lb) - 1;
-                            double phi;
                             qs_state_phase_coefficients(state, a, bb, l, c);
-                            qs_phase_max(l, c, &Sp[q], &phi);
+                            qs_phase_max(l, c, &Sp[q], &Pp[q]);
                         }
                 }
                 n++;
@@ -432,7 +553,7 @@ int qs_sweep_run(qs_sweep *s, const unsigned char *done, qs_sweep_report report,
                 report(ctx, res, n);
             }
         }
-        qs_steady_free(&plan);
+        for (int i = 0; i < PLANS_PER_THREAD; i++) qs_steady_free(&pc.plan[i]);
         qs_model_free(&m);
         free(res);
         free(S);
