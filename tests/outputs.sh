@@ -163,4 +163,11 @@ check "figure all --out runs refuses too, before computing anything (no runs/2a)
 run figure 2b --out "$dir/afile/x" --points 2
 check "figure --out under a regular file: exit 1 naming it" '[ $got -eq 1 ] && grep -q "afile: cannot create" "$dir/err"' "exit $got: $(err)"
 
+# --- 17. a model path that is not UTF-8 still gives valid JSON (the bytes become U+FFFD)
+odd="$dir/m$(printf '\377\376').ini"
+cp "$model" "$odd"
+run steady "$odd" --json
+check "steady --json with a non-UTF-8 model path: exit 0 and valid JSON naming the file with U+FFFD" \
+    '[ $got -eq 0 ] && /usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1], encoding=\"utf-8\")); sys.exit(d[\"model\"].endswith(\"m\ufffd\ufffd.ini\") is False)" "$dir/out"' "exit $got: $(err)"
+
 finish

@@ -227,35 +227,6 @@ static void on_block(void *ctx, const qs_sweep_result *r, int n)
     progress(rs, 0);
 }
 
-/* Text as valid UTF-8 (invalid bytes become U+FFFD), for JSON; a new string or NULL. */
-static char *utf8_clean(const char *s)
-{
-    size_t n = strlen(s);
-    char *out = malloc(3 * n + 1), *o = out;
-    if (!out) return NULL;
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p) {
-        int len = *p < 0x80 ? 1 : (*p & 0xe0) == 0xc0 && *p >= 0xc2 ? 2 : (*p & 0xf0) == 0xe0 ? 3
-                : (*p & 0xf8) == 0xf0 && *p <= 0xf4 ? 4 : 0;
-        for (int k = 1; k < len; k++) if ((p[k] & 0xc0) != 0x80) len = 0;
-        if (len == 3 && ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] >= 0xa0))) len = 0;
-        if (len == 4 && ((p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] >= 0x90))) len = 0;
-        if (len == 0) { memcpy(o, "\xef\xbf\xbd", 3); o += 3; p++; continue; }
-        memcpy(o, p, (size_t)len);
-        o += len;
-        p += len;
-    }
-    *o = '\0';
-    return out;
-}
-
-static void json_text(json *j, const char *key, const char *s)
-{
-    char *c = utf8_clean(s);
-    json_str(j, key, c ? c : "");
-    free(c);
-}
-
 static void json_complex(json *j, const char *key, double complex v)
 {
     if (cimag(v) == 0) { json_num(j, key, creal(v)); return; }
@@ -287,7 +258,7 @@ static void describe(json *j, const description *d)
         const double val[] = {x->omega, x->K, x->gamma_plus, x->gamma_minus, x->sigma_plus, x->sigma_minus,
                               x->n_plus, x->n_minus, x->noise, x->gamma_T};
         json_object(j, NULL);
-        json_text(j, "name", qs_model_name(m, o));
+        json_str(j, "name", qs_model_name(m, o));
         for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) json_num(j, keys[k], val[k]);
         json_int(j, "levels", x->levels);
         json_end(j);
@@ -299,8 +270,8 @@ static void describe(json *j, const description *d)
         double complex v;
         qs_model_coupling(m, c, &a, &b, &v);
         json_object(j, NULL);
-        json_text(j, "a", qs_model_name(m, a));
-        json_text(j, "b", qs_model_name(m, b));
+        json_str(j, "a", qs_model_name(m, a));
+        json_str(j, "b", qs_model_name(m, b));
         json_complex(j, "value", v);
         json_end(j);
     }
@@ -311,7 +282,7 @@ static void describe(json *j, const description *d)
         const qs_axis *x = &d->axes[a];
         json_object(j, NULL);
         json_array(j, "paths");
-        for (int p = 0; p < x->n_paths; p++) json_text(j, NULL, x->paths[p]);
+        for (int p = 0; p < x->n_paths; p++) json_str(j, NULL, x->paths[p]);
         json_end(j);
         if (x->values) {
             json_array(j, "values");
@@ -328,8 +299,8 @@ static void describe(json *j, const description *d)
     json_array(j, "ties");
     for (int t = 0; t < d->n_ties; t++) {
         json_object(j, NULL);
-        json_text(j, "path", d->ties[t].path);
-        json_text(j, "expression", d->ties[t].expression);
+        json_str(j, "path", d->ties[t].path);
+        json_str(j, "expression", d->ties[t].expression);
         json_end(j);
     }
     json_end(j);
@@ -406,10 +377,10 @@ static int write_description(const char *dir, const description *d, int argc, ch
     json_array(&j, "command_line");
     json_str(&j, NULL, "qsync");
     json_str(&j, NULL, "sweep");
-    for (int i = 0; i < argc; i++) json_text(&j, NULL, argv[i]);
+    for (int i = 0; i < argc; i++) json_str(&j, NULL, argv[i]);
     json_end(&j);
     json_str(&j, "date", date);
-    json_text(&j, "model_file", qs_model_source(qs_sweep_model(d->sweep)) ? qs_model_source(qs_sweep_model(d->sweep)) : "");
+    json_str(&j, "model_file", qs_model_source(qs_sweep_model(d->sweep)) ? qs_model_source(qs_sweep_model(d->sweep)) : "");
     describe(&j, d);
     json_end(&j);
     return out_commit(fp, tmp, path);
@@ -722,24 +693,6 @@ static int parse_vary(const char *text, qs_axis *axis, char **copy)
     return 1;
 }
 
-/* mkdir -p */
-static int make_dirs(const char *path)
-{
-    char buf[4096];
-    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) { errno = ENAMETOOLONG; return -1; }
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = '\0';
-        if (mkdir(buf, 0777) != 0 && errno != EEXIST) return -1;
-        *p = '/';
-    }
-    if (mkdir(buf, 0777) != 0 && errno != EEXIST) return -1;
-    struct stat st;
-    if (stat(buf, &st) != 0) return -1;
-    if (!S_ISDIR(st.st_mode)) { errno = ENOTDIR; return -1; }
-    return 0;
-}
-
 /* Lock DIR/sweep.lock (flock, held until the process ends or the descriptor closes) and
  * record this process in it ("pid N: qsync sweep ARGS"). Returns the descriptor; −1 when
  * another process holds it (its record in holder), −2 when it cannot be taken (errno). */
@@ -908,7 +861,7 @@ int cmd_sweep(int argc, char **argv)
         rc = 130;
         goto done;
     }
-    if (rank == 0 && make_dirs(out) != 0) rc = cli_fail(QS_EIO, "%s: cannot create (%s)", out, strerror(errno));
+    if (rank == 0) rc = cli_mkdirs(out);
     if (par_max(rc != EXIT_OK)) { if (rc == EXIT_OK) rc = EXIT_IO; goto done; }
     if (rank == 0 && lock_fd < 0) rc = take_lock(out, argc, argv, &lock_fd);
     if (par_max(rc != EXIT_OK)) { if (rc == EXIT_OK) rc = EXIT_INPUT; goto done; }

@@ -2,13 +2,30 @@
 #include <math.h>
 #include "cli.h"
 
+/* The length of the valid UTF-8 sequence at p, or 0 when p starts no valid sequence. */
+static int utf8_length(const unsigned char *p)
+{
+    int len = *p < 0x80 ? 1 : (*p & 0xe0) == 0xc0 && *p >= 0xc2 ? 2 : (*p & 0xf0) == 0xe0 ? 3
+            : (*p & 0xf8) == 0xf0 && *p <= 0xf4 ? 4 : 0;
+    for (int k = 1; k < len; k++) if ((p[k] & 0xc0) != 0x80) return 0;
+    if (len == 3 && ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] >= 0xa0))) return 0;
+    if (len == 4 && ((p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] >= 0x90))) return 0;
+    return len;
+}
+
+/* A JSON string: quotes, backslashes and control characters escaped, and every byte that
+ * is not part of valid UTF-8 (a file name in another encoding) written as U+FFFD, so the
+ * output is always valid JSON. */
 static void write_string(FILE *fp, const char *s)
 {
     fputc('"', fp);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        int len = utf8_length(p);
+        if (len == 0) { fputs("\\ufffd", fp); p++; continue; }
         if (*p == '"' || *p == '\\') fprintf(fp, "\\%c", *p);
         else if (*p < 0x20) fprintf(fp, "\\u%04x", *p);
-        else fputc(*p, fp);
+        else fwrite(p, 1, (size_t)len, fp);
+        p += len;
     }
     fputc('"', fp);
 }
