@@ -100,3 +100,39 @@ int qs_model_resolve_levels(qs_model *model, double tail_tol, int max_levels, qs
     }
     return QS_OK;
 }
+
+/* T(L) = Σ_{n≥L} p_∞(n) for L = from..from+count−1. The same chain as qs_osc_auto_levels
+ * (log populations to TAIL_TERMS terms, power-law remainder), summed from the far end so
+ * that small tails keep their relative accuracy. */
+int qs_osc_tail(const qs_osc *o, int from, int count, double *tail, qs_error *err)
+{
+    if (from < 1 || count < 1 || from > TAIL_TERMS / 2 - count)
+        return qs_error_set(err, QS_EINPUT, "tail at levels %d..%d: out of range", from, from + count - 1);
+    if (o->gamma_minus == 0)
+        return qs_error_set(err, QS_EINPUT, "gamma_minus = 0: the uncoupled populations have no tail");
+    double *lp = malloc(TAIL_TERMS * sizeof *lp);
+    if (!lp) return qs_error_set(err, QS_ENOMEM, "out of memory");
+    double acc = 0.0, top = 0.0;
+    lp[0] = 0.0;
+    for (int n = 1; n < TAIL_TERMS; n++) {
+        acc += log_ratio(o, n);
+        lp[n] = acc;
+        if (acc > top) top = acc;
+    }
+    double s = -(lp[TAIL_TERMS - 1] - lp[TAIL_TERMS / 2 - 1]) / log(2.0);
+    int st = QS_OK;
+    if (!(s > 1.05))
+        st = qs_error_set(err, QS_EINPUT, "the uncoupled populations decay as n^-%.3g: no finite tail", s);
+    else {
+        double above = exp(lp[TAIL_TERMS - 1] - top) * TAIL_TERMS / (s - 1.0);
+        for (int n = TAIL_TERMS - 1; n >= from; n--) {
+            above += exp(lp[n] - top);
+            if (n < from + count) tail[n - from] = above;
+        }
+        double total = above;
+        for (int n = from - 1; n >= 0; n--) total += exp(lp[n] - top);
+        for (int i = 0; i < count; i++) tail[i] /= total;
+    }
+    free(lp);
+    return st;
+}
