@@ -11,7 +11,9 @@
  * T_j(L) = Σ_{n≥L} p_j(n) (truncation.h): assuming S(L) − S(∞) ∝ T(L),
  *     error = |δ| · F,  F = max_j T_j(L_j) / (T_j(L_j) − T_j(L_j + 1))   (F ≈ L for 1/n² tails).
  * Per oscillator (on request, N extra solves) error = Σ_j |δ_j| F_j with δ_j the change when
- * only oscillator j is raised. Measured against S at 60 levels (tests/truncation.py,
+ * only oscillator j is raised. The tail rule holds only beyond the populated range: with
+ * levels < n− + 2 (e.g. levels = 2, where S = 0 exactly) the error is NaN (unknown) and
+ * only the change is reported. Measured against S at 60 levels (tests/truncation.py,
  * README): the true error is 0.5–1.0 times this estimate (Fig. 2b, 3a models, at resonance,
  * in the blockade and at V = 0.5); it is an estimate of size, not a bound.
  *
@@ -50,7 +52,9 @@ typedef struct {
     double *error;             /* [n_pairs] estimated |S − S(∞)|; NaN when a tail is not finite */
     double *osc_change;        /* per_oscillator: [n × n_pairs], δ_j of pair p at j·n_pairs + p; else NULL */
     double *factor;            /* [n] F_j = T_j(L)/(T_j(L) − T_j(L+1)); 0 for oscillators not raised */
-    double max_error;          /* max over pairs of error */
+    int inside;                /* −1, or an oscillator whose top level lies inside its populated range
+                                  (levels < n− + 2): no tail to extrapolate by, error NaN */
+    double max_error;          /* max over pairs of error (NaN if any is) */
     int max_pair;              /* the pair of max_error */
     int per_oscillator;        /* how it was computed */
     int solves;                /* extra solves made */

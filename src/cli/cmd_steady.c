@@ -108,6 +108,8 @@ static void print_json(const qs_model *m, const qs_steady_stats *s, int full, in
         json_str(&j, "method", c->per_oscillator ? "one extra solve per oscillator with one more level; error = sum_j |dS_j| F_j"
                                                  : "one extra solve with one more level for every oscillator; error = |dS| max_j F_j");
         json_str(&j, "factor_meaning", "F_j = T_j(L)/(T_j(L) - T_j(L+1)), T_j the uncoupled tail above L levels: S(L) - S(inf) is taken proportional to T(L)");
+        if (c->inside >= 0)
+            json_str(&j, "not_extrapolated", "an oscillator's top level lies inside its populated range (levels < n- + 2): error unknown");
         json_int(&j, "extra_solves", c->solves);
         json_num(&j, "extra_sector_dimension", c->sector_dimension);
         json_num(&j, "seconds", c->seconds);
@@ -216,7 +218,8 @@ static void print_text(const qs_model *m, const qs_steady_stats *s, int full, in
         char name[2 * QS_NAME_MAX + 2];
         snprintf(name, sizeof name, "%s-%s", qs_model_name(m, pr[p].a), qs_model_name(m, pr[p].b));
         printf("%-16s %-22.15e %-10.6f %-15.3e ", name, pr[p].S, pr[p].phi_max, pr[p].min_eig);
-        if (ti->conv) printf("%.2e\n", ti->conv->error[p]);
+        if (ti->conv && !isnan(ti->conv->error[p])) printf("%.2e\n", ti->conv->error[p]);
+        else if (ti->conv) printf("unknown\n");
         else printf("-\n");
     }
     printf("\nchecks: relative residual %.2e, |Tr rho - 1| %.2e, hermiticity %.2e, rcond %.2e",
@@ -228,6 +231,10 @@ static void print_text(const qs_model *m, const qs_steady_stats *s, int full, in
         for (int q = 0; q < n_pairs; q++) if (fabs(c->change[q]) > most) most = fabs(c->change[q]);
         char name[2 * QS_NAME_MAX + 2] = "";
         if (n_pairs) snprintf(name, sizeof name, "%s-%s", qs_model_name(m, pr[c->max_pair].a), qs_model_name(m, pr[c->max_pair].b));
+        if (isnan(c->max_error))
+            printf("\ntruncation: error of S unknown (oscillator %s: %d levels, not beyond n- = %g); S changes by at most %.2e with one more level",
+                   qs_model_name(m, c->inside), qs_model_osc(m, c->inside)->levels, qs_model_osc(m, c->inside)->n_minus, most);
+        else
         printf("\ntruncation: estimated error of S %.2e (pair %s; tolerance %.3g, %s): S changes by at most %.2e with one more level %s"
                " (%d extra solve%s, %.0f unknowns, %.2g s), extrapolated by the uncoupled tails (x%.3g)",
                c->max_error, name, ti->s_tol, c->max_error <= ti->s_tol ? "met" : "NOT met", most,
@@ -357,16 +364,22 @@ int cmd_steady(int argc, char **argv)
     char warning[1200] = "";
     if (conv && n_pairs && !(conv->max_error <= s_tol)) {
         const qs_convergence *c = conv;
-        int q = c->max_pair;
-        /* the pair's names: find (a, b) of index q */
-        int a = 0, b = 1, k = 0;
+        int q = c->max_pair, a = 0, b = 1, k = 0;
         for (int x = 0; x < n; x++)
             for (int y = x + 1; y < n; y++, k++)
                 if (k == q) { a = x; b = y; }
-        snprintf(warning, sizeof warning,
-                 "the estimated truncation error of S is %.2g (pair %s-%s: S changes by %.2g with one more level%s), above --s-tol %g: "
-                 "raise levels (or use levels = auto)", c->max_error, qs_model_name(m, a), qs_model_name(m, b), c->change[q],
-                 c->per_oscillator ? ", oscillators one at a time" : " per oscillator", s_tol);
+        if (isnan(c->max_error)) {
+            double most = 0;
+            for (int r = 0; r < n_pairs; r++) if (fabs(c->change[r]) > most) most = fabs(c->change[r]);
+            snprintf(warning, sizeof warning,
+                     "the truncation error of S cannot be estimated: oscillator %s has %d levels, not beyond its populated range "
+                     "(n- = %g), so S(L) need not approach its limit smoothly; S changes by up to %.2g with one more level: raise levels",
+                     qs_model_name(m, c->inside), qs_model_osc(m, c->inside)->levels, qs_model_osc(m, c->inside)->n_minus, most);
+        } else
+            snprintf(warning, sizeof warning,
+                     "the estimated truncation error of S is %.2g (pair %s-%s: S changes by %.2g with one more level%s), above --s-tol %g: "
+                     "raise levels (or use levels = auto)", c->max_error, qs_model_name(m, a), qs_model_name(m, b), c->change[q],
+                     c->per_oscillator ? ", oscillators one at a time" : " per oscillator", s_tol);
     } else if (!conv && top_warning[0])
         snprintf(warning, sizeof warning, "%s; the truncation error of S was not estimated: %s", top_warning, ti.skipped);
     if (warning[0]) fprintf(stderr, "qsync: warning: %s\n", warning);

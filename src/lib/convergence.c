@@ -160,8 +160,15 @@ int qs_convergence_estimate(const qs_model *model, const qs_state *state,
 
     /* extrapolation factors from the uncoupled tails */
     int finite = 1;
+    c->inside = -1;
     for (int j = 0; j < n; j++) {
         if (!raised(options, j)) continue;
+        if (model->osc[j].levels < model->osc[j].n_minus + 2) {
+            c->factor[j] = NAN;
+            finite = 0;
+            if (c->inside < 0) c->inside = j;
+            continue;
+        }
         double T[2];
         qs_error sub;
         if (qs_osc_tail(&model->osc[j], model->osc[j].levels, 2, T, &sub) == QS_OK && T[0] > T[1]) c->factor[j] = T[0] / (T[0] - T[1]);
@@ -236,7 +243,10 @@ int qs_model_auto_levels_s(qs_model *model, const qs_auto_options *options, qs_c
         qs_error sub;
         st = qs_osc_auto_levels(&model->osc[j], options->guess_tail, QS_AUTO_LEVELS_MAX, &L, &tail, &sub);
         if (st != QS_OK) st = qs_error_set(err, st, "oscillator %s: %s", model->names[j], sub.message);
-        else model->osc[j].levels = L < 3 ? 3 : L;
+        else {
+            int floor_L = (int)ceil(model->osc[j].n_minus) + 2;   /* the tail rule needs the top level beyond n− */
+            model->osc[j].levels = L < floor_L ? floor_L : L;
+        }
     }
     qs_convergence_options co;
     qs_convergence_defaults(&co);
