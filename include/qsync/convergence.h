@@ -16,6 +16,11 @@
  * only the change is reported. Measured against S at 60 levels (tests/truncation.py,
  * README): the true error is 0.5–1.0 times this estimate (Fig. 2b, 3a models, at resonance,
  * in the blockade and at V = 0.5); it is an estimate of size, not a bound.
+ * Limitation: a Kerr resonance Δ = 2K m that needs levels beyond L + 1 (small K, large Δ)
+ * is invisible to one more level. Fig. 3d's model at K = 1, Δ = 20: S(10) = 0.0082,
+ * S(14) = 0.0080, S(18) = 0.0058 = S(22), while the estimate at 10 levels is 2.2e-4; at
+ * 18 levels it is 7.8e-5 and right. When 2K·L is not well beyond the detunings of
+ * interest, check with more levels.
  *
  * Cost: one extra solve (N with per_oscillator) with one more level, i.e. the sector of
  * qs_convergence_cost() unknowns; for two oscillators about 1.5× the unknowns, for three 2×.
