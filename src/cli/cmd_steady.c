@@ -361,7 +361,7 @@ int cmd_steady(int argc, char **argv)
     ti.conv = conv;
 
     int n_pairs = n * (n - 1) / 2, p = 0;
-    char warning[1200] = "";
+    char warning[1300] = "";
     if (conv && n_pairs && !(conv->max_error <= s_tol)) {
         const qs_convergence *c = conv;
         int q = c->max_pair, a = 0, b = 1, k = 0;
