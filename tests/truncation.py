@@ -4,6 +4,7 @@
 usage: truncation.py QSYNC EXAMPLES_DIR
 """
 import json
+import math
 import os
 import subprocess
 import sys
@@ -85,6 +86,22 @@ if rc == 0 and ref:
               0.3 <= ratio <= 1.0, f"ratio {ratio:.3f}")
 else:
     check("Fig. 4 at 5 and 9 levels solved", False, err)
+
+# the extrapolation factor F = T(L)/(T(L) - T(L+1)) against a direct sum of the uncoupled chain
+def tail_factor(n_plus, n_minus, sigma, L, N=400000):
+    lp, terms = 0.0, []
+    for n in range(L + 1, N):
+        fp = sigma ** 2 / ((n - n_plus) ** 2 + sigma ** 2)
+        fm = sigma ** 2 / ((n - n_minus) ** 2 + sigma ** 2)
+        lp += math.log(fp / fm)
+        terms.append(math.exp(lp))
+    return 1 + sum(reversed(terms)) + terms[-1] * N  # remainder of a 1/n^2 tail
+
+
+rc, d, err = steady(FIG2B)
+F = d["truncation_check"]["factor"][0]
+ref_F = tail_factor(2, 3, 0.2, 8)
+check(f"tail factor at 8 levels (n+ 2, n- 3, sigma 0.2): {F:.6f} = direct sum {ref_F:.6f} (1e-5)", abs(F / ref_F - 1) < 1e-5)
 
 # --- exact cases ------------------------------------------------------------------------------
 two = write("two.ini", "[defaults]\nK = 10\ngamma = 1\nsigma = 0.2\nnbar = 2\nlevels = 2\n"

@@ -83,6 +83,19 @@ int qs_convergence_estimate(const qs_model *model, const qs_state *state,
 
 void qs_convergence_free(qs_convergence **result);
 
+/* Plan once, run many (a sweep): the plan holds the extra solves' models and steady plans
+ * (made once for the structure of `model`); each run refreshes their values from a model
+ * with the same structure and levels, solves, and fills the plan's result, returned in
+ * *result (owned by the plan, valid until the next run or the free). The tail factors are
+ * recomputed only when an oscillator's parameters change. qs_convergence_estimate is
+ * create + run + free. */
+typedef struct qs_convergence_plan qs_convergence_plan;
+int qs_convergence_plan_create(const qs_model *model, const qs_convergence_options *options,
+                               qs_convergence_plan **plan, qs_error *err);
+int qs_convergence_plan_run(qs_convergence_plan *plan, const qs_model *model, const qs_state *state,
+                            const qs_convergence **result, qs_error *err);
+void qs_convergence_plan_free(qs_convergence_plan **plan);
+
 /* levels = auto by a tolerance on S. */
 typedef struct {
     double s_tol;              /* estimated error of every pair's S at most this (default QS_S_TOL_DEFAULT) */

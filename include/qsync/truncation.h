@@ -30,6 +30,11 @@ int qs_osc_auto_levels(const qs_osc *o, double tail_tol, int max_levels, int *le
  * 10 ms (a million terms). convergence.h uses them to extrapolate the change of S. */
 int qs_osc_tail(const qs_osc *o, int from, int count, double *tail, qs_error *err);
 
+/* F(L) = T(L)/p_∞(L) = T(L)/(T(L) − T(L+1)) (written), computed without normalising the
+ * chain (about 50 µs): the factor by which the truncation error exceeds the change at one
+ * more level when that error scales as T(L) (convergence.h). */
+int qs_osc_tail_factor(const qs_osc *o, int levels, double *factor, qs_error *err);
+
 /* Apply qs_osc_auto_levels to every oscillator whose levels are QS_LEVELS_AUTO. */
 int qs_model_resolve_levels(qs_model *model, double tail_tol, int max_levels, qs_error *err);
 

@@ -78,24 +78,46 @@ static int pair_measures(const qs_state *state, int n, double *S, double *phi)
     return QS_OK;
 }
 
-/* Solve `model` and write its pairs' S and φ_max. */
-static int solve_measures(const qs_model *model, const qs_steady_options *opt, double *S, double *phi,
-                          double *unknowns, const char *what, qs_error *err)
+/* One extra solve: a model with raised levels and its steady plan, made once. */
+typedef struct {
+    qs_model *model;    /* the caller's model with levels raised (values refreshed per run) */
+    qs_steady *steady;
+    int raised_osc;     /* per oscillator: which one is raised; −1: all raised at once */
+} extra_solve;
+
+struct qs_convergence_plan {
+    int n, n_pairs, per_oscillator;
+    int *raise;                 /* [n] */
+    int *levels;                /* [n] the base levels the plan was made for */
+    qs_steady_options steady;
+    int n_extra;
+    extra_solve *extra;         /* [n_extra] */
+    qs_osc *tail_osc;           /* [n] parameters the cached factor was computed for */
+    int *tail_known;            /* [n] */
+    double *S1, *phi1;          /* [n_pairs] workspace */
+    qs_convergence *result;
+};
+
+static qs_convergence *result_alloc(int n, int np, int per_osc)
 {
-    qs_steady *st = NULL;
-    qs_error sub;
-    int status = qs_steady_create(model, opt, &st, &sub);
-    if (status >= 0) status = qs_steady_solve(st, model, &sub);
-    if (status < 0) {
-        qs_steady_free(&st);
-        return qs_error_set(err, status, "truncation check (%s): %s", what, sub.message);
-    }
-    qs_steady_stats stats;
-    qs_steady_get_stats(st, &stats);
-    if (unknowns && (double)stats.sector_dimension > *unknowns) *unknowns = (double)stats.sector_dimension;
-    status = pair_measures(qs_steady_state(st), model->n, S, phi);
-    qs_steady_free(&st);
-    return status == QS_OK ? QS_OK : qs_error_set(err, status, "out of memory");
+    int m = np ? np : 1;
+    qs_convergence *c = calloc(1, sizeof *c);
+    if (!c) return NULL;
+    c->n = n;
+    c->n_pairs = np;
+    c->per_oscillator = per_osc;
+    c->S = calloc((size_t)m, sizeof(double));
+    c->phi_max = calloc((size_t)m, sizeof(double));
+    c->S_more = calloc((size_t)m, sizeof(double));
+    c->change = calloc((size_t)m, sizeof(double));
+    c->phi_change = calloc((size_t)m, sizeof(double));
+    c->error = calloc((size_t)m, sizeof(double));
+    c->factor = calloc((size_t)(n ? n : 1), sizeof(double));
+    if (per_osc) c->osc_change = calloc((size_t)m * (size_t)(n ? n : 1), sizeof(double));
+    if (!c->S || !c->phi_max || !c->S_more || !c->change || !c->phi_change || !c->error || !c->factor ||
+        (per_osc && !c->osc_change))
+        qs_convergence_free(&c);
+    return c;
 }
 
 void qs_convergence_free(qs_convergence **r)
@@ -114,112 +136,204 @@ void qs_convergence_free(qs_convergence **r)
     *r = NULL;
 }
 
+void qs_convergence_plan_free(qs_convergence_plan **pp)
+{
+    if (!pp || !*pp) return;
+    qs_convergence_plan *p = *pp;
+    for (int k = 0; p->extra && k < p->n_extra; k++) {
+        qs_steady_free(&p->extra[k].steady);
+        qs_model_free(&p->extra[k].model);
+    }
+    free(p->extra);
+    free(p->raise);
+    free(p->levels);
+    free(p->tail_osc);
+    free(p->tail_known);
+    free(p->S1);
+    free(p->phi1);
+    qs_convergence_free(&p->result);
+    free(p);
+    *pp = NULL;
+}
+
 static double circle_distance(double a, double b)
 {
     double d = fmod(fabs(a - b), 2 * M_PI);
     return d > M_PI ? 2 * M_PI - d : d;
 }
 
-int qs_convergence_estimate(const qs_model *model, const qs_state *state,
-                            const qs_convergence_options *options, qs_convergence **result, qs_error *err)
+/* Copy `model`'s values into extra solve x and raise its levels. */
+static int refresh(const qs_convergence_plan *p, extra_solve *x, const qs_model *model)
+{
+    if (qs_model_assign(x->model, model) != QS_OK) return QS_EINPUT;
+    for (int j = 0; j < p->n; j++)
+        x->model->osc[j].levels = p->levels[j] + (x->raised_osc < 0 ? p->raise[j] : x->raised_osc == j);
+    return QS_OK;
+}
+
+int qs_convergence_plan_create(const qs_model *model, const qs_convergence_options *options,
+                               qs_convergence_plan **plan, qs_error *err)
 {
     qs_convergence_options d;
     if (!options) { qs_convergence_defaults(&d); options = &d; }
-    int n = model->n, np = n * (n - 1) / 2, m = np ? np : 1;
+    *plan = NULL;
+    int n = model->n, np = n * (n - 1) / 2;
     for (int j = 0; j < n; j++)
         if (model->osc[j].levels == QS_LEVELS_AUTO || model->osc[j].levels >= QS_LEVELS_MAX)
             return qs_error_set(err, QS_EINPUT, "oscillator %s: the truncation check needs resolved levels below %d",
                                 model->names[j], QS_LEVELS_MAX);
-    qs_convergence *c = calloc(1, sizeof *c);
-    qs_model *more = qs_model_copy(model);
-    double *S1 = malloc((size_t)m * sizeof *S1), *phi1 = malloc((size_t)m * sizeof *phi1);
+    qs_convergence_plan *p = calloc(1, sizeof *p);
+    if (!p) return qs_error_set(err, QS_ENOMEM, "out of memory");
+    size_t nn = (size_t)(n ? n : 1), mm = (size_t)(np ? np : 1);
+    p->n = n;
+    p->n_pairs = np;
+    p->per_oscillator = options->per_oscillator;
+    p->steady = options->steady;
+    p->raise = calloc(nn, sizeof *p->raise);
+    p->levels = calloc(nn, sizeof *p->levels);
+    p->tail_osc = calloc(nn, sizeof *p->tail_osc);
+    p->tail_known = calloc(nn, sizeof *p->tail_known);
+    p->S1 = calloc(mm, sizeof *p->S1);
+    p->phi1 = calloc(mm, sizeof *p->phi1);
+    p->result = result_alloc(n, np, options->per_oscillator);
+    int n_raised = 0;
+    if (p->raise)
+        for (int j = 0; j < n; j++) { p->raise[j] = raised(options, j); n_raised += p->raise[j]; }
+    p->n_extra = options->per_oscillator ? n_raised : 1;
+    p->extra = calloc((size_t)(p->n_extra ? p->n_extra : 1), sizeof *p->extra);
+    if (!p->raise || !p->levels || !p->tail_osc || !p->tail_known || !p->S1 || !p->phi1 || !p->result || !p->extra) {
+        qs_convergence_plan_free(&p);
+        return qs_error_set(err, QS_ENOMEM, "out of memory");
+    }
+    for (int j = 0; j < n; j++) p->levels[j] = model->osc[j].levels;
     int status = QS_OK;
-    if (c) {
-        c->S = calloc((size_t)m, sizeof(double));
-        c->phi_max = calloc((size_t)m, sizeof(double));
-        c->S_more = calloc((size_t)m, sizeof(double));
-        c->change = calloc((size_t)m, sizeof(double));
-        c->phi_change = calloc((size_t)m, sizeof(double));
-        c->error = calloc((size_t)m, sizeof(double));
-        c->factor = calloc((size_t)(n ? n : 1), sizeof(double));
-        if (options->per_oscillator) c->osc_change = calloc((size_t)m * (size_t)(n ? n : 1), sizeof(double));
+    for (int k = 0, j = -1; k < p->n_extra && status == QS_OK; k++) {
+        extra_solve *x = &p->extra[k];
+        if (options->per_oscillator) { do j++; while (!p->raise[j]); x->raised_osc = j; }
+        else x->raised_osc = -1;
+        if (!(x->model = qs_model_copy(model))) { status = qs_error_set(err, QS_ENOMEM, "out of memory"); break; }
+        refresh(p, x, model);
+        qs_error sub;
+        status = qs_steady_create(x->model, &p->steady, &x->steady, &sub);
+        if (status < 0)
+            qs_error_set(err, status, "truncation check (one more level for %s): %s",
+                         x->raised_osc < 0 ? "every oscillator" : model->names[x->raised_osc], sub.message);
+        else {
+            qs_steady_stats stats;
+            qs_steady_get_stats(x->steady, &stats);
+            if ((double)stats.sector_dimension > p->result->sector_dimension) p->result->sector_dimension = (double)stats.sector_dimension;
+            status = QS_OK;
+        }
     }
-    if (!c || !more || !S1 || !phi1 || !c->S || !c->phi_max || !c->S_more || !c->change || !c->phi_change ||
-        !c->error || !c->factor || (options->per_oscillator && !c->osc_change)) {
-        status = qs_error_set(err, QS_ENOMEM, "out of memory");
-        goto done;
-    }
-    c->n = n;
-    c->n_pairs = np;
-    c->per_oscillator = options->per_oscillator;
+    if (status != QS_OK) { qs_convergence_plan_free(&p); return status; }
+    *plan = p;
+    return QS_OK;
+}
+
+/* F_j for oscillator j of `model`, cached while its parameters stay the same. */
+static double factor(qs_convergence_plan *p, const qs_model *model, int j)
+{
+    const qs_osc *o = &model->osc[j];
+    if (o->levels < o->n_minus + 2) return NAN;   /* inside the populated range: no tail rule */
+    if (p->tail_known[j] && memcmp(&p->tail_osc[j], o, sizeof *o) == 0) return p->result->factor[j];
+    double F;
+    qs_error sub;
+    if (qs_osc_tail_factor(o, o->levels, &F, &sub) != QS_OK) F = NAN;
+    p->tail_osc[j] = *o;
+    p->tail_known[j] = 1;
+    return F;
+}
+
+int qs_convergence_plan_run(qs_convergence_plan *p, const qs_model *model, const qs_state *state,
+                            const qs_convergence **result, qs_error *err)
+{
+    if (result) *result = NULL;
+    if (model->n != p->n) return qs_error_set(err, QS_EINPUT, "the model differs from the truncation check's plan");
+    for (int j = 0; j < p->n; j++)
+        if (model->osc[j].levels != p->levels[j])
+            return qs_error_set(err, QS_EINPUT, "oscillator %s: levels %d, the truncation check was planned for %d",
+                                model->names[j], model->osc[j].levels, p->levels[j]);
+    qs_convergence *c = p->result;
+    int n = p->n, np = p->n_pairs, status;
     double t0 = now();
     if (state) {
-        if ((status = pair_measures(state, n, c->S, c->phi_max)) != QS_OK) { qs_error_set(err, status, "out of memory"); goto done; }
-    } else if ((status = solve_measures(model, &options->steady, c->S, c->phi_max, NULL, "at the model's levels", err)) != QS_OK)
-        goto done;
-
-    /* extrapolation factors from the uncoupled tails */
+        if ((status = pair_measures(state, n, c->S, c->phi_max)) != QS_OK) return qs_error_set(err, status, "out of memory");
+    } else {
+        qs_steady *st = NULL;
+        qs_error sub;
+        status = qs_steady_create(model, &p->steady, &st, &sub);
+        if (status >= 0) status = qs_steady_solve(st, model, &sub);
+        if (status >= 0) status = pair_measures(qs_steady_state(st), n, c->S, c->phi_max);
+        qs_steady_free(&st);
+        if (status < 0) return qs_error_set(err, status, "truncation check (at the model's levels): %s", sub.message);
+    }
     int finite = 1;
     c->inside = -1;
     for (int j = 0; j < n; j++) {
-        if (!raised(options, j)) continue;
-        if (model->osc[j].levels < model->osc[j].n_minus + 2) {
-            c->factor[j] = NAN;
+        c->factor[j] = p->raise[j] ? factor(p, model, j) : 0.0;
+        if (p->raise[j] && isnan(c->factor[j])) {
             finite = 0;
-            if (c->inside < 0) c->inside = j;
-            continue;
+            if (c->inside < 0 && model->osc[j].levels < model->osc[j].n_minus + 2) c->inside = j;
         }
-        double T[2];
-        qs_error sub;
-        if (qs_osc_tail(&model->osc[j], model->osc[j].levels, 2, T, &sub) == QS_OK && T[0] > T[1]) c->factor[j] = T[0] / (T[0] - T[1]);
-        else { c->factor[j] = NAN; finite = 0; }
     }
-
-    if (!options->per_oscillator) {
-        char what[96];
-        for (int j = 0; j < n; j++) more->osc[j].levels += raised(options, j);
-        snprintf(what, sizeof what, "one more level for every oscillator");
-        if ((status = solve_measures(more, &options->steady, c->S_more, phi1, &c->sector_dimension, what, err)) != QS_OK) goto done;
-        c->solves = 1;
-        double F = 0.0;
-        for (int j = 0; j < n; j++) if (raised(options, j) && !(c->factor[j] <= F)) F = c->factor[j];
-        for (int p = 0; p < np; p++) {
-            c->change[p] = c->S_more[p] - c->S[p];
-            c->phi_change[p] = circle_distance(phi1[p], c->phi_max[p]);
-            c->error[p] = finite ? fabs(c->change[p]) * F : NAN;
-        }
-    } else {
-        for (int p = 0; p < np; p++) { c->change[p] = 0.0; c->error[p] = 0.0; c->phi_change[p] = NAN; }
-        for (int j = 0; j < n; j++) {
-            if (!raised(options, j)) continue;
-            char what[160];
-            more->osc[j].levels = model->osc[j].levels + 1;
-            snprintf(what, sizeof what, "one more level for oscillator %s", model->names[j]);
-            status = solve_measures(more, &options->steady, S1, phi1, &c->sector_dimension, what, err);
-            more->osc[j].levels = model->osc[j].levels;
-            if (status != QS_OK) goto done;
-            c->solves++;
-            for (int p = 0; p < np; p++) {
-                double dj = S1[p] - c->S[p];
-                c->osc_change[(size_t)j * (size_t)np + (size_t)p] = dj;
-                c->change[p] += dj;
-                c->error[p] += fabs(dj) * c->factor[j];   /* NaN propagates: no finite tail */
+    for (int q = 0; q < np; q++) {
+        c->change[q] = 0.0;
+        c->error[q] = 0.0;
+        c->phi_change[q] = NAN;
+    }
+    c->solves = 0;
+    for (int k = 0; k < p->n_extra; k++) {
+        extra_solve *x = &p->extra[k];
+        qs_error sub;
+        if (refresh(p, x, model) != QS_OK) return qs_error_set(err, QS_EINPUT, "the model differs from the truncation check's plan");
+        status = qs_steady_solve(x->steady, x->model, &sub);
+        if (status >= 0) status = pair_measures(qs_steady_state(x->steady), n, p->S1, p->phi1);
+        if (status < 0)
+            return qs_error_set(err, status, "truncation check (one more level for %s): %s",
+                                x->raised_osc < 0 ? "every oscillator" : model->names[x->raised_osc], sub.message);
+        c->solves++;
+        if (x->raised_osc < 0) {
+            double F = 0.0;
+            for (int j = 0; j < n; j++) if (p->raise[j] && !(c->factor[j] <= F)) F = c->factor[j];
+            for (int q = 0; q < np; q++) {
+                c->change[q] = p->S1[q] - c->S[q];
+                c->phi_change[q] = circle_distance(p->phi1[q], c->phi_max[q]);
+                c->error[q] = finite ? fabs(c->change[q]) * F : NAN;
+            }
+        } else {
+            int j = x->raised_osc;
+            for (int q = 0; q < np; q++) {
+                double dj = p->S1[q] - c->S[q];
+                c->osc_change[(size_t)j * (size_t)np + (size_t)q] = dj;
+                c->change[q] += dj;
+                c->error[q] += fabs(dj) * c->factor[j];   /* NaN propagates: no tail rule */
             }
         }
-        for (int p = 0; p < np; p++) c->S_more[p] = c->S[p] + c->change[p];
     }
+    for (int q = 0; q < np; q++) c->S_more[q] = c->S[q] + c->change[q];
     c->max_error = 0.0;
     c->max_pair = 0;
-    for (int p = 0; p < np; p++)
-        if (!(c->error[p] <= c->max_error)) { c->max_error = c->error[p]; c->max_pair = p; if (isnan(c->error[p])) break; }
+    for (int q = 0; q < np; q++)
+        if (!(c->error[q] <= c->max_error)) { c->max_error = c->error[q]; c->max_pair = q; if (isnan(c->error[q])) break; }
     c->seconds = now() - t0;
+    if (result) *result = c;
+    return QS_OK;
+}
 
-done:
-    free(S1);
-    free(phi1);
-    qs_model_free(&more);
-    if (status != QS_OK) qs_convergence_free(&c);
-    *result = c;
+int qs_convergence_estimate(const qs_model *model, const qs_state *state,
+                            const qs_convergence_options *options, qs_convergence **result, qs_error *err)
+{
+    *result = NULL;
+    qs_convergence_plan *p = NULL;
+    double t0 = now();
+    int status = qs_convergence_plan_create(model, options, &p, err);
+    if (status == QS_OK) status = qs_convergence_plan_run(p, model, state, NULL, err);
+    if (status == QS_OK) {
+        *result = p->result;   /* handed over to the caller */
+        p->result = NULL;
+        (*result)->seconds = now() - t0;
+    }
+    qs_convergence_plan_free(&p);
     return status;
 }
 
