@@ -9,6 +9,7 @@
 #include "qsync/truncation.h"
 #include "qsync/state.h"
 #include "qsync/steady.h"
+#include "qsync/convergence.h"
 #include "qsync/perturb.h"
 #include "qsync/sweep.h"
 #include "qsync/classical.h"

@@ -25,6 +25,16 @@ int qs_osc_populations(const qs_osc *o, int levels, double *p);
 int qs_osc_auto_levels(const qs_osc *o, double tail_tol, int max_levels, int *levels,
                        double *tail, qs_error *err);
 
+/* Tails of the untruncated chain: tail[i] = T(from + i) = Σ_{n ≥ from+i} p_∞(n) for
+ * i = 0..count−1 (written), 1 ≤ from. QS_EINPUT when the chain is not normalisable. About
+ * 10 ms (a million terms). convergence.h uses them to extrapolate the change of S. */
+int qs_osc_tail(const qs_osc *o, int from, int count, double *tail, qs_error *err);
+
+/* F(L) = T(L)/p_∞(L) = T(L)/(T(L) − T(L+1)) (written), computed without normalising the
+ * chain (about 50 µs): the factor by which the truncation error exceeds the change at one
+ * more level when that error scales as T(L) (convergence.h). */
+int qs_osc_tail_factor(const qs_osc *o, int levels, double *factor, qs_error *err);
+
 /* Apply qs_osc_auto_levels to every oscillator whose levels are QS_LEVELS_AUTO. */
 int qs_model_resolve_levels(qs_model *model, double tail_tol, int max_levels, qs_error *err);
 

@@ -1,4 +1,11 @@
-/* cmd_steady.c — `qsync steady MODEL`: steady state, checks, and S for every pair. */
+/* cmd_steady.c — `qsync steady MODEL`: steady state, checks, and S for every pair.
+ *
+ * Truncation: besides the top-level populations (information only), the truncation error
+ * of S itself is estimated (convergence.h): by default when the extra solve with one more
+ * level per oscillator has at most QS_CONVERGENCE_AUTO_MAX unknowns, always with
+ * --truncation-check, never with --no-truncation-check. The warning is about S: it is printed
+ * when the estimate exceeds --s-tol; the top-level warning only when no estimate exists.
+ * levels = auto is resolved by the tolerance on S (qs_model_auto_levels_s). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,10 +25,29 @@ static const char usage[] =
     "  --lu auto|klu|umfpack    sparse LU (default auto: KLU for small systems, UMFPACK beyond)\n"
     "  --no-symmetry            do not reduce by permutations of identical oscillators\n"
     "  --phase-distribution F   write P(phi) of every pair to the CSV file F\n"
-    "  --tail-tol X             tail tolerance of levels = auto (default 1e-3)\n"
-    "  --top-tol X              warn above this top-level population (default 1e-3)\n"
+    "  --tail-tol X             levels = auto: the starting guess leaves an uncoupled tail\n"
+    "                           below X (default 3e-2); then levels rise until --s-tol holds\n"
+    "  --s-tol X                tolerance on the estimated truncation error of S (absolute,\n"
+    "                           default 5e-3): warn above it; levels = auto meets it\n"
+    "  --truncation-check       estimate the truncation error of S even when the extra solve\n"
+    "                           (one more level per oscillator) is large; by default it is\n"
+    "                           estimated when that solve has at most 60000 unknowns\n"
+    "  --no-truncation-check    do not estimate it (then the top-level population warns)\n"
+    "  --per-oscillator         the estimate by one extra solve per oscillator (N solves)\n"
+    "  --top-tol X              top-level population that warns when S's error is not\n"
+    "                           estimated (default 1e-3)\n"
     "  --residual-tol X         fail above this relative residual (default 1e-8)\n"
     "  --memory-limit SIZE      refuse plans above SIZE (e.g. 500M; default: available memory)\n";
+
+/* What is known about the truncation: the estimate (or why there is none), and the choice
+ * of levels = auto. */
+typedef struct {
+    const qs_convergence *conv;  /* NULL: not estimated */
+    char skipped[600];           /* why not, when conv is NULL */
+    double s_tol;
+    int auto_rounds;             /* levels = auto by S: rounds made (0: no auto oscillator) */
+    double guess_tail;
+} trunc_info;
 
 typedef struct {
     int a, b, lmax;
@@ -48,7 +74,7 @@ static int write_phase_csv(const char *path, const qs_model *m, int n_pairs, con
 }
 
 static void print_json(const qs_model *m, const qs_steady_stats *s, int full, int n_pairs, const pair_result *pr,
-                       const double *top, const int *was_auto, const char *warning)
+                       const double *top, const int *was_auto, const trunc_info *ti, const char *warning)
 {
     json j;
     json_begin(&j, stdout);
@@ -64,9 +90,53 @@ static void print_json(const qs_model *m, const qs_steady_stats *s, int full, in
         json_num(&j, "c1_re", creal(pr[p].c[1]));
         json_num(&j, "c1_im", cimag(pr[p].c[1]));
         json_num(&j, "min_eigenvalue", pr[p].min_eig);
+        if (ti->conv) {
+            json_num(&j, "truncation_error", ti->conv->error[p]);
+            json_num(&j, "truncation_change", ti->conv->change[p]);
+            json_num(&j, "phi_max_change", ti->conv->phi_change[p]);
+        } else {
+            json_num(&j, "truncation_error", NAN);
+        }
         json_end(&j);
     }
     json_end(&j);
+    json_num(&j, "truncation_error_max", ti->conv ? ti->conv->max_error : NAN);
+    json_num(&j, "s_tol", ti->s_tol);
+    json_object(&j, "truncation_check");
+    if (ti->conv) {
+        const qs_convergence *c = ti->conv;
+        json_str(&j, "method", c->per_oscillator ? "one extra solve per oscillator with one more level; error = sum_j |dS_j| F_j"
+                                                 : "one extra solve with one more level for every oscillator; error = |dS| max_j F_j");
+        json_str(&j, "factor_meaning", "F_j = T_j(L)/(T_j(L) - T_j(L+1)), T_j the uncoupled tail above L levels: S(L) - S(inf) is taken proportional to T(L)");
+        if (c->inside >= 0)
+            json_str(&j, "not_extrapolated", "an oscillator's top level lies inside its populated range (levels < n- + 2): error unknown");
+        json_int(&j, "extra_solves", c->solves);
+        json_num(&j, "extra_sector_dimension", c->sector_dimension);
+        json_num(&j, "seconds", c->seconds);
+        json_array(&j, "factor");
+        for (int k = 0; k < qs_model_size(m); k++) json_num(&j, NULL, c->factor[k]);
+        json_end(&j);
+        if (c->per_oscillator) {
+            json_array(&j, "oscillator_change");   /* [oscillator][pair] */
+            for (int k = 0; k < qs_model_size(m); k++) {
+                json_array(&j, NULL);
+                for (int q = 0; q < n_pairs; q++) json_num(&j, NULL, c->osc_change[(size_t)k * (size_t)n_pairs + (size_t)q]);
+                json_end(&j);
+            }
+            json_end(&j);
+        }
+    } else {
+        json_str(&j, "method", "none");
+        json_str(&j, "reason", ti->skipped);
+    }
+    json_end(&j);
+    if (ti->auto_rounds > 0) {
+        json_object(&j, "levels_auto");
+        json_str(&j, "rule", "start where the uncoupled tail is below guess_tail, raise until the estimated truncation error of S <= s_tol");
+        json_num(&j, "guess_tail", ti->guess_tail);
+        json_int(&j, "rounds", ti->auto_rounds);
+        json_end(&j);
+    }
     json_int(&j, "sector_dimension", (long long)s->sector_dimension);
     json_int(&j, "liouvillian_dimension", (long long)s->liouvillian_dimension);
     json_str(&j, "solved", full ? "full" : "sector");
@@ -130,7 +200,7 @@ static void print_json(const qs_model *m, const qs_steady_stats *s, int full, in
 }
 
 static void print_text(const qs_model *m, const qs_steady_stats *s, int full, int n_pairs, const pair_result *pr,
-                       const double *top)
+                       const double *top, const trunc_info *ti)
 {
     int n = qs_model_size(m);
     printf("%s: %d oscillators, levels", qs_model_source(m), n);
@@ -143,15 +213,37 @@ static void print_text(const qs_model *m, const qs_steady_stats *s, int full, in
     else
         printf("), %zu non-zeros, %s LU %.0f non-zeros (%s)\n\n", s->nnz, s->lu == QS_LU_KLU ? "KLU" : "UMFPACK", s->lu_nnz,
                s->solver_reason);
-    printf("%-16s %-22s %-10s %s\n", "pair", "S", "phi_max", "min eigenvalue");
+    printf("%-16s %-22s %-10s %-15s %s\n", "pair", "S", "phi_max", "min eigenvalue", "truncation error of S");
     for (int p = 0; p < n_pairs; p++) {
         char name[2 * QS_NAME_MAX + 2];
         snprintf(name, sizeof name, "%s-%s", qs_model_name(m, pr[p].a), qs_model_name(m, pr[p].b));
-        printf("%-16s %-22.15e %-10.6f %.3e\n", name, pr[p].S, pr[p].phi_max, pr[p].min_eig);
+        printf("%-16s %-22.15e %-10.6f %-15.3e ", name, pr[p].S, pr[p].phi_max, pr[p].min_eig);
+        if (ti->conv && !isnan(ti->conv->error[p])) printf("%.2e\n", ti->conv->error[p]);
+        else if (ti->conv) printf("unknown\n");
+        else printf("-\n");
     }
     printf("\nchecks: relative residual %.2e, |Tr rho - 1| %.2e, hermiticity %.2e, rcond %.2e",
            s->residual, s->trace_error, s->hermiticity_error, s->rcond);
     if (full) printf(", off-sector %.2e", s->off_sector);
+    if (ti->conv) {
+        const qs_convergence *c = ti->conv;
+        double most = 0;
+        for (int q = 0; q < n_pairs; q++) if (fabs(c->change[q]) > most) most = fabs(c->change[q]);
+        char name[2 * QS_NAME_MAX + 2] = "";
+        if (n_pairs) snprintf(name, sizeof name, "%s-%s", qs_model_name(m, pr[c->max_pair].a), qs_model_name(m, pr[c->max_pair].b));
+        if (isnan(c->max_error))
+            printf("\ntruncation: error of S unknown (oscillator %s: %d levels, not beyond n- = %g); S changes by at most %.2e with one more level",
+                   qs_model_name(m, c->inside), qs_model_osc(m, c->inside)->levels, qs_model_osc(m, c->inside)->n_minus, most);
+        else
+        printf("\ntruncation: estimated error of S %.2e (pair %s; tolerance %.3g, %s): S changes by at most %.2e with one more level %s"
+               " (%d extra solve%s, %.0f unknowns, %.2g s), extrapolated by the uncoupled tails (x%.3g)",
+               c->max_error, name, ti->s_tol, c->max_error <= ti->s_tol ? "met" : "NOT met", most,
+               c->per_oscillator ? "per oscillator, one at a time" : "for every oscillator",
+               c->solves, c->solves == 1 ? "" : "s", c->sector_dimension, c->seconds,
+               n_pairs && fabs(c->change[c->max_pair]) > 0 ? c->max_error / fabs(c->change[c->max_pair]) : 0.0);
+    } else {
+        printf("\ntruncation: error of S not estimated (%s)", ti->skipped);
+    }
     printf("\ntop-level population:");
     for (int k = 0; k < n; k++) printf(" %s %.2e", qs_model_name(m, k), top[k]);
     printf("\ntime: assemble %.3g ms, symbolic %.3g ms, numeric %.3g ms, solve %.3g ms\n",
@@ -161,10 +253,11 @@ static void print_text(const qs_model *m, const qs_steady_stats *s, int full, in
 int cmd_steady(int argc, char **argv)
 {
     model_args ma = {0};
-    ma.tail_tol = QS_TAIL_TOL_DEFAULT;
+    ma.tail_tol = QS_AUTO_GUESS_TAIL;
     qs_steady_options opt;
     qs_steady_defaults(&opt);
-    int as_json = 0, rc;
+    int as_json = 0, rc, check = 0, per_osc = 0;   /* check: 0 default (by cost), 1 forced, −1 off */
+    double s_tol = QS_S_TOL_DEFAULT;
     const char *phase_path = NULL, *v;
     for (int i = 0; i < argc; i++) {
         int r;
@@ -173,44 +266,128 @@ int cmd_steady(int argc, char **argv)
         if (cli_take(argc, argv, &i, "--full", 0, &v) > 0) { opt.full = 1; continue; }
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) { fputs(usage, stdout); model_args_free(&ma); return EXIT_OK; }
         if ((r = cli_take(argc, argv, &i, "--phase-distribution", 1, &v)) != 0) { if (r < 0) goto bad_flag; phase_path = v; continue; }
+        if (cli_take(argc, argv, &i, "--truncation-check", 0, &v) > 0) { check = 1; continue; }
+        if (cli_take(argc, argv, &i, "--no-truncation-check", 0, &v) > 0) { check = -1; continue; }
+        if (cli_take(argc, argv, &i, "--per-oscillator", 0, &v) > 0) { per_osc = 1; continue; }
+        if ((r = cli_take(argc, argv, &i, "--s-tol", 1, &v)) != 0) {
+            if (r < 0 || !cli_real("--s-tol", v, &s_tol)) goto bad_flag;
+            if (!(s_tol > 0 && s_tol < 2)) { fprintf(stderr, "qsync: --s-tol must lie in (0, 2) (S itself lies in [0, 2))\n"); goto bad_flag; }
+            continue;
+        }
         if ((r = steady_options_take(&opt, argc, argv, &i)) != 0) { if (r < 0) goto bad_flag; continue; }
         if (argv[i][0] == '-' && argv[i][1] != '\0') { fprintf(stderr, "qsync steady: unknown option %s\n%s", argv[i], usage); goto bad_flag; }
         if (ma.model_path) { fprintf(stderr, "qsync steady: more than one model file (%s, %s)\n", ma.model_path, argv[i]); goto bad_flag; }
         ma.model_path = argv[i];
     }
     if (!ma.model_path) { fprintf(stderr, "qsync steady: no model file\n%s", usage); goto bad_flag; }
+    if (per_osc && check < 0) { fprintf(stderr, "qsync: --per-oscillator contradicts --no-truncation-check\n"); goto bad_flag; }
 
     qs_model *m = NULL;
-    int *was_auto = NULL;
-    rc = model_args_load(&ma, 1, &m, as_json ? NULL : stderr, &was_auto);
+    rc = model_args_load(&ma, 0, &m, NULL, NULL);
     if (rc != EXIT_OK) { model_args_free(&ma); return rc; }
     model_args_free(&ma);
 
     qs_error err;
+    int n = qs_model_size(m);
+    int *was_auto = calloc((size_t)n, sizeof *was_auto);
+    if (!was_auto) { qs_model_free(&m); return cli_fail(QS_ENOMEM, "out of memory"); }
+    trunc_info ti = {.s_tol = s_tol, .guess_tail = ma.tail_tol};
+    qs_convergence *conv = NULL;
+    int any_auto = 0;
+    for (int k = 0; k < n; k++) any_auto |= was_auto[k] = qs_model_osc(m, k)->levels == QS_LEVELS_AUTO;
+    if (any_auto) {
+        qs_auto_options ao;
+        qs_auto_defaults(&ao);
+        ao.s_tol = s_tol;
+        ao.guess_tail = ma.tail_tol;
+        ao.steady = opt;
+        int status = qs_model_auto_levels_s(m, &ao, &conv, &ti.auto_rounds, &err);
+        if (status != QS_OK) {
+            rc = cli_fail(status, "%s: %s", qs_model_source(m), err.message);
+            free(was_auto);
+            qs_model_free(&m);
+            return rc;
+        }
+        if (!as_json)
+            for (int k = 0; k < n; k++)
+                if (was_auto[k])
+                    fprintf(stderr, "levels = auto: oscillator %s gets %d levels (start: uncoupled tail below %g; %d round%s "
+                            "of S at L and L+1; estimated truncation error of S %.2e <= --s-tol %g)\n",
+                            qs_model_name(m, k), qs_model_osc(m, k)->levels, ma.tail_tol, ti.auto_rounds,
+                            ti.auto_rounds == 1 ? "" : "s", conv->max_error, s_tol);
+        if (per_osc || check < 0) qs_convergence_free(&conv);   /* recomputed as asked, or not shown */
+    }
+
     qs_steady *st = NULL;
     int status = qs_steady_create(m, &opt, &st, &err);
     if (status == QS_OK) status = qs_steady_solve(st, m, &err);
     if (status < 0) {
         rc = cli_fail(status, "%s: %s", qs_model_source(m), err.message);
+        qs_convergence_free(&conv);
         qs_steady_free(&st);
         qs_model_free(&m);
         free(was_auto);
         return rc;
     }
-    char warning[600] = "";
-    if (status == QS_WARN_TRUNCATION) {
-        snprintf(warning, sizeof warning, "%s", err.message);
-        fprintf(stderr, "qsync: warning: %s\n", warning);
-    }
+    char top_warning[600] = "";
+    if (status == QS_WARN_TRUNCATION) snprintf(top_warning, sizeof top_warning, "%s", err.message);
     const qs_state *state = qs_steady_state(st);
     qs_steady_stats stats;
     qs_steady_get_stats(st, &stats);
 
-    int n = qs_model_size(m), n_pairs = n * (n - 1) / 2, p = 0;
+    /* the truncation error of S */
+    if (!conv && check >= 0) {
+        qs_convergence_options co;
+        qs_convergence_defaults(&co);
+        co.per_oscillator = per_osc;
+        co.steady = opt;
+        co.steady.full = 0;
+        double cost = qs_convergence_cost(m, &co);
+        if (check == 0 && cost > QS_CONVERGENCE_AUTO_MAX)
+            snprintf(ti.skipped, sizeof ti.skipped, "one more level needs a sector of %.0f unknowns, above %d; "
+                     "--truncation-check computes it", cost, QS_CONVERGENCE_AUTO_MAX);
+        else if ((status = qs_convergence_estimate(m, state, &co, &conv, &err)) != QS_OK) {
+            if (check == 1) {
+                rc = cli_fail(status, "%s: %s", qs_model_source(m), err.message);
+                qs_steady_free(&st);
+                qs_model_free(&m);
+                free(was_auto);
+                return rc;
+            }
+            snprintf(ti.skipped, sizeof ti.skipped, "%s", err.message);
+        }
+    } else if (!conv)
+        snprintf(ti.skipped, sizeof ti.skipped, "--no-truncation-check");
+    ti.conv = conv;
+
+    int n_pairs = n * (n - 1) / 2, p = 0;
+    char warning[1300] = "";
+    if (conv && n_pairs && !(conv->max_error <= s_tol)) {
+        const qs_convergence *c = conv;
+        int q = c->max_pair, a = 0, b = 1, k = 0;
+        for (int x = 0; x < n; x++)
+            for (int y = x + 1; y < n; y++, k++)
+                if (k == q) { a = x; b = y; }
+        if (isnan(c->max_error)) {
+            double most = 0;
+            for (int r = 0; r < n_pairs; r++) if (fabs(c->change[r]) > most) most = fabs(c->change[r]);
+            snprintf(warning, sizeof warning,
+                     "the truncation error of S cannot be estimated: oscillator %s has %d levels, not beyond its populated range "
+                     "(n- = %g), so S(L) need not approach its limit smoothly; S changes by up to %.2g with one more level: raise levels",
+                     qs_model_name(m, c->inside), qs_model_osc(m, c->inside)->levels, qs_model_osc(m, c->inside)->n_minus, most);
+        } else
+            snprintf(warning, sizeof warning,
+                     "the estimated truncation error of S is %.2g (pair %s-%s: S changes by %.2g with one more level%s), above --s-tol %g: "
+                     "raise levels (or use levels = auto)", c->max_error, qs_model_name(m, a), qs_model_name(m, b), c->change[q],
+                     c->per_oscillator ? ", oscillators one at a time" : " per oscillator", s_tol);
+    } else if (!conv && top_warning[0])
+        snprintf(warning, sizeof warning, "%s; the truncation error of S was not estimated: %s", top_warning, ti.skipped);
+    if (warning[0]) fprintf(stderr, "qsync: warning: %s\n", warning);
+
     pair_result *pr = calloc((size_t)(n_pairs ? n_pairs : 1), sizeof *pr);
     double *top = calloc((size_t)n, sizeof *top);
-    rc = EXIT_OK;
-    for (int k = 0; k < n; k++) top[k] = qs_state_population(state, k, qs_model_osc(m, k)->levels - 1);
+    rc = (pr && top) ? EXIT_OK : cli_fail(QS_ENOMEM, "out of memory");
+    for (int k = 0; k < n && top; k++) top[k] = qs_state_population(state, k, qs_model_osc(m, k)->levels - 1);
     for (int a = 0; a < n && rc == EXIT_OK; a++)
         for (int b = a + 1; b < n && rc == EXIT_OK; b++, p++) {
             pair_result *r = &pr[p];
@@ -227,14 +404,15 @@ int cmd_steady(int argc, char **argv)
         }
     if (rc == EXIT_OK && phase_path) rc = write_phase_csv(phase_path, m, n_pairs, pr);
     if (rc == EXIT_OK) {
-        if (as_json) print_json(m, &stats, opt.full, n_pairs, pr, top, was_auto, warning[0] ? warning : NULL);
-        else print_text(m, &stats, opt.full, n_pairs, pr, top);
+        if (as_json) print_json(m, &stats, opt.full, n_pairs, pr, top, was_auto, &ti, warning[0] ? warning : NULL);
+        else print_text(m, &stats, opt.full, n_pairs, pr, top, &ti);
         if (fflush(stdout) != 0) rc = cli_fail(QS_EIO, "cannot write to standard output");
     }
-    for (int k = 0; k < n_pairs; k++) free(pr[k].c);
+    for (int k = 0; pr && k < n_pairs; k++) free(pr[k].c);
     free(pr);
     free(top);
     free(was_auto);
+    qs_convergence_free(&conv);
     qs_steady_free(&st);
     qs_model_free(&m);
     return rc;

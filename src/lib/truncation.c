@@ -100,3 +100,62 @@ int qs_model_resolve_levels(qs_model *model, double tail_tol, int max_levels, qs
     }
     return QS_OK;
 }
+
+/* T(L) = Σ_{n≥L} p_∞(n) for L = from..from+count−1. The same chain as qs_osc_auto_levels
+ * (log populations to TAIL_TERMS terms, power-law remainder), summed from the far end so
+ * that small tails keep their relative accuracy. */
+int qs_osc_tail(const qs_osc *o, int from, int count, double *tail, qs_error *err)
+{
+    if (from < 1 || count < 1 || from > TAIL_TERMS / 2 - count)
+        return qs_error_set(err, QS_EINPUT, "tail at levels %d..%d: out of range", from, from + count - 1);
+    if (o->gamma_minus == 0)
+        return qs_error_set(err, QS_EINPUT, "gamma_minus = 0: the uncoupled populations have no tail");
+    double *lp = malloc(TAIL_TERMS * sizeof *lp);
+    if (!lp) return qs_error_set(err, QS_ENOMEM, "out of memory");
+    double acc = 0.0, top = 0.0;
+    lp[0] = 0.0;
+    for (int n = 1; n < TAIL_TERMS; n++) {
+        acc += log_ratio(o, n);
+        lp[n] = acc;
+        if (acc > top) top = acc;
+    }
+    double s = -(lp[TAIL_TERMS - 1] - lp[TAIL_TERMS / 2 - 1]) / log(2.0);
+    int st = QS_OK;
+    if (!(s > 1.05))
+        st = qs_error_set(err, QS_EINPUT, "the uncoupled populations decay as n^-%.3g: no finite tail", s);
+    else {
+        double above = exp(lp[TAIL_TERMS - 1] - top) * TAIL_TERMS / (s - 1.0);
+        for (int n = TAIL_TERMS - 1; n >= from; n--) {
+            above += exp(lp[n] - top);
+            if (n < from + count) tail[n - from] = above;
+        }
+        double total = above;
+        for (int n = from - 1; n >= 0; n--) total += exp(lp[n] - top);
+        for (int i = 0; i < count; i++) tail[i] /= total;
+    }
+    free(lp);
+    return st;
+}
+
+/* F(L) = T(L) / p(L) = Σ_{n≥L} p(n)/p(L): needs no normalisation, so a few thousand terms
+ * and the power-law remainder suffice (about 50 µs, against 10 ms for qs_osc_tail). */
+int qs_osc_tail_factor(const qs_osc *o, int levels, double *factor, qs_error *err)
+{
+    if (levels < 1 || levels > TAIL_TERMS / 2)
+        return qs_error_set(err, QS_EINPUT, "tail factor at %d levels: out of range", levels);
+    if (o->gamma_minus == 0)
+        return qs_error_set(err, QS_EINPUT, "gamma_minus = 0: the uncoupled populations have no tail");
+    int M = 64 * levels > 4096 ? 64 * levels : 4096;
+    double lp = 0.0, sum = 1.0, lp_half = 0.0;   /* log p(n)/p(L), n from L */
+    for (int n = levels + 1; n < levels + M; n++) {
+        lp += log_ratio(o, n);
+        if (n == levels + M / 2) lp_half = lp;
+        sum += exp(lp);
+    }
+    int last = levels + M - 1, half = levels + M / 2;
+    double s = -(lp - lp_half) / log((double)last / half);
+    if (!(s > 1.05) || !isfinite(sum))
+        return qs_error_set(err, QS_EINPUT, "the uncoupled populations decay as n^-%.3g: no finite tail", s);
+    *factor = sum + exp(lp) * last / (s - 1.0);
+    return QS_OK;
+}
