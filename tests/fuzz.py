@@ -18,7 +18,8 @@ scratch folder with an argument list (no shell). A case passes when the process
   - exits 0, 1, 2, 3 or 4 (130 belongs to interrupted sweeps, and no case interrupts one),
   - prints no sanitizer report on stderr,
   - on exit 2 names on stderr the file (with its line, for a model file's content) or the flag,
-  - and never lets text of an output path reach a shell (a canary `$(touch PWNED)` path).
+  - never lets text of an output path reach a shell (a canary `$(touch PWNED)` path),
+  - and writes through a symlink or to a device node given as output, never replacing it.
 Output: one FAIL line per failing case with its reproducer (argv; the case folder, with the
 model file, is kept under --keep), then one line per distinct failure class, and the closing
 "N passed, N failed" (one count per case). --max-time bounds the wall time: cases not started
@@ -335,7 +336,7 @@ VALUE_FLAGS = {c: NUM_FLAGS[c] + x for c, x in {
 }.items()}
 # flags whose large valid values are merely slow (a slow run is not a bug): only their bad values
 COSTLY = {"--time", "--burn-in", "--trajectories", "--levels", "--threads"}
-CHEAP_CLASSICAL_BAD = ["nan", "inf", "-inf", "-1", "0", "-0", "1e308", "1e300", "1e-300", "1e-320", "", "abc",
+EXTREME_NUMBERS = ["nan", "inf", "-inf", "-1", "0", "-0", "1e308", "1e300", "1e-300", "1e-320", "", "abc",
                        "99999999999999999999", " -1", "1e309", "0x10", "2147483648", "-2147483649", "\uff11", "1e6"]
 
 
@@ -347,7 +348,7 @@ def bad_value(rng, flag):
     if flag == "--levels":
         return rng.choice(HUGE_LEVELS)
     if flag in ("--dt", "--sample-every", "--cutoff", "--significance", "--seed", "--replicas"):
-        return rng.choice(CHEAP_CLASSICAL_BAD + ["1e20", "1e-20"])
+        return rng.choice(EXTREME_NUMBERS + ["1e20", "1e-20"])
     if flag == "--memory-limit":
         return rng.choice(["0", "-1", "inf", "nan", "1e308", "1e308G", "5X", "M", "", "1k", "0.5", "1e-300M", "200MB",
                            "200 M", "18446744073709551616", "1e20"])
@@ -385,7 +386,7 @@ def bad_set(rng):
 def bad_vary(rng):
     return rng.choice(["x", "1.omega", "1.omega=0:1", "omega=0:1:0", "omega=0:1:-1", "omega=0:1:1e12",
                        "omega=0:1:99999999999999999999", "omega=nan:1:3", "omega=0:inf:3", "omega=0:1:3.5",
-                       "levels=2,3", "levels=3,2", "levels=2:3:2", "levels=1,2", "levels=2,100000", "omega,K=0:1:2",
+                       "levels=2,3", "levels=3,2", "levels=4,12", "levels=2,5", "levels=3,6,2", "levels=2:3:2", "levels=1,2", "levels=2,100000", "omega,K=0:1:2",
                        ",=0:1:2", "omega=", "omega=1,,2", "A-B=0.1+0.1i:0.2:3", "zz.omega=0:1:2", "=0:1:2",
                        "omega=0:1:2:3", "omega=1e308:-1e308:3", "omega=" + ",".join(["1"] * 2000), "K=-1:1:3",
                        "sigma=-1:1:3", "omega=0:1:1e7,K=1", "omega=::", "omega=0:1:" + "9" * 300,
@@ -436,11 +437,14 @@ def flag_case(rng, models, cmd):
                 argv += [f, v]
             what.append("%s %r" % (f, v))
             names.append(f)
+            if f == "--vary" and rng.random() < 0.1:   # 10^12 points in two axes: refused at once, not run
+                argv += ["--vary", "omega=0:1:1000000", "--vary", "gamma=1:2:1000000"]
+                what.append("a grid of 10^12 points")
         elif m == 5:                                # huge / negative numbers in numeric flags
             f = rng.choice(NUM_FLAGS[cmd])
             v = bad_value(rng, f) if rng.random() < 0.5 else rng.choice(
-                ["-1", "-1e300", "1e300", "-0", "0"] if f in COSTLY else ["1e308", "-1e308", "1e300", "-1", "0",
-                                                                          "4294967297", "-9223372036854775809"])
+                ["-1", "-1e300", "1e300", "-0", "0", "1e-300"] if f in COSTLY else
+                ["1e308", "-1e308", "1e300", "1e-300", "-1", "0", "4294967297", "-9223372036854775809"])
             argv += [f, v]
             what.append("%s %r" % (f, v))
             names.append(f)
@@ -469,9 +473,10 @@ def flag_case(rng, models, cmd):
             argv += [f, v]
             what.append("%s %r (again)" % (f, v))
             names.append(f)
-    # outputs that pass text through gnuplot's shell today: keep them shell-free unless a canary
     case.argv = [cmd] + argv
     case.what = "; ".join(what)
+    if cmd in ("steady", "sweep", "perturb", "classical"):
+        names.append(argv[0])          # an error of the model (or of what a flag did to it) names the file
     case.names = names
     case.model_name = "model.ini"
     case.model_bytes = model["text"].encode()
@@ -515,11 +520,10 @@ def canary_case(rng, models):
     """An output folder whose name would run a command in a shell (gnuplot is started for plots)."""
     cmd = rng.choice(["sweep", "sweep", "figure"])
     out = rng.choice(["x'$(touch PWNED)'", "x';touch PWNED;'", "x`touch PWNED`", "$(touch PWNED)"])
+    model = next(m for m in models if m["file"] == "fig2b.ini")
     if cmd == "sweep":
-        model = next(m for m in models if m["file"] == "fig2b.ini")
         argv = ["sweep", "model.ini", "--levels", "2", "--vary", "1.omega=0:20:2", "--out", out, "--threads", "1"]
     else:
-        model = next(m for m in models if m["file"] == "fig2b.ini")
         argv = ["figure", "2b", "--coarse", "--out", out, "--threads", "1"]
     case = Case("flags", argv, "shell canary in --out %r" % out)
     case.model_name = "model.ini"
@@ -615,6 +619,10 @@ def judge(case, rc, hung, err, folder):
                 why.append("exit 2 naming %r without a line" % case.model_name)
     if case.canary and os.path.exists(os.path.join(folder, "PWNED")):
         why.append("an output path ran a shell command")
+    for name in ("devnull", "devfull", "nodenull", "nodefull"):
+        st = os.lstat(os.path.join(folder, name)) if os.path.lexists(os.path.join(folder, name)) else None
+        if st is None or not (stat.S_ISLNK(st.st_mode) or stat.S_ISCHR(st.st_mode)):
+            why.append("output %s (a symlink or device node) replaced by a regular file" % name)
     return why
 
 
@@ -623,6 +631,8 @@ def signature(case, why, err):
     head = why[0].split(" (")[0] if why[0].startswith(("hang", "sanitizer")) else why[0]
     if "exit 2 without naming" in head:
         head = "exit 2 without naming the flag or file"
+    if "replaced by a regular file" in head:
+        head = "an output symlink or device node replaced by a regular file"
     if "exit 2 naming" in head:
         head = "exit 2 naming the model file without a line"
     detail = ""
@@ -632,16 +642,17 @@ def signature(case, why, err):
     else:
         m = re.search(r"ERROR: (AddressSanitizer|LeakSanitizer): ([\w-]+)", err)
         if m:
-            frame = re.search(r"#\d+ 0x[0-9a-f]+ in (\w+) [^\n]*?(src/[\w/.]+:\d+)", err)
-            detail = "%s %s%s" % (m.group(1), m.group(2), " in %s %s" % frame.groups() if frame else "")
-    if not detail and rc_text(err):
-        detail = re.sub(r"'[^']*'|\d+(\.\d+)?(e[-+]?\d+)?", "#", rc_text(err))[:90]
+            frames = [f for f in re.findall(r"#\d+ 0x[0-9a-f]+ in (\w+) ([^\s]+)", err) if "libsanitizer" not in f[1]]
+            where = (frames[0][0] + " " + re.sub(r".*/(src/|lib/)", r"\1", frames[0][1])) if frames else ""
+            detail = "%s %s in %s" % (m.group(1), m.group(2), where)
+    if not detail and first_message(err):
+        detail = re.sub(r"'[^']*'|\d+(\.\d+)?(e[-+]?\d+)?", "#", first_message(err))[:90]
     if head.startswith("hang"):
         detail = case.what.split(":")[0] if case.kind == "model" else re.sub(r"'[^']*'", "V", case.what)[:60]
     return "%s | %s | %s" % (head, case.argv[0], detail)
 
 
-def rc_text(err):
+def first_message(err):
     lines = [l for l in err.splitlines() if l.startswith("qsync")]
     return lines[0] if lines else ""
 
