@@ -20,6 +20,8 @@ scratch folder with an argument list (no shell). A case passes when the process
   - on exit 2 names on stderr the file (with its line, for a model file's content) or the flag,
   - never lets text of an output path reach a shell (a canary `$(touch PWNED)` path),
   - and writes through a symlink or to a device node given as output, never replacing it.
+A few cases run a model under an address-space limit (ulimit -v; on a sanitizer build, which
+cannot run under one, --memory-limit instead): exit 4 or a result, never a signal or a hang.
 Output: one FAIL line per failing case with its reproducer (argv; the case folder, with the
 model file, is kept under --keep), then one line per distinct failure class, and the closing
 "N passed, N failed" (one count per case). --max-time bounds the wall time: cases not started
@@ -98,6 +100,7 @@ class Case:
         self.names = []               # exit 2: stderr names one of these
         self.line_required = False    # exit 2: ... and, for model content, MODEL:LINE
         self.canary = False           # an output path carries $(touch PWNED)
+        self.address_limit = None     # MiB of address space (ulimit -v), plain builds only
 
 
 # ---------------------------------------------------------------------------------------------
@@ -533,12 +536,30 @@ def canary_case(rng, models):
     return case
 
 
+def limit_case(rng, models):
+    """A model under an address-space limit (ulimit -v): refused (exit 4) or solved, never a signal
+    or a hang. AddressSanitizer cannot run under such a limit: there, the same as --memory-limit."""
+    model = rng.choice(models)
+    argv = ["steady", "model.ini"]
+    if rng.random() < 0.3:
+        argv += ["--levels", small_levels(rng, model)]
+    case = Case("limit", argv, "%s under ulimit -v" % model["file"])
+    case.model_name = "model.ini"
+    case.model_bytes = model["text"].encode()
+    case.names = ["model.ini"]
+    case.address_limit = rng.choice([100, 150, 300, 600, 1000])
+    case.what += " %d MiB" % case.address_limit
+    return case
+
+
 def generate(rng, models):
     r = rng.random()
     if r < 0.5:
         return model_case(rng, models)
     if r < 0.51:
         return canary_case(rng, models)
+    if r < 0.515:
+        return limit_case(rng, models)
     cmd = rng.choice(["steady"] * 3 + ["sweep"] * 3 + ["perturb", "classical", "classical", "resonances",
                                                       "implement", "figure"])
     return flag_case(rng, models, cmd)
@@ -566,22 +587,30 @@ def prepare(folder, case):
             fp.write(case.model_bytes)
 
 
-def limits_for(sanitized):
+def limits_for(sanitized, address_limit):
     def pre():
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         if not sanitized:   # AddressSanitizer reserves terabytes of address space; it gets an RSS bound instead
-            resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
+            limit = (address_limit or 4096) << 20
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     return pre
+
+
+def case_argv(case, sanitized):
+    if sanitized and case.address_limit:
+        return case.argv + ["--memory-limit", "%dM" % min(case.address_limit, 300)]
+    return case.argv
 
 
 def run_case(qsync, case, folder, timeout, sanitized):
     env = dict(os.environ)
     if sanitized:
         env["ASAN_OPTIONS"] = (env.get("ASAN_OPTIONS", "") + ":hard_rss_limit_mb=4000").lstrip(":")
-    argv = [qsync] + case.argv
+    argv = [qsync] + case_argv(case, sanitized)
     t0 = time.monotonic()
     p = subprocess.Popen(argv, cwd=folder, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, env=env, start_new_session=True, preexec_fn=limits_for(sanitized))
+                         stderr=subprocess.PIPE, env=env, start_new_session=True,
+                         preexec_fn=limits_for(sanitized, case.address_limit))
     try:
         out, err = p.communicate(timeout=timeout)
         hung = False
@@ -647,6 +676,8 @@ def signature(case, why, err):
             detail = "%s %s in %s" % (m.group(1), m.group(2), where)
     if not detail and first_message(err):
         detail = re.sub(r"'[^']*'|\d+(\.\d+)?(e[-+]?\d+)?", "#", first_message(err))[:90]
+    if head.startswith(("an output", "exit status")) or "signal" in head:   # the flag or mutation, not the message
+        detail = re.sub(r"'[^']*'", "V", case.what)[:60] if case.kind != "model" else ""
     if head.startswith("hang"):
         detail = case.what.split(":")[0] if case.kind == "model" else re.sub(r"'[^']*'", "V", case.what)[:60]
     return "%s | %s | %s" % (head, case.argv[0], detail)
@@ -689,7 +720,9 @@ def main():
             prepare(folder, case)
             rc, hung, err, dt = run_case(qsync, case, folder, args.timeout, sanitized)
             why = judge(case, rc, hung, err, folder)
-            repro = " ".join(fmt_arg(a) for a in ["qsync"] + case.argv)
+            repro = " ".join(fmt_arg(a) for a in ["qsync"] + case_argv(case, sanitized))
+            if case.address_limit and not sanitized:
+                repro = "(ulimit -v %d; %s)" % (case.address_limit << 10, repro)
             if why:
                 failed += 1
                 dest = os.path.join(keep, "case-%05d" % i)
