@@ -680,6 +680,8 @@ def signature(case, why, err):
         detail = re.sub(r"'[^']*'", "V", case.what)[:60] if case.kind != "model" else ""
     if head.startswith("hang"):
         detail = case.what.split(":")[0] if case.kind == "model" else re.sub(r"'[^']*'", "V", case.what)[:60]
+    if case.address_limit:
+        detail = "a model under ulimit -v"
     return "%s | %s | %s" % (head, case.argv[0], detail)
 
 
