@@ -708,6 +708,10 @@ def main():
     rng = random.Random(args.seed)
     scratch = tempfile.mkdtemp(prefix="qsync-fuzz-")
     keep = os.path.abspath(args.keep)
+    if os.path.isdir(keep):                  # the failures of an earlier run go; nothing else in the folder
+        for old in os.listdir(keep):
+            if re.fullmatch(r"case-\d{5}", old):
+                shutil.rmtree(os.path.join(keep, old), ignore_errors=True)
     passed = failed = 0
     classes = {}
     t_start = time.monotonic()
