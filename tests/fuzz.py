@@ -20,7 +20,9 @@ scratch folder with an argument list (no shell). A case passes when the process
   - on exit 2 names on stderr the file (with its line, for a model file's content) or the flag,
   - never lets text of an output path reach a shell (a canary `$(touch PWNED)` path),
   - and writes through a symlink or to a device node given as output, never replacing it.
-A few cases run a model under an address-space limit (ulimit -v; on a sanitizer build, which
+Every case of a plain build runs under a 4 GiB address-space limit, of a sanitizer build under
+ASan's hard_rss_limit_mb=4000, so that no case can take the machine's memory.
+A few cases run a model under a small address-space limit (ulimit -v; on a sanitizer build, which
 cannot run under one, --memory-limit instead): exit 4 or a result, never a signal or a hang.
 Output: one FAIL line per failing case with its reproducer (argv; the case folder, with the
 model file, is kept under --keep), then one line per distinct failure class, and the closing
