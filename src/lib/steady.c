@@ -61,7 +61,7 @@ static double mib(double bytes) { return bytes / 1048576.0; }
 /* A count or size for a message: finite numbers as they are, beyond double's range in words. */
 static const char *big(char buf[32], double x)
 {
-    if (isfinite(x)) snprintf(buf, 32, "%.4g", x);
+    if (isfinite(x)) snprintf(buf, 32, "about %.4g", x);
     else snprintf(buf, 32, "more than 1e308");
     return buf;
 }
@@ -91,7 +91,7 @@ static int check_memory(qs_steady *st, double need, const char *what, qs_error *
     double limit = memory_limit(st, &which);
     char b[32];
     if (limit > 0 && !(need <= limit))
-        return qs_error_set(err, QS_ETOOBIG, "%s needs about %s MiB, but only %.0f MiB are %s", what, big(b, mib(need)), mib(limit), which);
+        return qs_error_set(err, QS_ETOOBIG, "%s needs %s MiB, but only %.0f MiB are %s", what, big(b, mib(need)), mib(limit), which);
     return QS_OK;
 }
 
@@ -225,11 +225,10 @@ static int plan_iterative(qs_steady *st, const qs_model *model, double Dd, doubl
     double least = qs_krylov_memory_estimate(model, sector_d, Dd, st->opt.restart, 1.0);
     const char *which;
     double limit = memory_limit(st, &which);
-    char b[32];
     st->stats.memory_planned = least;
     if (limit > 0 && !(least <= limit))
-        return qs_error_set(err, QS_ETOOBIG, "the iterative solver needs at least %s MiB, but only %.0f MiB are %s",
-                            big(b, mib(least)), mib(limit), which);
+        return qs_error_set(err, QS_ETOOBIG, "the iterative solver needs at least %.4g MiB, but only %.0f MiB are %s",
+                            mib(least), mib(limit), which);
     if (sector_d >= 2147483647.0)
         return qs_error_set(err, QS_ETOOBIG, "the sector (%.0f unknowns) is too large for the iterative solver", sector_d);
     if (!st->basis && (status = qs_basis_create(model->n, st->levels, &st->basis, err)) != QS_OK) return status;
@@ -278,7 +277,7 @@ int qs_steady_create(const qs_model *model, const qs_steady_options *options,
         double need = qs_krylov_memory_estimate(model, sector_d, Dd, st->opt.restart, 0.5 * QS_KRYLOV_PER_ROW_MAX(model));   /* the least of the two solvers */
         char b1[32], b2[32];
         qs_steady_free(&st);
-        return qs_error_set(err, QS_ETOOBIG, "a sector of %s unknowns needs about %s MiB even for the iterative solver, "
+        return qs_error_set(err, QS_ETOOBIG, "a sector of %s unknowns needs %s MiB even for the iterative solver, "
                             "and is too large to index", big(b1, sector_d), big(b2, mib(need)));
     }
     st->stats.sector_dimension = sector;
@@ -308,7 +307,7 @@ int qs_steady_create(const qs_model *model, const qs_steady_options *options,
             double limit = memory_limit(st, &which);
             if (status == QS_ETOOBIG || (status == QS_OK && limit > 0 && st->stats.memory_planned > 0.5 * limit)) {
                 char b[32];
-                snprintf(why, why_len, "auto: the LU would need about %s GiB, more than half of the %.3g GiB %s",
+                snprintf(why, why_len, "auto: the LU would need %s GiB, more than half of the %.3g GiB %s",
                          big(b, st->stats.memory_planned / 1073741824.0), limit / 1073741824.0, which);
                 solver = QS_SOLVER_ITERATIVE;
             } else if (status == QS_OK && st->stats.lu_flops > QS_DIRECT_MAX_FLOPS) {
