@@ -119,7 +119,7 @@ int cmd_classical(int argc, char **argv)
             for (int b = a + 1; b < n; b++, q++) {
                 char name[2 * QS_NAME_MAX + 2];
                 snprintf(name, sizeof name, "%s-%s", qs_model_name(m, a), qs_model_name(m, b));
-                printf("%-16s %-12.6f %-12.6f %-10.4f %d\n", name, res.pair[q].S, res.pair[q].S_err, res.pair[q].phi_max, res.pair[q].harmonics);
+                printf("%-16s %-12.6f %-12.6f %-10.4f %d\n", name, res.pair[q].S, res.pair[q].S_err, qs_phase_wrap(res.pair[q].phi_max, 4), res.pair[q].harmonics);
             }
         printf("\nmean |alpha|^2:");
         for (int k = 0; k < n; k++) printf(" %s %.4f", qs_model_name(m, k), res.mean_x[k]);
