@@ -45,6 +45,10 @@ for args, flag in ((["--replicas", "2"], "--replicas"), (["--trajectories", "64"
 rc, out, err = run("classical", f"{EX}/fig2a.ini", "--seed", "18446744073709551615", "--trajectories", "96", *FAST)
 check("--seed 2^64 - 1 accepted", rc == 0, err.strip()[:160])
 
+# a failed run names its model file (was "(null)": the model freed before the message)
+rc, out, err = run("classical", f"{EX}/fig2a.ini", "--cutoff", "1e-9", "--trajectories", "96", *FAST)
+check("every trajectory escaped: exit 3 naming the model file", rc == 3 and "fig2a.ini" in err and "(null)" not in err, err.strip()[:160])
+
 # 5. phi_max: identical oscillators A, B of Fig. 4 coupled: the maximum is at 0 by symmetry
 rc, out, err = run("steady", f"{EX}/fig4.ini", "--set", "A-B=0.1", "--json")
 pairs = {(p["a"], p["b"]): p for p in json.loads(out)["pairs"]} if rc == 0 else {}

@@ -57,7 +57,11 @@ int cmd_classical(int argc, char **argv)
     qs_classical_result res;
     qs_error err;
     int st = qs_classical_run(m, &o, &res, &err);
-    if (st != QS_OK) { qs_model_free(&m); return cli_fail(st, "%s: %s", qs_model_source(m), err.message); }
+    if (st != QS_OK) {
+        int rc_fail = cli_fail(st, "%s: %s", qs_model_source(m), err.message);
+        qs_model_free(&m);
+        return rc_fail;
+    }
     int n = qs_model_size(m);
     if (as_json) {
         json j;
