@@ -483,11 +483,10 @@ static int solve(qs_krylov *k, const qs_model *m, const double complex *guess, d
 int qs_krylov_solve(qs_krylov *k, const qs_model *m, const double complex *guess, double tol, int max_iterations,
                     double complex *x, qs_error *err)
 {
-    int blas = openblas_get_num_threads();
-    openblas_set_num_threads(1);            /* the only BLAS call here is a tiny eigenproblem */
-    int status = solve(k, m, guess, tol, max_iterations, x, err);
-    openblas_set_num_threads(blas);
-    return status;
+    /* OpenBLAS's thread count is left alone (process-wide state): the only LAPACK call here,
+     * dstev on a tridiagonal of at most 65535 levels, calls no BLAS routine that OpenBLAS
+     * runs on more than one thread at that size, so its threads stay asleep */
+    return solve(k, m, guess, tol, max_iterations, x, err);
 }
 
 int qs_krylov_iterations(const qs_krylov *k) { return k->iterations; }
