@@ -31,6 +31,9 @@
 #include "qsync/model.h"
 
 #define QS_CLASSICAL_HARMONICS 24   /* largest harmonic estimated */
+#define QS_CLASSICAL_CHUNK 32        /* trajectories per chunk: replica r holds chunks r, r + R, … */
+#define QS_CLASSICAL_MIN_REPLICAS 3  /* the jackknife leaves one out and tests harmonics on the rest: two at least */
+#define QS_CLASSICAL_MAX_STEPS 1e9   /* (burn_in + t_measure)/dt and sample_every/dt at most */
 
 typedef struct {
     double dt;            /* time step (default 0.02) */

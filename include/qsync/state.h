@@ -32,6 +32,12 @@ int qs_state_pair_min_eigenvalue(const qs_state *state, int a, int b, double *la
  * maximiser phi_max. c[0] is ignored. Accurate to ~1e−14 relative to Σ|c_l|. */
 void qs_phase_max(int lmax, const double complex *c, double *S, double *phi_max);
 
+/* φ reduced to [0, 2π) so that it also reads below 2π when printed with `digits` decimals
+ * ("%.*f"): a value that would print as 2π is the same point of the circle as 0, and is 0.
+ * qs_phase_max's phi_max is wrapped with 12 decimals (its accuracy); printers of fewer
+ * decimals wrap again with theirs. NaN and ±inf are returned as they are. */
+double qs_phase_wrap(double phi, int digits);
+
 /* P(φ) = (1/2π)(1 + s(φ)) for the same coefficients. */
 double qs_phase_density(int lmax, const double complex *c, double phi);
 

@@ -13,6 +13,8 @@
 #include <fcntl.h>
 #include <math.h>
 #include <spawn.h>
+
+#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -246,6 +248,10 @@ int steady_options_take(qs_steady_options *opt, int argc, char **argv, int *i)
     return 0;
 }
 
+/* The classical options one flag at a time; every value is checked with the others as they
+ * stand, so that the combination in the end holds: step counts ((burn-in + time)/dt,
+ * sample-every/dt) at most QS_CLASSICAL_MAX_STEPS, enough trajectories and replicas for an
+ * error bar (a jackknife over at least QS_CLASSICAL_MIN_REPLICAS groups). */
 int classical_options_take(qs_classical_options *o, int argc, char **argv, int *i)
 {
     static const char *real_flags[] = {"--cutoff", "--dt", "--burn-in", "--time", "--sample-every", "--significance"};
@@ -260,15 +266,33 @@ int classical_options_take(qs_classical_options *o, int argc, char **argv, int *
                 fprintf(stderr, "qsync: %s must be %s\n", real_flags[k], k == 2 || k == 5 ? ">= 0" : "> 0");
                 return -1;
             }
+            double steps = (o->burn_in + o->t_measure) / o->dt, stride = o->sample_every / o->dt;
+            if (!(steps <= QS_CLASSICAL_MAX_STEPS) || !(stride <= QS_CLASSICAL_MAX_STEPS)) {
+                fprintf(stderr, "qsync: %s %s: %s = %.3g time steps, more than %.0e\n", real_flags[k], v,
+                        steps > stride ? "(burn-in + time)/dt" : "sample-every/dt", steps > stride ? steps : stride,
+                        QS_CLASSICAL_MAX_STEPS);
+                return -1;
+            }
             return 1;
         }
     for (int k = 0; k < 3; k++)
         if ((r = cli_take(argc, argv, i, int_flags[k], 1, &v)) != 0) {
+            /* digits only (strtoull would take " -1" as 2^64 − 1), and in range */
+            unsigned long long least = k == 0 ? 0 : k == 1 ? (QS_CLASSICAL_MIN_REPLICAS - 1) * QS_CLASSICAL_CHUNK + 1 : QS_CLASSICAL_MIN_REPLICAS;
+            unsigned long long most = k == 0 ? ULLONG_MAX : 100000000ULL;
             char *end = NULL;
-            unsigned long long x = r < 0 ? 0 : strtoull(v, &end, 10);
-            unsigned long long least = k == 0 ? 0 : 2;
-            if (r < 0 || *end || end == v || v[0] == '-' || x < least || (k > 0 && x > 100000000ULL)) {
-                fprintf(stderr, "qsync: %s needs a whole number >= %llu\n", int_flags[k], least);
+            unsigned long long x = 0;
+            int ok = r > 0 && v[0] >= '0' && v[0] <= '9';
+            if (ok) {
+                errno = 0;
+                x = strtoull(v, &end, 10);
+                ok = errno == 0 && *end == '\0' && x >= least && x <= most;
+            }
+            if (!ok) {
+                if (k == 0) fprintf(stderr, "qsync: --seed needs a whole number from 0 to %llu\n", ULLONG_MAX);
+                else fprintf(stderr, "qsync: %s needs a whole number from %llu to %llu%s\n", int_flags[k], least, most,
+                             k == 1 ? " (three groups of trajectories for the error bar)"
+                                    : " (the jackknife leaves one group out and tests the harmonics on the others)");
                 return -1;
             }
             if (k == 0) o->seed = x; else if (k == 1) o->trajectories = (int)x; else o->replicas = (int)x;

@@ -57,7 +57,11 @@ int cmd_classical(int argc, char **argv)
     qs_classical_result res;
     qs_error err;
     int st = qs_classical_run(m, &o, &res, &err);
-    if (st != QS_OK) { qs_model_free(&m); return cli_fail(st, "%s: %s", qs_model_source(m), err.message); }
+    if (st != QS_OK) {
+        int rc_fail = cli_fail(st, "%s: %s", qs_model_source(m), err.message);
+        qs_model_free(&m);
+        return rc_fail;
+    }
     int n = qs_model_size(m);
     if (as_json) {
         json j;
@@ -119,7 +123,7 @@ int cmd_classical(int argc, char **argv)
             for (int b = a + 1; b < n; b++, q++) {
                 char name[2 * QS_NAME_MAX + 2];
                 snprintf(name, sizeof name, "%s-%s", qs_model_name(m, a), qs_model_name(m, b));
-                printf("%-16s %-12.6f %-12.6f %-10.4f %d\n", name, res.pair[q].S, res.pair[q].S_err, res.pair[q].phi_max, res.pair[q].harmonics);
+                printf("%-16s %-12.6f %-12.6f %-10.4f %d\n", name, res.pair[q].S, res.pair[q].S_err, qs_phase_wrap(res.pair[q].phi_max, 4), res.pair[q].harmonics);
             }
         printf("\nmean |alpha|^2:");
         for (int k = 0; k < n; k++) printf(" %s %.4f", qs_model_name(m, k), res.mean_x[k]);

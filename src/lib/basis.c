@@ -4,23 +4,43 @@
 #include <string.h>
 #include "internal.h"
 
+/* Above this many totals the exact count gives way to the normal approximation (the count
+ * of states by total is a convolution of boxes: for so many totals it is a Gaussian to far
+ * better than the estimate needs, and the exact one would take seconds). */
+#define SECTOR_EXACT_MAX_TOTAL 4000000.0
+
 double qs_basis_sector_estimate(int n, const int *levels)
 {
-    int max_total = 0;
-    for (int j = 0; j < n; j++) max_total += levels[j] - 1;
-    double *count = calloc((size_t)max_total + 1, sizeof *count), *next = calloc((size_t)max_total + 1, sizeof *next);
+    double max_total = 0, log_dim = 0, var = 0;
+    for (int j = 0; j < n; j++) {
+        double L = levels[j];
+        max_total += L - 1;
+        log_dim += log(L);
+        var += (L * L - 1) / 12.0;
+    }
+    if (max_total > SECTOR_EXACT_MAX_TOTAL)   /* Σ_t c_t² ≈ D² / (2σ√π), σ² the variance of the total */
+        return exp(2 * log_dim - log(2 * sqrt(M_PI * var)));
+    size_t nt = (size_t)max_total + 1;
+    double *count = calloc(nt, sizeof *count), *next = calloc(nt, sizeof *next);
     if (!count || !next) { free(count); free(next); return INFINITY; }
     count[0] = 1;
-    int top = 0;
+    size_t top = 0;
     for (int j = 0; j < n; j++) {
-        memset(next, 0, ((size_t)max_total + 1) * sizeof *next);
-        for (int t = 0; t <= top; t++)
-            for (int m = 0; m < levels[j]; m++) next[t + m] += count[t];
-        top += levels[j] - 1;
-        memcpy(count, next, ((size_t)max_total + 1) * sizeof *count);
+        /* next = count * box of width L by a sliding window over the rising half, exact in
+         * integers below 2^53; the result is symmetric about its middle */
+        size_t L = (size_t)levels[j], new_top = top + L - 1;
+        double window = 0;
+        for (size_t t = 0; t <= new_top / 2; t++) {
+            if (t <= top) window += count[t];
+            if (t >= L && t - L <= top) window -= count[t - L];
+            next[t] = window > 0 ? window : 0;
+        }
+        for (size_t t = new_top / 2 + 1; t <= new_top; t++) next[t] = next[new_top - t];
+        top = new_top;
+        memcpy(count, next, (top + 1) * sizeof *count);
     }
     double sector = 0;
-    for (int t = 0; t <= max_total; t++) sector += count[t] * count[t];
+    for (size_t t = 0; t <= top; t++) sector += count[t] * count[t];
     free(count);
     free(next);
     return sector;

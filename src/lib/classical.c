@@ -18,7 +18,7 @@
 #include "qsync/classical.h"
 #include "internal.h"
 
-#define CHUNK 32            /* trajectories per chunk: the unit of the statistics (chunk c is in replica c mod R) */
+#define CHUNK QS_CLASSICAL_CHUNK   /* trajectories per chunk: the unit of the statistics (chunk c is in replica c mod R) */
 #define GROUP 32            /* lanes stepped together by the vectorised kernels */
 #define BATCH 8             /* chunks run together, escaped lanes dropped */
 #define L_MAX QS_CLASSICAL_HARMONICS
@@ -434,8 +434,15 @@ int qs_classical_ensemble_create(const qs_model *m, const qs_classical_options *
     qs_classical_options o;
     if (opt) o = *opt; else qs_classical_defaults(&o);
     if (!(o.dt > 0) || !(o.burn_in >= 0) || !(o.t_measure > 0) || !(o.sample_every > 0) || o.trajectories < 2 ||
-        o.replicas < 2 || !(o.cutoff > 0) || !(o.significance >= 0) || o.hist_bins < 0 || (o.hist_bins > 0 && !(o.hist_max > 0)))
-        return qs_error_set(err, QS_EINPUT, "classical options: dt, t_measure, sample_every, cutoff > 0; trajectories, replicas >= 2");
+        o.replicas < QS_CLASSICAL_MIN_REPLICAS || !(o.cutoff > 0) || !(o.significance >= 0) || o.hist_bins < 0 ||
+        (o.hist_bins > 0 && !(o.hist_max > 0)))
+        return qs_error_set(err, QS_EINPUT, "classical options: dt, t_measure, sample_every, cutoff > 0; trajectories >= 2, replicas >= %d",
+                            QS_CLASSICAL_MIN_REPLICAS);
+    /* step counts in range (they are rounded to long integers) */
+    double steps = (o.burn_in + o.t_measure) / o.dt, stride = o.sample_every / o.dt;
+    if (!(steps <= QS_CLASSICAL_MAX_STEPS) || !(stride <= QS_CLASSICAL_MAX_STEPS))
+        return qs_error_set(err, QS_EINPUT, "classical options: %s/dt = %.3g time steps, more than %.0e",
+                            steps > stride ? "(burn_in + t_measure)" : "sample_every", steps > stride ? steps : stride, QS_CLASSICAL_MAX_STEPS);
     qs_classical_ensemble *e = calloc(1, sizeof *e);
     if (!e) return qs_error_set(err, QS_ENOMEM, "out of memory");
     int n = m->n, pairs = n * (n - 1) / 2;
@@ -560,17 +567,19 @@ int qs_classical_ensemble_result(const qs_classical_ensemble *e, qs_classical_re
     int n = e->n, pairs = e->pairs;
     long chunks = e->chunks;
     int R = o->replicas < chunks ? o->replicas : (int)chunks;
-    if (R < 2) return qs_error_set(err, QS_EINPUT, "an ensemble needs at least 33 trajectories (two chunks of 32) for its error");
+    if (R < QS_CLASSICAL_MIN_REPLICAS)
+        return qs_error_set(err, QS_EINPUT, "an ensemble needs at least %d trajectories (%d groups of %d) for its error",
+                            QS_CLASSICAL_MIN_REPLICAS * CHUNK - CHUNK + 1, QS_CLASSICAL_MIN_REPLICAS, CHUNK);
     /* combine in chunk order: replicas r = chunk mod R, and the pool */
     double complex *rc = calloc((size_t)R * (pairs ? pairs : 1) * L_MAX, sizeof *rc), *pool = calloc((size_t)(pairs ? pairs : 1) * L_MAX, sizeof *pool);
-    double *rs = calloc((size_t)R, sizeof *rs), pool_s = 0;
+    double *rs = calloc((size_t)R, sizeof *rs), *Sj = malloc((size_t)R * sizeof *Sj), pool_s = 0;
     res->n = n;
     res->pairs = pairs;
     res->pair = calloc((size_t)(pairs ? pairs : 1), sizeof *res->pair);
     res->mean_x = calloc((size_t)n, sizeof *res->mean_x);
     res->hist = o->hist_bins > 0 ? calloc((size_t)n * o->hist_bins, sizeof *res->hist) : NULL;
     int status = QS_OK;
-    if (!rc || !pool || !rs || !res->pair || !res->mean_x || (o->hist_bins > 0 && !res->hist))
+    if (!rc || !pool || !rs || !Sj || !res->pair || !res->mean_x || (o->hist_bins > 0 && !res->hist))
         status = qs_error_set(err, QS_ENOMEM, "out of memory");
     double xc = 0;
     int escaped = 0;
@@ -595,25 +604,25 @@ int qs_classical_ensemble_result(const qs_classical_ensemble *e, qs_classical_re
         qs_classical_pair *out = &res->pair[q];
         out->harmonics = harmonics_kept(P, pool_s, rc, rs, R, pairs, q, -1, o->significance);
         out->S = S_of(P, pool_s, out->harmonics, &out->phi_max);
-        double mean = 0, Sj[256];
+        double mean = 0;
         double complex loo[L_MAX];
         /* jackknife: leave replica r out, choosing the harmonics again, so that the error
          * also holds the uncertainty of that choice (which dominates where S is small) */
-        for (int r = 0; r < R && r < 256; r++) {
+        for (int r = 0; r < R; r++) {
             for (int l = 0; l < L_MAX; l++) loo[l] = P[l] - rc[((size_t)r * pairs + q) * L_MAX + l];
             int keep = harmonics_kept(loo, pool_s - rs[r], rc, rs, R, pairs, q, r, o->significance);
             Sj[r] = S_of(loo, pool_s - rs[r], keep, NULL);
             mean += Sj[r] / R;
         }
         double var = 0;
-        for (int r = 0; r < R && r < 256; r++) var += (Sj[r] - mean) * (Sj[r] - mean);
+        for (int r = 0; r < R; r++) var += (Sj[r] - mean) * (Sj[r] - mean);
         out->S_err = sqrt((R - 1.0) / R * var);
     }
     res->escaped_fraction = (double)escaped / e->trajectories;
     res->samples = pool_s;
     res->osc_steps = e->steps;
     res->seconds = e->seconds;
-    free(rc); free(pool); free(rs);
+    free(rc); free(pool); free(rs); free(Sj);
     if (status != QS_OK) qs_classical_result_free(res);
     return status;
 }

@@ -194,9 +194,11 @@ typedef struct {
     qs_gen *gen;             /* energies and rates of the last fill */
 } qs_sector_op;
 
-/* Pattern and values for `model`; refused (QS_ETOOBIG) when the entries need more than
- * memory_limit bytes (0: no limit). */
-int qs_sector_op_create(const qs_basis *basis, const qs_model *model, double memory_limit, qs_sector_op **A, qs_error *err);
+/* Pattern for `model` (values by qs_sector_op_fill); refused (QS_ETOOBIG) when its entries
+ * and `other` bytes (the caller's plan) need more than memory_limit bytes (0: no limit);
+ * `which` names the limit in the message ("available", …). */
+int qs_sector_op_create(const qs_basis *basis, const qs_model *model, double memory_limit, double other, const char *which,
+                        qs_sector_op **A, qs_error *err);
 int qs_sector_op_fill(qs_sector_op *A, const qs_model *model, qs_error *err);
 /* y = L x on `threads` OpenMP threads (one when called inside a parallel region). */
 void qs_sector_op_apply(const qs_sector_op *A, const double complex *x, double complex *y, int threads);
@@ -206,10 +208,18 @@ void qs_sector_op_free(qs_sector_op **A);
 
 /* ---- iterative solver (krylov.c) ---- */
 typedef struct qs_krylov qs_krylov;
-/* Bytes the iterative solver needs for this model (planning, before any allocation). */
-double qs_krylov_memory_estimate(const qs_model *model, double sector, double dim, int restart);
-int qs_krylov_create(const qs_basis *basis, const qs_model *model, int restart, double memory_limit, qs_krylov **kr,
-                     qs_error *err);
+/* Bytes the iterative solver and its state need for this model with per_row entries per
+ * row of the operator (planning, before any allocation; qs_krylov_planned has the exact). */
+double qs_krylov_memory_estimate(const qs_model *model, double sector, double dim, int restart, double per_row);
+/* Entries per row of the operator, at most: the diagonal, two per hop (ket and bra side)
+ * and two jumps per oscillator; a sector row has about half of them (0.4–0.6 measured). */
+#define QS_KRYLOV_PER_ROW_MAX(m) (1 + 4.0 * (m)->n_couplings + 2.0 * (m)->n)
+/* Refused (QS_ETOOBIG) when the whole plan, with the operator's exact entry count, needs
+ * more than memory_limit bytes (0: no limit); `which` names the limit in the message. */
+int qs_krylov_create(const qs_basis *basis, const qs_model *model, int restart, double memory_limit, const char *which,
+                     qs_krylov **kr, qs_error *err);
+/* Bytes the plan counts: every array of create and solve, and the caller's state (sector ρ). */
+double qs_krylov_planned(const qs_krylov *kr);
 /* The sector state of `model` into x [sector] (trace 1, not yet Hermitised), from `guess`
  * (trace 1) or, if NULL, the uncoupled product state; until the relative residual is ≤ tol. */
 int qs_krylov_solve(qs_krylov *kr, const qs_model *model, const double complex *guess, double tol, int max_iterations,
@@ -226,8 +236,14 @@ int qs_model_symmetries(const qs_model *m, int **perms, int *count);
 int qs_model_has_symmetry(const qs_model *m, const int *perm);
 
 /* ---- memory ---- */
-/* Bytes of memory available now (MemAvailable), or 0 if unknown. */
+/* Bytes of memory available now: the least of MemAvailable and what the process's limits
+ * (RLIMIT_AS, RLIMIT_DATA) still allow it to map; 0 if unknown. */
 double qs_memory_available(void);
+/* The same; *which (if not NULL) says which bound it is, for messages ("available", or
+ * "allowed by the address-space limit (ulimit -v)", …). */
+double qs_memory_available_why(const char **which);
+/* Bytes the process's limits still allow it to map, 0 if unlimited; *which as above. */
+double qs_memory_mappable(const char **which);
 /* Peak resident set of this process in bytes, or 0 if unknown. */
 double qs_memory_peak(void);
 

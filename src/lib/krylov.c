@@ -43,8 +43,14 @@ struct qs_krylov {
     double *cs;
     int threads;                /* OpenMP threads of the vector operations */
     double complex *part;       /* [threads·(restart+1)] partial projections */
+    double complex *local;      /* [threads·Lmax] a fiber's values while a local matrix acts on it */
+    /* the local eigenproblems' workspace (Lmax: the most levels of any oscillator) */
+    int Lmax;
+    double *eig, *pop;          /* [n·Lmax] eigenvalues, populations */
+    double *off, *lp, *U, *work; /* [Lmax] off-diagonal, log Π; [Lmax·Lmax] eigenvectors (column-major); [2·Lmax] */
     int iterations;
     double residual;
+    double planned;             /* bytes of the plan, with the operator's exact entry count */
 };
 
 static void free_matrices(double **m, int n)
@@ -75,17 +81,41 @@ void qs_krylov_free(qs_krylov **kr)
     free(k->sn);
     free(k->cs);
     free(k->part);
+    free(k->local);
+    free(k->eig);
+    free(k->pop);
+    free(k->off);
+    free(k->lp);
+    free(k->U);
+    free(k->work);
     free(k);
     *kr = NULL;
 }
 
-double qs_krylov_memory_estimate(const qs_model *m, double sector, double dim, int restart)
+/* Bytes of everything the iterative solver allocates (create and solve) for a sector
+ * operator of `entries` non-zeros: what the memory plan compares with the limit. */
+static double krylov_bytes(const qs_model *m, double sector, double dim, int restart, double entries)
 {
-    double per = 1 + 4.0 * m->n_couplings + 2.0 * m->n;          /* entries per row, at most */
-    return sector * (per * 12 + 8)                                 /* the operator */
-         + sector * 16 * (restart + 1 + 4)                         /* Krylov basis, w, z, ρ0, 1/λ */
-         + sector * 4 * m->n                                       /* fiber tables, at most */
-         + dim * (m->n * 2.0 + 40);                                /* the basis */
+    double local = 0, Lmax = 0;
+    for (int j = 0; j < m->n; j++) {
+        double L = m->osc[j].levels;
+        local += 2 * 8 * L * L + 2 * 4 * 8 * L;          /* V, V⁻¹; the energies and rates (operator's and basis's gen) */
+        if (L > Lmax) Lmax = L;
+    }
+    local += 8 * Lmax * Lmax                             /* the eigenproblem's U */
+           + 8 * Lmax * (2.0 * m->n + 4)                 /* eigenvalues, populations, off-diagonal, log Π, dstev's work */
+           + 16 * Lmax * omp_get_max_threads();          /* a fiber per thread */
+    if (restart < 2) restart = 2;
+    return entries * (4 + 16) + sector * (8 + 8)         /* the operator: columns, values; row pointers, the scatter's */
+         + sector * 16 * (restart + 1 + 4 + 1)           /* Krylov basis, w, z, ρ0, 1/λ; the caller's ρ */
+         + sector * 4 * m->n                             /* fiber tables, at most */
+         + dim * (m->n * 2.0 + 28)                       /* the basis: occupations, totals, positions, blocks */
+         + local;
+}
+
+double qs_krylov_memory_estimate(const qs_model *m, double sector, double dim, int restart, double per_row)
+{
+    return krylov_bytes(m, sector, dim, restart, per_row * sector);
 }
 
 /* Fibers of oscillator j: for every sector element with s_j = t_j = 0, the indices of the
@@ -122,7 +152,8 @@ static int make_fibers(qs_krylov *k, int j)
     return 1;
 }
 
-int qs_krylov_create(const qs_basis *b, const qs_model *m, int restart, double memory_limit, qs_krylov **out, qs_error *err)
+int qs_krylov_create(const qs_basis *b, const qs_model *m, int restart, double memory_limit, const char *which,
+                     qs_krylov **out, qs_error *err)
 {
     *out = NULL;
     qs_krylov *k = calloc(1, sizeof *k);
@@ -133,7 +164,13 @@ int qs_krylov_create(const qs_basis *b, const qs_model *m, int restart, double m
     int n = b->n, status;
     size_t mr = (size_t)k->restart, basis_len;
     if (!qs_mul_size(mr + 1, k->n, &basis_len)) { qs_krylov_free(&k); return qs_error_set(err, QS_ETOOBIG, "the Krylov basis is too large to index"); }
-    if ((status = qs_sector_op_create(b, m, memory_limit, &k->A, err)) != QS_OK) { qs_krylov_free(&k); return status; }
+    /* the operator counts its entries first, then checks the whole plan with that exact count */
+    if ((status = qs_sector_op_create(b, m, memory_limit, krylov_bytes(m, (double)k->n, (double)b->dim, k->restart, 0), which,
+                                      &k->A, err)) != QS_OK) {
+        qs_krylov_free(&k);
+        return status;
+    }
+    k->planned = krylov_bytes(m, (double)k->n, (double)b->dim, k->restart, (double)k->A->nnz);
     k->V = calloc((size_t)n, sizeof *k->V);
     k->Vinv = calloc((size_t)n, sizeof *k->Vinv);
     k->fiber = calloc((size_t)n, sizeof *k->fiber);
@@ -152,8 +189,17 @@ int qs_krylov_create(const qs_basis *b, const qs_model *m, int restart, double m
      * starting a parallel region: run serially (and so identically for any thread count) */
     k->threads = k->n >= QS_KRYLOV_PARALLEL_MIN ? omp_get_max_threads() : 1;
     k->part = malloc((size_t)k->threads * (mr + 1) * sizeof *k->part);
+    for (int j = 0; j < n; j++) if (b->levels[j] > k->Lmax) k->Lmax = b->levels[j];
+    size_t Lm = (size_t)k->Lmax;
+    k->local = malloc((size_t)k->threads * Lm * sizeof *k->local);
+    k->eig = malloc((size_t)n * Lm * sizeof *k->eig);
+    k->pop = malloc((size_t)n * Lm * sizeof *k->pop);
+    k->off = malloc(Lm * sizeof *k->off);
+    k->lp = malloc(Lm * sizeof *k->lp);
+    k->U = malloc(Lm * Lm * sizeof *k->U);
+    k->work = malloc(2 * Lm * sizeof *k->work);
     int ok = k->part && k->V && k->Vinv && k->fiber && k->n_fibers && k->inv_lambda && k->rho0 && k->basis && k->w && k->z &&
-             k->H && k->g && k->h && k->sn && k->cs;
+             k->H && k->g && k->h && k->sn && k->cs && k->local && k->eig && k->pop && k->off && k->lp && k->U && k->work;
     for (int j = 0; ok && j < n; j++) {
         size_t L = (size_t)b->levels[j];
         k->V[j] = malloc(L * L * sizeof **k->V);
@@ -171,12 +217,8 @@ static int precondition_setup(qs_krylov *k, const qs_model *m, qs_error *err)
 {
     const qs_basis *b = k->b;
     const qs_gen *g = k->A->gen;
-    int n = b->n, status = QS_OK, Lmax = 0;
-    for (int j = 0; j < n; j++) if (b->levels[j] > Lmax) Lmax = b->levels[j];
-    double *eig = malloc((size_t)n * (size_t)Lmax * sizeof *eig), *off = malloc((size_t)Lmax * sizeof *off);
-    double *U = malloc((size_t)Lmax * (size_t)Lmax * sizeof *U), *lp = malloc((size_t)Lmax * sizeof *lp);
-    double *pop = malloc((size_t)n * (size_t)Lmax * sizeof *pop);
-    if (!eig || !off || !U || !lp || !pop) status = qs_error_set(err, QS_ENOMEM, "out of memory");
+    int n = b->n, status = QS_OK, Lmax = k->Lmax;
+    double *eig = k->eig, *off = k->off, *U = k->U, *lp = k->lp, *pop = k->pop;
     for (int j = 0; status == QS_OK && j < n; j++) {
         int L = b->levels[j];
         double *e = eig + (size_t)j * (size_t)Lmax;
@@ -201,14 +243,15 @@ static int precondition_setup(qs_krylov *k, const qs_model *m, qs_error *err)
         double norm = 0.0;
         for (int q = 0; q < L; q++) norm += exp(lp[q] - top);
         for (int q = 0; q < L; q++) pop[(size_t)j * (size_t)Lmax + (size_t)q] = exp(lp[q] - top) / norm;
-        lapack_int info = LAPACKE_dstev(LAPACK_ROW_MAJOR, 'V', L, e, off, U, L);
+        /* column-major with our own workspace: LAPACKE allocates nothing */
+        lapack_int info = LAPACKE_dstev_work(LAPACK_COL_MAJOR, 'V', L, e, off, U, L, k->work);
         if (info != 0) { status = qs_error_set(err, QS_ENUMERIC, "eigenvalue solver failed (LAPACK info %d)", (int)info); break; }
         e[L - 1] = 0.0;                        /* the stationary mode: ascending, so last */
         for (int r = 0; r < L; r++)
             for (int c = 0; c < L; c++) {
-                double half = exp(0.5 * (lp[r] - top));
-                k->V[j][r * L + c] = half * U[r * L + c];               /* Π^½ U */
-                k->Vinv[j][c * L + r] = U[r * L + c] / half;            /* Uᵀ Π^−½ */
+                double half = exp(0.5 * (lp[r] - top)), u = U[(size_t)c * (size_t)L + (size_t)r];
+                k->V[j][r * L + c] = half * u;               /* Π^½ U */
+                k->Vinv[j][c * L + r] = u / half;            /* Uᵀ Π^−½ */
             }
     }
     if (status == QS_OK) {
@@ -236,11 +279,6 @@ static int precondition_setup(qs_krylov *k, const qs_model *m, qs_error *err)
                 }
         }
     }
-    free(eig);
-    free(off);
-    free(U);
-    free(lp);
-    free(pop);
     return status;
 }
 
@@ -254,11 +292,10 @@ static void apply_local(const qs_krylov *k, double *const *M, double complex *x)
         const uint32_t *fib = k->fiber[j];
 #pragma omp parallel num_threads(k->threads)
         {
-            double complex *tmp = malloc(L * sizeof *tmp);
+            double complex *tmp = k->local + (size_t)omp_get_thread_num() * (size_t)k->Lmax;
 #pragma omp for schedule(static, 1024)
             for (size_t f = 0; f < F; f++) {
                 const uint32_t *idx = fib + f * L;
-                if (!tmp) continue;
                 for (size_t r = 0; r < L; r++) {
                     double complex s = 0.0;
                     for (size_t c = 0; c < L; c++) s += mj[r * L + c] * x[idx[c]];
@@ -266,7 +303,6 @@ static void apply_local(const qs_krylov *k, double *const *M, double complex *x)
                 }
                 for (size_t r = 0; r < L; r++) x[idx[r]] = tmp[r];
             }
-            free(tmp);
         }
     }
 }
@@ -447,12 +483,12 @@ static int solve(qs_krylov *k, const qs_model *m, const double complex *guess, d
 int qs_krylov_solve(qs_krylov *k, const qs_model *m, const double complex *guess, double tol, int max_iterations,
                     double complex *x, qs_error *err)
 {
-    int blas = openblas_get_num_threads();
-    openblas_set_num_threads(1);            /* the only BLAS call here is a tiny eigenproblem */
-    int status = solve(k, m, guess, tol, max_iterations, x, err);
-    openblas_set_num_threads(blas);
-    return status;
+    /* OpenBLAS's thread count is left alone (process-wide state): the only LAPACK call here,
+     * dstev on a tridiagonal of at most 65535 levels, calls no BLAS routine that OpenBLAS
+     * runs on more than one thread at that size, so its threads stay asleep */
+    return solve(k, m, guess, tol, max_iterations, x, err);
 }
 
 int qs_krylov_iterations(const qs_krylov *k) { return k->iterations; }
+double qs_krylov_planned(const qs_krylov *k) { return k->planned; }
 double qs_krylov_residual(const qs_krylov *k) { return k->residual; }

@@ -708,7 +708,8 @@ static int sector_pass(qs_sector_op *A, int values, int count_only)
     return ok;
 }
 
-int qs_sector_op_create(const qs_basis *b, const qs_model *m, double memory_limit, qs_sector_op **out, qs_error *err)
+int qs_sector_op_create(const qs_basis *b, const qs_model *m, double memory_limit, double other, const char *which,
+                        qs_sector_op **out, qs_error *err)
 {
     *out = NULL;
     if (b->sector_dim >= UINT32_MAX) return qs_error_set(err, QS_ETOOBIG, "the sector (%zu unknowns) is too large to index in 32 bits", b->sector_dim);
@@ -723,18 +724,19 @@ int qs_sector_op_create(const qs_basis *b, const qs_model *m, double memory_limi
         return qs_error_set(err, QS_ENOMEM, "out of memory for the sector operator");
     }
     for (size_t r = 0; r < A->n; r++) A->rowptr[r + 1] += A->rowptr[r];
-    A->nnz = (size_t)A->rowptr[A->n];
-    double need = (double)A->nnz * (sizeof *A->col + sizeof *A->val);
+    size_t nnz = A->nnz = (size_t)A->rowptr[A->n];
+    double need = (double)nnz * (sizeof *A->col + sizeof *A->val) + other;
     if (memory_limit > 0 && need > memory_limit) {
         qs_sector_op_free(&A);
-        return qs_error_set(err, QS_ETOOBIG, "the sector operator (%zu non-zeros) needs about %.4g MiB, but only %.0f MiB are available",
-                            (size_t)need, need / 1048576.0, memory_limit / 1048576.0);
+        return qs_error_set(err, QS_ETOOBIG, "the iterative solver (an operator of %zu non-zeros) needs about %.4g MiB, but only %.0f MiB are %s",
+                            nnz, need / 1048576.0, memory_limit / 1048576.0, which ? which : "available");
     }
-    A->col = malloc(A->nnz * sizeof *A->col);
-    A->val = malloc(A->nnz * sizeof *A->val);
+    A->col = malloc((nnz ? nnz : 1) * sizeof *A->col);
+    A->val = malloc((nnz ? nnz : 1) * sizeof *A->val);
     if (!A->col || !A->val || !sector_pass(A, 0, 0)) {
         qs_sector_op_free(&A);
-        return qs_error_set(err, QS_ENOMEM, "out of memory for the sector operator (%zu non-zeros)", A->nnz);
+        return qs_error_set(err, QS_ENOMEM, "out of memory for the sector operator (%zu non-zeros, %.4g MiB)", nnz,
+                            (double)nnz * (sizeof(uint32_t) + sizeof(double complex)) / 1048576.0);
     }
     *out = A;
     return QS_OK;

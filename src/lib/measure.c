@@ -8,6 +8,7 @@
  * safeguarded Newton steps on s′ from every grid maximum.
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <lapacke.h>
@@ -206,8 +207,19 @@ void qs_phase_max(int lmax, const double complex *c, double *S, double *phi_max)
         fprev = fcur;
         fcur = fnext;
     }
-    best_x = fmod(best_x, 2 * M_PI);
-    if (best_x < 0) best_x += 2 * M_PI;
     *S = best;
-    *phi_max = best_x;
+    *phi_max = qs_phase_wrap(best_x, 12);       /* the maximiser is good to about 1e-12 */
+}
+
+double qs_phase_wrap(double phi, int digits)
+{
+    if (!isfinite(phi)) return phi;
+    phi = fmod(phi, 2 * M_PI);
+    if (phi < 0) phi += 2 * M_PI;              /* may round up to 2π itself */
+    if (digits > 17) digits = 17;
+    if (digits < 0) digits = 0;
+    char p[40], full[40];
+    snprintf(p, sizeof p, "%.*f", digits, phi);
+    snprintf(full, sizeof full, "%.*f", digits, 2 * M_PI);
+    return phi >= 2 * M_PI || strcmp(p, full) == 0 ? 0.0 : phi;
 }

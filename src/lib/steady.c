@@ -33,6 +33,7 @@ struct qs_steady {
     int have_state, have_guess;  /* a valid state; the last state may start GMRES */
     double memory_base;          /* bytes of our own arrays */
     double memory_available;     /* what the system had at planning (read once: /proc is slow) */
+    const char *memory_which;    /* which bound that is ("available", the address-space limit, …) */
     double rcond_fresh;          /* pivot ratio of the last fresh KLU factorisation */
     qs_steady_stats stats;
 };
@@ -57,20 +58,40 @@ void qs_steady_defaults(qs_steady_options *o)
 
 static double mib(double bytes) { return bytes / 1048576.0; }
 
-/* The memory a plan may use: the caller's limit, else what was available when planning began. */
-static double memory_limit(qs_steady *st)
+/* A count or size for a message: finite numbers as they are, beyond double's range in words. */
+static const char *big(char buf[32], double x)
 {
-    if (st->opt.memory_limit > 0) return st->opt.memory_limit;
-    if (!(st->memory_available > 0)) st->memory_available = qs_memory_available();
-    return st->memory_available;
+    if (isfinite(x)) snprintf(buf, 32, "about %.4g", x);
+    else snprintf(buf, 32, "more than 1e308");
+    return buf;
+}
+
+/* The memory a plan may use: the caller's limit, else what was available when planning
+ * began; never more than the process's limits (ulimit -v, -d) allow it to map. The bound's
+ * name into *which. */
+static double memory_limit(qs_steady *st, const char **which)
+{
+    if (!(st->memory_available > 0)) st->memory_available = qs_memory_available_why(&st->memory_which);
+    double limit = st->memory_available;
+    const char *why = st->memory_which;
+    if (st->opt.memory_limit > 0) {
+        const char *mwhy;
+        double mappable = qs_memory_mappable(&mwhy);
+        limit = st->opt.memory_limit;
+        why = "allowed";
+        if (mappable > 0 && mappable < limit) { limit = mappable; why = mwhy; }
+    }
+    if (which) *which = why ? why : "available";
+    return limit;
 }
 
 static int check_memory(qs_steady *st, double need, const char *what, qs_error *err)
 {
-    double limit = memory_limit(st);
-    if (limit > 0 && need > limit)
-        return qs_error_set(err, QS_ETOOBIG, "%s needs about %.4g MiB, but only %.0f MiB are %s",
-                            what, mib(need), mib(limit), st->opt.memory_limit > 0 ? "allowed" : "available");
+    const char *which;
+    double limit = memory_limit(st, &which);
+    char b[32];
+    if (limit > 0 && !(need <= limit))
+        return qs_error_set(err, QS_ETOOBIG, "%s needs %s MiB, but only %.0f MiB are %s", what, big(b, mib(need)), mib(limit), which);
     return QS_OK;
 }
 
@@ -199,12 +220,21 @@ static int plan_iterative(qs_steady *st, const qs_model *model, double Dd, doubl
 {
     int status;
     double t0 = qs_now();
-    st->stats.memory_planned = qs_krylov_memory_estimate(model, sector_d, Dd, st->opt.restart);
-    if ((status = check_memory(st, st->stats.memory_planned, "the iterative solver", err)) != QS_OK) return status;
+    /* at least the diagonal in every row of the operator; the exact count is checked when the
+     * operator has counted its entries (qs_krylov_create) */
+    double least = qs_krylov_memory_estimate(model, sector_d, Dd, st->opt.restart, 1.0);
+    const char *which;
+    double limit = memory_limit(st, &which);
+    st->stats.memory_planned = least;
+    if (limit > 0 && !(least <= limit))
+        return qs_error_set(err, QS_ETOOBIG, "the iterative solver needs at least %.4g MiB, but only %.0f MiB are %s",
+                            mib(least), mib(limit), which);
     if (sector_d >= 2147483647.0)
-        return qs_error_set(err, QS_ETOOBIG, "the sector (%.4g unknowns) is too large for the iterative solver", sector_d);
+        return qs_error_set(err, QS_ETOOBIG, "the sector (%.0f unknowns) is too large for the iterative solver", sector_d);
     if (!st->basis && (status = qs_basis_create(model->n, st->levels, &st->basis, err)) != QS_OK) return status;
-    if ((status = qs_krylov_create(st->basis, model, st->opt.restart, memory_limit(st), &st->krylov, err)) != QS_OK) return status;
+    /* the operator's exact entry count refines the plan */
+    if ((status = qs_krylov_create(st->basis, model, st->opt.restart, limit, which, &st->krylov, err)) != QS_OK) return status;
+    st->stats.memory_planned = qs_krylov_planned(st->krylov);
     st->stats.system_dimension = st->basis->sector_dim;
     st->stats.symmetry_order = 1;
     st->stats.lu = 0;
@@ -244,10 +274,11 @@ int qs_steady_create(const qs_model *model, const qs_steady_options *options,
     sector_d = qs_basis_sector_estimate(n, st->levels);
     size_t D, sector;
     if (!qs_basis_plan(n, st->levels, &D, &sector)) {
-        double need = qs_krylov_memory_estimate(model, sector_d, Dd, st->opt.restart);   /* the least of the two solvers */
+        double need = qs_krylov_memory_estimate(model, sector_d, Dd, st->opt.restart, 0.5 * QS_KRYLOV_PER_ROW_MAX(model));   /* the least of the two solvers */
+        char b1[32], b2[32];
         qs_steady_free(&st);
-        return qs_error_set(err, QS_ETOOBIG, "a sector of %.3g unknowns needs about %.4g MiB even for the iterative solver, "
-                            "and is too large to index", sector_d, need / 1048576.0);
+        return qs_error_set(err, QS_ETOOBIG, "a sector of %s unknowns needs %s MiB even for the iterative solver, "
+                            "and is too large to index", big(b1, sector_d), big(b2, mib(need)));
     }
     st->stats.sector_dimension = sector;
     if (!qs_mul_size(D, D, &st->stats.liouvillian_dimension)) st->stats.liouvillian_dimension = SIZE_MAX;
@@ -272,10 +303,12 @@ int qs_steady_create(const qs_model *model, const qs_steady_options *options,
     if (solver != QS_SOLVER_ITERATIVE) {
         status = plan_direct(st, model, Dd, sector_d, err);
         if (solver == QS_SOLVER_AUTO) {
-            double limit = memory_limit(st);
+            const char *which;
+            double limit = memory_limit(st, &which);
             if (status == QS_ETOOBIG || (status == QS_OK && limit > 0 && st->stats.memory_planned > 0.5 * limit)) {
-                snprintf(why, why_len, "auto: the LU would need about %.3g GiB, more than half of the %.3g GiB %s",
-                         st->stats.memory_planned / 1073741824.0, limit / 1073741824.0, st->opt.memory_limit > 0 ? "allowed" : "available");
+                char b[32];
+                snprintf(why, why_len, "auto: the LU would need %s GiB, more than half of the %.3g GiB %s",
+                         big(b, st->stats.memory_planned / 1073741824.0), limit / 1073741824.0, which);
                 solver = QS_SOLVER_ITERATIVE;
             } else if (status == QS_OK && st->stats.lu_flops > QS_DIRECT_MAX_FLOPS) {
                 snprintf(why, why_len, "auto: the LU would take about %.3g flops (more than %.3g)", st->stats.lu_flops, QS_DIRECT_MAX_FLOPS);

@@ -60,6 +60,9 @@ int qs_osc_auto_levels(const qs_osc *o, double tail_tol, int max_levels, int *le
         if (s <= 0)
             st = qs_error_set(err, QS_EINPUT, "the uncoupled populations grow with n (gamma_plus sigma_plus^2 >= "
                               "gamma_minus sigma_minus^2): levels = auto impossible, give levels explicitly");
+        else if (isnan(s))
+            st = qs_error_set(err, QS_EINPUT, "the uncoupled populations cannot be evaluated in double precision (a rate "
+                              "over- or underflows): levels = auto impossible, give levels explicitly");
         else
             st = qs_error_set(err, QS_EINPUT, "the uncoupled populations decay only as n^-%.3g, too slowly to "
                               "normalise: levels = auto impossible, give levels explicitly", s);
