@@ -33,7 +33,7 @@ typedef struct {
 #define THREE_OSC                                                                               \
     "# A and B identical, C detuned by Delta = omega_C - omega_A; V1: A-C and B-C, V2: A-B\n"   \
     "# n+ = 1, n- = 2, K = 10, sigma = 0.2 (not stated in the paper)\n"                          \
-    "[defaults]\ngamma = 1\nsigma = 0.2\nK = 10\nnbar = 1\nlevels = 5\n"                         \
+    "[defaults]\ngamma = 1\nsigma = 0.2\nK = 10\nnbar = 1\nlevels = 6\n"                         \
     "[oscillator A]\n[oscillator B]\n[oscillator C]\nomega = 20\n"                               \
     "[coupling]\nA-C = 0.1\nB-C = 0.1\nA-B = 0\n"
 
@@ -83,7 +83,7 @@ static const figure figures[] = {
      "plot 'sweep.csv' using (column('2.nbar') - 4):'1.omega':'S_1-2' with image notitle, -2*K*(x+1) with lines dt 2 lc rgb 'white' lw 2 title 'Eq. 7', "
      "-2*K*(x-1) with lines dt 2 lc rgb 'white' lw 2 notitle\n"},
     {"3d", "S against (K, Delta); sigma = 0.2",
-     "# Fig. 3d\n" TWO_OSC("5", "4", "4", "0.2", "0.1", "10"),
+     "# Fig. 3d (18 levels: at small K the Kerr resonances Delta = 2K m reach beyond 10)\n" TWO_OSC("5", "4", "4", "0.2", "0.1", "18"),
      {"--vary", "K=0.25:10:79", "--vary", "1.omega=-25:25:101", NULL},
      "set xlabel 'K'\nset ylabel 'Delta'\nset cblabel 'S_1-2'\nset palette rgb 33,13,10\nset xrange [0.25:10]\nset yrange [-25:25]\n"
      "set key bottom left\nplot 'sweep.csv' using 'K':'1.omega':'S_1-2' with image notitle, 2*x with lines dt 2 lc rgb 'white' lw 2 title 'Delta = +-2K', "
@@ -109,7 +109,7 @@ static const figure figures[] = {
      "[defaults]\ngamma = 1\nsigma = 0.2\nK = 10\nnbar = 1\nlevels = 4\n"
      "[oscillator A]\n[oscillator B]\nomega = 20\n[oscillator A2]\n[oscillator B2]\nomega = 20\n"
      "[coupling]\nA-B = 0.1\nB-A2 = 0.1\nA2-B2 = 0.1\nB2-A = 0.1\n",
-     {"--vary", "B.omega,B2.omega=-40:40:161", NULL},
+     {"--vary", "B.omega,B2.omega=-30:30:121", NULL},
      "set xlabel 'Delta = omega_B - omega_A'\nset ylabel 'S'\nset grid\nset key top center\n"
      "plot 'sweep.csv' using 'B.omega':'S_A-B' with lines lw 2 title 'S_A-B (neighbours)', "
      "'' using 'B.omega':'S_A-A2' with lines lw 2 title 'S_A-A2 (identical)', "
