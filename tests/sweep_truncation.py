@@ -42,7 +42,7 @@ def steady(model, *args):
 
 
 # --- the column equals steady's estimate, two and three oscillators ------------------------
-rc, err = sweep("a", FIG2B, "--vary", "1.omega=-20:20:5")
+rc, err = sweep("a", FIG2B, "--vary", "1.omega=-20:20:5", "--truncation-every-point")
 r = rows("a")
 check("sweep exits 0 with a truncation_error column last", rc == 0 and list(r[0].keys())[-1] == "truncation_error",
       f"exit {rc}: {list(r[0].keys()) if r else err}")
@@ -55,7 +55,7 @@ check("Fig. 2b at 8 levels: every point ok (estimated error below 5e-3 although 
       all(x["status"] == "ok" and float(x["truncation_error"]) <= 5e-3 and float(x["top_population"]) > 1e-3 for x in r),
       str([(x["status"], x["truncation_error"], x["top_population"]) for x in r]))
 
-rc, err = sweep("b", FIG4, "--vary", "C.omega=10,20")
+rc, err = sweep("b", FIG4, "--vary", "C.omega=10,20", "--truncation-every-point")
 r = rows("b")
 worst = 0.0
 for row in r:
@@ -64,8 +64,37 @@ for row in r:
 check("Fig. 4 (three oscillators, A <-> B symmetry): truncation_error equals steady's (1e-12)",
       rc == 0 and len(r) == 2 and worst <= 1e-12, f"exit {rc}, {worst:.2e}")
 
+# --- the default samples: points 0, 4, 8, 12, 15 of every block of 16 ---------------------
+rc, err = sweep("s", FIG2B, "--vary", "1.omega=-20:20:21", "--s-tol", "3e-4")
+rs = rows("s")
+sampled = [i for i, x in enumerate(rs) if not math.isnan(float(x["truncation_error"]))]
+check("default: estimated at points 0, 4, 8, 12, 15 of each block of 16 (and the grid's last), nan between",
+      rc == 0 and sampled == [0, 4, 8, 12, 15, 16, 20], str(sampled))
+j = json.load(open(os.path.join(TMP, "s", "sweep.json")))
+check("default: sweep.json says sampled", j["truncation_check"]["mode"] == "sampled", str(j["truncation_check"]))
+
+
+def judged(i):
+    """the status a point between estimates gets: the larger of its nearest estimated neighbours in its block"""
+    b0, b1 = i // 16 * 16, min(i // 16 * 16 + 15, len(rs) - 1)
+    before = [k for k in sampled if b0 <= k < i]
+    after = [k for k in sampled if i < k <= b1]
+    worst = max(float(rs[k]["truncation_error"]) for k in before[-1:] + after[:1])
+    return "ok" if worst <= 3e-4 else "truncation"
+
+
+want = [("ok" if float(x["truncation_error"]) <= 3e-4 else "truncation") if i in sampled else judged(i)
+        for i, x in enumerate(rs)]
+check("default: a point between estimates reads by the larger estimate of its neighbours (both words occur)",
+      [x["status"] for x in rs] == want and "ok" in want and "truncation" in want, f"{[x['status'] for x in rs]} vs {want}")
+rc2, err2 = sweep("s1", FIG2B, "--vary", "1.omega=-20:20:21", "--s-tol", "3e-4", "--truncation-every-point")
+r1 = rows("s1")
+check("default: the sampled estimates equal those at every point (same S, same numbers)",
+      all(rs[i]["truncation_error"] == r1[i]["truncation_error"] for i in sampled)
+      and [x["S_1-2"] for x in rs] == [x["S_1-2"] for x in r1], "")
+
 # --- status words -------------------------------------------------------------------------
-rc, err = sweep("c", FIG2B, "--vary", "1.omega=-20:20:9", "--s-tol", "2.7e-4")
+rc, err = sweep("c", FIG2B, "--vary", "1.omega=-20:20:9", "--s-tol", "2.7e-4", "--truncation-every-point")
 r = rows("c")
 want = ["truncation" if float(x["truncation_error"]) > 2.7e-4 else "ok" for x in r]
 check("--s-tol 2.7e-4: status truncation exactly where the estimate exceeds it (and some ok)",
@@ -75,8 +104,8 @@ n_bad = want.count("truncation")
 check("--s-tol: one warning line counting the points above it",
       f"warning: {n_bad} of 9 points have an estimated truncation error of S above --s-tol 0.00027" in err, err)
 j = json.load(open(os.path.join(TMP, "c", "sweep.json")))
-check("sweep.json records the check (mode auto, s_tol)",
-      j["truncation_check"]["mode"] == "auto" and j["truncation_check"]["s_tol"] == 2.7e-4, str(j.get("truncation_check")))
+check("sweep.json records the check (mode every point, s_tol)",
+      j["truncation_check"]["mode"] == "every point" and j["truncation_check"]["s_tol"] == 2.7e-4, str(j.get("truncation_check")))
 
 rc, err = sweep("d", FIG2B, "--vary", "1.omega=-20:20:5", "--no-truncation-check")
 r = rows("d")
@@ -104,12 +133,12 @@ p = subprocess.run([QSYNC, "sweep", FIG2B, "--vary", "1.omega=0", "--out", os.pa
 check("--s-tol 0: exit 2 naming the flag", p.returncode == 2 and "--s-tol" in p.stderr, f"{p.returncode}: {p.stderr}")
 
 # --- the journal round trip with the new column --------------------------------------------
-rc, err = sweep("h", FIG2B, "--vary", "1.omega=-20:20:9", "--s-tol", "2.7e-4")
+rc, err = sweep("h", FIG2B, "--vary", "1.omega=-20:20:9", "--s-tol", "2.7e-4", "--truncation-every-point")
 first = open(os.path.join(TMP, "h", "sweep.csv")).read()
 jpath = os.path.join(TMP, "h", "sweep.partial.csv")
 lines = open(jpath).read().splitlines()
 check("journal header ends with truncation_error,crc32", lines[1].endswith(",truncation_error,crc32"), lines[1])
-rc, err = sweep("h", FIG2B, "--vary", "1.omega=-20:20:9", "--s-tol", "2.7e-4", "--resume")
+rc, err = sweep("h", FIG2B, "--vary", "1.omega=-20:20:9", "--s-tol", "2.7e-4", "--truncation-every-point", "--resume")
 check("--resume reads every journal row (the new column parsed) and writes the same sweep.csv",
       rc == 0 and "9 of 9 points already done" in err and open(os.path.join(TMP, "h", "sweep.csv")).read() == first, err)
 # the CRC covers the column: change its digits and the row is discarded
@@ -117,16 +146,16 @@ f = lines[3].split(",")
 f[-2] = repr(float(f[-2]) * 2)
 lines[3] = ",".join(f)
 open(jpath, "w").write("\n".join(lines) + "\n")
-rc, err = sweep("h", FIG2B, "--vary", "1.omega=-20:20:9", "--s-tol", "2.7e-4", "--resume")
+rc, err = sweep("h", FIG2B, "--vary", "1.omega=-20:20:9", "--s-tol", "2.7e-4", "--truncation-every-point", "--resume")
 check("a journal row with a changed truncation_error is discarded (CRC) and recomputed; sweep.csv unchanged",
       rc == 0 and "discarded 1 journal rows" in err and open(os.path.join(TMP, "h", "sweep.csv")).read() == first, err)
 statuses = [x["status"] for x in rows("h")]
 check("journal round trip keeps both status words", "ok" in statuses and "truncation" in statuses, str(statuses))
-rc, err = sweep("h", FIG2B, "--vary", "1.omega=-20:20:9", "--s-tol", "1e-3", "--resume")
+rc, err = sweep("h", FIG2B, "--vary", "1.omega=-20:20:9", "--s-tol", "1e-3", "--truncation-every-point", "--resume")
 check("another --s-tol is another sweep: its journal is refused", rc == 2 and "belongs to a different sweep" in err, err)
 
 # --- levels = auto by the tolerance on S, as steady chooses ------------------------------
-rc, err = sweep("i", FIG2B, "--levels", "auto", "--vary", "1.omega=20")
+rc, err = sweep("i", FIG2B, "--levels", "auto", "--vary", "1.omega=20", "--truncation-every-point")
 lv = [o["levels"] for o in json.load(open(os.path.join(TMP, "i", "sweep.json")))["model"]["oscillators"]]
 d = steady(FIG2B, "--levels", "auto", "--set", "1.omega=20")
 check("levels = auto in a sweep of one point: the levels steady --levels auto chooses (by S)",
@@ -134,7 +163,7 @@ check("levels = auto in a sweep of one point: the levels steady --levels auto ch
 r = rows("i")
 check("levels = auto: the point meets --s-tol (status ok)", r[0]["status"] == "ok" and float(r[0]["truncation_error"]) <= 5e-3,
       str(r[0]))
-rc, err = sweep("k", FIG2B, "--levels", "auto", "--vary", "1.omega=-20:20:5", "--s-tol", "1e-3")
+rc, err = sweep("k", FIG2B, "--levels", "auto", "--vary", "1.omega=-20:20:5", "--s-tol", "1e-3", "--truncation-every-point")
 r = rows("k")
 lk = [o["levels"] for o in json.load(open(os.path.join(TMP, "k", "sweep.json")))["model"]["oscillators"]]
 check("levels = auto with --s-tol 1e-3 over an axis: more levels than at 5e-3, corners and centre below 1e-3",

@@ -14,9 +14,10 @@
  *
  * Truncation: with options.truncation (qsync/convergence.h) every point's S is checked by
  * one extra solve with one more level per oscillator, planned once per structure beside the
- * steady plan; the result holds the largest estimated error over the pairs. Auto (the
- * default) checks the points whose extra solve has at most QS_CONVERGENCE_AUTO_MAX unknowns,
- * as qsync steady does. The check's plans are made afresh for each block, so its numbers too
+ * steady plan; the result holds the largest estimated error over the pairs. By default
+ * (sampled) 5 points of every 16 are checked, where the extra solve has at most
+ * QS_CONVERGENCE_AUTO_MAX unknowns as in qsync steady: checking every point costs 3.5-4.5
+ * times the sweep (Fig. 3a and Fig. 4 maps), sampling about 2 times. The check's plans are made afresh for each block, so its numbers too
  * depend only on the block.
  */
 #ifndef QSYNC_SWEEP_H
@@ -47,8 +48,13 @@ typedef struct {
                                    NAME ("0.1*K_A") */
 } qs_tie;
 
-/* options.truncation */
-enum { QS_SWEEP_TRUNCATION_OFF = 0, QS_SWEEP_TRUNCATION_AUTO = 1, QS_SWEEP_TRUNCATION_ON = 2 };
+/* options.truncation. SAMPLED estimates at every QS_SWEEP_SAMPLE_EVERY-th point of a block
+ * and at its last point (5 of 16), where affordable as AUTO; a point between judges by the
+ * larger estimate of its nearest estimated neighbours in the block (it can miss a feature
+ * narrower than the spacing). The extra solve costs 2.5-3.5 times the point's own. */
+enum { QS_SWEEP_TRUNCATION_OFF = 0, QS_SWEEP_TRUNCATION_AUTO = 1, QS_SWEEP_TRUNCATION_ON = 2,
+       QS_SWEEP_TRUNCATION_SAMPLED = 3 };
+#define QS_SWEEP_SAMPLE_EVERY 4
 
 typedef struct {
     qs_steady_options steady;
@@ -57,10 +63,11 @@ typedef struct {
                                    then raises levels until the estimated error of S is below
                                    s_tol; resolved once, the largest over the grid's corners
                                    and centre */
-    int truncation;             /* QS_SWEEP_TRUNCATION_AUTO (default): estimate the truncation
-                                   error of S where the extra solve has at most
-                                   QS_CONVERGENCE_AUTO_MAX unknowns; _ON: at every point (a failed
-                                   estimate fails the point); _OFF: never */
+    int truncation;             /* QS_SWEEP_TRUNCATION_SAMPLED (default): estimate the truncation
+                                   error of S at sampled points where the extra solve has at most
+                                   QS_CONVERGENCE_AUTO_MAX unknowns; _AUTO: the same at every
+                                   point; _ON: at every point (a failed estimate fails the
+                                   point); _OFF: never */
     double s_tol;               /* tolerance on S's truncation error (default QS_S_TOL_DEFAULT):
                                    levels = auto meets it; the CLI's status compares with it */
     int block;                  /* points per block (default 16) */
@@ -87,9 +94,12 @@ typedef struct {
     const double *S1;           /* [pairs] first-order S (options.perturb), else NULL */
     const double *S_err;        /* [pairs] classical: statistical error of S, else NULL */
     double escaped_fraction;    /* classical */
-    int truncation_checked;     /* 1: the truncation error of S was estimated at this point */
+    int truncation_checked;     /* 1: the truncation error of S was estimated at this point;
+                                   2 (sampled): not here, truncation_nearby holds its neighbours'; 0: no */
     double truncation_error;    /* the largest estimated error of S over the pairs (NaN when not
-                                   checked, or unknown: levels inside the populated range) */
+                                   estimated here, or unknown: levels inside the populated range) */
+    double truncation_nearby;   /* sampled: the larger truncation_error of the nearest estimated
+                                   points before and after it in its block (NaN otherwise) */
 } qs_sweep_result;
 
 typedef void (*qs_sweep_report)(void *ctx, const qs_sweep_result *results, int count);

@@ -59,7 +59,7 @@ static const figure figures[] = {
      "title sprintf('S_1-2 / V at V = %.4f', V[k])\n", NULL},
     {"2b", "quantum S/V against Delta for V = 0.05, 0.2, 0.35, 0.5, first order dashed",
      "# Fig. 2b\n" TWO_OSC("10", "2", "2", "0.2", "0.05", "10"),
-     {"--vary", "1-2=0.05:0.5:4", "--vary", "1.omega=-40:40:321", "--perturb", NULL},
+     {"--vary", "1-2=0.05:0.5:4", "--vary", "1.omega=-40:40:321", "--perturb", "--truncation-every-point", NULL},
      "set xlabel 'Delta = omega_1 - omega_2'\nset ylabel 'S / V'\nset key top center\nset grid\n"
      "at(v) = abs(column('1-2') - v) < 1e-9\n"
      "plot for [k=0:3] 'sweep.csv' using '1.omega':(at(0.05 + 0.15*k) ? column('S_1-2') / column('1-2') : NaN) with lines lw 2 "
@@ -68,7 +68,7 @@ static const figure figures[] = {
      "title 'S1_1-2 / V at V = 0.05 (first order)'\n", NULL},
     {"3a", "S against (Delta, sigma), K = 1/sigma; inset S/sigma at sigma = 0.2, 0.4, 0.6, 0.8",
      "# Fig. 3a (K is tied to 1/sigma by the sweep)\n" TWO_OSC("5", "4", "4", "0.2", "0.1", "10"),
-     {"--vary", "1.omega=-25:25:161", "--vary", "sigma=0.1:1:91", "--tie", "K=1/sigma", NULL},
+     {"--vary", "1.omega=-25:25:161", "--vary", "sigma=0.1:1:91", "--tie", "K=1/sigma", "--truncation-every-point", NULL},
      "set multiplot\nset xlabel 'Delta'\nset ylabel 'sigma'\nset cblabel 'S_1-2'\nset palette rgb 33,13,10\n"
      "set xrange [-25:25]\nset yrange [0.1:1]\nplot 'sweep.csv' using '1.omega':'sigma':'S_1-2' with image notitle\n"
      "set origin 0.5,0.5\nset size 0.36,0.42\nunset title\nunset cblabel\nset xlabel 'Delta' offset 0,0.5\nset ylabel 'S/sigma' offset 1,0\n"
@@ -83,19 +83,19 @@ static const figure figures[] = {
      "More levels move this band, they do not remove it (12 levels: sigma 0.54-0.74)"},
     {"3b", "S against (nbar_2, sigma) at equal frequencies, nbar_1 = 4, K = 1/sigma",
      "# Fig. 3b (K tied to 1/sigma)\n" TWO_OSC("5", "4", "4", "0.2", "0.1", "12"),
-     {"--vary", "2.nbar=2:6:161", "--vary", "sigma=0.1:1:91", "--tie", "K=1/sigma", NULL},
+     {"--vary", "2.nbar=2:6:161", "--vary", "sigma=0.1:1:91", "--tie", "K=1/sigma", "--truncation-every-point", NULL},
      "set xlabel 'nbar_2 (nbar_1 = 4)'\nset ylabel 'sigma'\nset cblabel 'S_1-2'\nset palette rgb 33,13,10\n"
      "set xrange [2:6]\nset yrange [0.1:1]\nplot 'sweep.csv' using '2.nbar':'sigma':'S_1-2' with image notitle\n", NULL},
     {"3c", "S against (dn, Delta) with the resonances of Eq. 7; sigma = 0.2, K = 5",
      "# Fig. 3c\n" TWO_OSC("5", "4", "4", "0.2", "0.1", "12"),
-     {"--vary", "2.nbar=2:6:81", "--vary", "1.omega=-30:30:121", NULL},
+     {"--vary", "2.nbar=2:6:81", "--vary", "1.omega=-30:30:121", "--truncation-every-point", NULL},
      "K = 5\nset xlabel 'dn = nbar_2 - nbar_1'\nset ylabel 'Delta'\nset cblabel 'S_1-2'\nset palette rgb 33,13,10\n"
      "set xrange [-2:2]\nset yrange [-30:30]\nset key bottom left\n"
      "plot 'sweep.csv' using (column('2.nbar') - 4):'1.omega':'S_1-2' with image notitle, -2*K*(x+1) with lines dt 2 lc rgb 'white' lw 2 title 'Eq. 7', "
      "-2*K*(x-1) with lines dt 2 lc rgb 'white' lw 2 notitle\n", NULL},
     {"3d", "S against (K, Delta); sigma = 0.2",
      "# Fig. 3d (18 levels: at small K the Kerr resonances Delta = 2K m reach beyond 10)\n" TWO_OSC("5", "4", "4", "0.2", "0.1", "18"),
-     {"--vary", "K=0.25:10:79", "--vary", "1.omega=-25:25:101", NULL},
+     {"--vary", "K=0.25:10:79", "--vary", "1.omega=-25:25:101", "--truncation-every-point", NULL},
      "set xlabel 'K'\nset ylabel 'Delta'\nset cblabel 'S_1-2'\nset palette rgb 33,13,10\nset xrange [0.25:10]\nset yrange [-25:25]\n"
      "set key bottom left\nplot 'sweep.csv' using 'K':'1.omega':'S_1-2' with image notitle, 2*x with lines dt 2 lc rgb 'white' lw 2 title 'Delta = +-2K', "
      "-2*x with lines dt 2 lc rgb 'white' lw 2 notitle\n",
@@ -103,19 +103,19 @@ static const figure figures[] = {
      "at 36 levels the error there is at most 1.6e-3 (below --s-tol 5e-3). At 10 levels the estimate understates it "
      "instead (K = 0.25, Delta = 5.5: 9e-4 estimated, 5.2e-3 true), hence 18 levels"},
     {"4a", "S_AC against (Delta, V1), V2 = 0", THREE_OSC,
-     {"--vary", "C.omega=-40:40:81", "--vary", "A-C,B-C=0.02:0.5:25", NULL},
+     {"--vary", "C.omega=-40:40:81", "--vary", "A-C,B-C=0.02:0.5:25", "--truncation-every-point", NULL},
      "set xlabel 'Delta = omega_C - omega_A'\nset ylabel 'V1'\nset cblabel 'S_A-C'\nset palette rgb 33,13,10\n"
      "set xrange [-40:40]\nset yrange [0.02:0.5]\nplot 'sweep.csv' using 'C.omega':'A-C':'S_A-C' with image notitle\n", NULL},
     {"4b", "S_AB (identical A, B, coupled only through C) against (Delta, V1), V2 = 0", THREE_OSC,
-     {"--vary", "C.omega=-40:40:81", "--vary", "A-C,B-C=0.02:0.5:25", NULL},
+     {"--vary", "C.omega=-40:40:81", "--vary", "A-C,B-C=0.02:0.5:25", "--truncation-every-point", NULL},
      "set xlabel 'Delta = omega_C - omega_A'\nset ylabel 'V1'\nset cblabel 'S_A-B'\nset palette rgb 33,13,10\n"
      "set xrange [-40:40]\nset yrange [0.02:0.5]\nplot 'sweep.csv' using 'C.omega':'A-C':'S_A-B' with image notitle\n", NULL},
     {"4c", "S_AC against (V1, V2) at Delta = 2K (V2 of either sign)", THREE_OSC,
-     {"--vary", "A-C,B-C=0:0.5:41", "--vary", "A-B=-0.5:0.5:81", NULL},
+     {"--vary", "A-C,B-C=0:0.5:41", "--vary", "A-B=-0.5:0.5:81", "--truncation-every-point", NULL},
      "set xlabel 'V1 (A-C, B-C)'\nset ylabel 'V2 (A-B)'\nset cblabel 'S_A-C'\nset palette rgb 33,13,10\n"
      "set xrange [0:0.5]\nset yrange [-0.5:0.5]\nplot 'sweep.csv' using 'A-C':'A-B':'S_A-C' with image notitle\n", NULL},
     {"4d", "S_AB against (V1, V2) at Delta = 2K: suppressed where direct and mediated coupling cancel (V2 < 0)", THREE_OSC,
-     {"--vary", "A-C,B-C=0:0.5:41", "--vary", "A-B=-0.5:0.5:81", NULL},
+     {"--vary", "A-C,B-C=0:0.5:41", "--vary", "A-B=-0.5:0.5:81", "--truncation-every-point", NULL},
      "set xlabel 'V1 (A-C, B-C)'\nset ylabel 'V2 (A-B)'\nset cblabel 'S_A-B'\nset palette rgb 33,13,10\n"
      "set xrange [0:0.5]\nset yrange [-0.5:0.5]\nplot 'sweep.csv' using 'A-C':'A-B':'S_A-B' with image notitle\n", NULL},
     {"ring4", "ring A - B - A2 - B2: S between identical oscillators against the detuning Delta of B and B2",
@@ -123,7 +123,7 @@ static const figure figures[] = {
      "[defaults]\ngamma = 1\nsigma = 0.2\nK = 10\nnbar = 1\nlevels = 4\n"
      "[oscillator A]\n[oscillator B]\nomega = 20\n[oscillator A2]\n[oscillator B2]\nomega = 20\n"
      "[coupling]\nA-B = 0.1\nB-A2 = 0.1\nA2-B2 = 0.1\nB2-A = 0.1\n",
-     {"--vary", "B.omega,B2.omega=-30:30:121", NULL},
+     {"--vary", "B.omega,B2.omega=-30:30:121", "--truncation-every-point", NULL},
      "set xlabel 'Delta = omega_B - omega_A'\nset ylabel 'S'\nset grid\nset key top center\n"
      "plot 'sweep.csv' using 'B.omega':'S_A-B' with lines lw 2 title 'S_A-B (neighbours)', "
      "'' using 'B.omega':'S_A-A2' with lines lw 2 title 'S_A-A2 (identical)', "

@@ -9,9 +9,11 @@
  *                      (classical: S_err_<a>-<b> per pair, escaped_fraction, status); then
  *                      phi_<a>-<b> per pair (phi_max in [0, 2π)); and last (quantum only)
  *                      truncation_error, the largest estimated truncation error of S over
- *                      the pairs (nan when not estimated). New columns go at the end so that
- *                      readers by position keep theirs. status: ok; truncation (the estimated
- *                      error of S is above --s-tol, or unknown); top-level (not estimated —
+ *                      the pairs (nan when not estimated at this point: by default 5 points of
+ *                      every block of 16 are, see qsync/sweep.h). New columns go at the end so
+ *                      that readers by position keep theirs. status: ok; truncation (the
+ *                      estimated error of S — between sampled points the larger of the
+ *                      neighbours' — is above --s-tol, or unknown); top-level (not estimated —
  *                      --no-truncation-check, or the extra solve too large for the default —
  *                      and the top level holds more than --top-tol); numerical, memory, input
  *                      (failed: NaN);
@@ -77,8 +79,11 @@ static const char usage[] =
     "  --s-tol X                tolerance on the estimated truncation error of S (default 5e-3):\n"
     "                           status truncation above it; levels = auto meets it\n"
     "  --truncation-check       estimate it at every point (one extra solve with one more level\n"
-    "                           per oscillator); by default where that solve has at most 60000\n"
-    "                           unknowns (column truncation_error)\n"
+    "                           per oscillator, 2.5-3.5 times a point's cost; column truncation_error).\n"
+    "                           By default it is estimated at 5 points of every 16 (0, 4, 8, 12, 15\n"
+    "                           of each block) where that solve has at most 60000 unknowns; a point\n"
+    "                           between takes its status from the larger estimate of its neighbours\n"
+    "  --truncation-every-point at every point where that solve has at most 60000 unknowns\n"
     "  --no-truncation-check    never (status from the top-level population, --top-tol)\n"
     "  --cold-start             GMRES: start every point from the uncoupled state instead\n"
     "  A grid holds at most 10000000 points.\n";
@@ -245,8 +250,10 @@ static void on_block(void *ctx, const qs_sweep_result *r, int n)
         if (!rs->classical) {
             /* the status speaks of S: ok or truncation when estimated, top-level only without */
             rs->trunc[p] = r[i].truncation_error;
-            if (r[i].status >= 0 && r[i].truncation_checked)
+            if (r[i].status >= 0 && r[i].truncation_checked == 1)
                 rs->status[p] = r[i].truncation_error <= rs->s_tol ? QS_OK : STATUS_TRUNCATION;
+            else if (r[i].status >= 0 && r[i].truncation_checked == 2)   /* sampled: by its neighbours */
+                rs->status[p] = r[i].truncation_nearby <= rs->s_tol ? QS_OK : STATUS_TRUNCATION;
         }
         rs->done[p] = 1;
         if (rs->journal) write_row(rs->journal, rs, p, 1);
@@ -367,9 +374,14 @@ static void describe(json *j, const description *d)
         json_num(j, "tail_tol", o->tail_tol);
         json_end(j);
         json_object(j, "truncation_check");
-        json_str(j, "mode", o->truncation == QS_SWEEP_TRUNCATION_ON ? "on" : o->truncation == QS_SWEEP_TRUNCATION_OFF ? "off" : "auto");
+        json_str(j, "mode", o->truncation == QS_SWEEP_TRUNCATION_ON ? "on" : o->truncation == QS_SWEEP_TRUNCATION_OFF ? "off"
+                            : o->truncation == QS_SWEEP_TRUNCATION_AUTO ? "every point" : "sampled");
         json_str(j, "method", "one extra solve with one more level for every oscillator; truncation_error = max over pairs of |dS| max_j F_j");
-        if (o->truncation == QS_SWEEP_TRUNCATION_AUTO) json_int(j, "auto_max_unknowns", QS_CONVERGENCE_AUTO_MAX);
+        if (o->truncation == QS_SWEEP_TRUNCATION_SAMPLED)
+            json_str(j, "sampled", "estimated at points 0, 4, 8, 12 and 15 of every block of 16; a point between takes the "
+                                   "larger estimate of its nearest estimated neighbours for its status (truncation_error nan)");
+        if (o->truncation != QS_SWEEP_TRUNCATION_ON && o->truncation != QS_SWEEP_TRUNCATION_OFF)
+            json_int(j, "auto_max_unknowns", QS_CONVERGENCE_AUTO_MAX);
         json_num(j, "s_tol", o->s_tol);
         json_end(j);
     }
@@ -858,6 +870,7 @@ int cmd_sweep(int argc, char **argv)
         }
         if ((r = steady_options_take(&so.steady, argc, argv, &i)) != 0) { if (r < 0) goto done; continue; }
         if ((r = truncation_args_take(argc, argv, &i, &check, &so.s_tol)) != 0) { if (r < 0) goto done; continue; }
+        if (cli_take(argc, argv, &i, "--truncation-every-point", 0, &v) > 0) { check = 2; continue; }
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) { fputs(usage, stdout); rc = EXIT_OK; goto done; }
         if (argv[i][0] == '-' && argv[i][1] != '\0') { fprintf(stderr, "qsync sweep: unknown option %s\n%s", argv[i], usage); goto done; }
         if (ma.model_path) { fprintf(stderr, "qsync sweep: more than one model file (%s, %s)\n", ma.model_path, argv[i]); goto done; }
@@ -872,7 +885,8 @@ int cmd_sweep(int argc, char **argv)
         goto done;
     }
     so.tail_tol = ma.tail_tol;
-    so.truncation = check > 0 ? QS_SWEEP_TRUNCATION_ON : check < 0 ? QS_SWEEP_TRUNCATION_OFF : QS_SWEEP_TRUNCATION_AUTO;
+    so.truncation = check > 1 ? QS_SWEEP_TRUNCATION_AUTO : check > 0 ? QS_SWEEP_TRUNCATION_ON
+                    : check < 0 ? QS_SWEEP_TRUNCATION_OFF : QS_SWEEP_TRUNCATION_SAMPLED;
     if (so.classical) so.truncation = QS_SWEEP_TRUNCATION_OFF;
     so.part = par_rank();                  /* under MPI: this process's share of the blocks */
     so.parts = par_size();
@@ -1004,7 +1018,7 @@ int cmd_sweep(int argc, char **argv)
                     if (n_trunc++ == 0 || !(rs.trunc[p] <= rs.trunc[worst])) worst = p;
                 }
                 if (rs.status[p] == QS_WARN_TRUNCATION) n_top++;
-                if (!rs.classical && rs.status[p] >= 0 && isnan(rs.trunc[p])) n_unchecked++;
+                if (!rs.classical && rs.status[p] == QS_WARN_TRUNCATION) n_unchecked++;
                 write_row(fp, &rs, p, 0);
             }
             rc = out_commit(fp, tmp, final);
@@ -1016,10 +1030,10 @@ int cmd_sweep(int argc, char **argv)
             fprintf(stderr, "qsync sweep: warning: %zu of %zu points have an estimated truncation error of S above --s-tol %g "
                     "(status truncation; the largest, %.2g, at point %zu): raise levels\n", n_trunc, done_count, so.s_tol,
                     rs.trunc[worst], worst);
-        if (rc == EXIT_OK && n_unchecked && so.truncation == QS_SWEEP_TRUNCATION_AUTO)
-            fprintf(stderr, "qsync sweep: the truncation error of S was not estimated at %zu of %zu points (one more level "
-                    "needs more than %d unknowns; --truncation-check computes it)%s\n", n_unchecked, done_count,
-                    QS_CONVERGENCE_AUTO_MAX, n_top ? "; their status comes from the top-level population" : "");
+        if (rc == EXIT_OK && n_unchecked && so.truncation != QS_SWEEP_TRUNCATION_OFF)
+            fprintf(stderr, "qsync sweep: the truncation error of S was not estimated at %zu of %zu points whose top level "
+                    "holds more than --top-tol (status top-level): one more level needs more than %d unknowns; "
+                    "--truncation-check computes it\n", n_unchecked, done_count, QS_CONVERGENCE_AUTO_MAX);
         else if (rc == EXIT_OK && n_top)
             fprintf(stderr, "qsync sweep: warning: %zu of %zu points have a top level above --top-tol (status top-level; "
                     "the truncation error of S was not estimated: --no-truncation-check)\n", n_top, done_count);

@@ -75,7 +75,7 @@ void qs_sweep_defaults(qs_sweep_options *o)
 {
     qs_steady_defaults(&o->steady);
     o->tail_tol = QS_AUTO_GUESS_TAIL;
-    o->truncation = QS_SWEEP_TRUNCATION_AUTO;
+    o->truncation = QS_SWEEP_TRUNCATION_SAMPLED;
     o->s_tol = QS_S_TOL_DEFAULT;
     o->block = 16;
     o->threads = 0;
@@ -494,19 +494,20 @@ static int cache_check(plan_cache *pc, int slot, const qs_model *m, const qs_swe
 {
     *check = NULL;
     if (opt->truncation == QS_SWEEP_TRUNCATION_OFF) return QS_OK;
+    int by_cost = opt->truncation != QS_SWEEP_TRUNCATION_ON;
     if (pc->check_state[slot] == 0) {
         qs_convergence_plan_free(&pc->check[slot]);
         qs_convergence_options co;
         qs_convergence_defaults(&co);
         co.steady = *so;
         co.steady.full = 0;       /* so.perms: the group every point shares, kept by one more level */
-        if (opt->truncation == QS_SWEEP_TRUNCATION_AUTO && qs_convergence_cost(m, &co) > QS_CONVERGENCE_AUTO_MAX) {
+        if (by_cost && qs_convergence_cost(m, &co) > QS_CONVERGENCE_AUTO_MAX) {
             pc->check_state[slot] = -1;
             return QS_OK;
         }
         int st = qs_convergence_plan_create(m, &co, &pc->check[slot], e);
         if (st != QS_OK) {
-            if (opt->truncation == QS_SWEEP_TRUNCATION_AUTO) { pc->check_state[slot] = -1; return QS_OK; }
+            if (by_cost) { pc->check_state[slot] = -1; return QS_OK; }
             return st;
         }
         pc->check_state[slot] = 1;
@@ -559,7 +560,7 @@ int qs_sweep_run(qs_sweep *s, const unsigned char *done, qs_sweep_report report,
                 r->residual = NAN;
                 r->top_population = NAN;
                 r->truncation_checked = 0;
-                r->truncation_error = NAN;
+                r->truncation_error = r->truncation_nearby = NAN;
                 for (int q = 0; q < s->pairs; q++) Sp[q] = S1p[q] = Pp[q] = NAN;
                 qs_error e;
                 qs_steady *plan = NULL;
@@ -604,7 +605,10 @@ int qs_sweep_run(qs_sweep *s, const unsigned char *done, qs_sweep_report report,
                     /* the truncation error of S: one more level for every oscillator */
                     qs_convergence_plan *check = NULL;
                     const qs_convergence *conv = NULL;
-                    int cs = cache_check(&pc, slot, m, &s->opt, &so, &check, &e);
+                    size_t k = p - b * block;
+                    int sampled = s->opt.truncation != QS_SWEEP_TRUNCATION_SAMPLED || k % QS_SWEEP_SAMPLE_EVERY == 0 ||
+                                  k == block - 1 || p == s->size - 1;
+                    int cs = sampled ? cache_check(&pc, slot, m, &s->opt, &so, &check, &e) : QS_OK;
                     if (cs == QS_OK && check) cs = qs_convergence_plan_run(check, m, state, &conv, &e);
                     if (cs == QS_OK && conv) {
                         r->truncation_checked = 1;
@@ -614,6 +618,18 @@ int qs_sweep_run(qs_sweep *s, const unsigned char *done, qs_sweep_report report,
                     }
                 }
                 n++;
+            }
+            /* sampled: a point between estimates takes the larger of its nearest neighbours' */
+            for (int i = 0; s->opt.truncation == QS_SWEEP_TRUNCATION_SAMPLED && i < n; i++) {
+                if (res[i].truncation_checked || res[i].status < 0) continue;
+                int before = i - 1, after = i + 1;
+                while (before >= 0 && res[before].truncation_checked != 1) before--;
+                while (after < n && res[after].truncation_checked != 1) after++;
+                if (before < 0 && after >= n) continue;
+                double x = before >= 0 ? res[before].truncation_error : 0.0, y = after < n ? res[after].truncation_error : 0.0;
+                res[i].truncation_checked = 2;
+                res[i].truncation_nearby = x >= y ? x : y;   /* NaN (unknown) wins */
+                if (isnan(x) || isnan(y)) res[i].truncation_nearby = NAN;
             }
             if (n > 0 && report) {
 #pragma omp critical(qs_sweep_report)
