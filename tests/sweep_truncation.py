@@ -70,6 +70,9 @@ rs = rows("s")
 sampled = [i for i, x in enumerate(rs) if not math.isnan(float(x["truncation_error"]))]
 check("default: estimated at points 0, 4, 8, 12, 15 of each block of 16 (and the grid's last), nan between",
       rc == 0 and sampled == [0, 4, 8, 12, 15, 16, 20], str(sampled))
+check("default: the warning names the largest estimate (not a point between estimates)",
+      "16 of 21 points have an estimated truncation error of S above --s-tol 0.0003 (status truncation; the largest, "
+      "0.00093, at point 0)" in err or "the largest, 0.00093, at point 20" in err, err)
 j = json.load(open(os.path.join(TMP, "s", "sweep.json")))
 check("default: sweep.json says sampled", j["truncation_check"]["mode"] == "sampled", str(j["truncation_check"]))
 

@@ -1003,7 +1003,7 @@ int cmd_sweep(int argc, char **argv)
     if (par_max(rc != EXIT_OK)) { if (rc == EXIT_OK) rc = EXIT_IO; goto done; }
 
     if (rank == 0) {
-        size_t failed = 0, done_count = 0, n_trunc = 0, n_top = 0, n_unchecked = 0, worst = 0;
+        size_t failed = 0, done_count = 0, n_trunc = 0, n_top = 0, n_unchecked = 0, worst = (size_t)-1;
         journal_stats js;
         if (nproc > 1 && read_journals(out, &rs, &js, bad, sizeof bad) != JOURNAL_OK)
             rc = cli_fail(QS_EIO, "%s: changed during the sweep", bad);
@@ -1015,7 +1015,8 @@ int cmd_sweep(int argc, char **argv)
                 done_count++;
                 if (rs.status[p] < 0) failed++;
                 if (rs.status[p] == STATUS_TRUNCATION) {
-                    if (n_trunc++ == 0 || !(rs.trunc[p] <= rs.trunc[worst])) worst = p;
+                    n_trunc++;
+                    if (isfinite(rs.trunc[p]) && (worst == (size_t)-1 || rs.trunc[p] > rs.trunc[worst])) worst = p;
                 }
                 if (rs.status[p] == QS_WARN_TRUNCATION) n_top++;
                 if (!rs.classical && rs.status[p] == QS_WARN_TRUNCATION) n_unchecked++;
@@ -1026,10 +1027,12 @@ int cmd_sweep(int argc, char **argv)
             rc = EXIT_IO;
         }
         if (rc == EXIT_OK) rc = write_description(out, &desc, argc, argv);
-        if (rc == EXIT_OK && n_trunc)
+        if (rc == EXIT_OK && n_trunc) {
+            char largest[96] = "";
+            if (worst != (size_t)-1) snprintf(largest, sizeof largest, "; the largest, %.2g, at point %zu", rs.trunc[worst], worst);
             fprintf(stderr, "qsync sweep: warning: %zu of %zu points have an estimated truncation error of S above --s-tol %g "
-                    "(status truncation; the largest, %.2g, at point %zu): raise levels\n", n_trunc, done_count, so.s_tol,
-                    rs.trunc[worst], worst);
+                    "(status truncation%s): raise levels\n", n_trunc, done_count, so.s_tol, largest);
+        }
         if (rc == EXIT_OK && n_unchecked && so.truncation != QS_SWEEP_TRUNCATION_OFF)
             fprintf(stderr, "qsync sweep: the truncation error of S was not estimated at %zu of %zu points whose top level "
                     "holds more than --top-tol (status top-level): one more level needs more than %d unknowns; "
