@@ -64,15 +64,20 @@ for row in r:
 check("Fig. 4 (three oscillators, A <-> B symmetry): truncation_error equals steady's (1e-12)",
       rc == 0 and len(r) == 2 and worst <= 1e-12, f"exit {rc}, {worst:.2e}")
 
-# --- the default samples: points 0, 4, 8, 12, 15 of every block of 16 ---------------------
+# --- the default samples every 4th point along the last axis --------------------------------
 rc, err = sweep("s", FIG2B, "--vary", "1.omega=-20:20:21", "--s-tol", "3e-4")
 rs = rows("s")
 sampled = [i for i, x in enumerate(rs) if not math.isnan(float(x["truncation_error"]))]
-check("default: estimated at points 0, 4, 8, 12, 15 of each block of 16 (and the grid's last), nan between",
-      rc == 0 and sampled == [0, 4, 8, 12, 15, 16, 20], str(sampled))
+check("default: estimated at every 4th point along the last axis and its last, nan between",
+      rc == 0 and sampled == [0, 4, 8, 12, 16, 20], str(sampled))
 check("default: the warning names the largest estimate (not a point between estimates)",
       "16 of 21 points have an estimated truncation error of S above --s-tol 0.0003 (status truncation; the largest, "
       "0.00093, at point 0)" in err or "the largest, 0.00093, at point 20" in err, err)
+rc, err = sweep("lv", FIG2B, "--vary", "levels=4,6", "--vary", "1.omega=14:22:5")
+rc2, err2 = sweep("l6", FIG2B, "--levels", "6", "--vary", "1.omega=14:22:5")
+check("default: the levels = 6 rows of a levels axis equal a separate sweep at 6 levels (status and estimate too)",
+      rc == 0 and [list(x.values())[1:] for x in rows("lv")[5:]] == [list(x.values()) for x in rows("l6")],
+      f"{[(x['status'], x['truncation_error']) for x in rows('lv')]}")
 j = json.load(open(os.path.join(TMP, "s", "sweep.json")))
 check("default: sweep.json says sampled", j["truncation_check"]["mode"] == "sampled", str(j["truncation_check"]))
 

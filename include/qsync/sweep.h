@@ -15,7 +15,7 @@
  * Truncation: with options.truncation (qsync/convergence.h) every point's S is checked by
  * one extra solve with one more level per oscillator, planned once per structure beside the
  * steady plan; the result holds the largest estimated error over the pairs. By default
- * (sampled) 5 points of every 16 are checked, where the extra solve has at most
+ * (sampled) every 4th point along the fastest axis is checked, where the extra solve has at most
  * QS_CONVERGENCE_AUTO_MAX unknowns as in qsync steady: checking every point costs 3.5-4.5
  * times the sweep (Fig. 3a and Fig. 4 maps), sampling about 2 times. The check's plans are made afresh for each block, so its numbers too
  * depend only on the block.
@@ -48,10 +48,10 @@ typedef struct {
                                    NAME ("0.1*K_A") */
 } qs_tie;
 
-/* options.truncation. SAMPLED estimates at every QS_SWEEP_SAMPLE_EVERY-th point of a block
- * and at its last point (5 of 16), where affordable as AUTO; a point between judges by the
- * larger estimate of its nearest estimated neighbours in the block (it can miss a feature
- * narrower than the spacing). The extra solve costs 2.5-3.5 times the point's own. */
+/* options.truncation. SAMPLED estimates at every QS_SWEEP_SAMPLE_EVERY-th point along the
+ * fastest (last) axis and at its last point, where affordable as AUTO; a point between
+ * judges by the larger estimate of its nearest estimated neighbours of the same structure in
+ * its block (it can miss a feature narrower than the spacing). The extra solve costs 2.5-3.5 times the point's own. */
 enum { QS_SWEEP_TRUNCATION_OFF = 0, QS_SWEEP_TRUNCATION_AUTO = 1, QS_SWEEP_TRUNCATION_ON = 2,
        QS_SWEEP_TRUNCATION_SAMPLED = 3 };
 #define QS_SWEEP_SAMPLE_EVERY 4

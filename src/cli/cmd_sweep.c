@@ -9,8 +9,8 @@
  *                      (classical: S_err_<a>-<b> per pair, escaped_fraction, status); then
  *                      phi_<a>-<b> per pair (phi_max in [0, 2π)); and last (quantum only)
  *                      truncation_error, the largest estimated truncation error of S over
- *                      the pairs (nan when not estimated at this point: by default 5 points of
- *                      every block of 16 are, see qsync/sweep.h). New columns go at the end so
+ *                      the pairs (nan when not estimated at this point: by default every 4th
+ *                      point along the last axis is, see qsync/sweep.h). New columns go at the end so
  *                      that readers by position keep theirs. status: ok; truncation (the
  *                      estimated error of S — between sampled points the larger of the
  *                      neighbours' — is above --s-tol, or unknown); top-level (not estimated —
@@ -80,9 +80,9 @@ static const char usage[] =
     "                           status truncation above it; levels = auto meets it\n"
     "  --truncation-check       estimate it at every point (one extra solve with one more level\n"
     "                           per oscillator, 2.5-3.5 times a point's cost; column truncation_error).\n"
-    "                           By default it is estimated at 5 points of every 16 (0, 4, 8, 12, 15\n"
-    "                           of each block) where that solve has at most 60000 unknowns; a point\n"
-    "                           between takes its status from the larger estimate of its neighbours\n"
+    "                           By default it is estimated at every 4th point along the last axis\n"
+    "                           (and its last point) where that solve has at most 60000 unknowns; a\n"
+    "                           point between takes its status from the larger estimate of its neighbours\n"
     "  --truncation-every-point at every point where that solve has at most 60000 unknowns\n"
     "  --no-truncation-check    never (status from the top-level population, --top-tol)\n"
     "  --cold-start             GMRES: start every point from the uncoupled state instead\n"
@@ -378,8 +378,9 @@ static void describe(json *j, const description *d)
                             : o->truncation == QS_SWEEP_TRUNCATION_AUTO ? "every point" : "sampled");
         json_str(j, "method", "one extra solve with one more level for every oscillator; truncation_error = max over pairs of |dS| max_j F_j");
         if (o->truncation == QS_SWEEP_TRUNCATION_SAMPLED)
-            json_str(j, "sampled", "estimated at points 0, 4, 8, 12 and 15 of every block of 16; a point between takes the "
-                                   "larger estimate of its nearest estimated neighbours for its status (truncation_error nan)");
+            json_str(j, "sampled", "estimated at every 4th point along the last axis (indices 0, 4, 8, ... and its last); a point "
+                                   "between takes for its status the larger estimate of its nearest estimated neighbours in its "
+                                   "block of 16 (truncation_error nan)");
         if (o->truncation != QS_SWEEP_TRUNCATION_ON && o->truncation != QS_SWEEP_TRUNCATION_OFF)
             json_int(j, "auto_max_unknowns", QS_CONVERGENCE_AUTO_MAX);
         json_num(j, "s_tol", o->s_tol);

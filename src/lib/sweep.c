@@ -533,12 +533,13 @@ int qs_sweep_run(qs_sweep *s, const unsigned char *done, qs_sweep_report report,
         memset(&pc, 0, sizeof pc);
         qs_sweep_result *res = malloc(block * sizeof *res);
         double *S = malloc(3 * block * np * sizeof *S);
+        int *slots = malloc(block * sizeof *slots);      /* plan slot (structure) of each point of the block */
         double complex *c = malloc(((size_t)s->lmax + 1) * sizeof *c);
         qs_steady_options so = s->opt.steady;
         so.perms = s->perms;
         so.n_perms = s->n_perms;
         if (so.memory_limit == 0) so.memory_limit = qs_memory_available() / threads;
-        if (!m || !res || !S || !c) {
+        if (!m || !res || !S || !c || !slots) {
 #pragma omp atomic write
             failed = 1;
         }
@@ -560,6 +561,7 @@ int qs_sweep_run(qs_sweep *s, const unsigned char *done, qs_sweep_report report,
                 r->residual = NAN;
                 r->top_population = NAN;
                 r->truncation_checked = 0;
+                slots[n] = -1;
                 r->truncation_error = r->truncation_nearby = NAN;
                 for (int q = 0; q < s->pairs; q++) Sp[q] = S1p[q] = Pp[q] = NAN;
                 qs_error e;
@@ -584,6 +586,7 @@ int qs_sweep_run(qs_sweep *s, const unsigned char *done, qs_sweep_report report,
                     st = cache_plan(&pc, m, &so, &plan, &slot, &e);
                 }
                 if (st == QS_OK) st = qs_steady_solve(plan, m, &e);
+                if (st >= 0) slots[n] = slot;
                 r->status = st;
                 if (st >= 0) {
                     const qs_state *state = qs_steady_state(plan);
@@ -605,9 +608,11 @@ int qs_sweep_run(qs_sweep *s, const unsigned char *done, qs_sweep_report report,
                     /* the truncation error of S: one more level for every oscillator */
                     qs_convergence_plan *check = NULL;
                     const qs_convergence *conv = NULL;
-                    size_t k = p - b * block;
+                    /* sampled: by the index along the fastest axis, so a point samples as in any
+                     * sweep with that axis (a --vary levels=... row as in a separate run) */
+                    size_t fast = (size_t)s->axes[s->n_axes - 1].count, k = p % fast;
                     int sampled = s->opt.truncation != QS_SWEEP_TRUNCATION_SAMPLED || k % QS_SWEEP_SAMPLE_EVERY == 0 ||
-                                  k == block - 1 || p == s->size - 1;
+                                  k == fast - 1;
                     int cs = sampled ? cache_check(&pc, slot, m, &s->opt, &so, &check, &e) : QS_OK;
                     if (cs == QS_OK && check) cs = qs_convergence_plan_run(check, m, state, &conv, &e);
                     if (cs == QS_OK && conv) {
@@ -623,8 +628,9 @@ int qs_sweep_run(qs_sweep *s, const unsigned char *done, qs_sweep_report report,
             for (int i = 0; s->opt.truncation == QS_SWEEP_TRUNCATION_SAMPLED && i < n; i++) {
                 if (res[i].truncation_checked || res[i].status < 0) continue;
                 int before = i - 1, after = i + 1;
-                while (before >= 0 && res[before].truncation_checked != 1) before--;
-                while (after < n && res[after].truncation_checked != 1) after++;
+                /* the nearest estimated points of the same structure (levels may be an axis) */
+                while (before >= 0 && (res[before].truncation_checked != 1 || slots[before] != slots[i])) before--;
+                while (after < n && (res[after].truncation_checked != 1 || slots[after] != slots[i])) after++;
                 if (before < 0 && after >= n) continue;
                 double x = before >= 0 ? res[before].truncation_error : 0.0, y = after < n ? res[after].truncation_error : 0.0;
                 res[i].truncation_checked = 2;
@@ -643,6 +649,7 @@ int qs_sweep_run(qs_sweep *s, const unsigned char *done, qs_sweep_report report,
         qs_model_free(&m);
         free(res);
         free(S);
+        free(slots);
         free(c);
     }
     openblas_set_num_threads(blas);
