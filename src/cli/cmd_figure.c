@@ -10,8 +10,8 @@
  * with H ∋ +C_AB a_A† a_B (MODEL.md), the direct coupling cancels the one mediated by C, and
  * S_AB is suppressed along a strip, only for V2 < 0.
  *
- * Levels, chosen by the truncation error of S every sweep estimates (column
- * truncation_error, status ok when it is below 5e-3): 10 for Figs. 2b and 3a, 12 for 3b and
+ * Levels, chosen by the truncation error of S, which every figure's sweep estimates at every
+ * point (--truncation-every-point; column truncation_error, status ok when it is below 5e-3): 10 for Figs. 2b and 3a, 12 for 3b and
  * 3c, 18 for 3d (at small K the Kerr resonances Delta = 2K m reach beyond 10 levels: 10
  * fails there), 6 for Fig. 4 (three oscillators), 4 for the rings; ring4 spans |Delta| <= 30
  * (5 levels would cost over a minute a point). A figure whose points do not all read ok says
