@@ -31,7 +31,7 @@ typedef struct {
     const char *model;
     const char *args[12];         /* sweep arguments after the model file, NULL-terminated */
     const char *plot;             /* gnuplot commands after the common preamble */
-    const char *note;             /* printed when points do not read ok: why their error is harmless */
+    const char *note;             /* printed when points do not read ok at the figure's own levels: why */
 } figure;
 
 #define TWO_OSC(K_, NBAR1, NBAR2, SIGMA, V, LEVELS)                                             \
@@ -307,7 +307,7 @@ static int run_figure(const figure *f, const figure_run *run)
     if (wrc != EXIT_OK) return wrc;
     run_gnuplot(dir, "figure");
     long bad = not_ok(dir);
-    if (bad > 0 && f->note) fprintf(stderr, "qsync figure %s: %ld points do not read ok: %s\n", f->name, bad, f->note);
+    if (bad > 0 && f->note && !run->levels) fprintf(stderr, "qsync figure %s: %ld points do not read ok: %s\n", f->name, bad, f->note);
     else if (bad > 0) fprintf(stderr, "qsync figure %s: %ld points do not read ok (see the status column of %s/sweep.csv)\n",
                               f->name, bad, dir);
     fprintf(stderr, "qsync figure %s: %s/figure.png (%.1f s)\n", f->name, dir, qs_now_cli() - t0);
