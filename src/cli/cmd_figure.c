@@ -78,7 +78,7 @@ static const figure figures[] = {
      "plot for [k=2:8:2] 'sweep.csv' every N2::j(k) using '1.omega':(column('S_1-2') / column('sigma')) with lines lw 1.5 "
      "title sprintf('S_1-2/sigma, sigma %.2f', sig(k))\n"
      "unset multiplot\n",
-     "where the one-level estimate exceeds 5e-3 (|Delta| >= 15, sigma 0.38-0.64) it overstates the error 2-5 times: "
+     "where the one-level estimate exceeds 5e-3 (|Delta| >= 15, sigma 0.37-0.65) it overstates the error 2-5 times: "
      "against S at 26 levels the error there is at most 2.9e-3 (below --s-tol 5e-3; 2% of the colour range). "
      "More levels move this band, they do not remove it (12 levels: sigma 0.54-0.74)"},
     {"3b", "S against (nbar_2, sigma) at equal frequencies, nbar_1 = 4, K = 1/sigma",
