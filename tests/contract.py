@@ -49,8 +49,9 @@ r = subprocess.run([QSYNC, "steady", os.path.join(EXAMPLES, "fig2b.ini"), "--lev
 check("--levels auto prints its choice", r.returncode == 0 and "levels = auto: oscillator 1 gets" in r.stderr,
       r.stderr.strip().splitlines()[0] if r.stderr else "")
 rc, da, err = steady(os.path.join(EXAMPLES, "fig2b.ini"), "--levels", "auto")
-check("--levels auto: JSON marks levels_auto and gives a top population below 1e-3",
-      rc == 0 and all(o["levels_auto"] and o["top_population"] < 1e-3 for o in da["oscillators"]))
+check("--levels auto: JSON marks levels_auto and meets the tolerance on S (truncation_error_max <= s_tol)",
+      rc == 0 and all(o["levels_auto"] for o in da["oscillators"]) and da["truncation_error_max"] <= da["s_tol"],
+      f"{da.get('truncation_error_max')} vs {da.get('s_tol')}")
 
 with tempfile.TemporaryDirectory() as tmp:
     path = os.path.join(tmp, "p.csv")
@@ -67,10 +68,11 @@ with tempfile.TemporaryDirectory() as tmp:
               -1e-12 <= pair["S"] - peak < 1e-3 * max(pair["S"], 1e-3), f"{peak:.6f} vs {pair['S']:.6f}")
     check("no temporary file left behind", os.listdir(tmp) == ["p.csv"], str(os.listdir(tmp)))
 
-r = subprocess.run([QSYNC, "steady", os.path.join(EXAMPLES, "fig2b.ini")], capture_output=True, text=True)
+r = subprocess.run([QSYNC, "steady", os.path.join(EXAMPLES, "fig2b.ini"), "--no-truncation-check"], capture_output=True, text=True)
 check("levels 8 at Fig. 2b: top-level warning on stderr naming both oscillators, exit 0",
       "warning: oscillator 1: population" in r.stderr and "oscillator 2: population" in r.stderr and r.returncode == 0, r.stderr)
-r = subprocess.run([QSYNC, "steady", os.path.join(EXAMPLES, "fig2b.ini"), "--set", "2.nbar=0"], capture_output=True, text=True)
+r = subprocess.run([QSYNC, "steady", os.path.join(EXAMPLES, "fig2b.ini"), "--set", "2.nbar=0", "--no-truncation-check"],
+                   capture_output=True, text=True)
 check("only the oscillator whose top level is too full is named",
       "oscillator 1: population" in r.stderr and "oscillator 2" not in r.stderr, r.stderr)
 

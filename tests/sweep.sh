@@ -12,7 +12,7 @@ PY=/usr/bin/python3
 "$QSYNC" sweep "$EX/fig4.ini" --vary A-C,B-C=0.05:0.15:3 --vary C.omega=10:30:5 --out "$dir/c" --no-plot 2>"$dir/err"
 check "sweep exits 0" "[ $? -eq 0 ]" "$(cat "$dir/err")"
 check "header: axes named by their first path, S per pair, diagnostics" \
-    "[ \"\$(head -1 $dir/c/sweep.csv)\" = 'A-C,C.omega,S_A-B,S_A-C,S_B-C,residual,top_population,status,phi_A-B,phi_A-C,phi_B-C' ]" "$(head -1 "$dir/c/sweep.csv")"
+    "[ \"\$(head -1 $dir/c/sweep.csv)\" = 'A-C,C.omega,S_A-B,S_A-C,S_B-C,residual,top_population,status,phi_A-B,phi_A-C,phi_B-C,truncation_error' ]" "$(head -1 "$dir/c/sweep.csv")"
 check "15 rows, first axis slowest" "[ \"\$(awk -F, 'NR>1{printf \"%s:%s \", \$1, \$2}' $dir/c/sweep.csv | cut -d' ' -f1-6)\" = '0.050000000000000003:10 0.050000000000000003:15 0.050000000000000003:20 0.050000000000000003:25 0.050000000000000003:30 0.10000000000000001:10' ]" \
     "$(awk -F, 'NR>1{printf "%s:%s ", $1, $2}' "$dir/c/sweep.csv" | cut -c1-120)"
 check "joined paths A-C,B-C moved together (S_A-C = S_B-C to 1e-12 on every row)" \

@@ -259,8 +259,9 @@ check("sweep.json: program, command line, date, the resolved model (with --set),
       f"exit {rc}: {err[-300:]}")
 r = rows(d("js"))
 head = r[0]
-check("sweep.csv: phi_<a>-<b> columns at the end of the row, after the existing ones",
-      head == ["A-C", "S_A-B", "S_A-C", "S_B-C", "residual", "top_population", "status", "phi_A-B", "phi_A-C", "phi_B-C"],
+check("sweep.csv: phi_<a>-<b> columns after the existing ones, then truncation_error last",
+      head == ["A-C", "S_A-B", "S_A-C", "S_B-C", "residual", "top_population", "status", "phi_A-B", "phi_A-C", "phi_B-C",
+               "truncation_error"],
       ",".join(head))
 st = steady(FIG4, "A-B=0.03", f"A-C={r[2][0]}", f"B-C={r[2][0]}")
 phi = [p["phi_max"] for p in st["pairs"]]

@@ -11,6 +11,14 @@
  * consecutive indices, each block starting with a fresh factorisation, so every number is
  * the same for any thread count and any order in which blocks run or resume — and for any
  * split of the blocks between processes (options.part of options.parts).
+ *
+ * Truncation: with options.truncation (qsync/convergence.h) every point's S is checked by
+ * one extra solve with one more level per oscillator, planned once per structure beside the
+ * steady plan; the result holds the largest estimated error over the pairs. By default
+ * (sampled) every 4th point along the fastest axis is checked, where the extra solve has at most
+ * QS_CONVERGENCE_AUTO_MAX unknowns as in qsync steady: checking every point costs 3.5-4.5
+ * times the sweep (Fig. 3a and Fig. 4 maps), sampling about 2 times. The check's plans are made afresh for each block, so its numbers too
+ * depend only on the block.
  */
 #ifndef QSYNC_SWEEP_H
 #define QSYNC_SWEEP_H
@@ -20,6 +28,7 @@
 #include "qsync/model.h"
 #include "qsync/steady.h"
 #include "qsync/classical.h"
+#include "qsync/convergence.h"
 
 /* The largest grid a sweep accepts (points); larger grids are refused at creation. */
 #define QS_SWEEP_MAX_POINTS 10000000
@@ -39,9 +48,28 @@ typedef struct {
                                    NAME ("0.1*K_A") */
 } qs_tie;
 
+/* options.truncation. SAMPLED estimates at every QS_SWEEP_SAMPLE_EVERY-th point along the
+ * fastest (last) axis and at its last point, where affordable as AUTO; a point between
+ * judges by the larger estimate of its nearest estimated neighbours of the same structure in
+ * its block (it can miss a feature narrower than the spacing). The extra solve costs 2.5-3.5 times the point's own. */
+enum { QS_SWEEP_TRUNCATION_OFF = 0, QS_SWEEP_TRUNCATION_AUTO = 1, QS_SWEEP_TRUNCATION_ON = 2,
+       QS_SWEEP_TRUNCATION_SAMPLED = 3 };
+#define QS_SWEEP_SAMPLE_EVERY 4
+
 typedef struct {
     qs_steady_options steady;
-    double tail_tol;            /* levels = auto: resolved once, the largest over the grid's corners */
+    double tail_tol;            /* levels = auto: the starting guess (uncoupled tail below this,
+                                   default QS_AUTO_GUESS_TAIL) of qs_model_auto_levels_s, which
+                                   then raises levels until the estimated error of S is below
+                                   s_tol; resolved once, the largest over the grid's corners
+                                   and centre */
+    int truncation;             /* QS_SWEEP_TRUNCATION_SAMPLED (default): estimate the truncation
+                                   error of S at sampled points where the extra solve has at most
+                                   QS_CONVERGENCE_AUTO_MAX unknowns; _AUTO: the same at every
+                                   point; _ON: at every point (a failed estimate fails the
+                                   point); _OFF: never */
+    double s_tol;               /* tolerance on S's truncation error (default QS_S_TOL_DEFAULT):
+                                   levels = auto meets it; the CLI's status compares with it */
     int block;                  /* points per block (default 16) */
     int threads;                /* 0: OpenMP's default */
     int perturb;                /* 1: also first-order S of every pair (qsync/perturb.h) */
@@ -66,6 +94,12 @@ typedef struct {
     const double *S1;           /* [pairs] first-order S (options.perturb), else NULL */
     const double *S_err;        /* [pairs] classical: statistical error of S, else NULL */
     double escaped_fraction;    /* classical */
+    int truncation_checked;     /* 1: the truncation error of S was estimated at this point;
+                                   2 (sampled): not here, truncation_nearby holds its neighbours'; 0: no */
+    double truncation_error;    /* the largest estimated error of S over the pairs (NaN when not
+                                   estimated here, or unknown: levels inside the populated range) */
+    double truncation_nearby;   /* sampled: the larger truncation_error of the nearest estimated
+                                   points before and after it in its block (NaN otherwise) */
 } qs_sweep_result;
 
 typedef void (*qs_sweep_report)(void *ctx, const qs_sweep_result *results, int count);

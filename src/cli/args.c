@@ -206,6 +206,20 @@ int model_args_load(const model_args *ma, int resolve, qs_model **model, FILE *l
     return EXIT_OK;
 }
 
+int truncation_args_take(int argc, char **argv, int *i, int *check, double *s_tol)
+{
+    const char *v;
+    int r;
+    if (cli_take(argc, argv, i, "--truncation-check", 0, &v) > 0) { *check = 1; return 1; }
+    if (cli_take(argc, argv, i, "--no-truncation-check", 0, &v) > 0) { *check = -1; return 1; }
+    if ((r = cli_take(argc, argv, i, "--s-tol", 1, &v)) != 0) {
+        if (r < 0 || !cli_real("--s-tol", v, s_tol)) return -1;
+        if (!(*s_tol > 0 && *s_tol < 2)) { fprintf(stderr, "qsync: --s-tol must lie in (0, 2) (S itself lies in [0, 2))\n"); return -1; }
+        return 1;
+    }
+    return 0;
+}
+
 int steady_options_take(qs_steady_options *opt, int argc, char **argv, int *i)
 {
     const char *v;

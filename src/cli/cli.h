@@ -57,6 +57,10 @@ void model_args_free(model_args *ma);
 /* The classical ensemble flags shared by classical and sweep --classical (--cutoff, --dt,
  * --burn-in, --time, --sample-every, --seed, --trajectories, --replicas): 1 consumed,
  * 0 not ours, −1 error. */
+/* The truncation check of S, as qsync steady and sweep read it: --truncation-check
+ * (*check = 1), --no-truncation-check (−1), --s-tol X (X in (0, 2)). 1 taken, 0 not
+ * ours, −1 bad value (message printed). *check stays 0 (by cost) unless a flag sets it. */
+int truncation_args_take(int argc, char **argv, int *i, int *check, double *s_tol);
 int classical_options_take(qs_classical_options *o, int argc, char **argv, int *i);
 
 /* --threads N (1..1024) at argv[*i] into *threads: 1 consumed, 0 not ours, −1 error. */

@@ -6,12 +6,21 @@
  *                      Columns, in this order: one per axis (named by its first path; a
  *                      complex axis as a+bi), S_<a>-<b> per pair; then residual,
  *                      top_population, status and, with --perturb, S1_<a>-<b> per pair
- *                      (classical: S_err_<a>-<b> per pair, escaped_fraction, status); and
- *                      last phi_<a>-<b> per pair (phi_max in [0, 2π)), at the end so that
- *                      readers by position keep their columns;
+ *                      (classical: S_err_<a>-<b> per pair, escaped_fraction, status); then
+ *                      phi_<a>-<b> per pair (phi_max in [0, 2π)); and last (quantum only)
+ *                      truncation_error, the largest estimated truncation error of S over
+ *                      the pairs (nan when not estimated at this point: by default every 4th
+ *                      point along the last axis is, see qsync/sweep.h). New columns go at the end so
+ *                      that readers by position keep theirs. status: ok; truncation (the
+ *                      estimated error of S — between sampled points the larger of the
+ *                      neighbours' — is above --s-tol, or unknown); top-level (not estimated —
+ *                      --no-truncation-check, or the extra solve too large for the default —
+ *                      and the top level holds more than --top-tol); numerical, memory, input
+ *                      (failed: NaN);
  *   sweep.json         everything needed to reproduce sweep.csv: program version, command
  *                      line, date, the resolved model (levels fixed, --set applied, at grid
- *                      point 0), axes, ties and solver options;
+ *                      point 0), axes, ties, solver options and the truncation check
+ *                      (auto/on/off, s_tol);
  *   sweep.partial.csv  the journal: a signature line (a hash of what the sweep computes:
  *                      resolved model, axes, ties, options — not how the model path is
  *                      spelled), a header, then one row per solved point: its grid index,
@@ -67,8 +76,21 @@ static const char usage[] =
     "  --target-err X           with --classical: raise the trajectories per point until S_err is about X\n"
     "  --solver, --iterative-tol, --restart, --no-symmetry, --lu, --top-tol, --residual-tol,\n"
     "  --memory-limit, --tail-tol: as for steady (GMRES starts each point from the previous one)\n"
+    "  --s-tol X                tolerance on the estimated truncation error of S (default 5e-3):\n"
+    "                           status truncation above it; levels = auto meets it\n"
+    "  --truncation-check       estimate it at every point (one extra solve with one more level\n"
+    "                           per oscillator, 2.5-3.5 times a point's cost; column truncation_error).\n"
+    "                           By default it is estimated at every 4th point along the last axis\n"
+    "                           (and its last point) where that solve has at most 60000 unknowns; a\n"
+    "                           point between takes its status from the larger estimate of its neighbours\n"
+    "  --truncation-every-point at every point where that solve has at most 60000 unknowns\n"
+    "  --no-truncation-check    never (status from the top-level population, --top-tol)\n"
     "  --cold-start             GMRES: start every point from the uncoupled state instead\n"
     "  A grid holds at most 10000000 points.\n";
+
+/* status of a point whose estimated truncation error of S exceeds --s-tol: a warning (> 0),
+ * not a library code */
+#define STATUS_TRUNCATION 1000
 
 static volatile int stop_flag;         /* set by SIGINT/SIGTERM; the library polls it */
 static void on_signal(int sig) { (void)sig; stop_flag = 1; }
@@ -81,6 +103,8 @@ typedef struct {
     double *S, *S1, *residual, *top;     /* S1: first order, with --perturb */
     double *S_err, *escaped;             /* classical */
     double *phi;
+    double *trunc;                       /* quantum: truncation_error of each point */
+    double s_tol;
     int *status;
     char *row, *check;                   /* one formatted row, and a second for checking */
     size_t row_size;
@@ -96,6 +120,7 @@ static const char *status_word(int st)
     switch (st) {
     case QS_OK: return "ok";
     case QS_WARN_TRUNCATION: return "top-level";
+    case STATUS_TRUNCATION: return "truncation";
     case QS_ENUMERIC: return "numerical";
     case QS_ETOOBIG: case QS_ENOMEM: return "memory";
     default: return "input";
@@ -106,6 +131,7 @@ static int status_code(const char *w)
 {
     if (strcmp(w, "ok") == 0) return QS_OK;
     if (strcmp(w, "top-level") == 0) return QS_WARN_TRUNCATION;
+    if (strcmp(w, "truncation") == 0) return STATUS_TRUNCATION;
     if (strcmp(w, "numerical") == 0) return QS_ENUMERIC;
     if (strcmp(w, "memory") == 0) return QS_ETOOBIG;
     return QS_EINPUT;
@@ -132,6 +158,7 @@ static size_t format_row(run_state *rs, char *buf, size_t p)
         for (size_t q = 0; rs->S1 && q < np; q++) PUT(",%.17g", rs->S1[p * np + q]);
     }
     for (size_t q = 0; q < np; q++) PUT(",%.17g", rs->phi[p * np + q]);
+    if (!rs->classical) PUT(",%.17g", rs->trunc[p]);
 #undef PUT
     return k < size ? k : size - 1;
 }
@@ -175,6 +202,7 @@ static void write_header(FILE *fp, const run_state *rs, char **axis_names, int w
         if (rs->S1) pair_columns(fp, rs, "S1");
     }
     pair_columns(fp, rs, "phi");
+    if (!rs->classical) fputs(",truncation_error", fp);
     fputs(with_index ? ",crc32\n" : "\n", fp);
 }
 
@@ -219,6 +247,14 @@ static void on_block(void *ctx, const qs_sweep_result *r, int n)
         rs->residual[p] = r[i].residual;
         rs->top[p] = r[i].top_population;
         rs->status[p] = r[i].status;
+        if (!rs->classical) {
+            /* the status speaks of S: ok or truncation when estimated, top-level only without */
+            rs->trunc[p] = r[i].truncation_error;
+            if (r[i].status >= 0 && r[i].truncation_checked == 1)
+                rs->status[p] = r[i].truncation_error <= rs->s_tol ? QS_OK : STATUS_TRUNCATION;
+            else if (r[i].status >= 0 && r[i].truncation_checked == 2)   /* sampled: by its neighbours */
+                rs->status[p] = r[i].truncation_nearby <= rs->s_tol ? QS_OK : STATUS_TRUNCATION;
+        }
         rs->done[p] = 1;
         if (rs->journal) write_row(rs->journal, rs, p, 1);
     }
@@ -337,6 +373,18 @@ static void describe(json *j, const description *d)
         json_num(j, "refactor_rcond_ratio", st->refactor_rcond_ratio);
         json_num(j, "tail_tol", o->tail_tol);
         json_end(j);
+        json_object(j, "truncation_check");
+        json_str(j, "mode", o->truncation == QS_SWEEP_TRUNCATION_ON ? "on" : o->truncation == QS_SWEEP_TRUNCATION_OFF ? "off"
+                            : o->truncation == QS_SWEEP_TRUNCATION_AUTO ? "every point" : "sampled");
+        json_str(j, "method", "one extra solve with one more level for every oscillator; truncation_error = max over pairs of |dS| max_j F_j");
+        if (o->truncation == QS_SWEEP_TRUNCATION_SAMPLED)
+            json_str(j, "sampled", "estimated at every 4th point along the last axis (indices 0, 4, 8, ... and its last); a point "
+                                   "between takes for its status the larger estimate of its nearest estimated neighbours in its "
+                                   "block of 16 (truncation_error nan)");
+        if (o->truncation != QS_SWEEP_TRUNCATION_ON && o->truncation != QS_SWEEP_TRUNCATION_OFF)
+            json_int(j, "auto_max_unknowns", QS_CONVERGENCE_AUTO_MAX);
+        json_num(j, "s_tol", o->s_tol);
+        json_end(j);
     }
 }
 
@@ -444,6 +492,7 @@ static int take_row(run_state *rs, char *line, unsigned char *seen, journal_stat
     }
     for (size_t q = 0; !rs->classical && rs->S1 && q < np; q++) NEXT(rs->S1[p * np + q]);
     for (size_t q = 0; q < np; q++) NEXT(rs->phi[p * np + q]);
+    if (!rs->classical) NEXT(rs->trunc[p]);
 #undef NEXT
     if (ok && tok) ok = 0;                                    /* fields left over */
     if (ok) {
@@ -757,10 +806,10 @@ int cmd_sweep(int argc, char **argv)
         if (getppid() == 1) return 130;
     }
     model_args ma = {0};
-    ma.tail_tol = QS_TAIL_TOL_DEFAULT;
+    ma.tail_tol = QS_AUTO_GUESS_TAIL;
     qs_sweep_options so;
     qs_sweep_defaults(&so);
-    int n_axes = 0, n_ties = 0, resume = 0, plot = 1, rc = EXIT_INPUT, lock_fd = -1, target_err = 0;
+    int n_axes = 0, n_ties = 0, resume = 0, plot = 1, rc = EXIT_INPUT, lock_fd = -1, target_err = 0, check = 0;
     double interval = PROGRESS_INTERVAL_DEFAULT;
     qs_axis axes[64] = {{0}};
     char *axis_copy[64] = {0}, *tie_copy[64] = {0};
@@ -821,6 +870,8 @@ int cmd_sweep(int argc, char **argv)
             continue;
         }
         if ((r = steady_options_take(&so.steady, argc, argv, &i)) != 0) { if (r < 0) goto done; continue; }
+        if ((r = truncation_args_take(argc, argv, &i, &check, &so.s_tol)) != 0) { if (r < 0) goto done; continue; }
+        if (cli_take(argc, argv, &i, "--truncation-every-point", 0, &v) > 0) { check = 2; continue; }
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) { fputs(usage, stdout); rc = EXIT_OK; goto done; }
         if (argv[i][0] == '-' && argv[i][1] != '\0') { fprintf(stderr, "qsync sweep: unknown option %s\n%s", argv[i], usage); goto done; }
         if (ma.model_path) { fprintf(stderr, "qsync sweep: more than one model file (%s, %s)\n", ma.model_path, argv[i]); goto done; }
@@ -835,6 +886,9 @@ int cmd_sweep(int argc, char **argv)
         goto done;
     }
     so.tail_tol = ma.tail_tol;
+    so.truncation = check > 1 ? QS_SWEEP_TRUNCATION_AUTO : check > 0 ? QS_SWEEP_TRUNCATION_ON
+                    : check < 0 ? QS_SWEEP_TRUNCATION_OFF : QS_SWEEP_TRUNCATION_SAMPLED;
+    if (so.classical) so.truncation = QS_SWEEP_TRUNCATION_OFF;
     so.part = par_rank();                  /* under MPI: this process's share of the blocks */
     so.parts = par_size();
     if (so.parts > 1 && so.threads == 0) { /* the cores of a machine shared by its processes */
@@ -872,13 +926,15 @@ int cmd_sweep(int argc, char **argv)
     rs.total = qs_sweep_size(sw);
     rs.classical = so.classical;
     rs.interval = interval;
+    rs.s_tol = so.s_tol;
     size_t np = rs.pairs ? (size_t)rs.pairs : 1;
-    rs.row_size = 128 + 64 * (size_t)n_axes + 4 * 32 * np;   /* numbers take at most 25 characters */
+    rs.row_size = 160 + 64 * (size_t)n_axes + 4 * 32 * np;   /* numbers take at most 25 characters */
     rs.done = calloc(rs.total, 1);
     rs.S = malloc(rs.total * np * sizeof *rs.S);
     rs.phi = malloc(rs.total * np * sizeof *rs.phi);
     rs.residual = malloc(rs.total * sizeof *rs.residual);
     rs.top = malloc(rs.total * sizeof *rs.top);
+    rs.trunc = malloc(rs.total * sizeof *rs.trunc);
     rs.status = malloc(rs.total * sizeof *rs.status);
     rs.row = malloc(rs.row_size);
     rs.check = malloc(rs.row_size);
@@ -887,7 +943,7 @@ int cmd_sweep(int argc, char **argv)
         rc = cli_fail(QS_ENOMEM, "out of memory");
         goto done;
     }
-    if (!rs.done || !rs.S || !rs.phi || !rs.residual || !rs.top || !rs.status || !rs.row || !rs.check) {
+    if (!rs.done || !rs.S || !rs.phi || !rs.residual || !rs.top || !rs.trunc || !rs.status || !rs.row || !rs.check) {
         rc = cli_fail(QS_ENOMEM, "out of memory for %zu points", rs.total);
         goto done;
     }
@@ -948,7 +1004,7 @@ int cmd_sweep(int argc, char **argv)
     if (par_max(rc != EXIT_OK)) { if (rc == EXIT_OK) rc = EXIT_IO; goto done; }
 
     if (rank == 0) {
-        size_t failed = 0, done_count = 0;
+        size_t failed = 0, done_count = 0, n_trunc = 0, n_top = 0, n_unchecked = 0, worst = (size_t)-1;
         journal_stats js;
         if (nproc > 1 && read_journals(out, &rs, &js, bad, sizeof bad) != JOURNAL_OK)
             rc = cli_fail(QS_EIO, "%s: changed during the sweep", bad);
@@ -959,6 +1015,12 @@ int cmd_sweep(int argc, char **argv)
                 if (!rs.done[p]) continue;
                 done_count++;
                 if (rs.status[p] < 0) failed++;
+                if (rs.status[p] == STATUS_TRUNCATION) {
+                    n_trunc++;
+                    if (isfinite(rs.trunc[p]) && (worst == (size_t)-1 || rs.trunc[p] > rs.trunc[worst])) worst = p;
+                }
+                if (rs.status[p] == QS_WARN_TRUNCATION) n_top++;
+                if (!rs.classical && rs.status[p] == QS_WARN_TRUNCATION) n_unchecked++;
                 write_row(fp, &rs, p, 0);
             }
             rc = out_commit(fp, tmp, final);
@@ -966,6 +1028,19 @@ int cmd_sweep(int argc, char **argv)
             rc = EXIT_IO;
         }
         if (rc == EXIT_OK) rc = write_description(out, &desc, argc, argv);
+        if (rc == EXIT_OK && n_trunc) {
+            char largest[96] = "";
+            if (worst != (size_t)-1) snprintf(largest, sizeof largest, "; the largest, %.2g, at point %zu", rs.trunc[worst], worst);
+            fprintf(stderr, "qsync sweep: warning: %zu of %zu points have an estimated truncation error of S above --s-tol %g "
+                    "(status truncation%s): raise levels\n", n_trunc, done_count, so.s_tol, largest);
+        }
+        if (rc == EXIT_OK && n_unchecked && so.truncation != QS_SWEEP_TRUNCATION_OFF)
+            fprintf(stderr, "qsync sweep: the truncation error of S was not estimated at %zu of %zu points whose top level "
+                    "holds more than --top-tol (status top-level): one more level needs more than %d unknowns; "
+                    "--truncation-check computes it\n", n_unchecked, done_count, QS_CONVERGENCE_AUTO_MAX);
+        else if (rc == EXIT_OK && n_top)
+            fprintf(stderr, "qsync sweep: warning: %zu of %zu points have a top level above --top-tol (status top-level; "
+                    "the truncation error of S was not estimated: --no-truncation-check)\n", n_top, done_count);
         if (rc == EXIT_OK && nproc > 1) rc = consolidate_journals(out, &rs, axis_names);
         if (rc != EXIT_OK) {
         } else if (stopped) {
@@ -990,6 +1065,7 @@ done:
     free(rs.phi);
     free(rs.residual);
     free(rs.top);
+    free(rs.trunc);
     free(rs.status);
     free(rs.row);
     free(rs.check);

@@ -6,7 +6,9 @@
  * an axis), which sizes the per-point buffers; perms is the symmetry group common to all
  * points. Each thread keeps up to PLANS_PER_THREAD plans, one per distinct structure, and
  * resets a plan the first time a block uses it, so a point's numbers depend only on its
- * block. Threads share nothing but the read-only sweep and the report callback, which runs
+ * block. Beside each steady plan sits the truncation check's plan for that structure
+ * (convergence.h), made afresh the first time a block uses it (it has no reset of its own);
+ * a structure whose check is too costly (auto) has none and its points carry NaN. Threads share nothing but the read-only sweep and the report callback, which runs
  * in a critical section.
  */
 #include <math.h>
@@ -72,7 +74,9 @@ static double osc_field(const qs_osc *o, int f)
 void qs_sweep_defaults(qs_sweep_options *o)
 {
     qs_steady_defaults(&o->steady);
-    o->tail_tol = QS_TAIL_TOL_DEFAULT;
+    o->tail_tol = QS_AUTO_GUESS_TAIL;
+    o->truncation = QS_SWEEP_TRUNCATION_SAMPLED;
+    o->s_tol = QS_S_TOL_DEFAULT;
     o->block = 16;
     o->threads = 0;
     o->perturb = 0;
@@ -327,16 +331,26 @@ int qs_sweep_create(const qs_model *base, int n_axes, const qs_axis *axes, int n
         return st;
     }
     qs_model *m;
-    /* levels = auto: the largest choice over the corners of the grid */
+    /* levels = auto: by the tolerance on S (qs_model_auto_levels_s), the largest choice over
+     * the corners of the grid and its centre */
     int *levels = calloc((size_t)n, sizeof *levels), any_auto = 0;
     for (int j = 0; j < n && !s->opt.classical; j++) any_auto |= s->base->osc[j].levels == QS_LEVELS_AUTO;
     m = qs_model_copy(s->base);
     if (!levels || !m) { free(levels); qs_model_free(&m); qs_sweep_free(&s); return qs_error_set(err, QS_ENOMEM, "out of memory"); }
-    for (size_t corner = 0; any_auto && corner < ((size_t)1 << (n_axes < 16 ? n_axes : 16)); corner++) {
+    size_t corners = (size_t)1 << (n_axes < 16 ? n_axes : 16);
+    for (size_t corner = 0; any_auto && corner <= corners; corner++) {   /* corner == corners: the centre */
         size_t point = 0;
-        for (int a = 0; a < n_axes; a++) point = point * (size_t)axes[a].count + ((corner >> a) & 1 ? (size_t)axes[a].count - 1 : 0);
+        for (int a = 0; a < n_axes; a++)
+            point = point * (size_t)axes[a].count + (corner == corners ? (size_t)axes[a].count / 2
+                                                     : (corner >> a) & 1 ? (size_t)axes[a].count - 1 : 0);
+        qs_auto_options ao;
+        qs_auto_defaults(&ao);
+        ao.s_tol = s->opt.s_tol;
+        ao.guess_tail = s->opt.tail_tol;
+        ao.steady = s->opt.steady;
         if ((st = qs_sweep_point_model(s, point, m, err)) != QS_OK ||
-            (st = qs_model_resolve_levels(m, s->opt.tail_tol, QS_AUTO_LEVELS_MAX, err)) != QS_OK) {
+            (st = qs_model_auto_levels_s(m, &ao, NULL, NULL, err)) != QS_OK) {
+            if (st != QS_OK) point_error(s, point, st, err);
             free(levels); qs_model_free(&m); qs_sweep_free(&s); return st;
         }
         for (int j = 0; j < n; j++) if (m->osc[j].levels > levels[j]) levels[j] = m->osc[j].levels;
@@ -395,7 +409,7 @@ static int run_classical(qs_sweep *s, const unsigned char *done, qs_sweep_report
             qs_sweep_result *r = &res[n];
             double *Sp = S + (size_t)n * np, *Ep = S + (block + (size_t)n) * np, *Pp = S + (2 * block + (size_t)n) * np;
             *r = (qs_sweep_result){.point = p, .S = Sp, .S_err = Ep, .phi = Pp, .residual = NAN, .top_population = NAN,
-                                   .escaped_fraction = NAN};
+                                   .escaped_fraction = NAN, .truncation_error = NAN};
             for (int q = 0; q < s->pairs; q++) Sp[q] = Ep[q] = Pp[q] = NAN;
             qs_error e;
             qs_classical_result cr;
@@ -438,13 +452,16 @@ static int run_classical(qs_sweep *s, const unsigned char *done, qs_sweep_report
 /* A thread's plans, one per distinct structure; `used` marks those reset in this block. */
 typedef struct {
     qs_steady *plan[PLANS_PER_THREAD];
+    qs_convergence_plan *check[PLANS_PER_THREAD];  /* the truncation check of that structure */
+    int check_state[PLANS_PER_THREAD];             /* 0 not made in this block, 1 made, −1 too costly */
     int used[PLANS_PER_THREAD];
     unsigned long last[PLANS_PER_THREAD];
     unsigned long clock;
 } plan_cache;
 
 /* The plan for m's structure, reset the first time a block uses it (a new one is fresh). */
-static int cache_plan(plan_cache *pc, const qs_model *m, const qs_steady_options *so, qs_steady **plan, qs_error *e)
+static int cache_plan(plan_cache *pc, const qs_model *m, const qs_steady_options *so, qs_steady **plan, int *which,
+                      qs_error *e)
 {
     int slot = -1, oldest = 0;
     for (int i = 0; i < PLANS_PER_THREAD; i++) {
@@ -454,6 +471,8 @@ static int cache_plan(plan_cache *pc, const qs_model *m, const qs_steady_options
     if (slot < 0) {
         slot = oldest;
         qs_steady_free(&pc->plan[slot]);
+        qs_convergence_plan_free(&pc->check[slot]);
+        pc->check_state[slot] = 0;
         int st = qs_steady_create(m, so, &pc->plan[slot], e);
         if (st != QS_OK) return st;
         pc->used[slot] = 1;
@@ -463,6 +482,37 @@ static int cache_plan(plan_cache *pc, const qs_model *m, const qs_steady_options
     }
     pc->last[slot] = ++pc->clock;
     *plan = pc->plan[slot];
+    *which = slot;
+    return QS_OK;
+}
+
+/* The truncation check of slot's structure for m: made afresh the first time a block uses
+ * it (so its numbers depend only on the block), NULL when the sweep does not check this
+ * structure (off, or auto and too costly). QS_OK or the error of making it. */
+static int cache_check(plan_cache *pc, int slot, const qs_model *m, const qs_sweep_options *opt,
+                       const qs_steady_options *so, qs_convergence_plan **check, qs_error *e)
+{
+    *check = NULL;
+    if (opt->truncation == QS_SWEEP_TRUNCATION_OFF) return QS_OK;
+    int by_cost = opt->truncation != QS_SWEEP_TRUNCATION_ON;
+    if (pc->check_state[slot] == 0) {
+        qs_convergence_plan_free(&pc->check[slot]);
+        qs_convergence_options co;
+        qs_convergence_defaults(&co);
+        co.steady = *so;
+        co.steady.full = 0;       /* so.perms: the group every point shares, kept by one more level */
+        if (by_cost && qs_convergence_cost(m, &co) > QS_CONVERGENCE_AUTO_MAX) {
+            pc->check_state[slot] = -1;
+            return QS_OK;
+        }
+        int st = qs_convergence_plan_create(m, &co, &pc->check[slot], e);
+        if (st != QS_OK) {
+            if (by_cost) { pc->check_state[slot] = -1; return QS_OK; }
+            return st;
+        }
+        pc->check_state[slot] = 1;
+    }
+    *check = pc->check[slot];
     return QS_OK;
 }
 
@@ -483,12 +533,13 @@ int qs_sweep_run(qs_sweep *s, const unsigned char *done, qs_sweep_report report,
         memset(&pc, 0, sizeof pc);
         qs_sweep_result *res = malloc(block * sizeof *res);
         double *S = malloc(3 * block * np * sizeof *S);
+        int *slots = malloc(block * sizeof *slots);      /* plan slot (structure) of each point of the block */
         double complex *c = malloc(((size_t)s->lmax + 1) * sizeof *c);
         qs_steady_options so = s->opt.steady;
         so.perms = s->perms;
         so.n_perms = s->n_perms;
         if (so.memory_limit == 0) so.memory_limit = qs_memory_available() / threads;
-        if (!m || !res || !S || !c) {
+        if (!m || !res || !S || !c || !slots) {
 #pragma omp atomic write
             failed = 1;
         }
@@ -496,7 +547,7 @@ int qs_sweep_run(qs_sweep *s, const unsigned char *done, qs_sweep_report report,
         for (size_t b = 0; b < nblocks; b++) {
             if (failed || *stop || b % (size_t)s->opt.parts != (size_t)s->opt.part) continue;
             int n = 0;
-            for (int i = 0; i < PLANS_PER_THREAD; i++) pc.used[i] = 0;
+            for (int i = 0; i < PLANS_PER_THREAD; i++) pc.used[i] = pc.check_state[i] = 0;
             for (size_t p = b * block; p < (b + 1) * block && p < s->size; p++) {
                 if (done && done[p]) continue;
                 qs_sweep_result *r = &res[n];
@@ -509,9 +560,13 @@ int qs_sweep_run(qs_sweep *s, const unsigned char *done, qs_sweep_report report,
                 r->escaped_fraction = NAN;
                 r->residual = NAN;
                 r->top_population = NAN;
+                r->truncation_checked = 0;
+                slots[n] = -1;
+                r->truncation_error = r->truncation_nearby = NAN;
                 for (int q = 0; q < s->pairs; q++) Sp[q] = S1p[q] = Pp[q] = NAN;
                 qs_error e;
                 qs_steady *plan = NULL;
+                int slot = 0;
                 int st = qs_sweep_point_model(s, p, m, &e);
                 if (st == QS_OK && s->opt.perturb) {
                     int q = 0;
@@ -521,12 +576,17 @@ int qs_sweep_run(qs_sweep *s, const unsigned char *done, qs_sweep_report report,
                             if (qs_perturb_pair(m, a, bb, &c1, NULL) == QS_OK) S1p[q] = 2 * cabs(c1);
                         }
                 }
-                if (st == QS_OK) st = cache_plan(&pc, m, &so, &plan, &e);
+                if (st == QS_OK) st = cache_plan(&pc, m, &so, &plan, &slot, &e);
                 if (st == QS_ETOOBIG || st == QS_ENOMEM) {     /* room for this plan alone, then */
-                    for (int i = 0; i < PLANS_PER_THREAD; i++) qs_steady_free(&pc.plan[i]);
-                    st = cache_plan(&pc, m, &so, &plan, &e);
+                    for (int i = 0; i < PLANS_PER_THREAD; i++) {
+                        qs_steady_free(&pc.plan[i]);
+                        qs_convergence_plan_free(&pc.check[i]);
+                        pc.check_state[i] = 0;
+                    }
+                    st = cache_plan(&pc, m, &so, &plan, &slot, &e);
                 }
                 if (st == QS_OK) st = qs_steady_solve(plan, m, &e);
+                if (st >= 0) slots[n] = slot;
                 r->status = st;
                 if (st >= 0) {
                     const qs_state *state = qs_steady_state(plan);
@@ -545,18 +605,51 @@ int qs_sweep_run(qs_sweep *s, const unsigned char *done, qs_sweep_report report,
                             qs_state_phase_coefficients(state, a, bb, l, c);
                             qs_phase_max(l, c, &Sp[q], &Pp[q]);
                         }
+                    /* the truncation error of S: one more level for every oscillator */
+                    qs_convergence_plan *check = NULL;
+                    const qs_convergence *conv = NULL;
+                    /* sampled: by the index along the fastest axis, so a point samples as in any
+                     * sweep with that axis (a --vary levels=... row as in a separate run) */
+                    size_t fast = (size_t)s->axes[s->n_axes - 1].count, k = p % fast;
+                    int sampled = s->opt.truncation != QS_SWEEP_TRUNCATION_SAMPLED || k % QS_SWEEP_SAMPLE_EVERY == 0 ||
+                                  k == fast - 1;
+                    int cs = sampled ? cache_check(&pc, slot, m, &s->opt, &so, &check, &e) : QS_OK;
+                    if (cs == QS_OK && check) cs = qs_convergence_plan_run(check, m, state, &conv, &e);
+                    if (cs == QS_OK && conv) {
+                        r->truncation_checked = 1;
+                        r->truncation_error = s->pairs ? conv->max_error : 0.0;
+                    } else if (cs != QS_OK && s->opt.truncation == QS_SWEEP_TRUNCATION_ON) {
+                        r->status = cs;                         /* asked for and not computed: failed */
+                    }
                 }
                 n++;
+            }
+            /* sampled: a point between estimates takes the larger of its nearest neighbours' */
+            for (int i = 0; s->opt.truncation == QS_SWEEP_TRUNCATION_SAMPLED && i < n; i++) {
+                if (res[i].truncation_checked || res[i].status < 0) continue;
+                int before = i - 1, after = i + 1;
+                /* the nearest estimated points of the same structure (levels may be an axis) */
+                while (before >= 0 && (res[before].truncation_checked != 1 || slots[before] != slots[i])) before--;
+                while (after < n && (res[after].truncation_checked != 1 || slots[after] != slots[i])) after++;
+                if (before < 0 && after >= n) continue;
+                double x = before >= 0 ? res[before].truncation_error : 0.0, y = after < n ? res[after].truncation_error : 0.0;
+                res[i].truncation_checked = 2;
+                res[i].truncation_nearby = x >= y ? x : y;   /* NaN (unknown) wins */
+                if (isnan(x) || isnan(y)) res[i].truncation_nearby = NAN;
             }
             if (n > 0 && report) {
 #pragma omp critical(qs_sweep_report)
                 report(ctx, res, n);
             }
         }
-        for (int i = 0; i < PLANS_PER_THREAD; i++) qs_steady_free(&pc.plan[i]);
+        for (int i = 0; i < PLANS_PER_THREAD; i++) {
+            qs_steady_free(&pc.plan[i]);
+            qs_convergence_plan_free(&pc.check[i]);
+        }
         qs_model_free(&m);
         free(res);
         free(S);
+        free(slots);
         free(c);
     }
     openblas_set_num_threads(blas);
