@@ -106,7 +106,7 @@ full "resonances" resonances --K 5
 full "resonances --json" resonances --K 5 --json
 full "perturb" perturb "$model"
 full "implement" implement --g 0.01 --kappa 1 --K 5 --delta-plus 20 --delta-minus 30 --omega0 10
-full "classical" classical "$EXAMPLES/fig2a.ini" --trajectories 64 --time 20 --burn-in 5
+full "classical" classical "$EXAMPLES/fig2a.ini" --trajectories 96 --time 20 --burn-in 5
 full "--help" --help
 run resonances --K 5
 check "resonances to a writable stdout still exits 0" '[ $got -eq 0 ] && grep -q "resonant Delta" "$dir/out"' "exit $got: $(err)"

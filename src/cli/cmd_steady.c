@@ -217,7 +217,7 @@ static void print_text(const qs_model *m, const qs_steady_stats *s, int full, in
     for (int p = 0; p < n_pairs; p++) {
         char name[2 * QS_NAME_MAX + 2];
         snprintf(name, sizeof name, "%s-%s", qs_model_name(m, pr[p].a), qs_model_name(m, pr[p].b));
-        printf("%-16s %-22.15e %-10.6f %-15.3e ", name, pr[p].S, pr[p].phi_max, pr[p].min_eig);
+        printf("%-16s %-22.15e %-10.6f %-15.3e ", name, pr[p].S, qs_phase_wrap(pr[p].phi_max, 6), pr[p].min_eig);
         if (ti->conv && !isnan(ti->conv->error[p])) printf("%.2e\n", ti->conv->error[p]);
         else if (ti->conv) printf("unknown\n");
         else printf("-\n");
@@ -266,14 +266,8 @@ int cmd_steady(int argc, char **argv)
         if (cli_take(argc, argv, &i, "--full", 0, &v) > 0) { opt.full = 1; continue; }
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) { fputs(usage, stdout); model_args_free(&ma); return EXIT_OK; }
         if ((r = cli_take(argc, argv, &i, "--phase-distribution", 1, &v)) != 0) { if (r < 0) goto bad_flag; phase_path = v; continue; }
-        if (cli_take(argc, argv, &i, "--truncation-check", 0, &v) > 0) { check = 1; continue; }
-        if (cli_take(argc, argv, &i, "--no-truncation-check", 0, &v) > 0) { check = -1; continue; }
+        if ((r = truncation_args_take(argc, argv, &i, &check, &s_tol)) != 0) { if (r < 0) goto bad_flag; continue; }
         if (cli_take(argc, argv, &i, "--per-oscillator", 0, &v) > 0) { per_osc = 1; continue; }
-        if ((r = cli_take(argc, argv, &i, "--s-tol", 1, &v)) != 0) {
-            if (r < 0 || !cli_real("--s-tol", v, &s_tol)) goto bad_flag;
-            if (!(s_tol > 0 && s_tol < 2)) { fprintf(stderr, "qsync: --s-tol must lie in (0, 2) (S itself lies in [0, 2))\n"); goto bad_flag; }
-            continue;
-        }
         if ((r = steady_options_take(&opt, argc, argv, &i)) != 0) { if (r < 0) goto bad_flag; continue; }
         if (argv[i][0] == '-' && argv[i][1] != '\0') { fprintf(stderr, "qsync steady: unknown option %s\n%s", argv[i], usage); goto bad_flag; }
         if (ma.model_path) { fprintf(stderr, "qsync steady: more than one model file (%s, %s)\n", ma.model_path, argv[i]); goto bad_flag; }
@@ -406,7 +400,6 @@ int cmd_steady(int argc, char **argv)
     if (rc == EXIT_OK) {
         if (as_json) print_json(m, &stats, opt.full, n_pairs, pr, top, was_auto, &ti, warning[0] ? warning : NULL);
         else print_text(m, &stats, opt.full, n_pairs, pr, top, &ti);
-        if (fflush(stdout) != 0) rc = cli_fail(QS_EIO, "cannot write to standard output");
     }
     for (int k = 0; pr && k < n_pairs; k++) free(pr[k].c);
     free(pr);

@@ -2,7 +2,10 @@
  * written (a full disk or a closed pipe is exit status 1, not a silent success). */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 #include "cli.h"
 
 static const char usage[] =
@@ -58,8 +61,23 @@ static int check_stdout(int rc)
     return rc == EXIT_OK ? EXIT_IO : rc;
 }
 
+/* Under an address-space limit (ulimit -v), OpenBLAS's worker threads, started when the
+ * library is loaded, retry the mapping of their 128 MiB buffers for ever when it fails, and
+ * the process never ends. There the program runs itself again with one OpenBLAS thread
+ * (OPENBLAS_NUM_THREADS=1, unless the user chose a number), so that a refused plan ends in
+ * exit status 4 at any limit. Without a limit nothing changes. */
+static void openblas_single_under_limit(char **argv)
+{
+    struct rlimit rl;
+    if (getenv("OPENBLAS_NUM_THREADS") || getrlimit(RLIMIT_AS, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return;
+    if (setenv("OPENBLAS_NUM_THREADS", "1", 1) != 0) return;
+    execv("/proc/self/exe", argv);
+    unsetenv("OPENBLAS_NUM_THREADS");   /* exec failed: go on as we are */
+}
+
 int main(int argc, char **argv)
 {
+    openblas_single_under_limit(argv);
     par_init(&argc, &argv);
     int rc = check_stdout(run(argc, argv));
     par_finalize();

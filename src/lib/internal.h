@@ -244,6 +244,9 @@ double qs_memory_available(void);
 double qs_memory_available_why(const char **which);
 /* Bytes the process's limits still allow it to map, 0 if unlimited; *which as above. */
 double qs_memory_mappable(const char **which);
+/* "only N MiB are" for a message about a memory limit of `bytes`, or "nothing is" below
+ * 1 MiB; written into buf, which is returned. */
+const char *qs_memory_left_phrase(char buf[48], double bytes);
 /* Peak resident set of this process in bytes, or 0 if unknown. */
 double qs_memory_peak(void);
 

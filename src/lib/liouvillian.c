@@ -727,9 +727,10 @@ int qs_sector_op_create(const qs_basis *b, const qs_model *m, double memory_limi
     size_t nnz = A->nnz = (size_t)A->rowptr[A->n];
     double need = (double)nnz * (sizeof *A->col + sizeof *A->val) + other;
     if (memory_limit > 0 && need > memory_limit) {
+        char left[48];
         qs_sector_op_free(&A);
-        return qs_error_set(err, QS_ETOOBIG, "the iterative solver (an operator of %zu non-zeros) needs about %.4g MiB, but only %.0f MiB are %s",
-                            nnz, need / 1048576.0, memory_limit / 1048576.0, which ? which : "available");
+        return qs_error_set(err, QS_ETOOBIG, "the iterative solver (an operator of %zu non-zeros) needs about %.4g MiB, but %s %s",
+                            nnz, need / 1048576.0, qs_memory_left_phrase(left, memory_limit), which ? which : "available");
     }
     A->col = malloc((nnz ? nnz : 1) * sizeof *A->col);
     A->val = malloc((nnz ? nnz : 1) * sizeof *A->val);

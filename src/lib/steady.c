@@ -89,9 +89,9 @@ static int check_memory(qs_steady *st, double need, const char *what, qs_error *
 {
     const char *which;
     double limit = memory_limit(st, &which);
-    char b[32];
+    char b[32], left[48];
     if (limit > 0 && !(need <= limit))
-        return qs_error_set(err, QS_ETOOBIG, "%s needs %s MiB, but only %.0f MiB are %s", what, big(b, mib(need)), mib(limit), which);
+        return qs_error_set(err, QS_ETOOBIG, "%s needs %s MiB, but %s %s", what, big(b, mib(need)), qs_memory_left_phrase(left, limit), which);
     return QS_OK;
 }
 
@@ -226,9 +226,11 @@ static int plan_iterative(qs_steady *st, const qs_model *model, double Dd, doubl
     const char *which;
     double limit = memory_limit(st, &which);
     st->stats.memory_planned = least;
-    if (limit > 0 && !(least <= limit))
-        return qs_error_set(err, QS_ETOOBIG, "the iterative solver needs at least %.4g MiB, but only %.0f MiB are %s",
-                            mib(least), mib(limit), which);
+    if (limit > 0 && !(least <= limit)) {
+        char left[48];
+        return qs_error_set(err, QS_ETOOBIG, "the iterative solver needs at least %.4g MiB, but %s %s",
+                            mib(least), qs_memory_left_phrase(left, limit), which);
+    }
     if (sector_d >= 2147483647.0)
         return qs_error_set(err, QS_ETOOBIG, "the sector (%.0f unknowns) is too large for the iterative solver", sector_d);
     if (!st->basis && (status = qs_basis_create(model->n, st->levels, &st->basis, err)) != QS_OK) return status;

@@ -45,8 +45,8 @@ double qs_memory_mappable(const char **which)
 {
     double as = rlimit_left(RLIMIT_AS, "VmSize:"), data = rlimit_left(RLIMIT_DATA, "VmData:"), left = 0;
     const char *why = NULL;
-    if (as > 0) { left = as; why = "allowed by the address-space limit (ulimit -v)"; }
-    if (data > 0 && (!(left > 0) || data < left)) { left = data; why = "allowed by the data-size limit (ulimit -d)"; }
+    if (as > 0) { left = as; why = "left by the address-space limit (ulimit -v) beside 192 MiB kept for the libraries' own buffers"; }
+    if (data > 0 && (!(left > 0) || data < left)) { left = data; why = "left by the data-size limit (ulimit -d) beside 192 MiB kept for the libraries' own buffers"; }
     if (which) *which = why;
     return left;
 }
@@ -68,4 +68,12 @@ double qs_now(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+const char *qs_memory_left_phrase(char buf[48], double bytes)
+{
+    double mib = bytes / 1048576.0;
+    if (mib >= 1) snprintf(buf, 48, "only %.0f MiB are", mib);
+    else snprintf(buf, 48, "nothing is");
+    return buf;
 }
