@@ -278,7 +278,7 @@ def base_argv(rng, cmd, model, mpath):
                                 rng.randrange(3)):
             a += extra
         if rng.random() < 0.15:
-            a += ["--classical", "--time", "1", "--burn-in", "0.5", "--trajectories", "64", "--replicas", "4"]
+            a += ["--classical", "--time", "1", "--burn-in", "0.5", "--trajectories", "96", "--replicas", "4"]
             if rng.random() < 0.5:
                 a += ["--target-err", "0.5"]
         return a
@@ -292,8 +292,8 @@ def base_argv(rng, cmd, model, mpath):
             a += ["--levels", small_levels(rng, model)]
         return a
     if cmd == "classical":
-        a = [mpath, "--time", rng.choice(["1", "2"]), "--burn-in", "0.5", "--trajectories", rng.choice(["64", "96"]),
-             "--replicas", rng.choice(["2", "4", "8"]), "--threads", "1"]
+        a = [mpath, "--time", rng.choice(["1", "2"]), "--burn-in", "0.5", "--trajectories", rng.choice(["96", "128"]),
+             "--replicas", rng.choice(["3", "4", "8"]), "--threads", "1"]
         for extra in rng.sample([["--json"], ["--dt", "0.05"], ["--cutoff", "8"], ["--seed", "7"],
                                  ["--sample-every", "0.25"], ["--significance", "1"], ["--histogram", "10:8"],
                                  ["--set", "noise=0.2"]], rng.randrange(4)):
@@ -508,7 +508,7 @@ def model_case(rng, models):
     elif cmd == "perturb":
         argv = ["perturb", name] + (["--json"] if rng.random() < 0.5 else [])
     elif cmd == "classical":
-        argv = ["classical", name, "--time", "1", "--burn-in", "0.5", "--trajectories", "64", "--replicas", "4",
+        argv = ["classical", name, "--time", "1", "--burn-in", "0.5", "--trajectories", "96", "--replicas", "4",
                 "--threads", "1"]
     else:
         argv = ["sweep", name, "--levels", "2", "--vary", rng.choice(["K=5:10:2", "nbar=1:2:2", "omega=0:1:2"]),
@@ -646,7 +646,8 @@ def judge(case, rc, hung, err, folder):
             why.append("exit 2 without naming %s on stderr" % " or ".join(repr(n) for n in case.names))
         elif case.line_required:
             name = re.escape(case.model_name)
-            if not re.search(name + r":\d+", err) and not re.search(name + r": no \[oscillator", err):
+            # a line, or (for what no single line causes) the oscillator whose parameters do
+            if not re.search(name + r"(:\d+|: no \[oscillator|: oscillator )", err):
                 why.append("exit 2 naming %r without a line" % case.model_name)
     if case.canary and os.path.exists(os.path.join(folder, "PWNED")):
         why.append("an output path ran a shell command")

@@ -94,4 +94,13 @@ check "--vary crossing sigma <= 0: exit 2 naming the grid point" "[ $? -eq 2 ] &
 "$QSYNC" sweep "$EX/fig2b.ini" --vary sigma=0.2:0.3:2 --tie K=1/sigmaa --out "$dir/x" 2>"$dir/err"
 check "--tie with an unknown variable: exit 2" "[ $? -eq 2 ] && grep -q \"unknown variable 'sigmaa'\" $dir/err" "$(cat "$dir/err")"
 
+# a parameter varied or tied twice: the columns would not say what was solved
+for args in "--vary 1-2=0.1:0.1:1 --tie 1-2=0.01*K_1" "--vary 1.omega=-1:1:3 --vary 1.omega=-1:1:3" \
+            "--vary K=1:2:2 --tie 1.K=3" "--vary 2-1=0.1:0.2:2 --vary 1-2=0.1:0.2:2"; do
+    # shellcheck disable=SC2086
+    "$QSYNC" sweep "$EX/fig2b.ini" $args --out "$dir/twice" --no-plot 2>"$dir/err"
+    check "$args: exit 2, 'name the same parameter', nothing written" \
+        "[ $? -eq 2 ] && grep -q 'name the same parameter' $dir/err && [ ! -e $dir/twice/sweep.csv ]" "$(cat "$dir/err")"
+done
+
 finish

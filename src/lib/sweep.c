@@ -263,6 +263,46 @@ static void point_error(const qs_sweep *s, size_t point, int st, qs_error *err)
     qs_error_set(err, st, "%.200s): %s", where, msg);
 }
 
+/* Whether two parameter paths can name the same parameter: equal, a coupling in either
+ * order ("A-B", "B-A"), or a key of every oscillator and one oscillator's ("K", "A.K"). */
+static int paths_overlap(const char *p, const char *q)
+{
+    if (strcmp(p, q) == 0) return 1;
+    const char *dp = strchr(p, '.'), *dq = strchr(q, '.');
+    if (!dp && !dq) {
+        const char *hp = strchr(p, '-'), *hq = strchr(q, '-');
+        if (!hp || !hq) return 0;
+        size_t lp = (size_t)(hp - p), lq = (size_t)(hq - q);
+        return strlen(hp + 1) == lq && strncmp(hp + 1, q, lq) == 0 && strlen(hq + 1) == lp && strncmp(hq + 1, p, lp) == 0;
+    }
+    if (dp && dq) return 0;
+    const char *whole = dp ? q : p, *one = dp ? dp + 1 : dq + 1;
+    return !strchr(whole, '-') && strcmp(whole, one) == 0;
+}
+
+/* The first two paths of the axes and ties that name the same parameter (a grid whose
+ * columns would not say what was solved): an error naming both, else QS_OK. */
+static int check_paths_distinct(int n_axes, const qs_axis *axes, int n_ties, const qs_tie *ties, qs_error *err)
+{
+    int total = n_ties;
+    for (int a = 0; a < n_axes; a++) total += axes[a].n_paths;
+    for (int x = 0; x < total; x++)
+        for (int y = x + 1; y < total; y++) {
+            const char *px = NULL, *py = NULL;
+            int ix = x, iy = y, tx = 0, ty = 0;
+            for (int a = 0; a < n_axes && !(px && py); a++) {
+                if (!px && ix < axes[a].n_paths) px = axes[a].paths[ix]; else if (!px) ix -= axes[a].n_paths;
+                if (!py && iy < axes[a].n_paths) py = axes[a].paths[iy]; else if (!py) iy -= axes[a].n_paths;
+            }
+            if (!px) { px = ties[ix].path; tx = 1; }
+            if (!py) { py = ties[iy].path; ty = 1; }
+            if (paths_overlap(px, py))
+                return qs_error_set(err, QS_EINPUT, "%s %s and %s %s name the same parameter: each may be varied or tied once",
+                                    tx ? "--tie" : "--vary", px, ty ? "--tie" : "--vary", py);
+        }
+    return QS_OK;
+}
+
 int qs_sweep_create(const qs_model *base, int n_axes, const qs_axis *axes, int n_ties, const qs_tie *ties,
                     const qs_sweep_options *options, qs_sweep **out, qs_error *err)
 {
@@ -319,6 +359,7 @@ int qs_sweep_create(const qs_model *base, int n_axes, const qs_axis *axes, int n
                 }
     }
     int st;
+    if ((st = check_paths_distinct(n_axes, axes, n_ties, ties, err)) != QS_OK) { qs_sweep_free(&s); return st; }
     for (int t = 0; t < n_ties; t++, s->n_ties++)
         if ((st = make_tie(s, &ties[t], &s->ties[t], err)) != QS_OK) { s->n_ties++; qs_sweep_free(&s); return st; }
     int n = s->base->n;
