@@ -170,4 +170,22 @@ run steady "$odd" --json
 check "steady --json with a non-UTF-8 model path: exit 0 and valid JSON naming the file with U+FFFD" \
     '[ $got -eq 0 ] && /usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1], encoding=\"utf-8\")); sys.exit(d[\"model\"].endswith(\"m\ufffd\ufffd.ini\") is False)" "$dir/out"' "exit $got: $(err)"
 
+
+# --- a full disk (a 64 KiB tmpfs, as root): a journal that cannot be written stops the sweep at
+# once with the reason; a PNG that gnuplot could not write whole is removed and reported (exit 1)
+mkdir -p "$dir/small"
+if mount -t tmpfs -o size=64k tmpfs "$dir/small" 2>"$dir/err"; then
+    trap 'umount "$dir/small" 2>/dev/null; rm -rf "$dir"' EXIT
+    run sweep "$model" --levels 3 --no-truncation-check --vary 1.omega=-1:1:300 --vary 1-2=0.01:0.1:10 --out "$dir/small/s" --no-plot
+    check "full disk, journal: exit 1 naming sweep.partial.csv and 'No space left on device'" \
+        '[ $got -eq 1 ] && grep -q "sweep.partial.csv: write failed (No space left on device)" "$dir/err"' "exit $got: $(err)"
+    rm -rf "$dir/small/s"
+    run sweep "$model" --levels 3 --no-truncation-check --vary 1.omega=-1:1:200 --out "$dir/small/p"
+    check "full disk, plot: exit 1, the cut-off sweep.png removed, sweep.csv complete (201 lines)" \
+        '[ $got -eq 1 ] && [ ! -e "$dir/small/p/sweep.png" ] && [ "$(wc -l <"$dir/small/p/sweep.csv")" -eq 201 ] && grep -q "could not write it whole" "$dir/err"' "exit $got: $(err)"
+    umount "$dir/small"
+else
+    bad "a 64 KiB tmpfs for the full-disk checks could not be mounted (the tests run as root): $(cat "$dir/err")"
+fi
+
 finish

@@ -329,6 +329,22 @@ int threads_take(int argc, char **argv, int *i, int *threads)
     return 1;
 }
 
+/* gnuplot writes its PNG in place and exits 0 even when the disk fills: a PNG that does
+ * not end in its IEND chunk is removed and reported (0), so no cut-off plot is left. */
+static int png_complete(const char *dir, const char *name)
+{
+    char path[4400];
+    unsigned char tail[12];
+    snprintf(path, sizeof path, "%s/%s.png", dir, name);
+    FILE *fp = fopen(path, "rb");
+    int ok = fp && fseek(fp, -12, SEEK_END) == 0 && fread(tail, 1, 12, fp) == 12 && memcmp(tail + 4, "IEND", 4) == 0;
+    if (fp) fclose(fp);
+    if (ok) return 1;
+    remove(path);
+    fprintf(stderr, "qsync: %s: gnuplot could not write it whole (is the disk full?); removed it; the CSV is complete\n", path);
+    return 0;
+}
+
 int run_gnuplot(const char *dir, const char *name)
 {
     char script[256], line[512];
@@ -362,10 +378,12 @@ int run_gnuplot(const char *dir, const char *name)
     if (p) fclose(p);
     else close(fd[0]);
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         fprintf(stderr, "qsync: %s/%s.png not drawn (%s); the CSV is complete\n", dir, name,
                 WIFEXITED(status) && WEXITSTATUS(status) == 127 ? "is gnuplot installed?" : "gnuplot failed");
-    return 1;
+        return 1;
+    }
+    return png_complete(dir, name);
 }
 
 int cli_mkdirs(const char *path)

@@ -68,7 +68,8 @@ int threads_take(int argc, char **argv, int *i, int *threads);
 
 /* Run `gnuplot NAME.gp` inside dir (posix_spawn with dir as working directory: no shell),
  * echo its first lines to stderr, and warn when dir/NAME.png was not drawn (the data files
- * are complete either way). Returns 0 when gnuplot could not be started at all, 1 otherwise. */
+ * are complete either way). Returns 0 when gnuplot could not be started at all or left a PNG
+ * cut short (a full disk; the partial PNG is removed), 1 otherwise (a missing gnuplot is a warning). */
 int run_gnuplot(const char *dir, const char *name);
 
 /* Create the folder `path` and any missing parents (as mkdir -p). Returns an exit status

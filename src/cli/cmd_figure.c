@@ -305,12 +305,13 @@ static int run_figure(const figure *f, const figure_run *run)
     snprintf(path, sizeof path, "%s/figure.gp", dir);
     int wrc = write_text(path, script);
     if (wrc != EXIT_OK) return wrc;
-    run_gnuplot(dir, "figure");
+    int drawn = run_gnuplot(dir, "figure");
+    if (!drawn && rc == EXIT_OK) rc = EXIT_IO;
     long bad = not_ok(dir);
     if (bad > 0 && f->note && !run->levels) fprintf(stderr, "qsync figure %s: %ld points do not read ok: %s\n", f->name, bad, f->note);
     else if (bad > 0) fprintf(stderr, "qsync figure %s: %ld points do not read ok (see the status column of %s/sweep.csv)\n",
                               f->name, bad, dir);
-    fprintf(stderr, "qsync figure %s: %s/figure.png (%.1f s)\n", f->name, dir, qs_now_cli() - t0);
+    fprintf(stderr, "qsync figure %s: %s/%s (%.1f s)\n", f->name, dir, drawn ? "figure.png" : "sweep.csv, no figure.png", qs_now_cli() - t0);
     return rc;
 }
 

@@ -258,7 +258,10 @@ static void on_block(void *ctx, const qs_sweep_result *r, int n)
         rs->done[p] = 1;
         if (rs->journal) write_row(rs->journal, rs, p, 1);
     }
-    if (rs->journal && fflush(rs->journal) != 0) rs->failed = 1;
+    if (rs->journal && !rs->failed && (ferror(rs->journal) || fflush(rs->journal) != 0)) {
+        rs->failed = errno ? errno : EIO;   /* a journal that cannot be written: stop, keep what it holds */
+        stop_flag = 1;
+    }
     rs->solved += (size_t)n;
     progress(rs, 0);
 }
@@ -749,8 +752,14 @@ static int lock_dir(const char *dir, int argc, char **argv, char *holder, size_t
 {
     char path[4200];
     snprintf(path, sizeof path, "%s/sweep.lock", dir);
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0666);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0666);
     if (fd < 0) return -2;
+    struct stat lst;
+    if (fstat(fd, &lst) != 0 || !S_ISREG(lst.st_mode) || lst.st_nlink != 1) {   /* never write into another file */
+        close(fd);
+        errno = EPERM;
+        return -2;
+    }
     /* a holder that is ending (e.g. the processes of an MPI job whose launcher was killed)
      * gets a second to let go */
     int got = flock(fd, LOCK_EX | LOCK_NB);
@@ -786,6 +795,9 @@ static int take_lock(const char *out, int argc, char **argv, int *fd)
     if ((*fd = lock_dir(out, argc, argv, holder, sizeof holder)) == -1)
         return cli_fail(QS_EINPUT, "--out %s: the folder is in use by another sweep (%s); wait for it to end or choose "
                         "another --out", out, holder);
+    if (*fd < 0 && (errno == ELOOP || errno == EPERM))
+        return cli_fail(QS_EIO, "--out %s: %s/sweep.lock is not a plain file of its own (a symbolic or hard link, or "
+                        "another kind of file); it is left alone: remove it", out, out);
     if (*fd < 0) return cli_fail(QS_EIO, "--out %s: cannot lock %s/sweep.lock (%s)", out, out, strerror(errno));
     return EXIT_OK;
 }
@@ -999,7 +1011,7 @@ int cmd_sweep(int argc, char **argv)
     fclose(rs.journal);
     rs.journal = NULL;
     if (st != QS_OK) rc = cli_fail(st, "%s", err.message);
-    else if (rs.failed) rc = cli_fail(QS_EIO, "%s: write failed", journal);
+    else if (rs.failed) rc = cli_fail(QS_EIO, "%s: write failed (%s); the sweep stopped at once: free space, then finish it with --resume", journal, strerror(rs.failed));
     int stopped = par_max(stop_flag != 0);
     if (par_max(rc != EXIT_OK)) { if (rc == EXIT_OK) rc = EXIT_IO; goto done; }
 
