@@ -103,4 +103,11 @@ for args in "--vary 1-2=0.1:0.1:1 --tie 1-2=0.01*K_1" "--vary 1.omega=-1:1:3 --v
         "[ $? -eq 2 ] && grep -q 'name the same parameter' $dir/err && [ ! -e $dir/twice/sweep.csv ]" "$(cat "$dir/err")"
 done
 
+# a FIFO in the journal's place: --resume says so at once instead of waiting for a writer
+"$QSYNC" sweep "$EX/fig2b.ini" --levels 3 --vary 1.omega=-1:1:3 --out "$dir/fifo" --no-plot 2>/dev/null
+rm -f "$dir/fifo/sweep.partial.csv" && mkfifo "$dir/fifo/sweep.partial.csv"
+timeout 20 "$QSYNC" sweep "$EX/fig2b.ini" --levels 3 --vary 1.omega=-1:1:3 --out "$dir/fifo" --no-plot --resume 2>"$dir/err"
+check "--resume with a FIFO as the journal: exit 2 at once, 'not a regular file'" \
+    "[ $? -eq 2 ] && grep -q 'not a regular file' $dir/err" "$(cat "$dir/err")"
+
 finish

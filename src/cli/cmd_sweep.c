@@ -518,7 +518,10 @@ static int take_row(run_state *rs, char *line, unsigned char *seen, journal_stat
 /* Read the journal of an earlier run into rs (rows marked in seen); js->state says what it was. */
 static void read_journal(const char *path, const char *sig_line, run_state *rs, unsigned char *seen, journal_stats *js)
 {
-    FILE *fp = fopen(path, "r");
+    /* non-blocking: a FIFO in the journal's place must not wait for a writer */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    FILE *fp = fd >= 0 ? fdopen(fd, "r") : NULL;
+    if (fd >= 0 && !fp) close(fd);
     js->state = JOURNAL_OK;
     if (!fp) {
         js->error = errno;
@@ -979,7 +982,8 @@ int cmd_sweep(int argc, char **argv)
         else if (state == JOURNAL_BROKEN)
             rc = cli_fail(QS_EINPUT, "--resume: %s is not a sweep journal (its first line is damaged); remove it to start over", bad);
         else if (state == JOURNAL_UNREADABLE)
-            rc = cli_fail(QS_EINPUT, "--resume: %s cannot be read (%s)", bad, strerror(js.error));
+            rc = cli_fail(QS_EINPUT, "--resume: %s cannot be read (%s)", bad,
+                          js.error == EINVAL ? "not a regular file" : strerror(js.error));
         else if (rank == 0) {
             if (js.state == JOURNAL_NONE) fprintf(stderr, "qsync sweep: --resume: no journal in %s; starting from the first point\n", out);
             if (js.state == JOURNAL_EMPTY) fprintf(stderr, "qsync sweep: --resume: the journal in %s is empty; starting from the first point\n", out);
