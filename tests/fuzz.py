@@ -314,7 +314,7 @@ def base_argv(rng, cmd, model, mpath):
             a += ["--json"]
         return a
     if cmd == "figure":
-        return [rng.choice(["2b", "3c", "3d"]), "--coarse", "--out", "fig", "--threads", "1"]
+        return [rng.choice(["2b", "3c", "3d", "4a", "ring4"]), "--points", "4", "--levels", "3", "--out", "fig", "--threads", "1"]
     raise ValueError(cmd)
 
 
@@ -529,7 +529,7 @@ def canary_case(rng, models):
     if cmd == "sweep":
         argv = ["sweep", "model.ini", "--levels", "2", "--vary", "1.omega=0:20:2", "--out", out, "--threads", "1"]
     else:
-        argv = ["figure", "2b", "--coarse", "--out", out, "--threads", "1"]
+        argv = ["figure", "2b", "--points", "4", "--levels", "3", "--out", out, "--threads", "1"]
     case = Case("flags", argv, "shell canary in --out %r" % out)
     case.model_name = "model.ini"
     case.model_bytes = model["text"].encode()

@@ -46,7 +46,7 @@ int cmd_classical(int argc, char **argv)
         if ((r = threads_take(argc, argv, &i, &o.threads)) != 0) { if (r < 0) goto bad; continue; }
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) { fputs(usage, stdout); model_args_free(&ma); return EXIT_OK; }
         if (argv[i][0] == '-' && argv[i][1] != '\0') { fprintf(stderr, "qsync classical: unknown option %s\n%s", argv[i], usage); goto bad; }
-        if (ma.model_path) { fprintf(stderr, "qsync classical: more than one model file\n"); goto bad; }
+        if (ma.model_path) { fprintf(stderr, "qsync classical: more than one model file (%s, %s)\n", ma.model_path, argv[i]); goto bad; }
         ma.model_path = argv[i];
     }
     if (!ma.model_path) { fprintf(stderr, "qsync classical: no model file\n%s", usage); goto bad; }

@@ -25,7 +25,7 @@ int cmd_perturb(int argc, char **argv)
             model_args_free(&ma);
             return EXIT_INPUT;
         }
-        if (ma.model_path) { fprintf(stderr, "qsync perturb: more than one model file\n"); model_args_free(&ma); return EXIT_INPUT; }
+        if (ma.model_path) { fprintf(stderr, "qsync perturb: more than one model file (%s, %s)\n", ma.model_path, argv[i]); model_args_free(&ma); return EXIT_INPUT; }
         ma.model_path = argv[i];
     }
     if (!ma.model_path) { fprintf(stderr, "qsync perturb: no model file\n%s", usage); model_args_free(&ma); return EXIT_INPUT; }
@@ -49,8 +49,8 @@ int cmd_perturb(int argc, char **argv)
             double complex c1;
             qs_error err;
             int st = qs_perturb_pair(m, a, b, &c1, &err);
-            if (st != QS_OK) { qs_model_free(&m); return cli_fail(st, "%s", err.message); }
-            double S = 2 * cabs(c1), phi = fmod(carg(c1) + 2 * M_PI, 2 * M_PI);
+            if (st != QS_OK) { int rc2 = cli_fail(st, "%s: %s", qs_model_source(m), err.message); qs_model_free(&m); return rc2; }
+            double S = 2 * cabs(c1), phi = qs_phase_wrap(carg(c1), 12);
             if (as_json) {
                 json_object(&j, NULL);
                 json_str(&j, "a", qs_model_name(m, a));

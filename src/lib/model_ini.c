@@ -448,8 +448,12 @@ static int read_file(const char *path, char **text, size_t *len, qs_error *err)
                             file_kind(sb.st_mode));
     if (S_ISREG(sb.st_mode) && sb.st_size > QS_MODEL_FILE_MAX)
         return qs_error_set(err, QS_EINPUT, TOO_BIG, path, QS_MODEL_FILE_MAX);
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    /* without blocking: a named pipe with no writer reads as an empty file instead of waiting
+     * for ever; then reads block again, so a pipe being written is read whole */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0) return qs_error_set(err, QS_EINPUT, "%s: cannot open model file (%s)", path, strerror(errno));
+    int flags = fcntl(fd, F_GETFL);
+    if (flags >= 0) fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
     int st = QS_OK;
     char *buf = NULL;
     size_t n = 0;

@@ -34,7 +34,8 @@ int qs_perturb_pair(const qs_model *model, int a, int b, double complex *c1, qs_
     if (st != QS_OK) {
         if (p != pbuf) free(p);
         if (q != qbuf) free(q);
-        return qs_error_set(err, QS_EINPUT, "an oscillator has no dissipation");
+        return qs_error_set(err, QS_EINPUT, "oscillator %s or %s has no dissipation (gamma_plus = gamma_minus = 0): "
+                            "its uncoupled state is not unique", qs_model_name(model, a), qs_model_name(model, b));
     }
     double complex sum = 0.0;
     for (int n = 1; n < La; n++)
