@@ -32,7 +32,7 @@ check "3 processes, 2-D map with GMRES: identical to one process ($(rows "$dir/m
     "cmp -s $dir/map1/sweep.csv $dir/map3/sweep.csv" "$(tail -2 "$dir/err")"
 
 # the classical model: each point's ensemble is keyed by its seed, so the split changes nothing
-cl=(sweep "$EX/fig2a.ini" --classical --vary 1.omega=-2:2:33 --trajectories 64 --time 30 --burn-in 20 --no-plot)
+cl=(sweep "$EX/fig2a.ini" --classical --vary 1.omega=-2:2:33 --trajectories 96 --time 30 --burn-in 20 --no-plot)
 "$QSYNC" "${cl[@]}" --out "$dir/cl1" 2>/dev/null
 "${MPIRUN[@]}" -np 2 "$QSYNC" "${cl[@]}" --out "$dir/cl2" 2>"$dir/err"
 check "classical sweep with 2 processes: identical to one process" "cmp -s $dir/cl1/sweep.csv $dir/cl2/sweep.csv" "$(tail -2 "$dir/err")"

@@ -327,7 +327,7 @@ check("sweep.gp (curves): columns named by header, each title the column it plot
 rc, _ = run("sweep", FIG4, "--vary", "A-C=0.05:0.15:3", "--vary", "C.omega=0:40:4", "--out", d("gp2"))
 ok, why = plot_ok(d("gp2")) if rc == 0 else (False, f"exit {rc}")
 check("sweep.gp (maps): columns named by header, each title the column it plots, png drawn", ok, why)
-rc, _ = run("sweep", os.path.join(EX, "fig2a.ini"), "--classical", "--vary", "1.omega=-1:1:3", "--trajectories", "64",
+rc, _ = run("sweep", os.path.join(EX, "fig2a.ini"), "--classical", "--vary", "1.omega=-1:1:3", "--trajectories", "96",
             "--time", "10", "--burn-in", "5", "--out", d("gp3"))
 ok, why = plot_ok(d("gp3")) if rc == 0 else (False, f"exit {rc}")
 check("sweep.gp (classical, error bars): columns named by header, titles, png drawn", ok, why)
