@@ -74,10 +74,18 @@ check("default: the warning names the largest estimate (not a point between esti
       "16 of 21 points have an estimated truncation error of S above --s-tol 0.0003 (status truncation; the largest, "
       "0.00093, at point 0)" in err or "the largest, 0.00093, at point 20" in err, err)
 rc, err = sweep("lv", FIG2B, "--vary", "levels=4,6", "--vary", "1.omega=14:22:5")
-rc2, err2 = sweep("l6", FIG2B, "--levels", "6", "--vary", "1.omega=14:22:5")
-check("default: the levels = 6 rows of a levels axis equal a separate sweep at 6 levels (status and estimate too)",
+rc2, err2 = sweep("l6", FIG2B, "--levels", "6", "--vary", "1.omega=14:22:5", "--truncation-every-point")
+check("default with a levels axis: every point estimated; the levels = 6 rows equal a separate sweep at 6 levels "
+      "with --truncation-every-point (status and estimate too)",
       rc == 0 and [list(x.values())[1:] for x in rows("lv")[5:]] == [list(x.values()) for x in rows("l6")],
       f"{[(x['status'], x['truncation_error']) for x in rows('lv')]}")
+rc, err = sweep("lfast", FIG2B, "--vary", "levels=6,8,10")
+ok = rc == 0
+for x in (rows("lfast") if ok else []):
+    st = steady(FIG2B, "--levels", x["levels"])
+    ok = ok and x["status"] == "ok" and abs(float(x["truncation_error"]) - st["truncation_error_max"]) <= 1e-12
+check("--vary levels=6,8,10 (levels on the fast axis): each row estimated, equal to steady --levels L, status ok",
+      ok, f"rc {rc} {[(x['status'], x['truncation_error']) for x in rows('lfast')] if rc == 0 else err}")
 j = json.load(open(os.path.join(TMP, "s", "sweep.json")))
 check("default: sweep.json says sampled", j["truncation_check"]["mode"] == "sampled", str(j["truncation_check"]))
 
