@@ -59,7 +59,7 @@ static const figure figures[] = {
      "title sprintf('S_1-2 / V at V = %.4f', V[k])\n", NULL},
     {"2b", "quantum S/V against Delta for V = 0.05, 0.2, 0.35, 0.5, first order dashed",
      "# Fig. 2b\n" TWO_OSC("10", "2", "2", "0.2", "0.05", "10"),
-     {"--vary", "1-2=0.05:0.5:4", "--vary", "1.omega=-40:40:321", "--perturb", "--truncation-every-point", NULL},
+     {"--vary", "1-2=0.05,0.2,0.35,0.5", "--vary", "1.omega=-40:40:321", "--perturb", "--truncation-every-point", NULL},
      "set xlabel 'Delta = omega_1 - omega_2'\nset ylabel 'S / V'\nset key top center\nset grid\n"
      "at(v) = abs(column('1-2') - v) < 1e-9\n"
      "plot for [k=0:3] 'sweep.csv' using '1.omega':(at(0.05 + 0.15*k) ? column('S_1-2') / column('1-2') : NaN) with lines lw 2 "
