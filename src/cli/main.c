@@ -20,7 +20,8 @@ static const char usage[] =
     "  implement --g ... --kappa ... --K ... --delta-plus ... --delta-minus ... --omega0 ...\n"
     "                           model parameters from circuit or ion parameters\n"
     "Run 'qsync COMMAND --help' for a command's options.\n"
-    "Exit status: 0 ok, 1 output not written, 2 bad input, 3 numerical failure, 4 refused for lack of memory.\n";
+    "Exit status: 0 ok, 1 output not written, 2 bad input, 3 numerical failure, 4 refused for lack of memory,\n"
+    "130 a sweep interrupted (finish it with --resume).\n";
 
 static int run(int argc, char **argv)
 {
