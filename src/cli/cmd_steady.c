@@ -199,6 +199,18 @@ static void print_json(const qs_model *m, const qs_steady_stats *s, int full, in
     json_end(&j);
 }
 
+/* Why a truncation estimate is unknown (max_error NaN), into why[400]. */
+static const char *unknown_reason(char why[400], const qs_model *m, const qs_convergence *c)
+{
+    if (c->inside >= 0)
+        snprintf(why, 400, "oscillator %s has %d levels, not beyond its populated range, n- = %g", qs_model_name(m, c->inside),
+                 qs_model_osc(m, c->inside)->levels, qs_model_osc(m, c->inside)->n_minus);
+    else
+        snprintf(why, 400, "an oscillator's uncoupled populations do not fall off with n (e.g. gamma_plus sigma_plus^2 >= "
+                 "gamma_minus sigma_minus^2), so there is no tail to extrapolate by");
+    return why;
+}
+
 static void print_text(const qs_model *m, const qs_steady_stats *s, int full, int n_pairs, const pair_result *pr,
                        const double *top, const trunc_info *ti)
 {
@@ -231,9 +243,9 @@ static void print_text(const qs_model *m, const qs_steady_stats *s, int full, in
         for (int q = 0; q < n_pairs; q++) if (fabs(c->change[q]) > most) most = fabs(c->change[q]);
         char name[2 * QS_NAME_MAX + 2] = "";
         if (n_pairs) snprintf(name, sizeof name, "%s-%s", qs_model_name(m, pr[c->max_pair].a), qs_model_name(m, pr[c->max_pair].b));
+        char why[400];
         if (isnan(c->max_error))
-            printf("\ntruncation: error of S unknown (oscillator %s: %d levels, not beyond n- = %g); S changes by at most %.2e with one more level",
-                   qs_model_name(m, c->inside), qs_model_osc(m, c->inside)->levels, qs_model_osc(m, c->inside)->n_minus, most);
+            printf("\ntruncation: error of S unknown (%s); S changes by at most %.2e with one more level", unknown_reason(why, m, c), most);
         else
         printf("\ntruncation: estimated error of S %.2e (pair %s; tolerance %.3g, %s): S changes by at most %.2e with one more level %s"
                " (%d extra solve%s, %.0f unknowns, %.2g s), extrapolated by the uncoupled tails (x%.3g)",
@@ -365,10 +377,10 @@ int cmd_steady(int argc, char **argv)
         if (isnan(c->max_error)) {
             double most = 0;
             for (int r = 0; r < n_pairs; r++) if (fabs(c->change[r]) > most) most = fabs(c->change[r]);
+            char why[400];
             snprintf(warning, sizeof warning,
-                     "the truncation error of S cannot be estimated: oscillator %s has %d levels, not beyond its populated range "
-                     "(n- = %g), so S(L) need not approach its limit smoothly; S changes by up to %.2g with one more level: raise levels",
-                     qs_model_name(m, c->inside), qs_model_osc(m, c->inside)->levels, qs_model_osc(m, c->inside)->n_minus, most);
+                     "the truncation error of S cannot be estimated (%s), so S(L) need not approach its limit smoothly; "
+                     "S changes by up to %.2g with one more level: raise levels", unknown_reason(why, m, c), most);
         } else
             snprintf(warning, sizeof warning,
                      "the estimated truncation error of S is %.2g (pair %s-%s: S changes by %.2g with one more level%s), above --s-tol %g: "
