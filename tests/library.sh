@@ -17,6 +17,11 @@ ln -s "$src/include" "$dir/top/include"
 ln -s "$src/examples" "$dir/top/examples"
 ln -s "$(dirname "$qsync")/libqsync.a" "$dir/top/build/libqsync.a"
 cp "$dir/prog.c" "$dir/top/prog.c"
+# a library built with the sanitizers (make sanitize) needs their run-time on the same line
+if nm "$(dirname "$qsync")/libqsync.a" 2>/dev/null | grep -q __asan_; then
+    { echo 'cc() { command cc -fsanitize=address,undefined "$@"; }'; cat "$dir/build.sh"; } >"$dir/build.tmp"
+    mv "$dir/build.tmp" "$dir/build.sh"
+fi
 out=$(cd "$dir/top" && bash -e "$dir/build.sh" 2>"$dir/err")
 rc=$?
 check "the README's cc line builds prog.c and it runs (exit 0)" '[ $rc -eq 0 ]' "$(head -c 600 "$dir/err")"
