@@ -144,7 +144,8 @@ static const figure figures[] = {
      "the truncation error of S cannot be estimated for the ring of six (one more level per oscillator is a sector of "
      "about 20 million unknowns per point), so its points read top-level. The ring of four at the same parameters and "
      "levels (qsync figure ring4) has an estimated error of at most 3.9e-3 at every point with |Delta| <= 40: "
-     "take that as the size of this one's"},
+     "take that as the size of this one's (beyond |Delta| = 30 it is as large as the small S of identical "
+     "oscillators there, which is why ring4 stops at 30)"},
 };
 #define N_FIGURES (int)(sizeof figures / sizeof figures[0])
 
