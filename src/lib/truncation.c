@@ -17,6 +17,26 @@ static double log_ratio(const qs_osc *o, int n)
     return log(o->gamma_plus * qs_osc_f_plus(o, n)) - log(o->gamma_minus * qs_osc_f_minus(o, n));
 }
 
+/* The untruncated chain: log p(n) (up to a constant) for n < TAIL_TERMS into a new array
+ * *lp, its largest value *top, and the exponent *s of p(n) ~ n^−s over the last octave.
+ * Returns QS_OK or QS_ENOMEM. */
+static int long_chain(const qs_osc *o, double **lp, double *top, double *s)
+{
+    double *l = malloc(TAIL_TERMS * sizeof *l);
+    if (!l) return QS_ENOMEM;
+    double acc = 0.0;
+    *top = 0.0;
+    l[0] = 0.0;
+    for (int n = 1; n < TAIL_TERMS; n++) {
+        acc += log_ratio(o, n);
+        l[n] = acc;
+        if (acc > *top) *top = acc;
+    }
+    *s = -(l[TAIL_TERMS - 1] - l[TAIL_TERMS / 2 - 1]) / log(2.0);
+    *lp = l;
+    return QS_OK;
+}
+
 int qs_osc_populations(const qs_osc *o, int levels, double *p)
 {
     if (levels < 2) return QS_EINPUT;
@@ -44,17 +64,8 @@ int qs_osc_auto_levels(const qs_osc *o, double tail_tol, int max_levels, int *le
         return qs_error_set(err, QS_EINPUT, "no dissipation (gamma_plus = gamma_minus = 0): the steady state is not unique");
     if (o->gamma_minus == 0)
         return qs_error_set(err, QS_EINPUT, "gamma_minus = 0: nothing limits the amplitude, levels = auto impossible");
-    double *lp = malloc(TAIL_TERMS * sizeof *lp);
-    if (!lp) return qs_error_set(err, QS_ENOMEM, "out of memory");
-    double acc = 0.0, top = 0.0;
-    lp[0] = 0.0;
-    for (int n = 1; n < TAIL_TERMS; n++) {
-        acc += log_ratio(o, n);
-        lp[n] = acc;
-        if (acc > top) top = acc;
-    }
-    /* exponent s of p(n) ~ n^−s over the last octave */
-    double s = -(lp[TAIL_TERMS - 1] - lp[TAIL_TERMS / 2 - 1]) / log(2.0);
+    double *lp, top, s;
+    if (long_chain(o, &lp, &top, &s) != QS_OK) return qs_error_set(err, QS_ENOMEM, "out of memory");
     int st = QS_OK;
     if (!(s > 1.05)) {
         if (s <= 0)
@@ -104,8 +115,8 @@ int qs_model_resolve_levels(qs_model *model, double tail_tol, int max_levels, qs
     return QS_OK;
 }
 
-/* T(L) = Σ_{n≥L} p_∞(n) for L = from..from+count−1. The same chain as qs_osc_auto_levels
- * (log populations to TAIL_TERMS terms, power-law remainder), summed from the far end so
+/* T(L) = Σ_{n≥L} p_∞(n) for L = from..from+count−1, from the chain of long_chain (as
+ * qs_osc_auto_levels: log populations to TAIL_TERMS terms, power-law remainder), summed from the far end so
  * that small tails keep their relative accuracy. */
 int qs_osc_tail(const qs_osc *o, int from, int count, double *tail, qs_error *err)
 {
@@ -113,16 +124,8 @@ int qs_osc_tail(const qs_osc *o, int from, int count, double *tail, qs_error *er
         return qs_error_set(err, QS_EINPUT, "tail at levels %d..%d: out of range", from, from + count - 1);
     if (o->gamma_minus == 0)
         return qs_error_set(err, QS_EINPUT, "gamma_minus = 0: the uncoupled populations have no tail");
-    double *lp = malloc(TAIL_TERMS * sizeof *lp);
-    if (!lp) return qs_error_set(err, QS_ENOMEM, "out of memory");
-    double acc = 0.0, top = 0.0;
-    lp[0] = 0.0;
-    for (int n = 1; n < TAIL_TERMS; n++) {
-        acc += log_ratio(o, n);
-        lp[n] = acc;
-        if (acc > top) top = acc;
-    }
-    double s = -(lp[TAIL_TERMS - 1] - lp[TAIL_TERMS / 2 - 1]) / log(2.0);
+    double *lp, top, s;
+    if (long_chain(o, &lp, &top, &s) != QS_OK) return qs_error_set(err, QS_ENOMEM, "out of memory");
     int st = QS_OK;
     if (!(s > 1.05))
         st = qs_error_set(err, QS_EINPUT, "the uncoupled populations decay as n^-%.3g: no finite tail", s);
