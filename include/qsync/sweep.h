@@ -118,6 +118,9 @@ size_t qs_sweep_size(const qs_sweep *sweep);                 /* grid points */
 int qs_sweep_pairs(const qs_sweep *sweep);                   /* pairs a < b */
 const qs_model *qs_sweep_model(const qs_sweep *sweep);       /* the base, levels resolved */
 int qs_sweep_block_size(const qs_sweep *sweep);              /* points per block */
+/* The options the sweep runs with: those given, except that a sampled truncation check
+ * becomes every point when the levels are on an axis. */
+const qs_sweep_options *qs_sweep_options_used(const qs_sweep *sweep);
 /* Whether axis `axis` has a value with a non-zero imaginary part. */
 int qs_sweep_axis_complex(const qs_sweep *sweep, int axis);
 /* Axis values of `point` (values: n_axes entries, written). */

@@ -904,13 +904,6 @@ int cmd_sweep(int argc, char **argv)
     so.truncation = check > 1 ? QS_SWEEP_TRUNCATION_AUTO : check > 0 ? QS_SWEEP_TRUNCATION_ON
                     : check < 0 ? QS_SWEEP_TRUNCATION_OFF : QS_SWEEP_TRUNCATION_SAMPLED;
     if (so.classical) so.truncation = QS_SWEEP_TRUNCATION_OFF;
-    /* sampling takes a point's estimate from neighbours of the same levels: with the levels
-     * themselves on an axis there are none, so every point is estimated */
-    for (int a = 0; a < n_axes && so.truncation == QS_SWEEP_TRUNCATION_SAMPLED; a++)
-        for (int q = 0; q < axes[a].n_paths; q++) {
-            const char *dot = strrchr(axes[a].paths[q], '.');
-            if (strcmp(dot ? dot + 1 : axes[a].paths[q], "levels") == 0) so.truncation = QS_SWEEP_TRUNCATION_AUTO;
-        }
     so.part = par_rank();                  /* under MPI: this process's share of the blocks */
     so.parts = par_size();
     if (so.parts > 1 && so.threads == 0) { /* the cores of a machine shared by its processes */
@@ -971,7 +964,7 @@ int cmd_sweep(int argc, char **argv)
     }
     char *axis_names[64];
     for (int a = 0; a < n_axes; a++) axis_names[a] = (char *)axes[a].paths[0];
-    description desc = {sw, n_axes, n_ties, axes, ties, &so};
+    description desc = {sw, n_axes, n_ties, axes, ties, qs_sweep_options_used(sw)};
     snprintf(rs.sig, sizeof rs.sig, "%016llx", signature(&desc));
 
     /* Journals: every process appends its blocks to its own journal; rank 0 gathers them,

@@ -107,6 +107,7 @@ void qs_sweep_free(qs_sweep **sweep)
 
 size_t qs_sweep_size(const qs_sweep *s) { return s->size; }
 int qs_sweep_block_size(const qs_sweep *s) { return s->opt.block; }
+const qs_sweep_options *qs_sweep_options_used(const qs_sweep *s) { return &s->opt; }
 int qs_sweep_pairs(const qs_sweep *s) { return s->pairs; }
 const qs_model *qs_sweep_model(const qs_sweep *s) { return s->base; }
 
@@ -311,6 +312,13 @@ int qs_sweep_create(const qs_model *base, int n_axes, const qs_axis *axes, int n
     qs_sweep *s = calloc(1, sizeof *s);
     if (!s) return qs_error_set(err, QS_ENOMEM, "out of memory");
     if (options) s->opt = *options; else qs_sweep_defaults(&s->opt);
+    /* sampling takes a point's estimate from neighbours of the same levels: with the levels
+     * themselves on an axis there are none, so every point is estimated */
+    for (int a = 0; a < n_axes && s->opt.truncation == QS_SWEEP_TRUNCATION_SAMPLED; a++)
+        for (int q = 0; q < axes[a].n_paths; q++) {
+            const char *dot = strrchr(axes[a].paths[q], '.');
+            if (strcmp(dot ? dot + 1 : axes[a].paths[q], "levels") == 0) s->opt.truncation = QS_SWEEP_TRUNCATION_AUTO;
+        }
     if (s->opt.block < 1) s->opt.block = 1;
     if (s->opt.parts < 1 || s->opt.part < 0 || s->opt.part >= s->opt.parts) { s->opt.parts = 1; s->opt.part = 0; }
     s->base = qs_model_copy(base);
