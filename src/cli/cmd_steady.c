@@ -203,7 +203,7 @@ static void print_json(const qs_model *m, const qs_steady_stats *s, int full, in
 static const char *unknown_reason(char why[400], const qs_model *m, const qs_convergence *c)
 {
     if (c->inside >= 0)
-        snprintf(why, 400, "oscillator %s has %d levels, not beyond its populated range, n- = %g", qs_model_name(m, c->inside),
+        snprintf(why, 400, "oscillator %s has %d levels, not beyond its populated range (n- = %g)", qs_model_name(m, c->inside),
                  qs_model_osc(m, c->inside)->levels, qs_model_osc(m, c->inside)->n_minus);
     else
         snprintf(why, 400, "an oscillator's uncoupled populations do not fall off with n (e.g. gamma_plus sigma_plus^2 >= "
@@ -379,7 +379,7 @@ int cmd_steady(int argc, char **argv)
             for (int r = 0; r < n_pairs; r++) if (fabs(c->change[r]) > most) most = fabs(c->change[r]);
             char why[400];
             snprintf(warning, sizeof warning,
-                     "the truncation error of S cannot be estimated (%s), so S(L) need not approach its limit smoothly; "
+                     "the truncation error of S cannot be estimated: %s, so S(L) need not approach its limit smoothly; "
                      "S changes by up to %.2g with one more level: raise levels", unknown_reason(why, m, c), most);
         } else
             snprintf(warning, sizeof warning,
