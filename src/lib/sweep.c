@@ -281,6 +281,15 @@ static int paths_overlap(const char *p, const char *q)
     return !strchr(whole, '-') && strcmp(whole, one) == 0;
 }
 
+/* Path k of the axes' paths followed by the ties' (k < the total), and its flag. */
+static const char *path_at(int k, int n_axes, const qs_axis *axes, const qs_tie *ties, const char **flag)
+{
+    for (int a = 0; a < n_axes; a++, k -= axes[a - 1].n_paths)
+        if (k < axes[a].n_paths) { *flag = "--vary"; return axes[a].paths[k]; }
+    *flag = "--tie";
+    return ties[k].path;
+}
+
 /* The first two paths of the axes and ties that name the same parameter (a grid whose
  * columns would not say what was solved): an error naming both, else QS_OK. */
 static int check_paths_distinct(int n_axes, const qs_axis *axes, int n_ties, const qs_tie *ties, qs_error *err)
@@ -289,17 +298,10 @@ static int check_paths_distinct(int n_axes, const qs_axis *axes, int n_ties, con
     for (int a = 0; a < n_axes; a++) total += axes[a].n_paths;
     for (int x = 0; x < total; x++)
         for (int y = x + 1; y < total; y++) {
-            const char *px = NULL, *py = NULL;
-            int ix = x, iy = y, tx = 0, ty = 0;
-            for (int a = 0; a < n_axes && !(px && py); a++) {
-                if (!px && ix < axes[a].n_paths) px = axes[a].paths[ix]; else if (!px) ix -= axes[a].n_paths;
-                if (!py && iy < axes[a].n_paths) py = axes[a].paths[iy]; else if (!py) iy -= axes[a].n_paths;
-            }
-            if (!px) { px = ties[ix].path; tx = 1; }
-            if (!py) { py = ties[iy].path; ty = 1; }
+            const char *fx, *fy, *px = path_at(x, n_axes, axes, ties, &fx), *py = path_at(y, n_axes, axes, ties, &fy);
             if (paths_overlap(px, py))
                 return qs_error_set(err, QS_EINPUT, "%s %s and %s %s name the same parameter: each may be varied or tied once",
-                                    tx ? "--tie" : "--vary", px, ty ? "--tie" : "--vary", py);
+                                    fx, px, fy, py);
         }
     return QS_OK;
 }
