@@ -8,6 +8,7 @@
 #include "qsync/model.h"
 #include "qsync/truncation.h"
 #include "qsync/state.h"
+#include "qsync/observables.h"
 #include "qsync/steady.h"
 #include "qsync/convergence.h"
 #include "qsync/perturb.h"

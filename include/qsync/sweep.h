@@ -81,6 +81,9 @@ typedef struct {
                                    one share of the grid, for a process among `parts` (MPI) */
     volatile int *stop;         /* if non-NULL: qs_sweep_create gives up (QS_EINPUT, "interrupted")
                                    once *stop is non-zero while it checks the grid's points */
+    int n_observe;              /* quantum: observables of every point (indices into the table of
+                                   qsync/observables.h, read), in this order; 0: S and phi_max */
+    const int *observe;
 } qs_sweep_options;
 
 /* One solved point, handed to the report callback. */
@@ -100,6 +103,9 @@ typedef struct {
                                    estimated here, or unknown: levels inside the populated range) */
     double truncation_nearby;   /* sampled: the larger truncation_error of the nearest estimated
                                    points before and after it in its block (NaN otherwise) */
+    const double *values;       /* quantum: [qs_sweep_observe_width] the observables asked, in the
+                                   layout of qs_state_observe at the grid's largest levels (a
+                                   population above a point's own top level is 0); NaN when failed */
 } qs_sweep_result;
 
 typedef void (*qs_sweep_report)(void *ctx, const qs_sweep_result *results, int count);
@@ -136,5 +142,23 @@ int qs_sweep_run(qs_sweep *sweep, const unsigned char *done, qs_sweep_report rep
                  volatile int *stop, qs_error *err);
 
 void qs_sweep_free(qs_sweep **sweep);
+
+/* Width of qs_sweep_result.values. */
+size_t qs_sweep_observe_width(const qs_sweep *sweep);
+
+/* ---- the grid's results as named columns ----
+ * A store holds every point's results as columns of doubles, named as in sweep.csv: one per
+ * axis (its first path; a complex axis gives NAME and NAME_im), the observables
+ * (NAME_<a>-<b>, NAME_<j>, populations_<j>_<n>), and the diagnostics; qs_sweep_store_add is a
+ * qs_sweep_report that files a block of results. Points not yet solved hold NaN. */
+typedef struct qs_sweep_store qs_sweep_store;
+int qs_sweep_store_create(const qs_sweep *sweep, qs_sweep_store **store, qs_error *err);
+void qs_sweep_store_add(void *store, const qs_sweep_result *results, int count);
+int qs_sweep_store_columns(const qs_sweep_store *store);
+const char *qs_sweep_store_name(const qs_sweep_store *store, int column);
+const double *qs_sweep_store_column(const qs_sweep_store *store, int column);   /* [qs_sweep_size] */
+const int *qs_sweep_store_status(const qs_sweep_store *store);                  /* [qs_sweep_size] */
+const unsigned char *qs_sweep_store_done(const qs_sweep_store *store);          /* [qs_sweep_size] */
+void qs_sweep_store_free(qs_sweep_store **store);
 
 #endif

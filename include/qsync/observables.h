@@ -1,0 +1,68 @@
+/* qsync/observables.h — every standard observable of a steady state (MODEL.md §7), as one
+ * table of named observables.
+ *
+ * An observable is per oscillator (mean_n, var_n, populations) or per pair a < b (S,
+ * phi_max, S_Q, phi_max_Q, correlation, correlation_phase, negativity, log_negativity,
+ * mutual_information). Its name is the JSON field, the sweep column prefix (NAME_<j>,
+ * NAME_<a>-<b>) and the Python attribute. Adding an observable is one function and one
+ * entry of the table in observables.c: the command line, sweeps, the JSON and Python read
+ * the table.
+ *
+ * Layout of values (qs_state_observe): observables in the order asked; an oscillator
+ * observable gives one value per oscillator in model order (populations: levels_j values
+ * per oscillator j, oscillator by oscillator); a pair observable one value per pair a < b,
+ * a slowest (1-2, 1-3, 2-3 for three oscillators).
+ */
+#ifndef QSYNC_OBSERVABLES_H
+#define QSYNC_OBSERVABLES_H
+
+#include <complex.h>
+#include <stddef.h>
+#include "qsync/error.h"
+#include "qsync/state.h"
+
+enum { QS_OBS_OSCILLATOR = 1, QS_OBS_PAIR = 2 };
+
+typedef struct {
+    const char *name;     /* "mean_n", "S", ... */
+    int kind;             /* QS_OBS_OSCILLATOR or QS_OBS_PAIR */
+    int per_level;        /* 1: one value per Fock level of the oscillator (populations); 0: one value */
+    int angle;            /* 1: a phase in [0, 2π) */
+    const char *summary;  /* one line: what it is */
+} qs_observable;
+
+int qs_observable_count(void);
+const qs_observable *qs_observable_get(int i);   /* NULL outside 0..count−1 */
+int qs_observable_find(const char *name);        /* index, or −1 */
+
+/* Number of values qs_state_observe writes for these observables on a network of n
+ * oscillators with these levels (levels only matter for per-level observables). */
+size_t qs_observe_width(int n, const int *levels, int n_which, const int *which);
+
+/* Values of the observables `which` (indices into the table) of a solved state, in the
+ * layout above (values: qs_observe_width entries, written). The reduction of each pair is
+ * made once for all the pair observables asked. QS_EINPUT for an unknown index. */
+int qs_state_observe(const qs_state *state, int n_which, const int *which, double *values, qs_error *err);
+
+/* ---- the state itself ---- */
+
+/* D = Π levels: the dimension of the Hilbert space of the network. */
+size_t qs_state_dimension(const qs_state *state);
+
+/* The reduced state of oscillator j, levels_j × levels_j, row-major (written). */
+int qs_state_reduced_oscillator(const qs_state *state, int j, double complex *rho, qs_error *err);
+
+/* The reduced state of the pair (a, b), a ≠ b, in the basis |n_a⟩|n_b⟩ with index
+ * n_a·levels_b + n_b (a slowest), (levels_a·levels_b)² entries, row-major (written). */
+int qs_state_reduced_pair(const qs_state *state, int a, int b, double complex *rho, qs_error *err);
+
+/* The full ρ, D × D row-major in the tensor-product basis, oscillator 0 slowest (written;
+ * elements outside the zero excitation-difference sector are 0). */
+int qs_state_dense(const qs_state *state, double complex *rho, qs_error *err);
+
+/* P(φ) (husimi = 0, Eq. 6) or P_Q(φ) (husimi = 1, MODEL.md §7) of φ = φ_a − φ_b at the
+ * n_phi phases phi (read), into P (written). */
+int qs_state_phase_distribution(const qs_state *state, int a, int b, int husimi, int n_phi, const double *phi,
+                                double *P, qs_error *err);
+
+#endif
