@@ -1,0 +1,325 @@
+"""The steady state of a model and everything read from it (Model.steady)."""
+import ctypes
+import math
+import warnings
+
+import numpy as np
+
+from . import _lib, _options
+from ._errors import InputError, TruncationWarning
+from ._lib import lib
+from ._values import OscillatorValues, PairValues
+
+
+def observables():
+    """The library's table of observables (MODEL.md §7), in its order: a list of dicts with
+    name, kind ("oscillator" or "pair"), per_level, angle and summary."""
+    out = []
+    for i in range(lib.qs_observable_count()):
+        o = lib.qs_observable_get(i).contents
+        out.append({"name": o.name.decode(), "kind": "pair" if o.kind == _lib.QS_OBS_PAIR else "oscillator",
+                    "per_level": bool(o.per_level), "angle": bool(o.angle), "summary": o.summary.decode()})
+    return out
+
+
+def observable_index(name):
+    """Index of observable `name` in the table; InputError naming the observables otherwise."""
+    i = lib.qs_observable_find(_lib.text(str(name)))
+    if i < 0:
+        raise InputError(f"unknown observable {name!r} (observables: {', '.join(o['name'] for o in observables())})")
+    return i
+
+
+def observables_doc():
+    return "\n".join(f"    {o['name']:<20}{'per pair (a, b)' if o['kind'] == 'pair' else 'per oscillator':<18}"
+                     f"{o['summary']}" for o in observables())
+
+
+def _complex_array(shape):
+    a = np.zeros(shape, dtype=np.complex128)
+    return a, a.ctypes.data_as(_lib.c_complex_p)
+
+
+class Result:
+    """A solved steady state. Every observable of the library's table is an attribute: pair
+    observables indexed by a pair of names, r.S["1", "2"]; oscillator observables by a name,
+    r.mean_n["1"] (populations: a NumPy array per oscillator). See qsync.observables().
+
+    Diagnostics: status ("ok", "truncation": the estimated truncation error of S is above
+    s_tol or unknown, "top-level": not estimated and a top level holds more than top_tol),
+    warnings (the sentences, also issued as qsync.TruncationWarning), residual, levels,
+    truncation_error (per pair; NaN when not estimated), truncation_error_max,
+    top_population, stats (the solver's figures).
+
+    The state itself: rho(), rho_oscillator(name), rho_pair(a, b), phase_distribution(a, b,
+    phi), to_qutip().
+    """
+
+    def __init__(self, model, plan, values, stats, conv, s_tol, status, warning, skipped):
+        self.model = model
+        self._plan = plan
+        self._state = lib.qs_steady_state(plan)
+        self.names = model.names
+        self.pairs = model.pairs
+        n = len(self.names)
+        self.levels = {name: lib.qs_state_levels(self._state, j) for j, name in enumerate(self.names)}
+        self.stats = {k: (getattr(stats, k).decode() if k == "solver_reason" else getattr(stats, k))
+                      for k, _ in _lib.SteadyStats._fields_}
+        self.stats["solver"] = "iterative" if stats.solver == _lib.QS_SOLVER["iterative"] else "direct"
+        self.stats["lu"] = "klu" if stats.lu == _lib.QS_LU["klu"] else "umfpack"
+        self.residual = stats.residual
+        self.s_tol = s_tol
+        self.top_population = OscillatorValues(
+            "top_population", self.names,
+            [lib.qs_state_population(self._state, j, self.levels[name] - 1) for j, name in enumerate(self.names)])
+        np_ = len(self.pairs)
+        if conv is not None:
+            err = [conv.error[q] for q in range(np_)]
+            self.truncation_error_max = conv.max_error
+            self.truncation_change = PairValues("truncation_change", self.pairs, [conv.change[q] for q in range(np_)])
+            self.truncation_skipped = None
+        else:
+            err = [math.nan] * np_
+            self.truncation_error_max = math.nan
+            self.truncation_change = None
+            self.truncation_skipped = skipped
+        self.truncation_error = PairValues("truncation_error", self.pairs, err)
+        self.warnings = [warning] if warning else []
+        self.status = status
+        self._obs = {}
+        k = 0
+        for o in observables():
+            if o["kind"] == "pair":
+                self._obs[o["name"]] = PairValues(o["name"], self.pairs, [float(x) for x in values[k:k + np_]])
+                k += np_
+            elif o["per_level"]:
+                arrays = []
+                for name in self.names:
+                    arrays.append(np.array(values[k:k + self.levels[name]]))
+                    k += self.levels[name]
+                self._obs[o["name"]] = OscillatorValues(o["name"], self.names, arrays)
+            else:
+                self._obs[o["name"]] = OscillatorValues(o["name"], self.names, [float(x) for x in values[k:k + n]])
+                k += n
+
+    def __getattr__(self, name):
+        obs = self.__dict__.get("_obs", {})
+        if name in obs:
+            return obs[name]
+        raise AttributeError(f"qsync.Result has no attribute {name!r} (observables: {', '.join(obs)})")
+
+    def __dir__(self):
+        return sorted(set(super().__dir__()) | set(self._obs))
+
+    @property
+    def observables(self):
+        """Every observable by name: {name: PairValues or OscillatorValues}."""
+        return dict(self._obs)
+
+    def __repr__(self):
+        head = ", ".join(f"S[{a}-{b}]={self._obs['S'][a, b]:.6g}" for a, b in self.pairs[:6])
+        return f"<qsync.Result {self.model.source!r}: {head}{' ...' if len(self.pairs) > 6 else ''}; status {self.status}>"
+
+    def _pair(self, a, b):
+        ia, ib = self.model.index(a), self.model.index(b)
+        if ia == ib:
+            raise InputError(f"a pair needs two different oscillators, not {a!r} twice")
+        return ia, ib
+
+    @property
+    def dimension(self):
+        """D = Π levels: the dimension of the network's Hilbert space."""
+        return int(lib.qs_state_dimension(self._state))
+
+    def rho(self):
+        """The full density matrix, D × D (complex128), in the tensor-product basis, the first
+        oscillator slowest (index Σ_j n_j Π_{k>j} L_k)."""
+        D = self.dimension
+        a, p = _complex_array((D, D))
+        err = _lib.Err()
+        _lib.check(lib.qs_state_dense(self._state, p, ctypes.byref(err)), err)
+        return a
+
+    def rho_oscillator(self, name):
+        """The reduced state of oscillator `name`, L × L (complex128)."""
+        j = self.model.index(name)
+        L = self.levels[self.names[j]]
+        a, p = _complex_array((L, L))
+        err = _lib.Err()
+        _lib.check(lib.qs_state_reduced_oscillator(self._state, j, p, ctypes.byref(err)), err)
+        return a
+
+    def rho_pair(self, a, b):
+        """The reduced state of the pair (a, b), (L_a L_b) × (L_a L_b) (complex128), in the basis
+        |n_a⟩|n_b⟩ with index n_a L_b + n_b (a slowest; either order of a and b may be asked)."""
+        ia, ib = self._pair(a, b)
+        d = self.levels[self.names[ia]] * self.levels[self.names[ib]]
+        arr, p = _complex_array((d, d))
+        err = _lib.Err()
+        _lib.check(lib.qs_state_reduced_pair(self._state, ia, ib, p, ctypes.byref(err)), err)
+        return arr
+
+    def phase_distribution(self, a, b, phi, husimi=False):
+        """P(φ) of φ = φ_a − φ_b (Eq. 6, phase states) at the phases `phi` (array-like), or with
+        husimi=True P_Q(φ), the distribution under the two-mode Husimi function (MODEL.md §7).
+        2π max P − 1 is S (S_Q). Returns a NumPy array shaped like phi."""
+        ia, ib = self._pair(a, b)
+        x = np.ascontiguousarray(np.asarray(phi, dtype=np.float64))
+        flat = x.reshape(-1)
+        out = np.zeros(flat.shape, dtype=np.float64)
+        if flat.size > 2 ** 31 - 1:
+            raise InputError("phase_distribution: too many phases")
+        err = _lib.Err()
+        _lib.check(lib.qs_state_phase_distribution(self._state, ia, ib, 1 if husimi else 0, int(flat.size),
+                                                   flat.ctypes.data_as(_lib.c_double_p),
+                                                   out.ctypes.data_as(_lib.c_double_p), ctypes.byref(err)), err)
+        return out.reshape(x.shape)
+
+    def to_qutip(self):
+        """The full ρ as a qutip.Qobj with dims [[L1, L2, ...], [L1, L2, ...]] (needs QuTiP)."""
+        try:
+            import qutip
+        except ImportError as e:
+            raise ImportError("Result.to_qutip() needs QuTiP (Debian: apt-get install python3-qutip); "
+                              "Result.rho() gives the same matrix as a NumPy array") from e
+        dims = [self.levels[n] for n in self.names]
+        return qutip.Qobj(self.rho(), dims=[dims, dims])
+
+    def __del__(self):
+        plan = self.__dict__.get("_plan")
+        if plan is not None and plan.value:
+            lib.qs_steady_free(ctypes.byref(plan))
+
+
+def _unknown_reason(m, conv):
+    if conv.inside >= 0:
+        o = lib.qs_model_osc(m._ptr, conv.inside).contents
+        return (f"oscillator {m.names[conv.inside]} has {o.levels} levels, not beyond its populated range "
+                f"(n- = {o.n_minus:g})")
+    return ("an oscillator's uncoupled populations do not fall off with n (e.g. gamma_plus sigma_plus^2 >= "
+            "gamma_minus sigma_minus^2), so there is no tail to extrapolate by")
+
+
+def steady(model, **kw):
+    opt, tail_tol, s_tol = _options.steady_options(kw)
+    check = kw.pop("truncation_check", None)
+    if check not in (None, True, False):
+        raise InputError(f"truncation_check: None (by cost), True or False, not {check!r}")
+    check = 0 if check is None else 1 if check else -1
+    per_osc = bool(kw.pop("per_oscillator", False))
+    _options.no_more(kw, "steady")
+    if per_osc and check < 0:
+        raise InputError("per_oscillator=True contradicts truncation_check=False")
+
+    m = model.copy()
+    err = _lib.Err()
+    conv_p = ctypes.POINTER(_lib.Convergence)()
+    n = len(m.names)
+    if any(lib.qs_model_osc(m._ptr, j).contents.levels == _lib.QS_LEVELS_AUTO for j in range(n)):
+        ao = _lib.AutoOptions()
+        lib.qs_auto_defaults(ctypes.byref(ao))
+        ao.s_tol, ao.guess_tail, ao.steady = s_tol, tail_tol, opt
+        rounds = ctypes.c_int()
+        _lib.check(lib.qs_model_auto_levels_s(m._ptr, ctypes.byref(ao), ctypes.byref(conv_p), ctypes.byref(rounds),
+                                              ctypes.byref(err)), err, m.source)
+        if per_osc or check < 0:
+            lib.qs_convergence_free(ctypes.byref(conv_p))
+    plan = ctypes.c_void_p()
+    try:
+        status = lib.qs_steady_create(m._ptr, ctypes.byref(opt), ctypes.byref(plan), ctypes.byref(err))
+        if status == _lib.QS_OK:
+            status = lib.qs_steady_solve(plan, m._ptr, ctypes.byref(err))
+        _lib.check(status, err, m.source)
+    except BaseException:
+        lib.qs_convergence_free(ctypes.byref(conv_p))
+        if plan.value:
+            lib.qs_steady_free(ctypes.byref(plan))
+        raise
+    top_warning = err.text() if status == _lib.QS_WARN_TRUNCATION else ""
+    state = lib.qs_steady_state(plan)
+    stats = _lib.SteadyStats()
+    lib.qs_steady_get_stats(plan, ctypes.byref(stats))
+    skipped = ""
+    try:
+        if not conv_p and check >= 0:
+            co = _lib.ConvergenceOptions()
+            lib.qs_convergence_defaults(ctypes.byref(co))
+            co.per_oscillator = 1 if per_osc else 0
+            co.steady = opt
+            co.steady.full = 0
+            cost = lib.qs_convergence_cost(m._ptr, ctypes.byref(co))
+            if check == 0 and cost > _lib.QS_CONVERGENCE_AUTO_MAX:
+                skipped = (f"one more level needs a sector of {cost:.0f} unknowns, above "
+                           f"{_lib.QS_CONVERGENCE_AUTO_MAX}; truncation_check=True computes it")
+            else:
+                st = lib.qs_convergence_estimate(m._ptr, state, ctypes.byref(co), ctypes.byref(conv_p),
+                                                 ctypes.byref(err))
+                if st != _lib.QS_OK:
+                    if check == 1:
+                        _lib.check(st, err, m.source)
+                    skipped = err.text()
+        elif not conv_p:
+            skipped = "truncation_check=False"
+        conv = conv_p.contents if conv_p else None
+        warning = ""
+        pairs = m.pairs
+        status_word = "ok"
+        if conv is not None and pairs and not conv.max_error <= s_tol:
+            status_word = "truncation"
+            q = conv.max_pair
+            a, b = pairs[q]
+            if math.isnan(conv.max_error):
+                most = max(abs(conv.change[r]) for r in range(len(pairs)))
+                warning = (f"the truncation error of S cannot be estimated: {_unknown_reason(m, conv)}, so S(L) need "
+                           f"not approach its limit smoothly; S changes by up to {most:.2g} with one more level: "
+                           f"raise levels")
+            else:
+                warning = (f"the estimated truncation error of S is {conv.max_error:.2g} (pair {a}-{b}: S changes by "
+                           f"{conv.change[q]:.2g} with one more level"
+                           f"{', oscillators one at a time' if conv.per_oscillator else ' per oscillator'}), above "
+                           f"s_tol {s_tol:g}: raise levels (or use levels = auto)")
+        elif conv is None and top_warning:
+            status_word = "top-level"
+            warning = f"{top_warning}; the truncation error of S was not estimated: {skipped}"
+        which = (ctypes.c_int * lib.qs_observable_count())(*range(lib.qs_observable_count()))
+        levels = (ctypes.c_int * n)(*[lib.qs_state_levels(state, j) for j in range(n)])
+        width = lib.qs_observe_width(n, levels, len(which), which)
+        values = np.zeros(width, dtype=np.float64)
+        _lib.check(lib.qs_state_observe(state, len(which), which, values.ctypes.data_as(_lib.c_double_p),
+                                        ctypes.byref(err)), err, m.source)
+        result = Result(m, plan, values, stats, conv, s_tol, status_word, warning, skipped)
+    except BaseException:
+        if plan.value:
+            lib.qs_steady_free(ctypes.byref(plan))
+        raise
+    finally:
+        lib.qs_convergence_free(ctypes.byref(conv_p))
+    if warning:
+        warnings.warn(TruncationWarning(warning), stacklevel=3)
+    return result
+
+
+steady.__doc__ = f"""Solve for the steady state of the master equation (Eq. 4) and compute every
+observable; returns a qsync.Result. As `qsync steady MODEL --json`, number for number.
+
+    r = m.steady()                       # defaults as the command line
+    r = m.steady(solver="iterative", memory_limit="2G", truncation_check=True)
+    r.S["1", "2"], r.mean_n["1"], r.rho_pair("1", "2")
+
+Levels set to "auto" are chosen so that the estimated truncation error of S is below s_tol.
+The truncation error of S is estimated (one extra solve with one more level per oscillator)
+when that solve has at most {_lib.QS_CONVERGENCE_AUTO_MAX} unknowns; a result above s_tol
+issues a qsync.TruncationWarning (also in r.warnings, r.status "truncation").
+
+Keywords (all optional):
+{_options.STEADY_KEYWORDS}
+    truncation_check    None (default: by cost), True (always), False (never)
+    per_oscillator      estimate the truncation error by one extra solve per oscillator
+
+Observables (attributes of the result; qsync.observables() lists them):
+{{obs}}
+
+Raises qsync.InputError (bad option, model that cannot be solved), qsync.MemoryRefused (the
+plan exceeds memory_limit or the memory available), qsync.NumericalError (the solve failed
+its checks), each with the library's message.
+"""

@@ -1,0 +1,216 @@
+"""Observables over a grid of parameters (Model.sweep), computed by the library on all cores."""
+import ctypes
+import numbers
+import threading
+
+import numpy as np
+
+from . import _lib, _options
+from ._errors import InputError
+from ._lib import lib
+from .steady import observable_index
+
+# the words of sweep.csv's status column
+STATUS_WORDS = {0: "ok", 1: "top-level", 1000: "truncation", -4: "numerical", -3: "memory", -2: "memory"}
+
+
+def status_word(code):
+    return STATUS_WORDS.get(int(code), "input")
+
+
+class _OpenBLASOneThread:
+    """OpenBLAS (loaded with the library) at one thread for the duration, its count restored
+    after: the sweep's threads each factorise their own small systems, and OpenBLAS threads
+    inside them would only compete for the cores."""
+
+    def __enter__(self):
+        self.get = getattr(lib, "openblas_get_num_threads", None)
+        self.set = getattr(lib, "openblas_set_num_threads", None)
+        self.saved = None
+        if self.get is not None and self.set is not None:
+            self.get.restype, self.get.argtypes = ctypes.c_int, []
+            self.set.restype, self.set.argtypes = None, [ctypes.c_int]
+            self.saved = self.get()
+            self.set(1)
+        return self
+
+    def __exit__(self, *exc):
+        if self.saved is not None:
+            self.set(self.saved)
+        return False
+
+
+def _axis_values(path, values):
+    v = np.asarray(values)
+    if v.ndim == 0:
+        v = v.reshape(1)
+    if v.ndim != 1 or v.size == 0:
+        raise InputError(f"vary {path}: expected a one-dimensional list of values, not shape {v.shape}")
+    if v.size > _lib.QS_SWEEP_MAX_POINTS:
+        raise InputError(f"vary {path}: {v.size} values, more than {_lib.QS_SWEEP_MAX_POINTS}")
+    if v.dtype.kind not in "iufc":
+        raise InputError(f"vary {path}: the values must be numbers (complex on couplings), not {v.dtype}")
+    c = v.astype(np.complex128)
+    if not np.all(np.isfinite(c)):
+        raise InputError(f"vary {path}: every value must be finite")
+    out = (_lib.c_complex * v.size)()
+    flat = np.ascontiguousarray(c).view(np.float64)
+    ctypes.memmove(out, flat.ctypes.data, flat.nbytes)
+    return out
+
+
+class _Run:
+    """Everything the C side reads during the sweep, kept alive by one object."""
+
+    def __init__(self, model, vary, ties, observe, kw):
+        if not isinstance(vary, dict) or not vary:
+            raise InputError("vary: a dict of path (or tuple of paths moved together) -> values, e.g. "
+                             "{'1.omega': np.linspace(-40, 40, 161)}")
+        self.keep = []
+        self.axes = (_lib.Axis * len(vary))()
+        self.axis_names = []
+        for i, (paths, values) in enumerate(vary.items()):
+            paths = (paths,) if isinstance(paths, str) else tuple(paths)
+            if not paths or not all(isinstance(p, str) and p for p in paths):
+                raise InputError(f"vary {paths!r}: a parameter path such as '1.omega', or a tuple of them")
+            arr = (ctypes.c_char_p * len(paths))(*[_lib.text(p) for p in paths])
+            vals = _axis_values(",".join(paths), values)
+            self.keep += [arr, vals]
+            self.axes[i].n_paths = len(paths)
+            self.axes[i].paths = arr
+            self.axes[i].count = len(vals)
+            self.axes[i].values = vals
+            self.axis_names.append(paths[0])
+        ties = ties or {}
+        self.ties = (_lib.Tie * max(len(ties), 1))()
+        for i, (path, expr) in enumerate(ties.items()):
+            if not isinstance(path, str) or not isinstance(expr, str):
+                raise InputError(f"ties {path!r}: {expr!r}: a path and an expression, both strings, e.g. "
+                                 "{'K': '1/sigma'}")
+            p, e = _lib.text(path), _lib.text(expr)
+            self.keep += [p, e]
+            self.ties[i].path, self.ties[i].expression = p, e
+        self.n_ties = len(ties)
+
+        o = _lib.SweepOptions()
+        lib.qs_sweep_defaults(ctypes.byref(o))
+        steady, tail_tol, s_tol = _options.steady_options(kw)
+        o.steady, o.tail_tol, o.s_tol = steady, tail_tol, s_tol
+        check = kw.pop("truncation_check", None)
+        table = {None: "sampled", True: "on", False: "off", "every_point": "auto"}
+        if check not in table:
+            raise InputError(f"truncation_check: None (sampled), True (every point), 'every_point' (every point "
+                             f"where affordable) or False, not {check!r}")
+        o.truncation = _lib.QS_SWEEP_TRUNCATION[table[check]]
+        o.threads = _options.threads(kw.pop("threads", None))
+        block = kw.pop("block", None)
+        if block is not None:
+            if isinstance(block, bool) or not isinstance(block, numbers.Integral) or not 1 <= block <= 1 << 20:
+                raise InputError(f"block needs a whole number of points from 1 to {1 << 20}, not {block!r}")
+            o.block = int(block)
+        if observe is None:
+            observe = ["S", "phi_max"]
+        if isinstance(observe, str):
+            observe = [observe]
+        idx = [observable_index(name) for name in observe]
+        if not idx:
+            raise InputError("observe: name at least one observable")
+        self.observe = (ctypes.c_int * len(idx))(*idx)
+        o.n_observe, o.observe = len(idx), ctypes.cast(self.observe, _lib.c_int_p)
+        self.stop = ctypes.c_int(0)
+        o.stop = ctypes.pointer(self.stop)
+        self.options = o
+        self.model = model
+        self.sweep = ctypes.c_void_p()
+        self.store = ctypes.c_void_p()
+        self.status = 0
+        self.err = _lib.Err()
+        self.exception = None
+
+    def work(self):
+        """In the worker thread: every call into the library, the GIL released throughout."""
+        try:
+            e = ctypes.byref(self.err)
+            self.status = lib.qs_sweep_create(self.model._ptr, len(self.axes), self.axes, self.n_ties, self.ties,
+                                              ctypes.byref(self.options), ctypes.byref(self.sweep), e)
+            if self.status == _lib.QS_OK:
+                self.status = lib.qs_sweep_store_create(self.sweep, ctypes.byref(self.store), e)
+            if self.status == _lib.QS_OK and not self.stop.value:
+                add = ctypes.cast(lib.qs_sweep_store_add, ctypes.c_void_p)
+                self.status = lib.qs_sweep_run(self.sweep, None, add, self.store, ctypes.byref(self.stop), e)
+        except BaseException as x:  # a failure of ctypes itself: re-raised in the caller's thread
+            self.exception = x
+
+    def frame(self):
+        import pandas as pd
+        size = lib.qs_sweep_size(self.sweep)
+        cols = {}
+        status = np.ctypeslib.as_array(lib.qs_sweep_store_status(self.store), shape=(size,))
+        for c in range(lib.qs_sweep_store_columns(self.store)):
+            name = lib.qs_sweep_store_name(self.store, c).decode()
+            if name == "status":
+                cols[name] = [status_word(s) for s in status]
+            else:
+                cols[name] = np.ctypeslib.as_array(lib.qs_sweep_store_column(self.store, c), shape=(size,)).copy()
+        return pd.DataFrame(cols)
+
+    def free(self):
+        if self.store.value:
+            lib.qs_sweep_store_free(ctypes.byref(self.store))
+        if self.sweep.value:
+            lib.qs_sweep_free(ctypes.byref(self.sweep))
+
+
+def sweep(model, vary, ties=None, observe=None, **kw):
+    run = _Run(model, vary, ties, observe, kw)
+    _options.no_more(kw, "sweep")
+    worker = threading.Thread(target=run.work, name="qsync-sweep", daemon=True)
+    try:
+        with _OpenBLASOneThread():
+            worker.start()
+            try:
+                while worker.is_alive():
+                    worker.join(0.05)
+            except KeyboardInterrupt:
+                run.stop.value = 1          # no new block starts; the ones in flight finish
+                while worker.is_alive():
+                    try:
+                        worker.join(0.05)
+                    except KeyboardInterrupt:
+                        pass
+                raise
+        if run.exception is not None:
+            raise run.exception
+        _lib.check(run.status, run.err, model.source)
+        return run.frame()
+    finally:
+        if not worker.is_alive():
+            run.free()
+
+
+sweep.__doc__ = f"""Observables over a grid of parameters, solved by the library on all cores (the
+interpreter stays free: the sweep runs in a thread of its own with the GIL released);
+returns a pandas DataFrame, one row per grid point (first axis slowest), with the columns of
+`qsync sweep --observe ...`'s sweep.csv: one per axis (its first path; a complex axis gives
+NAME and NAME_im), the observables (NAME_<a>-<b>, NAME_<j>, populations_<j>_<n>), and the
+diagnostics (residual, top_population, status as words: ok, truncation, top-level,
+numerical, memory, input; truncation_error).
+
+    df = m.sweep(vary={{"1.omega": np.linspace(-40, 40, 161)}}, observe=["S", "negativity"])
+    df = m.sweep(vary={{("1.omega", "2.omega"): [0, 10, 20], "1-2": np.linspace(0, 0.5, 11)}},
+                 ties={{"K": "1/sigma"}})
+
+Ctrl-C (KeyboardInterrupt) stops it cleanly: no new block of points starts, the blocks in
+flight finish, and KeyboardInterrupt is raised again.
+
+    vary            {{path or (paths moved together): values}}: one axis each, listed values
+                    (complex on couplings)
+    ties            {{path: expression}}: derived parameters at every point, e.g. {{"K": "1/sigma"}},
+                    {{"A-B": "0.1*K_A"}}
+    observe         observable names (default ["S", "phi_max"]); see qsync.observables()
+    threads         default: all cores
+    truncation_check  None (default: sampled every {4}th point along the last axis), True (every
+                    point), "every_point" (every point where affordable), False (never)
+    block           points per block (default 16)
+{_options.STEADY_KEYWORDS}
+"""
