@@ -41,3 +41,7 @@ def raise_for(status, message, context=None):
     if context:
         message = f"{context}: {message}"
     raise cls(message, status)
+
+
+for _cls in (Error, InputError, NumericalError, MemoryRefused, IOError, TruncationWarning):
+    _cls.__module__ = "qsync"

@@ -1,0 +1,127 @@
+"""Model.steady against the command line (bit for bit) and the state against QuTiP."""
+import math
+import pydoc
+import warnings
+
+import numpy as np
+import pytest
+
+import qsync
+
+MODELS = ["examples/fig2b.ini", "tests/models/peer_three.ini", "tests/models/peer_complex.ini"]
+
+
+def same(x, y):
+    """Equal as doubles, bit for bit (NaN, printed null, equals NaN)."""
+    if y is None:
+        return isinstance(x, float) and math.isnan(x)
+    return x == y
+
+
+@pytest.fixture(scope="module", params=MODELS)
+def solved(request, root, run_json):
+    path = str(root / request.param)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", qsync.TruncationWarning)
+        r = qsync.Model.load(path).steady()
+    return r, run_json("steady", path)
+
+
+def test_every_observable_is_the_command_lines(solved):
+    r, js = solved
+    table = qsync.observables()
+    assert len(table) >= 12
+    pairs = [(p["a"], p["b"]) for p in js["pairs"]]
+    assert pairs == r.pairs
+    for o in table:
+        name, checked = o["name"], 0
+        if o["kind"] == "pair":
+            for p in js["pairs"]:
+                assert name in p, f"qsync steady --json: pairs[] has no {name}"
+                assert same(getattr(r, name)[p["a"], p["b"]], p[name]), (name, p["a"], p["b"])
+                checked += 1
+        else:
+            for osc in js["oscillators"]:
+                if o["per_level"] and name not in osc:
+                    continue
+                assert name in osc, f"qsync steady --json: oscillators[] has no {name}"
+                mine = getattr(r, name)[osc["name"]]
+                if o["per_level"]:
+                    assert len(mine) == len(osc[name]) and all(same(float(x), y) for x, y in zip(mine, osc[name]))
+                else:
+                    assert same(mine, osc[name]), (name, osc["name"])
+                checked += 1
+        assert checked or o["per_level"], name
+
+
+def test_diagnostics_are_the_command_lines(solved):
+    r, js = solved
+    assert r.residual == js["residual"]
+    for p in js["pairs"]:
+        assert same(r.truncation_error[p["a"], p["b"]], p["truncation_error"])
+    assert same(r.truncation_error_max, js["truncation_error_max"])
+    for osc in js["oscillators"]:
+        assert r.levels[osc["name"]] == osc["levels"]
+        assert r.top_population[osc["name"]] == osc["top_population"]
+    assert r.warnings == js["warnings"]
+    assert r.stats["sector_dimension"] == js["sector_dimension"]
+
+
+def test_state_against_qutip(solved):
+    qutip = pytest.importorskip("qutip")
+    r, _ = solved
+    rho = r.rho()
+    q = r.to_qutip()
+    dims = [r.levels[n] for n in r.names]
+    assert q.dims == [dims, dims]
+    assert np.array_equal(q.full(), rho)
+    assert abs(np.trace(rho) - 1) < 1e-12 and np.abs(rho - rho.conj().T).max() < 1e-14
+    for j, a in enumerate(r.names):
+        assert np.abs(r.rho_oscillator(a) - q.ptrace(j).full()).max() < 1e-12
+        assert np.abs(np.diag(r.rho_oscillator(a)).real - r.populations[a]).max() < 1e-14
+        n = qutip.num(dims[j])
+        assert abs(r.mean_n[a] - (q.ptrace(j) * n).tr().real) < 1e-10
+        for k in range(j + 1, len(r.names)):
+            b = r.names[k]
+            assert np.abs(r.rho_pair(a, b) - q.ptrace([j, k]).full()).max() < 1e-12
+            # the reversed order is the same state with the factors exchanged
+            La, Lb = dims[j], dims[k]
+            swapped = r.rho_pair(b, a).reshape(Lb, La, Lb, La).transpose(1, 0, 3, 2).reshape(La * Lb, La * Lb)
+            assert np.abs(swapped - r.rho_pair(a, b)).max() < 1e-15
+
+
+def test_phase_distribution(solved):
+    r, _ = solved
+    for a, b in r.pairs:
+        phi = np.linspace(0, 2 * np.pi, 721)
+        P = r.phase_distribution(a, b, phi)
+        assert P.shape == phi.shape
+        assert abs(np.trapz(P, phi) - 1) < 1e-9                       # a probability density on the circle
+        peak = r.phase_distribution(a, b, [r.phi_max[a, b]])[0]
+        assert abs(2 * np.pi * peak - 1 - r.S[a, b]) < 1e-12          # S = 2π max P − 1 at phi_max
+        assert 2 * np.pi * P.max() - 1 <= r.S[a, b] + 1e-12
+        Q = r.phase_distribution(a, b, [r.phi_max_Q[a, b]], husimi=True)[0]
+        assert abs(2 * np.pi * Q - 1 - r.S_Q[a, b]) < 1e-12
+
+
+def test_pairs_in_file_order_only(solved):
+    r, _ = solved
+    a, b = r.pairs[0]
+    assert r.S[a, b] == r.S[f"{a}-{b}"]
+    with pytest.raises(KeyError, match="file order"):
+        r.S[b, a]
+    with pytest.raises(AttributeError, match="observables: "):
+        r.no_such_observable
+
+
+def test_help_lists_keywords_and_observables():
+    text = pydoc.render_doc(qsync.Model.steady, renderer=pydoc.plaintext)
+    for word in ["solver", "memory_limit", "residual_tol", "truncation_check", "s_tol", "tail_tol", "symmetry"]:
+        assert word in text, word
+    for o in qsync.observables():
+        assert o["name"] in text and o["summary"] in text, o["name"]
+    for f in (qsync.Model.sweep, qsync.Model.classical, qsync.Model.load, qsync.Model.set):
+        assert f.__doc__ and len(f.__doc__) > 60
+    sweep = pydoc.render_doc(qsync.Model.sweep, renderer=pydoc.plaintext)
+    for word in ["vary", "ties", "observe", "threads", "KeyboardInterrupt"]:
+        assert word in sweep
