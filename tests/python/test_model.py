@@ -80,7 +80,13 @@ def test_memory_refusal(root):
 
 
 def test_truncation_warning(root):
-    m = qsync.Model.load(root / "examples/fig2b.ini").set("levels", 5)
-    with pytest.warns(qsync.TruncationWarning, match="truncation error of S"):
-        r = m.steady()
-    assert r.status == "truncation" and r.warnings and r.truncation_error_max > r.s_tol
+    m = qsync.Model.load(root / "examples/fig2b.ini").set("levels", 6)
+    with pytest.warns(qsync.TruncationWarning, match="estimated truncation error of S"):
+        r = m.steady(s_tol=1e-4)
+    assert r.status == "truncation" and len(r.warnings) == 1 and r.truncation_error_max > r.s_tol == 1e-4
+    with pytest.warns(qsync.TruncationWarning, match="cannot be estimated"):
+        r = m.set("levels", 4).steady()                # top level inside the populated range (n- = 3)
+    assert r.status == "truncation" and r.truncation_error_max != r.truncation_error_max   # NaN
+    with pytest.warns(qsync.TruncationWarning, match="not estimated"):
+        r = m.set("levels", 4).steady(truncation_check=False)
+    assert r.status == "top-level"
