@@ -1,0 +1,1 @@
+/* observables.c — the table of named observables (see qsync/observables.h). */
