@@ -58,13 +58,14 @@ static double solved_S(const solved *r, int a, int b);
 
 static double pair_S(const qs_state *s, int a, int b, double *phi)
 {
-    int la = qs_state_levels(s, a), lb = qs_state_levels(s, b), lmax = (la < lb ? la : lb) - 1;
-    double complex c[64];
-    double S, ph;
-    qs_state_phase_coefficients(s, a, b, lmax, c);
-    qs_phase_max(lmax, c, &S, &ph);
-    if (phi) *phi = ph;
-    return S;
+    int n = qs_state_size(s), q = 0;
+    double S[64], ph[64];
+    if (a > b) { int x = a; a = b; b = x; }
+    for (int x = 0; x < a; x++) q += n - 1 - x;     /* pairs x < y in order: (a, b) is pair q */
+    q += b - a - 1;
+    if (qs_state_sync(s, S, ph, NULL) != QS_OK) return NAN;
+    if (phi) *phi = ph[q];
+    return S[q];
 }
 
 static double solved_S(const solved *r, int a, int b)
@@ -449,6 +450,96 @@ static void test_numbers(void)
     }
 }
 
+/* The observables table: uncoupled oscillators (exact limits and exact populations), the
+ * layout of qs_state_observe, S the same bits as qs_state_sync, and the reduced and full
+ * states consistent with one another. */
+static void test_observables(void)
+{
+    int k = qs_observable_count(), which[32], worst_idx = 0;
+    for (int i = 0; i < k; i++) which[i] = i;
+    for (int i = 0; i < k; i++) worst_idx |= qs_observable_find(qs_observable_get(i)->name) != i;
+    check_true("observables: every name of the table is found at its index", !worst_idx && k >= 12, NULL);
+    check_true("observables: an unknown name is -1, an index outside the table NULL",
+               qs_observable_find("nope") == -1 && qs_observable_get(k) == NULL && qs_observable_get(-1) == NULL, NULL);
+    /* two unequal uncoupled oscillators, and a third coupled to neither */
+    qs_model *m = load("[defaults]\nK = 2\n[oscillator a]\nsigma = 0.3\nnbar = 1.5\nlevels = 5\nomega = 1\n"
+                       "[oscillator b]\nsigma = 0.6\nnbar = 2.2\nlevels = 7\n[oscillator c]\nsigma = 0.4\nnbar = 1\nlevels = 3\n");
+    solved r = solve(m, 0);
+    int levels[3] = {5, 7, 3}, sq = qs_observable_find("S"), one[1] = {sq};
+    size_t width = qs_observe_width(3, levels, k, which);
+    check_true("observables: width = 3 x 2 oscillator values + 15 populations + 9 pair observables x 3 pairs",
+               width == 6 + 15 + 27 && qs_observe_width(3, levels, 1, one) == 3, NULL);
+    double v[64] = {0};
+    qs_error err;
+    int bad[1] = {k};
+    check_true("observables: an index outside the table is bad input", r.status != QS_OK ||
+               qs_state_observe(qs_steady_state(r.st), 1, bad, v, &err) == QS_EINPUT, NULL);
+    if (r.status == QS_OK && qs_state_observe(qs_steady_state(r.st), k, which, v, &err) == QS_OK) {
+        const qs_state *s = qs_steady_state(r.st);
+        double worst_zero = 0, worst_pop = 0, worst_mean = 0;
+        int at = 0, compared = 0, npop = 0;
+        for (int i = 0; i < k; i++) {
+            const qs_observable *o = qs_observable_get(i);
+            if (o->kind == QS_OBS_OSCILLATOR) {
+                for (int j = 0; j < 3; j++) {
+                    double p[16], mean = 0, var = 0;
+                    qs_osc_populations(qs_model_osc(m, j), levels[j], p);
+                    for (int n = 0; n < levels[j]; n++) mean += n * p[n];
+                    for (int n = 0; n < levels[j]; n++) var += (n - mean) * (n - mean) * p[n];
+                    if (o->per_level) {
+                        for (int n = 0; n < levels[j]; n++, npop++) worst_pop = check_worse(worst_pop, fabs(v[at++] - p[n]));
+                    } else {
+                        worst_mean = check_worse(worst_mean, fabs(v[at++] - (strcmp(o->name, "mean_n") == 0 ? mean : var)));
+                        compared++;
+                    }
+                }
+            } else {
+                for (int q = 0; q < 3; q++, at++)
+                    if (!o->angle) worst_zero = check_worse(worst_zero, fabs(v[at]));
+            }
+        }
+        check_worst("observables, uncoupled: populations = the exact uncoupled ones", worst_pop, npop, 15, 1e-13);
+        check_worst("observables, uncoupled: mean_n and var_n from the exact populations", worst_mean, compared, 6, 1e-12);
+        check_true("observables: values written = width", (size_t)at == width, NULL);
+        check_close("observables, uncoupled: S, S_Q, correlation, negativity, log_negativity, mutual_information all 0 (largest |value|)",
+                    worst_zero, 0, 0, 1e-12);
+        double S[3], phi[3];
+        qs_state_sync(s, S, phi, NULL);
+        int at_S = (int)qs_observe_width(3, levels, sq, which), same = memcmp(&S[0], &v[at_S], sizeof S) == 0;
+        check_true("observables: S of qs_state_observe has the bits of qs_state_sync", same, NULL);
+        /* reduced and full states agree with one another and with the populations */
+        size_t D = qs_state_dimension(s);
+        double complex *full = malloc(D * D * sizeof *full), rab[35 * 35], ra[7 * 7];
+        double worst_red = NAN;
+        if (full && qs_state_dense(s, full, NULL) == QS_OK && qs_state_reduced_pair(s, 1, 2, rab, NULL) == QS_OK &&
+            qs_state_reduced_oscillator(s, 1, ra, NULL) == QS_OK && D == 105) {
+            worst_red = 0;
+            for (int nb = 0; nb < 7; nb++)            /* ρ_bc from ρ (a traced out), ρ_b from ρ_bc */
+                for (int nc = 0; nc < 3; nc++)
+                    for (int mb = 0; mb < 7; mb++)
+                        for (int mc = 0; mc < 3; mc++) {
+                            double complex t = 0;
+                            for (int na = 0; na < 5; na++) t += full[(size_t)(na * 21 + nb * 3 + nc) * D + (size_t)(na * 21 + mb * 3 + mc)];
+                            worst_red = check_worse(worst_red, cabs(t - rab[(nb * 3 + nc) * 21 + mb * 3 + mc]));
+                        }
+            for (int nb = 0; nb < 7; nb++)
+                for (int mb = 0; mb < 7; mb++) {
+                    double complex t = 0;
+                    for (int nc = 0; nc < 3; nc++) t += rab[(nb * 3 + nc) * 21 + mb * 3 + nc];
+                    worst_red = check_worse(worst_red, cabs(t - ra[nb * 7 + mb]));
+                }
+            for (int n = 0; n < 7; n++) worst_red = check_worse(worst_red, fabs(creal(ra[n * 8]) - v[6 + 5 + n]));
+        }
+        check_close("observables: partial traces of the full state = the reduced pair and oscillator states = populations",
+                    worst_red, 0, 0, 1e-15);
+        free(full);
+    } else {
+        check_true("observables of the uncoupled network", 0, r.status == QS_OK ? err.message : "solve failed");
+    }
+    qs_steady_free(&r.st);
+    qs_model_free(&m);
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "--memory-limit") == 0) memory_limit = atof(argv[2]);
@@ -458,6 +549,7 @@ int main(int argc, char **argv)
     }
     test_numbers();
     test_phase_max();
+    test_observables();
     test_single_oscillator();
     test_two_level();
     test_first_order();

@@ -44,6 +44,10 @@ size_t qs_observe_width(int n, const int *levels, int n_which, const int *which)
  * made once for all the pair observables asked. QS_EINPUT for an unknown index. */
 int qs_state_observe(const qs_state *state, int n_which, const int *which, double *values, qs_error *err);
 
+/* S and phi_max of every pair a < b in the layout above (n(n−1)/2 values each, written;
+ * phi_max may be NULL): the same numbers as qs_state_observe's S and phi_max, bit for bit. */
+int qs_state_sync(const qs_state *state, double *S, double *phi_max, qs_error *err);
+
 /* ---- the state itself ---- */
 
 /* D = Π levels: the dimension of the Hilbert space of the network. */

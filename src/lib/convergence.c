@@ -61,23 +61,6 @@ double qs_convergence_cost(const qs_model *model, const qs_convergence_options *
     return worst;
 }
 
-/* S and φ_max of every pair of `state` (n oscillators) into S[], phi[]. */
-static int pair_measures(const qs_state *state, int n, double *S, double *phi)
-{
-    int p = 0;
-    for (int a = 0; a < n; a++)
-        for (int b = a + 1; b < n; b++, p++) {
-            int la = qs_state_levels(state, a), lb = qs_state_levels(state, b);
-            int lmax = (la < lb ? la : lb) - 1;
-            double complex *c = malloc((size_t)(lmax + 1) * sizeof *c);
-            if (!c) return QS_ENOMEM;
-            qs_state_phase_coefficients(state, a, b, lmax, c);
-            qs_phase_max(lmax, c, &S[p], &phi[p]);
-            free(c);
-        }
-    return QS_OK;
-}
-
 /* One extra solve: a model with raised levels and its steady plan, made once. */
 typedef struct {
     qs_model *model;    /* the caller's model with levels raised (values refreshed per run) */
@@ -257,13 +240,13 @@ int qs_convergence_plan_run(qs_convergence_plan *p, const qs_model *model, const
     int n = p->n, np = p->n_pairs, status;
     double t0 = now();
     if (state) {
-        if ((status = pair_measures(state, n, c->S, c->phi_max)) != QS_OK) return qs_error_set(err, status, "out of memory");
+        if ((status = qs_state_sync(state, c->S, c->phi_max, err)) != QS_OK) return status;
     } else {
         qs_steady *st = NULL;
         qs_error sub;
         status = qs_steady_create(model, &p->steady, &st, &sub);
         if (status >= 0) status = qs_steady_solve(st, model, &sub);
-        if (status >= 0) status = pair_measures(qs_steady_state(st), n, c->S, c->phi_max);
+        if (status >= 0) status = qs_state_sync(qs_steady_state(st), c->S, c->phi_max, &sub);
         qs_steady_free(&st);
         if (status < 0) return qs_error_set(err, status, "truncation check (at the model's levels): %s", sub.message);
     }
@@ -287,7 +270,7 @@ int qs_convergence_plan_run(qs_convergence_plan *p, const qs_model *model, const
         qs_error sub;
         if (refresh(p, x, model) != QS_OK) return qs_error_set(err, QS_EINPUT, "the model differs from the truncation check's plan");
         status = qs_steady_solve(x->steady, x->model, &sub);
-        if (status >= 0) status = pair_measures(qs_steady_state(x->steady), n, p->S1, p->phi1);
+        if (status >= 0) status = qs_state_sync(qs_steady_state(x->steady), p->S1, p->phi1, &sub);
         if (status < 0)
             return qs_error_set(err, status, "truncation check (one more level for %s): %s",
                                 x->raised_osc < 0 ? "every oscillator" : model->names[x->raised_osc], sub.message);

@@ -1,9 +1,8 @@
-/* measure.c — reading a sector state: populations, reduced pair states, and the
- * synchronization measure S (Eq. 6, MODEL.md §2).
+/* measure.c — reading a sector state: populations, and the maximum of the phase
+ * distribution behind S (Eq. 6, MODEL.md §2); the reduction of a pair and the observables
+ * are in observables.c.
  *
- * A pair (a, b) is reduced by summing ρ_st over the other oscillators with equal ket and
- * bra occupations; since the sector conserves total excitations, the pair's reduced
- * matrix is block diagonal in n_a + n_b. The maximum of the trigonometric polynomial
+ * The maximum of the trigonometric polynomial
  * s(φ) = 2 Re Σ c_l e^{−ilφ} is bracketed on a grid of 16 points per order and refined by
  * safeguarded Newton steps on s′ from every grid maximum.
  */
@@ -11,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <lapacke.h>
 #include "internal.h"
 
 int qs_state_size(const qs_state *state) { return state->basis->n; }
@@ -24,123 +22,6 @@ double qs_state_population(const qs_state *state, int j, int n)
     for (size_t s = 0; s < b->dim; s++)
         if (qs_basis_occ(b, s, j) == n) p += creal(state->rho[qs_basis_sector_index(b, s, s)]);
     return p;
-}
-
-/* ket s and bra t agree on every oscillator but a and b */
-static int others_equal(const qs_basis *b, size_t s, size_t t, int a, int bb)
-{
-    size_t rs = s - (size_t)qs_basis_occ(b, s, a) * b->stride[a] - (size_t)qs_basis_occ(b, s, bb) * b->stride[bb];
-    size_t rt = t - (size_t)qs_basis_occ(b, t, a) * b->stride[a] - (size_t)qs_basis_occ(b, t, bb) * b->stride[bb];
-    return rs == rt;
-}
-
-/* Visit every element ρ_st of the sector whose ket and bra agree on all oscillators but a
- * and b: the elements that the reduced state of the pair sums. */
-typedef void (*pair_visit)(void *ctx, int sa, int sb, int ta, int tb, double complex v);
-
-static void for_pair_elements(const qs_state *state, int a, int b, pair_visit visit, void *ctx)
-{
-    const qs_basis *B = state->basis;
-    for (int N = 0; N <= B->max_total; N++) {
-        size_t d = B->block_size[N];
-        const size_t *states = B->block_states[N];
-        const double complex *blk = state->rho + B->block_offset[N];
-        for (size_t i = 0; i < d; i++)
-            for (size_t k = 0; k < d; k++) {
-                size_t s = states[i], t = states[k];
-                if (others_equal(B, s, t, a, b))
-                    visit(ctx, qs_basis_occ(B, s, a), qs_basis_occ(B, s, b), qs_basis_occ(B, t, a), qs_basis_occ(B, t, b),
-                          blk[i * d + k]);
-            }
-    }
-}
-
-typedef struct {
-    int lmax;
-    double complex *c;
-} coeff_ctx;
-
-static void add_coefficient(void *ctx, int sa, int sb, int ta, int tb, double complex v)
-{
-    coeff_ctx *cc = ctx;
-    int l = sa - ta;                                  /* ket (n_a, n_b), bra (n_a − l, n_b + l) */
-    if (l >= 0 && l <= cc->lmax && tb - sb == l) cc->c[l] += v;
-}
-
-int qs_state_phase_coefficients(const qs_state *state, int a, int b, int lmax, double complex *c)
-{
-    const qs_basis *B = state->basis;
-    if (a == b || a < 0 || b < 0 || a >= B->n || b >= B->n) return QS_EINPUT;
-    for (int l = 0; l <= lmax; l++) c[l] = 0.0;
-    coeff_ctx cc = {lmax, c};
-    for_pair_elements(state, a, b, add_coefficient, &cc);
-    return QS_OK;
-}
-
-/* The reduced state of pair (a, b), block diagonal in t = n_a + n_b: block t holds
- * ρ_{(n_a, t−n_a),(m_a, t−m_a)} for n_a, m_a from lo[t] to lo[t] + dim[t] − 1, row-major. */
-typedef struct {
-    int T;                 /* largest total */
-    int *lo, *dim;         /* [T+1] */
-    size_t *off;           /* [T+2] offsets into m */
-    double complex *m;
-} pair_blocks;
-
-static void pair_blocks_free(pair_blocks *pb)
-{
-    free(pb->lo);
-    free(pb->dim);
-    free(pb->off);
-    free(pb->m);
-}
-
-static void add_block_element(void *ctx, int sa, int sb, int ta, int tb, double complex v)
-{
-    pair_blocks *pb = ctx;
-    int t = sa + sb;
-    (void)tb;
-    pb->m[pb->off[t] + (size_t)(sa - pb->lo[t]) * (size_t)pb->dim[t] + (size_t)(ta - pb->lo[t])] += v;
-}
-
-static int pair_blocks_build(const qs_state *state, int a, int b, pair_blocks *pb)
-{
-    const qs_basis *B = state->basis;
-    int La = B->levels[a], Lb = B->levels[b], T = La + Lb - 2;
-    pb->T = T;
-    pb->lo = malloc(((size_t)T + 1) * sizeof *pb->lo);
-    pb->dim = malloc(((size_t)T + 1) * sizeof *pb->dim);
-    pb->off = calloc((size_t)T + 2, sizeof *pb->off);
-    pb->m = NULL;
-    if (!pb->lo || !pb->dim || !pb->off) { pair_blocks_free(pb); return QS_ENOMEM; }
-    for (int t = 0; t <= T; t++) {
-        pb->lo[t] = t - (Lb - 1) > 0 ? t - (Lb - 1) : 0;
-        int hi = t < La - 1 ? t : La - 1;
-        pb->dim[t] = hi - pb->lo[t] + 1;
-        pb->off[t + 1] = pb->off[t] + (size_t)pb->dim[t] * (size_t)pb->dim[t];
-    }
-    if (!(pb->m = calloc(pb->off[T + 1], sizeof *pb->m))) { pair_blocks_free(pb); return QS_ENOMEM; }
-    for_pair_elements(state, a, b, add_block_element, pb);
-    return QS_OK;
-}
-
-int qs_state_pair_min_eigenvalue(const qs_state *state, int a, int b, double *lambda, qs_error *err)
-{
-    pair_blocks pb;
-    if (pair_blocks_build(state, a, b, &pb) != QS_OK) return qs_error_set(err, QS_ENOMEM, "out of memory");
-    int dmax = 0;
-    for (int t = 0; t <= pb.T; t++) dmax = pb.dim[t] > dmax ? pb.dim[t] : dmax;
-    double *w = malloc((size_t)dmax * sizeof *w), least = INFINITY;
-    int status = w ? QS_OK : qs_error_set(err, QS_ENOMEM, "out of memory");
-    for (int t = 0; t <= pb.T && status == QS_OK; t++) {
-        lapack_int info = LAPACKE_zheev(LAPACK_ROW_MAJOR, 'N', 'U', pb.dim[t], (lapack_complex_double *)(pb.m + pb.off[t]),
-                                        pb.dim[t], w);
-        if (info != 0) status = qs_error_set(err, QS_ENUMERIC, "eigenvalue solver failed (LAPACK info %d)", (int)info);
-        else if (w[0] < least) least = w[0];
-    }
-    free(w);
-    pair_blocks_free(&pb);
-    if (status == QS_OK) *lambda = least;
-    return status;
 }
 
 /* s(φ) and its first two derivatives */
