@@ -5,8 +5,11 @@
 #     BUILD/python/qsync/_build_config.py holding one line, LIBRARY = "<absolute path of
 #     BUILD/libqsync.so.0>", so that `PYTHONPATH=BUILD/python python3 -c "import qsync"` loads
 #     the library just built;
-#   - `make install` copies python/qsync/ to DESTDIR PREFIX/lib/python3/dist-packages/qsync/
-#     (where Debian's python3 looks, for PREFIX /usr/local or /usr) with a _build_config.py
+#   - `make install` copies python/qsync/ to where Debian's python3 looks: DESTDIR
+#     /usr/lib/python3/dist-packages/qsync/ for PREFIX /usr, and DESTDIR
+#     PREFIX/lib/python3.X/dist-packages/qsync/ for any other PREFIX (3.X the version of
+#     /usr/bin/python3: Debian's site.py adds /usr/local/lib/python3.X/dist-packages, not
+#     /usr/local/lib/python3/dist-packages), with a _build_config.py
 #     naming the installed library, PREFIX/LIBDIR/libqsync.so.0 (PREFIX without DESTDIR).
 # The package reads the library's path from _build_config.LIBRARY and nothing else. Without a
 # python/qsync/ folder both steps do nothing (and the build removes an old copy).
@@ -47,7 +50,17 @@ elseif(QSYNC_PY_MODE STREQUAL "install")
   if(NOT IS_DIRECTORY "${QSYNC_PY_SRC}")
     return()
   endif()
-  set(dest "${CMAKE_INSTALL_PREFIX}/lib/python3/dist-packages/qsync")
+  if(CMAKE_INSTALL_PREFIX STREQUAL "/usr")
+    set(pydir python3)
+  else()
+    execute_process(COMMAND /usr/bin/python3 -c "import sys; print('python%d.%d' % sys.version_info[:2])"
+                    OUTPUT_VARIABLE pydir OUTPUT_STRIP_TRAILING_WHITESPACE RESULT_VARIABLE failed)
+    if(failed OR NOT pydir MATCHES "^python3\\.[0-9]+$")
+      message(FATAL_ERROR "install: /usr/bin/python3 does not say its version (the Python package installs under "
+                          "PREFIX/lib/python3.X/dist-packages); install python3 (make deps)")
+    endif()
+  endif()
+  set(dest "${CMAKE_INSTALL_PREFIX}/lib/${pydir}/dist-packages/qsync")
   qsync_py_files(files)
   foreach(f IN LISTS files)
     get_filename_component(d "${dest}/${f}" DIRECTORY)
