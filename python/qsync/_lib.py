@@ -81,11 +81,6 @@ class ClassicalResult(ctypes.Structure):
                 ("samples", ctypes.c_double), ("osc_steps", ctypes.c_double), ("seconds", ctypes.c_double)]
 
 
-class ConvergenceOptions(ctypes.Structure):
-    """qs_convergence_options"""
-    _fields_ = [("per_oscillator", ctypes.c_int), ("raise_", c_int_p), ("steady", SteadyOptions)]
-
-
 class Convergence(ctypes.Structure):
     """qs_convergence"""
     _fields_ = [("n", ctypes.c_int), ("n_pairs", ctypes.c_int)] + \
@@ -96,10 +91,10 @@ class Convergence(ctypes.Structure):
                 ("seconds", ctypes.c_double)]
 
 
-class AutoOptions(ctypes.Structure):
-    """qs_auto_options"""
-    _fields_ = [("s_tol", ctypes.c_double), ("guess_tail", ctypes.c_double), ("max_unknowns", ctypes.c_double),
-                ("max_rounds", ctypes.c_int), ("steady", SteadyOptions)]
+class AnalysisOptions(ctypes.Structure):
+    """qs_analysis_options"""
+    _fields_ = [("steady", SteadyOptions), ("s_tol", ctypes.c_double), ("guess_tail", ctypes.c_double),
+                ("truncation", ctypes.c_int), ("per_oscillator", ctypes.c_int)]
 
 
 class Observable(ctypes.Structure):
@@ -135,6 +130,7 @@ QS_SOLVER = {"auto": 0, "direct": 1, "iterative": 2}
 QS_LU = {"auto": 0, "klu": 1, "umfpack": 2}
 QS_OBS_OSCILLATOR, QS_OBS_PAIR = 1, 2
 QS_SWEEP_TRUNCATION = {"off": 0, "auto": 1, "on": 2, "sampled": 3}
+QS_TRUNCATION = {None: 0, True: 1, False: -1}
 QS_CONVERGENCE_AUTO_MAX = 60000
 QS_S_TOL_DEFAULT = 5e-3
 QS_AUTO_GUESS_TAIL = 3e-2
@@ -161,23 +157,25 @@ PROTOTYPES = {
     "qs_model_coupling_count": (I, [P]),
     "qs_model_coupling": (None, [P, I, c_int_p, c_int_p, c_complex_p]),
     "qs_steady_defaults": (None, [ctypes.POINTER(SteadyOptions)]),
-    "qs_steady_create": (I, [P, ctypes.POINTER(SteadyOptions), PP, E]),
-    "qs_steady_solve": (I, [P, P, E]),
-    "qs_steady_state": (P, [P]),
-    "qs_steady_get_stats": (None, [P, ctypes.POINTER(SteadyStats)]),
-    "qs_steady_free": (None, [PP]),
     "qs_state_size": (I, [P]),
     "qs_state_levels": (I, [P, I]),
-    "qs_state_population": (D, [P, I, I]),
-    "qs_state_phase_coefficients": (I, [P, I, I, I, c_complex_p]),
-    "qs_state_pair_min_eigenvalue": (I, [P, I, I, c_double_p, E]),
-    "qs_phase_max": (None, [I, c_complex_p, c_double_p, c_double_p]),
-    "qs_convergence_defaults": (None, [ctypes.POINTER(ConvergenceOptions)]),
-    "qs_convergence_cost": (D, [P, ctypes.POINTER(ConvergenceOptions)]),
-    "qs_convergence_estimate": (I, [P, P, ctypes.POINTER(ConvergenceOptions), ctypes.POINTER(ctypes.POINTER(Convergence)), E]),
-    "qs_convergence_free": (None, [ctypes.POINTER(ctypes.POINTER(Convergence))]),
-    "qs_auto_defaults": (None, [ctypes.POINTER(AutoOptions)]),
-    "qs_model_auto_levels_s": (I, [P, ctypes.POINTER(AutoOptions), ctypes.POINTER(ctypes.POINTER(Convergence)), c_int_p, E]),
+    "qs_analysis_defaults": (None, [ctypes.POINTER(AnalysisOptions)]),
+    "qs_analysis_run": (I, [P, ctypes.POINTER(AnalysisOptions), PP, E]),
+    "qs_analysis_free": (None, [PP]),
+    "qs_analysis_model": (P, [P]),
+    "qs_analysis_state": (P, [P]),
+    "qs_analysis_stats": (ctypes.POINTER(SteadyStats), [P]),
+    "qs_analysis_status": (I, [P]),
+    "qs_analysis_values": (c_double_p, [P, ctypes.POINTER(S)]),
+    "qs_analysis_min_eigenvalues": (c_double_p, [P]),
+    "qs_analysis_c1": (c_double_p, [P]),
+    "qs_analysis_top_population": (c_double_p, [P]),
+    "qs_analysis_truncation": (ctypes.POINTER(Convergence), [P]),
+    "qs_analysis_truncation_reason": (Z, [P]),
+    "qs_analysis_truncation_error": (D, [P]),
+    "qs_analysis_warning": (Z, [P]),
+    "qs_analysis_levels_auto": (I, [P, I]),
+    "qs_analysis_auto_rounds": (I, [P]),
     "qs_observable_count": (I, []),
     "qs_observable_get": (ctypes.POINTER(Observable), [I]),
     "qs_observable_find": (I, [Z]),

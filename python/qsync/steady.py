@@ -55,37 +55,51 @@ class Result:
     phi), to_qutip().
     """
 
-    def __init__(self, model, plan, values, stats, conv, s_tol, status, warning, skipped):
+    def __init__(self, analysis, s_tol):
+        from .model import Model
+        self._analysis = analysis
+        a = analysis
+        self._state = lib.qs_analysis_state(a)
+        model = Model._wrap(lib.qs_model_copy(lib.qs_analysis_model(a)))
         self.model = model
-        self._plan = plan
-        self._state = lib.qs_steady_state(plan)
         self.names = model.names
         self.pairs = model.pairs
-        n = len(self.names)
+        n, np_ = len(self.names), len(self.pairs)
         self.levels = {name: lib.qs_state_levels(self._state, j) for j, name in enumerate(self.names)}
+        self.levels_auto = {name: bool(lib.qs_analysis_levels_auto(a, j)) for j, name in enumerate(self.names)}
+        stats = lib.qs_analysis_stats(a).contents
         self.stats = {k: (getattr(stats, k).decode() if k == "solver_reason" else getattr(stats, k))
                       for k, _ in _lib.SteadyStats._fields_}
         self.stats["solver"] = "iterative" if stats.solver == _lib.QS_SOLVER["iterative"] else "direct"
         self.stats["lu"] = "klu" if stats.lu == _lib.QS_LU["klu"] else "umfpack"
         self.residual = stats.residual
         self.s_tol = s_tol
-        self.top_population = OscillatorValues(
-            "top_population", self.names,
-            [lib.qs_state_population(self._state, j, self.levels[name] - 1) for j, name in enumerate(self.names)])
-        np_ = len(self.pairs)
+        top = lib.qs_analysis_top_population(a)
+        self.top_population = OscillatorValues("top_population", self.names, [top[j] for j in range(n)])
+        eig = lib.qs_analysis_min_eigenvalues(a)
+        self.min_eigenvalue = PairValues("min_eigenvalue", self.pairs, [eig[q] for q in range(np_)])
+        conv_p = lib.qs_analysis_truncation(a)
+        conv = conv_p.contents if conv_p else None
+        self.truncation_error_max = lib.qs_analysis_truncation_error(a)
         if conv is not None:
             err = [conv.error[q] for q in range(np_)]
-            self.truncation_error_max = conv.max_error
             self.truncation_change = PairValues("truncation_change", self.pairs, [conv.change[q] for q in range(np_)])
-            self.truncation_skipped = None
         else:
             err = [math.nan] * np_
-            self.truncation_error_max = math.nan
             self.truncation_change = None
-            self.truncation_skipped = skipped
+        self.truncation_skipped = lib.qs_analysis_truncation_reason(a).decode() or None
         self.truncation_error = PairValues("truncation_error", self.pairs, err)
+        warning = lib.qs_analysis_warning(a).decode()
         self.warnings = [warning] if warning else []
-        self.status = status
+        if conv is not None and np_ and not self.truncation_error_max <= s_tol:
+            self.status = "truncation"
+        elif warning:
+            self.status = "top-level"
+        else:
+            self.status = "ok"
+        count = ctypes.c_size_t()
+        ptr = lib.qs_analysis_values(a, ctypes.byref(count))
+        values = np.ctypeslib.as_array(ptr, shape=(count.value,)).copy() if count.value else np.zeros(0)
         self._obs = {}
         k = 0
         for o in observables():
@@ -186,116 +200,34 @@ class Result:
         return qutip.Qobj(self.rho(), dims=[dims, dims])
 
     def __del__(self):
-        plan = self.__dict__.get("_plan")
-        if plan is not None and plan.value:
-            lib.qs_steady_free(ctypes.byref(plan))
-
-
-def _unknown_reason(m, conv):
-    if conv.inside >= 0:
-        o = lib.qs_model_osc(m._ptr, conv.inside).contents
-        return (f"oscillator {m.names[conv.inside]} has {o.levels} levels, not beyond its populated range "
-                f"(n- = {o.n_minus:g})")
-    return ("an oscillator's uncoupled populations do not fall off with n (e.g. gamma_plus sigma_plus^2 >= "
-            "gamma_minus sigma_minus^2), so there is no tail to extrapolate by")
+        a = self.__dict__.get("_analysis")
+        if a is not None and a.value:
+            lib.qs_analysis_free(ctypes.byref(a))
 
 
 def steady(model, **kw):
-    opt, tail_tol, s_tol = _options.steady_options(kw)
+    o = _lib.AnalysisOptions()
+    lib.qs_analysis_defaults(ctypes.byref(o))
+    o.steady, o.guess_tail, o.s_tol = _options.steady_options(kw)
     check = kw.pop("truncation_check", None)
-    if check not in (None, True, False):
+    if check not in _lib.QS_TRUNCATION:
         raise InputError(f"truncation_check: None (by cost), True or False, not {check!r}")
-    check = 0 if check is None else 1 if check else -1
-    per_osc = bool(kw.pop("per_oscillator", False))
+    o.truncation = _lib.QS_TRUNCATION[check]
+    o.per_oscillator = 1 if kw.pop("per_oscillator", False) else 0
     _options.no_more(kw, "steady")
-    if per_osc and check < 0:
+    if o.per_oscillator and check is False:
         raise InputError("per_oscillator=True contradicts truncation_check=False")
-
-    m = model.copy()
+    handle = ctypes.c_void_p()
     err = _lib.Err()
-    conv_p = ctypes.POINTER(_lib.Convergence)()
-    n = len(m.names)
-    if any(lib.qs_model_osc(m._ptr, j).contents.levels == _lib.QS_LEVELS_AUTO for j in range(n)):
-        ao = _lib.AutoOptions()
-        lib.qs_auto_defaults(ctypes.byref(ao))
-        ao.s_tol, ao.guess_tail, ao.steady = s_tol, tail_tol, opt
-        rounds = ctypes.c_int()
-        _lib.check(lib.qs_model_auto_levels_s(m._ptr, ctypes.byref(ao), ctypes.byref(conv_p), ctypes.byref(rounds),
-                                              ctypes.byref(err)), err, m.source)
-        if per_osc or check < 0:
-            lib.qs_convergence_free(ctypes.byref(conv_p))
-    plan = ctypes.c_void_p()
+    _lib.check(lib.qs_analysis_run(model._ptr, ctypes.byref(o), ctypes.byref(handle), ctypes.byref(err)), err,
+               model.source)
     try:
-        status = lib.qs_steady_create(m._ptr, ctypes.byref(opt), ctypes.byref(plan), ctypes.byref(err))
-        if status == _lib.QS_OK:
-            status = lib.qs_steady_solve(plan, m._ptr, ctypes.byref(err))
-        _lib.check(status, err, m.source)
+        result = Result(handle, o.s_tol)
     except BaseException:
-        lib.qs_convergence_free(ctypes.byref(conv_p))
-        if plan.value:
-            lib.qs_steady_free(ctypes.byref(plan))
+        lib.qs_analysis_free(ctypes.byref(handle))
         raise
-    top_warning = err.text() if status == _lib.QS_WARN_TRUNCATION else ""
-    state = lib.qs_steady_state(plan)
-    stats = _lib.SteadyStats()
-    lib.qs_steady_get_stats(plan, ctypes.byref(stats))
-    skipped = ""
-    try:
-        if not conv_p and check >= 0:
-            co = _lib.ConvergenceOptions()
-            lib.qs_convergence_defaults(ctypes.byref(co))
-            co.per_oscillator = 1 if per_osc else 0
-            co.steady = opt
-            co.steady.full = 0
-            cost = lib.qs_convergence_cost(m._ptr, ctypes.byref(co))
-            if check == 0 and cost > _lib.QS_CONVERGENCE_AUTO_MAX:
-                skipped = (f"one more level needs a sector of {cost:.0f} unknowns, above "
-                           f"{_lib.QS_CONVERGENCE_AUTO_MAX}; truncation_check=True computes it")
-            else:
-                st = lib.qs_convergence_estimate(m._ptr, state, ctypes.byref(co), ctypes.byref(conv_p),
-                                                 ctypes.byref(err))
-                if st != _lib.QS_OK:
-                    if check == 1:
-                        _lib.check(st, err, m.source)
-                    skipped = err.text()
-        elif not conv_p:
-            skipped = "truncation_check=False"
-        conv = conv_p.contents if conv_p else None
-        warning = ""
-        pairs = m.pairs
-        status_word = "ok"
-        if conv is not None and pairs and not conv.max_error <= s_tol:
-            status_word = "truncation"
-            q = conv.max_pair
-            a, b = pairs[q]
-            if math.isnan(conv.max_error):
-                most = max(abs(conv.change[r]) for r in range(len(pairs)))
-                warning = (f"the truncation error of S cannot be estimated: {_unknown_reason(m, conv)}, so S(L) need "
-                           f"not approach its limit smoothly; S changes by up to {most:.2g} with one more level: "
-                           f"raise levels")
-            else:
-                warning = (f"the estimated truncation error of S is {conv.max_error:.2g} (pair {a}-{b}: S changes by "
-                           f"{conv.change[q]:.2g} with one more level"
-                           f"{', oscillators one at a time' if conv.per_oscillator else ' per oscillator'}), above "
-                           f"s_tol {s_tol:g}: raise levels (or use levels = auto)")
-        elif conv is None and top_warning:
-            status_word = "top-level"
-            warning = f"{top_warning}; the truncation error of S was not estimated: {skipped}"
-        which = (ctypes.c_int * lib.qs_observable_count())(*range(lib.qs_observable_count()))
-        levels = (ctypes.c_int * n)(*[lib.qs_state_levels(state, j) for j in range(n)])
-        width = lib.qs_observe_width(n, levels, len(which), which)
-        values = np.zeros(width, dtype=np.float64)
-        _lib.check(lib.qs_state_observe(state, len(which), which, values.ctypes.data_as(_lib.c_double_p),
-                                        ctypes.byref(err)), err, m.source)
-        result = Result(m, plan, values, stats, conv, s_tol, status_word, warning, skipped)
-    except BaseException:
-        if plan.value:
-            lib.qs_steady_free(ctypes.byref(plan))
-        raise
-    finally:
-        lib.qs_convergence_free(ctypes.byref(conv_p))
-    if warning:
-        warnings.warn(TruncationWarning(warning), stacklevel=3)
+    for w in result.warnings:
+        warnings.warn(TruncationWarning(w), stacklevel=3)
     return result
 
 

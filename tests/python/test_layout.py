@@ -13,9 +13,8 @@ STRUCTS = {
     "qs_error": _lib.Err, "qs_osc": _lib.Osc, "qs_steady_options": _lib.SteadyOptions,
     "qs_steady_stats": _lib.SteadyStats, "qs_classical_options": _lib.ClassicalOptions,
     "qs_classical_pair": _lib.ClassicalPair, "qs_classical_result": _lib.ClassicalResult,
-    "qs_convergence_options": _lib.ConvergenceOptions, "qs_convergence": _lib.Convergence,
-    "qs_auto_options": _lib.AutoOptions, "qs_observable": _lib.Observable, "qs_axis": _lib.Axis,
-    "qs_tie": _lib.Tie, "qs_sweep_options": _lib.SweepOptions,
+    "qs_convergence": _lib.Convergence, "qs_observable": _lib.Observable, "qs_axis": _lib.Axis,
+    "qs_tie": _lib.Tie, "qs_sweep_options": _lib.SweepOptions, "qs_analysis_options": _lib.AnalysisOptions,
 }
 
 
