@@ -21,8 +21,10 @@ DESTDIR    ?=
 DEPS      = build-essential cmake pkg-config libsuitesparse-dev libinih-dev \
             libopenblas-dev liblapacke-dev libmatheval-dev librandom123-dev gnuplot-nox \
             libopenmpi-dev openmpi-bin zlib1g-dev
-# ... and the independent peers the tests and benchmarks compare against.
-TEST_DEPS = python3 python3-numpy python3-scipy python3-qutip
+# ... and the independent peers the tests and benchmarks compare against, and what the Python
+# package's tests use (pytest; pandas for sweeps; Jupyter and matplotlib for the notebook).
+TEST_DEPS = python3 python3-numpy python3-scipy python3-qutip python3-pandas python3-pytest \
+            python3-matplotlib python3-nbconvert python3-ipykernel
 
 .PHONY: all build install run check bench sanitize deps test-deps clean
 
