@@ -19,6 +19,9 @@
 #   install: QSYNC_PY_LIBDIR (lib), QSYNC_PY_SONAME (libqsync.so.0), QSYNC_PY_TMPDIR (a scratch
 #            folder in BUILD), CMAKE_INSTALL_PREFIX as the install step has it.
 
+# run with -P, where policies start OLD: IN_LIST below needs CMP0057
+cmake_minimum_required(VERSION 3.18)
+
 # the package's files, relative to QSYNC_PY_SRC: no byte code, no _build_config.py of its own
 function(qsync_py_files out)
   file(GLOB_RECURSE files LIST_DIRECTORIES false RELATIVE "${QSYNC_PY_SRC}" "${QSYNC_PY_SRC}/*")
