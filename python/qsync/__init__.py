@@ -20,9 +20,10 @@ from ._lib import lib as _clib
 from .model import Model
 from .steady import Result, observables
 from .classical import ClassicalResult
+from .sweep import Range
 from . import steady as _steady, sweep as _sweep, classical as _classical
 
-__all__ = ["Model", "Result", "ClassicalResult", "observables", "Error", "InputError", "NumericalError",
+__all__ = ["Model", "Result", "ClassicalResult", "Range", "observables", "Error", "InputError", "NumericalError",
            "MemoryRefused", "IOError", "TruncationWarning", "library_path"]
 
 __version__ = "0.1.0"

@@ -196,6 +196,7 @@ PROTOTYPES = {
     "qs_sweep_model": (P, [P]),
     "qs_sweep_run": (I, [P, P, P, P, c_int_p, E]),
     "qs_sweep_free": (None, [PP]),
+    "qs_sweep_status_word": (Z, [I]),
     "qs_sweep_store_create": (I, [P, PP, E]),
     "qs_sweep_store_columns": (I, [P]),
     "qs_sweep_store_name": (Z, [P, I]),

@@ -10,12 +10,9 @@ from ._errors import InputError
 from ._lib import lib
 from .steady import observable_index
 
-# the words of sweep.csv's status column
-STATUS_WORDS = {0: "ok", 1: "top-level", 1000: "truncation", -4: "numerical", -3: "memory", -2: "memory"}
-
-
 def status_word(code):
-    return STATUS_WORDS.get(int(code), "input")
+    """The word of sweep.csv's status column for a point's status (the library's)."""
+    return lib.qs_sweep_status_word(int(code)).decode()
 
 
 class _OpenBLASOneThread:
@@ -38,6 +35,24 @@ class _OpenBLASOneThread:
         if self.saved is not None:
             self.set(self.saved)
         return False
+
+
+class Range:
+    """An axis from start to stop in count equally spaced points, computed by the library as
+    `qsync sweep --vary PATH=START:STOP:COUNT` computes it (so the values, and every number of
+    the sweep, are the command line's bit for bit; np.linspace may differ in the last bit).
+    start and stop may be complex on a coupling path."""
+
+    def __init__(self, start, stop, count):
+        if isinstance(count, bool) or not isinstance(count, numbers.Integral) or not 1 <= count <= _lib.QS_SWEEP_MAX_POINTS:
+            raise InputError(f"Range: count must be a whole number from 1 to {_lib.QS_SWEEP_MAX_POINTS}, not {count!r}")
+        for x in (start, stop):
+            if isinstance(x, bool) or not isinstance(x, numbers.Complex) or not np.isfinite(complex(x)):
+                raise InputError(f"Range: start and stop must be finite numbers, not {x!r}")
+        self.start, self.stop, self.count = start, stop, int(count)
+
+    def __repr__(self):
+        return f"qsync.Range({self.start!r}, {self.stop!r}, {self.count})"
 
 
 def _axis_values(path, values):
@@ -74,12 +89,18 @@ class _Run:
             if not paths or not all(isinstance(p, str) and p for p in paths):
                 raise InputError(f"vary {paths!r}: a parameter path such as '1.omega', or a tuple of them")
             arr = (ctypes.c_char_p * len(paths))(*[_lib.text(p) for p in paths])
-            vals = _axis_values(",".join(paths), values)
-            self.keep += [arr, vals]
+            self.keep.append(arr)
             self.axes[i].n_paths = len(paths)
             self.axes[i].paths = arr
-            self.axes[i].count = len(vals)
-            self.axes[i].values = vals
+            if isinstance(values, Range):
+                for field, z in (("start", complex(values.start)), ("stop", complex(values.stop))):
+                    getattr(self.axes[i], field)[0], getattr(self.axes[i], field)[1] = z.real, z.imag
+                self.axes[i].count = values.count
+            else:
+                vals = _axis_values(",".join(paths), values)
+                self.keep.append(vals)
+                self.axes[i].count = len(vals)
+                self.axes[i].values = vals
             self.axis_names.append(paths[0])
         ties = ties or {}
         self.ties = (_lib.Tie * max(len(ties), 1))()
@@ -126,9 +147,16 @@ class _Run:
         self.status = 0
         self.err = _lib.Err()
         self.exception = None
+        self.done = threading.Event()     # set by the worker when it no longer touches the sweep
 
     def work(self):
         """In the worker thread: every call into the library, the GIL released throughout."""
+        try:
+            self._work()
+        finally:
+            self.done.set()
+
+    def _work(self):
         try:
             e = ctypes.byref(self.err)
             self.status = lib.qs_sweep_create(self.model._ptr, len(self.axes), self.axes, self.n_ties, self.ties,
@@ -149,7 +177,8 @@ class _Run:
         for c in range(lib.qs_sweep_store_columns(self.store)):
             name = lib.qs_sweep_store_name(self.store, c).decode()
             if name == "status":
-                cols[name] = [status_word(s) for s in status]
+                words = {int(code): status_word(code) for code in np.unique(status)}
+                cols[name] = [words[int(code)] for code in status]
             else:
                 cols[name] = np.ctypeslib.as_array(lib.qs_sweep_store_column(self.store, c), shape=(size,)).copy()
         return pd.DataFrame(cols)
@@ -161,21 +190,31 @@ class _Run:
             lib.qs_sweep_free(ctypes.byref(self.sweep))
 
 
+def _wait(done):
+    """Wait for the worker in short steps, so that the main thread sees Ctrl-C. (Thread.join
+    is not used for this: a join interrupted by KeyboardInterrupt can leave is_alive() False
+    while the thread still runs.)"""
+    while not done.wait(0.05):
+        pass
+
+
 def sweep(model, vary, ties=None, observe=None, **kw):
     run = _Run(model, vary, ties, observe, kw)
     _options.no_more(kw, "sweep")
     worker = threading.Thread(target=run.work, name="qsync-sweep", daemon=True)
+    started = False
     try:
         with _OpenBLASOneThread():
             worker.start()
+            started = True
             try:
-                while worker.is_alive():
-                    worker.join(0.05)
+                _wait(run.done)
             except KeyboardInterrupt:
                 run.stop.value = 1          # no new block starts; the ones in flight finish
-                while worker.is_alive():
+                while True:                 # a second Ctrl-C does not leave the library running
                     try:
-                        worker.join(0.05)
+                        _wait(run.done)
+                        break
                     except KeyboardInterrupt:
                         pass
                 raise
@@ -184,8 +223,10 @@ def sweep(model, vary, ties=None, observe=None, **kw):
         _lib.check(run.status, run.err, model.source)
         return run.frame()
     finally:
-        if not worker.is_alive():
+        if not started or run.done.is_set():
             run.free()
+        if started and run.done.is_set():
+            worker.join()                   # the thread itself ends right after
 
 
 sweep.__doc__ = f"""Observables over a grid of parameters, solved by the library on all cores (the
@@ -197,14 +238,19 @@ diagnostics (residual, top_population, status as words: ok, truncation, top-leve
 numerical, memory, input; truncation_error).
 
     df = m.sweep(vary={{"1.omega": np.linspace(-40, 40, 161)}}, observe=["S", "negativity"])
-    df = m.sweep(vary={{("1.omega", "2.omega"): [0, 10, 20], "1-2": np.linspace(0, 0.5, 11)}},
+    df = m.sweep(vary={{("1.omega", "2.omega"): [0, 10, 20], "1-2": qsync.Range(0, 0.5, 11)}},
                  ties={{"K": "1/sigma"}})
+
+A point that fails (its solve refused for memory, or numerically) holds NaN and its status
+word; the sweep goes on. The library's messages are raised for what stops the whole sweep
+(bad paths, values, ties, observables).
 
 Ctrl-C (KeyboardInterrupt) stops it cleanly: no new block of points starts, the blocks in
 flight finish, and KeyboardInterrupt is raised again.
 
     vary            {{path or (paths moved together): values}}: one axis each, listed values
-                    (complex on couplings)
+                    (complex on couplings), or qsync.Range(start, stop, count): the command
+                    line's START:STOP:COUNT, bit for bit
     ties            {{path: expression}}: derived parameters at every point, e.g. {{"K": "1/sigma"}},
                     {{"A-B": "0.1*K_A"}}
     observe         observable names (default ["S", "phi_max"]); see qsync.observables()

@@ -6,9 +6,15 @@ import subprocess
 import sys
 import time
 
+import qsync
+
 
 def test_quickstart_notebook_runs(root, tmp_path):
-    env = dict(os.environ, MPLBACKEND="Agg")
+    # the kernel runs in examples/: the package under test by its absolute folder
+    package_dir = os.path.dirname(os.path.dirname(os.path.abspath(qsync.__file__)))
+    # and matplotlib's inline backend (the kernel's own; an MPLBACKEND would replace it)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([package_dir] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
+    env.pop("MPLBACKEND", None)
     start = time.monotonic()
     out = subprocess.run([sys.executable, "-m", "nbconvert", "--to", "notebook", "--execute",
                           "--ExecutePreprocessor.kernel_name=python3", "--ExecutePreprocessor.timeout=120",

@@ -7,6 +7,8 @@ import shutil
 import subprocess
 import sys
 
+import qsync
+
 
 def python_blocks(readme):
     text = readme.read_text(encoding="utf-8")
@@ -21,8 +23,10 @@ def test_readme_python_runs(root, tmp_path):
     shutil.copytree(root / "examples", tmp_path / "examples")
     script = "\n".join(python_blocks(root / "README.md"))
     (tmp_path / "readme_example.py").write_text(script)
+    package_dir = os.path.dirname(os.path.dirname(os.path.abspath(qsync.__file__)))
+    env = dict(os.environ, PYTHONPATH=package_dir)
     out = subprocess.run([sys.executable, "-W", "error::qsync.TruncationWarning", "readme_example.py"],
-                         cwd=tmp_path, capture_output=True, text=True, timeout=600, env=dict(os.environ))
+                         cwd=tmp_path, capture_output=True, text=True, timeout=600, env=env)
     assert out.returncode == 0, out.stderr[-3000:]
     lines = out.stdout.splitlines()
     assert len(lines) >= 5 and "S_1-2" in out.stdout

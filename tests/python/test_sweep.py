@@ -39,7 +39,7 @@ CASES = [
     ("tests/models/peer_three.ini", ["--vary", "A.omega=0:20:5", "--vary", "A-B=0.05,0.1+0.05i"],
      {"A.omega": np.linspace(0, 20, 5), "A-B": [0.05, 0.1 + 0.05j]}, "S,phi_max,S_Q,correlation_phase,mutual_information",
      {}),
-    ("examples/fig2b.ini", ["--vary", "sigma=0.2:0.4:6", "--tie", "K=2/sigma"], {"sigma": np.linspace(0.2, 0.4, 6)},
+    ("examples/fig2b.ini", ["--vary", "sigma=0.2:0.4:6", "--tie", "K=2/sigma"], {"sigma": qsync.Range(0.2, 0.4, 6)},
      "S,log_negativity,var_n", {"K": "2/sigma"}),
 ]
 
@@ -53,9 +53,16 @@ def test_sweep_is_the_command_lines(root, cli, tmp_path, model, flags, vary, obs
     assert out.returncode == 0, out.stderr
     header, rows = read_csv(tmp_path / "out" / "sweep.csv")
     df = qsync.Model.load(path).sweep(vary=vary, ties=ties, observe=observe.split(","))
-    assert list(df.columns) == header
+    # a complex axis is one field a+bi in sweep.csv, two columns NAME and NAME_im in the DataFrame
+    expected = [c for h in header for c in ([h, h + "_im"] if h + "_im" in df.columns else [h])]
+    assert list(df.columns) == expected
     assert len(df) == len(rows) > 0
     for j, name in enumerate(header):
+        if name + "_im" in df.columns:
+            z = [complex(r[j].replace("i", "j")) for r in rows]
+            assert df[name].tolist() == [x.real for x in z] and df[name + "_im"].tolist() == [x.imag for x in z]
+            assert any(x.imag != 0 for x in z)
+            continue
         column = df[name].tolist()
         bad = [(i, v, r[j]) for i, (v, r) in enumerate(zip(column, rows)) if not same_text(v, r[j])]
         assert not bad, (name, bad[:3])
@@ -84,8 +91,11 @@ def test_sweep_bad_input(root):
         m.sweep(vary={})
     with pytest.raises(qsync.InputError):
         m.sweep(vary={"1.omega": [0, 1]}, ties={"K": "1/"})
-    with pytest.raises(qsync.MemoryRefused):
-        m.sweep(vary={"1.omega": [0, 1]}, memory_limit=1000)
+    with pytest.raises(qsync.InputError, match="count"):
+        m.sweep(vary={"1.omega": qsync.Range(0, 1, 0)})
+    # a point refused for memory fails alone: NaN and its status word
+    df = m.sweep(vary={"1.omega": [0, 1]}, memory_limit=1000)
+    assert df["status"].tolist() == ["memory", "memory"] and df["S_1-2"].isna().all()
 
 
 CHILD = textwrap.dedent("""
