@@ -238,7 +238,7 @@ observable; returns a qsync.Result. As `qsync steady MODEL --json`, number for n
     r = m.steady(solver="iterative", memory_limit="2G", truncation_check=True)
     r.S["1", "2"], r.mean_n["1"], r.rho_pair("1", "2")
 
-Levels set to "auto" are chosen so that the estimated truncation error of S is below s_tol.
+The truncation is the model's (m.set("levels", 10), m.set("1.levels", "auto")). Levels set to "auto" are chosen so that the estimated truncation error of S is below s_tol.
 The truncation error of S is estimated (one extra solve with one more level per oscillator)
 when that solve has at most {_lib.QS_CONVERGENCE_AUTO_MAX} unknowns; a result above s_tol
 issues a qsync.TruncationWarning (also in r.warnings, r.status "truncation").

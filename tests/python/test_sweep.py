@@ -1,6 +1,7 @@
 """Model.sweep against `qsync sweep --observe ...` (sweep.csv, column by column, bit for bit),
 its checks of the axes, and Ctrl-C (SIGINT to a process running a long sweep)."""
 import csv
+import ctypes
 import math
 import os
 import signal
@@ -133,3 +134,18 @@ def test_ctrl_c_stops_a_sweep(root, tmp_path):
     assert lines[0].split()[2] == "1", "the sweep's thread has ended"
     assert lines[1] == "again 2"
     assert took < 10, f"{took:.1f} s from SIGINT to the end"
+
+
+def test_openblas_threads_restored(root):
+    get = getattr(qsync._lib.lib, "openblas_get_num_threads", None)
+    assert get is not None, "the library is linked with OpenBLAS (its thread count is set around sweeps)"
+    get.restype = ctypes.c_int
+    setter = qsync._lib.lib.openblas_set_num_threads
+    setter.argtypes = [ctypes.c_int]
+    before = get()
+    try:
+        setter(2)
+        qsync.Model.load(root / "examples/fig2b.ini").sweep(vary={"1.omega": [0.0, 20.0]})
+        assert get() == 2
+    finally:
+        setter(before)
