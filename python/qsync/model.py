@@ -119,10 +119,10 @@ class Model:
         self._text = None
         return self
 
-    def __del__(self):
+    def __del__(self, _free=lib.qs_model_free, _byref=ctypes.byref):   # bound now: safe at interpreter exit
         ptr = getattr(self, "_ptr", None)
         if ptr is not None and ptr.value:
-            lib.qs_model_free(ctypes.byref(ptr))
+            _free(_byref(ptr))
 
     def copy(self):
         """An independent copy (changing one does not change the other)."""

@@ -199,10 +199,10 @@ class Result:
         dims = [self.levels[n] for n in self.names]
         return qutip.Qobj(self.rho(), dims=[dims, dims])
 
-    def __del__(self):
+    def __del__(self, _free=lib.qs_analysis_free, _byref=ctypes.byref):   # bound now: safe at interpreter exit
         a = self.__dict__.get("_analysis")
         if a is not None and a.value:
-            lib.qs_analysis_free(ctypes.byref(a))
+            _free(_byref(a))
 
 
 def steady(model, **kw):
