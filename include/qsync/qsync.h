@@ -13,6 +13,7 @@
 #include "qsync/convergence.h"
 #include "qsync/perturb.h"
 #include "qsync/sweep.h"
+#include "qsync/figure.h"
 #include "qsync/classical.h"
 
 #endif
