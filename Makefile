@@ -1,5 +1,8 @@
 # qsync top-level driver.
-#   make          build everything into build/ (program: build/qsync)
+#   make          build everything into build/ (program: build/qsync, libraries build/libqsync.so and
+#                 build/libqsync.a, Python package build/python/qsync)
+#   make install  install the headers, libraries, program, qsync.pc, CMake package and Python package
+#                 under PREFIX (default /usr/local), staged under DESTDIR if given
 #   make run      install missing Debian packages, build, run the main job (a Fig. 2b point, then
 #                 every figure of the paper, and the ring of six, into out/)
 #   make check    install missing Debian packages (with the test peers), build, run every test
@@ -11,6 +14,8 @@
 BUILD      ?= build
 BUILD_TYPE ?= Release
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+PREFIX     ?= /usr/local
+DESTDIR    ?=
 
 # Debian packages: build and run ...
 DEPS      = build-essential cmake pkg-config libsuitesparse-dev libinih-dev \
@@ -19,13 +24,19 @@ DEPS      = build-essential cmake pkg-config libsuitesparse-dev libinih-dev \
 # ... and the independent peers the tests and benchmarks compare against.
 TEST_DEPS = python3 python3-numpy python3-scipy python3-qutip
 
-.PHONY: all build run check bench sanitize deps test-deps clean
+.PHONY: all build install run check bench sanitize deps test-deps clean
 
 all: build
 
 build:
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) >/dev/null
 	cmake --build $(BUILD) -j $(JOBS)
+
+# the install step reads PREFIX and DESTDIR at install time (the build needs neither); the
+# dynamic linker's cache is refreshed when installing for real as root
+install: build
+	DESTDIR="$(DESTDIR)" cmake --install $(BUILD) --prefix "$(PREFIX)"
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then ldconfig; fi
 
 deps:
 	@scripts/install-deps $(DEPS)

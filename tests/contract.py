@@ -57,7 +57,7 @@ with tempfile.TemporaryDirectory() as tmp:
     path = os.path.join(tmp, "p.csv")
     rc, d3, err = steady(os.path.join(EXAMPLES, "fig4.ini"), "--phase-distribution", path)
     rows = list(csv.reader(open(path)))
-    check("phase distribution CSV header", rows[0] == ["phi", "P_A-B", "P_A-C", "P_B-C"], str(rows[0]))
+    check("phase distribution CSV header", rows[0] == ["phi", "P_A-B", "P_A-C", "P_B-C", "PQ_A-B", "PQ_A-C", "PQ_B-C"], str(rows[0]))
     phis = [float(r[0]) for r in rows[1:]]
     for col, pair in enumerate(d3["pairs"], start=1):
         vals = [float(r[col]) for r in rows[1:]]

@@ -11,6 +11,7 @@
 #include "qsync/observables.h"
 #include "qsync/steady.h"
 #include "qsync/convergence.h"
+#include "qsync/analysis.h"
 #include "qsync/perturb.h"
 #include "qsync/sweep.h"
 #include "qsync/figure.h"

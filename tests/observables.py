@@ -1,0 +1,235 @@
+#!/usr/bin/env python3
+"""Every observable of `qsync steady --json` (MODEL.md §7) against QuTiP, the saved state,
+the phase distributions, and the exact limits of uncoupled oscillators.
+
+usage: observables.py QSYNC MODELS_DIR
+
+For each network (two unequal oscillators; a complex coupling; three oscillators with
+unequal truncations; Fig. 3a at 10 levels) qsync's JSON gives the model as it solved it;
+H and the collapse operators are built from it by tests/qutip_peer.py (MODEL.md §1), QuTiP
+solves for ρ, and every observable is computed from ρ with QuTiP's own operations:
+  - mean_n, var_n, populations: expect() of n and n² and the diagonal of ptrace(ρ, j);
+  - correlation, correlation_phase: expect(a_a† a_b), normalised by expect(n_a), expect(n_b);
+  - negativity, log_negativity: eigenvalues of qutip.partial_transpose(ρ_ab, [0, 1]);
+  - mutual_information: qutip.entropy_vn (base e) of ptrace(ρ, a), ptrace(ρ, b), ρ_ab;
+  - S, phi_max: tests/qutip_peer.py's measure (dense grid + bounded optimiser);
+  - S_Q, phi_max_Q: the Husimi function itself, integrated: P_Q(φ) = 2π ∫∫ r_a r_b
+    Q(r_a e^{iφ}, r_b) dr_a dr_b with Q(α_a, α_b) = ⟨α_a α_b|ρ_ab|α_a α_b⟩/π² from coherent
+    states (Gauss-Legendre in r_a, r_b on [0, R]), maximised like S. No G(n, m) enters.
+Tolerance 1e-8 absolute on every value (relative 1e-8 above 1); the maximisers phi_max and
+phi_max_Q 1e-6 (the optimiser locates a flat maximum to about sqrt(round-off / curvature)).
+The P and P_Q columns of --phase-distribution are compared with the same integrals, and
+--save-state FILE.npy, read by numpy.load, with QuTiP's ρ (same basis order).
+Exact limits (the couplings set to 0): negativity, log_negativity, mutual information and
+correlation 0 to 1e-12, S = S_Q = 0. --save-state above its limit is refused (exit 2, no
+file), and an unwritable path exits 1.
+"""
+import csv
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import qutip
+from scipy.optimize import minimize_scalar
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from checks import check, finish  # noqa: E402
+from qutip_peer import build, measure  # noqa: E402
+
+QSYNC, MODELS = sys.argv[1], sys.argv[2]
+EXAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples")
+TOL, TOL_ANGLE, TOL_ZERO = 1e-8, 1e-6, 1e-12
+
+
+def steady(*args):
+    r = subprocess.run([QSYNC, "steady", *args, "--json"], capture_output=True, text=True, timeout=600)
+    return r.returncode, (json.loads(r.stdout) if r.returncode == 0 else None), r.stderr
+
+
+def close(name, got, want, tol=TOL):
+    ok = got is not None and abs(got - want) <= tol * max(1.0, abs(want))
+    check(name, ok, f"qsync {got!r}, QuTiP {want!r}, |diff| {abs(got - want) if got is not None else float('nan'):.2e} "
+                    f"(tolerance {tol:g})")
+    return abs(got - want) if got is not None else math.inf
+
+
+def angle_diff(x, y):
+    d = abs(x - y) % (2 * math.pi)
+    return min(d, 2 * math.pi - d)
+
+
+# Gauss-Legendre nodes on [0, R] for the radial integrals of the Husimi function
+def radial_nodes(levels):
+    R = math.sqrt(levels) + 7.0          # e^{-r²} r^{2n+1} is below 1e-19 beyond this for n < levels
+    x, w = np.polynomial.legendre.leggauss(120)
+    return 0.5 * R * (x + 1), 0.5 * R * w
+
+
+def coherent_columns(L, r, phase):
+    """⟨n|α⟩ for α = r e^{i phase}, n < L, one column per r (exact, not truncated-normalised)."""
+    n = np.arange(L)[:, None]
+    logf = np.array([math.lgamma(k + 1) for k in range(L)])[:, None]
+    mag = np.exp(-r[None, :] ** 2 / 2 + n * np.log(np.where(r > 0, r, 1e-300))[None, :] - logf / 2)
+    mag[0, :] = np.exp(-r ** 2 / 2)
+    return mag * np.exp(1j * n * phase)
+
+
+def husimi_P(rab, La, Lb, phi):
+    """P_Q(φ) = 2π ∫∫ r_a r_b Q(r_a e^{iφ}, r_b) dr_a dr_b, Q = ⟨α_a α_b|ρ_ab|α_a α_b⟩/π²."""
+    ra, wa = radial_nodes(La)
+    rb, wb = radial_nodes(Lb)
+    ca = coherent_columns(La, ra, phi)                   # [La, Na]
+    cb = coherent_columns(Lb, rb, 0.0)                   # [Lb, Nb]
+    R = rab.reshape(La, Lb, La, Lb)
+    # Q(i, k) = Σ conj(ca[n,i] cb[m,k]) R[n,m,p,q] ca[p,i] cb[q,k] / π²
+    t = np.einsum("nmpq,pi,qk->nmik", R, ca, cb, optimize=True)
+    Q = np.real(np.einsum("ni,mk,nmik->ik", ca.conj(), cb.conj(), t, optimize=True)) / math.pi ** 2
+    return 2 * math.pi * float(np.sum((wa * ra)[:, None] * (wb * rb)[None, :] * Q))
+
+
+def husimi_max(rab, La, Lb):
+    grid = np.linspace(0, 2 * np.pi, 128, endpoint=False)
+    vals = np.array([husimi_P(rab, La, Lb, p) for p in grid])
+    i = int(np.argmax(vals))
+    h = grid[1]
+    res = minimize_scalar(lambda p: -husimi_P(rab, La, Lb, p), bounds=(grid[i] - h, grid[i] + h), method="bounded",
+                          options={"xatol": 1e-12})
+    best = max(vals[i], -res.fun)
+    return 2 * math.pi * best - 1, res.x % (2 * np.pi)
+
+
+def husimi_coefficients(rab, La, Lb):
+    """c_l^Q with G(n, m) = Γ((n+m)/2+1)/√(n! m!) by math.lgamma (the formula of MODEL.md §7)."""
+    def G(n, m):
+        return math.exp(math.lgamma((n + m) / 2 + 1) - 0.5 * (math.lgamma(n + 1) + math.lgamma(m + 1)))
+    lmax = min(La, Lb) - 1
+    c = np.zeros(lmax + 1, complex)
+    for l in range(lmax + 1):
+        for na in range(l, La):
+            for nb in range(0, Lb - l):
+                c[l] += rab[na * Lb + nb, (na - l) * Lb + (nb + l)] * G(na, na - l) * G(nb, nb + l)
+    return c
+
+
+def compare(label, model_args, uncoupled=False):
+    with tempfile.TemporaryDirectory() as tmp:
+        npy, pcsv = os.path.join(tmp, "rho.npy"), os.path.join(tmp, "p.csv")
+        rc, q, err = steady(*model_args, "--save-state", npy, "--phase-distribution", pcsv, "--no-truncation-check")
+        check(f"{label}: qsync steady --json --save-state --phase-distribution exits 0", rc == 0, err.strip()[:300])
+        if rc != 0:
+            return
+        saved = np.load(npy)
+        rows = list(csv.reader(open(pcsv)))
+    H, c_ops, dims, names = build(q)
+    rho = qutip.steadystate(H, c_ops)
+    R = rho.full()
+    worst = {}
+
+    def note(kind, d):
+        worst[kind] = max(worst.get(kind, 0.0), d)
+
+    check(f"{label}: saved state is complex128 D x D (D = {R.shape[0]})",
+          saved.dtype == np.complex128 and saved.shape == R.shape, f"{saved.dtype} {saved.shape}")
+    if saved.shape == R.shape:
+        note("state", close(f"{label}: --save-state vs QuTiP's rho, max |diff|", float(np.max(np.abs(saved - R))), 0.0))
+    n = len(dims)
+    a_ops = []
+    for j in range(n):
+        ops = [qutip.qeye(d) for d in dims]
+        ops[j] = qutip.destroy(dims[j])
+        a_ops.append(qutip.tensor(ops))
+    for j, o in enumerate(q["oscillators"]):
+        nj = a_ops[j].dag() * a_ops[j]
+        mean = qutip.expect(nj, rho)
+        var = qutip.expect(nj * nj, rho) - mean ** 2
+        pops = np.real(np.diag(rho.ptrace(j).full()))
+        note("mean_n", close(f"{label}: mean_n of {o['name']}", o["mean_n"], mean))
+        note("var_n", close(f"{label}: var_n of {o['name']}", o["var_n"], var))
+        d = float(np.max(np.abs(np.array(o["populations"]) - pops))) if len(o["populations"]) == len(pops) else math.inf
+        note("populations", close(f"{label}: populations of {o['name']} ({len(pops)} levels), max |diff|", d, 0.0))
+    col = 1
+    n_pairs = len(q["pairs"])
+    for p in q["pairs"]:
+        ja, jb = names.index(p["a"]), names.index(p["b"])
+        La, Lb = dims[ja], dims[jb]
+        pair = f"{label}: pair {p['a']}-{p['b']}"
+        rab_q = rho.ptrace([ja, jb])
+        rab = rab_q.full()
+        # S, phi_max
+        S, phi = measure(rho, dims, ja, jb)
+        note("S", close(f"{pair}: S", p["S"], S))
+        if S > 1e-6:                        # a maximiser exists (S = 0: P is flat, any phase is one)
+            note("phi_max", close(f"{pair}: phi_max (maximiser)", angle_diff(p["phi_max"], phi), 0.0, TOL_ANGLE))
+        # correlation
+        z = qutip.expect(a_ops[ja].dag() * a_ops[jb], rho)
+        na, nb = qutip.expect(a_ops[ja].dag() * a_ops[ja], rho), qutip.expect(a_ops[jb].dag() * a_ops[jb], rho)
+        note("correlation", close(f"{pair}: correlation", p["correlation"], abs(z) / math.sqrt(na * nb)))
+        if abs(z) > 1e-10:
+            note("correlation_phase", close(f"{pair}: correlation_phase", angle_diff(p["correlation_phase"], np.angle(z)), 0.0))
+        # negativity
+        pt = qutip.partial_transpose(rab_q, [0, 1])
+        norm = float(np.sum(np.abs(np.linalg.eigvalsh(pt.full()))))
+        note("negativity", close(f"{pair}: negativity", p["negativity"], (norm - 1) / 2))
+        note("log_negativity", close(f"{pair}: log_negativity", p["log_negativity"], math.log2(norm)))
+        # mutual information
+        mi = qutip.entropy_vn(rho.ptrace(ja)) + qutip.entropy_vn(rho.ptrace(jb)) - qutip.entropy_vn(rab_q)
+        note("mutual_information", close(f"{pair}: mutual_information", p["mutual_information"], mi))
+        # S_Q: the Husimi function integrated, and the coefficient formula
+        SQ, phiQ = husimi_max(rab, La, Lb)
+        note("S_Q", close(f"{pair}: S_Q (Husimi function integrated)", p["S_Q"], SQ))
+        if SQ > 1e-6:
+            note("phi_max_Q", close(f"{pair}: phi_max_Q (maximiser)", angle_diff(p["phi_max_Q"], phiQ), 0.0, TOL_ANGLE))
+        cq = husimi_coefficients(rab, La, Lb)
+        check(f"{pair}: c_0^Q = 1 (P_Q normalised)", abs(cq[0] - 1) < 1e-12, f"{cq[0]}")
+        for phi_t in (0.3, 2.0, 4.4):       # the integral against the coefficient series
+            series = (1 + 2 * np.real(np.sum(cq[1:] * np.exp(-1j * np.arange(1, len(cq)) * phi_t)))) / (2 * math.pi)
+            note("P_Q series", close(f"{pair}: P_Q({phi_t}) integrated vs the G(n,m) series", series, husimi_P(rab, La, Lb, phi_t)))
+        # the CSV columns at a few rows
+        if rows:
+            head = rows[0]
+            ip, iq = head.index(f"P_{p['a']}-{p['b']}"), head.index(f"PQ_{p['a']}-{p['b']}")
+            check(f"{pair}: CSV columns P_ then PQ_ in pair order", ip == col and iq == col + n_pairs, str(head))
+            for r in rows[1::120]:
+                ph = float(r[0])
+                lmax = min(La, Lb) - 1
+                c = np.array([sum(rab[na * Lb + nb, (na - l) * Lb + nb + l] for na in range(l, La) for nb in range(Lb - l))
+                              for l in range(lmax + 1)])
+                P = (1 + 2 * np.real(np.sum(c[1:] * np.exp(-1j * np.arange(1, lmax + 1) * ph)))) / (2 * math.pi)
+                note("P csv", close(f"{pair}: P({ph:.4f}) of the CSV", float(r[ip]), P, 1e-8))
+                note("PQ csv", close(f"{pair}: P_Q({ph:.4f}) of the CSV", float(r[iq]), husimi_P(rab, La, Lb, ph), 1e-8))
+        col += 1
+        if uncoupled:
+            for key in ("negativity", "log_negativity", "mutual_information", "correlation", "S", "S_Q"):
+                check(f"{pair} uncoupled: {key} = 0", abs(p[key]) <= TOL_ZERO, f"{p[key]!r}")
+    print(f"{label}: largest |qsync - QuTiP| per observable: " + ", ".join(f"{k} {v:.1e}" for k, v in worst.items()))
+
+
+compare("unequal", [os.path.join(MODELS, "peer_unequal.ini")])
+compare("complex coupling", [os.path.join(MODELS, "peer_complex.ini")])
+compare("three oscillators", [os.path.join(MODELS, "peer_three.ini")])
+compare("fig3a (10 levels)", [os.path.join(EXAMPLES, "fig3a.ini")])
+compare("uncoupled unequal", [os.path.join(MODELS, "peer_unequal.ini"), "--set", "a-b=0"], uncoupled=True)
+compare("uncoupled three", [os.path.join(MODELS, "peer_three.ini"), "--set", "A-C=0", "--set", "B-C=0", "--set", "A-B=0"],
+        uncoupled=True)
+
+# --save-state: above 2 GiB refused before solving, no file; an unwritable path exits 1
+with tempfile.TemporaryDirectory() as tmp:
+    big = os.path.join(tmp, "big.ini")
+    with open(big, "w") as f:
+        f.write("[defaults]\nsigma = 0.3\nnbar = 2\nlevels = 23\n[oscillator a]\n[oscillator b]\n[oscillator c]\n"
+                "[coupling]\na-b = 0.1\n")
+    out = os.path.join(tmp, "big.npy")
+    r = subprocess.run([QSYNC, "steady", big, "--save-state", out], capture_output=True, text=True, timeout=60)
+    check("--save-state of a 12167 x 12167 state (2.2 GiB): exit 2, message names the flag, size and limit, no file",
+          r.returncode == 2 and "--save-state" in r.stderr and "12167" in r.stderr and "2 GiB" in r.stderr
+          and not os.path.exists(out), f"exit {r.returncode}: {r.stderr.strip()}")
+    r = subprocess.run([QSYNC, "steady", os.path.join(MODELS, "peer_complex.ini"), "--save-state",
+                        os.path.join(tmp, "no", "such", "dir", "x.npy")], capture_output=True, text=True, timeout=60)
+    check("--save-state into a missing folder: exit 1, 'cannot write' naming the path",
+          r.returncode == 1 and "cannot write" in r.stderr and "x.npy" in r.stderr, f"exit {r.returncode}: {r.stderr.strip()}")
+    check("no temporary file left behind", sorted(os.listdir(tmp)) == ["big.ini"], str(os.listdir(tmp)))
+finish()
