@@ -21,8 +21,11 @@ DESTDIR    ?=
 DEPS      = build-essential cmake pkg-config libsuitesparse-dev libinih-dev \
             libopenblas-dev liblapacke-dev libmatheval-dev librandom123-dev gnuplot-nox \
             libopenmpi-dev openmpi-bin zlib1g-dev
-# ... and the independent peers the tests and benchmarks compare against.
-TEST_DEPS = python3 python3-numpy python3-scipy python3-qutip
+# ... and the independent peers the tests and benchmarks compare against, the Python package's
+# tests and notebook (pandas, pytest, matplotlib, Jupyter), and flex's libl, which libmatheval's
+# pkg-config file names for a static link (the install test links libqsync.a).
+TEST_DEPS = python3 python3-numpy python3-scipy python3-qutip python3-pandas python3-pytest \
+            python3-matplotlib python3-nbconvert python3-ipykernel jupyter-nbconvert libfl-dev
 
 .PHONY: all build install run check bench sanitize deps test-deps clean
 

@@ -53,10 +53,14 @@ elseif(QSYNC_PY_MODE STREQUAL "install")
     get_filename_component(d "${dest}/${f}" DIRECTORY)
     file(INSTALL DESTINATION "${d}" TYPE FILE FILES "${QSYNC_PY_SRC}/${f}")
   endforeach()
-  file(WRITE "${QSYNC_PY_TMPDIR}/_build_config.py"
+  # written in a folder of its own: installs into several prefixes may run at once
+  string(RANDOM LENGTH 16 tag)
+  set(tmp "${QSYNC_PY_TMPDIR}/python-install-${tag}")
+  file(WRITE "${tmp}/_build_config.py"
        "# written at install: the shared library this package loads\n"
        "LIBRARY = \"${CMAKE_INSTALL_PREFIX}/${QSYNC_PY_LIBDIR}/${QSYNC_PY_SONAME}\"\n")
-  file(INSTALL DESTINATION "${dest}" TYPE FILE FILES "${QSYNC_PY_TMPDIR}/_build_config.py")
+  file(INSTALL DESTINATION "${dest}" TYPE FILE FILES "${tmp}/_build_config.py")
+  file(REMOVE_RECURSE "${tmp}")
 else()
   message(FATAL_ERROR "python_package.cmake: QSYNC_PY_MODE must be build or install")
 endif()

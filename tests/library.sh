@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# library.sh — the README's library example, as written: the C program of the "Library"
-# section is compiled with the README's own link line and run, and its S must equal the
-# program's for the same model. Usage: library.sh QSYNC SOURCE_DIR
+# library.sh — the README's library example, as written: the build is installed into a scratch
+# prefix (PKG_CONFIG_PATH and LD_LIBRARY_PATH pointing there, as the README says for a folder of
+# one's own), the C program of the "Library" section is compiled with the README's own build
+# line and run, and its S must equal the program's for the same model.
+# Usage: library.sh QSYNC SOURCE_DIR
 set -u
 qsync=$(realpath "$1") src=$(cd "$2" && pwd)
 . "$(dirname "$0")/checks.sh"
@@ -11,11 +13,13 @@ awk '/^## Library/{lib=1} lib&&/^```c$/{on=1;next} on&&/^```$/{exit} on' "$readm
 awk '/^## Library/{lib=1} /^## Folders/{lib=0} lib&&/^cc /{on=1} on&&/^```$/{exit} on' "$readme" >"$dir/build.sh"
 check "README's library section holds a C program" '[ -s "$dir/prog.c" ] && grep -q "int main" "$dir/prog.c"'
 check "README's library section holds a cc line and ./prog" 'grep -q "^cc " "$dir/build.sh" && grep -q "^./prog" "$dir/build.sh"'
-# run from a copy of the top folder's layout: include/, build/libqsync.a, examples/
-mkdir -p "$dir/top/build"
-ln -s "$src/include" "$dir/top/include"
+cmake --install "$(dirname "$qsync")" --prefix "$dir/prefix" >"$dir/install.log" 2>&1
+rc=$?
+check "the build installs into a scratch prefix" '[ $rc -eq 0 ]' "$(tail -5 "$dir/install.log")"
+export PKG_CONFIG_PATH="$dir/prefix/lib/pkgconfig" LD_LIBRARY_PATH="$dir/prefix/lib"
+# run from a folder holding examples/, as the top folder does
+mkdir -p "$dir/top"
 ln -s "$src/examples" "$dir/top/examples"
-ln -s "$(dirname "$qsync")/libqsync.a" "$dir/top/build/libqsync.a"
 cp "$dir/prog.c" "$dir/top/prog.c"
 # a library built with the sanitizers (make sanitize) needs their run-time on the same line
 if nm "$(dirname "$qsync")/libqsync.a" 2>/dev/null | grep -q __asan_; then

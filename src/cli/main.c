@@ -23,6 +23,12 @@ static const char usage[] =
     "Exit status: 0 ok, 1 output not written, 2 bad input, 3 numerical failure, 4 refused for lack of memory,\n"
     "130 a sweep interrupted (finish it with --resume).\n";
 
+/* OpenBLAS's thread count is a setting of the whole process, so the program, not the library,
+ * chooses it. Sweeps and figures run one solver per core (OpenMP threads): there BLAS gets no
+ * threads of its own, whose spinning would take cycles from the solvers. A single solve
+ * (steady and the rest) keeps OpenBLAS's default. */
+void openblas_set_num_threads(int);
+
 static int run(int argc, char **argv)
 {
     if (argc < 2) {
@@ -30,6 +36,7 @@ static int run(int argc, char **argv)
         return EXIT_INPUT;
     }
     const char *cmd = argv[1];
+    if (strcmp(cmd, "sweep") == 0 || strcmp(cmd, "figure") == 0) openblas_set_num_threads(1);
     if (strcmp(cmd, "steady") == 0) return cmd_steady(argc - 2, argv + 2);
     if (strcmp(cmd, "sweep") == 0) return cmd_sweep(argc - 2, argv + 2);
     if (strcmp(cmd, "perturb") == 0) return cmd_perturb(argc - 2, argv + 2);

@@ -7,6 +7,12 @@
  * vector exp/sin). Lanes whose trajectory has escaped are dropped, the rest moved down in
  * order, so a batch steps only whole groups that hold live trajectories. Nothing depends on
  * which thread ran a batch, nor on how chunks were batched.
+ *
+ * The batch loop (run_batch, with every kernel it calls inlined into it) is compiled twice,
+ * for the x86-64 baseline and for x86-64-v3 (AVX2 and FMA, with glibc's AVX2 vector exp/sin),
+ * and the processor's own version is chosen when the library is loaded: every thread runs the
+ * same one, so results are the same for any thread count; on a processor without AVX2 they
+ * differ at the level of rounding (and escapes), well inside the error bars.
  */
 #include <math.h>
 #include <stdint.h>
@@ -22,6 +28,13 @@
 #define GROUP 32            /* lanes stepped together by the vectorised kernels */
 #define BATCH 8             /* chunks run together, escaped lanes dropped */
 #define L_MAX QS_CLASSICAL_HARMONICS
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define KERNEL_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define KERNEL_CLONES
+#endif
+#define KERNEL static inline __attribute__((always_inline))   /* compiled inside each clone of run_batch */
 
 void qs_classical_defaults(qs_classical_options *o)
 {
@@ -65,7 +78,7 @@ typedef struct {
 /* e^x for |x| <= EXP_SMALL: Taylor to degree 12 by Estrin's scheme (remainder below 3e-18
  * relative), a few fused multiply-adds instead of a call */
 #define EXP_SMALL 0.25
-static inline double exp_small(double x)
+KERNEL double exp_small(double x)
 {
     double x2 = x * x, x4 = x2 * x2, x8 = x4 * x4;
     double p01 = 1 + x, p23 = 1.0 / 2 + x * (1.0 / 6), p45 = 1.0 / 24 + x * (1.0 / 120), p67 = 1.0 / 720 + x * (1.0 / 5040);
@@ -76,7 +89,7 @@ static inline double exp_small(double x)
 
 /* local step of length h for one oscillator over a group of lanes: damping at the midpoint
  * amplitude, exact rotation by Ω(|α|²). `small`: every exponent is within EXP_SMALL. */
-static inline __attribute__((always_inline)) void local_step_with(const osc_par *p, double h, double *restrict re,
+KERNEL void local_step_with(const osc_par *p, double h, double *restrict re,
                                                                    double *restrict im, const int small)
 {
     const double np = p->np, nm = p->nm, sp2 = p->sp2, sm2 = p->sm2, gp = p->gp, gm = p->gm, gT = p->gT;
@@ -98,7 +111,7 @@ static inline __attribute__((always_inline)) void local_step_with(const osc_par 
     }
 }
 
-static void local_step(const osc_par *p, double h, double *restrict re, double *restrict im)
+KERNEL void local_step(const osc_par *p, double h, double *restrict re, double *restrict im)
 {
     /* |Γ| <= γ− + γ+ + |γ_T|: each Lorentzian factor is at most 1 */
     if ((p->gm + p->gp + fabs(p->gT)) * h <= EXP_SMALL) local_step_with(p, h, re, im, 1);
@@ -111,11 +124,11 @@ static void local_step(const osc_par *p, double h, double *restrict re, double *
  * standard normal up to the fifth, which is all a weak second-order scheme asks of its
  * increments (the splitting's order in dt is unchanged), and cost no log, root or sine. */
 #define P_SIXTH 715827883u                               /* round(2³²/6) */
-static inline double three_point(uint32_t u, double s3)
+KERNEL double three_point(uint32_t u, double s3)
 {
     return (u < P_SIXTH ? -s3 : 0.0) + (u >= 0u - P_SIXTH ? s3 : 0.0);
 }
-static void noise_step(double amp_a, double amp_b, uint32_t step_lo, uint32_t step_hi, uint32_t j, uint32_t seed_lo,
+KERNEL void noise_step(double amp_a, double amp_b, uint32_t step_lo, uint32_t step_hi, uint32_t j, uint32_t seed_lo,
                        uint32_t seed_hi, const uint32_t *restrict id, double *restrict re_a, double *restrict im_a,
                        double *restrict re_b, double *restrict im_b)
 {
@@ -135,7 +148,7 @@ static void noise_step(double amp_a, double amp_b, uint32_t step_lo, uint32_t st
 }
 
 /* α ← U α on one group of lanes (oscillator j's lanes at re + j·ld); tr, ti: n × GROUP */
-static void coupling_step(int n, const double complex *U, double *restrict re, double *restrict im, size_t ld,
+KERNEL void coupling_step(int n, const double complex *U, double *restrict re, double *restrict im, size_t ld,
                           double *restrict tr, double *restrict ti)
 {
     if (n == 2) {                                       /* in place, without the copies */
@@ -172,7 +185,7 @@ static void coupling_step(int n, const double complex *U, double *restrict re, d
 }
 
 /* Drop the lanes of one group (one oscillator) whose |α|² passed the cutoff; how many did. */
-static int escape_check(const double *restrict re, const double *restrict im, double cutoff, unsigned char *restrict alive)
+KERNEL int escape_check(const double *restrict re, const double *restrict im, double cutoff, unsigned char *restrict alive)
 {
     int out_count = 0;
 #pragma omp simd reduction(+ : out_count)
@@ -186,7 +199,7 @@ static int escape_check(const double *restrict re, const double *restrict im, do
 
 /* e^{ilφ}, φ = φ_a − φ_b, for l = 1 .. L_MAX on one group of lanes: real parts of l at
  * pw[2(l−1)·GROUP ..], imaginary parts at pw[(2l−1)·GROUP ..] */
-static void phase_powers(const double *restrict ra, const double *restrict ia, const double *restrict rb,
+KERNEL void phase_powers(const double *restrict ra, const double *restrict ia, const double *restrict rb,
                          const double *restrict ib, double *restrict pw)
 {
     double zr[GROUP], zi[GROUP];
@@ -254,7 +267,7 @@ static void compact(lanes *w, int n, chunk_stats *cs)
 }
 
 /* The local step of length h for every oscillator on every group of live lanes */
-static void local_steps(lanes *w, int n, const osc_par *par, double h)
+KERNEL void local_steps(lanes *w, int n, const osc_par *par, double h)
 {
     for (int g = 0; g < groups_of(w->live); g++)
         for (int j = 0; j < n; j++)
@@ -264,7 +277,7 @@ static void local_steps(lanes *w, int n, const osc_par *par, double h)
 /* One batch: chunks c0 .. c0+nc−1 (trajectories c0·CHUNK .. up to `trajectories`−1), run
  * together so that lanes freed by escaped trajectories are not stepped any further. Every
  * lane's arithmetic and every chunk's order of summation are those of the chunk alone. */
-static void run_batch(const qs_model *m, const osc_par *par, const double complex *U, const qs_classical_options *o,
+KERNEL_CLONES static void run_batch(const qs_model *m, const osc_par *par, const double complex *U, const qs_classical_options *o,
                       long c0, int nc, long trajectories, int pairs, int *pa, int *pb, chunk_stats *cs, lanes *w,
                       double *steps)
 {

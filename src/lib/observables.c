@@ -17,6 +17,7 @@
  * correlation = |⟨a_a† a_b⟩|/√(⟨n_a⟩⟨n_b⟩) is NaN when ⟨n_a⟩⟨n_b⟩ = 0; correlation_phase
  * = arg ⟨a_a† a_b⟩ in [0, 2π) (0 when ⟨a_a† a_b⟩ = 0).
  */
+#define _DEFAULT_SOURCE   /* lgamma_r: lgamma writes the global signgam, a race between sweep threads */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,11 +126,40 @@ static int pair_blocks_build(const qs_state *state, int a, int b, pair_blocks *p
     return st;
 }
 
-/* Eigenvalues of the Hermitian matrix h (d × d, row-major, destroyed) into w. */
-static int hermitian_eigenvalues(int d, double complex *h, double *w, qs_error *err)
+/* Workspace of hermitian_eigenvalues for matrices up to dmax × dmax. */
+typedef struct {
+    int dmax;
+    lapack_int lwork;
+    double complex *work;
+    double *rwork;
+} eig_ws;
+
+static int eig_ws_init(eig_ws *ws, int dmax)
+{
+    ws->dmax = dmax;
+    ws->lwork = 33 * (dmax > 1 ? dmax : 1);          /* (block size + 1) × d: LAPACK's optimum for zhetrd */
+    ws->work = malloc((size_t)ws->lwork * sizeof *ws->work);
+    ws->rwork = malloc((size_t)(3 * (dmax > 1 ? dmax : 1)) * sizeof *ws->rwork);
+    return ws->work && ws->rwork ? QS_OK : QS_ENOMEM;
+}
+
+static void eig_ws_free(eig_ws *ws)
+{
+    free(ws->work);
+    free(ws->rwork);
+    ws->work = NULL;
+    ws->rwork = NULL;
+}
+
+/* Eigenvalues (ascending) of the Hermitian matrix h (d × d, row-major, destroyed) into w.
+ * Read as column-major, h is its transpose, the complex conjugate of a Hermitian matrix,
+ * with the same eigenvalues; so LAPACK works on it in place with no copy. */
+static int hermitian_eigenvalues(int d, double complex *h, double *w, eig_ws *ws, qs_error *err)
 {
     if (d == 0) return QS_OK;
-    lapack_int info = LAPACKE_zheev(LAPACK_ROW_MAJOR, 'N', 'U', d, (lapack_complex_double *)h, d, w);
+    if (d == 1) { w[0] = creal(h[0]); return QS_OK; }
+    lapack_int info = LAPACKE_zheev_work(LAPACK_COL_MAJOR, 'N', 'L', d, (lapack_complex_double *)h, d, w,
+                                         (lapack_complex_double *)ws->work, ws->lwork, ws->rwork);
     if (info != 0) return qs_error_set(err, QS_ENUMERIC, "eigenvalue solver failed (LAPACK info %d)", (int)info);
     return QS_OK;
 }
@@ -142,9 +172,11 @@ int qs_state_pair_min_eigenvalue(const qs_state *state, int a, int b, double *la
     int dmax = 0;
     for (int t = 0; t <= pb.T; t++) dmax = pb.dim[t] > dmax ? pb.dim[t] : dmax;
     double *w = malloc((size_t)dmax * sizeof *w), least = INFINITY;
-    int status = w ? QS_OK : qs_error_set(err, QS_ENOMEM, "out of memory");
+    eig_ws ws;
+    int status = w && eig_ws_init(&ws, dmax) == QS_OK ? QS_OK : qs_error_set(err, QS_ENOMEM, "out of memory");
     for (int t = 0; t <= pb.T && status == QS_OK; t++)
-        if ((status = hermitian_eigenvalues(pb.dim[t], pb.m + pb.off[t], w, err)) == QS_OK && w[0] < least) least = w[0];
+        if ((status = hermitian_eigenvalues(pb.dim[t], pb.m + pb.off[t], w, &ws, err)) == QS_OK && w[0] < least) least = w[0];
+    eig_ws_free(&ws);
     free(w);
     pair_blocks_free(&pb);
     if (status == QS_OK) *lambda = least;
@@ -169,6 +201,8 @@ typedef struct {
     double complex corr;      /* ⟨a_a† a_b⟩ */
     double na, nb;            /* ⟨n_a⟩, ⟨n_b⟩ */
     double *work;             /* eigenvalue workspace [La·Lb] */
+    eig_ws ws;                /* LAPACK's workspace */
+    double *Ga, *Gb;          /* G(n, m) of each oscillator, [La·La] and [Lb·Lb] */
     double complex *mat;      /* matrix workspace [min(La,Lb)²] */
 } pair_ctx;
 
@@ -178,6 +212,9 @@ static void pair_ctx_free(pair_ctx *p)
     free(p->cq);
     free(p->work);
     free(p->mat);
+    free(p->Ga);
+    free(p->Gb);
+    eig_ws_free(&p->ws);
     pair_blocks_free(&p->pb);
 }
 
@@ -197,35 +234,45 @@ static int pair_ctx_init(pair_ctx *p, const qs_state *state, int a, int b, int n
         p->cq = malloc((size_t)dmin * sizeof *p->cq);
         p->work = malloc((size_t)p->La * (size_t)p->Lb * sizeof *p->work);
         p->mat = malloc((size_t)dmin * (size_t)dmin * sizeof *p->mat);
-        st = p->cq && p->work && p->mat ? pair_blocks_alloc(p->La, p->Lb, &p->pb) : QS_ENOMEM;
+        p->Ga = malloc((size_t)p->La * (size_t)p->La * sizeof *p->Ga);
+        p->Gb = malloc((size_t)p->Lb * (size_t)p->Lb * sizeof *p->Gb);
+        st = p->cq && p->work && p->mat && p->Ga && p->Gb ? pair_blocks_alloc(p->La, p->Lb, &p->pb) : QS_ENOMEM;
+        if (st == QS_OK) st = eig_ws_init(&p->ws, dmin);
     }
     if (st != QS_OK) { pair_ctx_free(p); return qs_error_set(err, QS_ENOMEM, "out of memory"); }
     reduce_pair(state, a, b, p->lmax, (needs & NEED_C) ? p->c : NULL, (needs & NEED_BLOCKS) ? &p->pb : NULL);
     return QS_OK;
 }
 
-/* G(n, m) = Γ((n+m)/2 + 1) / √(n! m!) */
-static double husimi_G(int n, int m)
+/* G(n, m) = Γ((n+m)/2 + 1) / √(n! m!) for n, m < L into G[n·L + m] */
+static void husimi_G(int L, double *G)
 {
-    return exp(lgamma(0.5 * (n + m) + 1.0) - 0.5 * (lgamma(n + 1.0) + lgamma(m + 1.0)));
+    for (int n = 0; n < L; n++)
+        for (int m = 0; m < L; m++) {
+            int sign;
+            G[n * L + m] = exp(lgamma_r(0.5 * (n + m) + 1.0, &sign) - 0.5 * (lgamma_r(n + 1.0, &sign) + lgamma_r(m + 1.0, &sign)));
+        }
 }
 
 /* c_l^Q = Σ ρ_{(n_a,n_b),(n_a−l,n_b+l)} G(n_a, n_a−l) G(n_b, n_b+l), l = 0..lmax, from the blocks */
-static void husimi_coefficients(const pair_blocks *pb, int lmax, double complex *cq)
+static void husimi_coefficients(const pair_blocks *pb, int lmax, int La, int Lb, const double *Ga, const double *Gb,
+                                double complex *cq)
 {
     for (int l = 0; l <= lmax; l++) cq[l] = 0;
     for (int t = 0; t <= pb->T; t++)
         for (int na = pb->lo[t]; na < pb->lo[t] + pb->dim[t]; na++)
             for (int l = 0; l <= lmax && na - l >= pb->lo[t]; l++) {
                 int nb = t - na;
-                cq[l] += pair_element(pb, t, na, na - l) * husimi_G(na, na - l) * husimi_G(nb, nb + l);
+                cq[l] += pair_element(pb, t, na, na - l) * Ga[na * La + na - l] * Gb[nb * Lb + nb + l];
             }
 }
 
 static void need_cq(pair_ctx *p)
 {
     if (p->have_cq) return;
-    husimi_coefficients(&p->pb, p->lmax, p->cq);
+    husimi_G(p->La, p->Ga);
+    husimi_G(p->Lb, p->Gb);
+    husimi_coefficients(&p->pb, p->lmax, p->La, p->Lb, p->Ga, p->Gb, p->cq);
     qs_phase_max(p->lmax, p->cq, &p->S_Q, &p->phi_Q);
     p->have_cq = 1;
 }
@@ -258,7 +305,7 @@ static int need_entropies(pair_ctx *p, qs_error *err)
     for (int t = 0; t <= pb->T; t++) {
         int d = pb->dim[t];
         memcpy(p->mat, pb->m + pb->off[t], (size_t)d * (size_t)d * sizeof *p->mat);
-        int st = hermitian_eigenvalues(d, p->mat, p->work, err);
+        int st = hermitian_eigenvalues(d, p->mat, p->work, &p->ws, err);
         if (st != QS_OK) return st;
         p->S_ab += entropy_of(d, p->work);
     }
@@ -280,7 +327,7 @@ static int need_pt(pair_ctx *p, qs_error *err)
                 int na = lo + i, ma = lo + j;
                 p->mat[(size_t)i * (size_t)k + (size_t)j] = pair_element(&p->pb, na + ma - d, na, ma);
             }
-        int st = hermitian_eigenvalues(k, p->mat, p->work, err);
+        int st = hermitian_eigenvalues(k, p->mat, p->work, &p->ws, err);
         if (st != QS_OK) return st;
         for (int i = 0; i < k; i++) norm += fabs(p->work[i]);
     }
