@@ -1,4 +1,5 @@
-/* qsync/sweep.h — S over a grid of parameters: curves and maps.
+/* qsync/sweep.h — S and the other observables (qsync/observables.h) over a grid of
+ * parameters: curves and maps, and the grid's results as named columns (qs_sweep_store).
  *
  * A sweep is a base model, axes (each moves one or more parameter paths together from
  * START to STOP in COUNT points, or through listed values; complex values on coupling

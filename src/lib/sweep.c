@@ -1,10 +1,14 @@
-/* sweep.c — S over a grid of parameters (see qsync/sweep.h).
+/* sweep.c — S and the other observables over a grid of parameters, and the store of the
+ * grid's results (see qsync/sweep.h).
  *
  * Invariants: base holds the couplings of every point (couplings named by the axes and
  * ties exist, levels resolved); every grid point's model has been built and checked at
- * creation, and lmax is the largest truncation of any oscillator at any point (levels may be
- * an axis), which sizes the per-point buffers; perms is the symmetry group common to all
- * points. Each thread keeps up to PLANS_PER_THREAD plans, one per distinct structure, and
+ * creation, and levels_max[j] is the largest truncation of oscillator j at any point (levels
+ * may be an axis), which fixes the layout of every point's observables (width values, the
+ * populations of a point with fewer levels padded with 0); perms is the symmetry group common
+ * to all points. A quantum point computes its observables in one qs_state_observe call: those
+ * asked, then S and phi_max when not asked (result.S, result.phi, and the truncation status
+ * speak of S). Each thread keeps up to PLANS_PER_THREAD plans, one per distinct structure, and
  * resets a plan the first time a block uses it, so a point's numbers depend only on its
  * block. Beside each steady plan sits the truncation check's plan for that structure
  * (convergence.h), made afresh the first time a block uses it (it has no reset of its own);
@@ -49,7 +53,6 @@ struct qs_sweep {
     qs_sweep_options opt;
     size_t size;
     int pairs;
-    int lmax;                    /* largest levels of any oscillator at any point */
     int *levels_max;             /* [n] largest levels of each oscillator at any point */
     int *perms, n_perms;
     /* observables of every quantum point: those asked (or S, phi_max), then S and phi_max
@@ -484,7 +487,6 @@ int qs_sweep_create(const qs_model *base, int n_axes, const qs_axis *axes, int n
     free(levels);
     /* every point builds; the symmetry group is what all of them share */
     if (qs_model_symmetries(s->base, &s->perms, &s->n_perms) != QS_OK) { qs_model_free(&m); qs_sweep_free(&s); return qs_error_set(err, QS_ENOMEM, "out of memory"); }
-    s->lmax = 2;
     if (!(s->levels_max = calloc((size_t)n, sizeof *s->levels_max))) {
         qs_model_free(&m);
         qs_sweep_free(&s);
@@ -502,10 +504,8 @@ int qs_sweep_create(const qs_model *base, int n_axes, const qs_axis *axes, int n
             qs_sweep_free(&s);
             return st;
         }
-        for (int j = 0; j < n; j++) {
-            if (m->osc[j].levels > s->lmax) s->lmax = m->osc[j].levels;
+        for (int j = 0; j < n; j++)
             if (m->osc[j].levels > s->levels_max[j]) s->levels_max[j] = m->osc[j].levels;
-        }
         int kept = 0;
         for (int g = 0; g < s->n_perms; g++)
             if (qs_model_has_symmetry(m, s->perms + (size_t)g * (size_t)n))
