@@ -64,6 +64,10 @@ int qs_state_reduced_pair(const qs_state *state, int a, int b, double complex *r
  * elements outside the zero excitation-difference sector are 0). */
 int qs_state_dense(const qs_state *state, double complex *rho, qs_error *err);
 
+/* Rows first .. first+count−1 of the full ρ (count × D entries, row-major, written): the
+ * full state a few rows at a time, without D × D in memory. */
+int qs_state_dense_rows(const qs_state *state, size_t first, size_t count, double complex *rows, qs_error *err);
+
 /* P(φ) (husimi = 0, Eq. 6) or P_Q(φ) (husimi = 1, MODEL.md §7) of φ = φ_a − φ_b at the
  * n_phi phases phi (read), into P (written). */
 int qs_state_phase_distribution(const qs_state *state, int a, int b, int husimi, int n_phi, const double *phi,
