@@ -501,7 +501,6 @@ int qs_state_observe(const qs_state *state, int n_which, const int *which, doubl
         if (table[which[i]].info.kind == QS_OBS_PAIR) needs |= table[which[i]].needs;
         else any_osc = 1;
     }
-    size_t n_pairs = n > 1 ? (size_t)n * (size_t)(n - 1) / 2 : 0;
     /* where each observable's values start */
     size_t *start = malloc(((size_t)n_which + 1) * sizeof *start), *off = malloc(((size_t)n + 1) * sizeof *off);
     if (!start || !off) { free(start); free(off); return qs_error_set(err, QS_ENOMEM, "out of memory"); }
@@ -538,7 +537,6 @@ int qs_state_observe(const qs_state *state, int n_which, const int *which, doubl
             }
             pair_ctx_free(&p);
         }
-    (void)n_pairs;
     free(start);
     free(off);
     return status;
