@@ -19,7 +19,8 @@ solves for ρ, and every observable is computed from ρ with QuTiP's own operati
 Tolerance 1e-8 absolute on every value (relative 1e-8 above 1); the maximisers phi_max and
 phi_max_Q 1e-6 (the optimiser locates a flat maximum to about sqrt(round-off / curvature)).
 The P and P_Q columns of --phase-distribution are compared with the same integrals, and
---save-state FILE.npy, read by numpy.load, with QuTiP's ρ (same basis order).
+--save-state FILE.npy and --save-reduced, read by numpy.load, with QuTiP's ρ and ptrace
+(same basis order).
 Exact limits (the couplings set to 0): negativity, log_negativity, mutual information and
 correlation 0 to 1e-12, S = S_Q = 0. --save-state above its limit is refused (exit 2, no
 file), and an unwritable path exits 1.
@@ -205,6 +206,25 @@ def compare(label, model_args, uncoupled=False):
         if uncoupled:
             for key in ("negativity", "log_negativity", "mutual_information", "correlation", "S", "S_Q"):
                 check(f"{pair} uncoupled: {key} = 0", abs(p[key]) <= TOL_ZERO, f"{p[key]!r}")
+    # --save-reduced: a pair, the same pair the other way round, one oscillator
+    pa, pb = q["pairs"][0]["a"], q["pairs"][0]["b"]
+    ja, jb = names.index(pa), names.index(pb)
+    with tempfile.TemporaryDirectory() as tmp:
+        f_ab, f_ba, f_a = (os.path.join(tmp, x) for x in ("ab.npy", "ba.npy", "a.npy"))
+        r = subprocess.run([QSYNC, "steady", *model_args, "--no-truncation-check", "--save-reduced", f"{pa}-{pb}={f_ab}",
+                            "--save-reduced", f"{pb}-{pa}={f_ba}", "--save-reduced", f"{pa}={f_a}"],
+                           capture_output=True, text=True, timeout=600)
+        check(f"{label}: --save-reduced of {pa}-{pb}, {pb}-{pa} and {pa} exits 0", r.returncode == 0, r.stderr.strip()[:300])
+        if r.returncode == 0:
+            rab, rba, ra = np.load(f_ab), np.load(f_ba), np.load(f_a)
+            La, Lb = dims[ja], dims[jb]
+            want = rho.ptrace([ja, jb]).full()
+            swapped = want.reshape(La, Lb, La, Lb).transpose(1, 0, 3, 2).reshape(La * Lb, La * Lb)
+            note("reduced", close(f"{label}: --save-reduced {pa}-{pb} vs ptrace, max |diff|", float(np.max(np.abs(rab - want))), 0.0))
+            note("reduced", close(f"{label}: --save-reduced {pb}-{pa} ({pb} slowest) vs ptrace, max |diff|",
+                                  float(np.max(np.abs(rba - swapped))), 0.0))
+            note("reduced", close(f"{label}: --save-reduced {pa} vs ptrace, max |diff|",
+                                  float(np.max(np.abs(ra - rho.ptrace(ja).full()))), 0.0))
     print(f"{label}: largest |qsync - QuTiP| per observable: " + ", ".join(f"{k} {v:.1e}" for k, v in worst.items()))
 
 
@@ -231,5 +251,12 @@ with tempfile.TemporaryDirectory() as tmp:
                         os.path.join(tmp, "no", "such", "dir", "x.npy")], capture_output=True, text=True, timeout=60)
     check("--save-state into a missing folder: exit 1, 'cannot write' naming the path",
           r.returncode == 1 and "cannot write" in r.stderr and "x.npy" in r.stderr, f"exit {r.returncode}: {r.stderr.strip()}")
+    for spec, why in ((f"A-Z={tmp}/x.npy", "neither an oscillator nor a pair"), ("A", "is not NAME=FILE.npy"),
+                      (f"A-A={tmp}/x.npy", "neither an oscillator nor a pair")):
+        r = subprocess.run([QSYNC, "steady", os.path.join(MODELS, "peer_three.ini"), "--save-reduced", spec],
+                           capture_output=True, text=True, timeout=60)
+        check(f"--save-reduced {spec.replace(tmp, 'DIR')}: exit 2, '{why}', nothing solved or written",
+              r.returncode == 2 and why in r.stderr and "--save-reduced" in r.stderr and not r.stdout,
+              f"exit {r.returncode}: {r.stderr.strip()}")
     check("no temporary file left behind", sorted(os.listdir(tmp)) == ["big.ini"], str(os.listdir(tmp)))
 finish()

@@ -8,6 +8,14 @@
  * entry of the table in observables.c: the command line, sweeps, the JSON and Python read
  * the table.
  *
+ * Conventions: entropies in nats, −Σ λ ln λ over the eigenvalues λ > 0 of the reduced
+ * states (round-off leaves eigenvalues of order −1e−17, which are dropped); log_negativity
+ * in bits (log₂); correlation is NaN when ⟨n_a⟩⟨n_b⟩ = 0; the angles (phi_max, phi_max_Q,
+ * correlation_phase) lie in [0, 2π); where their distribution is flat (S or S_Q zero to
+ * round-off, ⟨a_a† a_b⟩ zero to round-off) they are the phase of round-off and mean nothing.
+ * S and phi_max are computed from the phase coefficients alone (no reduced state is built
+ * for them) and have the same bits whatever else is asked (qs_state_sync too).
+ *
  * Layout of values (qs_state_observe): observables in the order asked; an oscillator
  * observable gives one value per oscillator in model order (populations: levels_j values
  * per oscillator j, oscillator by oscillator); a pair observable one value per pair a < b,
@@ -63,6 +71,10 @@ int qs_state_reduced_pair(const qs_state *state, int a, int b, double complex *r
 /* The full ρ, D × D row-major in the tensor-product basis, oscillator 0 slowest (written;
  * elements outside the zero excitation-difference sector are 0). */
 int qs_state_dense(const qs_state *state, double complex *rho, qs_error *err);
+
+/* Rows first .. first+count−1 of the full ρ (count × D entries, row-major, written): the
+ * full state a few rows at a time, without D × D in memory. */
+int qs_state_dense_rows(const qs_state *state, size_t first, size_t count, double complex *rows, qs_error *err);
 
 /* P(φ) (husimi = 0, Eq. 6) or P_Q(φ) (husimi = 1, MODEL.md §7) of φ = φ_a − φ_b at the
  * n_phi phases phi (read), into P (written). */

@@ -14,6 +14,7 @@
 #include "qsync/analysis.h"
 #include "qsync/perturb.h"
 #include "qsync/sweep.h"
+#include "qsync/figure.h"
 #include "qsync/classical.h"
 
 #endif

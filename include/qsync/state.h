@@ -1,5 +1,7 @@
 /* qsync/state.h — a density matrix in the zero excitation-difference sector, and what
  * is read from it: populations, reduced pair states, and the synchronization measure.
+ * Every named observable, the reduced and full states as matrices, and P(φ), P_Q(φ) are
+ * in observables.h.
  *
  * Synchronization measure (Eq. 6, MODEL.md §2): for a pair (a, b) and φ = φ_a − φ_b,
  * P(φ) = (1/2π)[1 + 2 Re Σ_{l≥1} c_l e^{−ilφ}],  c_l = Σ ρ_{(n_a,n_b),(n_a−l,n_b+l)},

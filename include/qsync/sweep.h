@@ -1,4 +1,5 @@
-/* qsync/sweep.h — S over a grid of parameters: curves and maps.
+/* qsync/sweep.h — S and the other observables (qsync/observables.h) over a grid of
+ * parameters: curves and maps, and the grid's results as named columns (qs_sweep_store).
  *
  * A sweep is a base model, axes (each moves one or more parameter paths together from
  * START to STOP in COUNT points, or through listed values; complex values on coupling
@@ -19,6 +20,12 @@
  * QS_CONVERGENCE_AUTO_MAX unknowns as in qsync steady: checking every point costs 3.5-4.5
  * times the sweep (Fig. 3a and Fig. 4 maps), sampling about 2 times. The check's plans are made afresh for each block, so its numbers too
  * depend only on the block.
+ *
+ * Threads: qs_sweep_run solves blocks on options.threads OpenMP threads, each point's solve
+ * on its own thread. The library changes no process-wide setting; a caller that runs a sweep
+ * on several threads should keep OpenBLAS to one thread of its own (OPENBLAS_NUM_THREADS=1,
+ * or openblas_set_num_threads(1) before the run), since OpenBLAS's threads spinning beside the
+ * sweep's take their cores (the qsync program does so).
  */
 #ifndef QSYNC_SWEEP_H
 #define QSYNC_SWEEP_H
@@ -82,7 +89,9 @@ typedef struct {
     volatile int *stop;         /* if non-NULL: qs_sweep_create gives up (QS_EINPUT, "interrupted")
                                    once *stop is non-zero while it checks the grid's points */
     int n_observe;              /* quantum: observables of every point (indices into the table of
-                                   qsync/observables.h, read), in this order; 0: S and phi_max */
+                                   qsync/observables.h, read; each at most once), in this order;
+                                   0: S and phi_max (the columns S_<a>-<b> and phi_<a>-<b>). S
+                                   and phi_max are computed in any case (result.S, result.phi) */
     const int *observe;
 } qs_sweep_options;
 
@@ -143,22 +152,59 @@ int qs_sweep_run(qs_sweep *sweep, const unsigned char *done, qs_sweep_report rep
 
 void qs_sweep_free(qs_sweep **sweep);
 
-/* Width of qs_sweep_result.values. */
+/* Width of qs_sweep_result.values (0 for a classical sweep): qs_observe_width of the
+ * observables asked (S and phi_max by default) at the grid's largest levels of each oscillator. */
 size_t qs_sweep_observe_width(const qs_sweep *sweep);
+/* The largest levels of oscillator j at any point of the grid (levels may be an axis). */
+int qs_sweep_levels_max(const qs_sweep *sweep, int j);
+
+/* Status of a point as sweep.csv and the store give it: the library status of its solve
+ * (QS_OK, QS_WARN_TRUNCATION: the top level holds more than top_tol and the truncation error
+ * of S was not estimated, < 0 failed), or QS_SWEEP_STATUS_TRUNCATION: the estimated
+ * truncation error of S (at a sampled point, the larger of its neighbours') is above s_tol or
+ * unknown. A point whose estimate is at most s_tol is QS_OK whatever its top level holds. */
+#define QS_SWEEP_STATUS_TRUNCATION 1000
+/* Its word: "ok", "top-level", "truncation", "numerical", "memory" (QS_ETOOBIG, QS_ENOMEM),
+ * "input" (any other). */
+const char *qs_sweep_status_word(int status);
+/* The status of a word of qs_sweep_status_word (QS_ETOOBIG for "memory"); 0 when the word is
+ * none of them (then *status is untouched), 1 otherwise. */
+int qs_sweep_status_parse(const char *word, int *status);
 
 /* ---- the grid's results as named columns ----
- * A store holds every point's results as columns of doubles, named as in sweep.csv: one per
- * axis (its first path; a complex axis gives NAME and NAME_im), the observables
- * (NAME_<a>-<b>, NAME_<j>, populations_<j>_<n>), and the diagnostics; qs_sweep_store_add is a
- * qs_sweep_report that files a block of results. Points not yet solved hold NaN. */
+ * A store holds every point's results as columns, named and ordered as in sweep.csv:
+ *   one per axis, named by its first path, holding the axis values of every point (filled at
+ *     creation); a complex axis gives two, NAME (real part) and NAME_im (imaginary part),
+ *     where sweep.csv writes one field a+bi;
+ *   quantum, default: S_<a>-<b> per pair; residual, top_population, status; with
+ *     options.perturb S1_<a>-<b> per pair; phi_<a>-<b> per pair (phi_max); truncation_error;
+ *   quantum, with options.observe: the observables asked, in their order and in the layout of
+ *     qs_state_observe at the grid's largest levels (NAME_<a>-<b>, NAME_<j>,
+ *     populations_<j>_<n>), in place of S_ and phi_; then residual, top_population, status,
+ *     S1_ (perturb), truncation_error;
+ *   classical: S_<a>-<b>, S_err_<a>-<b> per pair, escaped_fraction, status, phi_<a>-<b>.
+ * Every column but status is an array of doubles, one per grid point (first axis slowest);
+ * status has none (qs_sweep_store_column gives NULL): its values are qs_sweep_store_status,
+ * rewritten from the solve's status by the truncation estimate as qs_sweep_status_word
+ * describes. So {name: column} over the columns with data, plus the status words, is a table
+ * (a pandas DataFrame) of the grid. Points not solved hold NaN and status QS_EINPUT, and are
+ * 0 in qs_sweep_store_done.
+ * qs_sweep_store_add is a qs_sweep_report that files a block of results (pass the store as
+ * ctx); a report of one's own may call it too. The store reads the sweep it was made from:
+ * free it first. */
 typedef struct qs_sweep_store qs_sweep_store;
 int qs_sweep_store_create(const qs_sweep *sweep, qs_sweep_store **store, qs_error *err);
 void qs_sweep_store_add(void *store, const qs_sweep_result *results, int count);
 int qs_sweep_store_columns(const qs_sweep_store *store);
-const char *qs_sweep_store_name(const qs_sweep_store *store, int column);
-const double *qs_sweep_store_column(const qs_sweep_store *store, int column);   /* [qs_sweep_size] */
+const char *qs_sweep_store_name(const qs_sweep_store *store, int column);       /* NULL outside */
+int qs_sweep_store_find(const qs_sweep_store *store, const char *name);         /* column, or −1 */
+const double *qs_sweep_store_column(const qs_sweep_store *store, int column);   /* [qs_sweep_size]; NULL for status */
 const int *qs_sweep_store_status(const qs_sweep_store *store);                  /* [qs_sweep_size] */
 const unsigned char *qs_sweep_store_done(const qs_sweep_store *store);          /* [qs_sweep_size] */
+/* File one point read back from a saved table (a journal): row holds one value per column
+ * (axis columns are ignored: the grid fixes them; status as its code), and the point becomes
+ * done. row NULL clears the point (NaN, not done). QS_EINPUT for a point outside the grid. */
+int qs_sweep_store_put(qs_sweep_store *store, size_t point, const double *row, qs_error *err);
 void qs_sweep_store_free(qs_sweep_store **store);
 
 #endif

@@ -115,6 +115,27 @@ void json_bool(json *j, const char *key, int v);
 /* Monotonic seconds. */
 double qs_now_cli(void);
 
+/* A sweep into a folder (cmd_sweep.c), as `qsync sweep` and `qsync figure` run one: the
+ * folder's lock, the journal and --resume, sweep.csv and sweep.json from the library's result
+ * store, and (plot) sweep.gp / sweep.png. Under MPI every process runs it with the same job. */
+#define SWEEP_PROGRESS_INTERVAL 30.0   /* stderr not a terminal: a progress line every this many seconds */
+typedef struct {
+    const char *command;          /* "sweep" or "figure": how sweep.json and the lock name the command */
+    int argc;
+    char **argv;                  /* the command's arguments, recorded in sweep.json and the lock */
+    const qs_model *model;        /* read; levels = auto is resolved by the sweep */
+    int n_axes;
+    const qs_axis *axes;
+    int n_ties;
+    const qs_tie *ties;
+    qs_sweep_options options;     /* part, parts, stop and (MPI) threads are set by the run */
+    const char *out;
+    int resume, plot;
+    double progress_interval;
+    long not_ok;                  /* written (rank 0): points done whose status is not ok */
+} sweep_job;
+int sweep_job_run(sweep_job *job);  /* exit status */
+
 int cmd_steady(int argc, char **argv);
 int cmd_sweep(int argc, char **argv);
 int cmd_perturb(int argc, char **argv);

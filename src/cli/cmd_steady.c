@@ -31,6 +31,8 @@ static const char usage[] =
     "  --save-state F.npy       write the full density matrix to F.npy (NumPy .npy, complex128,\n"
     "                           D x D, D = product of the levels, first oscillator slowest);\n"
     "                           refused above 2 GiB (D x D x 16 bytes, D up to 11585)\n"
+    "  --save-reduced A=F.npy   write the reduced state of oscillator A, or with A-B=F.npy of the\n"
+    "                           pair (basis n_A*levels_B + n_B), to F.npy (repeatable)\n"
     "  --tail-tol X             levels = auto: the starting guess leaves an uncoupled tail\n"
     "                           below X (default 3e-2); then levels rise until --s-tol holds\n"
     "  --s-tol X                tolerance on the estimated truncation error of S (absolute,\n"
@@ -48,30 +50,48 @@ static const char usage[] =
 /* --save-state refuses a ρ above this many bytes (D × D × 16) */
 #define SAVE_STATE_MAX_BYTES (2.0 * 1024 * 1024 * 1024)
 
-/* Whether ρ of dimension D may be saved; message and exit status 2 when not. */
-static int save_state_allowed(double D)
+/* Whether a D × D matrix may be saved by `flag`; message and exit status 2 when not. */
+static int save_allowed(const char *flag, double D)
 {
     double bytes = D * D * 16;
     if (bytes <= SAVE_STATE_MAX_BYTES) return EXIT_OK;
-    fprintf(stderr, "qsync: --save-state: the density matrix is %.0f x %.0f complex numbers (%.3g GiB), above the limit of "
-            "2 GiB for a saved state; save a reduced model (fewer levels or oscillators)\n", D, D, bytes / (1024.0 * 1024 * 1024));
+    fprintf(stderr, "qsync: %s: the density matrix is %.0f x %.0f complex numbers (%.3g GiB), above the limit of "
+            "2 GiB for a saved state; save a smaller model (fewer levels or oscillators) or a reduced state\n", flag, D, D,
+            bytes / (1024.0 * 1024 * 1024));
     return EXIT_INPUT;
 }
 
-/* ρ as NumPy .npy v1.0: '<c16', C order, shape (D, D); written row by row from the sector
- * blocks (a row of ρ at a time in memory). */
-static int write_npy(const char *path, const qs_state *state)
+/* One row of a matrix to save, into out (cols entries). */
+typedef int (*row_source)(const void *ctx, size_t row, double complex *out, qs_error *err);
+
+static int state_row(const void *ctx, size_t row, double complex *out, qs_error *err)
 {
-    size_t D = qs_state_dimension(state);
+    return qs_state_dense_rows(ctx, row, 1, out, err);
+}
+
+typedef struct {
+    size_t cols;
+    const double complex *m;
+} dense_matrix;
+
+static int matrix_row(const void *ctx, size_t row, double complex *out, qs_error *err)
+{
+    const dense_matrix *d = ctx;
+    memcpy(out, d->m + row * d->cols, d->cols * sizeof *out);
+    return QS_OK;
+}
+
+/* A D × D complex matrix as NumPy .npy v1.0 ('<c16', C order, shape (D, D)), written
+ * atomically a row at a time (one row in memory). */
+static int write_npy(const char *path, const char *flag, size_t D, row_source src, const void *ctx)
+{
     char tmp[4096], header[128];
     int len = snprintf(header, sizeof header, "{'descr': '<c16', 'fortran_order': False, 'shape': (%zu, %zu), }", D, D);
     int total = 10 + len + 1, pad = (64 - total % 64) % 64;   /* magic, version, length, dict, '\n': a multiple of 64 */
-    double complex *rho = malloc(D * D * sizeof *rho);
-    if (!rho) return cli_fail(QS_ENOMEM, "--save-state: out of memory for the %zu x %zu density matrix", D, D);
-    qs_error err;
-    qs_state_dense(state, rho, &err);
+    double complex *row = malloc((D ? D : 1) * sizeof *row);
+    if (!row) return cli_fail(QS_ENOMEM, "%s: out of memory", flag);
     FILE *fp = out_open(path, tmp, sizeof tmp);
-    if (!fp) { free(rho); return EXIT_IO; }
+    if (!fp) { free(row); return EXIT_IO; }
     unsigned hl = (unsigned)(len + pad + 1);
     fwrite("\x93NUMPY\x01\x00", 1, 8, fp);
     fputc((int)(hl & 0xff), fp);
@@ -80,17 +100,76 @@ static int write_npy(const char *path, const qs_state *state)
     for (int i = 0; i < pad; i++) fputc(' ', fp);
     fputc('\n', fp);
     const unsigned one = 1;
-    if (*(const unsigned char *)&one == 1) {
-        fwrite(rho, sizeof *rho, D * D, fp);               /* little-endian host: as it is */
-    } else {
-        for (size_t i = 0; i < 2 * D * D; i++) {
-            unsigned char b[8];
-            memcpy(b, (const double *)rho + i, 8);
-            for (int k = 7; k >= 0; k--) fputc(b[k], fp);
+    int little = *(const unsigned char *)&one == 1, status = QS_OK;
+    qs_error err;
+    for (size_t r = 0; r < D && status == QS_OK; r++) {
+        if ((status = src(ctx, r, row, &err)) != QS_OK) break;
+        if (little) {
+            fwrite(row, sizeof *row, D, fp);
+        } else {
+            for (size_t i = 0; i < 2 * D; i++) {            /* big-endian host: each double's bytes reversed */
+                unsigned char b[8];
+                memcpy(b, (const double *)row + i, 8);
+                for (int k = 7; k >= 0; k--) fputc(b[k], fp);
+            }
         }
     }
-    free(rho);
+    free(row);
+    if (status != QS_OK) {
+        fclose(fp);
+        if (tmp[0]) remove(tmp);
+        return cli_fail(status, "%s: %s", flag, err.message);
+    }
     return out_commit(fp, tmp, path);
+}
+
+/* --save-reduced NAME=FILE or A-B=FILE: which oscillator (b = −1) or pair of m, and the
+ * file; exit status 2 with a message when the spec names neither. */
+static int reduced_target(const char *spec, const qs_model *m, int *a, int *b, const char **file)
+{
+    const char *eq = strchr(spec, '=');
+    char who[2 * QS_NAME_MAX + 2];
+    if (!eq || eq == spec || !eq[1] || (size_t)(eq - spec) >= sizeof who) {
+        fprintf(stderr, "qsync: --save-reduced: '%s' is not NAME=FILE.npy or A-B=FILE.npy\n", spec);
+        return EXIT_INPUT;
+    }
+    snprintf(who, sizeof who, "%.*s", (int)(eq - spec), spec);
+    *file = eq + 1;
+    *b = -1;
+    if ((*a = qs_model_find(m, who)) >= 0) return EXIT_OK;
+    char *dash = strchr(who, '-');
+    if (dash) {
+        *dash = '\0';
+        *a = qs_model_find(m, who);
+        *b = qs_model_find(m, dash + 1);
+        *dash = '-';
+    }
+    if (*a < 0 || *b < 0 || *a == *b) {
+        fprintf(stderr, "qsync: --save-reduced: '%s' is neither an oscillator nor a pair A-B of two oscillators of %s\n", who,
+                qs_model_source(m));
+        return EXIT_INPUT;
+    }
+    return EXIT_OK;
+}
+
+static int save_reduced(const char *spec, const qs_analysis *an)
+{
+    const qs_state *state = qs_analysis_state(an);
+    int a, b;
+    const char *file;
+    int rc = reduced_target(spec, qs_analysis_model(an), &a, &b, &file);
+    size_t D = (size_t)qs_state_levels(state, a) * (size_t)(b >= 0 ? qs_state_levels(state, b) : 1);
+    if (rc == EXIT_OK) rc = save_allowed("--save-reduced", (double)D);
+    if (rc != EXIT_OK) return rc;
+    double complex *rho = malloc(D * D * sizeof *rho);
+    if (!rho) return cli_fail(QS_ENOMEM, "--save-reduced: out of memory");
+    qs_error err;
+    int status = b >= 0 ? qs_state_reduced_pair(state, a, b, rho, &err) : qs_state_reduced_oscillator(state, a, rho, &err);
+    rc = status == QS_OK ? EXIT_OK : cli_fail(status, "--save-reduced: %s", err.message);
+    dense_matrix dm = {D, rho};
+    if (rc == EXIT_OK) rc = write_npy(file, "--save-reduced", D, matrix_row, &dm);
+    free(rho);
+    return rc;
 }
 
 static int write_phase_csv(const char *path, const qs_analysis *an)
@@ -355,14 +434,18 @@ int cmd_steady(int argc, char **argv)
     qs_analysis_defaults(&ao);
     int as_json = 0, rc;
     const char *phase_path = NULL, *state_path = NULL, *v;
+    const char **reduced = calloc((size_t)argc + 1, sizeof *reduced);
+    int n_reduced = 0;
+    if (!reduced) return cli_fail(QS_ENOMEM, "out of memory");
     for (int i = 0; i < argc; i++) {
         int r;
         if ((r = model_args_take(&ma, argc, argv, &i)) != 0) { if (r < 0) goto bad_flag; continue; }
         if (cli_take(argc, argv, &i, "--json", 0, &v) > 0) { as_json = 1; continue; }
         if (cli_take(argc, argv, &i, "--full", 0, &v) > 0) { ao.steady.full = 1; continue; }
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) { fputs(usage, stdout); model_args_free(&ma); return EXIT_OK; }
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) { fputs(usage, stdout); model_args_free(&ma); free(reduced); return EXIT_OK; }
         if ((r = cli_take(argc, argv, &i, "--phase-distribution", 1, &v)) != 0) { if (r < 0) goto bad_flag; phase_path = v; continue; }
         if ((r = cli_take(argc, argv, &i, "--save-state", 1, &v)) != 0) { if (r < 0) goto bad_flag; state_path = v; continue; }
+        if ((r = cli_take(argc, argv, &i, "--save-reduced", 1, &v)) != 0) { if (r < 0) goto bad_flag; reduced[n_reduced++] = v; continue; }
         if ((r = truncation_args_take(argc, argv, &i, &ao.truncation, &ao.s_tol)) != 0) { if (r < 0) goto bad_flag; continue; }
         if (cli_take(argc, argv, &i, "--per-oscillator", 0, &v) > 0) { ao.per_oscillator = 1; continue; }
         if ((r = steady_options_take(&ao.steady, argc, argv, &i)) != 0) { if (r < 0) goto bad_flag; continue; }
@@ -376,8 +459,8 @@ int cmd_steady(int argc, char **argv)
 
     qs_model *m = NULL;
     rc = model_args_load(&ma, 0, &m, NULL, NULL);
-    if (rc != EXIT_OK) { model_args_free(&ma); return rc; }
     model_args_free(&ma);
+    if (rc != EXIT_OK) { free(reduced); return rc; }
 
     /* --save-state: refused before any solve when the levels are known */
     if (state_path) {
@@ -387,7 +470,13 @@ int cmd_steady(int argc, char **argv)
             if (qs_model_osc(m, k)->levels == QS_LEVELS_AUTO) known = 0;
             else D *= qs_model_osc(m, k)->levels;
         }
-        if (known && (rc = save_state_allowed(D)) != EXIT_OK) { qs_model_free(&m); return rc; }
+        if (known && (rc = save_allowed("--save-state", D)) != EXIT_OK) { qs_model_free(&m); free(reduced); return rc; }
+    }
+
+    for (int i = 0; i < n_reduced; i++) {      /* names checked before any solve */
+        int a, b;
+        const char *file;
+        if ((rc = reduced_target(reduced[i], m, &a, &b, &file)) != EXIT_OK) { qs_model_free(&m); free(reduced); return rc; }
     }
 
     qs_error err;
@@ -396,6 +485,7 @@ int cmd_steady(int argc, char **argv)
     if (status < 0) {
         rc = cli_fail(status, "%s: %s", qs_model_source(m), err.message);
         qs_model_free(&m);
+        free(reduced);
         return rc;
     }
     const qs_model *mr = qs_analysis_model(an);
@@ -412,18 +502,22 @@ int cmd_steady(int argc, char **argv)
     rc = EXIT_OK;
     if (phase_path) rc = write_phase_csv(phase_path, an);
     if (rc == EXIT_OK && state_path) {
-        rc = save_state_allowed((double)qs_state_dimension(qs_analysis_state(an)));
-        if (rc == EXIT_OK) rc = write_npy(state_path, qs_analysis_state(an));
+        rc = save_allowed("--save-state", (double)qs_state_dimension(qs_analysis_state(an)));
+        if (rc == EXIT_OK) rc = write_npy(state_path, "--save-state", qs_state_dimension(qs_analysis_state(an)), state_row,
+                                          qs_analysis_state(an));
     }
+    for (int i = 0; i < n_reduced && rc == EXIT_OK; i++) rc = save_reduced(reduced[i], an);
     if (rc == EXIT_OK) {
         if (as_json) print_json(an);
         else print_text(an);
     }
     qs_analysis_free(&an);
     qs_model_free(&m);
+    free(reduced);
     return rc;
 
 bad_flag:
     model_args_free(&ma);
+    free(reduced);
     return EXIT_INPUT;
 }

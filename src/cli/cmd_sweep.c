@@ -11,7 +11,14 @@
  *                      truncation_error, the largest estimated truncation error of S over
  *                      the pairs (nan when not estimated at this point: by default every 4th
  *                      point along the last axis is, see qsync/sweep.h). New columns go at the end so
- *                      that readers by position keep theirs. status: ok; truncation (the
+ *                      that readers by position keep theirs. With --observe NAME,... the
+ *                      observables asked (qsync/observables.h), in their order, take the
+ *                      place of the S_ and phi_ columns: NAME_<a>-<b> per pair, NAME_<j> per
+ *                      oscillator, populations_<j>_<n> for n below the grid's largest levels
+ *                      of j (0 above a point's own); residual, top_population, status, S1_
+ *                      and truncation_error stay. The columns are those of the library's
+ *                      result store (qs_sweep_store), written as they are but for a complex
+ *                      axis (one field a+bi) and status (a word). status: ok; truncation (the
  *                      estimated error of S — between sampled points the larger of the
  *                      neighbours' — is above --s-tol, or unknown); top-level (not estimated —
  *                      --no-truncation-check, or the extra solve too large for the default —
@@ -19,10 +26,10 @@
  *                      (failed: NaN);
  *   sweep.json         everything needed to reproduce sweep.csv: program version, command
  *                      line, date, the resolved model (levels fixed, --set applied, at grid
- *                      point 0), axes, ties, solver options and the truncation check
- *                      (auto/on/off, s_tol);
+ *                      point 0), axes, ties, observables (with --observe), solver options and
+ *                      the truncation check (auto/on/off, s_tol);
  *   sweep.partial.csv  the journal: a signature line (a hash of what the sweep computes:
- *                      resolved model, axes, ties, options — not how the model path is
+ *                      resolved model, axes, ties, observables, options — not how the model path is
  *                      spelled), a header, then one row per solved point: its grid index,
  *                      the sweep.csv row and a CRC-32 of the signature and the row. Appended
  *                      and flushed block by block, so a killed run loses at most the blocks
@@ -33,7 +40,11 @@
  *   sweep.lock         held (flock) by the running sweep, with its pid and command line: a
  *                      second sweep into DIR is refused (exit 2) while the first runs;
  *   sweep.gp, sweep.png  the gnuplot script and its plot (curves for one axis, heat maps
- *                      for two), naming the columns it draws by their header.
+ *                      for two) of S, or with --observe and S not among them of the first
+ *                      observable with one value per pair or oscillator, naming the columns
+ *                      it draws by their header.
+ * `qsync figure` runs its sweeps through the same code (sweep_job_run), with the axes of the
+ * figure table (qsync/figure.h) as data.
  * Exit status: 0 ok, 1 output not written, 2 bad input, 3 some points failed (NaN with
  * their status), 130 interrupted (SIGINT or SIGTERM, also during set-up).
  */
@@ -53,10 +64,7 @@
 #include <zlib.h>
 #include "cli.h"
 
-/* stderr not a terminal: a progress line every this many seconds by default */
-#define PROGRESS_INTERVAL_DEFAULT 30.0
-
-static const char usage[] =
+static const char usage_head[] =
     "usage: qsync sweep MODEL --vary PATH[,PATH...]=START:STOP:COUNT [--vary ...] --out DIR [options]\n"
     "  --vary P1,P2=A:B:N       move the paths P1, P2 together from A to B in N points (one axis);\n"
     "                           on couplings A and B may be complex (0.02+0.01i)\n"
@@ -69,7 +77,11 @@ static const char usage[] =
     "  --threads N              threads (default: all cores)\n"
     "  --no-plot                skip gnuplot\n"
     "  --progress-interval S    stderr not a terminal: a progress line every S seconds (default 30; 0: none)\n"
-    "  --perturb                add first-order S of every pair (columns S1_<a>-<b>)\n"
+    "  --observe NAME[,NAME...] the observables of every point, in place of S_ and phi_: columns\n"
+    "                           NAME_<a>-<b> (pair), NAME_<j> (oscillator), populations_<j>_<n>;\n"
+    "                           names:";
+static const char usage_tail[] =
+    "\n  --perturb                add first-order S of every pair (columns S1_<a>-<b>)\n"
     "  --classical              the classical Langevin model (columns S_err_<a>-<b>, escaped_fraction);\n"
     "                           with --cutoff, --seed, --dt, --burn-in, --time, --sample-every,\n"
     "                           --trajectories, --replicas as for qsync classical\n"
@@ -88,24 +100,27 @@ static const char usage[] =
     "  --cold-start             GMRES: start every point from the uncoupled state instead\n"
     "  A grid holds at most 10000000 points.\n";
 
-/* status of a point whose estimated truncation error of S exceeds --s-tol: a warning (> 0),
- * not a library code */
-#define STATUS_TRUNCATION 1000
+/* The usage, with the names of the observables of the table. */
+static void usage(FILE *fp)
+{
+    fputs(usage_head, fp);
+    for (int k = 0; k < qs_observable_count(); k++) fprintf(fp, " %s", qs_observable_get(k)->name);
+    fputs(usage_tail, fp);
+}
 
 static volatile int stop_flag;         /* set by SIGINT/SIGTERM; the library polls it */
 static void on_signal(int sig) { (void)sig; stop_flag = 1; }
 
+/* How each column of the store is written in sweep.csv */
+enum { FMT_G17, FMT_E6, FMT_STATUS, FMT_AXIS, FMT_AXIS_COMPLEX, FMT_AXIS_IM };
+
 typedef struct {
     const qs_sweep *sweep;
-    const qs_model *model;
-    int n_axes, pairs, classical;
-    unsigned char *done;
-    double *S, *S1, *residual, *top;     /* S1: first order, with --perturb */
-    double *S_err, *escaped;             /* classical */
-    double *phi;
-    double *trunc;                       /* quantum: truncation_error of each point */
-    double s_tol;
-    int *status;
+    qs_sweep_store *store;
+    int n_axes, columns;
+    int *fmt;                            /* [columns] FMT_* */
+    const double **data;                 /* [columns] the store's columns (NULL: status) */
+    double *values;                      /* [columns] one row, read or gathered */
     char *row, *check;                   /* one formatted row, and a second for checking */
     size_t row_size;
     char sig[17];                        /* the signature, as 16 hex digits */
@@ -115,52 +130,54 @@ typedef struct {
     int tty, failed;
 } run_state;
 
-static const char *status_word(int st)
+/* The columns of the store and how sweep.csv writes them; 0 when out of memory. */
+static int set_columns(run_state *rs)
 {
-    switch (st) {
-    case QS_OK: return "ok";
-    case QS_WARN_TRUNCATION: return "top-level";
-    case STATUS_TRUNCATION: return "truncation";
-    case QS_ENUMERIC: return "numerical";
-    case QS_ETOOBIG: case QS_ENOMEM: return "memory";
-    default: return "input";
-    }
-}
-
-static int status_code(const char *w)
-{
-    if (strcmp(w, "ok") == 0) return QS_OK;
-    if (strcmp(w, "top-level") == 0) return QS_WARN_TRUNCATION;
-    if (strcmp(w, "truncation") == 0) return STATUS_TRUNCATION;
-    if (strcmp(w, "numerical") == 0) return QS_ENUMERIC;
-    if (strcmp(w, "memory") == 0) return QS_ETOOBIG;
-    return QS_EINPUT;
-}
-
-/* The sweep.csv row of point p (no index, no newline) into rs->row; its length. */
-static size_t format_row(run_state *rs, char *buf, size_t p)
-{
-    size_t size = rs->row_size, k = 0, np = (size_t)rs->pairs;
-#define PUT(...) (k += (size_t)snprintf(buf + k, k < size ? size - k : 0, __VA_ARGS__))
-    double complex v[64];
-    qs_sweep_coordinates(rs->sweep, p, v);
+    rs->columns = qs_sweep_store_columns(rs->store);
+    rs->fmt = malloc((size_t)rs->columns * sizeof *rs->fmt);
+    rs->data = malloc((size_t)rs->columns * sizeof *rs->data);
+    rs->values = malloc((size_t)rs->columns * sizeof *rs->values);
+    if (!rs->fmt || !rs->data || !rs->values) return 0;
+    int c = 0;
     for (int a = 0; a < rs->n_axes; a++) {
-        if (a) PUT(",");
-        if (qs_sweep_axis_complex(rs->sweep, a)) PUT("%.17g%+.17gi", creal(v[a]), cimag(v[a]));
-        else PUT("%.17g", creal(v[a]));
+        if (qs_sweep_axis_complex(rs->sweep, a)) { rs->fmt[c++] = FMT_AXIS_COMPLEX; rs->fmt[c++] = FMT_AXIS_IM; }
+        else rs->fmt[c++] = FMT_AXIS;
     }
-    for (size_t q = 0; q < np; q++) PUT(",%.17g", rs->S[p * np + q]);
-    if (rs->classical) {
-        for (size_t q = 0; q < np; q++) PUT(",%.17g", rs->S_err[p * np + q]);
-        PUT(",%.17g,%s", rs->escaped[p], status_word(rs->status[p]));
-    } else {
-        PUT(",%.6e,%.6e,%s", rs->residual[p], rs->top[p], status_word(rs->status[p]));
-        for (size_t q = 0; rs->S1 && q < np; q++) PUT(",%.17g", rs->S1[p * np + q]);
+    for (; c < rs->columns; c++) {
+        const char *name = qs_sweep_store_name(rs->store, c);
+        rs->fmt[c] = strcmp(name, "status") == 0 ? FMT_STATUS
+                     : strcmp(name, "residual") == 0 || strcmp(name, "top_population") == 0 ? FMT_E6 : FMT_G17;
     }
-    for (size_t q = 0; q < np; q++) PUT(",%.17g", rs->phi[p * np + q]);
-    if (!rs->classical) PUT(",%.17g", rs->trunc[p]);
+    for (c = 0; c < rs->columns; c++) rs->data[c] = qs_sweep_store_column(rs->store, c);
+    return 1;
+}
+
+/* A row of values (rs->columns, status as its code) as sweep.csv writes it (no index, no
+ * newline) into buf; its length. */
+static size_t format_values(const run_state *rs, char *buf, const double *v)
+{
+    size_t size = rs->row_size, k = 0;
+#define PUT(...) (k += (size_t)snprintf(buf + k, k < size ? size - k : 0, __VA_ARGS__))
+    for (int c = 0; c < rs->columns; c++) {
+        const char *sep = c ? "," : "";
+        switch (rs->fmt[c]) {
+        case FMT_AXIS_IM: break;
+        case FMT_AXIS_COMPLEX: PUT("%s%.17g%+.17gi", sep, v[c], v[c + 1]); break;
+        case FMT_E6: PUT("%s%.6e", sep, v[c]); break;
+        case FMT_STATUS: PUT("%s%s", sep, qs_sweep_status_word((int)v[c])); break;
+        default: PUT("%s%.17g", sep, v[c]);
+        }
+    }
 #undef PUT
     return k < size ? k : size - 1;
+}
+
+/* The sweep.csv row of point p from the store into buf; its length. */
+static size_t format_row(run_state *rs, char *buf, size_t p)
+{
+    const int *status = qs_sweep_store_status(rs->store);
+    for (int c = 0; c < rs->columns; c++) rs->values[c] = rs->data[c] ? rs->data[c][p] : (double)status[p];
+    return format_values(rs, buf, rs->values);
 }
 
 /* CRC-32 of a journal row: over the signature and "INDEX,ROW". */
@@ -182,27 +199,11 @@ static void write_row(FILE *fp, run_state *rs, size_t p, int journal)
     fprintf(fp, "%s,%08lx\n", rs->row, row_crc(rs, rs->row, len));
 }
 
-static void pair_columns(FILE *fp, const run_state *rs, const char *prefix)
-{
-    for (int x = 0; x < qs_model_size(rs->model); x++)
-        for (int y = x + 1; y < qs_model_size(rs->model); y++)
-            fprintf(fp, ",%s_%s-%s", prefix, qs_model_name(rs->model, x), qs_model_name(rs->model, y));
-}
-
-static void write_header(FILE *fp, const run_state *rs, char **axis_names, int with_index)
+static void write_header(FILE *fp, const run_state *rs, int with_index)
 {
     if (with_index) fputs("point,", fp);
-    for (int a = 0; a < rs->n_axes; a++) fprintf(fp, "%s%s", a ? "," : "", axis_names[a]);
-    pair_columns(fp, rs, "S");
-    if (rs->classical) {
-        pair_columns(fp, rs, "S_err");
-        fputs(",escaped_fraction,status", fp);
-    } else {
-        fputs(",residual,top_population,status", fp);
-        if (rs->S1) pair_columns(fp, rs, "S1");
-    }
-    pair_columns(fp, rs, "phi");
-    if (!rs->classical) fputs(",truncation_error", fp);
+    for (int c = 0; c < rs->columns; c++)
+        if (rs->fmt[c] != FMT_AXIS_IM) fprintf(fp, "%s%s", c ? "," : "", qs_sweep_store_name(rs->store, c));
     fputs(with_index ? ",crc32\n" : "\n", fp);
 }
 
@@ -229,35 +230,11 @@ static void progress(run_state *rs, int final)
     fflush(stderr);
 }
 
-static void store(double *dst, const double *src, size_t p, int pairs)
-{
-    if (dst && src) memcpy(dst + p * (size_t)pairs, src, (size_t)pairs * sizeof *dst);
-}
-
 static void on_block(void *ctx, const qs_sweep_result *r, int n)
 {
     run_state *rs = ctx;
-    for (int i = 0; i < n; i++) {
-        size_t p = r[i].point;
-        store(rs->S, r[i].S, p, rs->pairs);
-        store(rs->S1, r[i].S1, p, rs->pairs);
-        store(rs->S_err, r[i].S_err, p, rs->pairs);
-        store(rs->phi, r[i].phi, p, rs->pairs);
-        if (rs->escaped) rs->escaped[p] = r[i].escaped_fraction;
-        rs->residual[p] = r[i].residual;
-        rs->top[p] = r[i].top_population;
-        rs->status[p] = r[i].status;
-        if (!rs->classical) {
-            /* the status speaks of S: ok or truncation when estimated, top-level only without */
-            rs->trunc[p] = r[i].truncation_error;
-            if (r[i].status >= 0 && r[i].truncation_checked == 1)
-                rs->status[p] = r[i].truncation_error <= rs->s_tol ? QS_OK : STATUS_TRUNCATION;
-            else if (r[i].status >= 0 && r[i].truncation_checked == 2)   /* sampled: by its neighbours */
-                rs->status[p] = r[i].truncation_nearby <= rs->s_tol ? QS_OK : STATUS_TRUNCATION;
-        }
-        rs->done[p] = 1;
-        if (rs->journal) write_row(rs->journal, rs, p, 1);
-    }
+    qs_sweep_store_add(rs->store, r, n);
+    for (int i = 0; rs->journal && i < n; i++) write_row(rs->journal, rs, r[i].point, 1);
     if (rs->journal && !rs->failed && (ferror(rs->journal) || fflush(rs->journal) != 0)) {
         rs->failed = errno ? errno : EIO;   /* a journal that cannot be written: stop, keep what it holds */
         stop_flag = 1;
@@ -346,6 +323,11 @@ static void describe(json *j, const description *d)
     const qs_sweep_options *o = d->options;
     json_int(j, "block", qs_sweep_block_size(d->sweep));
     json_bool(j, "perturb", o->perturb);
+    if (o->n_observe > 0 && !o->classical) {       /* absent by default: the default's signature stays */
+        json_array(j, "observe");
+        for (int k = 0; k < o->n_observe; k++) json_str(j, NULL, qs_observable_get(o->observe[k])->name);
+        json_end(j);
+    }
     if (o->classical) {
         const qs_classical_options *c = &o->classical_options;
         json_object(j, "classical");
@@ -411,7 +393,7 @@ static unsigned long long signature(const description *d)
 }
 
 /* sweep.json: the description, with the program version, command line and date. */
-static int write_description(const char *dir, const description *d, int argc, char **argv)
+static int write_description(const char *dir, const description *d, const char *command, int argc, char **argv)
 {
     char path[4200], tmp[4300], date[64];
     snprintf(path, sizeof path, "%s/sweep.json", dir);
@@ -427,7 +409,7 @@ static int write_description(const char *dir, const description *d, int argc, ch
     json_str(&j, "program", "qsync " QSYNC_VERSION);
     json_array(&j, "command_line");
     json_str(&j, NULL, "qsync");
-    json_str(&j, NULL, "sweep");
+    json_str(&j, NULL, command);
     for (int i = 0; i < argc; i++) json_str(&j, NULL, argv[i]);
     json_end(&j);
     json_str(&j, "date", date);
@@ -455,8 +437,9 @@ static int parse_field(const char *t, double *x)
     return end != t && *end == '\0';
 }
 
-/* Check the journal row `line` (no newline) and store its point; 1 kept, 0 discarded (counted). */
-static int take_row(run_state *rs, char *line, unsigned char *seen, journal_stats *js)
+/* Check the journal row `line` (no newline); a row that checks out and is not yet known
+ * (before[p] 0) goes into the store. 1 kept, 0 discarded (counted). */
+static int take_row(run_state *rs, char *line, unsigned char *seen, const unsigned char *before, journal_stats *js)
 {
     size_t len = strlen(line);
     char *comma = strrchr(line, ',');
@@ -471,37 +454,27 @@ static int take_row(run_state *rs, char *line, unsigned char *seen, journal_stat
     errno = 0;
     unsigned long long p = strtoull(line, &end, 10);
     if (*end != ',' || errno || p >= rs->total) { js->foreign++; return 0; }
-    /* fields after the axes, into the arrays at p; then the row must be exactly as written */
+    /* fields after the axes, into a row of values (the axes' of that index from the grid);
+     * then the row must be exactly as written */
     char *fields = end + 1, *save = NULL, *tok;
-    size_t np = (size_t)rs->pairs;
     int ok = 1, k = 0;
     for (tok = strtok_r(fields, ",", &save); tok && k < rs->n_axes; k++) tok = strtok_r(NULL, ",", &save);
-    double x;
-#define NEXT(dst) do { if (ok && tok && parse_field(tok, &x)) { dst = x; tok = strtok_r(NULL, ",", &save); } else ok = 0; } while (0)
-    for (size_t q = 0; q < np; q++) NEXT(rs->S[p * np + q]);
-    if (rs->classical) {
-        for (size_t q = 0; q < np; q++) NEXT(rs->S_err[p * np + q]);
-        NEXT(rs->escaped[p]);
-    } else {
-        NEXT(rs->residual[p]);
-        NEXT(rs->top[p]);
-    }
-    if (ok && tok) {
-        rs->status[p] = status_code(tok);
-        ok = strcmp(status_word(rs->status[p]), tok) == 0;
+    for (int c = 0; c < rs->columns && ok; c++) {
+        if (rs->fmt[c] == FMT_AXIS || rs->fmt[c] == FMT_AXIS_COMPLEX || rs->fmt[c] == FMT_AXIS_IM) {
+            rs->values[c] = rs->data[c][p];
+            continue;
+        }
+        int status;
+        if (!tok) ok = 0;
+        else if (rs->fmt[c] == FMT_STATUS) ok = qs_sweep_status_parse(tok, &status), rs->values[c] = status;
+        else ok = parse_field(tok, &rs->values[c]);
         tok = strtok_r(NULL, ",", &save);
-    } else {
-        ok = 0;
     }
-    for (size_t q = 0; !rs->classical && rs->S1 && q < np; q++) NEXT(rs->S1[p * np + q]);
-    for (size_t q = 0; q < np; q++) NEXT(rs->phi[p * np + q]);
-    if (!rs->classical) NEXT(rs->trunc[p]);
-#undef NEXT
     if (ok && tok) ok = 0;                                    /* fields left over */
     if (ok) {
         /* the row as this sweep writes it (axis values of that index included) */
         int n = snprintf(rs->check, rs->row_size, "%llu,", p);
-        size_t m = (size_t)n + format_row(rs, rs->check + n, (size_t)p);
+        size_t m = (size_t)n + format_values(rs, rs->check + n, rs->values);
         char *orig = line;
         for (size_t i = 0; i < len; i++) if (orig[i] == '\0') orig[i] = ',';
         ok = m == len && memcmp(rs->check, orig, len) == 0;
@@ -512,11 +485,13 @@ static int take_row(run_state *rs, char *line, unsigned char *seen, journal_stat
     }
     if (seen[p]) { js->duplicate++; seen[p] = 2; return 0; }   /* neither copy is trusted */
     seen[p] = 1;
+    if (!before[p]) qs_sweep_store_put(rs->store, (size_t)p, rs->values, NULL);
     return 1;
 }
 
 /* Read the journal of an earlier run into rs (rows marked in seen); js->state says what it was. */
-static void read_journal(const char *path, const char *sig_line, run_state *rs, unsigned char *seen, journal_stats *js)
+static void read_journal(const char *path, const char *sig_line, run_state *rs, unsigned char *seen,
+                         const unsigned char *before, journal_stats *js)
 {
     /* non-blocking: a FIFO in the journal's place must not wait for a writer */
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
@@ -551,7 +526,7 @@ static void read_journal(const char *path, const char *sig_line, run_state *rs, 
             if (line[n - 1] != '\n' || strlen(line) != (size_t)n) { js->damaged++; continue; }   /* cut short, or a NUL */
             line[n - 1] = '\0';
             if ((size_t)n > rs->row_size) { js->damaged++; continue; }
-            take_row(rs, line, seen, js);
+            take_row(rs, line, seen, before, js);
         }
     }
     free(line);
@@ -588,17 +563,19 @@ static int read_journals(const char *dir, run_state *rs, journal_stats *js, char
 {
     char path[4200], sig_line[64];
     snprintf(sig_line, sizeof sig_line, "# qsync sweep %s\n", rs->sig);
-    unsigned char *seen = calloc(rs->total, 1);
-    if (!seen) return JOURNAL_UNREADABLE;
+    unsigned char *seen = calloc(rs->total, 1), *before = malloc(rs->total);
+    if (!seen || !before) { free(seen); free(before); return JOURNAL_UNREADABLE; }
+    const unsigned char *done = qs_sweep_store_done(rs->store);
+    memcpy(before, done, rs->total);                          /* the points known before reading */
     memset(js, 0, sizeof *js);
     journal_path(path, sizeof path, dir, 0);
-    read_journal(path, sig_line, rs, seen, js);
+    read_journal(path, sig_line, rs, seen, before, js);
     int state = js->state == JOURNAL_NONE || js->state == JOURNAL_EMPTY ? JOURNAL_OK : js->state;
     int first = js->state;
     if (state != JOURNAL_OK) snprintf(bad, bad_size, "%s", path);
     DIR *d = opendir(dir);
     while (state == JOURNAL_OK && d && next_rank_journal(d, dir, path, sizeof path)) {
-        read_journal(path, sig_line, rs, seen, js);
+        read_journal(path, sig_line, rs, seen, before, js);
         if (js->state != JOURNAL_OK && js->state != JOURNAL_EMPTY) { state = js->state; snprintf(bad, bad_size, "%s", path); }
     }
     if (d) closedir(d);
@@ -612,30 +589,35 @@ static int read_journals(const char *dir, run_state *rs, journal_stats *js, char
         js->partial += (long)have;
         for (size_t p = b0; p < e; p++) seen[p] = 0;
     }
-    for (size_t p = 0; p < rs->total; p++)
-        if (seen[p] == 1 && !rs->done[p]) { rs->done[p] = 1; js->kept++; }
+    for (size_t p = 0; p < rs->total; p++) {
+        if (before[p]) continue;
+        if (seen[p] == 1) js->kept++;
+        else if (done[p]) qs_sweep_store_put(rs->store, p, NULL, NULL);   /* read, then not kept */
+    }
     free(seen);
+    free(before);
     return state;
 }
 
 /* A journal, atomically: signature, header, and (if rows) every point known. */
-static int write_journal(const char *path, run_state *rs, char **axis_names, int rows)
+static int write_journal(const char *path, run_state *rs, int rows)
 {
     char tmp[4300];
     FILE *jf = out_open(path, tmp, sizeof tmp);
     if (!jf) return EXIT_IO;
+    const unsigned char *done = qs_sweep_store_done(rs->store);
     fprintf(jf, "# qsync sweep %s\n", rs->sig);
-    write_header(jf, rs, axis_names, 1);
-    for (size_t p = 0; rows && p < rs->total; p++) if (rs->done[p]) write_row(jf, rs, p, 1);
+    write_header(jf, rs, 1);
+    for (size_t p = 0; rows && p < rs->total; p++) if (done[p]) write_row(jf, rs, p, 1);
     return out_commit(jf, tmp, path);
 }
 
 /* Rewrite rank 0's journal with every point known, and drop the other ranks' journals. */
-static int consolidate_journals(const char *dir, run_state *rs, char **axis_names)
+static int consolidate_journals(const char *dir, run_state *rs)
 {
     char path[4200];
     journal_path(path, sizeof path, dir, 0);
-    int rc = write_journal(path, rs, axis_names, 1);
+    int rc = write_journal(path, rs, 1);
     if (rc != EXIT_OK) return rc;
     DIR *d = opendir(dir);
     while (d && next_rank_journal(d, dir, path, sizeof path)) remove(path);
@@ -643,51 +625,85 @@ static int consolidate_journals(const char *dir, run_state *rs, char **axis_name
     return EXIT_OK;
 }
 
+/* The columns sweep.gp draws: S_<a>-<b> of every pair, or (S not observed) those of the first
+ * observable asked with one value per pair or per oscillator. Their names into a new array of
+ * *count strings (owned by the store), the observable's name into *label; NULL when none. */
+static const char **plot_series(const run_state *rs, const qs_sweep_options *o, int *count, const char **label)
+{
+    const qs_model *m = qs_sweep_model(rs->sweep);
+    int n = qs_model_size(m), pairs = qs_sweep_pairs(rs->sweep);
+    const char **names = malloc((size_t)(n + pairs + 1) * sizeof *names);
+    if (!names) return NULL;
+    char name[3 * QS_NAME_MAX + 64];
+    for (int k = -1; k < o->n_observe; k++) {
+        const qs_observable *obs = qs_observable_get(k < 0 ? qs_observable_find("S") : o->observe[k]);
+        if (obs->per_level) continue;
+        *count = 0;
+        for (int x = 0; x < n; x++) {
+            if (obs->kind == QS_OBS_OSCILLATOR) {
+                snprintf(name, sizeof name, "%s_%s", obs->name, qs_model_name(m, x));
+                int c = qs_sweep_store_find(rs->store, name);
+                if (c >= 0) names[(*count)++] = qs_sweep_store_name(rs->store, c);
+                continue;
+            }
+            for (int y = x + 1; y < n; y++) {
+                snprintf(name, sizeof name, "%s_%s-%s", obs->name, qs_model_name(m, x), qs_model_name(m, y));
+                int c = qs_sweep_store_find(rs->store, name);
+                if (c >= 0) names[(*count)++] = qs_sweep_store_name(rs->store, c);
+            }
+        }
+        if (*count > 0 || (k < 0 && pairs == 0)) { *label = obs->name; return names; }
+    }
+    free(names);
+    return NULL;
+}
+
 /* sweep.gp: every column drawn is named by its header (column("S_A-B")), and every
  * legend entry or title is that name. */
-static int write_plot(const char *dir, const run_state *rs, char **axis_names, const qs_axis *axes)
+static int write_plot(const char *dir, const run_state *rs, const sweep_job *job)
 {
     char path[4096], tmp[4200];
+    const qs_axis *axes = job->axes;
+    const char *label = "S", *x0 = axes[0].paths[0], *x1 = job->n_axes > 1 ? axes[1].paths[0] : "";
+    int ns = 0, classical = job->options.classical;
+    const char **series = plot_series(rs, &job->options, &ns, &label);
+    if (!series) {
+        fprintf(stderr, "qsync sweep: no plot (the observables asked have no column per pair or oscillator)\n");
+        return EXIT_OK;
+    }
     snprintf(path, sizeof path, "%s/sweep.gp", dir);
     FILE *fp = out_open(path, tmp, sizeof tmp);
-    if (!fp) return EXIT_IO;
-    int two_d = rs->n_axes >= 2 && axes[0].count > 1 && axes[1].count > 1;
+    if (!fp) { free(series); return EXIT_IO; }
+    int two_d = job->n_axes >= 2 && axes[0].count > 1 && axes[1].count > 1;
     fprintf(fp, "# gnuplot script for sweep.csv; run `gnuplot sweep.gp` in this folder to redraw\n"
                 "set terminal pngcairo size %d,%d noenhanced font ',11'\nset output 'sweep.png'\n"
                 "set datafile separator ','\nset datafile missing 'nan'\nset datafile columnheaders\n",
-            two_d ? 520 * (rs->pairs < 3 ? rs->pairs : 3) : 900, two_d ? 460 * ((rs->pairs + 2) / 3) : 600);
-    const qs_model *m = rs->model;
-    int n = qs_model_size(m);
+            two_d ? 520 * (ns < 3 ? ns : 3) : 900, two_d ? 460 * ((ns + 2) / 3) : 600);
     if (!two_d) {
-        fprintf(fp, "set xlabel '%s'\nset ylabel 'S'\nset key outside right\nset grid\nplot", axis_names[0]);
-        int first = 1;
-        for (int x = 0; x < n; x++)
-            for (int y = x + 1; y < n; y++, first = 0) {
-                const char *a = qs_model_name(m, x), *b = qs_model_name(m, y);
-                if (rs->classical)
-                    fprintf(fp, "%s \\\n  'sweep.csv' using (column(\"%s\")):(column(\"S_%s-%s\")):(column(\"S_err_%s-%s\")) "
-                                "with yerrorlines pt 7 ps 0.4 lw 2 title \"S_%s-%s\"",
-                            first ? "" : ",", axis_names[0], a, b, a, b, a, b);
-                else
-                    fprintf(fp, "%s \\\n  'sweep.csv' using (column(\"%s\")):(column(\"S_%s-%s\")) "
-                                "with linespoints pt 7 ps 0.4 lw 2 title \"S_%s-%s\"",
-                            first ? "" : ",", axis_names[0], a, b, a, b);
-            }
+        fprintf(fp, "set xlabel '%s'\nset ylabel '%s'\nset key outside right\nset grid\nplot", x0, label);
+        for (int k = 0; k < ns; k++) {
+            if (classical)   /* S_<a>-<b>: its error S_err_<a>-<b> */
+                fprintf(fp, "%s \\\n  'sweep.csv' using (column(\"%s\")):(column(\"%s\")):(column(\"S_err_%s\")) "
+                            "with yerrorlines pt 7 ps 0.4 lw 2 title \"%s\"",
+                        k ? "," : "", x0, series[k], series[k] + 2, series[k]);
+            else
+                fprintf(fp, "%s \\\n  'sweep.csv' using (column(\"%s\")):(column(\"%s\")) "
+                            "with linespoints pt 7 ps 0.4 lw 2 title \"%s\"",
+                        k ? "," : "", x0, series[k], series[k]);
+        }
         fputc('\n', fp);
     } else {
-        fprintf(fp, "set multiplot layout %d,%d\nset xlabel '%s'\nset ylabel '%s'\nset cblabel 'S'\n"
+        fprintf(fp, "set multiplot layout %d,%d\nset xlabel '%s'\nset ylabel '%s'\nset cblabel '%s'\n"
                     "set palette rgb 33,13,10\nset xrange [%.17g:%.17g]\nset yrange [%.17g:%.17g]\n",
-                (rs->pairs + 2) / 3, rs->pairs < 3 ? rs->pairs : 3, axis_names[0], axis_names[1],
+                (ns + 2) / 3, ns < 3 ? ns : 3, x0, x1, label,
                 fmin(creal(axes[0].start), creal(axes[0].stop)), fmax(creal(axes[0].start), creal(axes[0].stop)),
                 fmin(creal(axes[1].start), creal(axes[1].stop)), fmax(creal(axes[1].start), creal(axes[1].stop)));
-        for (int x = 0; x < n; x++)
-            for (int y = x + 1; y < n; y++) {
-                const char *a = qs_model_name(m, x), *b = qs_model_name(m, y);
-                fprintf(fp, "set title \"S_%s-%s\"\nplot 'sweep.csv' using (column(\"%s\")):(column(\"%s\")):(column(\"S_%s-%s\")) "
-                            "with image title \"S_%s-%s\"\n", a, b, axis_names[0], axis_names[1], a, b, a, b);
-            }
+        for (int k = 0; k < ns; k++)
+            fprintf(fp, "set title \"%s\"\nplot 'sweep.csv' using (column(\"%s\")):(column(\"%s\")):(column(\"%s\")) "
+                        "with image title \"%s\"\n", series[k], x0, x1, series[k], series[k]);
         fputs("unset multiplot\n", fp);
     }
+    free(series);
     int rc = out_commit(fp, tmp, path);
     if (rc != EXIT_OK) return rc;
     return run_gnuplot(dir, "sweep") ? EXIT_OK : EXIT_IO;
@@ -751,7 +767,7 @@ static int parse_vary(const char *text, qs_axis *axis, char **copy)
 /* Lock DIR/sweep.lock (flock, held until the process ends or the descriptor closes) and
  * record this process in it ("pid N: qsync sweep ARGS"). Returns the descriptor; −1 when
  * another process holds it (its record in holder), −2 when it cannot be taken (errno). */
-static int lock_dir(const char *dir, int argc, char **argv, char *holder, size_t size)
+static int lock_dir(const char *dir, const char *command, int argc, char **argv, char *holder, size_t size)
 {
     char path[4200];
     snprintf(path, sizeof path, "%s/sweep.lock", dir);
@@ -782,7 +798,7 @@ static int lock_dir(const char *dir, int argc, char **argv, char *holder, size_t
     }
     if (ftruncate(fd, 0) == 0) {
         char line[8192];
-        size_t k = (size_t)snprintf(line, sizeof line - 1, "pid %ld: qsync sweep", (long)getpid());
+        size_t k = (size_t)snprintf(line, sizeof line - 1, "pid %ld: qsync %s", (long)getpid(), command);
         for (int i = 0; i < argc && k < sizeof line - 1; i++) k += (size_t)snprintf(line + k, sizeof line - 1 - k, " %s", argv[i]);
         if (k > sizeof line - 2) k = sizeof line - 2;
         line[k++] = '\n';
@@ -792,10 +808,10 @@ static int lock_dir(const char *dir, int argc, char **argv, char *holder, size_t
 }
 
 /* lock_dir with its messages: an exit status, the descriptor in *fd. */
-static int take_lock(const char *out, int argc, char **argv, int *fd)
+static int take_lock(const char *out, const sweep_job *job, int *fd)
 {
     char holder[1024];
-    if ((*fd = lock_dir(out, argc, argv, holder, sizeof holder)) == -1)
+    if ((*fd = lock_dir(out, job->command, job->argc, job->argv, holder, sizeof holder)) == -1)
         return cli_fail(QS_EINPUT, "--out %s: the folder is in use by another sweep (%s); wait for it to end or choose "
                         "another --out", out, holder);
     if (*fd < 0 && (errno == ELOOP || errno == EPERM))
@@ -805,34 +821,245 @@ static int take_lock(const char *out, int argc, char **argv, int *fd)
     return EXIT_OK;
 }
 
-int cmd_sweep(int argc, char **argv)
+/* A signal from now on ends the sweep cleanly (exit 130), set-up included; one process of an
+ * MPI job ends with its launcher (a killed mpirun must not leave processes computing into
+ * DIR, holding its lock; the journals keep what was done). 0, or 1 when the launcher is gone. */
+static int sweep_process_setup(void)
 {
-    /* a signal from now on ends the sweep cleanly (exit 130), set-up included */
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-
-    /* one process of an MPI job: the job ends with its launcher (a killed mpirun must not
-     * leave processes computing into DIR, holding its lock); the journals keep what was done */
     if (par_size() > 1) {
         prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() == 1) return 130;
+        if (getppid() == 1) return 1;
     }
+    return 0;
+}
+
+int sweep_job_run(sweep_job *job)
+{
+    if (sweep_process_setup()) return 130;
+    qs_sweep_options so = job->options;
+    const char *out = job->out;
+    int n_axes = job->n_axes, rc = EXIT_OK, lock_fd = -1;
+    qs_sweep *sw = NULL;
+    run_state rs = {0};
+    job->not_ok = 0;
+    if (so.classical) so.truncation = QS_SWEEP_TRUNCATION_OFF;
+    so.part = par_rank();                  /* under MPI: this process's share of the blocks */
+    so.parts = par_size();
+    if (so.parts > 1 && so.threads == 0) { /* the cores of a machine shared by its processes */
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        so.threads = cores > par_local_size() ? (int)(cores / par_local_size()) : 1;
+        so.classical_options.threads = so.threads;
+    }
+    int rank = par_rank(), nproc = par_size();
+    struct stat out_st;
+    /* a folder that exists is locked before the set-up (a second sweep is refused at once);
+     * one that does not is created only once the grid has been checked */
+    if (rank == 0 && stat(out, &out_st) == 0 && S_ISDIR(out_st.st_mode)) rc = take_lock(out, job, &lock_fd);
+    if (par_max(rc != EXIT_OK)) { if (rc == EXIT_OK) rc = EXIT_INPUT; goto done; }
+    so.stop = &stop_flag;
+    {
+        qs_error err;
+        int st = qs_sweep_create(job->model, n_axes, job->axes, job->n_ties, job->ties, &so, &sw, &err);
+        if (st != QS_OK && !stop_flag) { rc = cli_fail(st, "%s", err.message); goto done; }
+    }
+    if (par_max(stop_flag != 0)) {
+        if (rank == 0) fprintf(stderr, "qsync %s: interrupted during set-up; nothing written\n", job->command);
+        rc = 130;
+        goto done;
+    }
+    if (rank == 0) rc = cli_mkdirs(out);
+    if (par_max(rc != EXIT_OK)) { if (rc == EXIT_OK) rc = EXIT_IO; goto done; }
+    if (rank == 0 && lock_fd < 0) rc = take_lock(out, job, &lock_fd);
+    if (par_max(rc != EXIT_OK)) { if (rc == EXIT_OK) rc = EXIT_INPUT; goto done; }
+    rs.sweep = sw;
+    rs.n_axes = n_axes;
+    rs.total = qs_sweep_size(sw);
+    rs.interval = job->progress_interval;
+    {
+        qs_error err;
+        int st = qs_sweep_store_create(sw, &rs.store, &err);
+        if (st != QS_OK) { rc = cli_fail(st, "%s", err.message); goto done; }
+    }
+    if (!set_columns(&rs)) { rc = cli_fail(QS_ENOMEM, "out of memory"); goto done; }
+    rs.row_size = 160 + 64 * (size_t)n_axes + 32 * (size_t)rs.columns;   /* numbers take at most 25 characters */
+    rs.row = malloc(rs.row_size);
+    rs.check = malloc(rs.row_size);
+    if (!rs.row || !rs.check) { rc = cli_fail(QS_ENOMEM, "out of memory"); goto done; }
+    description desc = {sw, n_axes, job->n_ties, job->axes, job->ties, qs_sweep_options_used(sw)};
+    snprintf(rs.sig, sizeof rs.sig, "%016llx", signature(&desc));
+    const unsigned char *done_points = qs_sweep_store_done(rs.store);
+    const int *status = qs_sweep_store_status(rs.store);
+
+    /* Journals: every process appends its blocks to its own journal; rank 0 gathers them,
+     * at the start (--resume) and at the end, into sweep.partial.csv and sweep.csv. Every
+     * step where processes depend on each other ends in a collective that also agrees on
+     * failure, so no process waits for one that gave up. */
+    char journal[4096], final[4096], tmp[4200], bad[4200];
+    journal_path(journal, sizeof journal, out, rank);
+    snprintf(final, sizeof final, "%s/sweep.csv", out);
+    if (job->resume) {
+        journal_stats js;
+        int state = read_journals(out, &rs, &js, bad, sizeof bad);
+        if (state == JOURNAL_OTHER)
+            rc = cli_fail(QS_EINPUT, "--resume: %s belongs to a different sweep (model, axes, ties, observables or solver "
+                          "options changed)", bad);
+        else if (state == JOURNAL_BROKEN)
+            rc = cli_fail(QS_EINPUT, "--resume: %s is not a sweep journal (its first line is damaged); remove it to start over", bad);
+        else if (state == JOURNAL_UNREADABLE)
+            rc = cli_fail(QS_EINPUT, "--resume: %s cannot be read (%s)", bad,
+                          js.error == EINVAL ? "not a regular file" : strerror(js.error));
+        else if (rank == 0) {
+            if (js.state == JOURNAL_NONE) fprintf(stderr, "qsync sweep: --resume: no journal in %s; starting from the first point\n", out);
+            if (js.state == JOURNAL_EMPTY) fprintf(stderr, "qsync sweep: --resume: the journal in %s is empty; starting from the first point\n", out);
+            fprintf(stderr, "qsync sweep: resuming, %ld of %zu points already done\n", js.kept, rs.total);
+            if (js.damaged || js.duplicate || js.foreign)
+                fprintf(stderr, "qsync sweep: discarded %ld journal rows (%ld damaged or of another sweep, %ld duplicate, "
+                                "%ld not of this sweep's grid); their points are recomputed\n",
+                        js.damaged + js.duplicate + js.foreign, js.damaged, js.duplicate, js.foreign);
+            if (js.partial)
+                fprintf(stderr, "qsync sweep: recomputing %ld points of incomplete blocks (a block is solved whole)\n", js.partial);
+        }
+    }
+    if (par_max(rc != EXIT_OK)) { if (rc == EXIT_OK) rc = EXIT_INPUT; goto done; }
+    rc = rank == 0 ? consolidate_journals(out, &rs) : EXIT_OK;
+    if (par_max(rc != EXIT_OK)) { if (rc == EXIT_OK) rc = EXIT_IO; goto done; }
+    if (rank > 0) rc = write_journal(journal, &rs, 0);   /* an empty journal of this process's own */
+    if (rc == EXIT_OK && !(rs.journal = fopen(journal, "a"))) rc = cli_fail(QS_EIO, "%s: cannot append", journal);
+    if (par_max(rc != EXIT_OK)) { if (rc == EXIT_OK) rc = EXIT_IO; goto done; }
+
+    rs.tty = rank == 0 && isatty(2);
+    if (rank != 0) rs.interval = 0;
+    size_t block = (size_t)qs_sweep_block_size(sw);
+    for (size_t p = 0; p < rs.total; p++)
+        rs.todo += !done_points[p] && (p / block) % (size_t)nproc == (size_t)rank;
+    rs.t0 = rs.last_print = qs_now_cli();
+    qs_error err;
+    int st = qs_sweep_run(sw, done_points, on_block, &rs, &stop_flag, &err);
+    if (rs.tty) progress(&rs, 1);
+    fclose(rs.journal);
+    rs.journal = NULL;
+    if (st != QS_OK) rc = cli_fail(st, "%s", err.message);
+    else if (rs.failed) rc = cli_fail(QS_EIO, "%s: write failed (%s); the sweep stopped at once: free space, then finish it with --resume", journal, strerror(rs.failed));
+    int stopped = par_max(stop_flag != 0);
+    if (par_max(rc != EXIT_OK)) { if (rc == EXIT_OK) rc = EXIT_IO; goto done; }
+
+    if (rank == 0) {
+        size_t failed = 0, done_count = 0, n_trunc = 0, n_top = 0, n_unchecked = 0, worst = (size_t)-1;
+        int tc = qs_sweep_store_find(rs.store, "truncation_error");
+        const double *trunc = tc >= 0 ? qs_sweep_store_column(rs.store, tc) : NULL;
+        journal_stats js;
+        if (nproc > 1 && read_journals(out, &rs, &js, bad, sizeof bad) != JOURNAL_OK)
+            rc = cli_fail(QS_EIO, "%s: changed during the sweep", bad);
+        FILE *fp = rc == EXIT_OK ? out_open(final, tmp, sizeof tmp) : NULL;
+        if (fp) {
+            write_header(fp, &rs, 0);
+            for (size_t p = 0; p < rs.total; p++) {
+                if (!done_points[p]) continue;
+                done_count++;
+                job->not_ok += status[p] != QS_OK;
+                if (status[p] < 0) failed++;
+                if (status[p] == QS_SWEEP_STATUS_TRUNCATION) {
+                    n_trunc++;
+                    if (trunc && isfinite(trunc[p]) && (worst == (size_t)-1 || trunc[p] > trunc[worst])) worst = p;
+                }
+                if (status[p] == QS_WARN_TRUNCATION) n_top++;
+                if (!so.classical && status[p] == QS_WARN_TRUNCATION) n_unchecked++;
+                write_row(fp, &rs, p, 0);
+            }
+            rc = out_commit(fp, tmp, final);
+        } else if (rc == EXIT_OK) {
+            rc = EXIT_IO;
+        }
+        if (rc == EXIT_OK) rc = write_description(out, &desc, job->command, job->argc, job->argv);
+        if (rc == EXIT_OK && n_trunc) {
+            char largest[96] = "";
+            if (worst != (size_t)-1) snprintf(largest, sizeof largest, "; the largest, %.2g, at point %zu", trunc[worst], worst);
+            fprintf(stderr, "qsync sweep: warning: %zu of %zu points have an estimated truncation error of S above --s-tol %g "
+                    "(status truncation%s): raise levels\n", n_trunc, done_count, so.s_tol, largest);
+        }
+        if (rc == EXIT_OK && n_unchecked && so.truncation != QS_SWEEP_TRUNCATION_OFF)
+            fprintf(stderr, "qsync sweep: the truncation error of S was not estimated at %zu of %zu points whose top level "
+                    "holds more than --top-tol (status top-level): one more level needs more than %d unknowns; "
+                    "--truncation-check computes it\n", n_unchecked, done_count, QS_CONVERGENCE_AUTO_MAX);
+        else if (rc == EXIT_OK && n_top)
+            fprintf(stderr, "qsync sweep: warning: %zu of %zu points have a top level above --top-tol (status top-level; "
+                    "the truncation error of S was not estimated: --no-truncation-check)\n", n_top, done_count);
+        if (rc == EXIT_OK && nproc > 1) rc = consolidate_journals(out, &rs);
+        if (rc != EXIT_OK) {
+        } else if (stopped) {
+            fprintf(stderr, "qsync sweep: interrupted; %s holds %zu of %zu points; finish with --resume\n", final, done_count, rs.total);
+            rc = 130;
+        } else if (job->plot && (rc = write_plot(out, &rs, job)) != EXIT_OK) {
+        } else if (failed) {
+            fprintf(stderr, "qsync sweep: %zu of %zu points failed (NaN in %s, see the status column)\n", failed, rs.total, final);
+            rc = EXIT_NUMERIC;
+        }
+    }
+    rc = par_broadcast(rc);
+done:
+    if (rs.journal) fclose(rs.journal);
+    if (lock_fd >= 0) close(lock_fd);
+    free(rs.fmt);
+    free(rs.data);
+    free(rs.values);
+    free(rs.row);
+    free(rs.check);
+    qs_sweep_store_free(&rs.store);
+    qs_sweep_free(&sw);
+    return rc;
+}
+
+/* --observe NAME[,NAME...]: the table's indices into *list (a new array) and their number
+ * into *count; a message naming --observe and listing the valid names, and 0, otherwise. */
+static int parse_observe(const char *text, int **list, int *count)
+{
+    int n = qs_observable_count(), k = 0;
+    int *idx = malloc((size_t)n * sizeof *idx);
+    char *copy = strdup(text);
+    const char *why = NULL;
+    char what[160] = "no observable named";
+    if (!idx || !copy) { free(idx); free(copy); fprintf(stderr, "qsync: out of memory\n"); return 0; }
+    for (char *save = NULL, *tok = strtok_r(copy, ",", &save); tok && !why; tok = strtok_r(NULL, ",", &save)) {
+        int w = qs_observable_find(tok);
+        if (w < 0) { snprintf(what, sizeof what, "unknown observable '%.100s'", tok); why = what; break; }
+        for (int i = 0; i < k; i++)
+            if (idx[i] == w) { snprintf(what, sizeof what, "'%.100s' named twice", tok); why = what; }
+        if (!why) idx[k++] = w;
+    }
+    if (!why && k == 0) why = what;
+    if (why) {
+        fprintf(stderr, "qsync sweep: --observe %s: %s; the observables are:", text, why);
+        for (int i = 0; i < n; i++) fprintf(stderr, " %s", qs_observable_get(i)->name);
+        fputc('\n', stderr);
+        free(idx);
+        free(copy);
+        return 0;
+    }
+    free(copy);
+    *list = idx;
+    *count = k;
+    return 1;
+}
+
+int cmd_sweep(int argc, char **argv)
+{
+    if (sweep_process_setup()) return 130;   /* a signal during the set-up below ends it cleanly too */
     model_args ma = {0};
     ma.tail_tol = QS_AUTO_GUESS_TAIL;
     qs_sweep_options so;
     qs_sweep_defaults(&so);
-    int n_axes = 0, n_ties = 0, resume = 0, plot = 1, rc = EXIT_INPUT, lock_fd = -1, target_err = 0, check = 0;
-    double interval = PROGRESS_INTERVAL_DEFAULT;
+    int n_axes = 0, n_ties = 0, resume = 0, plot = 1, rc = EXIT_INPUT, target_err = 0, check = 0, *observe = NULL;
+    double interval = SWEEP_PROGRESS_INTERVAL;
     qs_axis axes[64] = {{0}};
     char *axis_copy[64] = {0}, *tie_copy[64] = {0};
     qs_tie ties[64];
     const char *out = NULL, *v;
     qs_model *m = NULL;
-    qs_sweep *sw = NULL;
-    run_state rs = {0};
     for (int i = 0; i < argc; i++) {
         int r;
         if ((r = model_args_take(&ma, argc, argv, &i)) != 0) { if (r < 0) goto done; continue; }
@@ -856,6 +1083,13 @@ int cmd_sweep(int argc, char **argv)
             ties[n_ties].path = tie_copy[n_ties];
             ties[n_ties].expression = tie_copy[n_ties] + (eq - v) + 1;
             n_ties++;
+            continue;
+        }
+        if ((r = cli_take(argc, argv, &i, "--observe", 1, &v)) != 0) {
+            free(observe);
+            observe = NULL;
+            if (r < 0 || !parse_observe(v, &observe, &so.n_observe)) goto done;
+            so.observe = observe;
             continue;
         }
         if ((r = cli_take(argc, argv, &i, "--out", 1, &v)) != 0) { if (r < 0) goto done; out = v; continue; }
@@ -887,206 +1121,41 @@ int cmd_sweep(int argc, char **argv)
         if ((r = steady_options_take(&so.steady, argc, argv, &i)) != 0) { if (r < 0) goto done; continue; }
         if ((r = truncation_args_take(argc, argv, &i, &check, &so.s_tol)) != 0) { if (r < 0) goto done; continue; }
         if (cli_take(argc, argv, &i, "--truncation-every-point", 0, &v) > 0) { check = 2; continue; }
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) { fputs(usage, stdout); rc = EXIT_OK; goto done; }
-        if (argv[i][0] == '-' && argv[i][1] != '\0') { fprintf(stderr, "qsync sweep: unknown option %s\n%s", argv[i], usage); goto done; }
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) { usage(stdout); rc = EXIT_OK; goto done; }
+        if (argv[i][0] == '-' && argv[i][1] != '\0') {
+            fprintf(stderr, "qsync sweep: unknown option %s\n", argv[i]);
+            usage(stderr);
+            goto done;
+        }
         if (ma.model_path) { fprintf(stderr, "qsync sweep: more than one model file (%s, %s)\n", ma.model_path, argv[i]); goto done; }
         ma.model_path = argv[i];
     }
     if (!ma.model_path || !out || n_axes == 0) {
-        fprintf(stderr, "qsync sweep: %s\n%s", !ma.model_path ? "no model file" : !out ? "no --out DIR" : "no --vary axis", usage);
+        fprintf(stderr, "qsync sweep: %s\n", !ma.model_path ? "no model file" : !out ? "no --out DIR" : "no --vary axis");
+        usage(stderr);
         goto done;
     }
     if (target_err && !so.classical) {
         fprintf(stderr, "qsync sweep: --target-err applies to classical sweeps only: add --classical or drop --target-err\n");
         goto done;
     }
+    if (observe && so.classical) {
+        fprintf(stderr, "qsync sweep: --observe applies to quantum sweeps only (a classical sweep gives S, S_err and phi): "
+                        "drop --observe or --classical\n");
+        goto done;
+    }
     so.tail_tol = ma.tail_tol;
     so.truncation = check > 1 ? QS_SWEEP_TRUNCATION_AUTO : check > 0 ? QS_SWEEP_TRUNCATION_ON
                     : check < 0 ? QS_SWEEP_TRUNCATION_OFF : QS_SWEEP_TRUNCATION_SAMPLED;
-    if (so.classical) so.truncation = QS_SWEEP_TRUNCATION_OFF;
-    so.part = par_rank();                  /* under MPI: this process's share of the blocks */
-    so.parts = par_size();
-    if (so.parts > 1 && so.threads == 0) { /* the cores of a machine shared by its processes */
-        long cores = sysconf(_SC_NPROCESSORS_ONLN);
-        so.threads = cores > par_local_size() ? (int)(cores / par_local_size()) : 1;
-        so.classical_options.threads = so.threads;
-    }
     /* levels = auto stays for the sweep to resolve over the grid */
     if ((rc = model_args_load(&ma, 0, &m, NULL, NULL)) != EXIT_OK) goto done;
-    int rank = par_rank(), nproc = par_size();
-    struct stat out_st;
-    /* a folder that exists is locked before the set-up (a second sweep is refused at once);
-     * one that does not is created only once the grid has been checked */
-    if (rank == 0 && stat(out, &out_st) == 0 && S_ISDIR(out_st.st_mode)) rc = take_lock(out, argc, argv, &lock_fd);
-    if (par_max(rc != EXIT_OK)) { if (rc == EXIT_OK) rc = EXIT_INPUT; goto done; }
-    so.stop = &stop_flag;
-    {
-        qs_error err;
-        int st = qs_sweep_create(m, n_axes, axes, n_ties, ties, &so, &sw, &err);
-        if (st != QS_OK && !stop_flag) { rc = cli_fail(st, "%s", err.message); goto done; }
-    }
-    if (par_max(stop_flag != 0)) {
-        if (rank == 0) fprintf(stderr, "qsync sweep: interrupted during set-up; nothing written\n");
-        rc = 130;
-        goto done;
-    }
-    if (rank == 0) rc = cli_mkdirs(out);
-    if (par_max(rc != EXIT_OK)) { if (rc == EXIT_OK) rc = EXIT_IO; goto done; }
-    if (rank == 0 && lock_fd < 0) rc = take_lock(out, argc, argv, &lock_fd);
-    if (par_max(rc != EXIT_OK)) { if (rc == EXIT_OK) rc = EXIT_INPUT; goto done; }
-    rs.sweep = sw;
-    rs.model = qs_sweep_model(sw);
-    rs.n_axes = n_axes;
-    rs.pairs = qs_sweep_pairs(sw);
-    rs.total = qs_sweep_size(sw);
-    rs.classical = so.classical;
-    rs.interval = interval;
-    rs.s_tol = so.s_tol;
-    size_t np = rs.pairs ? (size_t)rs.pairs : 1;
-    rs.row_size = 160 + 64 * (size_t)n_axes + 4 * 32 * np;   /* numbers take at most 25 characters */
-    rs.done = calloc(rs.total, 1);
-    rs.S = malloc(rs.total * np * sizeof *rs.S);
-    rs.phi = malloc(rs.total * np * sizeof *rs.phi);
-    rs.residual = malloc(rs.total * sizeof *rs.residual);
-    rs.top = malloc(rs.total * sizeof *rs.top);
-    rs.trunc = malloc(rs.total * sizeof *rs.trunc);
-    rs.status = malloc(rs.total * sizeof *rs.status);
-    rs.row = malloc(rs.row_size);
-    rs.check = malloc(rs.row_size);
-    if (so.perturb && !so.classical && !(rs.S1 = malloc(rs.total * np * sizeof *rs.S1))) { rc = cli_fail(QS_ENOMEM, "out of memory"); goto done; }
-    if (so.classical && (!(rs.S_err = malloc(rs.total * np * sizeof *rs.S_err)) || !(rs.escaped = malloc(rs.total * sizeof *rs.escaped)))) {
-        rc = cli_fail(QS_ENOMEM, "out of memory");
-        goto done;
-    }
-    if (!rs.done || !rs.S || !rs.phi || !rs.residual || !rs.top || !rs.trunc || !rs.status || !rs.row || !rs.check) {
-        rc = cli_fail(QS_ENOMEM, "out of memory for %zu points", rs.total);
-        goto done;
-    }
-    char *axis_names[64];
-    for (int a = 0; a < n_axes; a++) axis_names[a] = (char *)axes[a].paths[0];
-    description desc = {sw, n_axes, n_ties, axes, ties, qs_sweep_options_used(sw)};
-    snprintf(rs.sig, sizeof rs.sig, "%016llx", signature(&desc));
-
-    /* Journals: every process appends its blocks to its own journal; rank 0 gathers them,
-     * at the start (--resume) and at the end, into sweep.partial.csv and sweep.csv. Every
-     * step where processes depend on each other ends in a collective that also agrees on
-     * failure, so no process waits for one that gave up. */
-    char journal[4096], final[4096], tmp[4200], bad[4200];
-    journal_path(journal, sizeof journal, out, rank);
-    snprintf(final, sizeof final, "%s/sweep.csv", out);
-    if (resume) {
-        journal_stats js;
-        int state = read_journals(out, &rs, &js, bad, sizeof bad);
-        if (state == JOURNAL_OTHER)
-            rc = cli_fail(QS_EINPUT, "--resume: %s belongs to a different sweep (model, axes, ties or solver options changed)", bad);
-        else if (state == JOURNAL_BROKEN)
-            rc = cli_fail(QS_EINPUT, "--resume: %s is not a sweep journal (its first line is damaged); remove it to start over", bad);
-        else if (state == JOURNAL_UNREADABLE)
-            rc = cli_fail(QS_EINPUT, "--resume: %s cannot be read (%s)", bad,
-                          js.error == EINVAL ? "not a regular file" : strerror(js.error));
-        else if (rank == 0) {
-            if (js.state == JOURNAL_NONE) fprintf(stderr, "qsync sweep: --resume: no journal in %s; starting from the first point\n", out);
-            if (js.state == JOURNAL_EMPTY) fprintf(stderr, "qsync sweep: --resume: the journal in %s is empty; starting from the first point\n", out);
-            fprintf(stderr, "qsync sweep: resuming, %ld of %zu points already done\n", js.kept, rs.total);
-            if (js.damaged || js.duplicate || js.foreign)
-                fprintf(stderr, "qsync sweep: discarded %ld journal rows (%ld damaged or of another sweep, %ld duplicate, "
-                                "%ld not of this sweep's grid); their points are recomputed\n",
-                        js.damaged + js.duplicate + js.foreign, js.damaged, js.duplicate, js.foreign);
-            if (js.partial)
-                fprintf(stderr, "qsync sweep: recomputing %ld points of incomplete blocks (a block is solved whole)\n", js.partial);
-        }
-    }
-    if (par_max(rc != EXIT_OK)) { if (rc == EXIT_OK) rc = EXIT_INPUT; goto done; }
-    rc = rank == 0 ? consolidate_journals(out, &rs, axis_names) : EXIT_OK;
-    if (par_max(rc != EXIT_OK)) { if (rc == EXIT_OK) rc = EXIT_IO; goto done; }
-    if (rank > 0) rc = write_journal(journal, &rs, axis_names, 0);   /* an empty journal of this process's own */
-    if (rc == EXIT_OK && !(rs.journal = fopen(journal, "a"))) rc = cli_fail(QS_EIO, "%s: cannot append", journal);
-    if (par_max(rc != EXIT_OK)) { if (rc == EXIT_OK) rc = EXIT_IO; goto done; }
-
-    rs.tty = rank == 0 && isatty(2);
-    if (rank != 0) rs.interval = 0;
-    size_t block = (size_t)qs_sweep_block_size(sw);
-    for (size_t p = 0; p < rs.total; p++)
-        rs.todo += !rs.done[p] && (p / block) % (size_t)nproc == (size_t)rank;
-    rs.t0 = rs.last_print = qs_now_cli();
-    qs_error err;
-    int st = qs_sweep_run(sw, rs.done, on_block, &rs, &stop_flag, &err);
-    if (rs.tty) progress(&rs, 1);
-    fclose(rs.journal);
-    rs.journal = NULL;
-    if (st != QS_OK) rc = cli_fail(st, "%s", err.message);
-    else if (rs.failed) rc = cli_fail(QS_EIO, "%s: write failed (%s); the sweep stopped at once: free space, then finish it with --resume", journal, strerror(rs.failed));
-    int stopped = par_max(stop_flag != 0);
-    if (par_max(rc != EXIT_OK)) { if (rc == EXIT_OK) rc = EXIT_IO; goto done; }
-
-    if (rank == 0) {
-        size_t failed = 0, done_count = 0, n_trunc = 0, n_top = 0, n_unchecked = 0, worst = (size_t)-1;
-        journal_stats js;
-        if (nproc > 1 && read_journals(out, &rs, &js, bad, sizeof bad) != JOURNAL_OK)
-            rc = cli_fail(QS_EIO, "%s: changed during the sweep", bad);
-        FILE *fp = rc == EXIT_OK ? out_open(final, tmp, sizeof tmp) : NULL;
-        if (fp) {
-            write_header(fp, &rs, axis_names, 0);
-            for (size_t p = 0; p < rs.total; p++) {
-                if (!rs.done[p]) continue;
-                done_count++;
-                if (rs.status[p] < 0) failed++;
-                if (rs.status[p] == STATUS_TRUNCATION) {
-                    n_trunc++;
-                    if (isfinite(rs.trunc[p]) && (worst == (size_t)-1 || rs.trunc[p] > rs.trunc[worst])) worst = p;
-                }
-                if (rs.status[p] == QS_WARN_TRUNCATION) n_top++;
-                if (!rs.classical && rs.status[p] == QS_WARN_TRUNCATION) n_unchecked++;
-                write_row(fp, &rs, p, 0);
-            }
-            rc = out_commit(fp, tmp, final);
-        } else if (rc == EXIT_OK) {
-            rc = EXIT_IO;
-        }
-        if (rc == EXIT_OK) rc = write_description(out, &desc, argc, argv);
-        if (rc == EXIT_OK && n_trunc) {
-            char largest[96] = "";
-            if (worst != (size_t)-1) snprintf(largest, sizeof largest, "; the largest, %.2g, at point %zu", rs.trunc[worst], worst);
-            fprintf(stderr, "qsync sweep: warning: %zu of %zu points have an estimated truncation error of S above --s-tol %g "
-                    "(status truncation%s): raise levels\n", n_trunc, done_count, so.s_tol, largest);
-        }
-        if (rc == EXIT_OK && n_unchecked && so.truncation != QS_SWEEP_TRUNCATION_OFF)
-            fprintf(stderr, "qsync sweep: the truncation error of S was not estimated at %zu of %zu points whose top level "
-                    "holds more than --top-tol (status top-level): one more level needs more than %d unknowns; "
-                    "--truncation-check computes it\n", n_unchecked, done_count, QS_CONVERGENCE_AUTO_MAX);
-        else if (rc == EXIT_OK && n_top)
-            fprintf(stderr, "qsync sweep: warning: %zu of %zu points have a top level above --top-tol (status top-level; "
-                    "the truncation error of S was not estimated: --no-truncation-check)\n", n_top, done_count);
-        if (rc == EXIT_OK && nproc > 1) rc = consolidate_journals(out, &rs, axis_names);
-        if (rc != EXIT_OK) {
-        } else if (stopped) {
-            fprintf(stderr, "qsync sweep: interrupted; %s holds %zu of %zu points; finish with --resume\n", final, done_count, rs.total);
-            rc = 130;
-        } else if (plot && (rc = write_plot(out, &rs, axis_names, axes)) != EXIT_OK) {
-        } else if (failed) {
-            fprintf(stderr, "qsync sweep: %zu of %zu points failed (NaN in %s, see the status column)\n", failed, rs.total, final);
-            rc = EXIT_NUMERIC;
-        }
-    }
-    rc = par_broadcast(rc);
-    goto done;
+    sweep_job job = {.command = "sweep", .argc = argc, .argv = argv, .model = m, .n_axes = n_axes, .axes = axes,
+                     .n_ties = n_ties, .ties = ties, .options = so, .out = out, .resume = resume, .plot = plot,
+                     .progress_interval = interval};
+    rc = sweep_job_run(&job);
 done:
-    if (rs.journal) fclose(rs.journal);
-    if (lock_fd >= 0) close(lock_fd);
-    free(rs.done);
-    free(rs.S);
-    free(rs.S1);
-    free(rs.S_err);
-    free(rs.escaped);
-    free(rs.phi);
-    free(rs.residual);
-    free(rs.top);
-    free(rs.trunc);
-    free(rs.status);
-    free(rs.row);
-    free(rs.check);
-    qs_sweep_free(&sw);
     qs_model_free(&m);
+    free(observe);
     for (int a = 0; a < n_axes && a < 64; a++) {
         if (axis_copy[a]) {
             free((void *)axes[a].paths);

@@ -501,7 +501,6 @@ int qs_state_observe(const qs_state *state, int n_which, const int *which, doubl
         if (table[which[i]].info.kind == QS_OBS_PAIR) needs |= table[which[i]].needs;
         else any_osc = 1;
     }
-    size_t n_pairs = n > 1 ? (size_t)n * (size_t)(n - 1) / 2 : 0;
     /* where each observable's values start */
     size_t *start = malloc(((size_t)n_which + 1) * sizeof *start), *off = malloc(((size_t)n + 1) * sizeof *off);
     if (!start || !off) { free(start); free(off); return qs_error_set(err, QS_ENOMEM, "out of memory"); }
@@ -538,7 +537,6 @@ int qs_state_observe(const qs_state *state, int n_which, const int *which, doubl
             }
             pair_ctx_free(&p);
         }
-    (void)n_pairs;
     free(start);
     free(off);
     return status;
@@ -594,19 +592,27 @@ int qs_state_reduced_pair(const qs_state *state, int a, int b, double complex *r
     return QS_OK;
 }
 
-int qs_state_dense(const qs_state *state, double complex *rho, qs_error *err)
+int qs_state_dense_rows(const qs_state *state, size_t first, size_t count, double complex *rows, qs_error *err)
 {
     const qs_basis *B = state->basis;
     size_t D = B->dim;
-    memset(rho, 0, D * D * sizeof *rho);
-    for (int N = 0; N <= B->max_total; N++) {
+    if (first > D || count > D - first)
+        return qs_error_set(err, QS_EINPUT, "rows %zu to %zu are not rows of the %zu x %zu density matrix", first, first + count, D, D);
+    memset(rows, 0, count * D * sizeof *rows);
+    for (size_t r = 0; r < count; r++) {
+        size_t s = first + r;
+        int N = B->total[s];
         size_t d = B->block_size[N];
         const size_t *states = B->block_states[N];
-        const double complex *blk = state->rho + B->block_offset[N];
-        for (size_t i = 0; i < d; i++)
-            for (size_t k = 0; k < d; k++) rho[states[i] * D + states[k]] = blk[i * d + k];
+        const double complex *row = state->rho + B->block_offset[N] + B->pos[s] * d;
+        for (size_t k = 0; k < d; k++) rows[r * D + states[k]] = row[k];
     }
     return QS_OK;
+}
+
+int qs_state_dense(const qs_state *state, double complex *rho, qs_error *err)
+{
+    return qs_state_dense_rows(state, 0, state->basis->dim, rho, err);
 }
 
 int qs_state_phase_distribution(const qs_state *state, int a, int b, int husimi, int n_phi, const double *phi, double *P,

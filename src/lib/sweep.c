@@ -1,10 +1,14 @@
-/* sweep.c — S over a grid of parameters (see qsync/sweep.h).
+/* sweep.c — S and the other observables over a grid of parameters, and the store of the
+ * grid's results (see qsync/sweep.h).
  *
  * Invariants: base holds the couplings of every point (couplings named by the axes and
  * ties exist, levels resolved); every grid point's model has been built and checked at
- * creation, and lmax is the largest truncation of any oscillator at any point (levels may be
- * an axis), which sizes the per-point buffers; perms is the symmetry group common to all
- * points. Each thread keeps up to PLANS_PER_THREAD plans, one per distinct structure, and
+ * creation, and levels_max[j] is the largest truncation of oscillator j at any point (levels
+ * may be an axis), which fixes the layout of every point's observables (width values, the
+ * populations of a point with fewer levels padded with 0); perms is the symmetry group common
+ * to all points. A quantum point computes its observables in one qs_state_observe call: those
+ * asked, then S and phi_max when not asked (result.S, result.phi, and the truncation status
+ * speak of S). Each thread keeps up to PLANS_PER_THREAD plans, one per distinct structure, and
  * resets a plan the first time a block uses it, so a point's numbers depend only on its
  * block. Beside each steady plan sits the truncation check's plan for that structure
  * (convergence.h), made afresh the first time a block uses it (it has no reset of its own);
@@ -12,12 +16,14 @@
  * in a critical section.
  */
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <matheval.h>
 #include <omp.h>
 #include "qsync/sweep.h"
+#include "qsync/observables.h"
 #include "internal.h"
 
 #define MAX_VARS 16
@@ -47,8 +53,14 @@ struct qs_sweep {
     qs_sweep_options opt;
     size_t size;
     int pairs;
-    int lmax;                    /* largest levels of any oscillator at any point */
+    int *levels_max;             /* [n] largest levels of each oscillator at any point */
     int *perms, n_perms;
+    /* observables of every quantum point: those asked (or S, phi_max), then S and phi_max
+     * when not asked, so that result.S and result.phi always have theirs */
+    int n_user, n_obs;
+    int *obs;                    /* [n_obs]; opt.observe points at its first n_user (asked) */
+    size_t user_width, width;    /* values asked; all, at levels_max */
+    size_t S_at, phi_at;         /* where S and phi_max start in the values */
 };
 
 static const char *const var_names[] = {"omega", "K", "gamma_plus", "gamma_minus", "sigma_plus", "sigma_minus",
@@ -86,6 +98,8 @@ void qs_sweep_defaults(qs_sweep_options *o)
     o->part = 0;
     o->parts = 1;
     o->stop = NULL;
+    o->n_observe = 0;
+    o->observe = NULL;
 }
 
 void qs_sweep_free(qs_sweep **sweep)
@@ -101,6 +115,8 @@ void qs_sweep_free(qs_sweep **sweep)
         if (s->ties[t].eval) evaluator_destroy(s->ties[t].eval);
     free(s->ties);
     free(s->perms);
+    free(s->levels_max);
+    free(s->obs);
     free(s);
     *sweep = NULL;
 }
@@ -110,6 +126,28 @@ int qs_sweep_block_size(const qs_sweep *s) { return s->opt.block; }
 const qs_sweep_options *qs_sweep_options_used(const qs_sweep *s) { return &s->opt; }
 int qs_sweep_pairs(const qs_sweep *s) { return s->pairs; }
 const qs_model *qs_sweep_model(const qs_sweep *s) { return s->base; }
+size_t qs_sweep_observe_width(const qs_sweep *s) { return s->opt.classical ? 0 : s->user_width; }
+int qs_sweep_levels_max(const qs_sweep *s, int j) { return j >= 0 && j < s->base->n ? s->levels_max[j] : 0; }
+
+const char *qs_sweep_status_word(int st)
+{
+    switch (st) {
+    case QS_OK: return "ok";
+    case QS_WARN_TRUNCATION: return "top-level";
+    case QS_SWEEP_STATUS_TRUNCATION: return "truncation";
+    case QS_ENUMERIC: return "numerical";
+    case QS_ETOOBIG: case QS_ENOMEM: return "memory";
+    default: return "input";
+    }
+}
+
+int qs_sweep_status_parse(const char *word, int *status)
+{
+    static const int codes[] = {QS_OK, QS_WARN_TRUNCATION, QS_SWEEP_STATUS_TRUNCATION, QS_ENUMERIC, QS_ETOOBIG, QS_EINPUT};
+    for (size_t k = 0; k < sizeof codes / sizeof codes[0]; k++)
+        if (strcmp(word, qs_sweep_status_word(codes[k])) == 0) { *status = codes[k]; return 1; }
+    return 0;
+}
 
 static double complex axis_value(const qs_axis *a, size_t i)
 {
@@ -306,12 +344,50 @@ static int check_paths_distinct(int n_axes, const qs_axis *axes, int n_ties, con
     return QS_OK;
 }
 
+/* The observables of every point (s->obs) from options.observe: checked (known, each once,
+ * quantum only), S and phi_max added when not asked; opt.observe then points at the copy. */
+static int set_observables(qs_sweep *s, qs_error *err)
+{
+    int n_user = s->opt.n_observe > 0 ? s->opt.n_observe : 0;
+    if (n_user > 0 && !s->opt.observe) return qs_error_set(err, QS_EINPUT, "observables: n_observe > 0 without the list");
+    if (n_user > 0 && s->opt.classical)
+        return qs_error_set(err, QS_EINPUT, "observables are of the quantum steady state; a classical sweep gives S, S_err "
+                            "and phi_max only");
+    int total = qs_observable_count();
+    if (n_user > total) return qs_error_set(err, QS_EINPUT, "observables: %d asked, the table has %d", n_user, total);
+    s->obs = malloc(((size_t)n_user + 2) * sizeof *s->obs);
+    if (!s->obs) return qs_error_set(err, QS_ENOMEM, "out of memory");
+    const int S = qs_observable_find("S"), phi = qs_observable_find("phi_max");
+    if (n_user == 0) {
+        s->obs[s->n_obs++] = S;
+        s->obs[s->n_obs++] = phi;
+        s->n_user = 2;
+    } else {
+        for (int k = 0; k < n_user; k++) {
+            int w = s->opt.observe[k];
+            if (!qs_observable_get(w)) return qs_error_set(err, QS_EINPUT, "observables: no observable of index %d", w);
+            for (int i = 0; i < k; i++)
+                if (s->obs[i] == w) return qs_error_set(err, QS_EINPUT, "observables: %s asked twice", qs_observable_get(w)->name);
+            s->obs[s->n_obs++] = w;
+        }
+        s->n_user = n_user;
+        int has_S = 0, has_phi = 0;
+        for (int k = 0; k < n_user; k++) has_S |= s->obs[k] == S, has_phi |= s->obs[k] == phi;
+        if (!has_S) s->obs[s->n_obs++] = S;
+        if (!has_phi) s->obs[s->n_obs++] = phi;
+    }
+    s->opt.n_observe = n_user;
+    s->opt.observe = n_user ? s->obs : NULL;
+    return QS_OK;
+}
+
 int qs_sweep_create(const qs_model *base, int n_axes, const qs_axis *axes, int n_ties, const qs_tie *ties,
                     const qs_sweep_options *options, qs_sweep **out, qs_error *err)
 {
     *out = NULL;
     if (n_axes < 1 || n_axes > 64) return qs_error_set(err, QS_EINPUT, "a sweep needs 1 to 64 --vary axes");
     qs_sweep *s = calloc(1, sizeof *s);
+    int st;
     if (!s) return qs_error_set(err, QS_ENOMEM, "out of memory");
     if (options) s->opt = *options; else qs_sweep_defaults(&s->opt);
     /* sampling takes a point's estimate from neighbours of the same levels: with the levels
@@ -321,6 +397,7 @@ int qs_sweep_create(const qs_model *base, int n_axes, const qs_axis *axes, int n
             const char *dot = strrchr(axes[a].paths[q], '.');
             if (strcmp(dot ? dot + 1 : axes[a].paths[q], "levels") == 0) s->opt.truncation = QS_SWEEP_TRUNCATION_AUTO;
         }
+    if ((st = set_observables(s, err)) != QS_OK) { qs_sweep_free(&s); return st; }
     if (s->opt.block < 1) s->opt.block = 1;
     if (s->opt.parts < 1 || s->opt.part < 0 || s->opt.part >= s->opt.parts) { s->opt.parts = 1; s->opt.part = 0; }
     s->base = qs_model_copy(base);
@@ -368,7 +445,6 @@ int qs_sweep_create(const qs_model *base, int n_axes, const qs_axis *axes, int n
                                         axes[a].paths[0], axes[a].paths[p]);
                 }
     }
-    int st;
     if ((st = check_paths_distinct(n_axes, axes, n_ties, ties, err)) != QS_OK) { qs_sweep_free(&s); return st; }
     for (int t = 0; t < n_ties; t++, s->n_ties++)
         if ((st = make_tie(s, &ties[t], &s->ties[t], err)) != QS_OK) { s->n_ties++; qs_sweep_free(&s); return st; }
@@ -411,7 +487,11 @@ int qs_sweep_create(const qs_model *base, int n_axes, const qs_axis *axes, int n
     free(levels);
     /* every point builds; the symmetry group is what all of them share */
     if (qs_model_symmetries(s->base, &s->perms, &s->n_perms) != QS_OK) { qs_model_free(&m); qs_sweep_free(&s); return qs_error_set(err, QS_ENOMEM, "out of memory"); }
-    s->lmax = 2;
+    if (!(s->levels_max = calloc((size_t)n, sizeof *s->levels_max))) {
+        qs_model_free(&m);
+        qs_sweep_free(&s);
+        return qs_error_set(err, QS_ENOMEM, "out of memory");
+    }
     for (size_t p = 0; p < s->size; p++) {
         if (p % 4096 == 4095 && s->opt.stop && *s->opt.stop) {
             qs_model_free(&m);
@@ -424,7 +504,8 @@ int qs_sweep_create(const qs_model *base, int n_axes, const qs_axis *axes, int n
             qs_sweep_free(&s);
             return st;
         }
-        for (int j = 0; j < n; j++) if (m->osc[j].levels > s->lmax) s->lmax = m->osc[j].levels;
+        for (int j = 0; j < n; j++)
+            if (m->osc[j].levels > s->levels_max[j]) s->levels_max[j] = m->osc[j].levels;
         int kept = 0;
         for (int g = 0; g < s->n_perms; g++)
             if (qs_model_has_symmetry(m, s->perms + (size_t)g * (size_t)n))
@@ -432,6 +513,15 @@ int qs_sweep_create(const qs_model *base, int n_axes, const qs_axis *axes, int n
         s->n_perms = kept;
     }
     qs_model_free(&m);
+    if (!s->opt.classical) {
+        s->user_width = qs_observe_width(n, s->levels_max, s->n_user, s->obs);
+        s->width = qs_observe_width(n, s->levels_max, s->n_obs, s->obs);
+        for (int w = 0; w < s->n_obs; w++) {
+            size_t at = qs_observe_width(n, s->levels_max, w, s->obs);
+            if (strcmp(qs_observable_get(s->obs[w])->name, "S") == 0) s->S_at = at;
+            if (strcmp(qs_observable_get(s->obs[w])->name, "phi_max") == 0) s->phi_at = at;
+        }
+    }
     *out = s;
     return QS_OK;
 }
@@ -448,10 +538,6 @@ static int run_classical(qs_sweep *s, const unsigned char *done, qs_sweep_report
         qs_model_free(&m); free(res); free(S);
         return qs_error_set(err, QS_ENOMEM, "out of memory for the sweep's workspaces");
     }
-    /* the trajectories take every core; BLAS (a tiny eigenproblem per point) gets none of its
-     * own threads, whose spinning would steal cycles from them */
-    int blas = openblas_get_num_threads();
-    openblas_set_num_threads(1);
     for (size_t b = 0; b * block < s->size && !*stop; b++) {
         if (b % (size_t)s->opt.parts != (size_t)s->opt.part) continue;
         int n = 0;
@@ -493,10 +579,39 @@ static int run_classical(qs_sweep *s, const unsigned char *done, qs_sweep_report
         }
         if (n > 0 && report) report(ctx, res, n);
     }
-    openblas_set_num_threads(blas);
     qs_model_free(&m);
     free(res);
     free(S);
+    return QS_OK;
+}
+
+/* The observables of a solved point into values (s->width, the layout at the grid's largest
+ * levels): computed once at the point's own levels, and a population above them is 0. */
+static int observe_point(const qs_sweep *s, const qs_model *m, const qs_state *state, double *values, double *scratch,
+                         qs_error *e)
+{
+    int n = m->n, same = 1;
+    for (int j = 0; j < n; j++) same &= m->osc[j].levels == s->levels_max[j];
+    int st = qs_state_observe(state, s->n_obs, s->obs, same ? values : scratch, e);
+    if (st != QS_OK || same) return st;
+    size_t from = 0, to = 0;
+    for (int k = 0; k < s->n_obs; k++) {
+        const qs_observable *o = qs_observable_get(s->obs[k]);
+        if (o->kind == QS_OBS_OSCILLATOR && o->per_level) {
+            for (int j = 0; j < n; j++) {
+                size_t l = (size_t)m->osc[j].levels;
+                memcpy(values + to, scratch + from, l * sizeof *values);
+                for (; l < (size_t)s->levels_max[j]; l++) values[to + l] = 0.0;
+                from += (size_t)m->osc[j].levels;
+                to += (size_t)s->levels_max[j];
+            }
+        } else {
+            size_t w = o->kind == QS_OBS_PAIR ? (size_t)s->pairs : (size_t)n;
+            memcpy(values + to, scratch + from, w * sizeof *values);
+            from += w;
+            to += w;
+        }
+    }
     return QS_OK;
 }
 
@@ -573,8 +688,7 @@ int qs_sweep_run(qs_sweep *s, const unsigned char *done, qs_sweep_report report,
     if (s->opt.classical) return run_classical(s, done, report, ctx, stop, err);
     size_t block = (size_t)s->opt.block, nblocks = (s->size + block - 1) / block;
     int threads = s->opt.threads > 0 ? s->opt.threads : omp_get_max_threads();
-    int blas = openblas_get_num_threads(), failed = 0;
-    openblas_set_num_threads(1);
+    int failed = 0;
     size_t np = (size_t)(s->pairs ? s->pairs : 1);
 #pragma omp parallel num_threads(threads)
     {
@@ -583,14 +697,15 @@ int qs_sweep_run(qs_sweep *s, const unsigned char *done, qs_sweep_report report,
         plan_cache pc;
         memset(&pc, 0, sizeof pc);
         qs_sweep_result *res = malloc(block * sizeof *res);
-        double *S = malloc(3 * block * np * sizeof *S);
+        double *S1 = malloc(block * np * sizeof *S1);
+        double *values = malloc(block * s->width * sizeof *values);   /* the observables of each point */
+        double *scratch = malloc(s->width * sizeof *scratch);
         int *slots = malloc(block * sizeof *slots);      /* plan slot (structure) of each point of the block */
-        double complex *c = malloc(((size_t)s->lmax + 1) * sizeof *c);
         qs_steady_options so = s->opt.steady;
         so.perms = s->perms;
         so.n_perms = s->n_perms;
         if (so.memory_limit == 0) so.memory_limit = qs_memory_available() / threads;
-        if (!m || !res || !S || !c || !slots) {
+        if (!m || !res || !S1 || !values || !scratch || !slots) {
 #pragma omp atomic write
             failed = 1;
         }
@@ -602,10 +717,11 @@ int qs_sweep_run(qs_sweep *s, const unsigned char *done, qs_sweep_report report,
             for (size_t p = b * block; p < (b + 1) * block && p < s->size; p++) {
                 if (done && done[p]) continue;
                 qs_sweep_result *r = &res[n];
-                double *Sp = S + (size_t)n * np, *S1p = S + (block + (size_t)n) * np, *Pp = S + (2 * block + (size_t)n) * np;
+                double *S1p = S1 + (size_t)n * np, *vp = values + (size_t)n * s->width;
                 r->point = p;
-                r->S = Sp;
-                r->phi = Pp;
+                r->values = vp;
+                r->S = vp + s->S_at;
+                r->phi = vp + s->phi_at;
                 r->S1 = s->opt.perturb ? S1p : NULL;
                 r->S_err = NULL;
                 r->escaped_fraction = NAN;
@@ -614,7 +730,8 @@ int qs_sweep_run(qs_sweep *s, const unsigned char *done, qs_sweep_report report,
                 r->truncation_checked = 0;
                 slots[n] = -1;
                 r->truncation_error = r->truncation_nearby = NAN;
-                for (int q = 0; q < s->pairs; q++) Sp[q] = S1p[q] = Pp[q] = NAN;
+                for (int q = 0; q < s->pairs; q++) S1p[q] = NAN;
+                for (size_t k = 0; k < s->width; k++) vp[k] = NAN;
                 qs_error e;
                 qs_steady *plan = NULL;
                 int slot = 0;
@@ -649,13 +766,14 @@ int qs_sweep_run(qs_sweep *s, const unsigned char *done, qs_sweep_report report,
                         double top = qs_state_population(state, j, m->osc[j].levels - 1);
                         if (top > r->top_population) r->top_population = top;
                     }
-                    int q = 0;
-                    for (int a = 0; a < m->n; a++)
-                        for (int bb = a + 1; bb < m->n; bb++, q++) {
-                            int la = m->osc[a].levels, lb = m->osc[bb].levels, l = (la < lb ? la : lb) - 1;
-                            qs_state_phase_coefficients(state, a, bb, l, c);
-                            qs_phase_max(l, c, &Sp[q], &Pp[q]);
-                        }
+                    int ost = observe_point(s, m, state, vp, scratch, &e);
+                    if (ost != QS_OK) {                          /* not computed: the point failed */
+                        for (size_t k = 0; k < s->width; k++) vp[k] = NAN;
+                        r->status = st = ost;
+                        slots[n] = -1;
+                        n++;
+                        continue;
+                    }
                     /* the truncation error of S: one more level for every oscillator */
                     qs_convergence_plan *check = NULL;
                     const qs_convergence *conv = NULL;
@@ -699,11 +817,206 @@ int qs_sweep_run(qs_sweep *s, const unsigned char *done, qs_sweep_report report,
         }
         qs_model_free(&m);
         free(res);
-        free(S);
+        free(S1);
+        free(values);
+        free(scratch);
         free(slots);
-        free(c);
     }
-    openblas_set_num_threads(blas);
     if (failed) return qs_error_set(err, QS_ENOMEM, "out of memory for the sweep's workspaces");
     return QS_OK;
+}
+
+/* ---- the store ---- */
+
+struct qs_sweep_store {
+    size_t size;
+    int columns, pairs, classical;
+    char **names;
+    double **data;               /* [columns], NULL for status */
+    int *status;
+    unsigned char *done;
+    double s_tol;
+    int status_column;
+    int first_result;            /* the first column after the axes */
+    /* where each part of a result goes (column of its first value; −1: none) */
+    int at_S, at_phi, at_values, at_S1, at_S_err, at_escaped, at_residual, at_top, at_trunc;
+    size_t n_values;             /* result.values entries filed (observables asked) */
+};
+
+void qs_sweep_store_free(qs_sweep_store **store)
+{
+    if (!store || !*store) return;
+    qs_sweep_store *t = *store;
+    for (int c = 0; c < t->columns; c++) {
+        if (t->names) free(t->names[c]);
+        if (t->data) free(t->data[c]);
+    }
+    free(t->names);
+    free(t->data);
+    free(t->status);
+    free(t->done);
+    free(t);
+    *store = NULL;
+}
+
+/* Name column t->columns (printf format) and give it its NaN-filled data (none for status);
+ * 0 when out of memory. */
+static int add_column(qs_sweep_store *t, int with_data, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int add_column(qs_sweep_store *t, int with_data, const char *fmt, ...)
+{
+    char name[3 * QS_NAME_MAX + 64];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(name, sizeof name, fmt, ap);
+    va_end(ap);
+    int c = t->columns;
+    if (!(t->names[c] = strdup(name))) return 0;
+    t->columns++;
+    if (!with_data) return 1;
+    if (!(t->data[c] = malloc(t->size * sizeof *t->data[c]))) return 0;
+    for (size_t p = 0; p < t->size; p++) t->data[c][p] = NAN;
+    return 1;
+}
+
+/* One column per pair, PREFIX_<a>-<b>; the first's index, −1 when out of memory. */
+static int pair_columns(qs_sweep_store *t, const qs_model *m, const char *prefix)
+{
+    int first = t->columns;
+    for (int a = 0; a < m->n; a++)
+        for (int b = a + 1; b < m->n; b++)
+            if (!add_column(t, 1, "%s_%s-%s", prefix, m->names[a], m->names[b])) return -1;
+    return first;
+}
+
+int qs_sweep_store_create(const qs_sweep *s, qs_sweep_store **out, qs_error *err)
+{
+    *out = NULL;
+    qs_sweep_store *t = calloc(1, sizeof *t);
+    if (!t) return qs_error_set(err, QS_ENOMEM, "out of memory");
+    const qs_model *m = s->base;
+    int n = m->n, complex_axes = 0;
+    for (int a = 0; a < s->n_axes; a++) complex_axes += qs_sweep_axis_complex(s, a);
+    size_t max_columns = (size_t)s->n_axes + (size_t)complex_axes + 8 + 4 * (size_t)(s->pairs ? s->pairs : 1) + s->user_width;
+    t->size = s->size;
+    t->pairs = s->pairs;
+    t->classical = s->opt.classical;
+    t->s_tol = s->opt.s_tol;
+    t->at_S = t->at_phi = t->at_values = t->at_S1 = t->at_S_err = t->at_escaped = t->at_residual = t->at_top = t->at_trunc = -1;
+    t->names = calloc(max_columns, sizeof *t->names);
+    t->data = calloc(max_columns, sizeof *t->data);
+    t->status = malloc(t->size * sizeof *t->status);
+    t->done = calloc(t->size, 1);
+    int ok = t->names && t->data && t->status && t->done;
+    /* the axes, filled now */
+    for (int a = 0; ok && a < s->n_axes; a++) {
+        int c = t->columns, im = qs_sweep_axis_complex(s, a);
+        ok = add_column(t, 1, "%s", s->axes[a].paths[0]) && (!im || add_column(t, 1, "%s_im", s->axes[a].paths[0]));
+        for (size_t p = 0; ok && p < t->size; p++) {
+            size_t i = p, stride = 1;
+            for (int b = s->n_axes - 1; b > a; b--) stride *= (size_t)s->axes[b].count;
+            i = (p / stride) % (size_t)s->axes[a].count;
+            double complex v = axis_value(&s->axes[a], i);
+            t->data[c][p] = creal(v);
+            if (im) t->data[c + 1][p] = cimag(v);
+        }
+    }
+    int by_default = s->opt.n_observe == 0;
+    t->first_result = t->columns;
+    if (!ok) {
+    } else if (t->classical) {
+        ok = (t->at_S = pair_columns(t, m, "S")) >= 0 && (t->at_S_err = pair_columns(t, m, "S_err")) >= 0 &&
+             add_column(t, 1, "escaped_fraction");
+        t->at_escaped = t->columns - 1;
+        t->status_column = t->columns;
+        ok = ok && add_column(t, 0, "status") && (t->at_phi = pair_columns(t, m, "phi")) >= 0;
+    } else {
+        if (by_default) {
+            ok = (t->at_S = pair_columns(t, m, "S")) >= 0;
+        } else {
+            t->at_values = t->columns;
+            t->n_values = s->user_width;
+            for (int k = 0; ok && k < s->n_user; k++) {
+                const qs_observable *o = qs_observable_get(s->obs[k]);
+                if (o->kind == QS_OBS_PAIR) ok = pair_columns(t, m, o->name) >= 0;
+                else
+                    for (int j = 0; ok && j < n; j++)
+                        if (o->per_level)
+                            for (int l = 0; ok && l < s->levels_max[j]; l++) ok = add_column(t, 1, "%s_%s_%d", o->name, m->names[j], l);
+                        else
+                            ok = add_column(t, 1, "%s_%s", o->name, m->names[j]);
+            }
+        }
+        t->at_residual = t->columns;
+        t->at_top = t->columns + 1;
+        t->status_column = t->columns + 2;
+        ok = ok && add_column(t, 1, "residual") && add_column(t, 1, "top_population") && add_column(t, 0, "status");
+        if (ok && s->opt.perturb) ok = (t->at_S1 = pair_columns(t, m, "S1")) >= 0;
+        if (ok && by_default) ok = (t->at_phi = pair_columns(t, m, "phi")) >= 0;
+        t->at_trunc = t->columns;
+        ok = ok && add_column(t, 1, "truncation_error");
+    }
+    if (!ok) {
+        qs_sweep_store_free(&t);
+        return qs_error_set(err, QS_ENOMEM, "out of memory for the results of %zu points", s->size);
+    }
+    for (size_t p = 0; p < t->size; p++) t->status[p] = QS_EINPUT;
+    *out = t;
+    return QS_OK;
+}
+
+static void put_pairs(qs_sweep_store *t, int at, const double *v, size_t p)
+{
+    for (int q = 0; at >= 0 && q < t->pairs; q++) t->data[at + q][p] = v ? v[q] : NAN;
+}
+
+void qs_sweep_store_add(void *ctx, const qs_sweep_result *r, int count)
+{
+    qs_sweep_store *t = ctx;
+    for (int i = 0; i < count; i++) {
+        size_t p = r[i].point;
+        if (p >= t->size) continue;
+        put_pairs(t, t->at_S, r[i].S, p);
+        put_pairs(t, t->at_phi, r[i].phi, p);
+        put_pairs(t, t->at_S1, r[i].S1, p);
+        put_pairs(t, t->at_S_err, r[i].S_err, p);
+        for (size_t k = 0; t->at_values >= 0 && k < t->n_values; k++)
+            t->data[t->at_values + (int)k][p] = r[i].values ? r[i].values[k] : NAN;
+        if (t->at_escaped >= 0) t->data[t->at_escaped][p] = r[i].escaped_fraction;
+        if (t->at_residual >= 0) t->data[t->at_residual][p] = r[i].residual;
+        if (t->at_top >= 0) t->data[t->at_top][p] = r[i].top_population;
+        int st = r[i].status;
+        if (t->at_trunc >= 0) {
+            /* the status speaks of S: ok or truncation when estimated, top-level only without */
+            t->data[t->at_trunc][p] = r[i].truncation_error;
+            if (st >= 0 && r[i].truncation_checked == 1)
+                st = r[i].truncation_error <= t->s_tol ? QS_OK : QS_SWEEP_STATUS_TRUNCATION;
+            else if (st >= 0 && r[i].truncation_checked == 2)   /* sampled: by its neighbours */
+                st = r[i].truncation_nearby <= t->s_tol ? QS_OK : QS_SWEEP_STATUS_TRUNCATION;
+        }
+        t->status[p] = st;
+        t->done[p] = 1;
+    }
+}
+
+int qs_sweep_store_put(qs_sweep_store *t, size_t p, const double *row, qs_error *err)
+{
+    if (p >= t->size) return qs_error_set(err, QS_EINPUT, "point %zu outside the grid of %zu points", p, t->size);
+    for (int c = t->first_result; c < t->columns; c++)
+        if (t->data[c]) t->data[c][p] = row ? row[c] : NAN;
+    t->status[p] = row ? (int)row[t->status_column] : QS_EINPUT;
+    t->done[p] = row != NULL;
+    return QS_OK;
+}
+
+int qs_sweep_store_columns(const qs_sweep_store *t) { return t->columns; }
+const char *qs_sweep_store_name(const qs_sweep_store *t, int c) { return c >= 0 && c < t->columns ? t->names[c] : NULL; }
+const double *qs_sweep_store_column(const qs_sweep_store *t, int c) { return c >= 0 && c < t->columns ? t->data[c] : NULL; }
+const int *qs_sweep_store_status(const qs_sweep_store *t) { return t->status; }
+const unsigned char *qs_sweep_store_done(const qs_sweep_store *t) { return t->done; }
+
+int qs_sweep_store_find(const qs_sweep_store *t, const char *name)
+{
+    for (int c = 0; c < t->columns; c++) if (strcmp(t->names[c], name) == 0) return c;
+    return -1;
 }
