@@ -12,7 +12,7 @@
 static int check_failures, check_count;
 
 /* |got − want| ≤ tol·max(|want|, floor) ; floor keeps relative checks of zero sane */
-static void check_close(const char *what, double got, double want, double rel, double abs_floor)
+static inline void check_close(const char *what, double got, double want, double rel, double abs_floor)
 {
     double err = fabs(got - want), bound = rel * fabs(want) + abs_floor;
     int ok = err <= bound;
@@ -21,7 +21,7 @@ static void check_close(const char *what, double got, double want, double rel, d
     printf("%s: %s: got %.15g, expected %.15g (|diff| %.2e, allowed %.2e)\n", ok ? "PASS" : "FAIL", what, got, want, err, bound);
 }
 
-static void check_true(const char *what, int ok, const char *detail)
+static inline void check_true(const char *what, int ok, const char *detail)
 {
     check_count++;
     check_failures += !ok;
@@ -29,17 +29,17 @@ static void check_true(const char *what, int ok, const char *detail)
 }
 
 /* A set-up step: silent when it worked, a counted FAIL line when it did not. */
-static int check_setup(const char *what, int ok, const char *detail)
+static inline int check_setup(const char *what, int ok, const char *detail)
 {
     if (!ok) check_true(what, 0, detail);
     return ok;
 }
 
 /* The larger of w and e, NaN winning (fmax would drop a NaN error). */
-static double check_worse(double w, double e) { return isnan(w) || isnan(e) ? NAN : e > w ? e : w; }
+static inline double check_worse(double w, double e) { return isnan(w) || isnan(e) ? NAN : e > w ? e : w; }
 
 /* worst ≤ bound over `compared` items, of which `expected` (> 0) were meant to be compared. */
-static void check_worst(const char *what, double worst, int compared, int expected, double bound)
+static inline void check_worst(const char *what, double worst, int compared, int expected, double bound)
 {
     int ok = expected > 0 && compared == expected && worst <= bound;
     check_count++;
