@@ -5,17 +5,25 @@
  * touches MPI, so the program needs no launcher. Only the main thread calls MPI
  * (MPI_THREAD_FUNNELED); waits poll with a sleep, so a rank that finished early leaves its
  * core to the ranks still computing.
+ *
+ * Built without MPI (QSYNC_MPI undefined: CMake found no MPI), the program is one process and
+ * says so when a launcher started it.
  */
-#include <mpi.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 #include "cli.h"
 
 static int active, rank, size = 1, local_size = 1;
 
+static int launched(void) { return getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMIX_RANK") || getenv("PMI_RANK"); }
+
+#ifdef QSYNC_MPI
+#include <mpi.h>
+
 void par_init(int *argc, char ***argv)
 {
-    if (!getenv("OMPI_COMM_WORLD_SIZE") && !getenv("PMIX_RANK") && !getenv("PMI_RANK")) return;
+    if (!launched()) return;
     int provided;
     if (MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) return;
     active = 1;
@@ -72,3 +80,18 @@ int par_broadcast(int value)
     wait_polling(&req);
     return value;
 }
+#else
+void par_init(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+    if (launched()) fprintf(stderr, "qsync: built without MPI: this process runs the whole job on its own\n");
+}
+void par_finalize(void) { active = 0; }
+int par_rank(void) { return rank; }
+int par_size(void) { return size; }
+int par_local_size(void) { return local_size; }
+void par_barrier(void) {}
+int par_max(int value) { return value; }
+int par_broadcast(int value) { return value; }
+#endif
