@@ -55,7 +55,10 @@ double qs_analysis_auto_error(const qs_analysis *a);
 /* The solved state (owned by the handle) and the solve's diagnostics. */
 const qs_state *qs_analysis_state(const qs_analysis *a);
 const qs_steady_stats *qs_analysis_stats(const qs_analysis *a);
-/* QS_OK or QS_WARN_TRUNCATION: the solve's status. */
+/* QS_WARN_TRUNCATION exactly when qs_analysis_warning is not empty (the truncation error of S
+ * estimated above s_tol or not estimable, or not estimated while the top level holds more than
+ * top_tol), else QS_OK; qs_analysis_run returns the same. A top level above top_tol alone,
+ * with an estimate within s_tol, is no warning: the estimate speaks of S. */
 int qs_analysis_status(const qs_analysis *a);
 
 /* Every observable of the table, in the layout of qs_state_observe with which = 0, 1, …,

@@ -11,8 +11,8 @@
 static const char usage[] =
     "qsync " QSYNC_VERSION " — synchronization of quantum self-oscillator networks\n"
     "usage: qsync COMMAND [arguments]\n"
-    "  steady MODEL [options]   steady state and synchronization measure S of every pair\n"
-    "  sweep MODEL --vary ... --out DIR   S over a grid of parameters: CSV and plot\n"
+    "  steady MODEL [options]   steady state: S and every observable of each oscillator and pair, the state itself\n"
+    "  sweep MODEL --vary ... --out DIR   S (or any observables, --observe) over a grid of parameters: CSV and plot\n"
     "  perturb MODEL [--json]   first-order S of every pair\n"
     "  figure NAME|all --out DIR   the paper's figures: model, CSV and PNG\n"
     "  classical MODEL [options]   the classical Langevin model by Monte Carlo: S with errors\n"

@@ -15,7 +15,7 @@ struct qs_analysis {
     double auto_error;        /* levels = auto: the estimated error of S at the chosen levels */
     qs_steady *steady;
     qs_steady_stats stats;
-    int status;               /* of the solve: QS_OK or QS_WARN_TRUNCATION */
+    int status;               /* QS_WARN_TRUNCATION exactly when warning[0] != 0 */
     qs_convergence *conv;     /* NULL: not estimated */
     char skipped[600];        /* why not */
     char unknown[400];        /* why the estimate is NaN */
@@ -178,7 +178,6 @@ int qs_analysis_run(const qs_model *model, const qs_analysis_options *options, q
     }
     char top_warning[600] = "";
     if (status == QS_WARN_TRUNCATION) snprintf(top_warning, sizeof top_warning, "%s", sub.message);
-    a->status = status;
     qs_steady_get_stats(a->steady, &a->stats);
     const qs_state *state = qs_steady_state(a->steady);
 
@@ -206,6 +205,7 @@ int qs_analysis_run(const qs_model *model, const qs_analysis_options *options, q
         snprintf(a->skipped, sizeof a->skipped, "--no-truncation-check");
     if (a->conv && isnan(a->conv->max_error)) unknown_reason(a);
     compose_warning(a, top_warning);
+    a->status = a->warning[0] ? QS_WARN_TRUNCATION : QS_OK;   /* one verdict: the warning's */
 
     if ((status = observe_all(a, err)) != QS_OK) {
         qs_analysis_free(&a);

@@ -13,7 +13,10 @@
  * whatever else is asked.
  *
  * Conventions: entropies in nats (−Σ λ ln λ over the eigenvalues λ > 0 only: round-off
- * leaves eigenvalues of order −1e−17, which are dropped); log_negativity in bits (log₂);
+ * leaves eigenvalues of order −1e−17, which are dropped; the mutual information, ≥ 0 by
+ * subadditivity, reads 0 where round-off of the three entropies would make it −1e−16);
+ * negativity as the sum of the partial transpose's negative eigenvalues (need_pt);
+ * log_negativity = log₂(1 + 2 negativity) = log₂ ‖ρ^{T_b}‖₁ in bits;
  * correlation = |⟨a_a† a_b⟩|/√(⟨n_a⟩⟨n_b⟩) is NaN when ⟨n_a⟩⟨n_b⟩ = 0; correlation_phase
  * = arg ⟨a_a† a_b⟩ in [0, 2π) (0 when ⟨a_a† a_b⟩ = 0).
  */
@@ -197,7 +200,7 @@ typedef struct {
     double complex *cq;       /* [lmax+1] Husimi coefficients */
     double S_Q, phi_Q;
     double S_a, S_b, S_ab;    /* entropies, nats */
-    double pt_norm;           /* ‖ρ_ab^{T_b}‖₁ */
+    double pt_negative;       /* Σ |λ| over the negative eigenvalues λ of ρ_ab^{T_b} */
     double complex corr;      /* ⟨a_a† a_b⟩ */
     double na, nb;            /* ⟨n_a⟩, ⟨n_b⟩ */
     double *work;             /* eigenvalue workspace [La·Lb] */
@@ -313,13 +316,15 @@ static int need_entropies(pair_ctx *p, qs_error *err)
     return QS_OK;
 }
 
-/* ‖ρ_ab^{T_b}‖₁: (ρ^{T_b})_{(n_a,n_b),(m_a,m_b)} = ρ_{(n_a,m_b),(m_a,n_b)}, block diagonal in
+/* The negative eigenvalues of ρ_ab^{T_b}, whose trace is Tr ρ_ab = 1, so that
+ * ‖ρ^{T_b}‖₁ = 1 + 2 Σ|λ_neg| and the negativity (‖ρ^{T_b}‖₁ − 1)/2 = Σ|λ_neg| is summed without
+ * subtracting 1 (a separable state reads ≥ 0, an uncoupled one exactly 0). (ρ^{T_b})_{(n_a,n_b),(m_a,m_b)} = ρ_{(n_a,m_b),(m_a,n_b)}, block diagonal in
  * d = n_a − n_b; in block d the rows are n_a (n_b = n_a − d) and the element (n_a, m_a) is
  * ρ_{(n_a, m_a−d),(m_a, n_a−d)}, of total t = n_a + m_a − d. */
 static int need_pt(pair_ctx *p, qs_error *err)
 {
     if (p->have_pt) return QS_OK;
-    double norm = 0;
+    double neg = 0;
     for (int d = -(p->Lb - 1); d <= p->La - 1; d++) {
         int lo = d > 0 ? d : 0, hi = p->Lb - 1 + d < p->La - 1 ? p->Lb - 1 + d : p->La - 1, k = hi - lo + 1;
         for (int i = 0; i < k; i++)
@@ -329,9 +334,10 @@ static int need_pt(pair_ctx *p, qs_error *err)
             }
         int st = hermitian_eigenvalues(k, p->mat, p->work, &p->ws, err);
         if (st != QS_OK) return st;
-        for (int i = 0; i < k; i++) norm += fabs(p->work[i]);
+        for (int i = 0; i < k; i++)
+            if (p->work[i] < 0) neg -= p->work[i];
     }
-    p->pt_norm = norm;
+    p->pt_negative = neg;
     p->have_pt = 1;
     return QS_OK;
 }
@@ -411,21 +417,21 @@ static int obs_correlation_phase(pair_ctx *p, double *out, qs_error *err)
 static int obs_negativity(pair_ctx *p, double *out, qs_error *err)
 {
     int st = need_pt(p, err);
-    if (st == QS_OK) *out = 0.5 * (p->pt_norm - 1.0);
+    if (st == QS_OK) *out = p->pt_negative;
     return st;
 }
 
 static int obs_log_negativity(pair_ctx *p, double *out, qs_error *err)
 {
     int st = need_pt(p, err);
-    if (st == QS_OK) *out = log2(p->pt_norm);
+    if (st == QS_OK) *out = log2(1.0 + 2.0 * p->pt_negative);
     return st;
 }
 
 static int obs_mutual_information(pair_ctx *p, double *out, qs_error *err)
 {
     int st = need_entropies(p, err);
-    if (st == QS_OK) *out = p->S_a + p->S_b - p->S_ab;
+    if (st == QS_OK) *out = fmax(0.0, p->S_a + p->S_b - p->S_ab);   /* ≥ 0 (subadditivity); round-off below 0 reads 0 */
     return st;
 }
 
@@ -447,7 +453,7 @@ static const entry table[] = {
     {{"phi_max_Q", QS_OBS_PAIR, 0, 1, "relative phase where P_Q(phi) is largest"}, NEED_BLOCKS, NULL, obs_phi_max_Q},
     {{"correlation", QS_OBS_PAIR, 0, 0, "|<a_a^+ a_b>| / sqrt(<n_a><n_b>) (NaN when <n_a><n_b> = 0)"}, NEED_BLOCKS, NULL,
      obs_correlation},
-    {{"correlation_phase", QS_OBS_PAIR, 0, 1, "arg <a_a^+ a_b>"}, NEED_BLOCKS, NULL, obs_correlation_phase},
+    {{"correlation_phase", QS_OBS_PAIR, 0, 1, "arg <a_a^+ a_b> (about 2 pi - phi_max: <a_a^+ a_b> goes as exp(-i(phi_a - phi_b)))"}, NEED_BLOCKS, NULL, obs_correlation_phase},
     {{"negativity", QS_OBS_PAIR, 0, 0, "(||rho_ab^T_b||_1 - 1)/2 (partial transpose on b)"}, NEED_BLOCKS, NULL, obs_negativity},
     {{"log_negativity", QS_OBS_PAIR, 0, 0, "log2 ||rho_ab^T_b||_1"}, NEED_BLOCKS, NULL, obs_log_negativity},
     {{"mutual_information", QS_OBS_PAIR, 0, 0, "S(rho_a) + S(rho_b) - S(rho_ab), von Neumann entropies in nats"}, NEED_BLOCKS,
