@@ -94,4 +94,53 @@ for setting in ("sigma=1e300", "nbar=1e300", "gamma_minus=1e-320"):
     rc, _, err = run(["steady", f"{EX}/fig2b.ini", "--set", "levels=auto", "--set", setting], timeout=60)
     check(f"levels = auto with {setting}: exit 2, no nan in the message",
           rc == 2 and not re.search(r"nan|inf", err, re.I), f"rc {rc}: {err.strip()[:200]}")
+# 7. identical oscillators: their symmetry group has n! permutations (12!: 479 M, 40!: 8e47),
+#    so only a bounded subgroup is listed (QS_SYMMETRY_MAX_ORDER = 10000); steady and a sweep
+#    of 12 and 40 uncoupled two-level oscillators end at once under ulimit -v 3000000 with 0 or
+#    4 and a message (they were killed, or ran out of memory after ~10 s, listing 12!)
+import time
+with tempfile.TemporaryDirectory() as tmp:
+    for n in (12, 40):
+        model = os.path.join(tmp, f"u{n}.ini")
+        with open(model, "w") as f:
+            f.write("[defaults]\nK = 10\ngamma = 1\nsigma = 0.2\nnbar = 0\nlevels = 2\n")
+            for i in range(n):
+                f.write(f"[oscillator O{i}]\n")
+        for cmd in (["sweep", model, "--vary", "O1.omega=0,0", "--out", os.path.join(tmp, f"d{n}"), "--no-plot"],
+                    ["steady", model]):
+            t0 = time.monotonic()
+            rc, out, err = run(cmd, 3000000, timeout=60)
+            dt = time.monotonic() - t0
+            msg = err.strip().splitlines()[-1] if err.strip() else ""
+            most = 3 if cmd[0] == "sweep" else 20     # the sweep's set-up listed the group in 4-10 s
+            check(f"{n} identical oscillators, {cmd[0]} under ulimit -v 3000000: exit 0, or 4 saying what lacked memory, "
+                  f"within {most} s", (rc == 0 or (rc == 4 and re.search(r"memory|MiB", msg) and msg != "qsync: out of memory"))
+                  and dt < most, f"rc {rc} after {dt:.1f} s: {msg[:200]}")
+    # 8 identical all-to-all oscillators (8! = 40320 > 10000): the subgroup fixing O0 (7! = 5040),
+    # said in solver_reason, and the numbers those of the solve without symmetry
+    model = os.path.join(tmp, "a8.ini")
+    with open(model, "w") as f:
+        f.write("[defaults]\nK = 10\ngamma = 1\nsigma = 0.2\nnbar = 0.5\nlevels = 2\n")
+        for i in range(8):
+            f.write(f"[oscillator O{i}]\n")
+        f.write("[coupling]\n")
+        for i in range(8):
+            for j in range(i + 1, 8):
+                f.write(f"O{i}-O{j} = 0.1\n")
+    rc, out, err = run(["steady", model, "--json"], timeout=60)
+    rc0, out0, err0 = run(["steady", model, "--json", "--no-symmetry"], timeout=60)
+    if rc == 0 and rc0 == 0:
+        d, d0 = json.loads(out), json.loads(out0)
+        check("8 identical all-to-all: the subgroup of order 5040 fixing O0, said in solver_reason",
+              d["symmetry_order"] == 5040 and "subgroup fixing the first 1 oscillator is used" in d["solver_reason"]
+              and d0["symmetry_order"] == 1, f"{d['symmetry_order']}: {d['solver_reason']}")
+        worst, count = 0.0, 0
+        for p, p0 in zip(d["pairs"], d0["pairs"]):
+            for k, v in p.items():       # phases of correlations that are 0 up to round-off: undefined
+                if "phase" not in k and "phi" not in k and isinstance(v, (int, float)) and isinstance(p0.get(k), (int, float)):
+                    worst, count = max(worst, abs(v - p0[k])), count + 1
+        check(f"8 identical all-to-all: {count} pair values as without symmetry within 1e-12 (worst {worst:.2g})",
+              count >= 28 * 6 and worst < 1e-12 and len(d["pairs"]) == 28)
+    else:
+        check("8 identical all-to-all solves with and without symmetry", False, f"rc {rc}, {rc0}: {err[-200:]} {err0[-200:]}")
 finish()

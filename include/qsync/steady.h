@@ -38,6 +38,8 @@ enum { QS_LU_AUTO = 0, QS_LU_KLU = 1, QS_LU_UMFPACK = 2 };
 #define QS_KLU_MAX_DIMENSION 1200  /* auto: KLU up to this many unknowns */
 
 enum { QS_SOLVER_AUTO = 0, QS_SOLVER_DIRECT = 1, QS_SOLVER_ITERATIVE = 2 };
+#define QS_SYMMETRY_MAX_ORDER 10000 /* the largest symmetry group used (n! for n identical
+                                       oscillators: 7 are within, 8 are not) */
 #define QS_DIRECT_MIN_AUTO 20000     /* auto: sectors up to this size always go direct */
 #define QS_DIRECT_MAX_FLOPS 2e11     /* auto: LU flop counts above this go iterative */
 #define QS_DIRECT_MAX_AUTO 500000    /* auto: sectors above this size go iterative without planning
@@ -48,7 +50,10 @@ typedef struct {
     int solver;           /* QS_SOLVER_AUTO (default), QS_SOLVER_DIRECT or QS_SOLVER_ITERATIVE */
     int lu;               /* QS_LU_AUTO (default), QS_LU_KLU or QS_LU_UMFPACK */
     int symmetry;         /* 1 (default): reduce by the permutations of identical oscillators
-                             that leave the model unchanged; 0: solve without */
+                             that leave the model unchanged (at most QS_SYMMETRY_MAX_ORDER of
+                             them: a larger group is replaced by its largest subgroup fixing
+                             the first oscillators that has at most that many, and
+                             stats.solver_reason says so); 0: solve without */
     const int *perms;     /* with symmetry: if non-NULL, use these n_perms permutations (a group,
                              n_perms × oscillators, read) instead of finding them, e.g. the
                              symmetries common to every point of a sweep */

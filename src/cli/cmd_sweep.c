@@ -46,7 +46,7 @@
  * `qsync figure` runs its sweeps through the same code (sweep_job_run), with the axes of the
  * figure table (qsync/figure.h) as data.
  * Exit status: 0 ok, 1 output not written, 2 bad input, 3 some points failed (NaN with
- * their status), 130 interrupted (SIGINT or SIGTERM, also during set-up).
+ * their status), 4 every point failed for lack of memory (status memory), 130 interrupted (SIGINT or SIGTERM, also during set-up).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -949,7 +949,7 @@ int sweep_job_run(sweep_job *job)
     if (par_max(rc != EXIT_OK)) { if (rc == EXIT_OK) rc = EXIT_IO; goto done; }
 
     if (rank == 0) {
-        size_t failed = 0, done_count = 0, n_trunc = 0, n_top = 0, n_unchecked = 0, worst = (size_t)-1;
+        size_t failed = 0, n_memory = 0, done_count = 0, n_trunc = 0, n_top = 0, n_unchecked = 0, worst = (size_t)-1;
         int tc = qs_sweep_store_find(rs.store, "truncation_error");
         const double *trunc = tc >= 0 ? qs_sweep_store_column(rs.store, tc) : NULL;
         journal_stats js;
@@ -963,6 +963,7 @@ int sweep_job_run(sweep_job *job)
                 done_count++;
                 job->not_ok += status[p] != QS_OK;
                 if (status[p] < 0) failed++;
+                if (status[p] == QS_ETOOBIG || status[p] == QS_ENOMEM) n_memory++;
                 if (status[p] == QS_SWEEP_STATUS_TRUNCATION) {
                     n_trunc++;
                     if (trunc && isfinite(trunc[p]) && (worst == (size_t)-1 || trunc[p] > trunc[worst])) worst = p;
@@ -995,6 +996,11 @@ int sweep_job_run(sweep_job *job)
             fprintf(stderr, "qsync sweep: interrupted; %s holds %zu of %zu points; finish with --resume\n", final, done_count, rs.total);
             rc = 130;
         } else if (job->plot && (rc = write_plot(out, &rs, job)) != EXIT_OK) {
+        } else if (failed && n_memory == rs.total) {
+            fprintf(stderr, "qsync sweep: every point failed for lack of memory (status memory in %s): each thread "
+                    "plans within its share of the memory available (or of --memory-limit); fewer --threads or "
+                    "fewer levels\n", final);
+            rc = EXIT_MEMORY;
         } else if (failed) {
             fprintf(stderr, "qsync sweep: %zu of %zu points failed (NaN in %s, see the status column)\n", failed, rs.total, final);
             rc = EXIT_NUMERIC;

@@ -229,9 +229,19 @@ double qs_krylov_residual(const qs_krylov *kr);
 void qs_krylov_free(qs_krylov **kr);
 
 /* ---- symmetry (symmetry.c) ---- */
-/* Every permutation of the oscillators that leaves the model unchanged (a group; the
- * identity first). *perms is a new array of count × n entries, perm[j] = image of j. */
-int qs_model_symmetries(const qs_model *m, int **perms, int *count);
+/* The permutations of the oscillators that leave the model unchanged (a group, in
+ * lexicographic order: the identity first): all of them when there are at most
+ * QS_SYMMETRY_MAX_ORDER, else those that also fix the oscillators 0 … *fixed−1 (the largest
+ * such subgroup within the bound; *fixed = 0 for the whole group; fixed may be NULL).
+ * *perms is a new array of count × n entries, perm[j] = image of j. QS_OK or QS_ENOMEM. */
+int qs_model_symmetries(const qs_model *m, int **perms, int *count, int *fixed);
+/* The same for the symmetries common to several models of the same oscillators: labels
+ * created for n oscillators, each model added in turn, then the group. */
+typedef struct qs_symmetry_labels qs_symmetry_labels;
+int qs_symmetry_labels_create(int n, qs_symmetry_labels **l);
+int qs_symmetry_labels_add(qs_symmetry_labels *l, const qs_model *m);
+int qs_symmetry_labels_group(const qs_symmetry_labels *l, int **perms, int *count, int *fixed);
+void qs_symmetry_labels_free(qs_symmetry_labels **l);
 /* Whether `perm` leaves the model unchanged. */
 int qs_model_has_symmetry(const qs_model *m, const int *perm);
 

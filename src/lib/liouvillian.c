@@ -356,6 +356,12 @@ static size_t trace_state(const qs_basis *b, const qs_model *m)
     return best;
 }
 
+static int cmp_size(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return (x > y) - (x < y);
+}
+
 static int perms_identity(const int *perm, int n)
 {
     for (int j = 0; j < n; j++)
@@ -426,8 +432,9 @@ static int make_orbits(qs_liouvillian *L, const int *perms, int count)
             for (int i = 0; i < m; i++) L->orbit_of[members[i]] = -1;
             continue;
         }
-        for (int i = 0; i < m; i++) {                           /* ascending: representative first */
-            for (int k = i + 1; k < m; k++)
+        if (m > 64) qsort(members, (size_t)m, sizeof *members, cmp_size);   /* ascending: representative first */
+        for (int i = 0; i < m; i++) {
+            for (int k = i + 1; k < m && m <= 64; k++)
                 if (members[k] < members[i]) { size_t t = members[i]; members[i] = members[k]; members[k] = t; }
             L->orbit_of[members[i]] = (int64_t)n_orbits;
             L->orbit_slots[filled++] = members[i];

@@ -21,6 +21,7 @@ struct qs_steady {
     int *levels;                 /* structure the plan was made for */
     int *pairs;                  /* [2·n_couplings] */
     int *perms, n_perms;         /* symmetry group used by the plan (n_perms × n_osc) */
+    int sym_fixed;               /* > 0: the group is the subgroup fixing the first sym_fixed oscillators */
     void *symbolic, *numeric;    /* UMFPACK */
     double control[UMFPACK_CONTROL], info[UMFPACK_INFO];
     klu_l_symbolic *klu_symbolic;
@@ -144,25 +145,29 @@ static int plan_direct(qs_steady *st, const qs_model *model, double Dd, double s
      * (Ai, emit_pos, emit_src: 20 bytes) and a quarter of a complex entry (row, parameter,
      * factor, value: 36 bytes); per slot the orbits, the complex column pointers and
      * transposes, and the solve's vectors */
-    st->memory_base = Dd * (n * 2.0 + 4 + 8 + 24) + system_d * per * (20 + 9) + system_d * (8 + 8 + 8 + 4 + 17 + 2 * 16) + 16.0 * sector_d;
-    st->stats.memory_planned = st->memory_base;
-    if ((status = check_memory(st, st->memory_base, "the Liouvillian", err)) != QS_OK) return status;
     size_t system = st->opt.full ? st->stats.liouvillian_dimension : st->stats.sector_dimension, nnz_bound;
     if (system == SIZE_MAX || !qs_liouvillian_nnz_bound(model, system, (size_t)Dd, &nnz_bound))
         return qs_error_set(err, QS_ETOOBIG, "the %s Liouvillian is too large to index", st->opt.full ? "full" : "sector");
     st->stats.system_dimension = system;
 
     double t0 = qs_now();
+    /* the group (at most QS_SYMMETRY_MAX_ORDER permutations, so its search is bounded) */
     if (st->opt.symmetry && st->opt.perms) {          /* the caller's group, as far as it holds here */
         st->perms = malloc((size_t)st->opt.n_perms * (size_t)n * sizeof *st->perms);
         if (!st->perms) return qs_error_set(err, QS_ENOMEM, "out of memory");
         for (int g = 0; g < st->opt.n_perms; g++)
             if (qs_model_has_symmetry(model, st->opt.perms + (size_t)g * (size_t)n))
                 memcpy(st->perms + (size_t)st->n_perms++ * (size_t)n, st->opt.perms + (size_t)g * (size_t)n, (size_t)n * sizeof *st->perms);
-    } else if (st->opt.symmetry && qs_model_symmetries(model, &st->perms, &st->n_perms) != QS_OK) {
+    } else if (st->opt.symmetry && qs_model_symmetries(model, &st->perms, &st->n_perms, &st->sym_fixed) != QS_OK) {
         return qs_error_set(err, QS_ENOMEM, "out of memory");
     }
     st->opt.perms = NULL;                             /* not kept: the caller's memory */
+    double order = st->n_perms > 1 ? st->n_perms : 0;
+    /* ... and the orbits' table of every basis state's image under each permutation */
+    st->memory_base = Dd * (n * 2.0 + 4 + 8 + 24) + system_d * per * (20 + 9) + system_d * (8 + 8 + 8 + 4 + 17 + 2 * 16) + 16.0 * sector_d +
+                      order * (8.0 * Dd + 8.0 + 4.0 * n);
+    st->stats.memory_planned = st->memory_base;
+    if ((status = check_memory(st, st->memory_base, "the Liouvillian", err)) != QS_OK) return status;
     if ((!st->basis && (status = qs_basis_create(n, st->levels, &st->basis, err)) != QS_OK) ||
         (status = qs_liouvillian_create(st->basis, model, st->opt.full, st->perms, st->n_perms, &st->L, err)) != QS_OK)
         return status;
@@ -337,6 +342,12 @@ int qs_steady_create(const qs_model *model, const qs_steady_options *options,
         if (!st->state.rho) status = qs_error_set(err, QS_ENOMEM, "out of memory");
     }
     if (status != QS_OK) { qs_steady_free(&st); return status; }
+    if (st->n_perms > 0 && st->sym_fixed > 0) {
+        size_t used = strlen(why);
+        snprintf(why + used, why_len - used, "; symmetry: the whole group has more than %d permutations, the subgroup "
+                 "fixing the first %d oscillator%s is used", QS_SYMMETRY_MAX_ORDER, st->sym_fixed,
+                 st->sym_fixed == 1 ? "" : "s");
+    }
     st->stats.solver = solver;
     *out = st;
     return QS_OK;

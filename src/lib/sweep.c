@@ -485,34 +485,39 @@ int qs_sweep_create(const qs_model *base, int n_axes, const qs_axis *axes, int n
     for (int j = 0; any_auto && j < n; j++)
         if (s->base->osc[j].levels == QS_LEVELS_AUTO) s->base->osc[j].levels = levels[j];
     free(levels);
-    /* every point builds; the symmetry group is what all of them share */
-    if (qs_model_symmetries(s->base, &s->perms, &s->n_perms) != QS_OK) { qs_model_free(&m); qs_sweep_free(&s); return qs_error_set(err, QS_ENOMEM, "out of memory"); }
-    if (!(s->levels_max = calloc((size_t)n, sizeof *s->levels_max))) {
+    /* every point builds; the symmetry group is what all of them share: the points refine
+     * the labels of what a symmetry must keep, and the group is found once at the end */
+    qs_symmetry_labels *labels = NULL;
+    if (!(s->levels_max = calloc((size_t)n, sizeof *s->levels_max)) || qs_symmetry_labels_create(n, &labels) != QS_OK ||
+        qs_symmetry_labels_add(labels, s->base) != QS_OK) {
+        qs_symmetry_labels_free(&labels);
         qs_model_free(&m);
         qs_sweep_free(&s);
         return qs_error_set(err, QS_ENOMEM, "out of memory");
     }
     for (size_t p = 0; p < s->size; p++) {
         if (p % 4096 == 4095 && s->opt.stop && *s->opt.stop) {
+            qs_symmetry_labels_free(&labels);
             qs_model_free(&m);
             qs_sweep_free(&s);
             return qs_error_set(err, QS_EINPUT, "interrupted");
         }
         if ((st = qs_sweep_point_model(s, p, m, err)) != QS_OK) {
             point_error(s, p, st, err);
+            qs_symmetry_labels_free(&labels);
             qs_model_free(&m);
             qs_sweep_free(&s);
             return st;
         }
         for (int j = 0; j < n; j++)
             if (m->osc[j].levels > s->levels_max[j]) s->levels_max[j] = m->osc[j].levels;
-        int kept = 0;
-        for (int g = 0; g < s->n_perms; g++)
-            if (qs_model_has_symmetry(m, s->perms + (size_t)g * (size_t)n))
-                memmove(s->perms + (size_t)kept++ * (size_t)n, s->perms + (size_t)g * (size_t)n, (size_t)n * sizeof *s->perms);
-        s->n_perms = kept;
+        if (qs_symmetry_labels_add(labels, m) != QS_OK) st = QS_ENOMEM;
+        if (st != QS_OK) break;
     }
     qs_model_free(&m);
+    if (st == QS_OK) st = qs_symmetry_labels_group(labels, &s->perms, &s->n_perms, NULL);
+    qs_symmetry_labels_free(&labels);
+    if (st != QS_OK) { qs_sweep_free(&s); return qs_error_set(err, QS_ENOMEM, "out of memory"); }
     if (!s->opt.classical) {
         s->user_width = qs_observe_width(n, s->levels_max, s->n_user, s->obs);
         s->width = qs_observe_width(n, s->levels_max, s->n_obs, s->obs);

@@ -3,13 +3,29 @@
  * A permutation π is a symmetry when every oscillator j has exactly the parameters of
  * π(j) and C_{π(j)π(k)} = C_jk for every pair. The Liouvillian then commutes with the
  * permutation of the oscillators, so the unique steady state is invariant under it; the
- * solver uses the whole group to shrink the system (liouvillian.c). The search assigns
- * π(0), π(1), … in turn and prunes on parameters and couplings, so even eight identical
- * oscillators cost little.
+ * solver uses the group to shrink the system (liouvillian.c).
+ *
+ * The structure a permutation must keep is held as labels: one per oscillator and one per
+ * ordered pair, equal exactly when the parameters (the couplings) are equal. Labels refined
+ * by several models (the points of a sweep) give the symmetries common to all of them. The
+ * search assigns π(0), π(1), … in turn and prunes on the labels, and lists the group in
+ * lexicographic order (the identity first). A group can be huge (n! for n identical
+ * uncoupled oscillators), so the search lists at most QS_SYMMETRY_MAX_ORDER permutations:
+ * when the whole group has more, it lists instead the largest of the subgroups G_f that fix
+ * the oscillators 0 … f−1 (each is a group: the symmetries fixing those oscillators) that
+ * has at most that many, and reports f.
  */
 #include <stdlib.h>
 #include <string.h>
 #include "internal.h"
+
+struct qs_symmetry_labels {
+    int n;
+    int *osc;                /* [n] class of each oscillator */
+    int *pair;               /* [n·n] class of each ordered pair j ≠ k (diagonal 0) */
+    int *rep;                /* [n·n] workspace: a representative of each class */
+    double complex *C;       /* [n·n] workspace: the couplings of the model being added */
+};
 
 static int same_osc(const qs_osc *a, const qs_osc *b)
 {
@@ -19,7 +35,7 @@ static int same_osc(const qs_osc *a, const qs_osc *b)
            a->levels == b->levels;
 }
 
-/* C_jk as a dense lookup (0 where there is no coupling) */
+/* C_jk (0 where there is no coupling) */
 static double complex coupling(const qs_model *m, int j, int k)
 {
     for (int i = 0; i < m->n_couplings; i++) {
@@ -30,69 +46,195 @@ static double complex coupling(const qs_model *m, int j, int k)
     return 0.0;
 }
 
+/* C_jk dense (0 where there is no coupling; the first coupling of a pair counts) */
+static void dense_couplings(const qs_model *m, double complex *C)
+{
+    int n = m->n;
+    memset(C, 0, (size_t)n * (size_t)n * sizeof *C);
+    for (int i = m->n_couplings - 1; i >= 0; i--) {
+        const qs_coupling *c = &m->couplings[i];
+        C[(size_t)c->j * n + c->k] = c->c;
+        C[(size_t)c->k * n + c->j] = conj(c->c);
+    }
+    for (int j = 0; j < n; j++) C[(size_t)j * n + j] = 0.0;
+}
+
+void qs_symmetry_labels_free(qs_symmetry_labels **l)
+{
+    if (!l || !*l) return;
+    free((*l)->osc);
+    free((*l)->pair);
+    free((*l)->rep);
+    free((*l)->C);
+    free(*l);
+    *l = NULL;
+}
+
+int qs_symmetry_labels_create(int n, qs_symmetry_labels **out)
+{
+    qs_symmetry_labels *l = calloc(1, sizeof *l);
+    size_t nn = (size_t)n * (size_t)n;
+    *out = NULL;
+    if (!l) return QS_ENOMEM;
+    l->n = n;
+    l->osc = calloc((size_t)n + 1, sizeof *l->osc);
+    l->pair = calloc(nn + 1, sizeof *l->pair);
+    l->rep = calloc(nn + 1, sizeof *l->rep);
+    l->C = calloc(nn + 1, sizeof *l->C);
+    if (!l->osc || !l->pair || !l->rep || !l->C) { qs_symmetry_labels_free(&l); return QS_ENOMEM; }
+    *out = l;
+    return QS_OK;
+}
+
 typedef struct {
-    const qs_model *m;
-    double complex *C;   /* [n·n] */
+    int old;
+    double re, im;
+    size_t at;
+} pair_key;
+
+static int cmp_key(const void *a, const void *b)
+{
+    const pair_key *x = a, *y = b;
+    if (x->old != y->old) return x->old < y->old ? -1 : 1;
+    if (x->re != y->re) return x->re < y->re ? -1 : 1;
+    if (x->im != y->im) return x->im < y->im ? -1 : 1;
+    return (x->at > y->at) - (x->at < y->at);
+}
+
+int qs_symmetry_labels_add(qs_symmetry_labels *l, const qs_model *m)
+{
+    int n = l->n;
+    size_t nn = (size_t)n * (size_t)n;
+    /* oscillators: the class of the first one with the same old class and parameters */
+    for (int j = 0; j < n; j++) {
+        int c = j;
+        for (int i = 0; i < j; i++)
+            if (l->osc[i] == l->osc[j] && same_osc(&m->osc[i], &m->osc[j])) { c = l->rep[i]; break; }
+        l->rep[j] = c;
+    }
+    memcpy(l->osc, l->rep, (size_t)n * sizeof *l->osc);
+    /* pairs: nothing to do when every pair's coupling equals its class representative's
+     * (a class only ever splits, so the sorting below runs at most n² times in all) */
+    dense_couplings(m, l->C);
+    for (size_t q = 0; q < nn; q++) l->rep[q] = -1;
+    int split = 0;
+    for (size_t q = 0; q < nn && !split; q++) {
+        int c = l->pair[q];
+        if (l->rep[c] < 0) l->rep[c] = (int)q;
+        else split = l->C[q] != l->C[l->rep[c]];
+    }
+    if (!split) return QS_OK;
+    pair_key *k = malloc(nn * sizeof *k);
+    if (!k) return QS_ENOMEM;
+    for (size_t q = 0; q < nn; q++) k[q] = (pair_key){l->pair[q], creal(l->C[q]), cimag(l->C[q]), q};
+    qsort(k, nn, sizeof *k, cmp_key);
+    int cls = 0;
+    for (size_t q = 0; q < nn; q++) {
+        if (q > 0 && (k[q].old != k[q - 1].old || k[q].re != k[q - 1].re || k[q].im != k[q - 1].im)) cls++;
+        l->pair[k[q].at] = cls;
+    }
+    free(k);
+    return QS_OK;
+}
+
+typedef struct {
+    const qs_symmetry_labels *l;
+    int fix, cap;
     int *perm, *used;
-    int *out, count, cap;
+    int *out, count, cap_out;
 } search;
 
+/* 1 done, 0 out of memory, −1 more than cap permutations */
 static int extend(search *S, int j)
 {
-    int n = S->m->n;
+    int n = S->l->n;
     if (j == n) {
-        if (S->count == S->cap) {
-            int cap = S->cap ? 2 * S->cap : 8;
+        if (S->count == S->cap) return -1;
+        if (S->count == S->cap_out) {
+            int cap = S->cap_out ? 2 * S->cap_out : 8;
+            if (cap > S->cap) cap = S->cap;
             int *o = realloc(S->out, (size_t)cap * (size_t)n * sizeof *o);
             if (!o) return 0;
             S->out = o;
-            S->cap = cap;
+            S->cap_out = cap;
         }
         memcpy(S->out + (size_t)S->count * (size_t)n, S->perm, (size_t)n * sizeof *S->perm);
         S->count++;
         return 1;
     }
-    for (int t = 0; t < n; t++) {
-        if (S->used[t] || !same_osc(&S->m->osc[j], &S->m->osc[t])) continue;
+    const int *osc = S->l->osc, *pair = S->l->pair;
+    for (int t = j < S->fix ? j : 0; t < (j < S->fix ? j + 1 : n); t++) {
+        if (S->used[t] || osc[j] != osc[t]) continue;
         int ok = 1;
         for (int k = 0; k < j && ok; k++)
-            ok = S->C[(size_t)j * n + k] == S->C[(size_t)t * n + S->perm[k]];
+            ok = pair[(size_t)j * n + k] == pair[(size_t)t * n + S->perm[k]];
         if (!ok) continue;
         S->perm[j] = t;
         S->used[t] = 1;
-        if (!extend(S, j + 1)) return 0;
+        int r = extend(S, j + 1);
         S->used[t] = 0;
+        if (r != 1) return r;
     }
     return 1;
 }
 
-int qs_model_symmetries(const qs_model *m, int **perms, int *count)
+int qs_symmetry_labels_group(const qs_symmetry_labels *l, int **perms, int *count, int *fixed)
 {
-    int n = m->n;
+    int n = l->n;
     search S = {0};
-    S.m = m;
-    S.C = malloc((size_t)n * (size_t)n * sizeof *S.C);
-    S.perm = malloc((size_t)n * sizeof *S.perm);
-    S.used = calloc((size_t)n, sizeof *S.used);
-    int ok = S.C && S.perm && S.used;
-    for (int j = 0; ok && j < n; j++)
-        for (int k = 0; k < n; k++) S.C[(size_t)j * n + k] = j == k ? 0.0 : coupling(m, j, k);
-    ok = ok && extend(&S, 0);
-    free(S.C);
+    S.l = l;
+    S.cap = QS_SYMMETRY_MAX_ORDER;
+    S.perm = malloc(((size_t)n + 1) * sizeof *S.perm);
+    S.used = calloc((size_t)n + 1, sizeof *S.used);
+    if (!S.perm || !S.used) { free(S.perm); free(S.used); return QS_ENOMEM; }
+    /* G_n ⊆ G_{n−1} ⊆ … ⊆ G_0: from the smallest up, until one has too many */
+    int *best = NULL, best_count = 0, best_fix = n, r = 1;
+    for (int f = n; f >= 0; f--) {
+        S.fix = f;
+        S.out = NULL;
+        S.count = S.cap_out = 0;
+        r = extend(&S, 0);
+        if (r != 1) { free(S.out); break; }
+        free(best);
+        best = S.out;
+        best_count = S.count;
+        best_fix = f;
+    }
     free(S.perm);
     free(S.used);
-    if (!ok) { free(S.out); return QS_ENOMEM; }
-    *perms = S.out;       /* the identity comes first: the search tries t = j first */
-    *count = S.count;
+    if (r == 0) { free(best); return QS_ENOMEM; }
+    *perms = best;
+    *count = best_count;
+    if (fixed) *fixed = best_fix;
     return QS_OK;
+}
+
+int qs_model_symmetries(const qs_model *m, int **perms, int *count, int *fixed)
+{
+    qs_symmetry_labels *l;
+    if (qs_symmetry_labels_create(m->n, &l) != QS_OK) return QS_ENOMEM;
+    int st = qs_symmetry_labels_add(l, m);
+    if (st == QS_OK) st = qs_symmetry_labels_group(l, perms, count, fixed);
+    qs_symmetry_labels_free(&l);
+    return st;
 }
 
 int qs_model_has_symmetry(const qs_model *m, const int *perm)
 {
-    for (int j = 0; j < m->n; j++) {
+    int n = m->n;
+    for (int j = 0; j < n; j++)
         if (!same_osc(&m->osc[j], &m->osc[perm[j]])) return 0;
-        for (int k = 0; k < m->n; k++)
-            if (j != k && coupling(m, j, k) != coupling(m, perm[j], perm[k])) return 0;
+    double complex *C = malloc(((size_t)n * (size_t)n + 1) * sizeof *C);
+    int ok = 1;
+    if (C) {
+        dense_couplings(m, C);
+        for (int j = 0; j < n && ok; j++)
+            for (int k = 0; k < n && ok; k++) ok = C[(size_t)j * n + k] == C[(size_t)perm[j] * n + perm[k]];
+    } else {
+        for (int j = 0; j < n && ok; j++)             /* no room for the table: look each up */
+            for (int k = 0; k < n && ok; k++)
+                if (j != k) ok = coupling(m, j, k) == coupling(m, perm[j], perm[k]);
     }
-    return 1;
+    free(C);
+    return ok;
 }
