@@ -183,6 +183,16 @@ if mount -t tmpfs -o size=64k tmpfs "$dir/small" 2>"$dir/err"; then
     run sweep "$model" --levels 3 --no-truncation-check --vary 1.omega=-1:1:200 --out "$dir/small/p"
     check "full disk, plot: exit 1, the cut-off sweep.png removed, sweep.csv complete (201 lines)" \
         '[ $got -eq 1 ] && [ ! -e "$dir/small/p/sweep.png" ] && [ "$(wc -l <"$dir/small/p/sweep.csv")" -eq 201 ] && grep -q "could not write it whole" "$dir/err"' "exit $got: $(err)"
+    # --save-state and --save-reduced: the reason is the full disk, not an I/O error
+    rm -rf "$dir/small/s" "$dir/small/p"
+    run steady "$EXAMPLES/fig2b.ini" --levels 20 --save-state "$dir/small/s.npy"
+    check "full disk, --save-state: exit 1 naming 'No space left on device', nothing left behind" \
+        '[ $got -eq 1 ] && grep -q "s.npy: cannot write (No space left on device)" "$dir/err" && [ -z "$(ls -A "$dir/small")" ]' "exit $got: $(err)"
+    head -c 1M /dev/zero >"$dir/small/fill" 2>/dev/null
+    run steady "$EXAMPLES/fig2b.ini" --levels 20 --save-reduced "1=$dir/small/r.npy"
+    check "full disk, --save-reduced: exit 1 naming 'No space left on device'" \
+        '[ $got -eq 1 ] && grep -q "r.npy: cannot write (No space left on device)" "$dir/err" && [ ! -e "$dir/small/r.npy" ]' "exit $got: $(err)"
+    rm -f "$dir/small/fill"
     umount "$dir/small"
 else
     bad "a 64 KiB tmpfs for the full-disk checks could not be mounted (the tests run as root): $(cat "$dir/err")"

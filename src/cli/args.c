@@ -446,6 +446,71 @@ static int follow_links(const char *path, char *out, size_t size)
 
 static const char tmp_suffix[] = ".tmp.";
 
+/* Every output is written through a stream that remembers the first error of its writes
+ * (stdio keeps only a flag, and errno is long gone by the commit): out_commit reports that
+ * one, e.g. "No space left on device". A few outputs are open at once (a sweep's journal and
+ * its files); past OUT_STREAMS a plain stream, whose failure reads as an I/O error. */
+#define OUT_STREAMS 16
+typedef struct {
+    int fd, err;
+    FILE *fp;
+} out_stream;
+static out_stream *out_streams[OUT_STREAMS];
+
+static ssize_t out_write(void *c, const char *buf, size_t n)
+{
+    out_stream *o = c;
+    size_t done = 0;
+    while (done < n) {
+        ssize_t w = write(o->fd, buf + done, n - done);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) {
+            if (w == 0) errno = EIO;
+            if (!o->err) o->err = errno;
+            return done ? (ssize_t)done : -1;
+        }
+        done += (size_t)w;
+    }
+    return (ssize_t)n;
+}
+
+static int out_close(void *c)
+{
+    out_stream *o = c;
+    int rc = close(o->fd);
+    for (int i = 0; i < OUT_STREAMS; i++)
+        if (out_streams[i] == o) out_streams[i] = NULL;
+    free(o);
+    return rc;
+}
+
+/* fd as a stream that records its first write error; fd is closed on failure */
+static FILE *out_stream_open(int fd)
+{
+    int slot = -1;
+    for (int i = 0; i < OUT_STREAMS && slot < 0; i++)
+        if (!out_streams[i]) slot = i;
+    out_stream *o = slot >= 0 ? calloc(1, sizeof *o) : NULL;
+    FILE *fp = NULL;
+    if (o) {
+        o->fd = fd;
+        fp = fopencookie(o, "w", (cookie_io_functions_t){.write = out_write, .close = out_close});
+        if (fp) { o->fp = fp; out_streams[slot] = o; }
+        else free(o);
+    }
+    if (!fp) fp = fdopen(fd, "w");
+    if (!fp) { int e = errno; close(fd); errno = e; }
+    return fp;
+}
+
+/* the first write error of fp, 0 if none or unknown */
+static int out_first_error(FILE *fp)
+{
+    for (int i = 0; i < OUT_STREAMS; i++)
+        if (out_streams[i] && out_streams[i]->fp == fp) return out_streams[i]->err;
+    return 0;
+}
+
 FILE *out_open(const char *path, char *tmp, size_t tmp_size)
 {
     char target[4096];
@@ -456,7 +521,8 @@ FILE *out_open(const char *path, char *tmp, size_t tmp_size)
         return NULL;
     }
     if (under_dev_or_proc(target) || (stat(target, &st) == 0 && !S_ISREG(st.st_mode))) {
-        FILE *fp = fopen(target, "w");               /* a device, FIFO or socket: in place */
+        int fd = open(target, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);   /* a device, FIFO or socket: in place */
+        FILE *fp = fd >= 0 ? out_stream_open(fd) : NULL;
         if (!fp) fprintf(stderr, "qsync: %s: cannot write (%s)\n", path, strerror(errno));
         return fp;
     }
@@ -465,9 +531,11 @@ FILE *out_open(const char *path, char *tmp, size_t tmp_size)
         tmp[0] = '\0';
         return NULL;
     }
-    FILE *fp = fopen(tmp, "w");
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    FILE *fp = fd >= 0 ? out_stream_open(fd) : NULL;
     if (!fp) {
         fprintf(stderr, "qsync: %s: cannot write (%s)\n", path, strerror(errno));
+        if (fd >= 0) remove(tmp);
         tmp[0] = '\0';
     }
     return fp;
@@ -477,6 +545,7 @@ int out_commit(FILE *fp, const char *tmp, const char *path)
 {
     int err = 0;
     if (fflush(fp) != 0) err = errno;
+    if (out_first_error(fp)) err = out_first_error(fp);     /* the first failure's reason */
     if (ferror(fp) && !err) err = EIO;
     if (fclose(fp) != 0 && !err) err = errno;
     if (!err && tmp[0]) {
