@@ -39,6 +39,20 @@ model_case() {
     expect 2 "m\.ini:$2:" "$1" -- steady "$dir/m.ini"
 }
 
+# output files: an empty name exits 2 naming the flag; an existing folder exits 1 naming the
+# flag and the folder before any solve (--memory-limit 1000 would refuse the solve with 4)
+printf '%s\n' "$good" >"$dir/g.ini"
+mkdir -p "$dir/folder"
+expect 2 "^qsync: --save-state: an empty file name" "--save-state '' exits 2 naming the flag" -- steady "$dir/g.ini" --save-state ''
+expect 2 "^qsync: --phase-distribution: an empty file name" "--phase-distribution '' exits 2 naming the flag" -- steady "$dir/g.ini" --phase-distribution ''
+expect 2 "not NAME=FILE.npy" "--save-reduced 1= exits 2 naming the flag" -- steady "$dir/g.ini" --save-reduced 1=
+for flag in --save-state --save-reduced --phase-distribution; do
+    target="$dir/folder"
+    [ "$flag" = --save-reduced ] && target="1=$dir/folder"
+    expect 1 "^qsync: $flag .*folder: cannot write \(Is a directory\)" "$flag into an existing folder exits 1 before the solve" \
+        -- steady "$dir/g.ini" --memory-limit 1000 "$flag" "$target"
+done
+
 expect 0 "^$|levels" "valid model is accepted" -- steady <(printf '%s\n' "$good")
 model_case "unknown key" 3 '[oscillator 1]
 sigma = 0.2

@@ -195,5 +195,17 @@ check("--observe populations,negativity: sweep.gp draws the negativity_<a>-<b> c
       rc == 0 and all(f'column("negativity_{a}-{b}")' in gp for a, b in PAIRS4) and "S_A-B" not in gp,
       f"exit {rc}: {err.strip()[:200]}")
 
+# --- --observe repeated: the lists in order, as one flag; a name in two flags refused --------
+rc1, _, err1 = sweep("rep1", FIG4, "--vary", "C.omega=-10:10:3", "--observe", "negativity,S")
+rc2, _, err2 = sweep("rep2", FIG4, "--vary", "C.omega=-10:10:3", "--observe", "negativity", "--observe", "S")
+check("--observe negativity --observe S: sweep.csv byte-identical to --observe negativity,S (both names kept, in order)",
+      rc1 == 0 and rc2 == 0 and read("rep2", "sweep.csv") == read("rep1", "sweep.csv")
+      and [h for h in table("rep2")[0] if h.startswith(("negativity_", "S_"))][:1] == ["negativity_A-B"]
+      and "S_A-B" in table("rep2")[0], f"exit {rc1}, {rc2}: {err2.strip()[:200]}")
+rc, _, err = sweep("rep3", FIG4, "--vary", "C.omega=-10:10:3", "--observe", "S,negativity", "--observe", "S")
+check("--observe S,negativity --observe S: refused (exit 2, 'S' named twice)",
+      rc == 2 and "--observe" in err and "'S' named twice" in err and not os.path.exists(os.path.join(TMP, "rep3", "sweep.csv")),
+      f"exit {rc}: {err.strip()[:200]}")
+
 shutil.rmtree(TMP, ignore_errors=True)
 finish()

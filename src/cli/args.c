@@ -541,6 +541,20 @@ FILE *out_open(const char *path, char *tmp, size_t tmp_size)
     return fp;
 }
 
+int out_check(const char *flag, const char *path)
+{
+    struct stat st;
+    if (!path[0]) {
+        fprintf(stderr, "qsync: %s: an empty file name\n", flag);
+        return EXIT_INPUT;
+    }
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "qsync: %s %s: cannot write (%s)\n", flag, path, strerror(EISDIR));
+        return EXIT_IO;
+    }
+    return EXIT_OK;
+}
+
 int out_commit(FILE *fp, const char *tmp, const char *path)
 {
     int err = 0;

@@ -95,6 +95,9 @@ int par_broadcast(int value);   /* rank 0's value */
  * disk or /dev/full, is exit status 1 with a message naming PATH. */
 FILE *out_open(const char *path, char *tmp, size_t tmp_size);
 int out_commit(FILE *fp, const char *tmp, const char *path); /* exit status */
+/* Before any work: the file FLAG will write at PATH. Exit status 2 (naming FLAG) for an empty
+ * name, 1 (naming FLAG and PATH) when PATH is an existing folder, else 0. */
+int out_check(const char *flag, const char *path);
 
 /* Minimal JSON writer on a FILE: objects, arrays, keys, numbers (non-finite → null). */
 typedef struct {

@@ -462,6 +462,13 @@ int cmd_steady(int argc, char **argv)
     model_args_free(&ma);
     if (rc != EXIT_OK) { free(reduced); return rc; }
 
+    /* the output files: named, and not folders, before any solve */
+    if ((phase_path && (rc = out_check("--phase-distribution", phase_path)) != EXIT_OK) ||
+        (state_path && (rc = out_check("--save-state", state_path)) != EXIT_OK)) {
+        qs_model_free(&m);
+        free(reduced);
+        return rc;
+    }
     /* --save-state: refused before any solve when the levels are known */
     if (state_path) {
         double D = 1;
@@ -476,7 +483,11 @@ int cmd_steady(int argc, char **argv)
     for (int i = 0; i < n_reduced; i++) {      /* names checked before any solve */
         int a, b;
         const char *file;
-        if ((rc = reduced_target(reduced[i], m, &a, &b, &file)) != EXIT_OK) { qs_model_free(&m); free(reduced); return rc; }
+        if ((rc = reduced_target(reduced[i], m, &a, &b, &file)) != EXIT_OK || (rc = out_check("--save-reduced", file)) != EXIT_OK) {
+            qs_model_free(&m);
+            free(reduced);
+            return rc;
+        }
     }
 
     qs_error err;

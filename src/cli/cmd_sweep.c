@@ -79,6 +79,7 @@ static const char usage_head[] =
     "  --progress-interval S    stderr not a terminal: a progress line every S seconds (default 30; 0: none)\n"
     "  --observe NAME[,NAME...] the observables of every point, in place of S_ and phi_: columns\n"
     "                           NAME_<a>-<b> (pair), NAME_<j> (oscillator), populations_<j>_<n>;\n"
+    "                           repeated, the lists in the order given (a name twice is refused);\n"
     "                           names:";
 static const char usage_tail[] =
     "\n  --perturb                add first-order S of every pair (columns S1_<a>-<b>)\n"
@@ -1020,16 +1021,19 @@ done:
     return rc;
 }
 
-/* --observe NAME[,NAME...]: the table's indices into *list (a new array) and their number
- * into *count; a message naming --observe and listing the valid names, and 0, otherwise. */
+/* --observe NAME[,NAME...]: the table's indices appended to *list (*count of them already,
+ * from earlier --observe flags; a new array replaces it) and their number into *count; a
+ * message naming --observe and listing the valid names, and 0, otherwise (a name given
+ * twice, in one flag or two, included). */
 static int parse_observe(const char *text, int **list, int *count)
 {
-    int n = qs_observable_count(), k = 0;
+    int n = qs_observable_count(), k = *count;
     int *idx = malloc((size_t)n * sizeof *idx);
     char *copy = strdup(text);
     const char *why = NULL;
     char what[160] = "no observable named";
     if (!idx || !copy) { free(idx); free(copy); fprintf(stderr, "qsync: out of memory\n"); return 0; }
+    if (k > 0) memcpy(idx, *list, (size_t)k * sizeof *idx);   /* at most n: none twice */
     for (char *save = NULL, *tok = strtok_r(copy, ",", &save); tok && !why; tok = strtok_r(NULL, ",", &save)) {
         int w = qs_observable_find(tok);
         if (w < 0) { snprintf(what, sizeof what, "unknown observable '%.100s'", tok); why = what; break; }
@@ -1037,7 +1041,7 @@ static int parse_observe(const char *text, int **list, int *count)
             if (idx[i] == w) { snprintf(what, sizeof what, "'%.100s' named twice", tok); why = what; }
         if (!why) idx[k++] = w;
     }
-    if (!why && k == 0) why = what;
+    if (!why && k == *count) why = what;
     if (why) {
         fprintf(stderr, "qsync sweep: --observe %s: %s; the observables are:", text, why);
         for (int i = 0; i < n; i++) fprintf(stderr, " %s", qs_observable_get(i)->name);
@@ -1047,6 +1051,7 @@ static int parse_observe(const char *text, int **list, int *count)
         return 0;
     }
     free(copy);
+    free(*list);
     *list = idx;
     *count = k;
     return 1;
@@ -1091,9 +1096,7 @@ int cmd_sweep(int argc, char **argv)
             n_ties++;
             continue;
         }
-        if ((r = cli_take(argc, argv, &i, "--observe", 1, &v)) != 0) {
-            free(observe);
-            observe = NULL;
+        if ((r = cli_take(argc, argv, &i, "--observe", 1, &v)) != 0) {     /* repeated: the lists in order */
             if (r < 0 || !parse_observe(v, &observe, &so.n_observe)) goto done;
             so.observe = observe;
             continue;
