@@ -35,6 +35,26 @@ build:
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) >/dev/null
 	cmake --build $(BUILD) -j $(JOBS)
 
+# PREFIX and DESTDIR reach the install recipe inside double quotes: a value holding a quote, a
+# backslash, a dollar, a backquote or a newline could end them and run as commands, so such a
+# value is refused before anything is built (spaces are fine). The values are read unexpanded,
+# so that a $(...) in them is never expanded by make either.
+define newline
+
+
+endef
+unsafe_in = $(or $(findstring ",$1),$(findstring ',$1),$(findstring \,$1),$(findstring $$,$1),$(findstring `,$1),$(findstring $(newline),$1))
+PREFIX_text := $(value PREFIX)
+DESTDIR_text := $(value DESTDIR)
+ifneq ($(filter install,$(MAKECMDGOALS)),)
+ifneq ($(call unsafe_in,$(PREFIX_text)),)
+$(error PREFIX must not contain a quote, backslash, dollar, backquote or newline (it is used inside the install commands' quotes))
+endif
+ifneq ($(call unsafe_in,$(DESTDIR_text)),)
+$(error DESTDIR must not contain a quote, backslash, dollar, backquote or newline (it is used inside the install commands' quotes))
+endif
+endif
+
 # the install step reads PREFIX and DESTDIR at install time (the build needs neither); the
 # dynamic linker's cache is refreshed when installing for real as root
 install: build

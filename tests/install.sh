@@ -21,6 +21,23 @@ py=/usr/bin/python3
 san=
 if nm "$build/libqsync.a" 2>/dev/null | grep -q __asan_; then san="-fsanitize=address,undefined"; fi
 
+# ---- make install refuses a PREFIX or DESTDIR that could end the recipe's quotes (a quote,
+# backslash, dollar, backquote or newline), before anything runs; spaces are fine ----
+mkdir -p "$dir/mk"
+for var in PREFIX DESTDIR; do
+    for bad in '/tmp/a"b' "/tmp/a'b" '/tmp/a\b' '/tmp/a$b' "/tmp/\$(shell touch $dir/mk/PWNED)" '/tmp/a`touch '"$dir/mk/PWNED"'`' $'/tmp/a\nb'; do
+        (cd "$dir/mk" && make -n -C "$src" install "$var=$bad" >"$dir/mk/out" 2>"$dir/mk/err")
+        rc=$?
+        check "make install $var='${bad//$'\n'/\\n}' is refused naming $var, nothing run" \
+            '[ $rc -ne 0 ] && grep -q "$var must not contain a quote" "$dir/mk/err" && [ ! -e "$dir/mk/PWNED" ]' \
+            "exit $rc: $(head -c 200 "$dir/mk/err")"
+    done
+done
+(make -n -C "$src" install PREFIX="$dir/with space" DESTDIR="$dir/stage space" >"$dir/mk/out" 2>"$dir/mk/err")
+rc=$?
+check "make -n install with spaces in PREFIX and DESTDIR is accepted" '[ $rc -eq 0 ] && grep -q -- "--prefix \"$dir/with space\"" "$dir/mk/out"' \
+    "exit $rc: $(head -c 200 "$dir/mk/err")"
+
 # ---- staged install: DESTDIR ----
 stage="$dir/stage" fake="/usr/local/qsync-install-test-$$"
 DESTDIR="$stage" cmake --install "$build" --prefix "$fake" >"$dir/stage.log" 2>&1
