@@ -11,8 +11,9 @@ system's search (ctypes.util.find_library("qsync"), then "libqsync.so.0").
 import ctypes
 import ctypes.util
 import os
+import re
 
-from ._errors import raise_for
+from ._errors import Error, InputError, raise_for
 
 c_int_p = ctypes.POINTER(ctypes.c_int)
 c_double_p = ctypes.POINTER(ctypes.c_double)
@@ -260,16 +261,90 @@ def need(name):
     return f
 
 
-def text(s):
-    """str → bytes for the C side (UTF-8)."""
-    return s.encode("utf-8")
+def checked_text(s, what):
+    """s (str, or bytes for file paths) after the checks that text() makes; InputError naming
+    `what` for anything a C string cannot carry whole."""
+    if isinstance(s, bytes):
+        if b"\0" in s:
+            raise InputError(f"{what}: {s!r} holds a NUL character (\\x00), which a C string cannot carry")
+        return s
+    if not isinstance(s, str):
+        raise InputError(f"{what}: expected a string, not {type(s).__name__} {s!r}")
+    if "\0" in s:
+        raise InputError(f"{what}: {s!r} holds a NUL character (\\x00), which a C string cannot carry")
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise InputError(f"{what}: {s!r} is not valid Unicode text ({e.reason} at position {e.start})") from None
+    return s
 
 
-def check(status, err, context=None):
-    """Raise the exception of a negative status with the library's message; return status."""
+def text(s, what):
+    """str → bytes for the C side (UTF-8): the one way text reaches the library. A NUL character
+    (which would end the C string early), a lone surrogate (not UTF-8) or a value that is not a
+    string raises InputError naming `what`, the argument it came from."""
+    s = checked_text(s, what)
+    return s if isinstance(s, bytes) else s.encode("utf-8")
+
+
+# The library's messages name the command line's flags; from Python they are keywords.
+_FLAG_WORDS = {"--vary": "vary", "--tie": "ties", "--full": "full=True"}
+_FLAGS = re.compile(r"(?<![\w-])(" + "|".join(re.escape(f) for f in _FLAG_WORDS) + r")(?![\w-])")
+
+
+def python_words(message):
+    """A library message with the command line's flags named as the Python keywords."""
+    return _FLAGS.sub(lambda m: _FLAG_WORDS[m.group(1)], message)
+
+
+def check(status, err, context=None, rewrite=None):
+    """Raise the exception of a negative status with the library's message (flags worded for
+    Python; rewrite(message) applied last when given); return status."""
     if status < 0:
-        raise_for(status, err.text() or lib.qs_status_string(status).decode(), context)
+        message = python_words(err.text() or lib.qs_status_string(status).decode())
+        if rewrite is not None:
+            message = rewrite(message)
+        raise_for(status, message, context)
     return status
+
+
+class Handle:
+    """The one owner of a C object: freed once, by this object's __del__ (or close()), however
+    many Python objects share it. Copies of an object holding a Handle share it (copy and
+    deepcopy give the Handle itself), so no copy can free what another still uses."""
+
+    def __init__(self, ptr, free, what):
+        self._ptr = ptr if isinstance(ptr, ctypes.c_void_p) else ctypes.c_void_p(ptr)
+        self._free = free
+        self._what = what
+
+    @property
+    def ptr(self):
+        """The pointer; qsync.Error once closed."""
+        if not self._ptr.value:
+            raise Error(f"this {self._what} has been closed: its C object is freed")
+        return self._ptr
+
+    @property
+    def closed(self):
+        return not self._ptr.value
+
+    def close(self, _byref=ctypes.byref):
+        ptr = self.__dict__.get("_ptr")
+        if ptr is not None and ptr.value:
+            self._free(_byref(ptr))
+            ptr.value = None
+
+    __del__ = close
+
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
+
+    def __reduce__(self):
+        raise TypeError(f"a qsync {self._what} cannot be pickled")
 
 
 def status_string(status):

@@ -4,6 +4,8 @@ import ctypes
 import numbers
 import re
 
+import numpy as np
+
 from . import _lib
 from ._errors import InputError
 from ._lib import lib
@@ -31,6 +33,16 @@ def _real(name, value):
     return float(value)
 
 
+def flag(name, value):
+    """A yes/no keyword: True or False (or 1 or 0); anything else (e.g. "no", "off", None)
+    raises InputError rather than being read by its truth."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, numbers.Integral) and value in (0, 1):
+        return bool(value)
+    raise InputError(f"{name}: expected True or False, not {value!r}")
+
+
 def _bytes(value):
     if isinstance(value, str):
         m = _SIZE.match(value)
@@ -55,16 +67,16 @@ def steady_options(kw):
     returned beside it."""
     o = _lib.SteadyOptions()
     lib.qs_steady_defaults(ctypes.byref(o))
-    if kw.pop("full", False):
+    if flag("full", kw.pop("full", False)):
         o.full = 1
     if "solver" in kw:
         o.solver = _choice("solver", kw.pop("solver"), _lib.QS_SOLVER)
     if "lu" in kw:
         o.lu = _choice("lu", kw.pop("lu"), _lib.QS_LU)
     if "symmetry" in kw:
-        o.symmetry = 1 if kw.pop("symmetry") else 0
+        o.symmetry = 1 if flag("symmetry", kw.pop("symmetry")) else 0
     if "warm_start" in kw:
-        o.warm_start = 1 if kw.pop("warm_start") else 0
+        o.warm_start = 1 if flag("warm_start", kw.pop("warm_start")) else 0
     if "residual_tol" in kw:
         o.residual_tol = _real("residual_tol", kw.pop("residual_tol"))
         if not o.residual_tol > 0:

@@ -1,4 +1,6 @@
 """Read-only mappings of per-oscillator and per-pair values, keyed by oscillator names."""
+import math
+
 import numpy as np
 
 
@@ -46,22 +48,37 @@ class OscillatorValues:
 
 class PairValues:
     """Values of one observable per pair (a, b), a before b in file order: v["1", "2"] or
-    v["1-2"]. The reversed order v["2", "1"] is refused (KeyError): for angles it would be a
-    different number. Iterating gives the pairs; np.asarray(v) the values in pair order."""
+    v["1-2"]. Either order may be asked: v["2", "1"] (or v["2-1"]) is the value of the pair
+    seen from the other side. A symmetric observable (S, negativity, ...) has the same value;
+    an angle (angle=True: phi_max, phi_max_Q, correlation_phase, the angle of φ_a − φ_b) gives
+    the angle of φ_b − φ_a = −(φ_a − φ_b), i.e. (2π − φ) mod 2π (0 stays 0). Iterating gives
+    the pairs in file order; np.asarray(v) the values in that order."""
 
-    def __init__(self, name, pairs, values):
+    def __init__(self, name, pairs, values, angle=False):
         self.name = name
+        self.angle = bool(angle)
         self._pairs = list(pairs)
         self._values = list(values)
         self._index = {p: i for i, p in enumerate(self._pairs)}
         self._index.update({f"{a}-{b}": i for i, (a, b) in enumerate(self._pairs)})
+        self._reversed = {(b, a): i for i, (a, b) in enumerate(self._pairs)}
+        self._reversed.update({f"{b}-{a}": i for i, (a, b) in enumerate(self._pairs)})
+
+    @staticmethod
+    def _key(key):
+        return tuple(str(x) for x in key) if isinstance(key, tuple) else str(key)
+
+    def _flip(self, value):
+        if not self.angle or value == 0 or value != value:
+            return value
+        return (2 * math.pi - value) % (2 * math.pi)
 
     def __getitem__(self, key):
-        k = tuple(str(x) for x in key) if isinstance(key, tuple) else str(key)
+        k = self._key(key)
         if k in self._index:
             return self._values[self._index[k]]
-        if isinstance(k, tuple) and k[::-1] in self._index:
-            raise KeyError(f"{self.name}: pairs are named in file order: use {k[::-1]!r}, not {k!r}")
+        if k in self._reversed:
+            return self._flip(self._values[self._reversed[k]])
         raise KeyError(f"{self.name}: no pair {key!r} (pairs: {', '.join(f'{a}-{b}' for a, b in self._pairs)})")
 
     def keys(self):
@@ -80,7 +97,8 @@ class PairValues:
         return len(self._pairs)
 
     def __contains__(self, key):
-        return (tuple(str(x) for x in key) if isinstance(key, tuple) else str(key)) in self._index
+        k = self._key(key)
+        return k in self._index or k in self._reversed
 
     def __array__(self, dtype=None):
         return np.asarray(self._values, dtype=dtype)

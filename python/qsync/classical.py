@@ -30,7 +30,7 @@ class ClassicalResult:
         self.model = model
         self.S = PairValues("S", pairs, [res.pair[i].S for i in q])
         self.S_err = PairValues("S_err", pairs, [res.pair[i].S_err for i in q])
-        self.phi_max = PairValues("phi_max", pairs, [res.pair[i].phi_max for i in q])
+        self.phi_max = PairValues("phi_max", pairs, [res.pair[i].phi_max for i in q], angle=True)
         self.harmonics = PairValues("harmonics", pairs, [res.pair[i].harmonics for i in q])
         self.escaped_fraction = res.escaped_fraction
         self.mean_x = OscillatorValues("mean_x", names, [res.mean_x[j] for j in range(res.n)])

@@ -24,7 +24,7 @@ def observables():
 
 def observable_index(name):
     """Index of observable `name` in the table; InputError naming the observables otherwise."""
-    i = lib.qs_observable_find(_lib.text(str(name)))
+    i = lib.qs_observable_find(_lib.text(str(name), "observable name"))
     if i < 0:
         raise InputError(f"unknown observable {name!r} (observables: {', '.join(o['name'] for o in observables())})")
     return i
@@ -42,8 +42,10 @@ def _complex_array(shape):
 
 class Result:
     """A solved steady state. Every observable of the library's table is an attribute: pair
-    observables indexed by a pair of names, r.S["1", "2"]; oscillator observables by a name,
-    r.mean_n["1"] (populations: a NumPy array per oscillator). See qsync.observables().
+    observables indexed by a pair of names, r.S["1", "2"], in either order (r.S["2", "1"] is
+    the same number; an angle, phi_max, phi_max_Q or correlation_phase, gives the angle of the
+    reversed difference, (2π − φ) mod 2π); oscillator observables by a name, r.mean_n["1"]
+    (populations: a NumPy array per oscillator). See qsync.observables().
 
     Diagnostics: status ("ok", "truncation": the estimated truncation error of S is above
     s_tol or unknown, "top-level": not estimated and a top level holds more than top_tol),
@@ -52,20 +54,21 @@ class Result:
     top_population, stats (the solver's figures).
 
     The state itself: rho(), rho_oscillator(name), rho_pair(a, b), phase_distribution(a, b,
-    phi), to_qutip().
+    phi), to_qutip(). Copies (copy.copy, copy.deepcopy) share the state, freed after the last
+    of them goes; close() frees it at once, after which these calls raise qsync.Error.
     """
 
-    def __init__(self, analysis, s_tol):
+    def __init__(self, handle, s_tol):
         from .model import Model
-        self._analysis = analysis
-        a = analysis
-        self._state = lib.qs_analysis_state(a)
+        self._h = handle
+        a = handle.ptr
         model = Model._wrap(lib.qs_model_copy(lib.qs_analysis_model(a)))
         self.model = model
         self.names = model.names
         self.pairs = model.pairs
         n, np_ = len(self.names), len(self.pairs)
-        self.levels = {name: lib.qs_state_levels(self._state, j) for j, name in enumerate(self.names)}
+        state = lib.qs_analysis_state(a)
+        self.levels = {name: lib.qs_state_levels(state, j) for j, name in enumerate(self.names)}
         self.levels_auto = {name: bool(lib.qs_analysis_levels_auto(a, j)) for j, name in enumerate(self.names)}
         stats = lib.qs_analysis_stats(a).contents
         self.stats = {k: (getattr(stats, k).decode() if k == "solver_reason" else getattr(stats, k))
@@ -104,7 +107,8 @@ class Result:
         k = 0
         for o in observables():
             if o["kind"] == "pair":
-                self._obs[o["name"]] = PairValues(o["name"], self.pairs, [float(x) for x in values[k:k + np_]])
+                self._obs[o["name"]] = PairValues(o["name"], self.pairs, [float(x) for x in values[k:k + np_]],
+                                                  angle=o["angle"])
                 k += np_
             elif o["per_level"]:
                 arrays = []
@@ -115,6 +119,23 @@ class Result:
             else:
                 self._obs[o["name"]] = OscillatorValues(o["name"], self.names, [float(x) for x in values[k:k + n]])
                 k += n
+
+    @property
+    def _state(self):
+        """The C state; qsync.Error after close()."""
+        return lib.qs_analysis_state(self._h.ptr)
+
+    def close(self):
+        """Free the solved state now (otherwise freed with the last reference to this result or
+        a copy of it); the observables stay, and rho() and the other calls on the state raise
+        qsync.Error."""
+        self._h.close()
+
+    def __copy__(self):
+        # Copies share the one owner of the C state (freed once, after the last copy goes).
+        new = Result.__new__(Result)
+        new.__dict__.update(self.__dict__)
+        return new
 
     def __getattr__(self, name):
         obs = self.__dict__.get("_obs", {})
@@ -199,21 +220,19 @@ class Result:
         dims = [self.levels[n] for n in self.names]
         return qutip.Qobj(self.rho(), dims=[dims, dims])
 
-    def __del__(self, _free=lib.qs_analysis_free, _byref=ctypes.byref):   # bound now: safe at interpreter exit
-        a = self.__dict__.get("_analysis")
-        if a is not None and a.value:
-            _free(_byref(a))
-
 
 def steady(model, **kw):
     o = _lib.AnalysisOptions()
     lib.qs_analysis_defaults(ctypes.byref(o))
     o.steady, o.guess_tail, o.s_tol = _options.steady_options(kw)
     check = kw.pop("truncation_check", None)
-    if check not in _lib.QS_TRUNCATION:
-        raise InputError(f"truncation_check: None (by cost), True or False, not {check!r}")
+    if check is not None:
+        try:
+            check = _options.flag("truncation_check", check)
+        except InputError:
+            raise InputError(f"truncation_check: None (by cost), True or False, not {check!r}") from None
     o.truncation = _lib.QS_TRUNCATION[check]
-    o.per_oscillator = 1 if kw.pop("per_oscillator", False) else 0
+    o.per_oscillator = 1 if _options.flag("per_oscillator", kw.pop("per_oscillator", False)) else 0
     _options.no_more(kw, "steady")
     if o.per_oscillator and check is False:
         raise InputError("per_oscillator=True contradicts truncation_check=False")
@@ -221,11 +240,7 @@ def steady(model, **kw):
     err = _lib.Err()
     _lib.check(lib.qs_analysis_run(model._ptr, ctypes.byref(o), ctypes.byref(handle), ctypes.byref(err)), err,
                model.source)
-    try:
-        result = Result(handle, o.s_tol)
-    except BaseException:
-        lib.qs_analysis_free(ctypes.byref(handle))
-        raise
+    result = Result(_lib.Handle(handle, lib.qs_analysis_free, "qsync.Result"), o.s_tol)
     for w in result.warnings:
         warnings.warn(TruncationWarning(w), stacklevel=3)
     return result

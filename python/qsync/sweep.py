@@ -16,24 +16,45 @@ def status_word(code):
 
 
 class _OpenBLASOneThread:
-    """OpenBLAS (loaded with the library) at one thread for the duration, its count restored
-    after: the sweep's threads each factorise their own small systems, and OpenBLAS threads
-    inside them would only compete for the cores."""
+    """OpenBLAS (loaded with the library) at one thread while any sweep runs, its count
+    restored after the last: the sweep's threads each factorise their own small systems, and
+    OpenBLAS threads inside them would only compete for the cores. Sweeps running at once
+    (from several Python threads) share one saved count: the first to enter saves it and sets
+    1, the last to leave restores it."""
+
+    _lock = threading.Lock()
+    _active = 0
+    _saved = None
+
+    @staticmethod
+    def _functions():
+        get = getattr(lib, "openblas_get_num_threads", None)
+        set_ = getattr(lib, "openblas_set_num_threads", None)
+        if get is None or set_ is None:
+            return None, None
+        get.restype, get.argtypes = ctypes.c_int, []
+        set_.restype, set_.argtypes = None, [ctypes.c_int]
+        return get, set_
 
     def __enter__(self):
-        self.get = getattr(lib, "openblas_get_num_threads", None)
-        self.set = getattr(lib, "openblas_set_num_threads", None)
-        self.saved = None
-        if self.get is not None and self.set is not None:
-            self.get.restype, self.get.argtypes = ctypes.c_int, []
-            self.set.restype, self.set.argtypes = None, [ctypes.c_int]
-            self.saved = self.get()
-            self.set(1)
+        cls = _OpenBLASOneThread
+        with cls._lock:
+            if cls._active == 0:
+                get, set_ = cls._functions()
+                cls._saved = None
+                if get is not None:
+                    cls._saved = get()
+                    set_(1)
+            cls._active += 1
         return self
 
     def __exit__(self, *exc):
-        if self.saved is not None:
-            self.set(self.saved)
+        cls = _OpenBLASOneThread
+        with cls._lock:
+            cls._active -= 1
+            if cls._active == 0 and cls._saved is not None:
+                cls._functions()[1](cls._saved)
+                cls._saved = None
         return False
 
 
@@ -88,7 +109,7 @@ class _Run:
             paths = (paths,) if isinstance(paths, str) else tuple(paths)
             if not paths or not all(isinstance(p, str) and p for p in paths):
                 raise InputError(f"vary {paths!r}: a parameter path such as '1.omega', or a tuple of them")
-            arr = (ctypes.c_char_p * len(paths))(*[_lib.text(p) for p in paths])
+            arr = (ctypes.c_char_p * len(paths))(*[_lib.text(p, f"vary path {p!r}") for p in paths])
             self.keep.append(arr)
             self.axes[i].n_paths = len(paths)
             self.axes[i].paths = arr
@@ -108,7 +129,7 @@ class _Run:
             if not isinstance(path, str) or not isinstance(expr, str):
                 raise InputError(f"ties {path!r}: {expr!r}: a path and an expression, both strings, e.g. "
                                  "{'K': '1/sigma'}")
-            p, e = _lib.text(path), _lib.text(expr)
+            p, e = _lib.text(path, f"ties path {path!r}"), _lib.text(expr, f"ties[{path!r}]")
             self.keep += [p, e]
             self.ties[i].path, self.ties[i].expression = p, e
         self.n_ties = len(ties)
@@ -119,7 +140,12 @@ class _Run:
         o.steady, o.tail_tol, o.s_tol = steady, tail_tol, s_tol
         check = kw.pop("truncation_check", None)
         table = {None: "sampled", True: "on", False: "off", "every_point": "auto"}
-        if check not in table:
+        if not (check is None or isinstance(check, str)):
+            try:
+                check = _options.flag("truncation_check", check)
+            except InputError:
+                pass
+        if not isinstance(check, (type(None), bool, str)) or check not in table:
             raise InputError(f"truncation_check: None (sampled), True (every point), 'every_point' (every point "
                              f"where affordable) or False, not {check!r}")
         o.truncation = _lib.QS_SWEEP_TRUNCATION[table[check]]

@@ -55,7 +55,7 @@ def test_bad_input_raises_with_the_librarys_message(root):
         m.set("1.omega", None)
     with pytest.raises(qsync.InputError, match="no_such.ini"):
         qsync.Model.load(root / "no_such.ini")
-    with pytest.raises(qsync.InputError, match=r"<python>:2: sigma"):
+    with pytest.raises(qsync.InputError, match=r"^defaults\[.sigma.\]: sigma must be > 0"):
         qsync.Model(defaults={"sigma": -1, "nbar": 2}, oscillators={"1": {}})
     with pytest.raises(qsync.InputError, match="bogus"):
         qsync.Model(oscillators={"1": {"sigma": 0.2, "nbar": 2, "bogus": 1}})

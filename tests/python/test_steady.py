@@ -103,12 +103,21 @@ def test_phase_distribution(solved):
         assert abs(2 * np.pi * Q - 1 - r.S_Q[a, b]) < 1e-12
 
 
-def test_pairs_in_file_order_only(solved):
+def test_pairs_in_either_order(solved):
     r, _ = solved
-    a, b = r.pairs[0]
-    assert r.S[a, b] == r.S[f"{a}-{b}"]
-    with pytest.raises(KeyError, match="file order"):
-        r.S[b, a]
+    angle = {o["name"] for o in qsync.observables() if o["angle"]}
+    for name, values in r.observables.items():
+        if not isinstance(values, qsync._values.PairValues):
+            continue
+        assert values.angle == (name in angle)
+        for a, b in r.pairs:
+            x = values[a, b]
+            assert x == values[f"{a}-{b}"]
+            if name in angle:                   # the angle of phi_b - phi_a
+                assert values[b, a] == values[f"{b}-{a}"] == (0.0 if x == 0 else (2 * math.pi - x) % (2 * math.pi))
+                assert 0 <= values[b, a] < 2 * math.pi
+            else:
+                assert values[b, a] == values[f"{b}-{a}"] == x
     with pytest.raises(AttributeError, match="observables: "):
         r.no_such_observable
 
