@@ -70,9 +70,13 @@ rs = rows("s")
 sampled = [i for i, x in enumerate(rs) if not math.isnan(float(x["truncation_error"]))]
 check("default: estimated at every 4th point along the last axis and its last, nan between",
       rc == 0 and sampled == [0, 4, 8, 12, 16, 20], str(sampled))
-check("default: the warning names the largest estimate (not a point between estimates)",
-      "16 of 21 points have an estimated truncation error of S above --s-tol 0.0003 (status truncation; the largest, "
-      "0.00093, at point 0)" in err or "the largest, 0.00093, at point 20" in err, err)
+n_tr = sum(x["status"] == "truncation" for x in rs)
+n_over = sum(x["status"] == "truncation" and not math.isnan(float(x["truncation_error"])) for x in rs)
+check("default: the warning counts the points estimated above --s-tol apart from those judged by their neighbours, "
+      "and names the largest estimate (not a point between estimates)",
+      f"{n_tr} of 21 points read truncation: {n_over} have an estimated truncation error of S above --s-tol 0.0003 (the "
+      f"largest, 0.00093, at point " in err and f"; {n_tr - n_over} more are not estimated themselves and read truncation by "
+      f"their estimated neighbours" in err and 0 < n_over < n_tr, err)
 rc, err = sweep("lv", FIG2B, "--vary", "levels=4,6", "--vary", "1.omega=14:22:5")
 rc2, err2 = sweep("l6", FIG2B, "--levels", "6", "--vary", "1.omega=14:22:5", "--truncation-every-point")
 check("default with a levels axis: every point estimated; the levels = 6 rows equal a separate sweep at 6 levels "
@@ -118,7 +122,8 @@ check("--s-tol 2.7e-4: status truncation exactly where the estimate exceeds it (
       f"{[x['status'] for x in r]} vs {want}")
 n_bad = want.count("truncation")
 check("--s-tol: one warning line counting the points above it",
-      f"warning: {n_bad} of 9 points have an estimated truncation error of S above --s-tol 0.00027" in err, err)
+      f"warning: {n_bad} of 9 points read truncation: {n_bad} have an estimated truncation error of S above --s-tol 0.00027"
+      in err and "not estimated themselves" not in err, err)
 j = json.load(open(os.path.join(TMP, "c", "sweep.json")))
 check("sweep.json records the check (mode every point, s_tol)",
       j["truncation_check"]["mode"] == "every point" and j["truncation_check"]["s_tol"] == 2.7e-4, str(j.get("truncation_check")))

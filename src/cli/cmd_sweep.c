@@ -979,10 +979,18 @@ int sweep_job_run(sweep_job *job)
         }
         if (rc == EXIT_OK) rc = write_description(out, &desc, job->command, job->argc, job->argv);
         if (rc == EXIT_OK && n_trunc) {
-            char largest[96] = "";
-            if (worst != (size_t)-1) snprintf(largest, sizeof largest, "; the largest, %.2g, at point %zu", trunc[worst], worst);
-            fprintf(stderr, "qsync sweep: warning: %zu of %zu points have an estimated truncation error of S above --s-tol %g "
-                    "(status truncation%s): raise levels\n", n_trunc, done_count, so.s_tol, largest);
+            /* an estimate above the tolerance is in truncation_error; the others read truncation by
+             * their estimated neighbours (sampled) or because the error cannot be estimated */
+            size_t n_over = 0;
+            for (size_t p = 0; trunc && p < rs.total; p++)
+                n_over += done_points[p] && status[p] == QS_SWEEP_STATUS_TRUNCATION && isfinite(trunc[p]);
+            char largest[96] = "", others[200] = "";
+            if (worst != (size_t)-1) snprintf(largest, sizeof largest, " (the largest, %.2g, at point %zu)", trunc[worst], worst);
+            if (n_trunc > n_over)
+                snprintf(others, sizeof others, "; %zu more are not estimated themselves and read truncation by their "
+                         "estimated neighbours, or their error cannot be estimated (truncation_error empty)", n_trunc - n_over);
+            fprintf(stderr, "qsync sweep: warning: %zu of %zu points read truncation: %zu have an estimated truncation error "
+                    "of S above --s-tol %g%s%s: raise levels\n", n_trunc, done_count, n_over, so.s_tol, largest, others);
         }
         if (rc == EXIT_OK && n_unchecked && so.truncation != QS_SWEEP_TRUNCATION_OFF)
             fprintf(stderr, "qsync sweep: the truncation error of S was not estimated at %zu of %zu points whose top level "
