@@ -2,6 +2,7 @@
 - the jackknife over any number of replicas the program accepts (R = 256 and R = 300 agree; the
   error falls as 1/sqrt(trajectories)); what cannot give an honest error is refused (exit 2,
   naming the flag): --replicas 2, fewer than three groups of 32 trajectories;
+- a model without noise refused (S is undefined for deterministic dynamics);
 - step counts bounded at parsing (--dt 1e-300 overflowed), --seed digits only and in range;
 - phi_max in [0, 2pi), also as printed: identical oscillators (maximum at 0 by symmetry)."""
 import json, math, subprocess, sys
@@ -48,6 +49,13 @@ check("--seed 2^64 - 1 accepted", rc == 0, err.strip()[:160])
 # a failed run names its model file (was "(null)": the model freed before the message)
 rc, out, err = run("classical", f"{EX}/fig2a.ini", "--cutoff", "1e-9", "--trajectories", "96", *FAST)
 check("every trajectory escaped: exit 3 naming the model file", rc == 3 and "fig2a.ini" in err and "(null)" not in err, err.strip()[:160])
+# without noise the dynamics are deterministic and S is undefined (it read 48 = 2 x 24 harmonics): refused, naming
+# the model and an oscillator; noise on one oscillator is enough to run
+rc, out, err = run("classical", f"{EX}/fig2b.ini", "--trajectories", "96", *FAST)
+check("noise = 0 everywhere (fig2b.ini): exit 2 naming the model, an oscillator and noise", rc == 2 and
+      "fig2b.ini: oscillator 1: noise = 0" in err and out == "", err.strip()[:200])
+rc, out, err = run("classical", f"{EX}/fig2b.ini", "--set", "2.noise=0.1", "--trajectories", "96", *FAST)
+check("noise on one oscillator: runs", rc == 0, err.strip()[:200])
 
 # 5. phi_max: identical oscillators A, B of Fig. 4 coupled: the maximum is at 0 by symmetry
 rc, out, err = run("steady", f"{EX}/fig4.ini", "--set", "A-B=0.1", "--json")

@@ -460,9 +460,9 @@ int qs_classical_ensemble_create(const qs_model *m, const qs_classical_options *
     int noisy = 0;
     for (int j = 0; j < m->n; j++) noisy |= m->osc[j].noise > 0;
     if (!noisy)
-        return qs_error_set(err, QS_EINPUT, "every oscillator has noise = 0, so the classical dynamics (Eq. 5) are "
-                            "deterministic and S is not defined (P(phi) is a delta): set noise = gamma_T n_T, e.g. "
-                            "noise = 0.1 as in Fig. 2a (examples/fig2a.ini)");
+        return qs_error_set(err, QS_EINPUT, "oscillator %s: noise = 0, as for every oscillator, so the classical dynamics "
+                            "(Eq. 5) are deterministic and S is not defined (P(phi) is a delta): set noise = gamma_T n_T, "
+                            "e.g. noise = 0.1 as in Fig. 2a (examples/fig2a.ini)", m->names[0]);
     qs_classical_ensemble *e = calloc(1, sizeof *e);
     if (!e) return qs_error_set(err, QS_ENOMEM, "out of memory");
     int n = m->n, pairs = n * (n - 1) / 2;
