@@ -950,7 +950,7 @@ int sweep_job_run(sweep_job *job)
     if (par_max(rc != EXIT_OK)) { if (rc == EXIT_OK) rc = EXIT_IO; goto done; }
 
     if (rank == 0) {
-        size_t failed = 0, n_memory = 0, done_count = 0, n_trunc = 0, n_top = 0, n_unchecked = 0, worst = (size_t)-1;
+        size_t failed = 0, n_memory = 0, done_count = 0, n_trunc = 0, n_over = 0, n_top = 0, n_unchecked = 0, worst = (size_t)-1;
         int tc = qs_sweep_store_find(rs.store, "truncation_error");
         const double *trunc = tc >= 0 ? qs_sweep_store_column(rs.store, tc) : NULL;
         journal_stats js;
@@ -967,6 +967,9 @@ int sweep_job_run(sweep_job *job)
                 if (status[p] == QS_ETOOBIG || status[p] == QS_ENOMEM) n_memory++;
                 if (status[p] == QS_SWEEP_STATUS_TRUNCATION) {
                     n_trunc++;
+                    /* an estimate above the tolerance is in truncation_error; the others read truncation by
+                     * their estimated neighbours (sampled) or because the error cannot be estimated */
+                    n_over += trunc && isfinite(trunc[p]);
                     if (trunc && isfinite(trunc[p]) && (worst == (size_t)-1 || trunc[p] > trunc[worst])) worst = p;
                 }
                 if (status[p] == QS_WARN_TRUNCATION) n_top++;
@@ -979,11 +982,6 @@ int sweep_job_run(sweep_job *job)
         }
         if (rc == EXIT_OK) rc = write_description(out, &desc, job->command, job->argc, job->argv);
         if (rc == EXIT_OK && n_trunc) {
-            /* an estimate above the tolerance is in truncation_error; the others read truncation by
-             * their estimated neighbours (sampled) or because the error cannot be estimated */
-            size_t n_over = 0;
-            for (size_t p = 0; trunc && p < rs.total; p++)
-                n_over += done_points[p] && status[p] == QS_SWEEP_STATUS_TRUNCATION && isfinite(trunc[p]);
             char largest[96] = "", others[200] = "";
             if (worst != (size_t)-1) snprintf(largest, sizeof largest, " (the largest, %.2g, at point %zu)", trunc[worst], worst);
             if (n_trunc > n_over)
