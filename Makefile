@@ -20,7 +20,8 @@ DESTDIR    ?=
 # Debian packages: build and run ...
 DEPS      = build-essential cmake pkg-config libsuitesparse-dev libinih-dev \
             libopenblas-dev liblapacke-dev libmatheval-dev librandom123-dev gnuplot-nox \
-            libopenmpi-dev openmpi-bin zlib1g-dev
+            libopenmpi-dev openmpi-bin zlib1g-dev \
+            libarpack2-dev libsundials-dev
 # ... and the independent peers the tests and benchmarks compare against, the Python package's
 # tests and notebook (pandas, pytest, matplotlib, Jupyter), and flex's libl, which libmatheval's
 # pkg-config file names for a static link (the install test links libqsync.a).

@@ -9,6 +9,7 @@
 #include "qsync/truncation.h"
 #include "qsync/state.h"
 #include "qsync/observables.h"
+#include "qsync/spectrum.h"
 #include "qsync/steady.h"
 #include "qsync/convergence.h"
 #include "qsync/analysis.h"

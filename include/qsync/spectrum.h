@@ -1,0 +1,89 @@
+/* qsync/spectrum.h — frequency entrainment and relaxation (MODEL.md §8): the power spectrum
+ * S_j(ω) of every oscillator, its spectral lines, and the decay rates of the Liouvillian.
+ *
+ * Sectors. L maps the block of ρ with excitation difference k (ket minus bra) to itself;
+ * k = 0 holds the steady state, a_j ρ_ss lies in k = −1. The spectrum is
+ *     S_j(ω) = 2 Re Tr[a_j† (iω − L)^{−1} (a_j ρ_ss)]        (QuTiP's spectrum(H, w, c_ops, a†, a))
+ * solved on sector −1 by a complex sparse LU planned once and refactorised per frequency
+ * (only the diagonal shift iω changes). A free oscillator ω a†a peaks at +ω.
+ *
+ * Spectral lines. The eigenvalues λ_m of L on sector −1 with right and left eigenvectors
+ * r_m, l_m (l_m · r_m = 1) give S_j(ω) = Σ_m 2 Re[w_jm / (iω − λ_m)], w_jm = Tr[a_j† r_m]
+ * (l_m · a_j ρ_ss); line m sits at ν_m = Im λ_m with half-width −Re λ_m. Dense LAPACK for
+ * small sectors; ARPACK shift-invert around chosen frequencies for large ones.
+ *
+ * Relaxation. relaxation_rate: the smallest −Re λ over the non-zero eigenvalues of L on
+ * sector 0 (how fast S and the populations settle); coherence_rate: the smallest −Re λ on
+ * sector −1 (the narrowest line).
+ *
+ * Every function takes the model with its levels resolved (no levels = auto) and, for the
+ * spectrum, the steady state solved for that model (qs_steady, qs_analysis). The results are
+ * opaque handles read by getters returning plain numbers, for a C foreign function interface.
+ */
+#ifndef QSYNC_SPECTRUM_H
+#define QSYNC_SPECTRUM_H
+
+#include <complex.h>
+#include <stddef.h>
+#include "qsync/error.h"
+#include "qsync/model.h"
+#include "qsync/state.h"
+
+/* Points of the default grid. */
+#define QS_SPECTRUM_DEFAULT_POINTS 2001
+
+typedef struct {
+    double omega_min, omega_max;  /* the grid's ends; both NaN (the default): a range covering
+                                     every line of every oscillator (qs_spectrum_default_range) */
+    int n_omega;                  /* points, ≥ 2 (default QS_SPECTRUM_DEFAULT_POINTS) */
+    int lines;                    /* 1: also the spectral lines (default 0) */
+    int threads;                  /* frequencies solved at once (0: OpenMP's default) */
+    double memory_limit;          /* bytes the plan may use (0: what is available) */
+} qs_spectrum_options;
+
+typedef struct qs_spectrum qs_spectrum;
+
+void qs_spectrum_defaults(qs_spectrum_options *options);
+
+/* The default ω range for `model`: every bare transition ν = ω_j − 2K_j(n−1) of every
+ * oscillator and level, widened by a few of the largest half-widths, and the coupling. */
+int qs_spectrum_default_range(const qs_model *model, double *omega_min, double *omega_max, qs_error *err);
+
+/* The spectra of every oscillator of `model` in its steady state `state` on the grid of the
+ * options (NULL: defaults). QS_ENUMERIC when iω − L is singular on sector −1 (a coherence
+ * that never decays, e.g. γ = 0) or a solve's residual is not small. */
+int qs_spectrum_run(const qs_model *model, const qs_state *state, const qs_spectrum_options *options,
+                    qs_spectrum **result, qs_error *err);
+void qs_spectrum_free(qs_spectrum **result);
+
+int qs_spectrum_size(const qs_spectrum *s);             /* oscillators */
+int qs_spectrum_points(const qs_spectrum *s);           /* ω points */
+const double *qs_spectrum_omega(const qs_spectrum *s);  /* the grid */
+const double *qs_spectrum_values(const qs_spectrum *s, int j);   /* S_j at every ω */
+/* The global maximum of S_j, refined between grid points (not grid-limited), and that peak's
+ * full width at half its height (NaN when the half height is not reached inside the grid). */
+double qs_spectrum_peak_frequency(const qs_spectrum *s, int j);
+double qs_spectrum_peak_height(const qs_spectrum *s, int j);
+double qs_spectrum_fwhm(const qs_spectrum *s, int j);
+/* ∫ S_j dω/2π over the grid's range, and ⟨n_j⟩ it tends to over the whole line. */
+double qs_spectrum_sum_rule(const qs_spectrum *s, int j);
+double qs_spectrum_mean_n(const qs_spectrum *s, int j);
+/* The largest relative residual ‖(iω − L)x − b‖∞ / (‖iω − L‖∞ ‖x‖∞) over the solves. */
+double qs_spectrum_residual(const qs_spectrum *s);
+/* Dimension of sector −1, and how the lines were found ("dense", "arpack"; "" without). */
+size_t qs_spectrum_sector_dimension(const qs_spectrum *s);
+const char *qs_spectrum_lines_method(const qs_spectrum *s);
+
+/* Lines (with options.lines): count, then line m's frequency Im λ_m, half-width −Re λ_m and
+ * weights w_jm of every oscillator j (written, qs_spectrum_size entries), ordered by
+ * frequency. */
+int qs_spectrum_line_count(const qs_spectrum *s);
+int qs_spectrum_line(const qs_spectrum *s, int m, double *frequency, double *half_width, double complex *weights);
+/* Σ_m over the lines of S_j at ω: the spectrum rebuilt from its lines. */
+double qs_spectrum_from_lines(const qs_spectrum *s, int j, double omega);
+
+/* relaxation_rate (sector 0) and coherence_rate (sector −1) of `model`, either pointer may be
+ * NULL (that sector is then not computed). */
+int qs_relaxation_rates(const qs_model *model, double *relaxation_rate, double *coherence_rate, qs_error *err);
+
+#endif
