@@ -89,7 +89,9 @@ typedef struct {
     volatile int *stop;         /* if non-NULL: qs_sweep_create gives up (QS_EINPUT, "interrupted")
                                    once *stop is non-zero while it checks the grid's points */
     int n_observe;              /* quantum: observables of every point (indices into the table of
-                                   qsync/observables.h, read; each at most once), in this order;
+                                   qsync/observables.h, read; each at most once), in this order,
+                                   dynamical ones included (qs_observe: a point whose spectrum or
+                                   rates fail fails with their status);
                                    0: S and phi_max (the columns S_<a>-<b> and phi_<a>-<b>). S
                                    and phi_max are computed in any case (result.S, result.phi) */
     const int *observe;
@@ -179,8 +181,9 @@ int qs_sweep_status_parse(const char *word, int *status);
  *   quantum, default: S_<a>-<b> per pair; residual, top_population, status; with
  *     options.perturb S1_<a>-<b> per pair; phi_<a>-<b> per pair (phi_max); truncation_error;
  *   quantum, with options.observe: the observables asked, in their order and in the layout of
- *     qs_state_observe at the grid's largest levels (NAME_<a>-<b>, NAME_<j>,
- *     populations_<j>_<n>), in place of S_ and phi_; then residual, top_population, status,
+ *     qs_observe at the grid's largest levels (NAME_<a>-<b>, NAME_<j>, populations_<j>_<n>,
+ *     and NAME alone for a network observable: relaxation_rate, coherence_rate), in place of
+ *     S_ and phi_; then residual, top_population, status,
  *     S1_ (perturb), truncation_error;
  *   classical: S_<a>-<b>, S_err_<a>-<b> per pair, escaped_fraction, status, phi_<a>-<b>.
  * Every column but status is an array of doubles, one per grid point (first axis slowest);

@@ -15,7 +15,8 @@
  *                      observables asked (qsync/observables.h), in their order, take the
  *                      place of the S_ and phi_ columns: NAME_<a>-<b> per pair, NAME_<j> per
  *                      oscillator, populations_<j>_<n> for n below the grid's largest levels
- *                      of j (0 above a point's own); residual, top_population, status, S1_
+ *                      of j (0 above a point's own), NAME for an observable of the whole
+ *                      network (relaxation_rate, coherence_rate); residual, top_population, status, S1_
  *                      and truncation_error stay. The columns are those of the library's
  *                      result store (qs_sweep_store), written as they are but for a complex
  *                      axis (one field a+bi) and status (a word). status: ok; truncation (the
@@ -78,7 +79,8 @@ static const char usage_head[] =
     "  --no-plot                skip gnuplot\n"
     "  --progress-interval S    stderr not a terminal: a progress line every S seconds (default 30; 0: none)\n"
     "  --observe NAME[,NAME...] the observables of every point, in place of S_ and phi_: columns\n"
-    "                           NAME_<a>-<b> (pair), NAME_<j> (oscillator), populations_<j>_<n>;\n"
+    "                           NAME_<a>-<b> (pair), NAME_<j> (oscillator), populations_<j>_<n>,\n"
+    "                           NAME (network: relaxation_rate, coherence_rate);\n"
     "                           repeated, the lists in the order given (a name twice is refused);\n"
     "                           names:";
 static const char usage_tail[] =
@@ -640,7 +642,11 @@ static const char **plot_series(const run_state *rs, const qs_sweep_options *o, 
         const qs_observable *obs = qs_observable_get(k < 0 ? qs_observable_find("S") : o->observe[k]);
         if (obs->per_level) continue;
         *count = 0;
-        for (int x = 0; x < n; x++) {
+        if (obs->kind == QS_OBS_NETWORK) {
+            int c = qs_sweep_store_find(rs->store, obs->name);
+            if (c >= 0) names[(*count)++] = qs_sweep_store_name(rs->store, c);
+        }
+        for (int x = 0; x < n && obs->kind != QS_OBS_NETWORK; x++) {
             if (obs->kind == QS_OBS_OSCILLATOR) {
                 snprintf(name, sizeof name, "%s_%s", obs->name, qs_model_name(m, x));
                 int c = qs_sweep_store_find(rs->store, name);

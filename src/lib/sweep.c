@@ -6,7 +6,7 @@
  * creation, and levels_max[j] is the largest truncation of oscillator j at any point (levels
  * may be an axis), which fixes the layout of every point's observables (width values, the
  * populations of a point with fewer levels padded with 0); perms is the symmetry group common
- * to all points. A quantum point computes its observables in one qs_state_observe call: those
+ * to all points. A quantum point computes its observables in one qs_observe call: those
  * asked, then S and phi_max when not asked (result.S, result.phi, and the truncation status
  * speak of S). Each thread keeps up to PLANS_PER_THREAD plans, one per distinct structure, and
  * resets a plan the first time a block uses it, so a point's numbers depend only on its
@@ -597,7 +597,7 @@ static int observe_point(const qs_sweep *s, const qs_model *m, const qs_state *s
 {
     int n = m->n, same = 1;
     for (int j = 0; j < n; j++) same &= m->osc[j].levels == s->levels_max[j];
-    int st = qs_state_observe(state, s->n_obs, s->obs, same ? values : scratch, e);
+    int st = qs_observe(m, state, s->n_obs, s->obs, same ? values : scratch, e);
     if (st != QS_OK || same) return st;
     size_t from = 0, to = 0;
     for (int k = 0; k < s->n_obs; k++) {
@@ -611,7 +611,7 @@ static int observe_point(const qs_sweep *s, const qs_model *m, const qs_state *s
                 to += (size_t)s->levels_max[j];
             }
         } else {
-            size_t w = o->kind == QS_OBS_PAIR ? (size_t)s->pairs : (size_t)n;
+            size_t w = o->kind == QS_OBS_PAIR ? (size_t)s->pairs : o->kind == QS_OBS_NETWORK ? 1 : (size_t)n;
             memcpy(values + to, scratch + from, w * sizeof *values);
             from += w;
             to += w;
@@ -944,6 +944,7 @@ int qs_sweep_store_create(const qs_sweep *s, qs_sweep_store **out, qs_error *err
             for (int k = 0; ok && k < s->n_user; k++) {
                 const qs_observable *o = qs_observable_get(s->obs[k]);
                 if (o->kind == QS_OBS_PAIR) ok = pair_columns(t, m, o->name) >= 0;
+                else if (o->kind == QS_OBS_NETWORK) ok = add_column(t, 1, "%s", o->name);
                 else
                     for (int j = 0; ok && j < n; j++)
                         if (o->per_level)
