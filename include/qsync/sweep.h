@@ -95,6 +95,12 @@ typedef struct {
                                    0: S and phi_max (the columns S_<a>-<b> and phi_<a>-<b>). S
                                    and phi_max are computed in any case (result.S, result.phi) */
     const int *observe;
+    int spectrum_points;        /* quantum: if > 0, the power spectrum S_j(ω) of every oscillator at
+                                   every point (qsync/spectrum.h) on spectrum_points frequencies
+                                   from spectrum_min to spectrum_max inclusive (result.spectrum,
+                                   qs_sweep_store_spectrum); a point whose spectrum fails fails
+                                   with its status. Default 0: none */
+    double spectrum_min, spectrum_max;
 } qs_sweep_options;
 
 /* One solved point, handed to the report callback. */
@@ -117,6 +123,8 @@ typedef struct {
     const double *values;       /* quantum: [qs_sweep_observe_width] the observables asked, in the
                                    layout of qs_state_observe at the grid's largest levels (a
                                    population above a point's own top level is 0); NaN when failed */
+    const double *spectrum;     /* options.spectrum_points > 0: [oscillators × spectrum_points],
+                                   S_j(ω_k) at j·spectrum_points + k; NaN when failed. Else NULL */
 } qs_sweep_result;
 
 typedef void (*qs_sweep_report)(void *ctx, const qs_sweep_result *results, int count);
@@ -208,6 +216,10 @@ const unsigned char *qs_sweep_store_done(const qs_sweep_store *store);          
  * (axis columns are ignored: the grid fixes them; status as its code), and the point becomes
  * done. row NULL clears the point (NaN, not done). QS_EINPUT for a point outside the grid. */
 int qs_sweep_store_put(qs_sweep_store *store, size_t point, const double *row, qs_error *err);
+/* With options.spectrum_points > 0: the spectra of `point` ([oscillators × spectrum_points],
+ * as qs_sweep_result.spectrum; NaN until filed), which qs_sweep_store_add files and a caller
+ * reading a saved table writes into; NULL without spectra or outside the grid. */
+double *qs_sweep_store_spectrum(const qs_sweep_store *store, size_t point);
 void qs_sweep_store_free(qs_sweep_store **store);
 
 #endif
