@@ -165,6 +165,10 @@ void qs_sweep_free(qs_sweep **sweep);
 /* Width of qs_sweep_result.values (0 for a classical sweep): qs_observe_width of the
  * observables asked (S and phi_max by default) at the grid's largest levels of each oscillator. */
 size_t qs_sweep_observe_width(const qs_sweep *sweep);
+/* options.spectrum_points > 0: frequency k of the spectra (k = 0 … spectrum_points − 1), the
+ * grid qs_spectrum_run solves on (spectrum_min + (spectrum_max − spectrum_min)·k/(points − 1),
+ * the last exactly spectrum_max); NaN outside. */
+double qs_sweep_spectrum_omega(const qs_sweep *sweep, int k);
 /* The largest levels of oscillator j at any point of the grid (levels may be an axis). */
 int qs_sweep_levels_max(const qs_sweep *sweep, int j);
 

@@ -253,3 +253,7 @@ class Model:
     def classical(self, **options):
         from .classical import classical
         return classical(self, **options)
+
+    def spectrum(self, omega=None, lines=False, **options):
+        from .spectrum import spectrum
+        return spectrum(self, omega, lines, **options)

@@ -598,23 +598,16 @@ static long read_spectra_journal(const char *path, run_state *rs)
     return cleared;
 }
 
-/* The sweep's frequencies: n from lo to hi inclusive, equally spaced. */
-static double spectrum_omega(const qs_sweep_options *o, int k)
-{
-    int n = o->spectrum_points;
-    return k == n - 1 ? o->spectrum_max : o->spectrum_min + (o->spectrum_max - o->spectrum_min) * k / (n - 1);
-}
-
 /* spectra.csv: the axis columns as sweep.csv names and writes them, omega, spectrum_<name> of
  * every oscillator; one row per point done (grid order) and frequency. */
-static int write_spectra_csv(const char *dir, run_state *rs, const qs_sweep_options *o)
+static int write_spectra_csv(const char *dir, run_state *rs)
 {
     char path[4200], tmp[4300];
     snprintf(path, sizeof path, "%s/spectra.csv", dir);
     FILE *fp = out_open(path, tmp, sizeof tmp);
     if (!fp) return EXIT_IO;
     const qs_model *m = qs_sweep_model(rs->sweep);
-    int n = qs_model_size(m), N = o->spectrum_points, axis_cols = 0;
+    int n = qs_model_size(m), N = qs_sweep_options_used(rs->sweep)->spectrum_points, axis_cols = 0;
     while (axis_cols < rs->columns && (rs->fmt[axis_cols] == FMT_AXIS || rs->fmt[axis_cols] == FMT_AXIS_COMPLEX ||
                                        rs->fmt[axis_cols] == FMT_AXIS_IM)) axis_cols++;
     for (int c = 0; c < axis_cols; c++)
@@ -635,7 +628,7 @@ static int write_spectra_csv(const char *dir, run_state *rs, const qs_sweep_opti
                                   rs->fmt[c] == FMT_AXIS_COMPLEX ? rs->data[c + 1][p] : 0.0);
         }
         for (int w = 0; w < N; w++) {
-            fprintf(fp, "%s%.17g", rs->row, spectrum_omega(o, w));
+            fprintf(fp, "%s%.17g", rs->row, qs_sweep_spectrum_omega(rs->sweep, w));
             for (int j = 0; j < n; j++) fprintf(fp, ",%.17g", v ? v[(size_t)j * (size_t)N + (size_t)w] : NAN);
             fputc('\n', fp);
         }
@@ -1190,7 +1183,7 @@ int sweep_job_run(sweep_job *job)
         } else if (rc == EXIT_OK) {
             rc = EXIT_IO;
         }
-        if (rc == EXIT_OK && rs.n_spectrum) rc = write_spectra_csv(out, &rs, qs_sweep_options_used(sw));
+        if (rc == EXIT_OK && rs.n_spectrum) rc = write_spectra_csv(out, &rs);
         if (rc == EXIT_OK) rc = write_description(out, &desc, job->command, job->argc, job->argv);
         if (rc == EXIT_OK && n_trunc) {
             char largest[96] = "", others[200] = "";

@@ -130,6 +130,12 @@ const qs_sweep_options *qs_sweep_options_used(const qs_sweep *s) { return &s->op
 int qs_sweep_pairs(const qs_sweep *s) { return s->pairs; }
 const qs_model *qs_sweep_model(const qs_sweep *s) { return s->base; }
 size_t qs_sweep_observe_width(const qs_sweep *s) { return s->opt.classical ? 0 : s->user_width; }
+double qs_sweep_spectrum_omega(const qs_sweep *s, int k)
+{
+    int n = s->opt.spectrum_points;
+    if (k < 0 || k >= n) return NAN;
+    return k == n - 1 ? s->opt.spectrum_max : s->opt.spectrum_min + (s->opt.spectrum_max - s->opt.spectrum_min) * k / (n - 1);
+}
 int qs_sweep_levels_max(const qs_sweep *s, int j) { return j >= 0 && j < s->base->n ? s->levels_max[j] : 0; }
 
 const char *qs_sweep_status_word(int st)
