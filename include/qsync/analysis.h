@@ -6,7 +6,8 @@
  * error of S (convergence.h) as the options ask, and evaluates every observable of the
  * table (observables.h) and each pair's smallest reduced eigenvalue. The dynamical
  * observables (peak_frequency, fwhm, relaxation_rate, coherence_rate: spectra and
- * eigenvalues of the Liouvillian) are computed as options.dynamics asks: by default when
+ * eigenvalues of the Liouvillian) are computed as options.dynamics asks: never by default (a
+ * caller after the state alone pays nothing for them); by cost, as qsync steady asks, when
  * sector 0 has at most QS_DYNAMICS_AUTO_MAX unknowns (sector −1, where the spectra are
  * solved, never has more: Σ d_N d_{N+1} ≤ Σ d_N², d_N the states of N excitations);
  * otherwise they are NaN and qs_analysis_dynamics_reason says why. The result is an
@@ -40,7 +41,7 @@ typedef struct {
     double guess_tail;         /* levels = auto: starting tail (QS_AUTO_GUESS_TAIL) */
     int truncation;            /* QS_TRUNCATION_BY_COST (default), _ALWAYS or _NEVER */
     int per_oscillator;        /* the estimate by one extra solve per oscillator (default 0) */
-    int dynamics;              /* QS_DYNAMICS_BY_COST (default), _ALWAYS or _NEVER */
+    int dynamics;              /* QS_DYNAMICS_NEVER (default), _BY_COST (qsync steady) or _ALWAYS */
 } qs_analysis_options;
 
 typedef struct qs_analysis qs_analysis;

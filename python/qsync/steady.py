@@ -254,7 +254,7 @@ def steady(model, **kw):
             dynamics = _options.flag("dynamics", dynamics)
         except InputError:
             raise InputError(f"dynamics: None (by cost), True or False, not {dynamics!r}") from None
-    o.dynamics = _lib.QS_DYNAMICS[dynamics]
+    o.dynamics = _lib.QS_DYNAMICS[dynamics]            # None: by cost, as qsync steady
     _options.no_more(kw, "steady")
     if o.per_oscillator and check is False:
         raise InputError("per_oscillator=True contradicts truncation_check=False")

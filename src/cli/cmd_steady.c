@@ -460,6 +460,7 @@ int cmd_steady(int argc, char **argv)
     ma.tail_tol = QS_AUTO_GUESS_TAIL;
     qs_analysis_options ao;
     qs_analysis_defaults(&ao);
+    ao.dynamics = QS_DYNAMICS_BY_COST;
     int as_json = 0, rc;
     const char *phase_path = NULL, *state_path = NULL, *v;
     const char **reduced = calloc((size_t)argc + 1, sizeof *reduced);

@@ -38,7 +38,7 @@ void qs_analysis_defaults(qs_analysis_options *o)
     o->s_tol = QS_S_TOL_DEFAULT;
     o->guess_tail = QS_AUTO_GUESS_TAIL;
     o->truncation = QS_TRUNCATION_BY_COST;
-    o->dynamics = QS_DYNAMICS_BY_COST;
+    o->dynamics = QS_DYNAMICS_NEVER;      /* a caller after the state alone pays nothing; qsync steady asks by cost */
 }
 
 void qs_analysis_free(qs_analysis **ap)
@@ -125,7 +125,7 @@ static int observe_dynamics(qs_analysis *a, const int *levels, qs_error *err)
 {
     double unknowns = (double)a->stats.sector_dimension;
     if (a->opt.dynamics == QS_DYNAMICS_NEVER) {
-        snprintf(a->dynamics, sizeof a->dynamics, "--no-dynamics");
+        snprintf(a->dynamics, sizeof a->dynamics, "not asked (--no-dynamics)");
         return QS_OK;
     }
     if (a->opt.dynamics == QS_DYNAMICS_BY_COST && unknowns > QS_DYNAMICS_AUTO_MAX) {

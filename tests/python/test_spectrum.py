@@ -84,7 +84,7 @@ def test_spectrum_refuses_bad_grids(root):
 def test_steady_dynamics_keyword(root):
     m = qsync.Model.load(str(root / "examples/fig2b.ini"))
     r = m.steady(dynamics=False)
-    assert r.dynamics_reason == "--no-dynamics" and math.isnan(r.relaxation_rate) and math.isnan(r.fwhm["1"])
+    assert "--no-dynamics" in r.dynamics_reason and math.isnan(r.relaxation_rate) and math.isnan(r.fwhm["1"])
     r = m.steady(dynamics=True)
     assert r.dynamics_reason is None and r.relaxation_rate > 0 and r.coherence_rate > 0
     with pytest.raises(qsync.InputError, match="dynamics"):
