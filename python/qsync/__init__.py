@@ -11,6 +11,7 @@ command line's, bit for bit, and sweeps run in C on all cores with the GIL relea
     df = m.sweep(vary={"1.omega": np.linspace(-40, 40, 161)}, observe=["S", "negativity"])
     c = m.classical(trajectories=4096, seed=3)
     sp = m.spectrum(omega=(-40, 40, 801))      # power spectra S_j(omega), peaks, widths, lines
+    q = m.evolve(time=20, samples=201)         # the quench: t, S_<a>-<b>, mean_n_<j>
 
 Errors raise qsync.Error subclasses carrying the library's message: InputError (also a
 ValueError), NumericalError, MemoryRefused (also a MemoryError), IOError. A result whose
@@ -23,7 +24,7 @@ from .steady import Result, observables
 from .classical import ClassicalResult
 from .spectrum import Spectrum
 from .sweep import Range
-from . import steady as _steady, sweep as _sweep, classical as _classical, spectrum as _spectrum
+from . import steady as _steady, sweep as _sweep, classical as _classical, spectrum as _spectrum, evolve as _evolve
 
 __all__ = ["Model", "Result", "ClassicalResult", "Spectrum", "Range", "observables", "Error", "InputError", "NumericalError",
            "MemoryRefused", "IOError", "TruncationWarning", "library_path"]
@@ -38,3 +39,4 @@ Model.steady.__doc__ = _steady.steady.__doc__
 Model.sweep.__doc__ = _sweep.sweep.__doc__
 Model.classical.__doc__ = _classical.classical.__doc__
 Model.spectrum.__doc__ = _spectrum.spectrum.__doc__
+Model.evolve.__doc__ = _evolve.evolve.__doc__

@@ -131,6 +131,14 @@ class SpectrumOptions(ctypes.Structure):
                 ("lines", ctypes.c_int), ("threads", ctypes.c_int), ("memory_limit", ctypes.c_double)]
 
 
+class EvolveOptions(ctypes.Structure):
+    """qs_evolve_options"""
+    _fields_ = [("rtol", ctypes.c_double), ("atol", ctypes.c_double), ("max_steps", ctypes.c_long),
+                ("fock", c_int_p), ("n_which", ctypes.c_int), ("which", c_int_p),
+                ("memory_limit", ctypes.c_double), ("stop", c_int_p), ("progress", ctypes.c_void_p),
+                ("progress_ctx", ctypes.c_void_p)]
+
+
 # Constants of the headers.
 QS_OK, QS_WARN_TRUNCATION = 0, 1
 QS_EINPUT, QS_ENOMEM, QS_ETOOBIG, QS_ENUMERIC, QS_EIO = -1, -2, -3, -4, -5
