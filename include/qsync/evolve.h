@@ -35,15 +35,22 @@
 #define QS_EVOLVE_ATOL_DEFAULT 1e-12
 #define QS_EVOLVE_MAX_STEPS_DEFAULT 10000000L
 #define QS_EVOLVE_MAX_SAMPLES 10000000
+#define QS_EVOLVE_KRYLOV_DIM_DEFAULT 30
+
+/* Integrators (see the top of this file). */
+enum { QS_EVOLVE_KRYLOV = 0, QS_EVOLVE_BDF = 1 };
 
 /* Called after each sample k (0 … samples−1) is recorded: the time reached, the end time and
  * the steps taken so far. */
 typedef void (*qs_evolve_progress)(void *ctx, int k, double t, double T, long steps);
 
 typedef struct {
-    double rtol;             /* relative tolerance (default QS_EVOLVE_RTOL_DEFAULT) */
-    double atol;             /* absolute tolerance on every real unknown, Tr ρ = 1 (QS_EVOLVE_ATOL_DEFAULT) */
-    long max_steps;          /* steps in all before giving up (QS_ENUMERIC; default QS_EVOLVE_MAX_STEPS_DEFAULT) */
+    int method;              /* QS_EVOLVE_KRYLOV (default) or QS_EVOLVE_BDF */
+    double rtol;             /* BDF: relative tolerance (default QS_EVOLVE_RTOL_DEFAULT) */
+    double atol;             /* BDF: absolute tolerance on every real unknown; Krylov: the local error
+                                of ρ (2-norm) allowed per unit time. Tr ρ = 1 (QS_EVOLVE_ATOL_DEFAULT) */
+    int krylov_dim;          /* Krylov: dimension m of the Krylov spaces, 4..200 (QS_EVOLVE_KRYLOV_DIM_DEFAULT) */
+    long max_steps;          /* BDF: steps in all before giving up (QS_ENUMERIC; default QS_EVOLVE_MAX_STEPS_DEFAULT) */
     const int *fock;         /* NULL (default): ρ(0) the uncoupled product; else N_j per oscillator
                                 (read; 0 ≤ N_j < levels_j): ρ(0) = |N⟩⟨N| */
     int n_which;             /* observables recorded at every sample, indices into the table of */
@@ -108,6 +115,10 @@ size_t qs_evolve_dimension(const qs_evolve *e);
 size_t qs_evolve_nnz(const qs_evolve *e);
 double qs_evolve_memory_planned(const qs_evolve *e);
 double qs_evolve_seconds(const qs_evolve *e);
+/* Krylov: the sum of the local error estimates (a bound on the 2-norm error of ρ(T) as
+ * estimated; NaN for BDF). The integrator used: "krylov" or "bdf". */
+double qs_evolve_error_estimate(const qs_evolve *e);
+const char *qs_evolve_method(const qs_evolve *e);
 /* The state at the last sample t = T (owned by the handle). */
 const qs_state *qs_evolve_state(const qs_evolve *e);
 

@@ -24,9 +24,12 @@ static const char usage[] =
     "                           (default), or the Fock state |N1,N2,...> (one number per oscillator,\n"
     "                           in file order, each below its levels); couplings act from t = 0\n"
     "  --observe NAME[,NAME...] also record these observables (qsync steady's names) at every sample\n"
-    "  --rtol X                 CVODE relative tolerance (default 1e-10)\n"
-    "  --atol X                 CVODE absolute tolerance on every element of rho, Tr rho = 1 (default 1e-12)\n"
-    "  --max-steps N            give up after N steps (default 1e7)\n"
+    "  --method krylov|bdf      the integrator: exponential Krylov (default) or CVODE's BDF with KLU\n"
+    "  --atol X                 krylov: local error of rho (2-norm) allowed per unit time; bdf: absolute\n"
+    "                           tolerance on every element of rho; Tr rho = 1 (default 1e-12)\n"
+    "  --rtol X                 bdf: relative tolerance (default 1e-10)\n"
+    "  --krylov-dim M           krylov: dimension of the Krylov spaces, 4..200 (default 30)\n"
+    "  --max-steps N            bdf: give up after N steps (default 1e7)\n"
     "  --json                   one JSON object on stdout\n"
     "  --out DIR                write DIR/evolve.csv, DIR/evolve.gp and DIR/evolve.png\n"
     "  --levels N|auto          Fock levels for every oscillator (auto: as qsync steady chooses them)\n"
@@ -222,13 +225,17 @@ static void print_json(const qs_evolve *e, const qs_analysis *an, const int *foc
         json_end(&j);
     }
     json_object(&j, "diagnostics");
-    json_str(&j, "integrator", "CVODE BDF, Newton with the exact sparse Jacobian (KLU), real unknowns of the Hermitian sector");
-    json_num(&j, "rtol", qs_evolve_rtol(e));
+    int bdf = strcmp(qs_evolve_method(e), "bdf") == 0;
+    json_str(&j, "method", qs_evolve_method(e));
+    json_str(&j, "integrator", bdf ? "CVODE BDF, Newton with the exact sparse Jacobian (KLU), real unknowns of the Hermitian sector"
+                                   : "exponential Krylov (Expokit expv), real unknowns of the Hermitian sector");
+    if (bdf) json_num(&j, "rtol", qs_evolve_rtol(e));
+    else json_num(&j, "error_estimate", qs_evolve_error_estimate(e));
     json_num(&j, "atol", qs_evolve_atol(e));
     json_int(&j, "steps", qs_evolve_total_steps(e));
-    json_int(&j, "rhs_evaluations", qs_evolve_rhs_evaluations(e));
-    json_int(&j, "factorizations", qs_evolve_factorizations(e));
-    json_int(&j, "error_test_failures", qs_evolve_error_test_failures(e));
+    json_int(&j, bdf ? "rhs_evaluations" : "matrix_vector_products", qs_evolve_rhs_evaluations(e));
+    if (bdf) json_int(&j, "factorizations", qs_evolve_factorizations(e));
+    json_int(&j, bdf ? "error_test_failures" : "rejected_steps", qs_evolve_error_test_failures(e));
     json_num(&j, "trace_error_max", qs_evolve_trace_error_max(e));
     json_num(&j, "hermiticity_error_max", qs_evolve_hermiticity_error_max(e));
     json_num(&j, "min_eigenvalue", qs_evolve_min_eigenvalue(e));
@@ -297,9 +304,13 @@ static void print_text(const qs_evolve *e, const qs_analysis *an, const int *foc
     }
     printf("\nchecks (worst over the samples): |Tr rho - 1| %.2e, hermiticity %.2e, smallest eigenvalue of a pair state %.2e\n",
            qs_evolve_trace_error_max(e), qs_evolve_hermiticity_error_max(e), qs_evolve_min_eigenvalue(e));
-    printf("integrator: CVODE BDF, rtol %g, atol %g: %ld steps, %ld right-hand sides, %ld factorisations (%zu unknowns, "
-           "Jacobian %zu non-zeros)\ntime: %.3g s\n", qs_evolve_rtol(e), qs_evolve_atol(e), qs_evolve_total_steps(e),
-           qs_evolve_rhs_evaluations(e), qs_evolve_factorizations(e), qs_evolve_dimension(e), qs_evolve_nnz(e), qs_evolve_seconds(e));
+    if (strcmp(qs_evolve_method(e), "bdf") == 0)
+        printf("integrator: CVODE BDF, rtol %g, atol %g: %ld steps, %ld right-hand sides, %ld factorisations", qs_evolve_rtol(e),
+               qs_evolve_atol(e), qs_evolve_total_steps(e), qs_evolve_rhs_evaluations(e), qs_evolve_factorizations(e));
+    else
+        printf("integrator: exponential Krylov, tolerance %g per unit time: %ld steps, %ld products with L, estimated error %.2e",
+               qs_evolve_atol(e), qs_evolve_total_steps(e), qs_evolve_rhs_evaluations(e), qs_evolve_error_estimate(e));
+    printf(" (%zu unknowns, Jacobian %zu non-zeros)\ntime: %.3g s\n", qs_evolve_dimension(e), qs_evolve_nnz(e), qs_evolve_seconds(e));
 }
 
 static int write_csv(const char *dir, const qs_evolve *e, char **names)
@@ -392,6 +403,20 @@ int cmd_evolve(int argc, char **argv)
             if (r < 0 || !parse_observe(v, &which, &n_which)) goto done;
             continue;
         }
+        if ((r = cli_take(argc, argv, &i, "--method", 1, &v)) != 0) {
+            if (r < 0) goto done;
+            if (strcmp(v, "krylov") == 0) eo.method = QS_EVOLVE_KRYLOV;
+            else if (strcmp(v, "bdf") == 0) eo.method = QS_EVOLVE_BDF;
+            else { fprintf(stderr, "qsync: --method %s: expected krylov or bdf\n", v); goto done; }
+            continue;
+        }
+        if ((r = cli_take(argc, argv, &i, "--krylov-dim", 1, &v)) != 0) {
+            double d;
+            if (r < 0 || !cli_real("--krylov-dim", v, &d)) goto done;
+            if (!(d >= 4 && d <= 200 && d == floor(d))) { fprintf(stderr, "qsync: --krylov-dim needs a whole number from 4 to 200, not %s\n", v); goto done; }
+            eo.krylov_dim = (int)d;
+            continue;
+        }
         if ((r = cli_take(argc, argv, &i, "--rtol", 1, &v)) != 0) {
             if (r < 0 || !cli_real("--rtol", v, &eo.rtol)) goto done;
             if (!(eo.rtol > 0 && eo.rtol < 1)) { fprintf(stderr, "qsync: --rtol must lie in (0, 1), not %s\n", v); goto done; }
@@ -454,6 +479,7 @@ int cmd_evolve(int argc, char **argv)
     if (out && (rc = cli_mkdirs(out)) != EXIT_OK) goto done;
 
     progress_state ps = {.t0 = qs_now_cli(), .tty = isatty(2)};
+    ps.last = ps.t0;
     eo.fock = fock;
     eo.which = which;
     eo.n_which = n_which;

@@ -39,7 +39,8 @@ struct qs_evolve {
     long *steps;               /* [samples] */
     double trace_max, herm_max, eig_min;
     long total_steps, rhs, setups, etf;
-    double rtol, atol, planned, seconds;
+    double rtol, atol, planned, seconds, error_estimate;
+    int method;
     size_t n, nnz;
 };
 
@@ -64,6 +65,8 @@ void qs_evolve_defaults(qs_evolve_options *o)
     o->rtol = QS_EVOLVE_RTOL_DEFAULT;
     o->atol = QS_EVOLVE_ATOL_DEFAULT;
     o->max_steps = QS_EVOLVE_MAX_STEPS_DEFAULT;
+    o->method = QS_EVOLVE_KRYLOV;
+    o->krylov_dim = QS_EVOLVE_KRYLOV_DIM_DEFAULT;
 }
 
 void qs_evolve_free(qs_evolve **e)
@@ -226,6 +229,210 @@ static void cv_error(int code, const char *module, const char *function, char *m
     snprintf(d->message, sizeof d->message, "%s (%s, %s)", msg, module, function);
 }
 
+/* ---- exponential Krylov integrator (Sidje's Expokit expv, real arithmetic) ----
+ * w ← e^{τJ} w by Arnoldi on K_m(J, w): e^{τJ} w ≈ β V_m e^{τH_m} e_1, the step τ chosen so
+ * that the estimated local error (from the augmented (m+2)×(m+2) Hessenberg matrix) is at
+ * most 1.2 τ tol; a step that fails is retried with a smaller τ. The local errors add up to
+ * at most tol per unit time. Exact for the linear ODE up to that error, whatever the
+ * frequencies of the coherences. */
+
+/* N ← D⁻¹ N for small dense k × k matrices (row-major; D overwritten by its LU): Gaussian
+ * elimination with partial pivoting, in the library's own loops (no BLAS threads for a
+ * 32 × 32 system). Returns 0 for a singular D. */
+static int small_solve(int k, double *D, double *N, int *piv)
+{
+    for (int c = 0; c < k; c++) {
+        int p = c;
+        for (int r = c + 1; r < k; r++) if (fabs(D[r * k + c]) > fabs(D[p * k + c])) p = r;
+        if (D[p * k + c] == 0.0) return 0;
+        piv[c] = p;
+        if (p != c)
+            for (int j = 0; j < k; j++) {
+                double t = D[c * k + j]; D[c * k + j] = D[p * k + j]; D[p * k + j] = t;
+                t = N[c * k + j]; N[c * k + j] = N[p * k + j]; N[p * k + j] = t;
+            }
+        for (int r = c + 1; r < k; r++) {
+            double f = D[r * k + c] / D[c * k + c];
+            if (f == 0.0) continue;
+            for (int j = c; j < k; j++) D[r * k + j] -= f * D[c * k + j];
+            for (int j = 0; j < k; j++) N[r * k + j] -= f * N[c * k + j];
+        }
+    }
+    for (int c = k - 1; c >= 0; c--)
+        for (int j = 0; j < k; j++) {
+            double s = N[c * k + j];
+            for (int m = c + 1; m < k; m++) s -= D[c * k + m] * N[m * k + j];
+            N[c * k + j] = s / D[c * k + c];
+        }
+    return 1;
+}
+
+/* F = e^{A} for a small dense A (k × k, row-major; written into F): Padé (6, 6) with scaling
+ * and squaring. work: 4 k² doubles, ipiv: k. Returns 0 if the solve fails. */
+static int small_expm(int k, const double *A, double *F, double *work, int *ipiv)
+{
+    double norm = 0.0;
+    for (int i = 0; i < k; i++) {
+        double r = 0.0;
+        for (int j = 0; j < k; j++) r += fabs(A[i * k + j]);
+        if (r > norm) norm = r;
+    }
+    int sq = norm > 0.5 ? (int)ceil(log2(norm / 0.5)) : 0;
+    double scale = ldexp(1.0, -sq);
+    size_t kk = (size_t)k * (size_t)k;
+    double *X = work, *P = work + kk, *N = work + 2 * kk, *D = work + 3 * kk;
+    for (size_t i = 0; i < kk; i++) { X[i] = A[i] * scale; N[i] = D[i] = 0.0; }
+    for (int i = 0; i < k; i++) N[i * k + i] = D[i * k + i] = 1.0;
+    memcpy(P, X, kk * sizeof *P);
+    double c = 1.0;
+    const int q = 6;
+    for (int j = 1; j <= q; j++) {
+        c *= (double)(q - j + 1) / (double)(j * (2 * q - j + 1));
+        double sign = (j % 2) ? -1.0 : 1.0;
+        for (size_t i = 0; i < kk; i++) { N[i] += c * P[i]; D[i] += sign * c * P[i]; }
+        if (j < q) {                       /* P ← P X */
+            for (int r = 0; r < k; r++)
+                for (int col = 0; col < k; col++) {
+                    double s = 0.0;
+                    for (int m = 0; m < k; m++) s += P[r * k + m] * X[m * k + col];
+                    F[r * k + col] = s;
+                }
+            memcpy(P, F, kk * sizeof *P);
+        }
+    }
+    if (!small_solve(k, D, N, ipiv)) return 0;
+    for (int s = 0; s < sq; s++) {         /* F ← F² */
+        for (int r = 0; r < k; r++)
+            for (int col = 0; col < k; col++) {
+                double t = 0.0;
+                for (int m = 0; m < k; m++) t += N[r * k + m] * N[m * k + col];
+                P[r * k + col] = t;
+            }
+        memcpy(N, P, kk * sizeof *N);
+    }
+    memcpy(F, N, kk * sizeof *F);
+    return 1;
+}
+
+static double norm2(const double *x, size_t n)
+{
+    double s = 0.0;
+    for (size_t i = 0; i < n; i++) s += x[i] * x[i];
+    return sqrt(s);
+}
+
+/* τ rounded up to two significant digits, as Expokit does. */
+static double round2(double t)
+{
+    double e = pow(10.0, floor(log10(t)) - 1);
+    return ceil(t / e) * e;
+}
+
+typedef struct {
+    int m;
+    double *V;            /* [(m+1) × n] the Krylov basis */
+    double *H, *F, *work; /* [(m+2)²], [(m+2)²], [4 (m+2)²] */
+    int *ipiv;            /* [m+2] */
+    double anorm, t_new, error;
+    long steps, matvecs, rejected;
+} krylov_ws;
+
+static void matvec(const real_csr *J, const double *x, double *y)
+{
+    for (size_t r = 0; r < J->n; r++) {
+        double s = 0.0;
+        for (int64_t p = J->ptr[r]; p < J->ptr[r + 1]; p++) s += J->val[p] * x[J->col[p]];
+        y[r] = s;
+    }
+}
+
+/* w ← e^{dt J} w; QS_ENUMERIC when a step cannot meet tol. */
+static int expv(const real_csr *J, krylov_ws *k, double dt, double tol, double *w, volatile int *stop, qs_error *err)
+{
+    const size_t n = J->n;
+    const int m = k->m, M = m + 2;
+    const double btol = 1e-14, gamma = 0.9, delta = 1.2;   /* Expokit's breakdown tolerance and safety factors */
+    double t_now = 0.0;
+    while (t_now < dt) {
+        if (stop && *stop) return QS_EINPUT;
+        double beta = norm2(w, n);
+        if (beta == 0.0) return QS_OK;
+        double t_step = fmin(dt - t_now, k->t_new);
+        for (size_t i = 0; i < n; i++) k->V[i] = w[i] / beta;
+        memset(k->H, 0, (size_t)M * (size_t)M * sizeof *k->H);
+        int mb = m, k1 = 2;
+        double avnorm = 0.0;
+        for (int j = 0; j < m; j++) {
+            double *p = k->V + (size_t)(j + 1) * n;
+            matvec(J, k->V + (size_t)j * n, p);
+            k->matvecs++;
+            for (int i = 0; i <= j; i++) {           /* modified Gram-Schmidt */
+                const double *vi = k->V + (size_t)i * n;
+                double h = 0.0;
+                for (size_t r = 0; r < n; r++) h += vi[r] * p[r];
+                for (size_t r = 0; r < n; r++) p[r] -= h * vi[r];
+                k->H[i * M + j] = h;
+            }
+            double s = norm2(p, n);
+            if (s < btol) {                          /* happy breakdown: the space is invariant */
+                k1 = 0;
+                mb = j + 1;
+                t_step = dt - t_now;
+                break;
+            }
+            k->H[(j + 1) * M + j] = s;
+            for (size_t r = 0; r < n; r++) p[r] /= s;
+        }
+        if (k1 != 0) {                                /* the augmented matrix, and avnorm = ‖J v_{m+1}‖ */
+            k->H[(m + 1) * M + m] = 1.0;
+            double s = 0.0;
+            const double *vm = k->V + (size_t)m * n;
+            for (size_t r = 0; r < n; r++) {
+                double y = 0.0;
+                for (int64_t q = J->ptr[r]; q < J->ptr[r + 1]; q++) y += J->val[q] * vm[J->col[q]];
+                s += y * y;
+            }
+            k->matvecs++;
+            avnorm = sqrt(s);
+        }
+        int mx = mb + k1, rejected = 0;
+        double err_loc = 0.0, xm = 1.0 / m;
+        double *Hs = k->work + 4 * (size_t)M * (size_t)M;   /* the scaled copy */
+        while (1) {
+            for (int i = 0; i < mx; i++)
+                for (int j = 0; j < mx; j++) Hs[i * mx + j] = t_step * k->H[i * M + j];
+            if (!small_expm(mx, Hs, k->F, k->work, k->ipiv))
+                return qs_error_set(err, QS_ENUMERIC, "Krylov: the exponential of the Hessenberg matrix failed");
+            if (k1 == 0) { err_loc = 0.0; break; }
+            double phi1 = fabs(beta * k->F[m * mx + 0]), phi2 = fabs(beta * k->F[(m + 1) * mx + 0] * avnorm);
+            if (phi1 > 10 * phi2) { err_loc = phi2; xm = 1.0 / m; }
+            else if (phi1 > phi2) { err_loc = phi1 * phi2 / (phi1 - phi2); xm = 1.0 / m; }
+            else { err_loc = phi1; xm = 1.0 / (m - 1); }
+            if (err_loc <= delta * t_step * tol) break;
+            if (++rejected > 20)
+                return qs_error_set(err, QS_ENUMERIC, "Krylov: the step cannot meet the tolerance %g (estimated error %g)", tol, err_loc);
+            k->rejected++;
+            t_step = round2(gamma * t_step * pow(t_step * tol / err_loc, xm));
+            if (t_step > dt - t_now) t_step = dt - t_now;
+        }
+        /* w = β V_{mb} F[0:mb, 0] (the first column) */
+        memset(w, 0, n * sizeof *w);
+        for (int j = 0; j < mb; j++) {
+            double c = beta * k->F[j * mx + 0];
+            const double *vj = k->V + (size_t)j * n;
+            for (size_t r = 0; r < n; r++) w[r] += c * vj[r];
+        }
+        t_now = (dt - t_now - t_step <= 1e-15 * dt) ? dt : t_now + t_step;
+        k->steps++;
+        k->error += err_loc;
+        if (k1 != 0 && err_loc > 0)
+            k->t_new = round2(gamma * t_step * pow(t_step * tol / err_loc, xm));
+        else if (k1 != 0)
+            k->t_new = 2 * t_step;
+    }
+    return QS_OK;
+}
+
 /* ---- samples ---- */
 
 /* Record sample k from the real unknowns x: ρ in sector order, its checks, its observables. */
@@ -302,6 +509,9 @@ static int check_input(const qs_model *m, double T, int samples, const qs_evolve
         return qs_error_set(err, QS_EINPUT, "samples must lie in 2..%d, not %d", QS_EVOLVE_MAX_SAMPLES, samples);
     if (!(o->rtol > 0 && o->rtol < 1)) return qs_error_set(err, QS_EINPUT, "rtol must lie in (0, 1), not %g", o->rtol);
     if (!(o->atol > 0 && o->atol < 1)) return qs_error_set(err, QS_EINPUT, "atol must lie in (0, 1), not %g", o->atol);
+    if (o->method != QS_EVOLVE_KRYLOV && o->method != QS_EVOLVE_BDF) return qs_error_set(err, QS_EINPUT, "unknown method %d", o->method);
+    if (o->krylov_dim < 4 || o->krylov_dim > 200)
+        return qs_error_set(err, QS_EINPUT, "the Krylov dimension must lie in 4..200, not %d", o->krylov_dim);
     if (o->max_steps < 1) return qs_error_set(err, QS_EINPUT, "max_steps must be >= 1, not %ld", o->max_steps);
     if (o->n_which < 0 || (o->n_which > 0 && !o->which)) return qs_error_set(err, QS_EINPUT, "no observables given");
     for (int i = 0; i < o->n_which; i++)
@@ -391,7 +601,7 @@ static int cv_fail(qs_error *err, const cv_data *d, const char *what, int flag)
                         CVodeGetReturnFlagName(flag), d->message[0] ? ": " : "", d->message);
 }
 
-static int integrate(qs_evolve *e, const real_csr *J, const int64_t *tr, const signed char *kind, const qs_evolve_options *o,
+static int integrate_bdf(qs_evolve *e, const real_csr *J, const int64_t *tr, const signed char *kind, const qs_evolve_options *o,
                      qs_error *err)
 {
     cv_parts c = {0};
@@ -460,6 +670,54 @@ done:
     return status;
 }
 
+static int integrate_krylov(qs_evolve *e, const real_csr *J, const int64_t *tr, const signed char *kind,
+                            const qs_evolve_options *o, qs_error *err)
+{
+    krylov_ws k = {.m = o->krylov_dim};
+    int m = k.m, M = m + 2, status = QS_OK;
+    size_t n = e->n, nb = n ? n : 1;
+    double *w = malloc(nb * sizeof *w), *row = malloc((e->width ? e->width : 1) * sizeof *row);
+    k.V = malloc((size_t)(m + 1) * nb * sizeof *k.V);
+    k.H = malloc((size_t)M * (size_t)M * sizeof *k.H);
+    k.F = malloc((size_t)M * (size_t)M * sizeof *k.F);
+    k.work = malloc(5 * (size_t)M * (size_t)M * sizeof *k.work);
+    k.ipiv = malloc((size_t)M * sizeof *k.ipiv);
+    if (!w || !row || !k.V || !k.H || !k.F || !k.work || !k.ipiv) {
+        status = qs_error_set(err, QS_ENOMEM, "out of memory for the Krylov integrator");
+        goto done;
+    }
+    if ((status = initial_state(e, o, w, err)) != QS_OK || (status = record(e, w, tr, kind, row, 0, 0, err)) != QS_OK) goto done;
+    if (o->progress) o->progress(o->progress_ctx, 0, 0.0, e->times[e->samples - 1], 0);
+    for (size_t r = 0; r < n; r++) {
+        double a = 0.0;
+        for (int64_t p = J->ptr[r]; p < J->ptr[r + 1]; p++) a += fabs(J->val[p]);
+        if (a > k.anorm) k.anorm = a;
+    }
+    double beta = norm2(w, n), tol = o->atol;
+    if (!(k.anorm > 0)) k.anorm = 1.0;
+    double fact = pow((m + 1) / exp(1.0), m + 1) * sqrt(2 * M_PI * (m + 1));
+    k.t_new = round2((1 / k.anorm) * pow(fact * tol / (4 * beta * k.anorm), 1.0 / m));
+    for (int s = 1; s < e->samples; s++) {
+        status = expv(J, &k, e->times[s] - e->times[s - 1], tol, w, o->stop, err);
+        if (status == QS_EINPUT) status = qs_error_set(err, QS_EINPUT, "interrupted at t = %g", e->times[s - 1]);
+        if (status != QS_OK || (status = record(e, w, tr, kind, row, s, k.steps, err)) != QS_OK) goto done;
+        if (o->progress) o->progress(o->progress_ctx, s, e->times[s], e->times[e->samples - 1], k.steps);
+    }
+    e->total_steps = k.steps;
+    e->rhs = k.matvecs;
+    e->etf = k.rejected;
+    e->error_estimate = k.error;
+done:
+    free(w);
+    free(row);
+    free(k.V);
+    free(k.H);
+    free(k.F);
+    free(k.work);
+    free(k.ipiv);
+    return status;
+}
+
 int qs_evolve_run(const qs_model *model, double T, int samples, const qs_evolve_options *options, qs_evolve **result,
                   qs_error *err)
 {
@@ -476,6 +734,8 @@ int qs_evolve_run(const qs_model *model, double T, int samples, const qs_evolve_
     e->rtol = o.rtol;
     e->atol = o.atol;
     e->eig_min = NAN;
+    e->error_estimate = NAN;
+    e->method = o.method;
     int defaults[2] = {qs_observable_find("S"), qs_observable_find("mean_n")};
     if (o.n_which == 0) { o.n_which = 2; o.which = defaults; }
     e->n_which = o.n_which;
@@ -521,11 +781,16 @@ int qs_evolve_run(const qs_model *model, double T, int samples, const qs_evolve_
     if (!build_real(A, tr, kind, &J)) { status = qs_error_set(err, QS_ENOMEM, "out of memory for the Jacobian"); goto fail; }
     qs_sector_op_free(&A);
     e->nnz = J.nnz;
-    double lu = lu_entries(&J);
-    if (lu < 0) { status = qs_error_set(err, QS_ENOMEM, "out of memory for KLU's analysis"); goto fail; }
-    e->planned = other + 3.0 * ((double)J.nnz * 16 + (double)(J.n + 1) * 8) + 2.0 * lu * 16;
+    double lu = 0, jac = (double)J.nnz * 16 + (double)(J.n + 1) * 8;
+    if (o.method == QS_EVOLVE_BDF) {       /* J, CVODE's matrix and its saved copy, KLU's LU */
+        if ((lu = lu_entries(&J)) < 0) { status = qs_error_set(err, QS_ENOMEM, "out of memory for KLU's analysis"); goto fail; }
+        e->planned = other + 3.0 * jac + 2.0 * lu * 16;
+    } else {                               /* J and the Krylov basis */
+        e->planned = other + jac + (double)(o.krylov_dim + 1) * (double)e->n * 8;
+    }
     if (limit > 0 && e->planned > limit) { status = too_big(err, e->planned, limit, which, e->n, J.nnz, lu); goto fail; }
-    if ((status = integrate(e, &J, tr, kind, &o, err)) != QS_OK) goto fail;
+    status = o.method == QS_EVOLVE_BDF ? integrate_bdf(e, &J, tr, kind, &o, err) : integrate_krylov(e, &J, tr, kind, &o, err);
+    if (status != QS_OK) goto fail;
     real_csr_free(&J);
     free(tr);
     free(kind);
@@ -584,4 +849,6 @@ size_t qs_evolve_dimension(const qs_evolve *e) { return e->n; }
 size_t qs_evolve_nnz(const qs_evolve *e) { return e->nnz; }
 double qs_evolve_memory_planned(const qs_evolve *e) { return e->planned; }
 double qs_evolve_seconds(const qs_evolve *e) { return e->seconds; }
+double qs_evolve_error_estimate(const qs_evolve *e) { return e->error_estimate; }
+const char *qs_evolve_method(const qs_evolve *e) { return e->method == QS_EVOLVE_BDF ? "bdf" : "krylov"; }
 const qs_state *qs_evolve_state(const qs_evolve *e) { return &e->state; }
