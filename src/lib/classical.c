@@ -65,13 +65,16 @@ typedef struct {
     double amp;           /* √(D dt/2), D the key `noise`: the noise per component and step */
 } osc_par;
 
-/* per chunk: sums of e^{ilφ} per pair and harmonic, samples, Σ|α|² per oscillator */
+/* per chunk: sums of e^{ilφ} per pair and harmonic, samples, Σ|α|² per oscillator, and
+ * the phase turned by each oscillator over the time its trajectories spent in the ensemble */
 typedef struct {
     double complex *c;    /* [pairs · L_MAX] */
     double samples;       /* phase samples (same for every pair) */
     double *x;            /* [n] */
     double *hist;         /* [n · bins] */
     double x_count;
+    double *turn;         /* [n] Σ over trajectories of the unwrapped change of arg α_j */
+    double time;          /* Σ over trajectories of the time in the ensemble after the burn-in */
     int escaped;
 } chunk_stats;
 
@@ -197,6 +200,21 @@ KERNEL int escape_check(const double *restrict re, const double *restrict im, do
     return out_count;
 }
 
+/* The phase turned since the last call, arg(α/α_prev) in (−π, π], added to turn for the
+ * lanes still in the ensemble (one group, one oscillator); α_prev ← α. */
+KERNEL void turn_step(const double *restrict re, const double *restrict im, double *restrict pre, double *restrict pim,
+                      double *restrict turn, const unsigned char *restrict alive)
+{
+#pragma omp simd
+    for (int t = 0; t < GROUP; t++) {
+        double zr = re[t] * pre[t] + im[t] * pim[t], zi = im[t] * pre[t] - re[t] * pim[t];
+        double d = atan2(zi, zr);
+        turn[t] += alive[t] ? d : 0.0;
+        pre[t] = re[t];
+        pim[t] = im[t];
+    }
+}
+
 /* e^{ilφ}, φ = φ_a − φ_b, for l = 1 .. L_MAX on one group of lanes: real parts of l at
  * pw[2(l−1)·GROUP ..], imaginary parts at pw[(2l−1)·GROUP ..] */
 KERNEL void phase_powers(const double *restrict ra, const double *restrict ia, const double *restrict rb,
@@ -224,10 +242,17 @@ KERNEL void phase_powers(const double *restrict ra, const double *restrict ia, c
 
 /* Lanes of a batch: the state of every oscillator (re, im: n × ld), the trajectory and the
  * chunk (relative to the batch's first) of each lane. Live lanes come first, in the order
- * of their trajectories; `live` of them, padded with idle lanes to whole groups. */
+ * of their trajectories; `live` of them, padded with idle lanes to whole groups.
+ * Frequencies: each lane carries the state at the last phase reading (pre, pim: n × ld), the
+ * phase turned since the burn-in (turn: n × ld) and the time of its last reading in the
+ * ensemble (t_end: ld); a lane dropped, and every lane at the end, leaves them in its
+ * trajectory's slot (slot = chunk · CHUNK + trajectory mod CHUNK: slot_turn n × ld,
+ * slot_time ld), so that chunks sum them in the order of their trajectories whatever the batch. */
 typedef struct {
     double *re, *im, *tr, *ti;
     double *pw;              /* [2 · L_MAX · GROUP]: phase_powers of one group */
+    double *pre, *pim, *turn, *t_end, *slot_turn, *slot_time;
+    double t_start;          /* the end of the burn-in */
     uint32_t *id;
     int *chunk;
     unsigned char *alive;
@@ -237,6 +262,14 @@ typedef struct {
 
 static int groups_of(int live) { return (live + GROUP - 1) / GROUP; }
 
+/* Lane t's phase turned and time in the ensemble into its trajectory's slot. */
+static void leave_slot(lanes *w, int n, int t)
+{
+    size_t slot = (size_t)w->chunk[t] * CHUNK + w->id[t] % CHUNK;
+    for (int j = 0; j < n; j++) w->slot_turn[(size_t)j * w->ld + slot] = w->turn[(size_t)j * w->ld + t];
+    w->slot_time[slot] = w->t_end[t] - w->t_start;
+}
+
 /* Drop the escaped lanes (counting them in their chunks), keeping the order of the rest,
  * and clear the idle lanes of the last group. */
 static void compact(lanes *w, int n, chunk_stats *cs)
@@ -245,13 +278,19 @@ static void compact(lanes *w, int n, chunk_stats *cs)
     for (int t = 0; t < w->live; t++) {
         if (!w->alive[t]) {
             cs[w->chunk[t]].escaped++;
+            leave_slot(w, n, t);
             continue;
         }
         if (k != t) {
             for (int j = 0; j < n; j++) {
-                w->re[(size_t)j * w->ld + k] = w->re[(size_t)j * w->ld + t];
-                w->im[(size_t)j * w->ld + k] = w->im[(size_t)j * w->ld + t];
+                size_t to = (size_t)j * w->ld + k, from = (size_t)j * w->ld + t;
+                w->re[to] = w->re[from];
+                w->im[to] = w->im[from];
+                w->pre[to] = w->pre[from];
+                w->pim[to] = w->pim[from];
+                w->turn[to] = w->turn[from];
             }
+            w->t_end[k] = w->t_end[t];
             w->id[k] = w->id[t];
             w->chunk[k] = w->chunk[t];
             w->alive[k] = 1;
@@ -260,7 +299,11 @@ static void compact(lanes *w, int n, chunk_stats *cs)
     }
     w->live = k;
     for (int t = k; t < groups_of(k) * GROUP; t++) {
-        for (int j = 0; j < n; j++) w->re[(size_t)j * w->ld + t] = w->im[(size_t)j * w->ld + t] = 0;
+        for (int j = 0; j < n; j++) {
+            size_t i = (size_t)j * w->ld + t;
+            w->re[i] = w->im[i] = w->pre[i] = w->pim[i] = w->turn[i] = 0;
+        }
+        w->t_end[t] = w->t_start;
         w->id[t] = 0;
         w->alive[t] = 0;
     }
@@ -291,6 +334,12 @@ KERNEL_CLONES static void run_batch(const qs_model *m, const osc_par *par, const
     double *re = w->re, *im = w->im;
     /* start on the limit cycle: |α|² = n+ + ½ (between the two Lorentzians), random phase */
     w->live = 0;
+    w->t_start = (double)burn * o->dt;
+    for (size_t k = 0; k < ld; k++) {
+        w->slot_time[k] = 0;
+        for (int j = 0; j < n; j++) w->slot_turn[(size_t)j * ld + k] = w->turn[(size_t)j * ld + k] = 0;
+        w->t_end[k] = w->t_start;
+    }
     for (int c = 0; c < nc; c++)
         for (int t = 0; t < CHUNK; t++) {
             long traj = (c0 + c) * CHUNK + t;
@@ -305,8 +354,8 @@ KERNEL_CLONES static void run_batch(const qs_model *m, const osc_par *par, const
                 philox4x32_ctr_t r = philox4x32(ctr, key);
                 double a = sqrt(fmax(par[j].np + 0.5, 0.1));
                 double ph = 2 * M_PI * (double)((((uint64_t)r.v[0] << 32) | r.v[1]) >> 11) * 0x1p-53;
-                re[(size_t)j * ld + k] = a * cos(ph);
-                im[(size_t)j * ld + k] = a * sin(ph);
+                re[(size_t)j * ld + k] = w->pre[(size_t)j * ld + k] = a * cos(ph);
+                im[(size_t)j * ld + k] = w->pim[(size_t)j * ld + k] = a * sin(ph);
             }
         }
     compact(w, n, cs);
@@ -336,6 +385,21 @@ KERNEL_CLONES static void run_batch(const qs_model *m, const osc_par *par, const
             for (int j = 0; j < n; j++)
                 escapes += escape_check(re + (size_t)j * ld + g * GROUP, im + (size_t)j * ld + g * GROUP, o->cutoff,
                                         w->alive + g * GROUP);
+        /* frequencies: the phase turned by every lane still in the ensemble, from the end of
+         * the burn-in on (the state is read at (step + 1) dt, plus h where two half steps merge) */
+        if (step >= burn) {
+            double t_now = (double)(step + 1) * o->dt + (h_end > h ? h : 0);
+            for (int g = 0; g < groups_of(w->live); g++) {
+                size_t at = (size_t)g * GROUP;
+                for (int j = 0; j < n; j++)
+                    turn_step(re + (size_t)j * ld + at, im + (size_t)j * ld + at, w->pre + (size_t)j * ld + at,
+                              w->pim + (size_t)j * ld + at, w->turn + (size_t)j * ld + at, w->alive + at);
+                for (int t = 0; t < GROUP; t++) w->t_end[at + t] = w->alive[at + t] ? t_now : w->t_end[at + t];
+            }
+        } else if (step + 1 == burn) {
+            memcpy(w->pre, re, (size_t)n * ld * sizeof *re);
+            memcpy(w->pim, im, (size_t)n * ld * sizeof *im);
+        }
         for (int g = 0; sample && g < groups_of(w->live); g++) {
             int top = w->live - g * GROUP < GROUP ? w->live - g * GROUP : GROUP;
             for (int t = g * GROUP; t < g * GROUP + top; t++) {
@@ -364,6 +428,13 @@ KERNEL_CLONES static void run_batch(const qs_model *m, const osc_par *par, const
         if (groups_of(alive) < groups_of(w->live)) compact(w, n, cs);     /* whole groups freed */
     }
     compact(w, n, cs);
+    for (int t = 0; t < w->live; t++) leave_slot(w, n, t);
+    for (int c = 0; c < nc; c++)                                         /* in the order of the trajectories */
+        for (int t = 0; t < CHUNK && (c0 + c) * CHUNK + t < trajectories; t++) {
+            size_t slot = (size_t)c * CHUNK + t;
+            for (int j = 0; j < n; j++) cs[c].turn[j] += w->slot_turn[(size_t)j * ld + slot];
+            cs[c].time += w->slot_time[slot];
+        }
 }
 
 /* Harmonics kept for pair q: 1..keep, each standing above `significance` standard errors
@@ -403,6 +474,35 @@ static double S_of(const double complex *sum, double samples, int keep, double *
     return S;
 }
 
+/* Jackknife standard error of R leave-one-out estimates x[0], x[stride], … */
+static double jackknife(const double *x, int stride, int R)
+{
+    double mean = 0, var = 0;
+    for (int r = 0; r < R; r++) mean += x[(size_t)r * stride] / R;
+    for (int r = 0; r < R; r++) var += (x[(size_t)r * stride] - mean) * (x[(size_t)r * stride] - mean);
+    return sqrt((R - 1.0) / R * var);
+}
+
+/* The frequencies live in the allocation of mean_x, after its n entries (so that the
+ * result keeps its layout): ν [n], ν_err [n], beat [pairs], beat_err [pairs]. */
+#define FREQ_NU(n) (n)
+#define FREQ_NU_ERR(n) (2 * (size_t)(n))
+#define FREQ_BEAT(n) (3 * (size_t)(n))
+#define FREQ_BEAT_ERR(n, pairs) (3 * (size_t)(n) + (size_t)(pairs))
+#define FREQ_END(n, pairs) (3 * (size_t)(n) + 2 * (size_t)(pairs))
+
+static double freq_get(const qs_classical_result *r, size_t at, int i, int count)
+{
+    return r && r->mean_x && i >= 0 && i < count ? r->mean_x[at + (size_t)i] : NAN;
+}
+double qs_classical_nu(const qs_classical_result *r, int j) { return freq_get(r, FREQ_NU(r ? r->n : 0), j, r ? r->n : 0); }
+double qs_classical_nu_err(const qs_classical_result *r, int j) { return freq_get(r, FREQ_NU_ERR(r ? r->n : 0), j, r ? r->n : 0); }
+double qs_classical_beat(const qs_classical_result *r, int q) { return freq_get(r, FREQ_BEAT(r ? r->n : 0), q, r ? r->pairs : 0); }
+double qs_classical_beat_err(const qs_classical_result *r, int q)
+{
+    return freq_get(r, FREQ_BEAT_ERR(r ? r->n : 0, r ? r->pairs : 0), q, r ? r->pairs : 0);
+}
+
 /* An ensemble that can grow: the model's parameters, the options, and every chunk's sums.
  * Results always combine all chunks in chunk order, so an ensemble grown in steps to N
  * trajectories gives bit for bit the result of one run of N. */
@@ -424,6 +524,7 @@ static void chunk_free(chunk_stats *c)
     free(c->c);
     free(c->x);
     free(c->hist);
+    free(c->turn);
     memset(c, 0, sizeof *c);
 }
 
@@ -539,7 +640,8 @@ int qs_classical_ensemble_grow(qs_classical_ensemble *e, int trajectories, qs_er
         cs->c = calloc((size_t)(pairs ? pairs : 1) * L_MAX, sizeof *cs->c);
         cs->x = calloc((size_t)n, sizeof *cs->x);
         cs->hist = o->hist_bins > 0 ? calloc((size_t)n * o->hist_bins, sizeof *cs->hist) : NULL;
-        if (!cs->c || !cs->x || (o->hist_bins > 0 && !cs->hist)) failed = 1;
+        cs->turn = calloc((size_t)n, sizeof *cs->turn);
+        if (!cs->c || !cs->x || !cs->turn || (o->hist_bins > 0 && !cs->hist)) failed = 1;
     }
     /* batches of up to BATCH chunks, at least two per thread where there are enough chunks
      * (the batching changes no result: only which lanes are stepped) */
@@ -559,7 +661,14 @@ int qs_classical_ensemble_grow(qs_classical_ensemble *e, int trajectories, qs_er
         w.chunk = malloc(ld * sizeof *w.chunk);
         w.alive = malloc(ld);
         w.pw = malloc((size_t)2 * L_MAX * GROUP * sizeof *w.pw);
-        int ok = w.re && w.im && w.tr && w.ti && w.pw && w.id && w.chunk && w.alive;
+        w.pre = malloc(ld * n * sizeof *w.pre);
+        w.pim = malloc(ld * n * sizeof *w.pim);
+        w.turn = malloc(ld * n * sizeof *w.turn);
+        w.slot_turn = malloc(ld * n * sizeof *w.slot_turn);
+        w.t_end = malloc(ld * sizeof *w.t_end);
+        w.slot_time = malloc(ld * sizeof *w.slot_time);
+        int ok = w.re && w.im && w.tr && w.ti && w.pw && w.id && w.chunk && w.alive && w.pre && w.pim && w.turn &&
+                 w.slot_turn && w.t_end && w.slot_time;
         if (!ok) {
 #pragma omp atomic write
             failed = 1;
@@ -571,6 +680,7 @@ int qs_classical_ensemble_grow(qs_classical_ensemble *e, int trajectories, qs_er
             if (ok) run_batch(e->m, e->par, e->U, o, c0, nc, trajectories, pairs, e->pa, e->pb, e->cs + c0, &w, &steps);
         }
         free(w.re); free(w.im); free(w.tr); free(w.ti); free(w.id); free(w.chunk); free(w.alive); free(w.pw);
+        free(w.pre); free(w.pim); free(w.turn); free(w.slot_turn); free(w.t_end); free(w.slot_time);
     }
     e->chunks = chunks;
     e->trajectories = trajectories;
@@ -596,11 +706,14 @@ int qs_classical_ensemble_result(const qs_classical_ensemble *e, qs_classical_re
     res->n = n;
     res->pairs = pairs;
     res->pair = calloc((size_t)(pairs ? pairs : 1), sizeof *res->pair);
-    res->mean_x = calloc((size_t)n, sizeof *res->mean_x);
+    res->mean_x = calloc((size_t)FREQ_END(n, pairs), sizeof *res->mean_x);   /* the frequencies after mean_x */
     res->hist = o->hist_bins > 0 ? calloc((size_t)n * o->hist_bins, sizeof *res->hist) : NULL;
     int status = QS_OK;
     if (!rc || !pool || !rs || !Sj || !res->pair || !res->mean_x || (o->hist_bins > 0 && !res->hist))
         status = qs_error_set(err, QS_ENOMEM, "out of memory");
+    double *rturn = calloc((size_t)R * n, sizeof *rturn), *rtime = calloc((size_t)R, sizeof *rtime), *pturn = calloc((size_t)n, sizeof *pturn);
+    double *nuj = malloc((size_t)R * (n + 1) * sizeof *nuj), ptime = 0;          /* ν_j without replica r; a beat's */
+    if (status == QS_OK && (!rturn || !rtime || !pturn || !nuj)) status = qs_error_set(err, QS_ENOMEM, "out of memory");
     double xc = 0;
     int escaped = 0;
     for (long c = 0; status == QS_OK && c < chunks; c++) {
@@ -615,6 +728,12 @@ int qs_classical_ensemble_result(const qs_classical_ensemble *e, qs_classical_re
         for (size_t k = 0; res->hist && k < (size_t)n * o->hist_bins; k++) res->hist[k] += e->cs[c].hist[k];
         xc += e->cs[c].x_count;
         escaped += e->cs[c].escaped;
+        for (int j = 0; j < n; j++) {
+            rturn[(size_t)r * n + j] += e->cs[c].turn[j];
+            pturn[j] += e->cs[c].turn[j];
+        }
+        rtime[r] += e->cs[c].time;
+        ptime += e->cs[c].time;
     }
     if (status == QS_OK && pool_s < 2)
         status = qs_error_set(err, QS_ENUMERIC, "no samples: every trajectory escaped beyond the cutoff %g before sampling", o->cutoff);
@@ -624,7 +743,6 @@ int qs_classical_ensemble_result(const qs_classical_ensemble *e, qs_classical_re
         qs_classical_pair *out = &res->pair[q];
         out->harmonics = harmonics_kept(P, pool_s, rc, rs, R, pairs, q, -1, o->significance);
         out->S = S_of(P, pool_s, out->harmonics, &out->phi_max);
-        double mean = 0;
         double complex loo[L_MAX];
         /* jackknife: leave replica r out, choosing the harmonics again, so that the error
          * also holds the uncertainty of that choice (which dominates where S is small) */
@@ -632,17 +750,32 @@ int qs_classical_ensemble_result(const qs_classical_ensemble *e, qs_classical_re
             for (int l = 0; l < L_MAX; l++) loo[l] = P[l] - rc[((size_t)r * pairs + q) * L_MAX + l];
             int keep = harmonics_kept(loo, pool_s - rs[r], rc, rs, R, pairs, q, r, o->significance);
             Sj[r] = S_of(loo, pool_s - rs[r], keep, NULL);
-            mean += Sj[r] / R;
         }
-        double var = 0;
-        for (int r = 0; r < R; r++) var += (Sj[r] - mean) * (Sj[r] - mean);
-        out->S_err = sqrt((R - 1.0) / R * var);
+        out->S_err = jackknife(Sj, 1, R);
+    }
+    /* frequencies: ν_j = −(phase turned)/(time in the ensemble); jackknife over the replicas,
+     * a beat's on the difference of the leave-one-out frequencies */
+    if (status == QS_OK) {
+        double *nu = res->mean_x + FREQ_NU(n), *nu_err = res->mean_x + FREQ_NU_ERR(n);
+        double *beat = res->mean_x + FREQ_BEAT(n), *beat_err = res->mean_x + FREQ_BEAT_ERR(n, pairs);
+        for (int j = 0; j < n; j++) {
+            nu[j] = -pturn[j] / ptime;
+            for (int r = 0; r < R; r++) nuj[(size_t)r * n + j] = -(pturn[j] - rturn[(size_t)r * n + j]) / (ptime - rtime[r]);
+            nu_err[j] = jackknife(nuj + j, n, R);
+        }
+        for (int q = 0; q < pairs; q++) {
+            double *d = nuj + (size_t)R * n;
+            beat[q] = nu[e->pa[q]] - nu[e->pb[q]];
+            for (int r = 0; r < R; r++) d[r] = nuj[(size_t)r * n + e->pa[q]] - nuj[(size_t)r * n + e->pb[q]];
+            beat_err[q] = jackknife(d, 1, R);
+        }
     }
     res->escaped_fraction = (double)escaped / e->trajectories;
     res->samples = pool_s;
     res->osc_steps = e->steps;
     res->seconds = e->seconds;
     free(rc); free(pool); free(rs); free(Sj);
+    free(rturn); free(rtime); free(pturn); free(nuj);
     if (status != QS_OK) qs_classical_result_free(res);
     return status;
 }
