@@ -314,11 +314,27 @@ static int small_expm(int k, const double *A, double *F, double *work, int *ipiv
     return 1;
 }
 
-static double norm2(const double *x, size_t n)
+/* x · y with four partial sums (independent chains: the loop vectorises without reassociation flags). */
+static double dot(const double *x, const double *y, size_t n)
 {
-    double s = 0.0;
-    for (size_t i = 0; i < n; i++) s += x[i] * x[i];
-    return sqrt(s);
+    double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        s0 += x[i] * y[i];
+        s1 += x[i + 1] * y[i + 1];
+        s2 += x[i + 2] * y[i + 2];
+        s3 += x[i + 3] * y[i + 3];
+    }
+    for (; i < n; i++) s0 += x[i] * y[i];
+    return (s0 + s1) + (s2 + s3);
+}
+
+static double norm2(const double *x, size_t n) { return sqrt(dot(x, x, n)); }
+
+/* y ← y + a x (distinct arrays). */
+static void axpy(double a, const double *restrict x, double *restrict y, size_t n)
+{
+    for (size_t i = 0; i < n; i++) y[i] += a * x[i];
 }
 
 /* τ rounded up to two significant digits, as Expokit does. */
@@ -368,9 +384,8 @@ static int expv(const real_csr *J, krylov_ws *k, double dt, double tol, double *
             k->matvecs++;
             for (int i = 0; i <= j; i++) {           /* modified Gram-Schmidt */
                 const double *vi = k->V + (size_t)i * n;
-                double h = 0.0;
-                for (size_t r = 0; r < n; r++) h += vi[r] * p[r];
-                for (size_t r = 0; r < n; r++) p[r] -= h * vi[r];
+                double h = dot(vi, p, n);
+                axpy(-h, vi, p, n);
                 k->H[i * M + j] = h;
             }
             double s = norm2(p, n);
@@ -419,8 +434,7 @@ static int expv(const real_csr *J, krylov_ws *k, double dt, double tol, double *
         memset(w, 0, n * sizeof *w);
         for (int j = 0; j < mb; j++) {
             double c = beta * k->F[j * mx + 0];
-            const double *vj = k->V + (size_t)j * n;
-            for (size_t r = 0; r < n; r++) w[r] += c * vj[r];
+            axpy(c, k->V + (size_t)j * n, w, n);
         }
         t_now = (dt - t_now - t_step <= 1e-15 * dt) ? dt : t_now + t_step;
         k->steps++;
