@@ -21,7 +21,7 @@ usage: evolve.py QSYNC MODELS_DIR
   value from detailed balance to 1e-10 at every sample.
 - --out DIR: evolve.csv's header names (t, S_<a>-<b>, mean_n_<j>), its rows equal the JSON
   to 1e-15 relative, and evolve.gp reads every curve by its header name.
-- A plan above --memory-limit: exit 4 with the amount; SIGINT during a long run: exit 130, no output.
+- A plan above --memory-limit: exit 4 with the amount; --max-steps reached: exit 3; SIGINT during a long run: exit 130, no output.
 - Bad flags and values: exit 2 with a message naming the flag.
 """
 import csv
@@ -221,6 +221,11 @@ def refusals():
     r = run(["evolve", os.path.join(MODELS, "peer_three.ini"), "--time", "1", "--samples", "3", "--memory-limit", "100K"])
     check("--memory-limit 100K: refused with exit 4 and the amount", r.returncode == 4 and "MiB" in r.stderr,
           f"exit {r.returncode}, {r.stderr.strip()[:160]}")
+    for method in ("krylov", "bdf"):
+        r = run(["evolve", os.path.join(MODELS, "peer_unequal.ini"), "--time", "100", "--samples", "3", "--max-steps", "5",
+                 "--method", method])
+        check(f"--max-steps 5 --method {method}: exit 3 naming the step limit", r.returncode == 3 and "5 steps" in r.stderr,
+              f"exit {r.returncode}, {r.stderr.strip()[:160]}")
     p = subprocess.Popen([QSYNC, "evolve", os.path.join(MODELS, "peer_three.ini"), "--time", "1e6", "--samples", "3"],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(1.5)

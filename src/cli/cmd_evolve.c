@@ -29,7 +29,7 @@ static const char usage[] =
     "                           tolerance on every element of rho; Tr rho = 1 (default 1e-12)\n"
     "  --rtol X                 bdf: relative tolerance (default 1e-10)\n"
     "  --krylov-dim M           krylov: dimension of the Krylov spaces, 4..200 (default 30)\n"
-    "  --max-steps N            bdf: give up after N steps (default 1e7)\n"
+    "  --max-steps N            give up (exit 3) after N steps (default 1e7)\n"
     "  --json                   one JSON object on stdout\n"
     "  --out DIR                write DIR/evolve.csv, DIR/evolve.gp and DIR/evolve.png\n"
     "  --levels N|auto          Fock levels for every oscillator (auto: as qsync steady chooses them)\n"

@@ -1,6 +1,6 @@
 /* evolve.c — quench dynamics ρ(t) = e^{Lt} ρ(0) on the zero excitation-difference sector
- * (evolve.h), integrated by SUNDIALS CVODE (BDF, Newton with the exact sparse Jacobian,
- * KLU).
+ * (evolve.h): the exponential Krylov integrator (default) and SUNDIALS CVODE's BDF with the
+ * exact sparse Jacobian (KLU), on the same real unknowns.
  *
  * Real unknowns. ρ is Hermitian and L(ρ†) = (Lρ)†, so the real-linear map ρ ↦ Lρ on
  * Hermitian sector matrices is written on n = sector-dimension real unknowns x: slot
@@ -13,9 +13,9 @@
  * Entries that come out exactly zero are dropped; every diagonal entry is kept (CVODE forms
  * I − γJ in place). J is constant: it is copied into CVODE's matrix when CVODE asks.
  *
- * Samples: CVODE steps one at a time (CV_ONE_STEP, stop time T) so that the stop flag is
- * polled between steps; each sample time passed is read from CVODE's interpolant
- * (CVodeGetDky), the last one at T exactly.
+ * Samples. Krylov: expv from each sample to the next (the step size carried over). BDF: CVODE
+ * steps one at a time (CV_ONE_STEP, stop time T) and each sample time passed is read from its
+ * interpolant (CVodeGetDky), the last one at T exactly. The stop flag is polled between steps.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -350,7 +350,7 @@ typedef struct {
     double *H, *F, *work; /* [(m+2)²], [(m+2)²], [4 (m+2)²] */
     int *ipiv;            /* [m+2] */
     double anorm, t_new, error;
-    long steps, matvecs, rejected;
+    long steps, matvecs, rejected, max_steps;
 } krylov_ws;
 
 static void matvec(const real_csr *J, const double *x, double *y)
@@ -371,6 +371,8 @@ static int expv(const real_csr *J, krylov_ws *k, double dt, double tol, double *
     double t_now = 0.0;
     while (t_now < dt) {
         if (stop && *stop) return QS_EINPUT;
+        if (k->steps >= k->max_steps)
+            return qs_error_set(err, QS_ENUMERIC, "Krylov: more than %ld steps (raise the step limit or the tolerance)", k->max_steps);
         double beta = norm2(w, n);
         if (beta == 0.0) return QS_OK;
         double t_step = fmin(dt - t_now, k->t_new);
@@ -687,7 +689,7 @@ done:
 static int integrate_krylov(qs_evolve *e, const real_csr *J, const int64_t *tr, const signed char *kind,
                             const qs_evolve_options *o, qs_error *err)
 {
-    krylov_ws k = {.m = o->krylov_dim};
+    krylov_ws k = {.m = o->krylov_dim, .max_steps = o->max_steps};
     int m = k.m, M = m + 2, status = QS_OK;
     size_t n = e->n, nb = n ? n : 1;
     double *w = malloc(nb * sizeof *w), *row = malloc((e->width ? e->width : 1) * sizeof *row);
