@@ -205,13 +205,37 @@ KERNEL int escape_check(const double *restrict re, const double *restrict im, do
 /* The phase turned by the noise and coupling steps, arg(α/β) in (−π, π] from the state β
  * before them, added to rot (one group, one oscillator). With the local steps' rotation
  * angles this is the step's arg(α_new/α_old), unwrapped. */
+#define ATAN_SMALL 0.125    /* |w| below which atan(w) is its Taylor series to w^17 (remainder below 3e-18 |w|) */
 KERNEL void phase_turned(const double *restrict br, const double *restrict bi, const double *restrict re,
                          const double *restrict im, double *restrict rot)
 {
+    double w[GROUP], zr[GROUP], zi[GROUP];
+    int large = 0;
+#pragma omp simd reduction(| : large)
+    for (int t = 0; t < GROUP; t++) {
+        zr[t] = re[t] * br[t] + im[t] * bi[t];
+        zi[t] = im[t] * br[t] - re[t] * bi[t];
+        w[t] = zi[t] / zr[t];
+        large |= !(zr[t] > 0 && fabs(w[t]) < ATAN_SMALL);
+    }
+    if (large) {                        /* a lane turned far (or stands at 0): the library's atan2 */
+#pragma omp simd
+        for (int t = 0; t < GROUP; t++) rot[t] += atan2(zi[t], zr[t]);
+        return;
+    }
+    /* the usual case, every lane turned by less than 1/8: a few fused multiply-adds */
 #pragma omp simd
     for (int t = 0; t < GROUP; t++) {
-        double zr = re[t] * br[t] + im[t] * bi[t], zi = im[t] * br[t] - re[t] * bi[t];
-        rot[t] += atan2(zi, zr);
+        double u = w[t] * w[t];
+        double p = 1.0 / 17;
+        p = p * u - 1.0 / 15;
+        p = p * u + 1.0 / 13;
+        p = p * u - 1.0 / 11;
+        p = p * u + 1.0 / 9;
+        p = p * u - 1.0 / 7;
+        p = p * u + 1.0 / 5;
+        p = p * u - 1.0 / 3;
+        rot[t] += w[t] + w[t] * u * p;
     }
 }
 
