@@ -159,9 +159,10 @@ int main(void)
     o.classical = 1;
     qs_axis one = {.n_paths = 1, .paths = coupling, .start = 0.1, .stop = 0.2, .count = 2};
     ok = qs_sweep_create(m, 1, &one, 0, NULL, &o, &sw, &err) == QS_OK && qs_sweep_store_create(sw, &t, &err) == QS_OK;
-    static const char *const cl[] = {"1-2", "S_1-2", "S_err_1-2", "escaped_fraction", "status", "phi_1-2"};
-    check_true("classical store: S_, S_err_, escaped_fraction, status, phi_", ok && names_are(t, cl, 6, detail, sizeof detail),
-               detail);
+    static const char *const cl[] = {"1-2", "S_1-2", "S_err_1-2", "escaped_fraction", "status", "phi_1-2",
+                                     "nu_1", "nu_2", "nu_err_1", "nu_err_2", "beat_1-2", "beat_err_1-2"};
+    check_true("classical store: S_, S_err_, escaped_fraction, status, phi_, then nu_, nu_err_, beat_, beat_err_",
+               ok && names_are(t, cl, 12, detail, sizeof detail) && qs_sweep_observe_width(sw) == 6, detail);
     qs_sweep_store_free(&t);
     qs_sweep_free(&sw);
     o.n_observe = 1;

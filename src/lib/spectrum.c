@@ -551,7 +551,6 @@ int qs_spectrum_run(const qs_model *model, const qs_state *state, const qs_spect
     }
     if (status == QS_OK) {
         sym = klu_l_analyze((int64_t)S.M->n, S.M->Ap, S.M->Ai, &common);
-        if (getenv("QS_DEBUG")) fprintf(stderr, "n %zu nnz %zu lnz %g unz %g nblocks %ld\n", S.M->n, S.M->nnz, sym ? sym->lnz : 0, sym ? sym->unz : 0, sym ? (long)sym->nblocks : 0);
         if (!sym) status = qs_error_set(err, common.status == KLU_OUT_OF_MEMORY ? QS_ENOMEM : QS_ENUMERIC, "the analysis of sector −1 failed (KLU status %d)", (int)common.status);
     }
     int threads = o.threads;
@@ -633,7 +632,6 @@ int qs_spectrum_run(const qs_model *model, const qs_state *state, const qs_spect
             res->fwhm[j] = right - left;
             if (pr.failed) status = qs_error_set(err, QS_ENUMERIC, "a solve refining the peak of oscillator %s failed its residual check", model->names[j]);
         }
-        if (getenv("QS_DEBUG")) fprintf(stderr, "probes %d, actual lnz %g unz %g noffdiag %ld\n", pr.count, (double)w.numeric->lnz, (double)w.numeric->unz, (long)w.common.noffdiag);
         worker_free(&w);
         free(pr.z);
         worst = pr.worst;
