@@ -91,9 +91,10 @@ KERNEL double exp_small(double x)
 }
 
 /* local step of length h for one oscillator over a group of lanes: damping at the midpoint
- * amplitude, exact rotation by Ω(|α|²). `small`: every exponent is within EXP_SMALL. */
-KERNEL void local_step_with(const osc_par *p, double h, double *restrict re,
-                                                                   double *restrict im, const int small)
+ * amplitude, exact rotation by Ω(|α|²), its angle added to rot (unwrapped: the frequencies
+ * count it whole, however far it turns). `small`: every exponent is within EXP_SMALL. */
+KERNEL void local_step_with(const osc_par *p, double h, double *restrict re, double *restrict im, double *restrict rot,
+                            const int small)
 {
     const double np = p->np, nm = p->nm, sp2 = p->sp2, sm2 = p->sm2, gp = p->gp, gm = p->gm, gT = p->gT;
     const double omega = p->omega, K2 = 2 * p->K;
@@ -111,14 +112,15 @@ KERNEL void local_step_with(const osc_par *p, double h, double *restrict re,
         double c = f * sin(th + 0.5 * M_PI), s = f * sin(th), r = re[t], i = im[t];
         re[t] = r * c - i * s;
         im[t] = r * s + i * c;
+        rot[t] += th;
     }
 }
 
-KERNEL void local_step(const osc_par *p, double h, double *restrict re, double *restrict im)
+KERNEL void local_step(const osc_par *p, double h, double *restrict re, double *restrict im, double *restrict rot)
 {
     /* |Γ| <= γ− + γ+ + |γ_T|: each Lorentzian factor is at most 1 */
-    if ((p->gm + p->gp + fabs(p->gT)) * h <= EXP_SMALL) local_step_with(p, h, re, im, 1);
-    else local_step_with(p, h, re, im, 0);
+    if ((p->gm + p->gp + fabs(p->gT)) * h <= EXP_SMALL) local_step_with(p, h, re, im, rot, 1);
+    else local_step_with(p, h, re, im, rot, 0);
 }
 
 /* Noise for oscillators j and j+1 (amp_b = 0 and re_b = NULL when j is the last):
@@ -200,18 +202,51 @@ KERNEL int escape_check(const double *restrict re, const double *restrict im, do
     return out_count;
 }
 
-/* The phase turned since the last call, arg(α/α_prev) in (−π, π], added to turn for the
- * lanes still in the ensemble (one group, one oscillator); α_prev ← α. */
-KERNEL void turn_step(const double *restrict re, const double *restrict im, double *restrict pre, double *restrict pim,
-                      double *restrict turn, const unsigned char *restrict alive)
+/* The phase turned by the noise and coupling steps, arg(α/β) in (−π, π] from the state β
+ * before them, added to rot (one group, one oscillator). With the local steps' rotation
+ * angles this is the step's arg(α_new/α_old), unwrapped. */
+#define ATAN_SMALL 0.125    /* |w| below which atan(w) is its Taylor series to w^17 (remainder below 3e-18 |w|) */
+KERNEL void phase_turned(const double *restrict br, const double *restrict bi, const double *restrict re,
+                         const double *restrict im, double *restrict rot)
+{
+    double w[GROUP], zr[GROUP], zi[GROUP];
+    int large = 0;
+#pragma omp simd reduction(| : large)
+    for (int t = 0; t < GROUP; t++) {
+        zr[t] = re[t] * br[t] + im[t] * bi[t];
+        zi[t] = im[t] * br[t] - re[t] * bi[t];
+        w[t] = zi[t] / zr[t];
+        large |= !(zr[t] > 0 && fabs(w[t]) < ATAN_SMALL);
+    }
+    if (large) {                        /* a lane turned far (or stands at 0): the library's atan2 */
+#pragma omp simd
+        for (int t = 0; t < GROUP; t++) rot[t] += atan2(zi[t], zr[t]);
+        return;
+    }
+    /* the usual case, every lane turned by less than 1/8: a few fused multiply-adds */
+#pragma omp simd
+    for (int t = 0; t < GROUP; t++) {
+        double u = w[t] * w[t];
+        double p = 1.0 / 17;
+        p = p * u - 1.0 / 15;
+        p = p * u + 1.0 / 13;
+        p = p * u - 1.0 / 11;
+        p = p * u + 1.0 / 9;
+        p = p * u - 1.0 / 7;
+        p = p * u + 1.0 / 5;
+        p = p * u - 1.0 / 3;
+        rot[t] += w[t] + w[t] * u * p;
+    }
+}
+
+/* The phase turned in this step (rot, then cleared) into turn, for the lanes still in the
+ * ensemble (one group, one oscillator). */
+KERNEL void turn_take(double *restrict rot, double *restrict turn, const unsigned char *restrict alive)
 {
 #pragma omp simd
     for (int t = 0; t < GROUP; t++) {
-        double zr = re[t] * pre[t] + im[t] * pim[t], zi = im[t] * pre[t] - re[t] * pim[t];
-        double d = atan2(zi, zr);
-        turn[t] += alive[t] ? d : 0.0;
-        pre[t] = re[t];
-        pim[t] = im[t];
+        turn[t] += alive[t] ? rot[t] : 0.0;
+        rot[t] = 0;
     }
 }
 
@@ -243,15 +278,16 @@ KERNEL void phase_powers(const double *restrict ra, const double *restrict ia, c
 /* Lanes of a batch: the state of every oscillator (re, im: n × ld), the trajectory and the
  * chunk (relative to the batch's first) of each lane. Live lanes come first, in the order
  * of their trajectories; `live` of them, padded with idle lanes to whole groups.
- * Frequencies: each lane carries the state at the last phase reading (pre, pim: n × ld), the
- * phase turned since the burn-in (turn: n × ld) and the time of its last reading in the
- * ensemble (t_end: ld); a lane dropped, and every lane at the end, leaves them in its
+ * Frequencies: each lane carries the phase turned in the current step (rot: n × ld: rotation
+ * angles and the noise and coupling steps' arg(α/β), β the state before them in br, bi:
+ * n × GROUP), the phase turned since the burn-in (turn: n × ld) and the time of its last
+ * reading in the ensemble (t_end: ld); a lane dropped, and every lane at the end, leaves them in its
  * trajectory's slot (slot = chunk · CHUNK + trajectory mod CHUNK: slot_turn n × ld,
  * slot_time ld), so that chunks sum them in the order of their trajectories whatever the batch. */
 typedef struct {
     double *re, *im, *tr, *ti;
     double *pw;              /* [2 · L_MAX · GROUP]: phase_powers of one group */
-    double *pre, *pim, *turn, *t_end, *slot_turn, *slot_time;
+    double *rot, *br, *bi, *turn, *t_end, *slot_turn, *slot_time;
     double t_start;          /* the end of the burn-in */
     uint32_t *id;
     int *chunk;
@@ -286,8 +322,7 @@ static void compact(lanes *w, int n, chunk_stats *cs)
                 size_t to = (size_t)j * w->ld + k, from = (size_t)j * w->ld + t;
                 w->re[to] = w->re[from];
                 w->im[to] = w->im[from];
-                w->pre[to] = w->pre[from];
-                w->pim[to] = w->pim[from];
+                w->rot[to] = w->rot[from];
                 w->turn[to] = w->turn[from];
             }
             w->t_end[k] = w->t_end[t];
@@ -301,7 +336,7 @@ static void compact(lanes *w, int n, chunk_stats *cs)
     for (int t = k; t < groups_of(k) * GROUP; t++) {
         for (int j = 0; j < n; j++) {
             size_t i = (size_t)j * w->ld + t;
-            w->re[i] = w->im[i] = w->pre[i] = w->pim[i] = w->turn[i] = 0;
+            w->re[i] = w->im[i] = w->rot[i] = w->turn[i] = 0;
         }
         w->t_end[t] = w->t_start;
         w->id[t] = 0;
@@ -314,7 +349,8 @@ KERNEL void local_steps(lanes *w, int n, const osc_par *par, double h)
 {
     for (int g = 0; g < groups_of(w->live); g++)
         for (int j = 0; j < n; j++)
-            local_step(&par[j], h, w->re + (size_t)j * w->ld + g * GROUP, w->im + (size_t)j * w->ld + g * GROUP);
+            local_step(&par[j], h, w->re + (size_t)j * w->ld + g * GROUP, w->im + (size_t)j * w->ld + g * GROUP,
+                       w->rot + (size_t)j * w->ld + g * GROUP);
 }
 
 /* One batch: chunks c0 .. c0+nc−1 (trajectories c0·CHUNK .. up to `trajectories`−1), run
@@ -337,7 +373,7 @@ KERNEL_CLONES static void run_batch(const qs_model *m, const osc_par *par, const
     w->t_start = (double)burn * o->dt;
     for (size_t k = 0; k < ld; k++) {
         w->slot_time[k] = 0;
-        for (int j = 0; j < n; j++) w->slot_turn[(size_t)j * ld + k] = w->turn[(size_t)j * ld + k] = 0;
+        for (int j = 0; j < n; j++) w->slot_turn[(size_t)j * ld + k] = w->turn[(size_t)j * ld + k] = w->rot[(size_t)j * ld + k] = 0;
         w->t_end[k] = w->t_start;
     }
     for (int c = 0; c < nc; c++)
@@ -354,8 +390,8 @@ KERNEL_CLONES static void run_batch(const qs_model *m, const osc_par *par, const
                 philox4x32_ctr_t r = philox4x32(ctr, key);
                 double a = sqrt(fmax(par[j].np + 0.5, 0.1));
                 double ph = 2 * M_PI * (double)((((uint64_t)r.v[0] << 32) | r.v[1]) >> 11) * 0x1p-53;
-                re[(size_t)j * ld + k] = w->pre[(size_t)j * ld + k] = a * cos(ph);
-                im[(size_t)j * ld + k] = w->pim[(size_t)j * ld + k] = a * sin(ph);
+                re[(size_t)j * ld + k] = a * cos(ph);
+                im[(size_t)j * ld + k] = a * sin(ph);
             }
         }
     compact(w, n, cs);
@@ -368,8 +404,13 @@ KERNEL_CLONES static void run_batch(const qs_model *m, const osc_par *par, const
     for (long step = 0; step < total && alive > 0; step++) {
         int sample = step + 1 >= burn && (step + 1 - burn) % stride == 0, last = step + 1 == total;
         double h_end = !sample && !last ? 2 * h : h;
+        int measure = step >= burn;                                  /* frequencies: after the burn-in */
         for (int g = 0; g < groups_of(w->live); g++) {
-            double *gr = re + g * GROUP, *gi = im + g * GROUP;
+            double *gr = re + g * GROUP, *gi = im + g * GROUP, *grot = w->rot + g * GROUP;
+            for (int j = 0; measure && j < n; j++) {
+                memcpy(w->br + (size_t)j * GROUP, gr + (size_t)j * ld, GROUP * sizeof *gr);
+                memcpy(w->bi + (size_t)j * GROUP, gi + (size_t)j * ld, GROUP * sizeof *gi);
+            }
             if (has_coupling) coupling_step(n, U, gr, gi, ld, w->tr, w->ti);
             for (int j = 0; j < n; j += 2)
                 if (par[j].amp > 0 || (j + 1 < n && par[j + 1].amp > 0))
@@ -377,7 +418,10 @@ KERNEL_CLONES static void run_batch(const qs_model *m, const osc_par *par, const
                                seed_hi, w->id + g * GROUP, gr + (size_t)j * ld, gi + (size_t)j * ld,
                                j + 1 < n ? gr + (size_t)(j + 1) * ld : NULL, j + 1 < n ? gi + (size_t)(j + 1) * ld : NULL);
             if (has_coupling) coupling_step(n, U, gr, gi, ld, w->tr, w->ti);
-            for (int j = 0; j < n; j++) local_step(&par[j], h_end, gr + (size_t)j * ld, gi + (size_t)j * ld);
+            for (int j = 0; measure && j < n; j++)
+                phase_turned(w->br + (size_t)j * GROUP, w->bi + (size_t)j * GROUP, gr + (size_t)j * ld, gi + (size_t)j * ld,
+                             grot + (size_t)j * ld);
+            for (int j = 0; j < n; j++) local_step(&par[j], h_end, gr + (size_t)j * ld, gi + (size_t)j * ld, grot + (size_t)j * ld);
         }
         *steps += (double)alive * n;                                 /* the trajectories still in the ensemble */
         int escapes = 0;                                             /* the quasi-stationary ensemble */
@@ -387,18 +431,15 @@ KERNEL_CLONES static void run_batch(const qs_model *m, const osc_par *par, const
                                         w->alive + g * GROUP);
         /* frequencies: the phase turned by every lane still in the ensemble, from the end of
          * the burn-in on (the state is read at (step + 1) dt, plus h where two half steps merge) */
-        if (step >= burn) {
+        if (measure) {
             double t_now = (double)(step + 1) * o->dt + (h_end > h ? h : 0);
             for (int g = 0; g < groups_of(w->live); g++) {
                 size_t at = (size_t)g * GROUP;
-                for (int j = 0; j < n; j++)
-                    turn_step(re + (size_t)j * ld + at, im + (size_t)j * ld + at, w->pre + (size_t)j * ld + at,
-                              w->pim + (size_t)j * ld + at, w->turn + (size_t)j * ld + at, w->alive + at);
+                for (int j = 0; j < n; j++) turn_take(w->rot + (size_t)j * ld + at, w->turn + (size_t)j * ld + at, w->alive + at);
                 for (int t = 0; t < GROUP; t++) w->t_end[at + t] = w->alive[at + t] ? t_now : w->t_end[at + t];
             }
         } else if (step + 1 == burn) {
-            memcpy(w->pre, re, (size_t)n * ld * sizeof *re);
-            memcpy(w->pim, im, (size_t)n * ld * sizeof *im);
+            memset(w->rot, 0, (size_t)n * ld * sizeof *w->rot);      /* the burn-in's rotation is not counted */
         }
         for (int g = 0; sample && g < groups_of(w->live); g++) {
             int top = w->live - g * GROUP < GROUP ? w->live - g * GROUP : GROUP;
@@ -661,13 +702,14 @@ int qs_classical_ensemble_grow(qs_classical_ensemble *e, int trajectories, qs_er
         w.chunk = malloc(ld * sizeof *w.chunk);
         w.alive = malloc(ld);
         w.pw = malloc((size_t)2 * L_MAX * GROUP * sizeof *w.pw);
-        w.pre = malloc(ld * n * sizeof *w.pre);
-        w.pim = malloc(ld * n * sizeof *w.pim);
+        w.rot = malloc(ld * n * sizeof *w.rot);
+        w.br = malloc((size_t)GROUP * n * sizeof *w.br);
+        w.bi = malloc((size_t)GROUP * n * sizeof *w.bi);
         w.turn = malloc(ld * n * sizeof *w.turn);
         w.slot_turn = malloc(ld * n * sizeof *w.slot_turn);
         w.t_end = malloc(ld * sizeof *w.t_end);
         w.slot_time = malloc(ld * sizeof *w.slot_time);
-        int ok = w.re && w.im && w.tr && w.ti && w.pw && w.id && w.chunk && w.alive && w.pre && w.pim && w.turn &&
+        int ok = w.re && w.im && w.tr && w.ti && w.pw && w.id && w.chunk && w.alive && w.rot && w.br && w.bi && w.turn &&
                  w.slot_turn && w.t_end && w.slot_time;
         if (!ok) {
 #pragma omp atomic write
@@ -680,7 +722,7 @@ int qs_classical_ensemble_grow(qs_classical_ensemble *e, int trajectories, qs_er
             if (ok) run_batch(e->m, e->par, e->U, o, c0, nc, trajectories, pairs, e->pa, e->pb, e->cs + c0, &w, &steps);
         }
         free(w.re); free(w.im); free(w.tr); free(w.ti); free(w.id); free(w.chunk); free(w.alive); free(w.pw);
-        free(w.pre); free(w.pim); free(w.turn); free(w.slot_turn); free(w.t_end); free(w.slot_time);
+        free(w.rot); free(w.br); free(w.bi); free(w.turn); free(w.slot_turn); free(w.t_end); free(w.slot_time);
     }
     e->chunks = chunks;
     e->trajectories = trajectories;
