@@ -19,6 +19,10 @@
  * pair of oscillators): every trajectory is the same whatever the thread count or order, and the
  * averages are combined in a fixed order, so results are bit-identical.
  *
+ * Frequencies: every step after the burn-in, each lane still in the ensemble adds
+ * arg(α_new/α_old) of every oscillator to its own sum (kept per trajectory, summed per chunk
+ * in trajectory order: bit-identical for any thread count as well).
+ *
  * Estimator of S: the Fourier coefficients c_l = ⟨e^{ilφ}⟩ of φ = φ_a − φ_b, averaged over
  * trajectories and sampling times after the burn-in; harmonics l = 1, 2, … are kept while
  * they stand above their noise (|c_l| > 2 standard errors); S = max_φ 2 Re Σ c_l e^{−ilφ}
@@ -74,6 +78,18 @@ int qs_classical_run(const qs_model *model, const qs_classical_options *options,
                      qs_classical_result *result, qs_error *err);
 
 void qs_classical_result_free(qs_classical_result *result);
+
+/* Observed frequencies (MODEL.md §9) of a result, with their jackknife errors over the
+ * replicas (as S_err): ν_j = −⟨d arg α_j/dt⟩ of oscillator j (0 ≤ j < n), the unwrapped phase
+ * increments arg(α_new/α_old) of every step summed over the trajectories while they are in
+ * the quasi-stationary ensemble after the burn-in, divided by the time they spent there; the
+ * beat ν_a − ν_b of pair q (0 ≤ q < pairs, a < b in file order), its error the jackknife of
+ * the difference. NaN for an index outside. (They are held in the result's own allocation,
+ * freed by qs_classical_result_free.) */
+double qs_classical_nu(const qs_classical_result *result, int j);
+double qs_classical_nu_err(const qs_classical_result *result, int j);
+double qs_classical_beat(const qs_classical_result *result, int q);
+double qs_classical_beat_err(const qs_classical_result *result, int q);
 
 /* An ensemble grown in steps, e.g. until S_err reaches a target: trajectories 0..N−1 are
  * the same whatever the steps, and the result of an ensemble grown to N is bit for bit that

@@ -13,6 +13,7 @@
 #include "qsync/steady.h"
 #include "qsync/convergence.h"
 #include "qsync/analysis.h"
+#include "qsync/evolve.h"
 #include "qsync/perturb.h"
 #include "qsync/sweep.h"
 #include "qsync/figure.h"

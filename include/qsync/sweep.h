@@ -120,9 +120,11 @@ typedef struct {
                                    estimated here, or unknown: levels inside the populated range) */
     double truncation_nearby;   /* sampled: the larger truncation_error of the nearest estimated
                                    points before and after it in its block (NaN otherwise) */
-    const double *values;       /* quantum: [qs_sweep_observe_width] the observables asked, in the
+    const double *values;       /* [qs_sweep_observe_width] quantum: the observables asked, in the
                                    layout of qs_state_observe at the grid's largest levels (a
-                                   population above a point's own top level is 0); NaN when failed */
+                                   population above a point's own top level is 0); classical: the
+                                   frequencies ν_j, ν_err_j per oscillator, then beat, beat_err per
+                                   pair (qsync/classical.h); NaN when failed */
     const double *spectrum;     /* options.spectrum_points > 0: [oscillators × spectrum_points],
                                    S_j(ω_k) at j·spectrum_points + k; NaN when failed. Else NULL */
 } qs_sweep_result;
@@ -162,8 +164,8 @@ int qs_sweep_run(qs_sweep *sweep, const unsigned char *done, qs_sweep_report rep
 
 void qs_sweep_free(qs_sweep **sweep);
 
-/* Width of qs_sweep_result.values (0 for a classical sweep): qs_observe_width of the
- * observables asked (S and phi_max by default) at the grid's largest levels of each oscillator. */
+/* Width of qs_sweep_result.values: qs_observe_width of the observables asked (S and phi_max
+ * by default) at the grid's largest levels of each oscillator; classical: 2 n + 2 pairs. */
 size_t qs_sweep_observe_width(const qs_sweep *sweep);
 /* options.spectrum_points > 0: frequency k of the spectra (k = 0 … spectrum_points − 1), the
  * grid qs_spectrum_run solves on (spectrum_min + (spectrum_max − spectrum_min)·k/(points − 1),
@@ -197,7 +199,9 @@ int qs_sweep_status_parse(const char *word, int *status);
  *     and NAME alone for a network observable: relaxation_rate, coherence_rate), in place of
  *     S_ and phi_; then residual, top_population, status,
  *     S1_ (perturb), truncation_error;
- *   classical: S_<a>-<b>, S_err_<a>-<b> per pair, escaped_fraction, status, phi_<a>-<b>.
+ *   classical: S_<a>-<b>, S_err_<a>-<b> per pair, escaped_fraction, status, phi_<a>-<b>;
+ *     then the frequencies (MODEL.md §9): nu_<j>, then nu_err_<j> per oscillator, beat_<a>-<b>,
+ *     then beat_err_<a>-<b> per pair.
  * Every column but status is an array of doubles, one per grid point (first axis slowest);
  * status has none (qs_sweep_store_column gives NULL): its values are qs_sweep_store_status,
  * rewritten from the solve's status by the truncation estimate as qs_sweep_status_word

@@ -128,12 +128,14 @@ class SweepOptions(ctypes.Structure):
 class SpectrumOptions(ctypes.Structure):
     """qs_spectrum_options"""
     _fields_ = [("omega_min", ctypes.c_double), ("omega_max", ctypes.c_double), ("n_omega", ctypes.c_int),
-                ("lines", ctypes.c_int), ("threads", ctypes.c_int), ("memory_limit", ctypes.c_double)]
+                ("lines", ctypes.c_int), ("threads", ctypes.c_int), ("memory_limit", ctypes.c_double),
+                ("residual_tol", ctypes.c_double), ("dense_max", ctypes.c_int)]
 
 
 class EvolveOptions(ctypes.Structure):
     """qs_evolve_options"""
-    _fields_ = [("rtol", ctypes.c_double), ("atol", ctypes.c_double), ("max_steps", ctypes.c_long),
+    _fields_ = [("method", ctypes.c_int), ("rtol", ctypes.c_double), ("atol", ctypes.c_double),
+                ("krylov_dim", ctypes.c_int), ("max_steps", ctypes.c_long),
                 ("fock", c_int_p), ("n_which", ctypes.c_int), ("which", c_int_p),
                 ("memory_limit", ctypes.c_double), ("stop", c_int_p), ("progress", ctypes.c_void_p),
                 ("progress_ctx", ctypes.c_void_p)]
@@ -145,12 +147,13 @@ QS_EINPUT, QS_ENOMEM, QS_ETOOBIG, QS_ENUMERIC, QS_EIO = -1, -2, -3, -4, -5
 QS_SOLVER = {"auto": 0, "direct": 1, "iterative": 2}
 QS_LU = {"auto": 0, "klu": 1, "umfpack": 2}
 QS_OBS_OSCILLATOR, QS_OBS_PAIR, QS_OBS_NETWORK = 1, 2, 3
+QS_EVOLVE_METHOD = {"krylov": 0, "bdf": 1}
 QS_DYNAMICS = {None: 0, True: 1, False: -1}     # by cost, always, never
 QS_SWEEP_TRUNCATION = {"off": 0, "auto": 1, "on": 2, "sampled": 3}
 QS_TRUNCATION = {None: 0, True: 1, False: -1}
 QS_CONVERGENCE_AUTO_MAX = 60000
 QS_S_TOL_DEFAULT = 5e-3
-QS_DYNAMICS_AUTO_MAX = 20000
+QS_DYNAMICS_AUTO_MAX = 400
 QS_AUTO_GUESS_TAIL = 3e-2
 QS_SWEEP_MAX_POINTS = 10000000
 
@@ -229,6 +232,10 @@ PROTOTYPES = {
     "qs_classical_defaults": (None, [ctypes.POINTER(ClassicalOptions)]),
     "qs_classical_run": (I, [P, ctypes.POINTER(ClassicalOptions), ctypes.POINTER(ClassicalResult), E]),
     "qs_classical_result_free": (None, [ctypes.POINTER(ClassicalResult)]),
+    "qs_classical_nu": (D, [ctypes.POINTER(ClassicalResult), I]),
+    "qs_classical_nu_err": (D, [ctypes.POINTER(ClassicalResult), I]),
+    "qs_classical_beat": (D, [ctypes.POINTER(ClassicalResult), I]),
+    "qs_classical_beat_err": (D, [ctypes.POINTER(ClassicalResult), I]),
     "qs_sweep_defaults": (None, [ctypes.POINTER(SweepOptions)]),
     "qs_sweep_create": (I, [P, I, ctypes.POINTER(Axis), I, ctypes.POINTER(Tie), ctypes.POINTER(SweepOptions), PP, E]),
     "qs_sweep_size": (S, [P]),

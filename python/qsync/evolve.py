@@ -51,12 +51,14 @@ def _column_names(names, levels, which):
     return cols
 
 
-def evolve(model, time, samples, from_="uncoupled", observe=None, rtol=None, atol=None, max_steps=None):
+def evolve(model, time, samples, from_="uncoupled", observe=None, method="krylov", rtol=None, atol=None,
+           krylov_dim=None, max_steps=None):
     """The quench of MODEL.md §8, as `qsync evolve MODEL --time T --samples N --json` computes it,
     number for number: ρ(0) is the product of each oscillator's uncoupled steady state
     (from_="uncoupled", the default) or a Fock state (from_={name: N} or a list of N_j in file
-    order); the couplings act from t = 0; ρ(t) = e^{Lt} ρ(0) (CVODE BDF, the exact sparse
-    Jacobian) is sampled at t_k = k time/(samples − 1).
+    order); the couplings act from t = 0; ρ(t) = e^{Lt} ρ(0) is sampled at t_k = k time/(samples − 1),
+    by method="krylov" (the default: exponential Krylov steps) or "bdf" (CVODE BDF with the exact
+    sparse Jacobian).
 
     Returns a pandas DataFrame: t, then S_<a>-<b> per pair and mean_n_<j> per oscillator, then the
     observables of `observe` (state observables of qsync.observables(), columns named as in
@@ -66,7 +68,8 @@ def evolve(model, time, samples, from_="uncoupled", observe=None, rtol=None, ato
         df = m.evolve(time=20, samples=201)
         df = m.evolve(time=5, samples=51, from_={"1": 2, "2": 3}, observe=["negativity"])
 
-    rtol, atol, max_steps: CVODE's tolerances (defaults 1e-10, 1e-12) and step budget. Levels =
+    rtol (BDF), atol, krylov_dim (Krylov, 4..200), max_steps: as --rtol, --atol, --krylov-dim and
+    --max-steps of qsync evolve (defaults 1e-10, 1e-12, 30, 1e7). Levels =
     auto are resolved as qsync steady resolves them (not with a Fock state).
     """
     import pandas as pd
@@ -97,6 +100,13 @@ def evolve(model, time, samples, from_="uncoupled", observe=None, rtol=None, ato
         raise InputError("observe: S and mean_n are always recorded; name every other observable once")
     o = _lib.EvolveOptions()
     lib.qs_evolve_defaults(ctypes.byref(o))
+    if method not in _lib.QS_EVOLVE_METHOD:
+        raise InputError(f"method: 'krylov' or 'bdf', not {method!r}")
+    o.method = _lib.QS_EVOLVE_METHOD[method]
+    if krylov_dim is not None:
+        if isinstance(krylov_dim, bool) or not isinstance(krylov_dim, numbers.Integral) or not 4 <= krylov_dim <= 200:
+            raise InputError(f"krylov_dim needs a whole number from 4 to 200, not {krylov_dim!r}")
+        o.krylov_dim = int(krylov_dim)
     for key, value in (("rtol", rtol), ("atol", atol)):
         if value is not None:
             if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 < value < 1:

@@ -79,6 +79,8 @@ int cmd_classical(int argc, char **argv)
                 json_num(&j, "S_err", res.pair[q].S_err);
                 json_num(&j, "phi_max", res.pair[q].phi_max);
                 json_int(&j, "harmonics", res.pair[q].harmonics);
+                json_num(&j, "beat", qs_classical_beat(&res, q));
+                json_num(&j, "beat_err", qs_classical_beat_err(&res, q));
                 json_end(&j);
             }
         json_end(&j);
@@ -89,6 +91,8 @@ int cmd_classical(int argc, char **argv)
             json_object(&j, NULL);
             json_str(&j, "name", qs_model_name(m, k));
             json_num(&j, "mean_x", res.mean_x[k]);
+            json_num(&j, "nu", qs_classical_nu(&res, k));
+            json_num(&j, "nu_err", qs_classical_nu_err(&res, k));
             json_num(&j, "noise", qs_model_osc(m, k)->noise);
             json_num(&j, "gamma_T", qs_model_osc(m, k)->gamma_T);
             if (res.hist) {
@@ -115,18 +119,21 @@ int cmd_classical(int argc, char **argv)
         json_end(&j);
     } else {
         printf("%s: classical Langevin model, %d trajectories, dt %g, burn-in %g, sampling %g (every %g)\n"
-               "cutoff |alpha|^2 = %g: escaped fraction %.4f\n\n%-16s %-12s %-12s %-10s %s\n",
+               "cutoff |alpha|^2 = %g: escaped fraction %.4f\n\n%-16s %-12s %-12s %-10s %-10s %-12s %s\n",
                qs_model_source(m), o.trajectories, o.dt, o.burn_in, o.t_measure, o.sample_every, o.cutoff,
-               res.escaped_fraction, "pair", "S", "S_err", "phi_max", "harmonics");
+               res.escaped_fraction, "pair", "S", "S_err", "phi_max", "harmonics", "beat", "beat_err");
         int q = 0;
         for (int a = 0; a < n; a++)
             for (int b = a + 1; b < n; b++, q++) {
                 char name[2 * QS_NAME_MAX + 2];
                 snprintf(name, sizeof name, "%s-%s", qs_model_name(m, a), qs_model_name(m, b));
-                printf("%-16s %-12.6f %-12.6f %-10.4f %d\n", name, res.pair[q].S, res.pair[q].S_err, qs_phase_wrap(res.pair[q].phi_max, 4), res.pair[q].harmonics);
+                printf("%-16s %-12.6f %-12.6f %-10.4f %-10d %-12.6f %.6f\n", name, res.pair[q].S, res.pair[q].S_err,
+                       qs_phase_wrap(res.pair[q].phi_max, 4), res.pair[q].harmonics, qs_classical_beat(&res, q),
+                       qs_classical_beat_err(&res, q));
             }
-        printf("\nmean |alpha|^2:");
-        for (int k = 0; k < n; k++) printf(" %s %.4f", qs_model_name(m, k), res.mean_x[k]);
+        printf("\n%-16s %-12s %-12s %s\n", "oscillator", "mean |alpha|^2", "nu", "nu_err");
+        for (int k = 0; k < n; k++)
+            printf("%-16s %-14.4f %-12.6f %.6f\n", qs_model_name(m, k), res.mean_x[k], qs_classical_nu(&res, k), qs_classical_nu_err(&res, k));
         printf("\n%.3g oscillator-steps in %.2f s (%.3g per second)\n", res.osc_steps, res.seconds, res.osc_steps / res.seconds);
     }
     qs_classical_result_free(&res);

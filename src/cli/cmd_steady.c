@@ -49,7 +49,7 @@ static const char usage[] =
     "  --per-oscillator         the estimate by one extra solve per oscillator (N solves)\n"
     "  --dynamics               compute peak_frequency, fwhm, relaxation_rate and coherence_rate\n"
     "                           (spectra and decay rates of the Liouvillian) whatever their cost; by\n"
-    "                           default they are computed when sector 0 has at most 20000 unknowns\n"
+    "                           default they are computed when sector 0 has at most 400 unknowns\n"
     "  --no-dynamics            do not compute them\n"
     "  --top-tol X              top-level population that warns when S's error is not\n"
     "                           estimated (default 1e-3)\n"
@@ -307,8 +307,10 @@ static void print_json(const qs_analysis *an)
             json_num(&j, qs_observable_get(i)->name, *qs_analysis_observable(an, qs_observable_get(i)->name, NULL));
     json_object(&j, "dynamics");
     json_bool(&j, "computed", qs_analysis_dynamics_reason(an)[0] == 0);
-    json_str(&j, "rule", "computed when sector 0 has at most 20000 unknowns (sector -1, where the spectra are solved, never "
-                         "has more), always with --dynamics, never with --no-dynamics");
+    char rule[200];
+    snprintf(rule, sizeof rule, "computed when sector 0 has at most %d unknowns (sector -1, where the spectra are solved, "
+             "never has more), always with --dynamics, never with --no-dynamics", QS_DYNAMICS_AUTO_MAX);
+    json_str(&j, "rule", rule);
     json_str(&j, "reason", qs_analysis_dynamics_reason(an));
     json_num(&j, "seconds", qs_analysis_dynamics_seconds(an));
     json_end(&j);

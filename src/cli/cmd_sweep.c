@@ -7,7 +7,9 @@
  *                      complex axis as a+bi), S_<a>-<b> per pair; then residual,
  *                      top_population, status and, with --perturb, S1_<a>-<b> per pair
  *                      (classical: S_err_<a>-<b> per pair, escaped_fraction, status); then
- *                      phi_<a>-<b> per pair (phi_max in [0, 2π)); and last (quantum only)
+ *                      phi_<a>-<b> per pair (phi_max in [0, 2π)); then (classical only) the
+ *                      frequencies nu_<j>, nu_err_<j> per oscillator and beat_<a>-<b>,
+ *                      beat_err_<a>-<b> per pair (MODEL.md §9); and last (quantum only)
  *                      truncation_error, the largest estimated truncation error of S over
  *                      the pairs (nan when not estimated at this point: by default every 4th
  *                      point along the last axis is, see qsync/sweep.h). New columns go at the end so
@@ -85,7 +87,8 @@ static const char usage_head[] =
     "                           names:";
 static const char usage_tail[] =
     "\n  --perturb                add first-order S of every pair (columns S1_<a>-<b>)\n"
-    "  --classical              the classical Langevin model (columns S_err_<a>-<b>, escaped_fraction);\n"
+    "  --classical              the classical Langevin model (columns S_err_<a>-<b>, escaped_fraction,\n"
+    "                           and last nu_<j>, nu_err_<j>, beat_<a>-<b>, beat_err_<a>-<b>);\n"
     "                           with --cutoff, --seed, --dt, --burn-in, --time, --sample-every,\n"
     "                           --trajectories, --replicas as for qsync classical\n"
     "  --target-err X           with --classical: raise the trajectories per point until S_err is about X\n"
@@ -361,6 +364,7 @@ static void describe(json *j, const description *d)
         json_num(j, "cutoff", c->cutoff);
         json_num(j, "significance", c->significance);
         json_num(j, "target_err", o->target_err);
+        json_bool(j, "frequencies", 1);   /* the columns nu_, beat_: a journal without them is another sweep's */
         json_end(j);
     } else {
         const qs_steady_options *st = &o->steady;

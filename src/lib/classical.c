@@ -65,13 +65,16 @@ typedef struct {
     double amp;           /* √(D dt/2), D the key `noise`: the noise per component and step */
 } osc_par;
 
-/* per chunk: sums of e^{ilφ} per pair and harmonic, samples, Σ|α|² per oscillator */
+/* per chunk: sums of e^{ilφ} per pair and harmonic, samples, Σ|α|² per oscillator, and
+ * the phase turned by each oscillator over the time its trajectories spent in the ensemble */
 typedef struct {
     double complex *c;    /* [pairs · L_MAX] */
     double samples;       /* phase samples (same for every pair) */
     double *x;            /* [n] */
     double *hist;         /* [n · bins] */
     double x_count;
+    double *turn;         /* [n] Σ over trajectories of the unwrapped change of arg α_j */
+    double time;          /* Σ over trajectories of the time in the ensemble after the burn-in */
     int escaped;
 } chunk_stats;
 
@@ -88,9 +91,10 @@ KERNEL double exp_small(double x)
 }
 
 /* local step of length h for one oscillator over a group of lanes: damping at the midpoint
- * amplitude, exact rotation by Ω(|α|²). `small`: every exponent is within EXP_SMALL. */
-KERNEL void local_step_with(const osc_par *p, double h, double *restrict re,
-                                                                   double *restrict im, const int small)
+ * amplitude, exact rotation by Ω(|α|²), its angle added to rot (unwrapped: the frequencies
+ * count it whole, however far it turns). `small`: every exponent is within EXP_SMALL. */
+KERNEL void local_step_with(const osc_par *p, double h, double *restrict re, double *restrict im, double *restrict rot,
+                            const int small)
 {
     const double np = p->np, nm = p->nm, sp2 = p->sp2, sm2 = p->sm2, gp = p->gp, gm = p->gm, gT = p->gT;
     const double omega = p->omega, K2 = 2 * p->K;
@@ -108,14 +112,15 @@ KERNEL void local_step_with(const osc_par *p, double h, double *restrict re,
         double c = f * sin(th + 0.5 * M_PI), s = f * sin(th), r = re[t], i = im[t];
         re[t] = r * c - i * s;
         im[t] = r * s + i * c;
+        rot[t] += th;
     }
 }
 
-KERNEL void local_step(const osc_par *p, double h, double *restrict re, double *restrict im)
+KERNEL void local_step(const osc_par *p, double h, double *restrict re, double *restrict im, double *restrict rot)
 {
     /* |Γ| <= γ− + γ+ + |γ_T|: each Lorentzian factor is at most 1 */
-    if ((p->gm + p->gp + fabs(p->gT)) * h <= EXP_SMALL) local_step_with(p, h, re, im, 1);
-    else local_step_with(p, h, re, im, 0);
+    if ((p->gm + p->gp + fabs(p->gT)) * h <= EXP_SMALL) local_step_with(p, h, re, im, rot, 1);
+    else local_step_with(p, h, re, im, rot, 0);
 }
 
 /* Noise for oscillators j and j+1 (amp_b = 0 and re_b = NULL when j is the last):
@@ -197,6 +202,54 @@ KERNEL int escape_check(const double *restrict re, const double *restrict im, do
     return out_count;
 }
 
+/* The phase turned by the noise and coupling steps, arg(α/β) in (−π, π] from the state β
+ * before them, added to rot (one group, one oscillator). With the local steps' rotation
+ * angles this is the step's arg(α_new/α_old), unwrapped. */
+#define ATAN_SMALL 0.125    /* |w| below which atan(w) is its Taylor series to w^17 (remainder below 3e-18 |w|) */
+KERNEL void phase_turned(const double *restrict br, const double *restrict bi, const double *restrict re,
+                         const double *restrict im, double *restrict rot)
+{
+    double w[GROUP], zr[GROUP], zi[GROUP];
+    int large = 0;
+#pragma omp simd reduction(| : large)
+    for (int t = 0; t < GROUP; t++) {
+        zr[t] = re[t] * br[t] + im[t] * bi[t];
+        zi[t] = im[t] * br[t] - re[t] * bi[t];
+        w[t] = zi[t] / zr[t];
+        large |= !(zr[t] > 0 && fabs(w[t]) < ATAN_SMALL);
+    }
+    if (large) {                        /* a lane turned far (or stands at 0): the library's atan2 */
+#pragma omp simd
+        for (int t = 0; t < GROUP; t++) rot[t] += atan2(zi[t], zr[t]);
+        return;
+    }
+    /* the usual case, every lane turned by less than 1/8: a few fused multiply-adds */
+#pragma omp simd
+    for (int t = 0; t < GROUP; t++) {
+        double u = w[t] * w[t];
+        double p = 1.0 / 17;
+        p = p * u - 1.0 / 15;
+        p = p * u + 1.0 / 13;
+        p = p * u - 1.0 / 11;
+        p = p * u + 1.0 / 9;
+        p = p * u - 1.0 / 7;
+        p = p * u + 1.0 / 5;
+        p = p * u - 1.0 / 3;
+        rot[t] += w[t] + w[t] * u * p;
+    }
+}
+
+/* The phase turned in this step (rot, then cleared) into turn, for the lanes still in the
+ * ensemble (one group, one oscillator). */
+KERNEL void turn_take(double *restrict rot, double *restrict turn, const unsigned char *restrict alive)
+{
+#pragma omp simd
+    for (int t = 0; t < GROUP; t++) {
+        turn[t] += alive[t] ? rot[t] : 0.0;
+        rot[t] = 0;
+    }
+}
+
 /* e^{ilφ}, φ = φ_a − φ_b, for l = 1 .. L_MAX on one group of lanes: real parts of l at
  * pw[2(l−1)·GROUP ..], imaginary parts at pw[(2l−1)·GROUP ..] */
 KERNEL void phase_powers(const double *restrict ra, const double *restrict ia, const double *restrict rb,
@@ -224,10 +277,18 @@ KERNEL void phase_powers(const double *restrict ra, const double *restrict ia, c
 
 /* Lanes of a batch: the state of every oscillator (re, im: n × ld), the trajectory and the
  * chunk (relative to the batch's first) of each lane. Live lanes come first, in the order
- * of their trajectories; `live` of them, padded with idle lanes to whole groups. */
+ * of their trajectories; `live` of them, padded with idle lanes to whole groups.
+ * Frequencies: each lane carries the phase turned in the current step (rot: n × ld: rotation
+ * angles and the noise and coupling steps' arg(α/β), β the state before them in br, bi:
+ * n × GROUP), the phase turned since the burn-in (turn: n × ld) and the time of its last
+ * reading in the ensemble (t_end: ld); a lane dropped, and every lane at the end, leaves them in its
+ * trajectory's slot (slot = chunk · CHUNK + trajectory mod CHUNK: slot_turn n × ld,
+ * slot_time ld), so that chunks sum them in the order of their trajectories whatever the batch. */
 typedef struct {
     double *re, *im, *tr, *ti;
     double *pw;              /* [2 · L_MAX · GROUP]: phase_powers of one group */
+    double *rot, *br, *bi, *turn, *t_end, *slot_turn, *slot_time;
+    double t_start;          /* the end of the burn-in */
     uint32_t *id;
     int *chunk;
     unsigned char *alive;
@@ -237,6 +298,14 @@ typedef struct {
 
 static int groups_of(int live) { return (live + GROUP - 1) / GROUP; }
 
+/* Lane t's phase turned and time in the ensemble into its trajectory's slot. */
+static void leave_slot(lanes *w, int n, int t)
+{
+    size_t slot = (size_t)w->chunk[t] * CHUNK + w->id[t] % CHUNK;
+    for (int j = 0; j < n; j++) w->slot_turn[(size_t)j * w->ld + slot] = w->turn[(size_t)j * w->ld + t];
+    w->slot_time[slot] = w->t_end[t] - w->t_start;
+}
+
 /* Drop the escaped lanes (counting them in their chunks), keeping the order of the rest,
  * and clear the idle lanes of the last group. */
 static void compact(lanes *w, int n, chunk_stats *cs)
@@ -245,13 +314,18 @@ static void compact(lanes *w, int n, chunk_stats *cs)
     for (int t = 0; t < w->live; t++) {
         if (!w->alive[t]) {
             cs[w->chunk[t]].escaped++;
+            leave_slot(w, n, t);
             continue;
         }
         if (k != t) {
             for (int j = 0; j < n; j++) {
-                w->re[(size_t)j * w->ld + k] = w->re[(size_t)j * w->ld + t];
-                w->im[(size_t)j * w->ld + k] = w->im[(size_t)j * w->ld + t];
+                size_t to = (size_t)j * w->ld + k, from = (size_t)j * w->ld + t;
+                w->re[to] = w->re[from];
+                w->im[to] = w->im[from];
+                w->rot[to] = w->rot[from];
+                w->turn[to] = w->turn[from];
             }
+            w->t_end[k] = w->t_end[t];
             w->id[k] = w->id[t];
             w->chunk[k] = w->chunk[t];
             w->alive[k] = 1;
@@ -260,7 +334,11 @@ static void compact(lanes *w, int n, chunk_stats *cs)
     }
     w->live = k;
     for (int t = k; t < groups_of(k) * GROUP; t++) {
-        for (int j = 0; j < n; j++) w->re[(size_t)j * w->ld + t] = w->im[(size_t)j * w->ld + t] = 0;
+        for (int j = 0; j < n; j++) {
+            size_t i = (size_t)j * w->ld + t;
+            w->re[i] = w->im[i] = w->rot[i] = w->turn[i] = 0;
+        }
+        w->t_end[t] = w->t_start;
         w->id[t] = 0;
         w->alive[t] = 0;
     }
@@ -271,7 +349,8 @@ KERNEL void local_steps(lanes *w, int n, const osc_par *par, double h)
 {
     for (int g = 0; g < groups_of(w->live); g++)
         for (int j = 0; j < n; j++)
-            local_step(&par[j], h, w->re + (size_t)j * w->ld + g * GROUP, w->im + (size_t)j * w->ld + g * GROUP);
+            local_step(&par[j], h, w->re + (size_t)j * w->ld + g * GROUP, w->im + (size_t)j * w->ld + g * GROUP,
+                       w->rot + (size_t)j * w->ld + g * GROUP);
 }
 
 /* One batch: chunks c0 .. c0+nc−1 (trajectories c0·CHUNK .. up to `trajectories`−1), run
@@ -291,6 +370,12 @@ KERNEL_CLONES static void run_batch(const qs_model *m, const osc_par *par, const
     double *re = w->re, *im = w->im;
     /* start on the limit cycle: |α|² = n+ + ½ (between the two Lorentzians), random phase */
     w->live = 0;
+    w->t_start = (double)burn * o->dt;
+    for (size_t k = 0; k < ld; k++) {
+        w->slot_time[k] = 0;
+        for (int j = 0; j < n; j++) w->slot_turn[(size_t)j * ld + k] = w->turn[(size_t)j * ld + k] = w->rot[(size_t)j * ld + k] = 0;
+        w->t_end[k] = w->t_start;
+    }
     for (int c = 0; c < nc; c++)
         for (int t = 0; t < CHUNK; t++) {
             long traj = (c0 + c) * CHUNK + t;
@@ -319,8 +404,13 @@ KERNEL_CLONES static void run_batch(const qs_model *m, const osc_par *par, const
     for (long step = 0; step < total && alive > 0; step++) {
         int sample = step + 1 >= burn && (step + 1 - burn) % stride == 0, last = step + 1 == total;
         double h_end = !sample && !last ? 2 * h : h;
+        int measure = step >= burn;                                  /* frequencies: after the burn-in */
         for (int g = 0; g < groups_of(w->live); g++) {
-            double *gr = re + g * GROUP, *gi = im + g * GROUP;
+            double *gr = re + g * GROUP, *gi = im + g * GROUP, *grot = w->rot + g * GROUP;
+            for (int j = 0; measure && j < n; j++) {
+                memcpy(w->br + (size_t)j * GROUP, gr + (size_t)j * ld, GROUP * sizeof *gr);
+                memcpy(w->bi + (size_t)j * GROUP, gi + (size_t)j * ld, GROUP * sizeof *gi);
+            }
             if (has_coupling) coupling_step(n, U, gr, gi, ld, w->tr, w->ti);
             for (int j = 0; j < n; j += 2)
                 if (par[j].amp > 0 || (j + 1 < n && par[j + 1].amp > 0))
@@ -328,7 +418,10 @@ KERNEL_CLONES static void run_batch(const qs_model *m, const osc_par *par, const
                                seed_hi, w->id + g * GROUP, gr + (size_t)j * ld, gi + (size_t)j * ld,
                                j + 1 < n ? gr + (size_t)(j + 1) * ld : NULL, j + 1 < n ? gi + (size_t)(j + 1) * ld : NULL);
             if (has_coupling) coupling_step(n, U, gr, gi, ld, w->tr, w->ti);
-            for (int j = 0; j < n; j++) local_step(&par[j], h_end, gr + (size_t)j * ld, gi + (size_t)j * ld);
+            for (int j = 0; measure && j < n; j++)
+                phase_turned(w->br + (size_t)j * GROUP, w->bi + (size_t)j * GROUP, gr + (size_t)j * ld, gi + (size_t)j * ld,
+                             grot + (size_t)j * ld);
+            for (int j = 0; j < n; j++) local_step(&par[j], h_end, gr + (size_t)j * ld, gi + (size_t)j * ld, grot + (size_t)j * ld);
         }
         *steps += (double)alive * n;                                 /* the trajectories still in the ensemble */
         int escapes = 0;                                             /* the quasi-stationary ensemble */
@@ -336,6 +429,18 @@ KERNEL_CLONES static void run_batch(const qs_model *m, const osc_par *par, const
             for (int j = 0; j < n; j++)
                 escapes += escape_check(re + (size_t)j * ld + g * GROUP, im + (size_t)j * ld + g * GROUP, o->cutoff,
                                         w->alive + g * GROUP);
+        /* frequencies: the phase turned by every lane still in the ensemble, from the end of
+         * the burn-in on (the state is read at (step + 1) dt, plus h where two half steps merge) */
+        if (measure) {
+            double t_now = (double)(step + 1) * o->dt + (h_end > h ? h : 0);
+            for (int g = 0; g < groups_of(w->live); g++) {
+                size_t at = (size_t)g * GROUP;
+                for (int j = 0; j < n; j++) turn_take(w->rot + (size_t)j * ld + at, w->turn + (size_t)j * ld + at, w->alive + at);
+                for (int t = 0; t < GROUP; t++) w->t_end[at + t] = w->alive[at + t] ? t_now : w->t_end[at + t];
+            }
+        } else if (step + 1 == burn) {
+            memset(w->rot, 0, (size_t)n * ld * sizeof *w->rot);      /* the burn-in's rotation is not counted */
+        }
         for (int g = 0; sample && g < groups_of(w->live); g++) {
             int top = w->live - g * GROUP < GROUP ? w->live - g * GROUP : GROUP;
             for (int t = g * GROUP; t < g * GROUP + top; t++) {
@@ -364,6 +469,13 @@ KERNEL_CLONES static void run_batch(const qs_model *m, const osc_par *par, const
         if (groups_of(alive) < groups_of(w->live)) compact(w, n, cs);     /* whole groups freed */
     }
     compact(w, n, cs);
+    for (int t = 0; t < w->live; t++) leave_slot(w, n, t);
+    for (int c = 0; c < nc; c++)                                         /* in the order of the trajectories */
+        for (int t = 0; t < CHUNK && (c0 + c) * CHUNK + t < trajectories; t++) {
+            size_t slot = (size_t)c * CHUNK + t;
+            for (int j = 0; j < n; j++) cs[c].turn[j] += w->slot_turn[(size_t)j * ld + slot];
+            cs[c].time += w->slot_time[slot];
+        }
 }
 
 /* Harmonics kept for pair q: 1..keep, each standing above `significance` standard errors
@@ -403,6 +515,35 @@ static double S_of(const double complex *sum, double samples, int keep, double *
     return S;
 }
 
+/* Jackknife standard error of R leave-one-out estimates x[0], x[stride], … */
+static double jackknife(const double *x, int stride, int R)
+{
+    double mean = 0, var = 0;
+    for (int r = 0; r < R; r++) mean += x[(size_t)r * stride] / R;
+    for (int r = 0; r < R; r++) var += (x[(size_t)r * stride] - mean) * (x[(size_t)r * stride] - mean);
+    return sqrt((R - 1.0) / R * var);
+}
+
+/* The frequencies live in the allocation of mean_x, after its n entries (so that the
+ * result keeps its layout): ν [n], ν_err [n], beat [pairs], beat_err [pairs]. */
+#define FREQ_NU(n) (n)
+#define FREQ_NU_ERR(n) (2 * (size_t)(n))
+#define FREQ_BEAT(n) (3 * (size_t)(n))
+#define FREQ_BEAT_ERR(n, pairs) (3 * (size_t)(n) + (size_t)(pairs))
+#define FREQ_END(n, pairs) (3 * (size_t)(n) + 2 * (size_t)(pairs))
+
+static double freq_get(const qs_classical_result *r, size_t at, int i, int count)
+{
+    return r && r->mean_x && i >= 0 && i < count ? r->mean_x[at + (size_t)i] : NAN;
+}
+double qs_classical_nu(const qs_classical_result *r, int j) { return freq_get(r, FREQ_NU(r ? r->n : 0), j, r ? r->n : 0); }
+double qs_classical_nu_err(const qs_classical_result *r, int j) { return freq_get(r, FREQ_NU_ERR(r ? r->n : 0), j, r ? r->n : 0); }
+double qs_classical_beat(const qs_classical_result *r, int q) { return freq_get(r, FREQ_BEAT(r ? r->n : 0), q, r ? r->pairs : 0); }
+double qs_classical_beat_err(const qs_classical_result *r, int q)
+{
+    return freq_get(r, FREQ_BEAT_ERR(r ? r->n : 0, r ? r->pairs : 0), q, r ? r->pairs : 0);
+}
+
 /* An ensemble that can grow: the model's parameters, the options, and every chunk's sums.
  * Results always combine all chunks in chunk order, so an ensemble grown in steps to N
  * trajectories gives bit for bit the result of one run of N. */
@@ -424,6 +565,7 @@ static void chunk_free(chunk_stats *c)
     free(c->c);
     free(c->x);
     free(c->hist);
+    free(c->turn);
     memset(c, 0, sizeof *c);
 }
 
@@ -539,7 +681,8 @@ int qs_classical_ensemble_grow(qs_classical_ensemble *e, int trajectories, qs_er
         cs->c = calloc((size_t)(pairs ? pairs : 1) * L_MAX, sizeof *cs->c);
         cs->x = calloc((size_t)n, sizeof *cs->x);
         cs->hist = o->hist_bins > 0 ? calloc((size_t)n * o->hist_bins, sizeof *cs->hist) : NULL;
-        if (!cs->c || !cs->x || (o->hist_bins > 0 && !cs->hist)) failed = 1;
+        cs->turn = calloc((size_t)n, sizeof *cs->turn);
+        if (!cs->c || !cs->x || !cs->turn || (o->hist_bins > 0 && !cs->hist)) failed = 1;
     }
     /* batches of up to BATCH chunks, at least two per thread where there are enough chunks
      * (the batching changes no result: only which lanes are stepped) */
@@ -559,7 +702,15 @@ int qs_classical_ensemble_grow(qs_classical_ensemble *e, int trajectories, qs_er
         w.chunk = malloc(ld * sizeof *w.chunk);
         w.alive = malloc(ld);
         w.pw = malloc((size_t)2 * L_MAX * GROUP * sizeof *w.pw);
-        int ok = w.re && w.im && w.tr && w.ti && w.pw && w.id && w.chunk && w.alive;
+        w.rot = malloc(ld * n * sizeof *w.rot);
+        w.br = malloc((size_t)GROUP * n * sizeof *w.br);
+        w.bi = malloc((size_t)GROUP * n * sizeof *w.bi);
+        w.turn = malloc(ld * n * sizeof *w.turn);
+        w.slot_turn = malloc(ld * n * sizeof *w.slot_turn);
+        w.t_end = malloc(ld * sizeof *w.t_end);
+        w.slot_time = malloc(ld * sizeof *w.slot_time);
+        int ok = w.re && w.im && w.tr && w.ti && w.pw && w.id && w.chunk && w.alive && w.rot && w.br && w.bi && w.turn &&
+                 w.slot_turn && w.t_end && w.slot_time;
         if (!ok) {
 #pragma omp atomic write
             failed = 1;
@@ -571,6 +722,7 @@ int qs_classical_ensemble_grow(qs_classical_ensemble *e, int trajectories, qs_er
             if (ok) run_batch(e->m, e->par, e->U, o, c0, nc, trajectories, pairs, e->pa, e->pb, e->cs + c0, &w, &steps);
         }
         free(w.re); free(w.im); free(w.tr); free(w.ti); free(w.id); free(w.chunk); free(w.alive); free(w.pw);
+        free(w.rot); free(w.br); free(w.bi); free(w.turn); free(w.slot_turn); free(w.t_end); free(w.slot_time);
     }
     e->chunks = chunks;
     e->trajectories = trajectories;
@@ -596,11 +748,14 @@ int qs_classical_ensemble_result(const qs_classical_ensemble *e, qs_classical_re
     res->n = n;
     res->pairs = pairs;
     res->pair = calloc((size_t)(pairs ? pairs : 1), sizeof *res->pair);
-    res->mean_x = calloc((size_t)n, sizeof *res->mean_x);
+    res->mean_x = calloc((size_t)FREQ_END(n, pairs), sizeof *res->mean_x);   /* the frequencies after mean_x */
     res->hist = o->hist_bins > 0 ? calloc((size_t)n * o->hist_bins, sizeof *res->hist) : NULL;
     int status = QS_OK;
     if (!rc || !pool || !rs || !Sj || !res->pair || !res->mean_x || (o->hist_bins > 0 && !res->hist))
         status = qs_error_set(err, QS_ENOMEM, "out of memory");
+    double *rturn = calloc((size_t)R * n, sizeof *rturn), *rtime = calloc((size_t)R, sizeof *rtime), *pturn = calloc((size_t)n, sizeof *pturn);
+    double *nuj = malloc((size_t)R * (n + 1) * sizeof *nuj), ptime = 0;          /* ν_j without replica r; a beat's */
+    if (status == QS_OK && (!rturn || !rtime || !pturn || !nuj)) status = qs_error_set(err, QS_ENOMEM, "out of memory");
     double xc = 0;
     int escaped = 0;
     for (long c = 0; status == QS_OK && c < chunks; c++) {
@@ -615,6 +770,12 @@ int qs_classical_ensemble_result(const qs_classical_ensemble *e, qs_classical_re
         for (size_t k = 0; res->hist && k < (size_t)n * o->hist_bins; k++) res->hist[k] += e->cs[c].hist[k];
         xc += e->cs[c].x_count;
         escaped += e->cs[c].escaped;
+        for (int j = 0; j < n; j++) {
+            rturn[(size_t)r * n + j] += e->cs[c].turn[j];
+            pturn[j] += e->cs[c].turn[j];
+        }
+        rtime[r] += e->cs[c].time;
+        ptime += e->cs[c].time;
     }
     if (status == QS_OK && pool_s < 2)
         status = qs_error_set(err, QS_ENUMERIC, "no samples: every trajectory escaped beyond the cutoff %g before sampling", o->cutoff);
@@ -624,7 +785,6 @@ int qs_classical_ensemble_result(const qs_classical_ensemble *e, qs_classical_re
         qs_classical_pair *out = &res->pair[q];
         out->harmonics = harmonics_kept(P, pool_s, rc, rs, R, pairs, q, -1, o->significance);
         out->S = S_of(P, pool_s, out->harmonics, &out->phi_max);
-        double mean = 0;
         double complex loo[L_MAX];
         /* jackknife: leave replica r out, choosing the harmonics again, so that the error
          * also holds the uncertainty of that choice (which dominates where S is small) */
@@ -632,17 +792,32 @@ int qs_classical_ensemble_result(const qs_classical_ensemble *e, qs_classical_re
             for (int l = 0; l < L_MAX; l++) loo[l] = P[l] - rc[((size_t)r * pairs + q) * L_MAX + l];
             int keep = harmonics_kept(loo, pool_s - rs[r], rc, rs, R, pairs, q, r, o->significance);
             Sj[r] = S_of(loo, pool_s - rs[r], keep, NULL);
-            mean += Sj[r] / R;
         }
-        double var = 0;
-        for (int r = 0; r < R; r++) var += (Sj[r] - mean) * (Sj[r] - mean);
-        out->S_err = sqrt((R - 1.0) / R * var);
+        out->S_err = jackknife(Sj, 1, R);
+    }
+    /* frequencies: ν_j = −(phase turned)/(time in the ensemble); jackknife over the replicas,
+     * a beat's on the difference of the leave-one-out frequencies */
+    if (status == QS_OK) {
+        double *nu = res->mean_x + FREQ_NU(n), *nu_err = res->mean_x + FREQ_NU_ERR(n);
+        double *beat = res->mean_x + FREQ_BEAT(n), *beat_err = res->mean_x + FREQ_BEAT_ERR(n, pairs);
+        for (int j = 0; j < n; j++) {
+            nu[j] = -pturn[j] / ptime;
+            for (int r = 0; r < R; r++) nuj[(size_t)r * n + j] = -(pturn[j] - rturn[(size_t)r * n + j]) / (ptime - rtime[r]);
+            nu_err[j] = jackknife(nuj + j, n, R);
+        }
+        for (int q = 0; q < pairs; q++) {
+            double *d = nuj + (size_t)R * n;
+            beat[q] = nu[e->pa[q]] - nu[e->pb[q]];
+            for (int r = 0; r < R; r++) d[r] = nuj[(size_t)r * n + e->pa[q]] - nuj[(size_t)r * n + e->pb[q]];
+            beat_err[q] = jackknife(d, 1, R);
+        }
     }
     res->escaped_fraction = (double)escaped / e->trajectories;
     res->samples = pool_s;
     res->osc_steps = e->steps;
     res->seconds = e->seconds;
     free(rc); free(pool); free(rs); free(Sj);
+    free(rturn); free(rtime); free(pturn); free(nuj);
     if (status != QS_OK) qs_classical_result_free(res);
     return status;
 }

@@ -129,7 +129,10 @@ int qs_sweep_block_size(const qs_sweep *s) { return s->opt.block; }
 const qs_sweep_options *qs_sweep_options_used(const qs_sweep *s) { return &s->opt; }
 int qs_sweep_pairs(const qs_sweep *s) { return s->pairs; }
 const qs_model *qs_sweep_model(const qs_sweep *s) { return s->base; }
-size_t qs_sweep_observe_width(const qs_sweep *s) { return s->opt.classical ? 0 : s->user_width; }
+/* classical: the frequencies of every point as result.values, ν, ν_err per oscillator and
+ * beat, beat_err per pair (qs_classical_nu, …) */
+static size_t classical_width(const qs_sweep *s) { return 2 * (size_t)s->base->n + 2 * (size_t)s->pairs; }
+size_t qs_sweep_observe_width(const qs_sweep *s) { return s->opt.classical ? classical_width(s) : s->user_width; }
 double qs_sweep_spectrum_omega(const qs_sweep *s, int k)
 {
     int n = s->opt.spectrum_points;
@@ -555,8 +558,10 @@ static int run_classical(qs_sweep *s, const unsigned char *done, qs_sweep_report
     qs_model *m = qs_model_copy(s->base);
     qs_sweep_result *res = malloc(block * sizeof *res);
     double *S = malloc(3 * block * np * sizeof *S);
-    if (!m || !res || !S) {
-        qs_model_free(&m); free(res); free(S);
+    size_t nv = classical_width(s);
+    double *V = malloc(block * nv * sizeof *V);
+    if (!m || !res || !S || !V) {
+        qs_model_free(&m); free(res); free(S); free(V);
         return qs_error_set(err, QS_ENOMEM, "out of memory for the sweep's workspaces");
     }
     for (size_t b = 0; b * block < s->size && !*stop; b++) {
@@ -566,9 +571,11 @@ static int run_classical(qs_sweep *s, const unsigned char *done, qs_sweep_report
             if (done && done[p]) continue;
             qs_sweep_result *r = &res[n];
             double *Sp = S + (size_t)n * np, *Ep = S + (block + (size_t)n) * np, *Pp = S + (2 * block + (size_t)n) * np;
+            double *Vp = V + (size_t)n * nv;
             *r = (qs_sweep_result){.point = p, .S = Sp, .S_err = Ep, .phi = Pp, .residual = NAN, .top_population = NAN,
-                                   .escaped_fraction = NAN, .truncation_error = NAN};
+                                   .escaped_fraction = NAN, .truncation_error = NAN, .values = Vp};
             for (int q = 0; q < s->pairs; q++) Sp[q] = Ep[q] = Pp[q] = NAN;
+            for (size_t k = 0; k < nv; k++) Vp[k] = NAN;
             qs_error e;
             qs_classical_result cr;
             qs_classical_ensemble *ens = NULL;
@@ -594,6 +601,12 @@ static int run_classical(qs_sweep *s, const unsigned char *done, qs_sweep_report
             if (st == QS_OK) {
                 for (int q = 0; q < s->pairs; q++) { Sp[q] = cr.pair[q].S; Ep[q] = cr.pair[q].S_err; Pp[q] = cr.pair[q].phi_max; }
                 r->escaped_fraction = cr.escaped_fraction;
+                int nj = m->n;
+                for (int j = 0; j < nj; j++) { Vp[j] = qs_classical_nu(&cr, j); Vp[nj + j] = qs_classical_nu_err(&cr, j); }
+                for (int q = 0; q < s->pairs; q++) {
+                    Vp[2 * nj + q] = qs_classical_beat(&cr, q);
+                    Vp[2 * nj + s->pairs + q] = qs_classical_beat_err(&cr, q);
+                }
                 qs_classical_result_free(&cr);
             }
             n++;
@@ -603,6 +616,7 @@ static int run_classical(qs_sweep *s, const unsigned char *done, qs_sweep_report
     qs_model_free(&m);
     free(res);
     free(S);
+    free(V);
     return QS_OK;
 }
 
@@ -946,7 +960,7 @@ int qs_sweep_store_create(const qs_sweep *s, qs_sweep_store **out, qs_error *err
     const qs_model *m = s->base;
     int n = m->n, complex_axes = 0;
     for (int a = 0; a < s->n_axes; a++) complex_axes += qs_sweep_axis_complex(s, a);
-    size_t max_columns = (size_t)s->n_axes + (size_t)complex_axes + 8 + 4 * (size_t)(s->pairs ? s->pairs : 1) + s->user_width;
+    size_t max_columns = (size_t)s->n_axes + (size_t)complex_axes + 8 + 4 * (size_t)(s->pairs ? s->pairs : 1) + qs_sweep_observe_width(s);
     t->size = s->size;
     t->pairs = s->pairs;
     t->classical = s->opt.classical;
@@ -985,6 +999,11 @@ int qs_sweep_store_create(const qs_sweep *s, qs_sweep_store **out, qs_error *err
         t->at_escaped = t->columns - 1;
         t->status_column = t->columns;
         ok = ok && add_column(t, 0, "status") && (t->at_phi = pair_columns(t, m, "phi")) >= 0;
+        t->at_values = t->columns;                                 /* the frequencies, as result.values */
+        t->n_values = qs_sweep_observe_width(s);
+        for (int j = 0; ok && j < n; j++) ok = add_column(t, 1, "nu_%s", m->names[j]);
+        for (int j = 0; ok && j < n; j++) ok = add_column(t, 1, "nu_err_%s", m->names[j]);
+        ok = ok && pair_columns(t, m, "beat") >= 0 && pair_columns(t, m, "beat_err") >= 0;
     } else {
         if (by_default) {
             ok = (t->at_S = pair_columns(t, m, "S")) >= 0;
