@@ -353,8 +353,11 @@ typedef struct {
     long steps, matvecs, rejected, max_steps;
 } krylov_ws;
 
+/* y = J x; rows split over OpenMP's threads on large sectors (each row's sum in the same order:
+ * the same bits on any number of threads). */
 static void matvec(const real_csr *J, const double *x, double *y)
 {
+#pragma omp parallel for schedule(static, 4096) if (J->n >= QS_KRYLOV_PARALLEL_MIN)
     for (size_t r = 0; r < J->n; r++) {
         double s = 0.0;
         for (int64_t p = J->ptr[r]; p < J->ptr[r + 1]; p++) s += J->val[p] * x[J->col[p]];
