@@ -514,9 +514,12 @@ static double lu_entries(const real_csr *J)
 
 static int too_big(qs_error *err, double need, double limit, const char *which, size_t n, size_t nnz, double lu)
 {
-    char left[48];
-    return qs_error_set(err, QS_ETOOBIG, "the quench (%zu unknowns, a Jacobian of %zu non-zeros, LU about %.4g non-zeros) "
-                        "needs about %.4g MiB, but %s %s", n, nnz, lu, need / 1048576.0, qs_memory_left_phrase(left, limit), which);
+    char left[48], what[160];
+    if (lu > 0) snprintf(what, sizeof what, "%zu unknowns, a Jacobian of %zu non-zeros, an LU of about %.4g", n, nnz, lu);
+    else if (nnz > 0) snprintf(what, sizeof what, "%zu unknowns, a Jacobian of %zu non-zeros", n, nnz);
+    else snprintf(what, sizeof what, "%zu unknowns", n);
+    return qs_error_set(err, QS_ETOOBIG, "the quench (%s) needs about %.4g MiB, but %s %s", what, need / 1048576.0,
+                        qs_memory_left_phrase(left, limit), which);
 }
 
 /* ---- the run ---- */
