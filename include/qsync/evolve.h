@@ -43,6 +43,7 @@
 #define QS_EVOLVE_MAX_STEPS_DEFAULT 10000000L
 #define QS_EVOLVE_MAX_SAMPLES 10000000
 #define QS_EVOLVE_KRYLOV_DIM_DEFAULT 30
+#define QS_EVOLVE_TOL_MIN 1e-16    /* the smallest rtol or atol: the round-off of a trace-1 state */
 
 /* Integrators (see the top of this file). */
 enum { QS_EVOLVE_KRYLOV = 0, QS_EVOLVE_BDF = 1 };
