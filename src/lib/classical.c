@@ -209,18 +209,17 @@ KERNEL int escape_check(const double *restrict re, const double *restrict im, do
 KERNEL void phase_turned(const double *restrict br, const double *restrict bi, const double *restrict re,
                          const double *restrict im, double *restrict rot)
 {
-    double w[GROUP], zr[GROUP], zi[GROUP];
+    double w[GROUP];                    /* tan of the angle turned */
     int large = 0;
 #pragma omp simd reduction(| : large)
     for (int t = 0; t < GROUP; t++) {
-        zr[t] = re[t] * br[t] + im[t] * bi[t];
-        zi[t] = im[t] * br[t] - re[t] * bi[t];
-        w[t] = zi[t] / zr[t];
-        large |= !(zr[t] > 0 && fabs(w[t]) < ATAN_SMALL);
+        double zr = re[t] * br[t] + im[t] * bi[t], zi = im[t] * br[t] - re[t] * bi[t];
+        w[t] = zi / zr;
+        large |= !(zr > 0 && fabs(w[t]) < ATAN_SMALL);
     }
     if (large) {                        /* a lane turned far (or stands at 0): the library's atan2 */
 #pragma omp simd
-        for (int t = 0; t < GROUP; t++) rot[t] += atan2(zi[t], zr[t]);
+        for (int t = 0; t < GROUP; t++) rot[t] += atan2(im[t] * br[t] - re[t] * bi[t], re[t] * br[t] + im[t] * bi[t]);
         return;
     }
     /* the usual case, every lane turned by less than 1/8: a few fused multiply-adds */
