@@ -21,6 +21,7 @@ usage: evolve.py QSYNC MODELS_DIR
   value from detailed balance to 1e-10 at every sample.
 - --out DIR: evolve.csv's header names (t, S_<a>-<b>, mean_n_<j>), its rows equal the JSON
   to 1e-15 relative, and evolve.gp reads every curve by its header name.
+- A plan above --memory-limit: exit 4 with the amount; --max-steps reached: exit 3; SIGINT during a long run: exit 130, no output.
 - Bad flags and values: exit 2 with a message naming the flag.
 """
 import csv
@@ -28,9 +29,11 @@ import json
 import math
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 
 import numpy as np
 import qutip
@@ -214,6 +217,30 @@ def outputs():
         shutil.rmtree(d)
 
 
+def refusals():
+    r = run(["evolve", os.path.join(MODELS, "peer_three.ini"), "--time", "1", "--samples", "3", "--memory-limit", "100K"])
+    check("--memory-limit 100K: refused with exit 4 and the amount", r.returncode == 4 and "MiB" in r.stderr,
+          f"exit {r.returncode}, {r.stderr.strip()[:160]}")
+    for method in ("krylov", "bdf"):
+        r = run(["evolve", os.path.join(MODELS, "peer_unequal.ini"), "--time", "100", "--samples", "3", "--max-steps", "5",
+                 "--method", method])
+        check(f"--max-steps 5 --method {method}: exit 3 naming the step limit", r.returncode == 3 and "5 steps" in r.stderr,
+              f"exit {r.returncode}, {r.stderr.strip()[:160]}")
+    p = subprocess.Popen([QSYNC, "evolve", os.path.join(MODELS, "peer_three.ini"), "--time", "1e6", "--samples", "3"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(1.5)
+    t0 = time.monotonic()
+    p.send_signal(signal.SIGINT)
+    try:
+        out, err = p.communicate(timeout=20)
+        check("SIGINT stops the integration: exit 130, nothing on stdout", p.returncode == 130 and out == "",
+              f"exit {p.returncode} after {time.monotonic() - t0:.2f} s, {err.strip()[:120]}")
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.communicate()
+        check("SIGINT stops the integration: exit 130, nothing on stdout", False, "still running 20 s after SIGINT")
+
+
 def bad_input():
     model = os.path.join(MODELS, "peer_unequal.ini")
     base = ["evolve", model]
@@ -258,6 +285,7 @@ def main():
         fock_start,
         uncoupled,
         outputs,
+        refusals,
         bad_input,
     ]
     for step in steps:

@@ -6,13 +6,20 @@
  * default) or a product of Fock states |N_1, N_2, …⟩; the couplings act from t = 0. Both are
  * diagonal, so ρ(t) stays in the sector for all t.
  *
- * Integrator: SUNDIALS CVODE, BDF (orders 1–5) with local error control, Newton iterations
- * with the exact Jacobian L in sparse form, solved by KLU. The unknowns are real: ρ is
- * Hermitian and L maps Hermitian matrices to Hermitian matrices, so slot (s, t) holds Re ρ_st
- * and slot (t, s) holds Im ρ_st (s < t), as in the steady solver; the real Jacobian has about
- * twice the entries of the complex L and half the unknowns of [Re; Im] pairs. Error weights are
- * rtol |ρ_i| + atol, the absolute tolerance relative to Tr ρ = 1. The samples are CVODE's own
- * interpolation at t_k = kT/(N−1), k = 0 … N−1 (the integration runs past them).
+ * Real unknowns. ρ is Hermitian and L maps Hermitian matrices to Hermitian matrices, so slot
+ * (s, t) holds Re ρ_st and slot (t, s) holds Im ρ_st (s < t), as in the steady solver; L becomes
+ * a real sparse matrix with about twice the entries of the complex one (half the unknowns of
+ * [Re; Im] pairs).
+ *
+ * Integrators. QS_EVOLVE_KRYLOV (default): Sidje's exponential Krylov method (Expokit expv):
+ * each step maps ρ to e^{τL}ρ through a Krylov space of dimension krylov_dim, τ chosen so that
+ * the estimated local error (2-norm of ρ) is at most atol per unit time; only products with L.
+ * QS_EVOLVE_BDF: SUNDIALS CVODE, BDF (orders 1–5) with local error control (weights
+ * rtol |ρ_i| + atol), Newton iterations with the exact Jacobian L factorised by KLU; it must
+ * follow every rotating coherence and refactorise as its step changes (BENCHMARKS.md: slower on
+ * every case measured, far slower where KLU's LU fills), and is kept as an independent
+ * cross-check. Both give ρ at t_k = kT/(N−1), k = 0 … N−1 (Krylov: by stepping to each sample;
+ * BDF: by CVODE's interpolant, the last sample at T exactly).
  *
  * Checks at every sample: the trace error |Tr ρ − 1| (L preserves the trace; the integrator
  * does up to its Newton tolerance), the Hermiticity error max |ρ_st − conj ρ_ts| of the state
@@ -50,7 +57,7 @@ typedef struct {
     double atol;             /* BDF: absolute tolerance on every real unknown; Krylov: the local error
                                 of ρ (2-norm) allowed per unit time. Tr ρ = 1 (QS_EVOLVE_ATOL_DEFAULT) */
     int krylov_dim;          /* Krylov: dimension m of the Krylov spaces, 4..200 (QS_EVOLVE_KRYLOV_DIM_DEFAULT) */
-    long max_steps;          /* BDF: steps in all before giving up (QS_ENUMERIC; default QS_EVOLVE_MAX_STEPS_DEFAULT) */
+    long max_steps;          /* steps in all before giving up (QS_ENUMERIC; default QS_EVOLVE_MAX_STEPS_DEFAULT) */
     const int *fock;         /* NULL (default): ρ(0) the uncoupled product; else N_j per oscillator
                                 (read; 0 ≤ N_j < levels_j): ρ(0) = |N⟩⟨N| */
     int n_which;             /* observables recorded at every sample, indices into the table of */
@@ -103,7 +110,8 @@ double qs_evolve_min_eigenvalue(const qs_evolve *e);
 /* Steps taken up to each sample (samples values, cumulative), and in all. */
 const long *qs_evolve_steps(const qs_evolve *e);
 long qs_evolve_total_steps(const qs_evolve *e);
-/* Right-hand side evaluations, linear-solver setups (KLU factorisations), error-test failures. */
+/* Products with L (Krylov: the Arnoldi steps, BDF: right-hand sides), KLU factorisations (BDF;
+ * 0 for Krylov), rejected steps (Krylov) or error-test failures (BDF). */
 long qs_evolve_rhs_evaluations(const qs_evolve *e);
 long qs_evolve_factorizations(const qs_evolve *e);
 long qs_evolve_error_test_failures(const qs_evolve *e);

@@ -31,6 +31,11 @@
 
 /* Points of the default grid. */
 #define QS_SPECTRUM_DEFAULT_POINTS 2001
+/* Relative residual above which a solve fails the run (default of residual_tol). */
+#define QS_SPECTRUM_RESIDUAL_TOL 1e-10
+/* Sectors up to this many unknowns get dense eigenvalues (LAPACK zgeev): the lines with their
+ * weights, the relaxation rates, and the check that no coherence is undamped. */
+#define QS_SPECTRUM_DENSE_MAX 2000
 
 typedef struct {
     double omega_min, omega_max;  /* the grid's ends; both NaN (the default): a range covering
@@ -39,6 +44,9 @@ typedef struct {
     int lines;                    /* 1: also the spectral lines (default 0) */
     int threads;                  /* frequencies solved at once (0: OpenMP's default) */
     double memory_limit;          /* bytes the plan may use (0: what is available) */
+    double residual_tol;          /* a solve above this relative residual fails the run
+                                     (default QS_SPECTRUM_RESIDUAL_TOL) */
+    int dense_max;                /* dense eigenvalues up to this sector size (QS_SPECTRUM_DENSE_MAX) */
 } qs_spectrum_options;
 
 typedef struct qs_spectrum qs_spectrum;
@@ -85,5 +93,13 @@ double qs_spectrum_from_lines(const qs_spectrum *s, int j, double omega);
 /* relaxation_rate (sector 0) and coherence_rate (sector −1) of `model`, either pointer may be
  * NULL (that sector is then not computed). */
 int qs_relaxation_rates(const qs_model *model, double *relaxation_rate, double *coherence_rate, qs_error *err);
+/* The same with options. */
+typedef struct {
+    int dense_max;                /* dense eigenvalues up to this sector size (QS_SPECTRUM_DENSE_MAX) */
+    double memory_limit;          /* bytes the dense matrices may use (0: no limit) */
+} qs_relaxation_options;
+void qs_relaxation_defaults(qs_relaxation_options *options);
+int qs_relaxation_rates_run(const qs_model *model, const qs_relaxation_options *options, double *relaxation_rate,
+                            double *coherence_rate, qs_error *err);
 
 #endif

@@ -146,6 +146,7 @@ int cmd_resonances(int argc, char **argv);
 int cmd_implement(int argc, char **argv);
 int cmd_figure(int argc, char **argv);
 int cmd_classical(int argc, char **argv);
+int cmd_spectrum(int argc, char **argv);
 int cmd_evolve(int argc, char **argv);
 
 #endif

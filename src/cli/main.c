@@ -16,6 +16,7 @@ static const char usage[] =
     "  perturb MODEL [--json]   first-order S of every pair\n"
     "  figure NAME|all --out DIR   the paper's figures: model, CSV and PNG\n"
     "  classical MODEL [options]   the classical Langevin model by Monte Carlo: S with errors\n"
+    "  spectrum MODEL [options]   power spectrum of every oscillator, its peak, width and spectral lines\n"
     "  evolve MODEL --time T --samples N   quench: S(t) and <n_j>(t) after the couplings are switched on\n"
     "  resonances --K K         the resonance lines of Eq. 7\n"
     "  implement --g ... --kappa ... --K ... --delta-plus ... --delta-minus ... --omega0 ...\n"
@@ -45,6 +46,7 @@ static int run(int argc, char **argv)
     if (strcmp(cmd, "implement") == 0) return cmd_implement(argc - 2, argv + 2);
     if (strcmp(cmd, "figure") == 0) return cmd_figure(argc - 2, argv + 2);
     if (strcmp(cmd, "classical") == 0) return cmd_classical(argc - 2, argv + 2);
+    if (strcmp(cmd, "spectrum") == 0) return cmd_spectrum(argc - 2, argv + 2);
     if (strcmp(cmd, "evolve") == 0) return cmd_evolve(argc - 2, argv + 2);
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
         fputs(usage, stdout);

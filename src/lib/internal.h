@@ -206,6 +206,45 @@ void qs_sector_op_apply(const qs_sector_op *A, const double complex *x, double c
 #define QS_KRYLOV_PARALLEL_MIN 32768
 void qs_sector_op_free(qs_sector_op **A);
 
+/* The complex L on the excitation-difference sector k (slots (s, t) with total(s) − total(t)
+ * = k; a_j ρ_ss lies in k = −1), column-compressed with int64 indices for a complex LU
+ * (KLU's klu_zl_*, UMFPACK's umfpack_zl_*). Slot order: blocks by the ket's total N (bra
+ * total N − k), row-major inside a block:
+ *     index(s, t) = offset[total(s)] + pos[s]·block_size[total(s) − k] + pos[t].
+ * Columns come from the same emission as the k = 0 paths (emit_complex); rows ascend
+ * within a column, each column has its diagonal. */
+typedef struct {
+    const qs_basis *basis;   /* not owned */
+    int k;                   /* ket minus bra excitations */
+    size_t n, nnz;           /* slots, entries */
+    size_t *offset;          /* [max_total+2] first slot of the block with ket total N */
+    int64_t *Ap;             /* [n+1] column pointers */
+    int64_t *Ai;             /* [nnz] row slots, ascending within a column */
+    double complex *Ax;      /* [nnz] values of the last fill */
+    int64_t *diag;           /* [n] position in Ai/Ax of each column's diagonal entry */
+    int32_t *par;            /* [nnz] where each value comes from (liouvillian.c) */
+    double *coef;            /* [nnz] */
+    qs_gen *gen;             /* energies and rates of the last fill */
+} qs_sector_matrix;
+
+/* Slots of sector k of `basis` (0 when the sector is empty), without building it. */
+size_t qs_sector_matrix_dimension(const qs_basis *basis, int k);
+/* Pattern and values of L on sector k for `model` (levels of the basis); refused
+ * (QS_ETOOBIG) when its arrays and `other` bytes need more than memory_limit (0: no limit). */
+int qs_sector_matrix_create(const qs_basis *basis, const qs_model *model, int k, double memory_limit, double other,
+                            qs_sector_matrix **M, qs_error *err);
+/* Values for `model` (same structure as at create). */
+int qs_sector_matrix_fill(qs_sector_matrix *M, const qs_model *model, qs_error *err);
+void qs_sector_matrix_free(qs_sector_matrix **M);
+/* Slot of (s, t), (size_t)−1 when total(s) − total(t) ≠ k. */
+static inline size_t qs_sector_matrix_index(const qs_sector_matrix *M, size_t s, size_t t)
+{
+    const qs_basis *b = M->basis;
+    int N = b->total[s];
+    if (N - b->total[t] != M->k) return (size_t)-1;
+    return M->offset[N] + b->pos[s] * b->block_size[N - M->k] + b->pos[t];
+}
+
 /* ---- iterative solver (krylov.c) ---- */
 typedef struct qs_krylov qs_krylov;
 /* Bytes the iterative solver and its state need for this model with per_row entries per

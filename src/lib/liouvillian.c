@@ -774,3 +774,163 @@ void qs_sector_op_apply(const qs_sector_op *A, const double complex *x, double c
         y[r] = s;
     }
 }
+
+/* ---- the complex L on any excitation-difference sector k, column-compressed ----
+ * The columns are emitted by emit_complex as on the k = 0 paths (which stay as they are);
+ * each column's rows are sorted with their sources, so the pattern suits a complex LU. */
+
+static int sector_blocks(const qs_basis *b, int k, size_t *offset, size_t *n)
+{
+    size_t at = 0;
+    for (int N = 0; N <= b->max_total; N++) {
+        if (offset) offset[N] = at;
+        int M = N - k;
+        if (M < 0 || M > b->max_total) continue;
+        size_t blk;
+        if (!qs_mul_size(b->block_size[N], b->block_size[M], &blk) || !qs_add_size(at, blk, &at)) return 0;
+    }
+    if (offset) offset[b->max_total + 1] = at;
+    *n = at;
+    return 1;
+}
+
+size_t qs_sector_matrix_dimension(const qs_basis *basis, int k)
+{
+    size_t n;
+    return sector_blocks(basis, k, NULL, &n) ? n : 0;
+}
+
+void qs_sector_matrix_free(qs_sector_matrix **M)
+{
+    if (!M || !*M) return;
+    free((*M)->offset);
+    free((*M)->Ap);
+    free((*M)->Ai);
+    free((*M)->Ax);
+    free((*M)->diag);
+    free((*M)->par);
+    free((*M)->coef);
+    gen_free((*M)->gen);
+    free(*M);
+    *M = NULL;
+}
+
+/* Visit every column (s, t) of sector k in slot order: emit it, sort its rows with their
+ * sources, and store it from Ap[col] (count_only: only count its entries). */
+static void sector_matrix_columns(qs_sector_matrix *M, int count_only, size_t *rs, size_t *rt, int32_t *par, double *coef)
+{
+    const qs_basis *b = M->basis;
+    size_t col = 0;
+    for (int N = 0; N <= b->max_total; N++) {
+        int Nt = N - M->k;
+        if (Nt < 0 || Nt > b->max_total) continue;
+        for (size_t i = 0; i < b->block_size[N]; i++)
+            for (size_t q = 0; q < b->block_size[Nt]; q++, col++) {
+                size_t s = b->block_states[N][i], t = b->block_states[Nt][q];
+                int m = emit_complex(b, M->gen, s, t, rs, rt, par, coef);
+                if (count_only) { M->Ap[col + 1] = m; continue; }
+                int64_t at = M->Ap[col];
+                for (int e = 0; e < m; e++) {          /* insertion by row: a few dozen entries */
+                    int64_t row = (int64_t)qs_sector_matrix_index(M, rs[e], rt[e]);
+                    int64_t p = at + e;
+                    while (p > at && M->Ai[p - 1] > row) {
+                        M->Ai[p] = M->Ai[p - 1];
+                        M->par[p] = M->par[p - 1];
+                        M->coef[p] = M->coef[p - 1];
+                        p--;
+                    }
+                    M->Ai[p] = row;
+                    M->par[p] = par[e];
+                    M->coef[p] = coef[e];
+                }
+                for (int64_t p = at; p < at + m; p++)
+                    if (M->Ai[p] == (int64_t)col) M->diag[col] = p;
+            }
+    }
+}
+
+int qs_sector_matrix_create(const qs_basis *b, const qs_model *model, int k, double memory_limit, double other,
+                            qs_sector_matrix **out, qs_error *err)
+{
+    *out = NULL;
+    qs_sector_matrix *M = calloc(1, sizeof *M);
+    if (!M) return qs_error_set(err, QS_ENOMEM, "out of memory");
+    M->basis = b;
+    M->k = k;
+    M->offset = malloc(((size_t)b->max_total + 2) * sizeof *M->offset);
+    if (!M->offset || !sector_blocks(b, k, M->offset, &M->n) || M->n == 0 || M->n > (size_t)INT64_MAX / 64) {
+        int empty = M->offset && M->n == 0;
+        qs_sector_matrix_free(&M);
+        return empty ? qs_error_set(err, QS_EINPUT, "the excitation-difference sector %d is empty", k)
+                     : qs_error_set(err, QS_ETOOBIG, "the excitation-difference sector %d is too large to index", k);
+    }
+    M->gen = gen_create(b);
+    M->Ap = calloc(M->n + 1, sizeof *M->Ap);
+    M->diag = malloc(M->n * sizeof *M->diag);
+    size_t per, *rs = NULL, *rt = NULL;
+    int32_t *par = NULL;
+    double *coef = NULL;
+    int ok = M->gen && gen_set(M->gen, b, model) && M->Ap && M->diag;
+    if (ok) {
+        per = per_complex(b, M->gen);
+        rs = malloc(per * sizeof *rs);
+        rt = malloc(per * sizeof *rt);
+        par = malloc(per * sizeof *par);
+        coef = malloc(per * sizeof *coef);
+        ok = rs && rt && par && coef;
+    }
+    if (ok) {
+        sector_matrix_columns(M, 1, rs, rt, par, coef);
+        for (size_t c = 0; c < M->n; c++) M->Ap[c + 1] += M->Ap[c];
+        M->nnz = (size_t)M->Ap[M->n];
+        double need = (double)M->nnz * (sizeof *M->Ai + sizeof *M->Ax + sizeof *M->par + sizeof *M->coef) +
+                      (double)M->n * 2 * sizeof(int64_t) + other;
+        if (memory_limit > 0 && need > memory_limit) {
+            char left[48];
+            size_t nnz = M->nnz, n = M->n;
+            free(rs); free(rt); free(par); free(coef);
+            qs_sector_matrix_free(&M);
+            return qs_error_set(err, QS_ETOOBIG, "sector %d of the Liouvillian (%zu unknowns, %zu non-zeros) and its solver need about %.4g MiB, but %s available",
+                                k, n, nnz, need / 1048576.0, qs_memory_left_phrase(left, memory_limit));
+        }
+        M->Ai = malloc(M->nnz * sizeof *M->Ai);
+        M->Ax = malloc(M->nnz * sizeof *M->Ax);
+        M->par = malloc(M->nnz * sizeof *M->par);
+        M->coef = malloc(M->nnz * sizeof *M->coef);
+        ok = M->Ai && M->Ax && M->par && M->coef;
+    }
+    if (ok) sector_matrix_columns(M, 0, rs, rt, par, coef);
+    free(rs);
+    free(rt);
+    free(par);
+    free(coef);
+    if (!ok) {
+        qs_sector_matrix_free(&M);
+        return qs_error_set(err, QS_ENOMEM, "out of memory for sector %d of the Liouvillian", k);
+    }
+    int status = qs_sector_matrix_fill(M, model, err);
+    if (status != QS_OK) qs_sector_matrix_free(&M);
+    *out = M;
+    return status;
+}
+
+int qs_sector_matrix_fill(qs_sector_matrix *M, const qs_model *model, qs_error *err)
+{
+    const qs_basis *b = M->basis;
+    if (!gen_set(M->gen, b, model)) return qs_error_set(err, QS_ENOMEM, "out of memory");
+    size_t col = 0;
+    for (int N = 0; N <= b->max_total; N++) {
+        int Nt = N - M->k;
+        if (Nt < 0 || Nt > b->max_total) continue;
+        for (size_t i = 0; i < b->block_size[N]; i++)
+            for (size_t q = 0; q < b->block_size[Nt]; q++, col++) {
+                size_t s = b->block_states[N][i], t = b->block_states[Nt][q];
+                for (int64_t p = M->Ap[col]; p < M->Ap[col + 1]; p++) {
+                    M->Ax[p] = entry_value(b, M->gen, s, t, M->par[p], M->coef[p]);
+                    if (!isfinite(creal(M->Ax[p])) || !isfinite(cimag(M->Ax[p])))
+                        return qs_error_set(err, QS_ENUMERIC, "the Liouvillian has a non-finite entry");
+                }
+            }
+    }
+    return QS_OK;
+}

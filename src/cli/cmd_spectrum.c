@@ -1,0 +1,318 @@
+/* cmd_spectrum.c — `qsync spectrum MODEL`: the power spectrum S_j(ω) of every oscillator in
+ * the steady state (MODEL.md §8, spectrum.h), its peak, width and sum rule, and with --lines
+ * the spectral lines (eigenvalues of L on sector −1) and their weights. The steady state is
+ * the library's qs_analysis_run, as `qsync steady` solves it, with the same model and solver
+ * flags; the spectrum is qs_spectrum_run. This file reads the arguments and writes output. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli.h"
+
+static const char usage[] =
+    "usage: qsync spectrum MODEL [options]\n"
+    "  --omega A:B:N            N equally spaced frequencies from A to B inclusive (default: every\n"
+    "                           bare transition widened by ten of the largest half-widths, 2001 points)\n"
+    "  --lines                  also the spectral lines: frequency, half-width and weight per oscillator\n"
+    "  --json                   one JSON object on stdout\n"
+    "  --out DIR                write DIR/spectrum.csv (omega, spectrum_<name>...), DIR/lines.csv\n"
+    "                           with --lines, and DIR/spectrum.png (gnuplot)\n"
+    "  --threads N              frequencies solved at once (default: OpenMP's thread count)\n"
+    "  --levels N|auto, --set PATH=VALUE, --tail-tol X, and the solver flags of qsync steady\n"
+    "                           (--lu, --no-symmetry, --top-tol, --residual-tol, --memory-limit, ...)\n";
+
+/* Lines printed in the table: weight above this fraction of the largest; a line is shared when
+ * its second largest weight is at least SHARED_RATIO of its largest. */
+#define LINE_PRINT_MIN 1e-3
+#define SHARED_RATIO 0.3
+/* relaxation rates in the diagnostics when both sectors have at most this many unknowns */
+#define RATES_CHEAP_MAX 600
+
+static int parse_grid(const char *v, qs_spectrum_options *o)
+{
+    char buf[256];
+    if (strlen(v) >= sizeof buf) goto bad;
+    strcpy(buf, v);
+    char *c1 = strchr(buf, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+    if (!c1 || !c2) goto bad;
+    *c1 = *c2 = '\0';
+    double a, b, n;
+    if (qs_parse_real(buf, &a) != QS_OK || qs_parse_real(c1 + 1, &b) != QS_OK || qs_parse_real(c2 + 1, &n) != QS_OK) goto bad;
+    if (!(b > a) || n < 2 || n > 1e7 || n != (int)n) {
+        fprintf(stderr, "qsync: --omega %s: needs A < B and a whole number N of points from 2 to 10000000\n", v);
+        return 0;
+    }
+    o->omega_min = a;
+    o->omega_max = b;
+    o->n_omega = (int)n;
+    return 1;
+bad:
+    fprintf(stderr, "qsync: --omega needs A:B:N (numbers, e.g. -5:25:2001), not '%s'\n", v);
+    return 0;
+}
+
+static double weight_abs_max(const qs_spectrum *s, const double complex *w)
+{
+    double m = 0.0;
+    for (int j = 0; j < qs_spectrum_size(s); j++) m = fmax(m, cabs(w[j]));
+    return m;
+}
+
+/* Whether line weights w are carried by two oscillators with comparable weight. */
+static int shared_line(int n, const double complex *w)
+{
+    double first = 0.0, second = 0.0;
+    for (int j = 0; j < n; j++) {
+        double a = cabs(w[j]);
+        if (a > first) { second = first; first = a; }
+        else if (a > second) second = a;
+    }
+    return first > 0 && second >= SHARED_RATIO * first;
+}
+
+static void print_json(const qs_model *m, const qs_spectrum *s, const qs_steady_stats *st, double rr, double cr)
+{
+    int n = qs_spectrum_size(s), W = qs_spectrum_points(s);
+    json j;
+    json_begin(&j, stdout);
+    json_object(&j, NULL);
+    json_str(&j, "model", qs_model_source(m));
+    json_str(&j, "convention", "S_j(omega) = 2 Re Tr[a_j^+ (i omega - L)^-1 (a_j rho_ss)] (QuTiP's spectrum(H, w, c_ops, a.dag(), a)); a free oscillator omega a^+a peaks at +omega");
+    json_array(&j, "omega");
+    for (int i = 0; i < W; i++) json_num(&j, NULL, qs_spectrum_omega(s)[i]);
+    json_end(&j);
+    json_array(&j, "oscillators");
+    for (int x = 0; x < n; x++) {
+        json_object(&j, NULL);
+        json_str(&j, "name", qs_model_name(m, x));
+        json_array(&j, "spectrum");
+        for (int i = 0; i < W; i++) json_num(&j, NULL, qs_spectrum_values(s, x)[i]);
+        json_end(&j);
+        json_num(&j, "peak_frequency", qs_spectrum_peak_frequency(s, x));
+        json_num(&j, "peak_height", qs_spectrum_peak_height(s, x));
+        json_num(&j, "fwhm", qs_spectrum_fwhm(s, x));
+        json_num(&j, "sum_rule", qs_spectrum_sum_rule(s, x));
+        json_num(&j, "mean_n", qs_spectrum_mean_n(s, x));
+        json_end(&j);
+    }
+    json_end(&j);
+    if (qs_spectrum_line_count(s) > 0) {
+        json_str(&j, "lines_method", qs_spectrum_lines_method(s));
+        json_array(&j, "lines");
+        double complex *w = malloc((size_t)n * sizeof *w);
+        for (int k = 0; w && k < qs_spectrum_line_count(s); k++) {
+            double f, h;
+            qs_spectrum_line(s, k, &f, &h, w);
+            json_object(&j, NULL);
+            json_num(&j, "frequency", f);
+            json_num(&j, "half_width", h);
+            json_array(&j, "weights");
+            for (int x = 0; x < n; x++) {
+                json_object(&j, NULL);
+                json_num(&j, "re", creal(w[x]));
+                json_num(&j, "im", cimag(w[x]));
+                json_end(&j);
+            }
+            json_end(&j);
+            json_end(&j);
+        }
+        free(w);
+        json_end(&j);
+    }
+    json_int(&j, "sector_dimension", (long long)qs_spectrum_sector_dimension(s));
+    json_int(&j, "steady_sector_dimension", (long long)st->sector_dimension);
+    json_num(&j, "residual", qs_spectrum_residual(s));
+    json_num(&j, "steady_residual", st->residual);
+    json_num(&j, "relaxation_rate", rr);
+    json_num(&j, "coherence_rate", cr);
+    json_end(&j);
+}
+
+static void print_text(const qs_model *m, const qs_spectrum *s, const qs_steady_stats *st, double rr, double cr)
+{
+    int n = qs_spectrum_size(s), W = qs_spectrum_points(s);
+    const double *om = qs_spectrum_omega(s);
+    printf("%s: spectrum of %d oscillator%s on %d frequencies from %.6g to %.6g\n", qs_model_source(m), n, n == 1 ? "" : "s", W, om[0], om[W - 1]);
+    printf("S_j(omega) = 2 Re Tr[a_j^+ (i omega - L)^-1 a_j rho_ss] (QuTiP's convention: a free oscillator peaks at +omega)\n");
+    printf("sector -1: %zu unknowns; largest relative residual %.2e (steady state: %zu unknowns, residual %.2e)\n\n",
+           qs_spectrum_sector_dimension(s), qs_spectrum_residual(s), st->sector_dimension, st->residual);
+    printf("%-16s %-16s %-14s %-14s %-14s %-12s %s\n", "oscillator", "peak frequency", "peak height", "FWHM", "sum rule", "<n>",
+           "sum rule / <n>");
+    for (int x = 0; x < n; x++)
+        printf("%-16s %-16.10g %-14.6e %-14.6e %-14.6e %-12.6f %.6f\n", qs_model_name(m, x), qs_spectrum_peak_frequency(s, x),
+               qs_spectrum_peak_height(s, x), qs_spectrum_fwhm(s, x), qs_spectrum_sum_rule(s, x), qs_spectrum_mean_n(s, x),
+               qs_spectrum_sum_rule(s, x) / qs_spectrum_mean_n(s, x));
+    printf("(sum rule: the integral of S dw/2pi over the grid's range; over the whole line it is <n>)\n");
+    if (!isnan(rr) || !isnan(cr)) printf("relaxation rate (sector 0) %.6g, coherence rate (sector -1, narrowest line) %.6g\n", rr, cr);
+    int L = qs_spectrum_line_count(s);
+    if (L == 0) return;
+    double complex *w = malloc((size_t)n * sizeof *w);
+    if (!w) return;
+    double big = 0.0;
+    for (int k = 0; k < L; k++) {
+        qs_spectrum_line(s, k, NULL, NULL, w);
+        big = fmax(big, weight_abs_max(s, w));
+    }
+    int shown = 0, shared = 0;
+    for (int k = 0; k < L; k++) {
+        qs_spectrum_line(s, k, NULL, NULL, w);
+        if (weight_abs_max(s, w) >= LINE_PRINT_MIN * big) shown++;
+    }
+    printf("\nspectral lines (%s): %d, of which %d with a weight above %g of the largest:\n", qs_spectrum_lines_method(s), L, shown, LINE_PRINT_MIN);
+    printf("%-16s %-14s", "frequency", "half-width");
+    for (int x = 0; x < n; x++) printf(" %-26s", qs_model_name(m, x));
+    printf("\n");
+    for (int k = 0; k < L; k++) {
+        double f, h;
+        qs_spectrum_line(s, k, &f, &h, w);
+        if (weight_abs_max(s, w) < LINE_PRINT_MIN * big) continue;
+        printf("%-16.10g %-14.6e", f, h);
+        for (int x = 0; x < n; x++) {
+            char c[64];
+            snprintf(c, sizeof c, "%.4e%+.4ei", creal(w[x]), cimag(w[x]));
+            printf(" %-26s", c);
+        }
+        int sh = shared_line(n, w);
+        shared += sh;
+        printf("%s\n", sh ? "  shared" : "");
+    }
+    printf("(weights w_jm: S_j = sum_m 2 Re[w_jm / (i omega - lambda_m)], lambda_m = -half_width + i frequency;\n"
+           " sum_m Re w_jm = <n_j>. \"shared\": a line carried by two oscillators with comparable weight (second\n"
+           " largest |w| at least %g of the largest), the quantum signature of frequency locking: %d line%s)\n",
+           SHARED_RATIO, shared, shared == 1 ? "" : "s");
+    if (strcmp(qs_spectrum_lines_method(s), "arpack") == 0)
+        printf("(ARPACK: only the lines nearest the shifts; their sums are partial)\n");
+    free(w);
+}
+
+static int write_csv(const char *dir, const qs_model *m, const qs_spectrum *s)
+{
+    char path[4096], tmp[4200];
+    int n = qs_spectrum_size(s), W = qs_spectrum_points(s);
+    snprintf(path, sizeof path, "%s/spectrum.csv", dir);
+    FILE *fp = out_open(path, tmp, sizeof tmp);
+    if (!fp) return EXIT_IO;
+    fputs("omega", fp);
+    for (int x = 0; x < n; x++) fprintf(fp, ",spectrum_%s", qs_model_name(m, x));
+    fputc('\n', fp);
+    for (int i = 0; i < W; i++) {
+        fprintf(fp, "%.17g", qs_spectrum_omega(s)[i]);
+        for (int x = 0; x < n; x++) fprintf(fp, ",%.17g", qs_spectrum_values(s, x)[i]);
+        fputc('\n', fp);
+    }
+    int rc = out_commit(fp, tmp, path);
+    if (rc != EXIT_OK || qs_spectrum_line_count(s) == 0) return rc;
+    snprintf(path, sizeof path, "%s/lines.csv", dir);
+    if (!(fp = out_open(path, tmp, sizeof tmp))) return EXIT_IO;
+    fputs("frequency,half_width", fp);
+    for (int x = 0; x < n; x++) fprintf(fp, ",weight_re_%s,weight_im_%s", qs_model_name(m, x), qs_model_name(m, x));
+    fputc('\n', fp);
+    double complex *w = malloc((size_t)n * sizeof *w);
+    for (int k = 0; w && k < qs_spectrum_line_count(s); k++) {
+        double f, h;
+        qs_spectrum_line(s, k, &f, &h, w);
+        fprintf(fp, "%.17g,%.17g", f, h);
+        for (int x = 0; x < n; x++) fprintf(fp, ",%.17g,%.17g", creal(w[x]), cimag(w[x]));
+        fputc('\n', fp);
+    }
+    free(w);
+    return out_commit(fp, tmp, path);
+}
+
+/* spectrum.gp: every curve is a column named by its header, and titled by that name. */
+static int write_plot(const char *dir, const qs_model *m, int n)
+{
+    char path[4096], tmp[4200];
+    snprintf(path, sizeof path, "%s/spectrum.gp", dir);
+    FILE *fp = out_open(path, tmp, sizeof tmp);
+    if (!fp) return EXIT_IO;
+    fprintf(fp, "# gnuplot script for spectrum.csv; run `gnuplot spectrum.gp` in this folder to redraw\n"
+                "set terminal pngcairo size 900,600 noenhanced font ',11'\nset output 'spectrum.png'\n"
+                "set datafile separator ','\nset datafile missing 'nan'\nset datafile columnheaders\n"
+                "set xlabel 'omega'\nset ylabel 'spectrum S(omega)'\nset key outside right\nset grid\nplot");
+    for (int x = 0; x < n; x++)
+        fprintf(fp, "%s \\\n  'spectrum.csv' using (column(\"omega\")):(column(\"spectrum_%s\")) with lines lw 2 title \"spectrum_%s\"",
+                x ? "," : "", qs_model_name(m, x), qs_model_name(m, x));
+    fputc('\n', fp);
+    int rc = out_commit(fp, tmp, path);
+    if (rc != EXIT_OK) return rc;
+    return run_gnuplot(dir, "spectrum") ? EXIT_OK : EXIT_IO;
+}
+
+int cmd_spectrum(int argc, char **argv)
+{
+    model_args ma = {0};
+    ma.tail_tol = QS_AUTO_GUESS_TAIL;
+    qs_analysis_options ao;
+    qs_analysis_defaults(&ao);
+    qs_spectrum_options so;
+    qs_spectrum_defaults(&so);
+    int as_json = 0, rc, threads = 0;
+    const char *out = NULL, *v;
+    for (int i = 0; i < argc; i++) {
+        int r;
+        if ((r = model_args_take(&ma, argc, argv, &i)) != 0) { if (r < 0) goto bad_flag; continue; }
+        if (cli_take(argc, argv, &i, "--json", 0, &v) > 0) { as_json = 1; continue; }
+        if (cli_take(argc, argv, &i, "--lines", 0, &v) > 0) { so.lines = 1; continue; }
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) { fputs(usage, stdout); model_args_free(&ma); return EXIT_OK; }
+        if ((r = cli_take(argc, argv, &i, "--omega", 1, &v)) != 0) { if (r < 0 || !parse_grid(v, &so)) goto bad_flag; continue; }
+        if ((r = cli_take(argc, argv, &i, "--out", 1, &v)) != 0) { if (r < 0) goto bad_flag; out = v; continue; }
+        if ((r = threads_take(argc, argv, &i, &threads)) != 0) { if (r < 0) goto bad_flag; continue; }
+        if ((r = truncation_args_take(argc, argv, &i, &ao.truncation, &ao.s_tol)) != 0) { if (r < 0) goto bad_flag; continue; }
+        if ((r = steady_options_take(&ao.steady, argc, argv, &i)) != 0) { if (r < 0) goto bad_flag; continue; }
+        if (argv[i][0] == '-' && argv[i][1] != '\0') { fprintf(stderr, "qsync spectrum: unknown option %s\n%s", argv[i], usage); goto bad_flag; }
+        if (ma.model_path) { fprintf(stderr, "qsync spectrum: more than one model file (%s, %s)\n", ma.model_path, argv[i]); goto bad_flag; }
+        ma.model_path = argv[i];
+    }
+    if (!ma.model_path) { fprintf(stderr, "qsync spectrum: no model file\n%s", usage); goto bad_flag; }
+    if (ao.steady.full) { fprintf(stderr, "qsync spectrum: --full is not available here (the spectrum is solved on its sector)\n"); goto bad_flag; }
+    ao.guess_tail = ma.tail_tol;
+    so.threads = threads;
+    so.memory_limit = ao.steady.memory_limit;
+
+    qs_model *m = NULL;
+    rc = model_args_load(&ma, 0, &m, NULL, NULL);
+    model_args_free(&ma);
+    if (rc != EXIT_OK) return rc;
+    if (out && (rc = cli_mkdirs(out)) != EXIT_OK) { qs_model_free(&m); return rc; }
+    qs_error err;
+    qs_analysis *an = NULL;
+    int status = qs_analysis_run(m, &ao, &an, &err);
+    if (status < 0) {
+        rc = cli_fail(status, "%s: %s", qs_model_source(m), err.message);
+        qs_model_free(&m);
+        return rc;
+    }
+    if (qs_analysis_warning(an)[0]) fprintf(stderr, "qsync: warning: %s\n", qs_analysis_warning(an));
+    const qs_model *mr = qs_analysis_model(an);
+    qs_spectrum *s = NULL;
+    status = qs_spectrum_run(mr, qs_analysis_state(an), &so, &s, &err);
+    if (status < 0) {
+        rc = cli_fail(status, "%s: spectrum: %s", qs_model_source(m), err.message);
+        qs_analysis_free(&an);
+        qs_model_free(&m);
+        return rc;
+    }
+    double rr = NAN, cr = NAN;
+    qs_relaxation_options ro;
+    qs_relaxation_defaults(&ro);
+    ro.dense_max = RATES_CHEAP_MAX;
+    qs_error rerr;
+    if (qs_relaxation_rates_run(mr, &ro, &rr, &cr, &rerr) != QS_OK) rr = cr = NAN;   /* diagnostics only when cheap */
+    rc = EXIT_OK;
+    if (out) {
+        rc = write_csv(out, mr, s);
+        if (rc == EXIT_OK) rc = write_plot(out, mr, qs_spectrum_size(s));
+    }
+    if (rc == EXIT_OK) {
+        if (as_json) print_json(mr, s, qs_analysis_stats(an), rr, cr);
+        else print_text(mr, s, qs_analysis_stats(an), rr, cr);
+    }
+    qs_spectrum_free(&s);
+    qs_analysis_free(&an);
+    qs_model_free(&m);
+    return rc;
+
+bad_flag:
+    model_args_free(&ma);
+    return EXIT_INPUT;
+}

@@ -1,0 +1,756 @@
+/* spectrum.c — power spectra, spectral lines and relaxation rates (MODEL.md §8, spectrum.h).
+ *
+ * Spectrum. b_j = a_j ρ_ss lies in sector −1 (liouvillian.c's qs_sector_matrix); for every ω
+ * the complex system (iω − L) x_j = b_j is solved for every oscillator at once (one LU, the
+ * oscillators as right-hand sides) and S_j(ω) = 2 Re Tr[a_j† x_j]. KLU analyses the pattern
+ * once. The grid is cut into blocks of SPECTRUM_BLOCK frequencies, fixed by the grid alone:
+ * a block factorises afresh at its first frequency and refactorises (same pivots, new
+ * values: only the diagonal iω moves) at the others. Blocks are shared among OpenMP threads,
+ * each with its own numeric object, so every value is computed the same way whatever the
+ * thread count (bit-identical results). Every solve's relative residual
+ * ‖(iω − L)x − b‖∞ / (‖iω − L‖∞ ‖x‖∞) is measured; a refactorised solve above
+ * SPECTRUM_REFACTOR_TOL is done again on a fresh factorisation, and a fresh one above the
+ * options' residual_tol fails the run.
+ *
+ * Peak and width. The grid's largest value is refined by golden-section search on fresh
+ * solves between its neighbours; the half-height crossings on either side by bisection
+ * refined with the secant (Illinois) method, also on fresh solves.
+ *
+ * Lines (small sectors). zgeev gives L's eigenvalues λ_m and right eigenvectors R on
+ * sector −1; the left eigenvectors normalised to l_m·r_m = 1 are the rows of R^{−1}, so the
+ * coefficients l_m · b_j are the solution C of R C = B (this stays right inside degenerate
+ * eigenspaces, where zgeev's own left vectors need not be biorthogonal). Then
+ * w_jm = Tr[a_j† r_m] C_mj.
+ *
+ * Singular cases. iω − L is invertible for every real ω when every coherence decays. A slot
+ * whose two states have no out-rate at all (γ = 0) starts a coherence that may never decay:
+ * then the coherence rate is computed (dense sectors) and the run refused if it is zero, or
+ * refused outright on sectors too large for the dense eigenvalues.
+ */
+#include <complex.h>
+#include <float.h>
+#include <stdio.h>
+#include <klu.h>
+#include <lapacke.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+#include "internal.h"
+#include "qsync/spectrum.h"
+
+#define SPECTRUM_BLOCK 32              /* frequencies per fresh factorisation */
+#define SPECTRUM_REFACTOR_TOL 1e-12    /* a refactorised solve above this residual is redone fresh */
+#define SPECTRUM_RANGE_WIDTHS 10.0     /* default range: the bare lines widened by this many of the largest half-widths */
+#define SPECTRUM_RANGE_COUPLINGS 2.0   /* … and by this many times the largest coupling row sum */
+#define SPECTRUM_PEAK_TOL 1e-10        /* relative tolerance of the refined peak frequency and half-height crossings */
+#define RATE_ZERO_TOL 1e-12            /* −Re λ below this fraction of ‖L‖ is no decay */
+
+struct qs_spectrum {
+    int n_osc, n_omega;
+    size_t sector_dim;
+    double *omega;                  /* [n_omega] */
+    double *values;                 /* [n_osc × n_omega] */
+    double *peak, *height, *fwhm, *sum, *mean_n;   /* [n_osc] each */
+    double residual;
+    char lines_method[16];
+    int n_lines;
+    double *line_freq, *line_hw;    /* [n_lines] */
+    double complex *line_w;         /* [n_lines × n_osc] */
+    double complex *line_lambda;    /* [n_lines] */
+};
+
+void qs_spectrum_defaults(qs_spectrum_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->omega_min = o->omega_max = NAN;
+    o->n_omega = QS_SPECTRUM_DEFAULT_POINTS;
+    o->residual_tol = QS_SPECTRUM_RESIDUAL_TOL;
+    o->dense_max = QS_SPECTRUM_DENSE_MAX;
+}
+
+/* ---- the model's levels, the basis, and the rates of the uncoupled levels ---- */
+
+static int model_levels(const qs_model *m, int *levels, qs_error *err)
+{
+    for (int j = 0; j < m->n; j++) {
+        levels[j] = m->osc[j].levels;
+        if (levels[j] < 2)
+            return qs_error_set(err, QS_EINPUT, "oscillator %s has levels = auto: resolve the levels first", m->names[j]);
+    }
+    return QS_OK;
+}
+
+/* Total out-rate of level k of oscillator o with `levels` levels (the top level has no up-rate). */
+static double level_out_rate(const qs_osc *o, int levels, int k)
+{
+    return (k + 1 < levels ? qs_osc_rate_up(o, k + 1) : 0.0) + (k > 0 ? qs_osc_rate_down(o, k) : 0.0);
+}
+
+int qs_spectrum_default_range(const qs_model *m, double *lo, double *hi, qs_error *err)
+{
+    double nu_min = INFINITY, nu_max = -INFINITY, kappa = 0.0, coupling = 0.0;
+    for (int j = 0; j < m->n; j++) {
+        const qs_osc *o = &m->osc[j];
+        int L = o->levels;
+        if (L < 2) return qs_error_set(err, QS_EINPUT, "oscillator %s has levels = auto: resolve the levels first", m->names[j]);
+        for (int n = 1; n < L; n++) {
+            double nu = o->omega - 2 * o->K * (n - 1);
+            double k = 0.5 * (level_out_rate(o, L, n) + level_out_rate(o, L, n - 1));
+            if (nu < nu_min) nu_min = nu;
+            if (nu > nu_max) nu_max = nu;
+            if (k > kappa) kappa = k;
+        }
+        double row = 0.0;
+        for (int i = 0; i < m->n_couplings; i++)
+            if (m->couplings[i].j == j || m->couplings[i].k == j) row += cabs(m->couplings[i].c);
+        if (row > coupling) coupling = row;
+    }
+    double margin = SPECTRUM_RANGE_WIDTHS * kappa + SPECTRUM_RANGE_COUPLINGS * coupling;
+    if (!(margin > 0)) margin = 1.0;    /* nothing decays and nothing couples: any window shows the lines */
+    *lo = nu_min - margin;
+    *hi = nu_max + margin;
+    if (!isfinite(*lo) || !isfinite(*hi)) return qs_error_set(err, QS_EINPUT, "the model's frequencies give no finite range");
+    return QS_OK;
+}
+
+/* ---- sector −1: right-hand sides and the trace with a_j† ---- */
+
+typedef struct {
+    const qs_basis *b;
+    qs_sector_matrix *M;      /* L on sector −1 */
+    int nrhs;                 /* oscillators */
+    double complex *B;        /* [n × nrhs] b_j = a_j ρ_ss, column j */
+    size_t *tr_ptr;           /* [nrhs+1] entries of the trace functional of each oscillator */
+    size_t *tr_slot;          /* slot (s, s + e_j) */
+    double *tr_fac;           /* √(s_j + 1) */
+    double *offdiag_abs;      /* [n] Σ |L_rc| over the off-diagonal entries of row r */
+    int has_undamped;         /* some slot has no decay on its diagonal */
+} sector;
+
+static void sector_free(sector *S)
+{
+    qs_sector_matrix_free(&S->M);
+    free(S->B);
+    free(S->tr_ptr);
+    free(S->tr_slot);
+    free(S->tr_fac);
+    free(S->offdiag_abs);
+}
+
+/* Tr[a_j† X] for a sector −1 vector X. */
+static double complex trace_adag(const sector *S, int j, const double complex *X)
+{
+    double complex t = 0.0;
+    for (size_t i = S->tr_ptr[j]; i < S->tr_ptr[j + 1]; i++) t += S->tr_fac[i] * X[S->tr_slot[i]];
+    return t;
+}
+
+static int sector_make(sector *S, const qs_basis *b, const qs_model *m, const double complex *rho, double memory_limit, qs_error *err)
+{
+    memset(S, 0, sizeof *S);
+    S->b = b;
+    S->nrhs = b->n;
+    int status = qs_sector_matrix_create(b, m, -1, memory_limit, 0, &S->M, err);
+    if (status != QS_OK) return status;
+    size_t n = S->M->n, nb;
+    if (!qs_mul_size(n, (size_t)S->nrhs, &nb)) return qs_error_set(err, QS_ETOOBIG, "sector −1 is too large to index");
+    S->tr_ptr = calloc((size_t)S->nrhs + 1, sizeof *S->tr_ptr);
+    S->tr_slot = malloc(b->dim * (size_t)S->nrhs * sizeof *S->tr_slot);
+    S->tr_fac = malloc(b->dim * (size_t)S->nrhs * sizeof *S->tr_fac);
+    S->offdiag_abs = calloc(n, sizeof *S->offdiag_abs);
+    S->B = rho ? calloc(nb, sizeof *S->B) : NULL;
+    if (!S->tr_ptr || !S->tr_slot || !S->tr_fac || !S->offdiag_abs || (rho && !S->B))
+        return qs_error_set(err, QS_ENOMEM, "out of memory for the spectrum's right-hand sides");
+    size_t e = 0;
+    for (int j = 0; j < S->nrhs; j++) {
+        S->tr_ptr[j] = e;
+        for (size_t s = 0; s < b->dim; s++) {
+            int sj = qs_basis_occ(b, s, j);
+            if (sj + 1 >= b->levels[j]) continue;
+            size_t up = s + b->stride[j];
+            S->tr_slot[e] = qs_sector_matrix_index(S->M, s, up);
+            S->tr_fac[e++] = sqrt(sj + 1.0);
+            if (!rho) continue;
+            /* (a_j ρ)_{s t} = √(s_j+1) ρ_{s+e_j, t} for every t with total(t) = total(s) + 1 */
+            int N = b->total[up];
+            for (size_t q = 0; q < b->block_size[N]; q++) {
+                size_t t = b->block_states[N][q];
+                S->B[(size_t)j * n + qs_sector_matrix_index(S->M, s, t)] = sqrt(sj + 1.0) * rho[qs_basis_sector_index(b, up, t)];
+            }
+        }
+    }
+    S->tr_ptr[S->nrhs] = e;
+    for (size_t c = 0; c < n; c++)
+        for (int64_t p = S->M->Ap[c]; p < S->M->Ap[c + 1]; p++)
+            if (p != S->M->diag[c]) S->offdiag_abs[S->M->Ai[p]] += cabs(S->M->Ax[p]);
+    for (size_t c = 0; c < n; c++)
+        if (!(creal(S->M->Ax[S->M->diag[c]]) < 0)) S->has_undamped = 1;
+    return QS_OK;
+}
+
+/* ---- complex LU of iω − L: one worker per thread ---- */
+
+typedef struct {
+    klu_l_common common;
+    klu_l_numeric *numeric;   /* the block's factorisation (its pivots reused by refactor) */
+    double *A;                /* [2 nnz] values of iω − L, interleaved */
+    double complex *X;        /* [n × nrhs] solutions */
+    double complex *Y;        /* [n] residual of one column */
+} worker;
+
+static void worker_free(worker *w)
+{
+    if (w->numeric) klu_zl_free_numeric(&w->numeric, &w->common);
+    free(w->A);
+    free(w->X);
+    free(w->Y);
+}
+
+static int worker_make(worker *w, const sector *S)
+{
+    memset(w, 0, sizeof *w);
+    klu_l_defaults(&w->common);
+    size_t n = S->M->n;
+    w->A = malloc(2 * S->M->nnz * sizeof *w->A);
+    w->X = malloc(n * (size_t)S->nrhs * sizeof *w->X);
+    w->Y = malloc(n * sizeof *w->Y);
+    return w->A && w->X && w->Y;
+}
+
+/* A = iω − L */
+static void shifted_values(const sector *S, double omega, double *A)
+{
+    const qs_sector_matrix *M = S->M;
+    for (size_t p = 0; p < M->nnz; p++) {
+        A[2 * p] = -creal(M->Ax[p]);
+        A[2 * p + 1] = -cimag(M->Ax[p]);
+    }
+    for (size_t c = 0; c < M->n; c++) A[2 * M->diag[c] + 1] += omega;
+}
+
+/* Largest relative residual over the right-hand sides of X for iω − L. */
+static double solve_residual(const sector *S, double omega, const double complex *X, double complex *Y)
+{
+    const qs_sector_matrix *M = S->M;
+    size_t n = M->n;
+    double norm = 0.0, worst = 0.0;
+    for (size_t r = 0; r < n; r++) {
+        double d = S->offdiag_abs[r] + cabs(I * omega - M->Ax[M->diag[r]]);
+        if (d > norm) norm = d;
+    }
+    for (int j = 0; j < S->nrhs; j++) {
+        const double complex *x = X + (size_t)j * n, *bj = S->B + (size_t)j * n;
+        double xmax = 0.0, ymax = 0.0;
+        for (size_t r = 0; r < n; r++) Y[r] = -bj[r];
+        for (size_t c = 0; c < n; c++) {
+            if (cabs(x[c]) > xmax) xmax = cabs(x[c]);
+            if (x[c] == 0) continue;
+            for (int64_t p = M->Ap[c]; p < M->Ap[c + 1]; p++) Y[M->Ai[p]] -= M->Ax[p] * x[c];
+            Y[c] += I * omega * x[c];
+        }
+        for (size_t r = 0; r < n; r++)
+            if (!(cabs(Y[r]) <= ymax)) ymax = cabs(Y[r]);
+        double rel = xmax > 0 ? ymax / (norm * xmax) : (ymax > 0 ? INFINITY : 0.0);
+        if (!(rel <= worst)) worst = rel;
+    }
+    return worst;
+}
+
+/* Solve at ω into w->X, fresh (a new factorisation) or by refactorising the block's; a
+ * refactorised solve whose residual is above SPECTRUM_REFACTOR_TOL is done again fresh.
+ * *residual: the accepted solve's. 0 on a singular or failed factorisation. */
+static int worker_solve(worker *w, const sector *S, klu_l_symbolic *sym, double omega, int fresh, double *residual)
+{
+    size_t n = S->M->n;
+    int64_t *Ap = S->M->Ap, *Ai = S->M->Ai;
+    shifted_values(S, omega, w->A);
+    for (int attempt = fresh ? 1 : 0; attempt < 2; attempt++) {
+        if (attempt == 0) {
+            if (!w->numeric || !klu_zl_refactor(Ap, Ai, w->A, sym, w->numeric, &w->common) || w->common.status != KLU_OK) continue;
+        } else {
+            if (w->numeric) klu_zl_free_numeric(&w->numeric, &w->common);
+            w->numeric = klu_zl_factor(Ap, Ai, w->A, sym, &w->common);
+            if (!w->numeric || w->common.status != KLU_OK) return 0;
+        }
+        memcpy(w->X, S->B, n * (size_t)S->nrhs * sizeof *w->X);
+        if (!klu_zl_solve(sym, w->numeric, (int64_t)n, S->nrhs, (double *)w->X, &w->common)) return 0;
+        *residual = solve_residual(S, omega, w->X, w->Y);
+        if (attempt == 1 || *residual <= SPECTRUM_REFACTOR_TOL) return 1;
+    }
+    return 0;
+}
+
+/* S_j(ω) of every oscillator from the solutions in w->X */
+static void spectrum_values(const sector *S, const worker *w, double *out, size_t stride)
+{
+    for (int j = 0; j < S->nrhs; j++) out[(size_t)j * stride] = 2 * creal(trace_adag(S, j, w->X + (size_t)j * S->M->n));
+}
+
+/* ---- dense eigenvalues of a sector matrix (column-major n × n copy of L) ---- */
+
+static double complex *dense_copy(const qs_sector_matrix *M)
+{
+    size_t n = M->n, nn;
+    if (!qs_mul_size(n, n, &nn)) return NULL;
+    double complex *D = calloc(nn, sizeof *D);
+    if (!D) return NULL;
+    for (size_t c = 0; c < n; c++)
+        for (int64_t p = M->Ap[c]; p < M->Ap[c + 1]; p++) D[c * n + (size_t)M->Ai[p]] = M->Ax[p];
+    return D;
+}
+
+/* Eigenvalues (and right eigenvectors into R if not NULL) of L on the sector. */
+static int dense_eigen(const qs_sector_matrix *M, double complex *lambda, double complex *R, qs_error *err)
+{
+    double complex *D = dense_copy(M);
+    if (!D) return qs_error_set(err, QS_ENOMEM, "out of memory for the dense eigenvalues of a %zu-unknown sector", M->n);
+    lapack_int n = (lapack_int)M->n;
+    lapack_int info = LAPACKE_zgeev(LAPACK_COL_MAJOR, 'N', R ? 'V' : 'N', n, (lapack_complex_double *)D, n,
+                                    (lapack_complex_double *)lambda, NULL, 1, (lapack_complex_double *)R, n);
+    free(D);
+    if (info != 0) return qs_error_set(err, info < 0 ? QS_ENOMEM : QS_ENUMERIC, "the eigenvalues of sector %d did not converge (zgeev %d)", M->k, (int)info);
+    return QS_OK;
+}
+
+static double sector_norm(const qs_sector_matrix *M)
+{
+    double *row = calloc(M->n, sizeof *row), norm = 0.0;
+    if (!row) return NAN;
+    for (size_t p = 0; p < M->nnz; p++) row[M->Ai[p]] += cabs(M->Ax[p]);
+    for (size_t r = 0; r < M->n; r++)
+        if (row[r] > norm) norm = row[r];
+    free(row);
+    return norm;
+}
+
+/* The smallest −Re λ on the sector; with skip_zero the eigenvalue nearest 0 is left out
+ * (sector 0: the steady state's). */
+static int dense_rate(const qs_sector_matrix *M, int skip_zero, double *rate, qs_error *err)
+{
+    double complex *lambda = malloc(M->n * sizeof *lambda);
+    if (!lambda) return qs_error_set(err, QS_ENOMEM, "out of memory");
+    int status = dense_eigen(M, lambda, NULL, err);
+    if (status == QS_OK) {
+        size_t zero = 0;
+        for (size_t i = 1; i < M->n; i++)
+            if (cabs(lambda[i]) < cabs(lambda[zero])) zero = i;
+        double best = INFINITY;
+        for (size_t i = 0; i < M->n; i++)
+            if (!(skip_zero && i == zero) && -creal(lambda[i]) < best) best = -creal(lambda[i]);
+        *rate = best;
+        if (M->n == 1 && skip_zero) *rate = NAN;
+    }
+    free(lambda);
+    return status;
+}
+
+/* ---- relaxation rates ---- */
+
+int qs_relaxation_rates(const qs_model *model, double *relaxation_rate, double *coherence_rate, qs_error *err)
+{
+    qs_relaxation_options o;
+    qs_relaxation_defaults(&o);
+    return qs_relaxation_rates_run(model, &o, relaxation_rate, coherence_rate, err);
+}
+
+void qs_relaxation_defaults(qs_relaxation_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->dense_max = QS_SPECTRUM_DENSE_MAX;
+}
+
+int qs_relaxation_rates_run(const qs_model *model, const qs_relaxation_options *o, double *relaxation_rate,
+                           double *coherence_rate, qs_error *err)
+{
+    if (relaxation_rate) *relaxation_rate = NAN;
+    if (coherence_rate) *coherence_rate = NAN;
+    int *levels = malloc((size_t)model->n * sizeof *levels);
+    if (!levels) return qs_error_set(err, QS_ENOMEM, "out of memory");
+    qs_basis *b = NULL;
+    int status = model_levels(model, levels, err);
+    if (status == QS_OK) status = qs_basis_create(model->n, levels, &b, err);
+    free(levels);
+    for (int k = 0; status == QS_OK && k >= -1; k--) {
+        double *rate = k == 0 ? relaxation_rate : coherence_rate;
+        if (!rate) continue;
+        size_t dim = qs_sector_matrix_dimension(b, k);
+        if (dim > (size_t)o->dense_max) {
+            status = qs_error_set(err, QS_ETOOBIG, "sector %d has %zu unknowns, above the %d of the dense eigenvalues", k, dim, o->dense_max);
+            break;
+        }
+        qs_sector_matrix *M = NULL;
+        status = qs_sector_matrix_create(b, model, k, o->memory_limit, 16.0 * (double)dim * (double)dim, &M, err);
+        if (status == QS_OK) status = dense_rate(M, k == 0, rate, err);
+        qs_sector_matrix_free(&M);
+    }
+    qs_basis_free(&b);
+    return status;
+}
+
+/* ---- the spectrum ---- */
+
+void qs_spectrum_free(qs_spectrum **s)
+{
+    if (!s || !*s) return;
+    free((*s)->omega);
+    free((*s)->values);
+    free((*s)->peak);
+    free((*s)->height);
+    free((*s)->fwhm);
+    free((*s)->sum);
+    free((*s)->mean_n);
+    free((*s)->line_freq);
+    free((*s)->line_hw);
+    free((*s)->line_w);
+    free((*s)->line_lambda);
+    free(*s);
+    *s = NULL;
+}
+
+/* Fresh solves at ω for the refinements: S_j(ω) and its first two derivatives from the same
+ * factorisation. With R = (iω − L)^{−1}: dR/dω = −i R², d²R/dω² = −2 R³, so
+ * S = 2 Re T(Rb), S' = 2 Im T(R²b), S'' = −4 Re T(R³b), T = Tr[a_j† ·]. */
+typedef struct {
+    worker *w;
+    const sector *S;
+    klu_l_symbolic *sym;
+    double worst;             /* largest residual so far */
+    double tol;
+    int failed;
+    int count;                /* factorisations */
+    double complex *z;        /* [n] */
+} probe;
+
+static double probe_eval(probe *pr, int j, double omega, double *d1, double *d2)
+{
+    double res;
+    size_t n = pr->S->M->n;
+    pr->count++;
+    if (!worker_solve(pr->w, pr->S, pr->sym, omega, 1, &res) || !(res <= pr->tol)) {
+        pr->failed = 1;
+        return NAN;
+    }
+    if (res > pr->worst) pr->worst = res;
+    const double complex *x = pr->w->X + (size_t)j * n;
+    double value = 2 * creal(trace_adag(pr->S, j, x));
+    if (d1) {
+        memcpy(pr->z, x, n * sizeof *pr->z);
+        klu_zl_solve(pr->sym, pr->w->numeric, (int64_t)n, 1, (double *)pr->z, &pr->w->common);
+        *d1 = 2 * cimag(trace_adag(pr->S, j, pr->z));
+        klu_zl_solve(pr->sym, pr->w->numeric, (int64_t)n, 1, (double *)pr->z, &pr->w->common);
+        *d2 = -4 * creal(trace_adag(pr->S, j, pr->z));
+    }
+    return value;
+}
+
+/* The maximum of S_j in [a, c] (the grid's neighbours of its largest point b): Newton on
+ * S' = 0, kept inside a bracket that shrinks by the sign of S' (bisection when a step leaves it). */
+static void refine_peak(probe *pr, int j, double a, double b, double fb, double c, double *x_best, double *f_best)
+{
+    double tol = SPECTRUM_PEAK_TOL * fmax(1.0, fmax(fabs(a), fabs(c)));
+    *x_best = b;
+    *f_best = fb;
+    double x = b;
+    for (int it = 0; it < 100 && c - a > tol && !pr->failed; it++) {
+        double d1, d2, f = probe_eval(pr, j, x, &d1, &d2);
+        if (pr->failed) return;
+        if (f > *f_best) { *f_best = f; *x_best = x; }
+        if (d1 > 0) a = x; else if (d1 < 0) c = x; else return;
+        double step = d2 < 0 ? -d1 / d2 : NAN, next = x + step;
+        if (!(next > a && next < c)) next = 0.5 * (a + c);
+        else if (fabs(step) < tol) {                  /* converged: one more value at the Newton point */
+            double fn = probe_eval(pr, j, next, NULL, NULL);
+            if (fn > *f_best) { *f_best = fn; *x_best = next; }
+            return;
+        }
+        x = next;
+    }
+}
+
+/* The crossing of S_j = h between x0 (above h) and x1 (below h): Newton kept inside the
+ * bracket (bisection when a step leaves it). */
+static double crossing(probe *pr, int j, double h, double x0, double x1)
+{
+    double tol = SPECTRUM_PEAK_TOL * fmax(1.0, fmax(fabs(x0), fabs(x1)));
+    double x = 0.5 * (x0 + x1);
+    for (int it = 0; it < 100 && !pr->failed; it++) {
+        double d1, d2, f = probe_eval(pr, j, x, &d1, &d2) - h;
+        if (f == 0) return x;
+        if (f > 0) x0 = x; else x1 = x;
+        double step = -f / d1, next = x + step;
+        if (fabs(step) < tol && next > fmin(x0, x1) - tol && next < fmax(x0, x1) + tol) return next;
+        if (!(next > fmin(x0, x1) && next < fmax(x0, x1))) next = 0.5 * (x0 + x1);
+        if (fabs(x1 - x0) < tol) return 0.5 * (x0 + x1);
+        x = next;
+    }
+    return NAN;
+}
+
+static int compute_lines(qs_spectrum *res, const sector *S, int dense_max, qs_error *err);
+
+int qs_spectrum_run(const qs_model *model, const qs_state *state, const qs_spectrum_options *options,
+                    qs_spectrum **result, qs_error *err)
+{
+    *result = NULL;
+    qs_spectrum_options o;
+    if (options) o = *options; else qs_spectrum_defaults(&o);
+    const qs_basis *b = state->basis;
+    if (model->n != b->n) return qs_error_set(err, QS_EINPUT, "the state has %d oscillators, the model %d", b->n, model->n);
+    for (int j = 0; j < b->n; j++)
+        if (model->osc[j].levels != b->levels[j])
+            return qs_error_set(err, QS_EINPUT, "oscillator %s: the state has %d levels, the model %d", model->names[j], b->levels[j], model->osc[j].levels);
+    if (o.n_omega < 2) return qs_error_set(err, QS_EINPUT, "the frequency grid needs at least 2 points (got %d)", o.n_omega);
+    if (isnan(o.omega_min) && isnan(o.omega_max)) {
+        int status = qs_spectrum_default_range(model, &o.omega_min, &o.omega_max, err);
+        if (status != QS_OK) return status;
+    }
+    if (!isfinite(o.omega_min) || !isfinite(o.omega_max) || !(o.omega_max > o.omega_min))
+        return qs_error_set(err, QS_EINPUT, "the frequency range %g to %g is not an interval", o.omega_min, o.omega_max);
+    if (!(o.residual_tol > 0)) o.residual_tol = QS_SPECTRUM_RESIDUAL_TOL;
+    double limit = o.memory_limit > 0 ? o.memory_limit : qs_memory_available();
+
+    qs_spectrum *res = calloc(1, sizeof *res);
+    if (!res) return qs_error_set(err, QS_ENOMEM, "out of memory");
+    int N = b->n, W = o.n_omega;
+    res->n_osc = N;
+    res->n_omega = W;
+    res->omega = malloc((size_t)W * sizeof *res->omega);
+    res->values = malloc((size_t)W * (size_t)N * sizeof *res->values);
+    res->peak = malloc((size_t)N * sizeof(double));
+    res->height = malloc((size_t)N * sizeof(double));
+    res->fwhm = malloc((size_t)N * sizeof(double));
+    res->sum = malloc((size_t)N * sizeof(double));
+    res->mean_n = malloc((size_t)N * sizeof(double));
+    if (!res->omega || !res->values || !res->peak || !res->height || !res->fwhm || !res->sum || !res->mean_n) {
+        qs_spectrum_free(&res);
+        return qs_error_set(err, QS_ENOMEM, "out of memory for the spectrum");
+    }
+    for (int i = 0; i < W; i++) res->omega[i] = i == W - 1 ? o.omega_max : o.omega_min + (o.omega_max - o.omega_min) * i / (W - 1);
+    for (int j = 0; j < N; j++) {
+        double m = 0.0;
+        for (int n = 1; n < b->levels[j]; n++) m += n * qs_state_population(state, j, n);
+        res->mean_n[j] = m;
+    }
+
+    sector S;
+    int status = sector_make(&S, b, model, state->rho, limit, err);
+    klu_l_symbolic *sym = NULL;
+    klu_l_common common;
+    klu_l_defaults(&common);
+    if (status == QS_OK) res->sector_dim = S.M->n;
+    /* a coherence that may never decay: refused unless the dense eigenvalues show it decays */
+    if (status == QS_OK && S.has_undamped) {
+        double rate = NAN;
+        if (S.M->n > (size_t)o.dense_max)
+            status = qs_error_set(err, QS_ENUMERIC, "iω − L may be singular: a coherence of sector −1 has no decay rate of its own (γ = 0), and the sector (%zu unknowns) is too large to check its eigenvalues", S.M->n);
+        else if ((status = dense_rate(S.M, 0, &rate, err)) == QS_OK && !(rate > RATE_ZERO_TOL * sector_norm(S.M)))
+            status = qs_error_set(err, QS_ENUMERIC, "iω − L is singular: a coherence never decays (the smallest decay rate on sector −1 is %.3g; is some γ = 0?)", rate);
+    }
+    if (status == QS_OK) {
+        sym = klu_l_analyze((int64_t)S.M->n, S.M->Ap, S.M->Ai, &common);
+        if (!sym) status = qs_error_set(err, common.status == KLU_OUT_OF_MEMORY ? QS_ENOMEM : QS_ENUMERIC, "the analysis of sector −1 failed (KLU status %d)", (int)common.status);
+    }
+    int threads = o.threads;
+#ifdef _OPENMP
+    if (threads <= 0) threads = omp_get_max_threads();
+#else
+    threads = 1;
+#endif
+    int blocks = (W + SPECTRUM_BLOCK - 1) / SPECTRUM_BLOCK;
+    if (threads > blocks) threads = blocks;
+    if (status == QS_OK) {
+        /* each worker: its LU (KLU's estimate of L+U entries, a third more for its growth), the
+         * values of iω − L, the solutions and a residual */
+        double lu = (sym->lnz + sym->unz + (double)S.M->n) * (sizeof(double complex) + sizeof(int64_t)) * 1.33;
+        double per = lu + 16.0 * (double)S.M->nnz + 16.0 * (double)S.M->n * (N + 1);
+        double base = 36.0 * (double)S.M->nnz + 16.0 * (double)S.M->n * N;
+        if (limit > 0 && base + per > limit) {
+            char left[48];
+            status = qs_error_set(err, QS_ETOOBIG, "the spectrum's complex LU of sector −1 (%zu unknowns, about %.4g million entries) needs about %.4g MiB, but %s available",
+                                  S.M->n, (sym->lnz + sym->unz) / 1e6, (base + per) / 1048576.0, qs_memory_left_phrase(left, limit));
+        } else if (limit > 0 && base + threads * per > limit) {
+            threads = (int)((limit - base) / per);
+            if (threads < 1) threads = 1;
+        }
+    }
+    double worst = 0.0;
+    int failed = 0;
+    double fail_omega = NAN, fail_res = NAN;
+    if (status == QS_OK) {
+#pragma omp parallel num_threads(threads) reduction(max : worst)
+        {
+            worker w;
+            int ok = worker_make(&w, &S);
+#pragma omp for schedule(dynamic, 1)
+            for (int blk = 0; blk < blocks; blk++) {
+                for (int i = blk * SPECTRUM_BLOCK; i < W && i < (blk + 1) * SPECTRUM_BLOCK; i++) {
+                    double r = INFINITY;
+                    int solved = ok && worker_solve(&w, &S, sym, res->omega[i], i == blk * SPECTRUM_BLOCK, &r);
+                    if (!solved || !(r <= o.residual_tol)) {
+#pragma omp critical(qs_spectrum_fail)
+                        if (!failed || res->omega[i] < fail_omega) { failed = 1; fail_omega = res->omega[i]; fail_res = solved ? r : NAN; }
+                        continue;
+                    }
+                    if (r > worst) worst = r;
+                    spectrum_values(&S, &w, res->values + i, (size_t)W);
+                }
+            }
+            worker_free(&w);
+        }
+        if (failed)
+            status = isnan(fail_res) ? qs_error_set(err, QS_ENUMERIC, "iω − L is singular at ω = %.10g (a coherence that does not decay?)", fail_omega)
+                                     : qs_error_set(err, QS_ENUMERIC, "the solve at ω = %.10g has relative residual %.3g, above %.3g", fail_omega, fail_res, o.residual_tol);
+    }
+    /* peak, width, sum rule */
+    if (status == QS_OK) {
+        worker w;
+        probe pr = {&w, &S, sym, worst, o.residual_tol, 0, 0, malloc(S.M->n * sizeof(double complex))};
+        if (!worker_make(&w, &S) || !pr.z) status = qs_error_set(err, QS_ENOMEM, "out of memory");
+        for (int j = 0; status == QS_OK && j < N; j++) {
+            const double *v = res->values + (size_t)j * W;
+            int im = 0;
+            double sum = 0.0;
+            for (int i = 0; i < W; i++) {
+                if (v[i] > v[im]) im = i;
+                if (i > 0) sum += 0.5 * (v[i] + v[i - 1]) * (res->omega[i] - res->omega[i - 1]);
+            }
+            res->sum[j] = sum / (2 * M_PI);
+            double x = res->omega[im], h = v[im];
+            if (im > 0 && im < W - 1) refine_peak(&pr, j, res->omega[im - 1], x, v[im], res->omega[im + 1], &x, &h);
+            res->peak[j] = x;
+            res->height[j] = h;
+            double half = 0.5 * h, left = NAN, right = NAN;
+            int l = im, r = im;
+            while (l >= 0 && !(v[l] < half)) l--;
+            while (r < W && !(v[r] < half)) r++;
+            /* grid points l+1 … r−1 are at or above half the height; l and r below */
+            if (l >= 0) left = crossing(&pr, j, half, l + 1 == im ? x : res->omega[l + 1], res->omega[l]);
+            if (r < W) right = crossing(&pr, j, half, r - 1 == im ? x : res->omega[r - 1], res->omega[r]);
+            res->fwhm[j] = right - left;
+            if (pr.failed) status = qs_error_set(err, QS_ENUMERIC, "a solve refining the peak of oscillator %s failed its residual check", model->names[j]);
+        }
+        worker_free(&w);
+        free(pr.z);
+        worst = pr.worst;
+    }
+    res->residual = worst;
+    if (status == QS_OK && o.lines) status = compute_lines(res, &S, o.dense_max, err);
+    if (sym) klu_l_free_symbolic(&sym, &common);
+    sector_free(&S);
+    if (status != QS_OK) {
+        qs_spectrum_free(&res);
+        return status;
+    }
+    *result = res;
+    return QS_OK;
+}
+
+/* ---- lines ---- */
+
+typedef struct {
+    double freq;
+    size_t index;
+} line_order;
+
+static int cmp_line(const void *a, const void *b)
+{
+    const line_order *x = a, *y = b;
+    if (x->freq != y->freq) return (x->freq > y->freq) - (x->freq < y->freq);
+    return (x->index > y->index) - (x->index < y->index);
+}
+
+/* Store lines from eigenvalues lambda [m] and weights W [m × N] (row per line), sorted by frequency. */
+static int store_lines(qs_spectrum *res, size_t m, const double complex *lambda, const double complex *Wt, const char *method)
+{
+    int N = res->n_osc;
+    line_order *ord = malloc((m ? m : 1) * sizeof *ord);
+    res->line_freq = malloc((m ? m : 1) * sizeof *res->line_freq);
+    res->line_hw = malloc((m ? m : 1) * sizeof *res->line_hw);
+    res->line_lambda = malloc((m ? m : 1) * sizeof *res->line_lambda);
+    res->line_w = malloc((m ? m : 1) * (size_t)N * sizeof *res->line_w);
+    if (!ord || !res->line_freq || !res->line_hw || !res->line_w || !res->line_lambda) { free(ord); return 0; }
+    for (size_t i = 0; i < m; i++) ord[i] = (line_order){cimag(lambda[i]), i};
+    qsort(ord, m, sizeof *ord, cmp_line);
+    for (size_t i = 0; i < m; i++) {
+        size_t k = ord[i].index;
+        res->line_lambda[i] = lambda[k];
+        res->line_freq[i] = cimag(lambda[k]);
+        res->line_hw[i] = -creal(lambda[k]);
+        for (int j = 0; j < N; j++) res->line_w[i * (size_t)N + (size_t)j] = Wt[k * (size_t)N + (size_t)j];
+    }
+    free(ord);
+    res->n_lines = (int)m;
+    snprintf(res->lines_method, sizeof res->lines_method, "%s", method);
+    return 1;
+}
+
+static int compute_lines(qs_spectrum *res, const sector *S, int dense_max, qs_error *err)
+{
+    size_t n = S->M->n, nn;
+    int N = S->nrhs;
+    if (!qs_mul_size(n, n, &nn) || n > (size_t)dense_max)
+        return qs_error_set(err, QS_ETOOBIG, "sector −1 (%zu unknowns) is above the %d of the dense eigenvectors", n, dense_max);
+    double complex *lambda = malloc(n * sizeof *lambda), *R = malloc(nn * sizeof *R), *Rc = malloc(nn * sizeof *Rc);
+    double complex *C = malloc(n * (size_t)N * sizeof *C), *Wt = malloc(n * (size_t)N * sizeof *Wt);
+    lapack_int *ipiv = malloc(n * sizeof *ipiv);
+    int status = QS_OK;
+    if (!lambda || !R || !Rc || !C || !Wt || !ipiv) status = qs_error_set(err, QS_ENOMEM, "out of memory for the spectral lines (%zu unknowns)", n);
+    if (status == QS_OK) status = dense_eigen(S->M, lambda, R, err);
+    if (status == QS_OK) {
+        memcpy(Rc, R, nn * sizeof *R);
+        memcpy(C, S->B, n * (size_t)N * sizeof *C);
+        lapack_int info = LAPACKE_zgesv(LAPACK_COL_MAJOR, (lapack_int)n, N, (lapack_complex_double *)Rc, (lapack_int)n, ipiv,
+                                        (lapack_complex_double *)C, (lapack_int)n);
+        if (info != 0) status = qs_error_set(err, QS_ENUMERIC, "the eigenvectors of sector −1 are not a basis (L is defective there)");
+    }
+    if (status == QS_OK) {
+        for (size_t m = 0; m < n; m++)
+            for (int j = 0; j < N; j++) Wt[m * (size_t)N + (size_t)j] = trace_adag(S, j, R + m * n) * C[(size_t)j * n + m];
+        if (!store_lines(res, n, lambda, Wt, "dense")) status = qs_error_set(err, QS_ENOMEM, "out of memory for the spectral lines");
+    }
+    free(lambda);
+    free(R);
+    free(Rc);
+    free(C);
+    free(Wt);
+    free(ipiv);
+    return status;
+}
+
+/* ---- getters ---- */
+
+int qs_spectrum_size(const qs_spectrum *s) { return s->n_osc; }
+int qs_spectrum_points(const qs_spectrum *s) { return s->n_omega; }
+const double *qs_spectrum_omega(const qs_spectrum *s) { return s->omega; }
+const double *qs_spectrum_values(const qs_spectrum *s, int j) { return j >= 0 && j < s->n_osc ? s->values + (size_t)j * s->n_omega : NULL; }
+static double per_osc(const qs_spectrum *s, const double *v, int j) { return j >= 0 && j < s->n_osc ? v[j] : NAN; }
+double qs_spectrum_peak_frequency(const qs_spectrum *s, int j) { return per_osc(s, s->peak, j); }
+double qs_spectrum_peak_height(const qs_spectrum *s, int j) { return per_osc(s, s->height, j); }
+double qs_spectrum_fwhm(const qs_spectrum *s, int j) { return per_osc(s, s->fwhm, j); }
+double qs_spectrum_sum_rule(const qs_spectrum *s, int j) { return per_osc(s, s->sum, j); }
+double qs_spectrum_mean_n(const qs_spectrum *s, int j) { return per_osc(s, s->mean_n, j); }
+double qs_spectrum_residual(const qs_spectrum *s) { return s->residual; }
+size_t qs_spectrum_sector_dimension(const qs_spectrum *s) { return s->sector_dim; }
+const char *qs_spectrum_lines_method(const qs_spectrum *s) { return s->lines_method; }
+int qs_spectrum_line_count(const qs_spectrum *s) { return s->n_lines; }
+
+int qs_spectrum_line(const qs_spectrum *s, int m, double *frequency, double *half_width, double complex *weights)
+{
+    if (m < 0 || m >= s->n_lines) return QS_EINPUT;
+    if (frequency) *frequency = s->line_freq[m];
+    if (half_width) *half_width = s->line_hw[m];
+    if (weights)
+        for (int j = 0; j < s->n_osc; j++) weights[j] = s->line_w[(size_t)m * s->n_osc + (size_t)j];
+    return QS_OK;
+}
+
+double qs_spectrum_from_lines(const qs_spectrum *s, int j, double omega)
+{
+    if (j < 0 || j >= s->n_osc || s->n_lines == 0) return NAN;
+    double sum = 0.0;
+    for (int m = 0; m < s->n_lines; m++) sum += 2 * creal(s->line_w[(size_t)m * s->n_osc + (size_t)j] / (I * omega - s->line_lambda[m]));
+    return sum;
+}

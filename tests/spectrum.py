@@ -1,0 +1,241 @@
+#!/usr/bin/env python3
+"""qsync spectrum against exact results and an independent peer (MODEL.md §8).
+
+- QuTiP: the regression formula S_j(w) = 2 Re Tr[a_j^+ (iw - L)^-1 (a_j rho_ss)] on QuTiP's own
+  Liouvillian (qutip.liouvillian, the whole D^2 space) and steady state, built from scratch from
+  the model (qutip_peer.build), solved by SciPy's sparse LU: three networks, every 10th point of
+  the default grid, 1e-6 relative at every frequency.
+- The exact uncoupled spectrum S = sum_n n p(n) 2 k_n / (k_n^2 + (w - v_n)^2) (computed here from
+  the model's rates, MODEL.md §1 and §8) to 1e-10.
+- The spectral lines: their sum equals the direct solve (1e-8 of the peak), sum_m Re w_jm = <n_j>
+  (1e-8), the dense eigenvalues agree with QuTiP's.
+- The refined peak (off the grid) against the maximum of a dense grid; the FWHM against the
+  half-height crossings of a dense grid.
+- A coherence that never decays (gamma = 0): refused by the library (QS_ENUMERIC) and by the
+  command (exit status 3), never numbers.
+- OMP_NUM_THREADS=1 and 2 give bit-identical spectra.
+
+usage: spectrum.py QSYNC LIBQSYNC MODELS_DIR
+"""
+import ctypes
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import qutip
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from checks import check, finish          # noqa: E402
+from qutip_peer import build             # noqa: E402
+
+QSYNC, LIB, MODELS = sys.argv[1], sys.argv[2], sys.argv[3]
+PEER_TOL = 1e-6
+EXACT_TOL = 1e-10
+LINES_TOL = 1e-8
+SUM_TOL = 1e-8
+
+
+def run(args, env=None):
+    r = subprocess.run([QSYNC] + args, capture_output=True, text=True, env=env)
+    return r
+
+
+def spectrum_json(model, *flags, env=None):
+    r = run(["spectrum", model, "--json"] + list(flags), env=env)
+    if r.returncode != 0:
+        raise RuntimeError(f"qsync spectrum {model} {' '.join(flags)}: exit {r.returncode}: {r.stderr.strip()}")
+    return json.loads(r.stdout)
+
+
+def steady_json(model, *flags):
+    r = run(["steady", model, "--json", "--no-truncation-check"] + list(flags))
+    if r.returncode != 0:
+        raise RuntimeError(f"qsync steady {model}: exit {r.returncode}: {r.stderr.strip()}")
+    return json.loads(r.stdout)
+
+
+def qutip_spectra(model, flags, omega):
+    """S_j at every omega by the regression formula on QuTiP's Liouvillian and steady state."""
+    H, c_ops, dims, names = build(steady_json(model, *flags))
+    rho = qutip.steadystate(H, c_ops)
+    L = qutip.liouvillian(H, c_ops).data.tocsc()
+    D = int(np.prod(dims))
+    ops = []
+    for j in range(len(dims)):
+        o = [qutip.qeye(d) for d in dims]
+        o[j] = qutip.destroy(dims[j])
+        ops.append(qutip.tensor(o))
+    B = np.column_stack([qutip.operator_to_vector(a * rho).full().ravel() for a in ops])
+    eye = sp.identity(D * D, dtype=complex, format="csc")
+    out = np.zeros((len(dims), len(omega)))
+    for i, w in enumerate(omega):
+        X = spla.splu((1j * w * eye - L).tocsc()).solve(B)
+        for j, a in enumerate(ops):
+            Xm = X[:, j].reshape((D, D), order="F")       # QuTiP stacks columns
+            out[j, i] = 2 * np.real(np.trace(a.dag().full() @ Xm))
+    return out, L, names
+
+
+def lines_sum(lines, j, omega):
+    lam = np.array([-l["half_width"] + 1j * l["frequency"] for l in lines])
+    w = np.array([l["weights"][j]["re"] + 1j * l["weights"][j]["im"] for l in lines])
+    return np.array([2 * np.real(np.sum(w / (1j * x - lam))) for x in omega])
+
+
+def exact_uncoupled(osc, omega):
+    """MODEL.md §8: S(w) = sum_{n>=1} n p(n) 2 k_n / (k_n^2 + (w - v_n)^2), rates of §1."""
+    L = osc["levels"]
+
+    def f(s, n0, n):
+        return s * s / ((n - n0) ** 2 + s * s)
+
+    up = [0.0] + [osc["gamma_plus"] * f(osc["sigma_plus"], osc["n_plus"], n) * n for n in range(1, L)]
+    down = [0.0] + [osc["gamma_minus"] * f(osc["sigma_minus"], osc["n_minus"], n) * n for n in range(1, L)]
+    out_rate = [(up[k + 1] if k + 1 < L else 0.0) + down[k] for k in range(L)]
+    p = [1.0]
+    for n in range(1, L):
+        p.append(p[-1] * up[n] / down[n])
+    p = np.array(p) / sum(p)
+    S = np.zeros_like(omega)
+    for n in range(1, L):
+        nu = osc["omega"] - 2 * osc["K"] * (n - 1)
+        k = 0.5 * (out_rate[n] + out_rate[n - 1])
+        S += n * p[n] * 2 * k / (k * k + (omega - nu) ** 2)
+    return S, float(np.sum(np.arange(L) * p))
+
+
+def main():
+    # ---- QuTiP peer on three networks; lines against the direct solve and the sum rule ----
+    # peer_unequal on the default grid (every 10th point to QuTiP), the others on 201 and 101 points
+    for name, grid in (("peer_unequal", []), ("peer_complex", ["--omega", "-50:20:201"]), ("peer_three", ["--omega", "-40:35:101"])):
+        model = os.path.join(MODELS, name + ".ini")
+        flags = []
+        try:
+            q = spectrum_json(model, "--lines", *grid)
+            omega = np.array(q["omega"])
+            sub = np.arange(0, len(omega), 10 if not grid else 1)
+            ref, Lq, names = qutip_spectra(model, flags, omega[sub])
+        except Exception as e:          # a failed set-up is a failure
+            check(f"{name}: spectrum against QuTiP", False, str(e))
+            continue
+        for j, o in enumerate(q["oscillators"]):
+            mine = np.array(o["spectrum"])
+            rel = np.max(np.abs(mine[sub] - ref[j]) / np.abs(ref[j]))
+            check(f"{name} {o['name']}: S(omega) against QuTiP's Liouvillian at {len(sub)} frequencies", rel <= PEER_TOL,
+                  f"largest relative difference {rel:.2e} (tolerance {PEER_TOL:g})")
+            rebuilt = lines_sum(q["lines"], j, omega)
+            d = np.max(np.abs(rebuilt - mine)) / np.max(mine)
+            check(f"{name} {o['name']}: the lines' sum equals the direct solve at {len(omega)} frequencies", d <= LINES_TOL,
+                  f"largest difference {d:.2e} of the peak (tolerance {LINES_TOL:g})")
+            s = sum(l["weights"][j]["re"] for l in q["lines"])
+            e = abs(s - o["mean_n"]) / o["mean_n"]
+            check(f"{name} {o['name']}: sum rule sum_m Re w_jm = <n>", e <= SUM_TOL,
+                  f"{s:.12f} against <n> = {o['mean_n']:.12f}, relative {e:.1e} (tolerance {SUM_TOL:g})")
+        # the lines' eigenvalues against QuTiP's: every eigenvalue of sector -1 is one of the full L's
+        ev = np.linalg.eigvals(Lq.toarray()) if Lq.shape[0] <= 2000 else None
+        if ev is not None:
+            lam = np.array([-l["half_width"] + 1j * l["frequency"] for l in q["lines"]])
+            dist = max(np.min(np.abs(ev - x)) for x in lam)
+            scale = np.max(np.abs(ev))
+            check(f"{name}: every line is an eigenvalue of QuTiP's Liouvillian", dist <= 1e-9 * scale,
+                  f"largest distance {dist:.2e} (tolerance 1e-9 x {scale:.3g})")
+
+    # ---- the exact uncoupled spectrum; the refined peak and width against a dense grid ----
+    model = os.path.join(MODELS, "peer_unequal.ini")
+    try:
+        q = spectrum_json(model, "--set", "a-b=0", "--lines")
+        st = steady_json(model, "--set", "a-b=0")
+        omega = np.array(q["omega"])
+        for j, osc in enumerate(st["oscillators"]):
+            S, mean = exact_uncoupled(osc, omega)
+            mine = np.array(q["oscillators"][j]["spectrum"])
+            rel = np.max(np.abs(mine - S) / S)
+            check(f"uncoupled {osc['name']}: S(omega) against the exact sum of Lorentzians", rel <= EXACT_TOL,
+                  f"largest relative difference {rel:.2e} (tolerance {EXACT_TOL:g})")
+            e = abs(q["oscillators"][j]["mean_n"] - mean) / mean
+            check(f"uncoupled {osc['name']}: <n> against detailed balance", e <= EXACT_TOL, f"relative {e:.1e}")
+            top = max(q["lines"], key=lambda l: abs(l["weights"][j]["re"]))
+            check(f"uncoupled {osc['name']}: a free line sits at v_n = omega - 2K(n-1) (QuTiP's sign: +omega)",
+                  any(abs(top["frequency"] - (osc["omega"] - 2 * osc["K"] * (n - 1))) < 1e-9 for n in range(1, osc["levels"])),
+                  f"strongest line at {top['frequency']:.12g}")
+    except Exception as e:
+        check("uncoupled spectrum", False, str(e))
+
+    try:
+        coarse = spectrum_json(model, "--omega", "-30:20:201")
+        for j, o in enumerate(coarse["oscillators"]):
+            peak, fwhm = o["peak_frequency"], o["fwhm"]
+            grid = np.array(coarse["omega"])
+            step = grid[1] - grid[0]
+            off = np.min(np.abs(grid - peak))
+            fine = spectrum_json(model, "--omega", f"{peak - 2 * step}:{peak + 2 * step}:4001")
+            fo, fs = np.array(fine["omega"]), np.array(fine["oscillators"][j]["spectrum"])
+            best = fo[np.argmax(fs)]
+            h = fo[1] - fo[0]
+            check(f"peak of {o['name']}: refined off the grid agrees with a dense grid's maximum",
+                  abs(best - peak) <= h and off > 1e-6 * step,
+                  f"refined {peak:.10f} (grid spacing {step:g}, {off:.3g} from the nearest point), dense grid {best:.10f} (spacing {h:.2g})")
+            check(f"peak height of {o['name']} at least the dense grid's", o["peak_height"] >= np.max(fs) * (1 - 1e-12),
+                  f"{o['peak_height']:.12e} against {np.max(fs):.12e}")
+            # the half-height crossings nearest the peak on a dense grid (linear interpolation)
+            z = spectrum_json(model, "--omega", f"{peak - 1.5 * fwhm}:{peak + 1.5 * fwhm}:30001")
+            zo, zs = np.array(z["omega"]), np.array(z["oscillators"][j]["spectrum"]) - 0.5 * o["peak_height"]
+            k = np.nonzero(np.sign(zs[:-1]) != np.sign(zs[1:]))[0]
+            cross = zo[k] - zs[k] * (zo[k + 1] - zo[k]) / (zs[k + 1] - zs[k])
+            left, right = cross[cross < peak], cross[cross > peak]
+            dense = right.min() - left.max() if len(left) and len(right) else np.nan
+            check(f"FWHM of {o['name']} against the half-height crossings on a dense grid", abs(dense - fwhm) <= 1e-6 * fwhm,
+                  f"{fwhm:.10f} against {dense:.10f}")
+    except Exception as e:
+        check("refined peak and FWHM", False, str(e))
+
+    # ---- gamma = 0: a coherence that never decays is refused ----
+    r = run(["spectrum", model, "--set", "gamma_plus=0", "--set", "gamma_minus=0", "--omega", "-5:5:11"])
+    check("gamma = 0: the command refuses (exit 3) with a reason, no numbers",
+          r.returncode == 3 and r.stdout == "" and "qsync:" in r.stderr, f"exit {r.returncode}: {r.stderr.strip()[:200]}")
+    try:
+        lib = ctypes.CDLL(LIB)
+
+        class Err(ctypes.Structure):
+            _fields_ = [("status", ctypes.c_int), ("message", ctypes.c_char * 512)]
+
+        vp = ctypes.c_void_p
+        for f, res, args in (("qs_model_load", ctypes.c_int, [ctypes.c_char_p, ctypes.POINTER(vp), ctypes.POINTER(Err)]),
+                             ("qs_model_set", ctypes.c_int, [vp, ctypes.c_char_p, ctypes.c_char_p, ctypes.POINTER(Err)]),
+                             ("qs_analysis_run", ctypes.c_int, [vp, vp, ctypes.POINTER(vp), ctypes.POINTER(Err)]),
+                             ("qs_analysis_state", vp, [vp]),
+                             ("qs_spectrum_run", ctypes.c_int, [vp, vp, vp, ctypes.POINTER(vp), ctypes.POINTER(Err)])):
+            getattr(lib, f).restype = res
+            getattr(lib, f).argtypes = args
+        err = Err()
+        m, m0, an, s = vp(), vp(), vp(), vp()
+        ok = lib.qs_model_load(model.encode(), ctypes.byref(m), ctypes.byref(err)) == 0
+        ok = ok and lib.qs_model_load(model.encode(), ctypes.byref(m0), ctypes.byref(err)) == 0
+        ok = ok and lib.qs_analysis_run(m, None, ctypes.byref(an), ctypes.byref(err)) >= 0
+        for key in ("a.gamma_plus", "a.gamma_minus", "b.gamma_plus", "b.gamma_minus"):
+            ok = ok and lib.qs_model_set(m0, key.encode(), b"0", ctypes.byref(err)) == 0
+        status = lib.qs_spectrum_run(m0, lib.qs_analysis_state(an), None, ctypes.byref(s), ctypes.byref(err)) if ok else None
+        msg = err.message.decode()
+        check("gamma = 0: qs_spectrum_run refuses with QS_ENUMERIC and a reason", ok and status == -4 and not s.value and "decay" in msg,
+              f"status {status}: {msg}")
+    except Exception as e:
+        check("gamma = 0: qs_spectrum_run refuses", False, str(e))
+
+    # ---- thread count ----
+    try:
+        model3 = os.path.join(MODELS, "peer_three.ini")
+        outs = [spectrum_json(model3, "--omega", "-40:35:401", "--threads", str(t), env=dict(os.environ, OMP_NUM_THREADS=str(t))) for t in (1, 2)]
+        same = all(a["spectrum"] == b["spectrum"] and a["peak_frequency"] == b["peak_frequency"] and a["fwhm"] == b["fwhm"]
+                   for a, b in zip(outs[0]["oscillators"], outs[1]["oscillators"]))
+        check("1 and 2 threads: bit-identical spectra, peaks and widths", same)
+    except Exception as e:
+        check("thread count", False, str(e))
+    finish()
+
+
+if __name__ == "__main__":
+    main()
