@@ -264,6 +264,8 @@ def bad_input():
         (["--time", "1", "--samples", "4", "--method", "rk4"], "--method"),
         (["--time", "1", "--samples", "4", "--krylov-dim", "3"], "--krylov-dim"),
         (["--time", "1", "--samples", "4", "--atol", "-1e-3"], "--atol"),
+        (["--time", "1", "--samples", "4", "--atol", "1e-300"], "--atol"),
+        (["--time", "1", "--samples", "4", "--rtol", "1e-17"], "--rtol"),
         (["--time", "1", "--samples", "4", "--observe", "nonsense"], "--observe"),
         (["--time", "1", "--samples", "4", "--frobnicate"], "--frobnicate"),
         (["--time", "1", "--samples", "4", "--levels", "auto", "--from", "fock:1,1"], "--from"),

@@ -423,12 +423,18 @@ int cmd_evolve(int argc, char **argv)
         }
         if ((r = cli_take(argc, argv, &i, "--rtol", 1, &v)) != 0) {
             if (r < 0 || !cli_real("--rtol", v, &eo.rtol)) goto done;
-            if (!(eo.rtol > 0 && eo.rtol < 1)) { fprintf(stderr, "qsync: --rtol must lie in (0, 1), not %s\n", v); goto done; }
+            if (!(eo.rtol >= QS_EVOLVE_TOL_MIN && eo.rtol < 1)) {
+                fprintf(stderr, "qsync: --rtol must lie in [%g, 1) (below is round-off), not %s\n", QS_EVOLVE_TOL_MIN, v);
+                goto done;
+            }
             continue;
         }
         if ((r = cli_take(argc, argv, &i, "--atol", 1, &v)) != 0) {
             if (r < 0 || !cli_real("--atol", v, &eo.atol)) goto done;
-            if (!(eo.atol > 0 && eo.atol < 1)) { fprintf(stderr, "qsync: --atol must lie in (0, 1), not %s\n", v); goto done; }
+            if (!(eo.atol >= QS_EVOLVE_TOL_MIN && eo.atol < 1)) {
+                fprintf(stderr, "qsync: --atol must lie in [%g, 1) (below is round-off), not %s\n", QS_EVOLVE_TOL_MIN, v);
+                goto done;
+            }
             continue;
         }
         if ((r = cli_take(argc, argv, &i, "--max-steps", 1, &v)) != 0) {

@@ -529,8 +529,10 @@ static int check_input(const qs_model *m, double T, int samples, const qs_evolve
     if (!(T > 0) || !isfinite(T)) return qs_error_set(err, QS_EINPUT, "the end time must be finite and > 0, not %g", T);
     if (samples < 2 || samples > QS_EVOLVE_MAX_SAMPLES)
         return qs_error_set(err, QS_EINPUT, "samples must lie in 2..%d, not %d", QS_EVOLVE_MAX_SAMPLES, samples);
-    if (!(o->rtol > 0 && o->rtol < 1)) return qs_error_set(err, QS_EINPUT, "rtol must lie in (0, 1), not %g", o->rtol);
-    if (!(o->atol > 0 && o->atol < 1)) return qs_error_set(err, QS_EINPUT, "atol must lie in (0, 1), not %g", o->atol);
+    if (!(o->rtol >= QS_EVOLVE_TOL_MIN && o->rtol < 1))
+        return qs_error_set(err, QS_EINPUT, "rtol must lie in [%g, 1), not %g", QS_EVOLVE_TOL_MIN, o->rtol);
+    if (!(o->atol >= QS_EVOLVE_TOL_MIN && o->atol < 1))
+        return qs_error_set(err, QS_EINPUT, "atol must lie in [%g, 1), not %g", QS_EVOLVE_TOL_MIN, o->atol);
     if (o->method != QS_EVOLVE_KRYLOV && o->method != QS_EVOLVE_BDF) return qs_error_set(err, QS_EINPUT, "unknown method %d", o->method);
     if (o->krylov_dim < 4 || o->krylov_dim > 200)
         return qs_error_set(err, QS_EINPUT, "the Krylov dimension must lie in 4..200, not %d", o->krylov_dim);
