@@ -208,6 +208,10 @@ def outputs():
         gp = open(os.path.join(out, "evolve.gp")).read()
         named = all(f'column("{c}")' in gp and f'title "{c}"' in gp for c in want[1:])
         check("evolve.gp draws every column by its header name, titled by it", named and "column(2)" not in gp)
+        legend = subprocess.run([sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "plot_legend.py"), "--check",
+                                 os.path.join(out, "evolve.gp"), os.path.join(out, "evolve.csv")], capture_output=True, text=True)
+        check("plot_legend.py --check evolve.gp evolve.csv passes", legend.returncode == 0,
+              legend.stdout.strip().splitlines()[-1] if legend.stdout.strip() else legend.stderr.strip()[:200])
         if shutil.which("gnuplot"):
             png = os.path.join(out, "evolve.png")
             check("evolve.png drawn", os.path.exists(png) and os.path.getsize(png) > 1000)
@@ -264,6 +268,8 @@ def bad_input():
         (["--time", "1", "--samples", "4", "--method", "rk4"], "--method"),
         (["--time", "1", "--samples", "4", "--krylov-dim", "3"], "--krylov-dim"),
         (["--time", "1", "--samples", "4", "--atol", "-1e-3"], "--atol"),
+        (["--time", "1", "--samples", "4", "--atol", "1e-300"], "--atol"),
+        (["--time", "1", "--samples", "4", "--rtol", "1e-17"], "--rtol"),
         (["--time", "1", "--samples", "4", "--observe", "nonsense"], "--observe"),
         (["--time", "1", "--samples", "4", "--frobnicate"], "--frobnicate"),
         (["--time", "1", "--samples", "4", "--levels", "auto", "--from", "fock:1,1"], "--from"),

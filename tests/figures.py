@@ -8,13 +8,16 @@ import sys
 import tempfile
 
 from checks import check, finish
-from plot_legend import check_pair
+from plot_legend import check_script
 
 QSYNC = sys.argv[1]
+# each figure's sweeps: their folders inside the figure's (None: the figure's own)
+SWEEPS = {"tongue": ("classical", "quantum")}
+FIGURES = ("2a", "2b", "3a", "3b", "3c", "3d", "4a", "4b", "4c", "4d", "tongue", "ring4", "ring6")
 
 
-def load(out, name):
-    rows = list(csv.reader(open(os.path.join(out, name, "sweep.csv"))))
+def load(out, name, folder=None, file="sweep.csv"):
+    rows = list(csv.reader(open(os.path.join(out, name, folder or "", file))))
     head = rows[0]
     return head, [[float(x) if x not in ("ok", "top-level", "truncation", "numerical", "memory", "input") else x for x in r]
                   for r in rows[1:]]
@@ -28,27 +31,31 @@ def argmax_local(xs, ys):
 with tempfile.TemporaryDirectory() as out:
     r = subprocess.run([QSYNC, "figure", "all", "--out", out], capture_output=True, text=True)
     check("qsync figure all exits 0", r.returncode == 0, r.stderr[-300:])
-    for name in ("2a", "2b", "3a", "3b", "3c", "3d", "4a", "4b", "4c", "4d", "ring4", "ring6"):
-        files = [f for f in ("model.ini", "sweep.csv", "figure.gp", "figure.png") if os.path.getsize(os.path.join(out, name, f)) > 0]
-        check(f"figure {name}: model.ini, sweep.csv, figure.gp and figure.png written", len(files) == 4, str(files))
+    for name in FIGURES:
+        want = [os.path.join(name, f) for f in ("figure.gp", "figure.png")] + \
+               [os.path.join(name, d or "", f) for d in SWEEPS.get(name, (None,)) for f in ("model.ini", "sweep.csv")]
+        files = [f for f in want if os.path.exists(os.path.join(out, f)) and os.path.getsize(os.path.join(out, f)) > 0]
+        check(f"figure {name}: figure.gp, figure.png and each sweep's model.ini and sweep.csv written", files == want,
+              str(sorted(set(want) - set(files))))
     # the truncation error of S: every point ok; ring6 alone cannot be estimated (top-level, with
     # the figure's line saying so); 3a's band where the estimate overstates the error, said too
     S_TOL = 5e-3
     bad = []
-    for name in ("2a", "2b", "3a", "3b", "3c", "3d", "4a", "4b", "4c", "4d", "ring4", "ring6"):
-        head, rows = load(out, name)
+    for name, folder in [(n, d) for n in FIGURES for d in SWEEPS.get(n, (None,))]:
+        head, rows = load(out, name, folder)
         st = head.index("status")
         allowed = {"ring6": ("ok", "top-level"), "3a": ("ok", "truncation"), "3d": ("ok", "truncation")}.get(name, ("ok",))
         bad += [(name, row[st]) for row in rows if row[st] not in allowed]
-        if name in ("2a", "ring6"):
+        if name in ("2a", "ring6") or folder == "classical":
             continue
+        label = f"{name}/{folder}" if folder else name
         te = head.index("truncation_error") if "truncation_error" in head else None
         # 3a, 3d: a band where the estimate overstates the error (the figure says so, with the
         # error against many more levels); the estimate there stays below these bounds
         bound = {"3a": 0.015, "3d": 0.03}.get(name)
         over = [row[te] for row in rows if te is None or not row[te] <= S_TOL] if bound is None else \
                [row[te] for row in rows if te is None or not row[te] <= bound or (row[te] > S_TOL) != (row[st] == "truncation")]
-        check(f"figure {name}: column truncation_error last, {'below' if bound is None else 'status truncation exactly above'} "
+        check(f"figure {label}: column truncation_error last, {'below' if bound is None else 'status truncation exactly above'} "
               f"s_tol = {S_TOL} at every point", te is not None and te == len(head) - 1 and not over, str(over[:5]))
     check("every point of every figure ok (ring6: top-level; 3a, 3d: ok or truncation)", not bad, str(bad[:5]))
     head, rows = load(out, "ring6")
@@ -61,8 +68,8 @@ with tempfile.TemporaryDirectory() as out:
         check(f"{name}: the points that read truncation are explained by the figure (against {levels})",
               n == 0 or f"qsync figure {name}: {n} points do not read ok:" in r.stderr and levels in r.stderr, str(n))
     # every script names its columns by header, every legend the column it draws
-    for name in ("2a", "2b", "3a", "3b", "3c", "3d", "4a", "4b", "4c", "4d", "ring4", "ring6"):
-        check_pair(os.path.join(out, name, "figure.gp"), os.path.join(out, name, "sweep.csv"), f"figure {name}")
+    for name in FIGURES:
+        check_script(os.path.join(out, name, "figure.gp"), f"figure {name}")
 
     # 2a (classical): S/V largest at Delta = 0 for every V, falling off on both sides; S_err <= 0.005
     head, rows = load(out, "2a")
@@ -90,6 +97,61 @@ with tempfile.TemporaryDirectory() as out:
             first = max(r[6] / V for r in sel)
             check("2b: at V = 0.05 the peak S/V is within 2% of first order", abs(max(ys) - first) < 0.02 * first, f"{max(ys):.4f} vs {first:.4f}")
     check("2b: peak S/V falls as V grows", all(a > b for a, b in zip(peaks, peaks[1:])), str([round(p, 4) for p in peaks]))
+
+    # tongue, classical (Fig. 2a model): the beat nu_1 - nu_2 against (Delta, V). Uncoupled, the
+    # oscillators differ only in omega, so the beat is Delta; exchanging them turns Delta and the
+    # beat around. Phase reduction (MODEL.md §3, §9): the coupling moves x = |alpha|^2 by
+    # dx_1 = -dx_2 = -2 V x0 sin(psi) / lam (lam = x0 Gamma'(x0), Gamma(x0) = 0) and the Kerr term
+    # turns that into frequency: d psi/dt = -Delta - (8 K V x0 / lam) sin psi, locked for
+    # |Delta| < Dc = 8 K V x0 / lam, the beat sqrt(Delta^2 - Dc^2) beyond: half of Delta at
+    # Delta = Dc / sqrt(3/4). Noise (phase slips) can only narrow that tongue.
+    head, rows = load(out, "tongue", "classical")
+    ib, ie, iv, idl = head.index("beat_1-2"), head.index("beat_err_1-2"), head.index("1-2"), head.index("1.omega")
+    Vs = sorted(set(r[iv] for r in rows))
+    beat = {(r[iv], r[idl]): (r[ib], r[ie]) for r in rows}
+    free = [(d, *beat[(0.0, d)]) for v, d in beat if v == 0]
+    z = [abs(b - d) / e for d, b, e in free]
+    check("tongue, classical, V = 0: beat = Delta at every point within 4.5 errors, mean squared deviation below 2 errors^2",
+          len(free) > 20 and max(z) < 4.5 and sum(x * x for x in z) / len(z) < 2, f"{len(free)} points, largest {max(z):.2f}, "
+          f"mean square {sum(x * x for x in z) / len(z):.2f}")
+    anti = [abs(b + beat[(v, -d)][0]) / (e * e + beat[(v, -d)][1] ** 2) ** 0.5 for (v, d), (b, e) in beat.items() if d > 0]
+    check("tongue, classical: beat(-Delta) = -beat(Delta) within 5 errors (exchanging the oscillators)",
+          len(anti) > 100 and max(anti) < 5, f"{len(anti)} pairs, largest {max(anti):.2f}")
+    lock = [(d, beat[(Vs[-1], d)][0]) for v, d in beat if v == Vs[-1] and 0 < abs(d) <= 2]
+    check(f"tongue, classical, V = {Vs[-1]:.2f}: locked for 0 < |Delta| <= 2 (|beat| < 0.2 |Delta|)",
+          len(lock) >= 8 and all(abs(b) < 0.2 * abs(d) for d, b in lock), str([(d, round(b, 3)) for d, b in lock]))
+    loose = [(d, beat[(Vs[1], d)][0]) for v, d in beat if v == Vs[1] and abs(d) >= 2]
+    check(f"tongue, classical, V = {Vs[1]:.2f}: free for |Delta| >= 2 (|beat| > 0.8 |Delta|)",
+          len(loose) >= 8 and all(abs(b) > 0.8 * abs(d) for d, b in loose), str([(d, round(b, 3)) for d, b in loose][:6]))
+    sig, x0 = 0.2, 2.5                      # nbar 2: Gamma(x) = f_-(x) - f_+(x) vanishes at x0 = 2.5
+    dgam = 2 * 0.5 * sig ** 2 / (0.25 + sig ** 2) ** 2 * 2
+    lam, Kc = x0 * dgam, 2.0
+    width = []
+    for v in Vs[2:]:
+        ds = sorted(d for vv, d in beat if vv == v and d > 0)
+        w = min([d for d in ds if abs(beat[(v, d)][0]) > d / 2 and abs(beat[(v, -d)][0]) > d / 2] or [float("inf")])
+        width.append((v, w, w / (8 * Kc * v * x0 / lam / 0.75 ** 0.5)))
+    check("tongue, classical: the tongue's half-width (|beat| = |Delta|/2 on both sides) grows with V",
+          all(a[1] <= b[1] for a, b in zip(width, width[1:])) and width[-1][1] >= 4 * width[0][1],
+          str([(round(v, 2), w) for v, w, _ in width]))
+    check("tongue, classical: half-width / V is 0.55 to 1.0 times phase reduction's 8 K x0 / (lam sqrt(3/4)) "
+          f"= {8 * Kc * x0 / lam / 0.75 ** 0.5:.1f} (noise narrows it)", all(0.55 <= q <= 1.0 for _, _, q in width),
+          str([(round(v, 2), round(q, 2)) for v, _, q in width]))
+
+    # tongue, quantum (Fig. 2b model): no tongue at Delta = 0 but two at +-2K (the blockade)
+    head, rows = load(out, "tongue", "quantum")
+    iv, idl, iS = head.index("1-2"), head.index("1.omega"), head.index("S_1-2")
+    qV = sorted(set(r[iv] for r in rows))
+    zero = max(abs(r[iS]) for r in rows if r[iv] == 0)
+    check("tongue, quantum, V = 0: S = 0 at every Delta (to 1e-12)", zero <= 1e-12, f"largest {zero:.1e}")
+    for v in qV[1:]:
+        sel = sorted((r[idl], r[iS]) for r in rows if r[iv] == v)
+        xs, ys = [x for x, _ in sel], [y for _, y in sel]
+        peaks = argmax_local(xs, ys)
+        d = dict(sel)
+        check(f"tongue, quantum, V = {v:.2f}: S has its maxima within 2.5 of Delta = +-2K = +-20, a minimum at Delta = 0 "
+              "below 55% of them", len(peaks) == 2 and abs(peaks[0] + 20) <= 2.5 and abs(peaks[1] - 20) <= 2.5
+              and d[0] < d[-0.5] and d[0] < d[0.5] and d[0] < 0.55 * max(ys), f"maxima at {peaks}, S(0) = {d[0]:.4f}, max {max(ys):.4f}")
 
     # 3a: two maxima at +-2K at sigma = 0.2 (K = 5) merging into one at 0 for large sigma
     head, rows = load(out, "3a")

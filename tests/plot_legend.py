@@ -4,9 +4,13 @@ it draws.
 
 Reusable on any .gp + .csv pair (figure.gp, sweep.gp):
     plot_legend.py --check SCRIPT.gp DATA.csv     checks of that one pair
+    plot_legend.py --check SCRIPT.gp              checks against every data file the script
+                                                  names (paths from the script's folder)
     plot_legend.py QSYNC                          every `qsync figure` (--points 2 --levels 3,
-                                                  seconds), and two scripts that must fail
-From Python: `problems(gp_text, header)` returns a list of (what, ok, detail).
+                                                  seconds), and scripts that must fail
+From Python: `problems(gp_text, header)` returns a list of (what, ok, detail); header is one
+CSV header (every clause reads it) or {file name: header} (each clause the file it names,
+'' the previous clause's).
 
 What is checked, for every `plot` clause that reads a data file:
   - every column is referred to by its header name ('S_A-B', column('S_A-B'),
@@ -30,7 +34,7 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from checks import check, finish  # noqa: E402
 
-FIGURES = ("2a", "2b", "3a", "3b", "3c", "3d", "4a", "4b", "4c", "4d", "ring4", "ring6")
+FIGURES = ("2a", "2b", "3a", "3b", "3c", "3d", "4a", "4b", "4c", "4d", "tongue", "ring4", "ring6")
 STOP = {"using", "u", "title", "t", "notitle", "with", "w", "every", "smooth", "axes", "index",
         "lc", "lt", "lw", "dt", "pt", "ps", "linecolor", "linewidth", "fs", "fc"}
 
@@ -136,8 +140,11 @@ def element_refs(el):
 
 
 def problems(gp_text, header, where="plot"):
-    """list of (what, ok, detail) for a gnuplot script against a CSV header"""
+    """list of (what, ok, detail) for a gnuplot script against a CSV header, or against the
+    headers of the files it reads ({file name: header})"""
     out = []
+    headers = header if isinstance(header, dict) else None
+    current = None
     labels = {"cblabel": "", "title": ""}
     n_clauses = 0
     for cmd in commands(gp_text):
@@ -151,9 +158,10 @@ def problems(gp_text, header, where="plot"):
             continue
         if re.match(r"\w+\s*\([\w\s,]*\)\s*=", cmd):        # a function definition
             names, numbered = column_refs(cmd)
+            known = set().union(*headers.values()) if headers is not None else header
             for n in names:
-                out.append((f"{where}: function {cmd.split('(')[0]} refers to column '{n}', a header name", n in header,
-                            "" if n in header else f"header: {header}"))
+                out.append((f"{where}: function {cmd.split('(')[0]} refers to column '{n}', a header name", n in known,
+                            "" if n in known else f"header: {header}"))
             if numbered:
                 out.append((f"{where}: function {cmd.split('(')[0]} refers to columns by name only", False, ", ".join(numbered)))
             continue
@@ -170,6 +178,12 @@ def problems(gp_text, header, where="plot"):
                     continue                                        # a function: no columns
                 n_clauses += 1
                 label = f"{where}: {clause[:90]}{'...' if len(clause) > 90 else ''}"
+                current = toks[0][1:-1] or current
+                if headers is not None:
+                    if current not in headers:
+                        out.append((f"{label}: its data file is known", False, f"{current} is none of {sorted(headers)}"))
+                        continue
+                    header = headers[current]
                 spec, style, title = None, "", None
                 for i, t in enumerate(toks):
                     if t in ("using", "u") and i + 1 < len(toks):
@@ -230,6 +244,40 @@ def header_of(csv_path):
         return next(csv.reader(f))
 
 
+def data_files(gp_text):
+    """the data files named by the script's plot clauses, in order, each once"""
+    files = []
+    for cmd in commands(gp_text):
+        m = re.match(r"(?:plot|p|replot)\s+(.*)", cmd)
+        if not m:
+            continue
+        for raw in split_top(re.sub(r"^\s*(\[[^\]]*\]\s*)+", "", m.group(1)), ","):
+            clause = re.sub(r"^\s*for\s*\[[^\]]*\]\s*", "", raw.strip())
+            toks = [t for t in split_top(clause.strip(), " \t") if t]
+            if toks and re.fullmatch(r"(['\"]).+\1", toks[0]) and toks[0][1:-1] not in files:
+                files.append(toks[0][1:-1])
+    return files
+
+
+def check_script(gp_path, where=None):
+    """check_pair against every data file the script reads (paths from its folder); a file
+    that is missing fails. Returns the number failed."""
+    text = open(gp_path).read()
+    folder = os.path.dirname(os.path.abspath(gp_path))
+    headers, failed = {}, 0
+    for name in data_files(text):
+        path = os.path.join(folder, name)
+        ok = os.path.isfile(path)
+        check(f"{where or os.path.basename(gp_path)}: data file {name} written", ok, path)
+        failed += not ok
+        if ok:
+            headers[name] = header_of(path)
+    for what, ok, detail in problems(text, headers, where or os.path.basename(gp_path)):
+        check(what, ok, detail)
+        failed += not ok
+    return failed
+
+
 def check_pair(gp_path, csv_path, where=None):
     """one PASS/FAIL line per check of a .gp against its .csv; returns the number failed"""
     failed = 0
@@ -248,6 +296,9 @@ if __name__ == "__main__":
     if len(sys.argv) == 4 and sys.argv[1] == "--check":
         check_pair(sys.argv[2], sys.argv[3])
         finish()
+    if len(sys.argv) == 3 and sys.argv[1] == "--check":
+        check_script(sys.argv[2])
+        finish()
     QSYNC = sys.argv[1]
     ring4 = ["B.omega", "S_A-B", "S_A-A2", "S_A-B2", "S_B-A2", "S_B-B2", "S_A2-B2", "residual", "top_population", "status"]
     # the checker itself: scripts that must fail
@@ -265,16 +316,28 @@ if __name__ == "__main__":
                "plot for [c in \"S_A-B S_A-A2\"] 'sweep.csv' using 'B.omega':c with lines title c\n")
     bad = [(w, d) for w, ok, d in problems(ok_text, ring4, "named loop") if not ok]
     check("the checker accepts a panel titled by its column and a `for [c in \"...\"]` loop over names", not bad, str(bad[:2]))
+    # two files: each clause against the header of the file it reads ('' the previous one)
+    two = {"a/sweep.csv": ["1.omega", "1-2", "beat_1-2"], "b/sweep.csv": ["1.omega", "1-2", "S_1-2"]}
+    expect_failure("a column of one file read from another",
+                   "set cblabel 'S_1-2'\nplot 'a/sweep.csv' using '1.omega':'1-2':'S_1-2' with image notitle\n", two)
+    expect_failure("a file that is not among those written", "plot 'c/sweep.csv' using '1.omega':'S_1-2' with lines title 'S_1-2'\n", two)
+    two_text = ("set cblabel '|beat_1-2|'\nplot 'a/sweep.csv' using '1.omega':'1-2':(abs(column('beat_1-2'))) with image notitle\n"
+                "plot 'b/sweep.csv' using '1.omega':'S_1-2' with lines title 'S_1-2', '' using '1.omega':'1-2' with lines title '1-2'\n")
+    bad = [(w, d) for w, ok, d in problems(two_text, two, "two files") if not ok]
+    check("the checker reads each clause's columns from its own file ('' the previous one)", not bad, str(bad[:2]))
+    check("the checker finds the files a script reads", data_files(two_text) == ["a/sweep.csv", "b/sweep.csv"],
+          str(data_files(two_text)))
 
     with tempfile.TemporaryDirectory() as out:
         for name in FIGURES:
             r = subprocess.run([QSYNC, "figure", name, "--out", out, "--points", "2", "--levels", "3"], capture_output=True, text=True)
             check(f"figure {name} --points 2 --levels 3 exits 0", r.returncode == 0, "" if r.returncode == 0 else r.stderr[-300:])
             d = os.path.join(out, name)
-            if not os.path.exists(os.path.join(d, "figure.gp")) or not os.path.exists(os.path.join(d, "sweep.csv")):
-                check(f"figure {name}: figure.gp and sweep.csv written", False)
+            if not os.path.exists(os.path.join(d, "figure.gp")):
+                check(f"figure {name}: figure.gp written", False)
                 continue
-            check(f"figure {name}: figure.png drawn without a gnuplot message", os.path.getsize(os.path.join(d, "figure.png")) > 0
+            check(f"figure {name}: figure.png drawn without a gnuplot message", os.path.exists(os.path.join(d, "figure.png"))
+                  and os.path.getsize(os.path.join(d, "figure.png")) > 0
                   and "gnuplot:" not in r.stderr, "" if "gnuplot:" not in r.stderr else r.stderr[-300:])
-            check_pair(os.path.join(d, "figure.gp"), os.path.join(d, "sweep.csv"), f"figure {name}")
+            check_script(os.path.join(d, "figure.gp"), f"figure {name}")
     finish()

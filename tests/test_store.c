@@ -171,19 +171,24 @@ int main(void)
                qs_sweep_create(m, 1, &one, 0, NULL, &o, &sw, &err) == QS_EINPUT && !sw, err.message);
 
     /* ---- the figure table ---- */
-    const qs_figure *f3a = qs_figure_find("3a"), *f2a = qs_figure_find("2a");
-    ok = qs_figure_count() == 12 && f3a && f2a && !qs_figure_find("9z") && qs_figure_get(qs_figure_count()) == NULL;
-    ok = ok && f3a->n_axes == 2 && strcmp(f3a->axes[0].paths[0], "1.omega") == 0 && f3a->axes[0].count == 161 &&
-         creal(f3a->axes[1].start) == 0.1 && f3a->n_ties == 1 && strcmp(f3a->ties[0].expression, "1/sigma") == 0;
-    qs_figure_options(f2a, &o);
-    ok = ok && o.classical && o.classical_options.trajectories == 512 && o.target_err == 0.005 && f2a->axes[0].values &&
-         f2a->axes[0].count == 4;
+    const qs_figure *f3a = qs_figure_find("3a"), *f2a = qs_figure_find("2a"), *ft = qs_figure_find("tongue");
+    ok = qs_figure_count() >= 13 && f3a && f2a && ft && !qs_figure_find("9z") && qs_figure_get(qs_figure_count()) == NULL;
+    const qs_figure_sweep *s3a = ok ? &f3a->sweeps[0] : NULL, *s2a = ok ? &f2a->sweeps[0] : NULL;
+    ok = ok && qs_figure_sweep_count(f3a) == 1 && s3a->n_axes == 2 && strcmp(s3a->axes[0].paths[0], "1.omega") == 0 &&
+         s3a->axes[0].count == 161 && creal(s3a->axes[1].start) == 0.1 && s3a->n_ties == 1 &&
+         strcmp(s3a->ties[0].expression, "1/sigma") == 0 && !s3a->folder;
+    if (ok) qs_figure_options(s2a, &o);
+    ok = ok && o.classical && o.classical_options.trajectories == 512 && o.target_err == 0.005 && s2a->axes[0].values &&
+         s2a->axes[0].count == 4;
+    /* two sweeps of their own kinds, each in a folder of its own */
+    ok = ok && qs_figure_sweep_count(ft) == 2 && ft->sweeps[0].classical && !ft->sweeps[1].classical && ft->sweeps[0].folder &&
+         ft->sweeps[1].folder && strcmp(ft->sweeps[0].folder, ft->sweeps[1].folder) != 0;
     qs_model *fm = NULL;
-    ok = ok && qs_model_load_string(f3a->model, "3a", &fm, &err) == QS_OK &&
-         qs_sweep_create(fm, f3a->n_axes, f3a->axes, f3a->n_ties, f3a->ties, NULL, &sw, &err) == QS_OK &&
+    ok = ok && qs_model_load_string(s3a->model, "3a", &fm, &err) == QS_OK &&
+         qs_sweep_create(fm, s3a->n_axes, s3a->axes, s3a->n_ties, s3a->ties, NULL, &sw, &err) == QS_OK &&
          qs_sweep_size(sw) == 161 * 91;
-    check_true("figure table: 12 figures by name, axes and ties as data, options, 3a's sweep created from its data", ok,
-               ok ? NULL : err.message);
+    check_true("figure table: figures by name, axes and ties as data, options, 3a's sweep created from its data, "
+               "tongue's two sweeps (classical, quantum) in folders of their own", ok, ok ? NULL : err.message);
     qs_sweep_free(&sw);
     qs_model_free(&fm);
     qs_model_free(&m);

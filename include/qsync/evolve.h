@@ -21,8 +21,8 @@
  * cross-check. Both give ρ at t_k = kT/(N−1), k = 0 … N−1 (Krylov: by stepping to each sample;
  * BDF: by CVODE's interpolant, the last sample at T exactly).
  *
- * Checks at every sample: the trace error |Tr ρ − 1| (L preserves the trace; the integrator
- * does up to its Newton tolerance), the Hermiticity error max |ρ_st − conj ρ_ts| of the state
+ * Checks at every sample: the trace error |Tr ρ − 1| (L preserves the trace; the integrators
+ * do up to their error: Krylov's estimate, BDF's Newton tolerance), the Hermiticity error max |ρ_st − conj ρ_ts| of the state
  * handed to the observables (zero by construction of the real unknowns; checked), and the
  * smallest eigenvalue of every pair's reduced state (positivity; negative beyond round-off
  * means the tolerances are too loose). The worst of each is kept.
@@ -43,6 +43,7 @@
 #define QS_EVOLVE_MAX_STEPS_DEFAULT 10000000L
 #define QS_EVOLVE_MAX_SAMPLES 10000000
 #define QS_EVOLVE_KRYLOV_DIM_DEFAULT 30
+#define QS_EVOLVE_TOL_MIN 1e-16    /* the smallest rtol or atol: the round-off of a trace-1 state */
 
 /* Integrators (see the top of this file). */
 enum { QS_EVOLVE_KRYLOV = 0, QS_EVOLVE_BDF = 1 };

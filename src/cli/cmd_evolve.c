@@ -281,9 +281,9 @@ static void print_text(const qs_evolve *e, const qs_analysis *an, const int *foc
     }
     printf(", couplings on at t = 0; %d samples to T = %g\n\n", N, t[N - 1]);
     char head[32];
-    printf("%-16s", "pair S(t)");
-    for (int i = 0; i < nk; i++) { snprintf(head, sizeof head, "t=%.4g", t[ks[i]]); printf(" %-12s", head); }
-    printf(" %-12s %s\n", "steady", "|S(T) - steady|");
+    if (n > 1) printf("%-16s", "pair S(t)");
+    for (int i = 0; i < nk && n > 1; i++) { snprintf(head, sizeof head, "t=%.4g", t[ks[i]]); printf(" %-12s", head); }
+    if (n > 1) printf(" %-12s %s\n", "steady", "|S(T) - steady|");
     for (int a = 0, q = 0; a < n; a++)
         for (int b = a + 1; b < n; b++, q++) {
             char name[2 * QS_NAME_MAX + 2];
@@ -293,7 +293,7 @@ static void print_text(const qs_evolve *e, const qs_analysis *an, const int *foc
             for (int i = 0; i < nk; i++) printf(" %-12.6g", S[ks[i]]);
             printf(" %-12.6g %.2e\n", S_ss[q], fabs(S[N - 1] - S_ss[q]));
         }
-    printf("\n%-16s", "oscillator <n>");
+    printf("%s%-16s", n > 1 ? "\n" : "", "oscillator <n>");
     for (int i = 0; i < nk; i++) { snprintf(head, sizeof head, "t=%.4g", t[ks[i]]); printf(" %-12s", head); }
     printf(" %-12s %s\n", "steady", "|<n>(T) - steady|");
     for (int x = 0; x < n; x++) {
@@ -302,8 +302,10 @@ static void print_text(const qs_evolve *e, const qs_analysis *an, const int *foc
         for (int i = 0; i < nk; i++) printf(" %-12.6g", v[ks[i]]);
         printf(" %-12.6g %.2e\n", n_ss[x], fabs(v[N - 1] - n_ss[x]));
     }
-    printf("\nchecks (worst over the samples): |Tr rho - 1| %.2e, hermiticity %.2e, smallest eigenvalue of a pair state %.2e\n",
-           qs_evolve_trace_error_max(e), qs_evolve_hermiticity_error_max(e), qs_evolve_min_eigenvalue(e));
+    printf("\nchecks (worst over the samples): |Tr rho - 1| %.2e, hermiticity %.2e", qs_evolve_trace_error_max(e),
+           qs_evolve_hermiticity_error_max(e));
+    if (n > 1) printf(", smallest eigenvalue of a pair state %.2e", qs_evolve_min_eigenvalue(e));
+    putchar('\n');
     if (strcmp(qs_evolve_method(e), "bdf") == 0)
         printf("integrator: CVODE BDF, rtol %g, atol %g: %ld steps, %ld right-hand sides, %ld factorisations", qs_evolve_rtol(e),
                qs_evolve_atol(e), qs_evolve_total_steps(e), qs_evolve_rhs_evaluations(e), qs_evolve_factorizations(e));
@@ -345,10 +347,12 @@ static int write_plot(const char *dir, const qs_evolve *e, char **names)
     fputs("# gnuplot script for evolve.csv; run `gnuplot evolve.gp` in this folder to redraw\n"
           "set terminal pngcairo size 1000,600 noenhanced font ',11'\nset output 'evolve.png'\n"
           "set datafile separator ','\nset datafile columnheaders\nset key outside right\nset grid\n"
-          "set xlabel 't'\nset ylabel 'S'\nset y2label 'mean_n'\nset ytics nomirror\nset y2tics\nplot", fp);
+          "set xlabel 't'\n", fp);
+    if (pairs) fputs("set ylabel 'S'\nset y2label 'mean_n'\nset ytics nomirror\nset y2tics\nplot", fp);
+    else fputs("set ylabel 'mean_n'\nplot", fp);     /* one oscillator: no pair, one axis */
     for (int v = 0; v < pairs + n; v++) {   /* S_<a>-<b> then mean_n_<j>: the first columns */
         fprintf(fp, "%s \\\n  'evolve.csv' using (column(\"t\")):(column(\"%s\")) with lines lw 2 %s title \"%s\"",
-                first ? "" : ",", names[v], v < pairs ? "axes x1y1" : "dt 2 axes x1y2", names[v]);
+                first ? "" : ",", names[v], v < pairs ? "axes x1y1" : pairs ? "dt 2 axes x1y2" : "dt 2", names[v]);
         first = 0;
     }
     fputc('\n', fp);
@@ -419,12 +423,18 @@ int cmd_evolve(int argc, char **argv)
         }
         if ((r = cli_take(argc, argv, &i, "--rtol", 1, &v)) != 0) {
             if (r < 0 || !cli_real("--rtol", v, &eo.rtol)) goto done;
-            if (!(eo.rtol > 0 && eo.rtol < 1)) { fprintf(stderr, "qsync: --rtol must lie in (0, 1), not %s\n", v); goto done; }
+            if (!(eo.rtol >= QS_EVOLVE_TOL_MIN && eo.rtol < 1)) {
+                fprintf(stderr, "qsync: --rtol must lie in [%g, 1) (below is round-off), not %s\n", QS_EVOLVE_TOL_MIN, v);
+                goto done;
+            }
             continue;
         }
         if ((r = cli_take(argc, argv, &i, "--atol", 1, &v)) != 0) {
             if (r < 0 || !cli_real("--atol", v, &eo.atol)) goto done;
-            if (!(eo.atol > 0 && eo.atol < 1)) { fprintf(stderr, "qsync: --atol must lie in (0, 1), not %s\n", v); goto done; }
+            if (!(eo.atol >= QS_EVOLVE_TOL_MIN && eo.atol < 1)) {
+                fprintf(stderr, "qsync: --atol must lie in [%g, 1) (below is round-off), not %s\n", QS_EVOLVE_TOL_MIN, v);
+                goto done;
+            }
             continue;
         }
         if ((r = cli_take(argc, argv, &i, "--max-steps", 1, &v)) != 0) {

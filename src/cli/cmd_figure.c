@@ -48,12 +48,12 @@ typedef struct {
     int threads, coarse, points, levels, resume;   /* 0: not given */
 } figure_run;
 
-/* The figure's model text into buf, with every "levels = X" line set to `levels` when
- * nonzero. 0 when it does not fit. */
-static int model_text(const qs_figure *f, int levels, char *buf, size_t size)
+/* The model text of a figure's sweep into buf, with every "levels = X" line set to `levels`
+ * when nonzero. 0 when it does not fit. */
+static int model_text(const qs_figure_sweep *s, int levels, char *buf, size_t size)
 {
     size_t used = 0;
-    for (const char *line = f->model; *line;) {
+    for (const char *line = s->model; *line;) {
         const char *nl = strchr(line, '\n');
         size_t len = nl ? (size_t)(nl - line) + 1 : strlen(line);
         int w = levels && strncmp(line, "levels = ", 9) == 0
@@ -67,20 +67,35 @@ static int model_text(const qs_figure *f, int levels, char *buf, size_t size)
     return 1;
 }
 
-/* The figure's axis a with its grid shrunk as the run asks (COUNT of a range to about a third
- * with --coarse, odd; at most --points values for ranges and lists) into *axis. */
-static void shrink_axis(const qs_axis *a, const figure_run *run, qs_axis *axis)
+/* A grid of n points shrunk as the run asks: to about a third with --coarse (odd, at least 3
+ * when it had them), at most --points. */
+static int shrink_count(int n, int range, const figure_run *run)
 {
-    *axis = *a;
-    int n = a->count, c = n;
-    if (!a->values && run->coarse) {
+    int c = n;
+    if (range && run->coarse) {
         c = n / 3;
         if (c < 3) c = n < 3 ? n : 3;
         if (c % 2 == 0 && c < n) c++;
     }
     if (run->points && c > run->points) c = run->points;
-    axis->count = c;
-    if (a->values) axis->stop = a->values[c - 1];
+    return c;
+}
+
+/* The figure's axis a with its grid shrunk as the run asks (ranges with --coarse, ranges and
+ * lists with --points) into *axis. */
+static void shrink_axis(const qs_axis *a, const figure_run *run, qs_axis *axis)
+{
+    *axis = *a;
+    axis->count = shrink_count(a->count, !a->values, run);
+    if (a->values) axis->stop = a->values[axis->count - 1];
+}
+
+/* The folder of sweep k of a figure: DIR/NAME or DIR/NAME/FOLDER. */
+static void sweep_folder(const qs_figure *f, int k, const char *out, char *dir, size_t size)
+{
+    const char *sub = f->sweeps[k].folder;
+    if (sub) snprintf(dir, size, "%s/%s/%s", out, f->name, sub);
+    else snprintf(dir, size, "%s/%s", out, f->name);
 }
 
 /* The folder for a figure must be one of ours: refuse (exit 2) a folder holding a plain
@@ -101,51 +116,95 @@ static int check_folder(const char *dir)
     return EXIT_OK;
 }
 
-static int run_figure(const qs_figure *f, const figure_run *run, int argc, char **argv)
+/* Every sweep folder of figure f checked (check_folder). */
+static int check_figure_folders(const qs_figure *f, const char *out)
 {
-    char dir[4096], path[4200], script[8192], model[4096], shape[64] = "";
-    snprintf(dir, sizeof dir, "%s/%s", run->out, f->name);
-    int rc = check_folder(dir);
+    char dir[4096];
+    for (int k = 0; k < qs_figure_sweep_count(f); k++) {
+        sweep_folder(f, k, out, dir, sizeof dir);
+        int rc = check_folder(dir);
+        if (rc != EXIT_OK) return rc;
+    }
+    return EXIT_OK;
+}
+
+/* Sweep k of figure f into its folder: model.ini, then the sweep as `qsync sweep` runs one.
+ * The preamble lines naming its grid (N1 = ..., NW = ...; FOLDER_N1 = ... for a sweep of its
+ * own folder) are appended to shape. *not_ok: its points whose status is not ok. */
+static int run_sweep(const qs_figure *f, int k, const figure_run *run, int argc, char **argv, char *shape, size_t shape_size,
+                     long *not_ok)
+{
+    const qs_figure_sweep *s = &f->sweeps[k];
+    char dir[4096], path[4200], model[4096];
+    sweep_folder(f, k, run->out, dir, sizeof dir);
+    int rc = cli_mkdirs(dir);
     if (rc != EXIT_OK) return rc;
-    if ((rc = cli_mkdirs(dir)) != EXIT_OK) return rc;
-    if (!model_text(f, run->levels, model, sizeof model)) return cli_fail(QS_EINPUT, "figure %s: model text too long", f->name);
+    if (!model_text(s, run->levels, model, sizeof model)) return cli_fail(QS_EINPUT, "figure %s: model text too long", f->name);
     snprintf(path, sizeof path, "%s/model.ini", dir);
     if ((rc = write_text(path, model)) != EXIT_OK) return rc;
     qs_axis axes[8];
-    for (int a = 0; a < f->n_axes && a < 8; a++) {
-        int len = (int)strlen(shape);
-        shrink_axis(&f->axes[a], run, &axes[a]);
-        snprintf(shape + len, sizeof shape - (size_t)len, "N%d = %d\n", a + 1, axes[a].count);
+    const char *prefix = s->folder ? s->folder : "", *sep = s->folder ? "_" : "";
+    for (int a = 0; a < s->n_axes && a < 8; a++) {
+        size_t len = strlen(shape);
+        shrink_axis(&s->axes[a], run, &axes[a]);
+        snprintf(shape + len, shape_size - len, "%s%sN%d = %d\n", prefix, sep, a + 1, axes[a].count);
+    }
+    int n_omega = s->spectrum.n_omega ? shrink_count(s->spectrum.n_omega, 1, run) : 0;
+    if (n_omega) {
+        size_t len = strlen(shape);
+        snprintf(shape + len, shape_size - len, "%s%sNW = %d\n", prefix, sep, n_omega);
     }
     qs_model *m = NULL;
     qs_error err;
     int st = qs_model_load(path, &m, &err);
     if (st != QS_OK) return cli_fail(st, "%s", err.message);
-    sweep_job job = {.command = "figure", .argc = argc, .argv = argv, .model = m, .n_axes = f->n_axes, .axes = axes,
-                     .n_ties = f->n_ties, .ties = f->ties, .out = dir, .resume = run->resume, .plot = 0,
+    sweep_job job = {.command = "figure", .argc = argc, .argv = argv, .model = m, .n_axes = s->n_axes, .axes = axes,
+                     .n_ties = s->n_ties, .ties = s->ties, .out = dir, .resume = run->resume, .plot = 0,
                      .progress_interval = SWEEP_PROGRESS_INTERVAL};
-    qs_figure_options(f, &job.options);
+    qs_figure_options(s, &job.options);
     if (run->threads) job.options.threads = job.options.classical_options.threads = run->threads;
-    if (par_rank() == 0) fprintf(stderr, "qsync figure %s: %s\n", f->name, f->summary);
-    double t0 = qs_now_cli();
     rc = sweep_job_run(&job);
     qs_model_free(&m);
-    if ((rc != EXIT_OK && rc != EXIT_NUMERIC) || par_rank() != 0) return rc;   /* under MPI, rank 0 draws */
-    snprintf(script, sizeof script,
-             "# Fig. %s of the paper: %s\n# data: sweep.csv (model.ini); run `gnuplot figure.gp` in this folder to redraw\n"
-             "# every column is named by its header in sweep.csv\n"
+    *not_ok = job.not_ok;
+    return rc;
+}
+
+static int run_figure(const qs_figure *f, const figure_run *run, int argc, char **argv)
+{
+    char dir[4096], path[4200], script[16384], shape[512] = "";
+    snprintf(dir, sizeof dir, "%s/%s", run->out, f->name);
+    int rc = check_figure_folders(f, run->out);
+    if (rc != EXIT_OK) return rc;
+    if (par_rank() == 0) fprintf(stderr, "qsync figure %s: %s\n", f->name, f->summary);
+    double t0 = qs_now_cli();
+    long bad = 0;
+    for (int k = 0; k < qs_figure_sweep_count(f); k++) {
+        long not_ok = 0;
+        int src = run_sweep(f, k, run, argc, argv, shape, sizeof shape, &not_ok);
+        bad += not_ok;
+        if (src != EXIT_OK && src != EXIT_NUMERIC) return src;
+        if (src != EXIT_OK) rc = src;
+        if (par_rank() != 0) continue;
+        if (qs_figure_sweep_count(f) > 1)
+            fprintf(stderr, "qsync figure %s: sweep %d of %d (%s/) done (%.1f s)\n", f->name, k + 1, qs_figure_sweep_count(f),
+                    f->sweeps[k].folder ? f->sweeps[k].folder : ".", qs_now_cli() - t0);
+    }
+    if (par_rank() != 0) return rc;   /* under MPI, rank 0 draws */
+    int n = snprintf(script, sizeof script,
+             "# Fig. %s of the paper: %s\n# data: the sweeps' files (model.ini beside each); run `gnuplot figure.gp` in this folder to redraw\n"
+             "# every column is named by its header\n"
              "set terminal pngcairo size 900,700 noenhanced font ',12'\nset output 'figure.png'\n"
              "set datafile separator ','\nset datafile missing 'nan'\nset datafile columnheaders\nset title 'Fig. %s: %s'\n"
-             "# points on each axis of the sweep (in the order of its --vary)\n%s%s",
+             "# points on each axis of the sweeps (in the order of their axes)\n%s%s",
              f->name, f->summary, f->name, f->summary, shape, f->plot);
+    if (n < 0 || (size_t)n >= sizeof script) return cli_fail(QS_EINPUT, "figure %s: script too long", f->name);
     snprintf(path, sizeof path, "%s/figure.gp", dir);
     int wrc = write_text(path, script);
     if (wrc != EXIT_OK) return wrc;
     int drawn = run_gnuplot(dir, "figure");
     if (!drawn && rc == EXIT_OK) rc = EXIT_IO;
-    long bad = job.not_ok;
     if (bad > 0 && f->note && !run->levels) fprintf(stderr, "qsync figure %s: %ld points do not read ok: %s\n", f->name, bad, f->note);
-    else if (bad > 0) fprintf(stderr, "qsync figure %s: %ld points do not read ok (see the status column of %s/sweep.csv)\n",
+    else if (bad > 0) fprintf(stderr, "qsync figure %s: %ld points do not read ok (see the status column of the sweep.csv files in %s)\n",
                               f->name, bad, dir);
     fprintf(stderr, "qsync figure %s: %s/%s (%.1f s)\n", f->name, dir, drawn ? "figure.png" : "sweep.csv, no figure.png", qs_now_cli() - t0);
     return rc;
@@ -201,9 +260,7 @@ int cmd_figure(int argc, char **argv)
         return EXIT_INPUT;
     }
     for (int f = 0; f < count; f++) {               /* refuse before computing any figure */
-        char dir[4096];
-        snprintf(dir, sizeof dir, "%s/%s", run.out, qs_figure_get(f)->name);
-        int rc = all || strcmp(name, qs_figure_get(f)->name) == 0 ? check_folder(dir) : EXIT_OK;
+        int rc = all || strcmp(name, qs_figure_get(f)->name) == 0 ? check_figure_folders(qs_figure_get(f), run.out) : EXIT_OK;
         if (rc != EXIT_OK) return rc;
     }
     int rc = cli_mkdirs(run.out);

@@ -209,24 +209,14 @@ KERNEL int escape_check(const double *restrict re, const double *restrict im, do
 KERNEL void phase_turned(const double *restrict br, const double *restrict bi, const double *restrict re,
                          const double *restrict im, double *restrict rot)
 {
-    double w[GROUP], zr[GROUP], zi[GROUP];
     int large = 0;
+    /* the usual case, a lane turned by tan w with |w| < 1/8: a few fused multiply-adds; a lane
+     * that turned further (or stands at 0) adds 0 here, and its atan2 below */
 #pragma omp simd reduction(| : large)
     for (int t = 0; t < GROUP; t++) {
-        zr[t] = re[t] * br[t] + im[t] * bi[t];
-        zi[t] = im[t] * br[t] - re[t] * bi[t];
-        w[t] = zi[t] / zr[t];
-        large |= !(zr[t] > 0 && fabs(w[t]) < ATAN_SMALL);
-    }
-    if (large) {                        /* a lane turned far (or stands at 0): the library's atan2 */
-#pragma omp simd
-        for (int t = 0; t < GROUP; t++) rot[t] += atan2(zi[t], zr[t]);
-        return;
-    }
-    /* the usual case, every lane turned by less than 1/8: a few fused multiply-adds */
-#pragma omp simd
-    for (int t = 0; t < GROUP; t++) {
-        double u = w[t] * w[t];
+        double zr = re[t] * br[t] + im[t] * bi[t], zi = im[t] * br[t] - re[t] * bi[t];
+        int far = !(fabs(zi) < ATAN_SMALL * zr);
+        double w = far ? 0.0 : zi / zr, u = w * w;
         double p = 1.0 / 17;
         p = p * u - 1.0 / 15;
         p = p * u + 1.0 / 13;
@@ -235,7 +225,14 @@ KERNEL void phase_turned(const double *restrict br, const double *restrict bi, c
         p = p * u - 1.0 / 7;
         p = p * u + 1.0 / 5;
         p = p * u - 1.0 / 3;
-        rot[t] += w[t] + w[t] * u * p;
+        rot[t] += w + w * u * p;
+        large |= far;
+    }
+    if (!large) return;
+#pragma omp simd
+    for (int t = 0; t < GROUP; t++) {
+        double zr = re[t] * br[t] + im[t] * bi[t], zi = im[t] * br[t] - re[t] * bi[t];
+        rot[t] += !(fabs(zi) < ATAN_SMALL * zr) ? atan2(zi, zr) : 0.0;
     }
 }
 

@@ -353,8 +353,11 @@ typedef struct {
     long steps, matvecs, rejected, max_steps;
 } krylov_ws;
 
+/* y = J x; rows split over OpenMP's threads on large sectors (each row's sum in the same order:
+ * the same bits on any number of threads). */
 static void matvec(const real_csr *J, const double *x, double *y)
 {
+#pragma omp parallel for schedule(static, 4096) if (J->n >= QS_KRYLOV_PARALLEL_MIN)
     for (size_t r = 0; r < J->n; r++) {
         double s = 0.0;
         for (int64_t p = J->ptr[r]; p < J->ptr[r + 1]; p++) s += J->val[p] * x[J->col[p]];
@@ -511,9 +514,12 @@ static double lu_entries(const real_csr *J)
 
 static int too_big(qs_error *err, double need, double limit, const char *which, size_t n, size_t nnz, double lu)
 {
-    char left[48];
-    return qs_error_set(err, QS_ETOOBIG, "the quench (%zu unknowns, a Jacobian of %zu non-zeros, LU about %.4g non-zeros) "
-                        "needs about %.4g MiB, but %s %s", n, nnz, lu, need / 1048576.0, qs_memory_left_phrase(left, limit), which);
+    char left[48], what[160];
+    if (lu > 0) snprintf(what, sizeof what, "%zu unknowns, a Jacobian of %zu non-zeros, an LU of about %.4g", n, nnz, lu);
+    else if (nnz > 0) snprintf(what, sizeof what, "%zu unknowns, a Jacobian of %zu non-zeros", n, nnz);
+    else snprintf(what, sizeof what, "%zu unknowns", n);
+    return qs_error_set(err, QS_ETOOBIG, "the quench (%s) needs about %.4g MiB, but %s %s", what, need / 1048576.0,
+                        qs_memory_left_phrase(left, limit), which);
 }
 
 /* ---- the run ---- */
@@ -523,8 +529,10 @@ static int check_input(const qs_model *m, double T, int samples, const qs_evolve
     if (!(T > 0) || !isfinite(T)) return qs_error_set(err, QS_EINPUT, "the end time must be finite and > 0, not %g", T);
     if (samples < 2 || samples > QS_EVOLVE_MAX_SAMPLES)
         return qs_error_set(err, QS_EINPUT, "samples must lie in 2..%d, not %d", QS_EVOLVE_MAX_SAMPLES, samples);
-    if (!(o->rtol > 0 && o->rtol < 1)) return qs_error_set(err, QS_EINPUT, "rtol must lie in (0, 1), not %g", o->rtol);
-    if (!(o->atol > 0 && o->atol < 1)) return qs_error_set(err, QS_EINPUT, "atol must lie in (0, 1), not %g", o->atol);
+    if (!(o->rtol >= QS_EVOLVE_TOL_MIN && o->rtol < 1))
+        return qs_error_set(err, QS_EINPUT, "rtol must lie in [%g, 1), not %g", QS_EVOLVE_TOL_MIN, o->rtol);
+    if (!(o->atol >= QS_EVOLVE_TOL_MIN && o->atol < 1))
+        return qs_error_set(err, QS_EINPUT, "atol must lie in [%g, 1), not %g", QS_EVOLVE_TOL_MIN, o->atol);
     if (o->method != QS_EVOLVE_KRYLOV && o->method != QS_EVOLVE_BDF) return qs_error_set(err, QS_EINPUT, "unknown method %d", o->method);
     if (o->krylov_dim < 4 || o->krylov_dim > 200)
         return qs_error_set(err, QS_EINPUT, "the Krylov dimension must lie in 4..200, not %d", o->krylov_dim);

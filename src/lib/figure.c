@@ -42,11 +42,16 @@ static const qs_axis axes_4ab[] = {RANGE(p_Comega, -40, 40, 81), RANGE(p_V1, 0.0
 static const qs_axis axes_4cd[] = {RANGE(p_V1, 0, 0.5, 41), RANGE(p_V2, -0.5, 0.5, 81)};
 static const qs_axis axes_ring4[] = {RANGE(p_ring4, -30, 30, 121)};
 static const qs_axis axes_ring6[] = {RANGE(p_ring6, -40, 40, 41)};
+static const qs_axis axes_tongue_classical[] = {RANGE(p_12, 0, 0.4, 11), RANGE(p_1omega, -6, 6, 49)};
+static const qs_axis axes_tongue_quantum[] = {RANGE(p_12, 0, 0.5, 11), RANGE(p_1omega, -30, 30, 121)};
 static const qs_tie tie_K[] = {{"K", "1/sigma"}};
 
 #define TWO_OSC(K_, NBAR1, NBAR2, SIGMA, V, LEVELS)                                             \
     "[defaults]\ngamma = 1\nsigma = " SIGMA "\nK = " K_ "\nlevels = " LEVELS "\n"               \
     "[oscillator 1]\nnbar = " NBAR1 "\n[oscillator 2]\nnbar = " NBAR2 "\n[coupling]\n1-2 = " V "\n"
+
+/* Fig. 2a's classical model (noise = gamma_T n_T = 0.1) */
+#define FIG_2A "[defaults]\ngamma = 1\nsigma = 0.2\nK = 2\nnbar = 2\nnoise = 0.1\n[oscillator 1]\n[oscillator 2]\n[coupling]\n1-2 = 0.05\n"
 
 #define THREE_OSC                                                                               \
     "# A and B identical, C detuned by Delta = omega_C - omega_A; V1: A-C and B-C, V2: A-B\n"   \
@@ -57,10 +62,10 @@ static const qs_tie tie_K[] = {{"K", "1/sigma"}};
 
 static const qs_figure figures[] = {
     {"2a", "classical S/V against Delta for V = 0.1 x (1/6, 1/4, 3/8, 1/2), error bands 1 sigma",
-     "# Fig. 2a: the classical Langevin model (Eq. 5), noise = gamma_T n_T = 0.1, cutoff |alpha|^2 = 8\n"
-     "[defaults]\ngamma = 1\nsigma = 0.2\nK = 2\nnbar = 2\nnoise = 0.1\n[oscillator 1]\n[oscillator 2]\n[coupling]\n1-2 = 0.05\n",
+     {{"# Fig. 2a: the classical Langevin model (Eq. 5), noise = gamma_T n_T = 0.1, cutoff |alpha|^2 = 8\n" FIG_2A,
      .n_axes = 2, .axes = axes_2a, .classical = 1, .truncation = QS_SWEEP_TRUNCATION_OFF, .trajectories = 512, .burn_in = 30,
-     .target_err = 0.005, .plot =
+     .target_err = 0.005}},
+     .plot =
      "set xlabel 'Delta = omega_1 - omega_2'\nset ylabel 'S / V'\nset key top right\nset grid\nset style fill transparent solid 0.3 noborder\n"
      "array V[4] = [0.1/6, 0.025, 0.0375, 0.05]\nat(v) = abs(column('1-2') - v) < 1e-12\n"
      "plot for [k=1:4] 'sweep.csv' using '1.omega':(at(V[k]) ? (column('S_1-2') - column('S_err_1-2')) / column('1-2') : NaN)"
@@ -68,8 +73,9 @@ static const qs_figure figures[] = {
      "  for [k=1:4] 'sweep.csv' using '1.omega':(at(V[k]) ? column('S_1-2') / column('1-2') : NaN) with lines lw 2 lc k "
      "title sprintf('S_1-2 / V at V = %.4f', V[k])\n", NULL},
     {"2b", "quantum S/V against Delta for V = 0.05, 0.2, 0.35, 0.5, first order dashed",
-     "# Fig. 2b\n" TWO_OSC("10", "2", "2", "0.2", "0.05", "10"),
-     .n_axes = 2, .axes = axes_2b, .perturb = 1, .truncation = QS_SWEEP_TRUNCATION_AUTO, .plot =
+     {{"# Fig. 2b\n" TWO_OSC("10", "2", "2", "0.2", "0.05", "10"),
+     .n_axes = 2, .axes = axes_2b, .perturb = 1, .truncation = QS_SWEEP_TRUNCATION_AUTO}},
+     .plot =
      "set xlabel 'Delta = omega_1 - omega_2'\nset ylabel 'S / V'\nset key top center\nset grid\n"
      "at(v) = abs(column('1-2') - v) < 1e-9\n"
      "plot for [k=0:3] 'sweep.csv' using '1.omega':(at(0.05 + 0.15*k) ? column('S_1-2') / column('1-2') : NaN) with lines lw 2 "
@@ -77,8 +83,9 @@ static const qs_figure figures[] = {
      "  'sweep.csv' using '1.omega':(at(0.05) ? column('S1_1-2') / column('1-2') : NaN) with lines dt 2 lw 2 lc rgb 'black' "
      "title 'S1_1-2 / V at V = 0.05 (first order)'\n", NULL},
     {"3a", "S against (Delta, sigma), K = 1/sigma; inset S/sigma at sigma = 0.2, 0.4, 0.6, 0.8",
-     "# Fig. 3a (K is tied to 1/sigma by the sweep)\n" TWO_OSC("5", "4", "4", "0.2", "0.1", "10"),
-     .n_axes = 2, .axes = axes_3a, .n_ties = 1, .ties = tie_K, .truncation = QS_SWEEP_TRUNCATION_AUTO, .plot =
+     {{"# Fig. 3a (K is tied to 1/sigma by the sweep)\n" TWO_OSC("5", "4", "4", "0.2", "0.1", "10"),
+     .n_axes = 2, .axes = axes_3a, .n_ties = 1, .ties = tie_K, .truncation = QS_SWEEP_TRUNCATION_AUTO}},
+     .plot =
      "set multiplot\nset xlabel 'Delta'\nset ylabel 'sigma'\nset cblabel 'S_1-2'\nset palette rgb 33,13,10\n"
      "set xrange [-25:25]\nset yrange [0.1:1]\nplot 'sweep.csv' using '1.omega':'sigma':'S_1-2' with image notitle\n"
      "set origin 0.5,0.5\nset size 0.36,0.42\nunset title\nunset cblabel\nset xlabel 'Delta' offset 0,0.5\nset ylabel 'S/sigma' offset 1,0\n"
@@ -92,60 +99,89 @@ static const qs_figure figures[] = {
      "against S at 26 levels the error there is at most 2.9e-3 (below --s-tol 5e-3; 2% of the colour range). "
      "More levels move this band, they do not remove it (12 levels: sigma 0.54-0.74)"},
     {"3b", "S against (nbar_2, sigma) at equal frequencies, nbar_1 = 4, K = 1/sigma",
-     "# Fig. 3b (K tied to 1/sigma)\n" TWO_OSC("5", "4", "4", "0.2", "0.1", "12"),
-     .n_axes = 2, .axes = axes_3b, .n_ties = 1, .ties = tie_K, .truncation = QS_SWEEP_TRUNCATION_AUTO, .plot =
+     {{"# Fig. 3b (K tied to 1/sigma)\n" TWO_OSC("5", "4", "4", "0.2", "0.1", "12"),
+     .n_axes = 2, .axes = axes_3b, .n_ties = 1, .ties = tie_K, .truncation = QS_SWEEP_TRUNCATION_AUTO}},
+     .plot =
      "set xlabel 'nbar_2 (nbar_1 = 4)'\nset ylabel 'sigma'\nset cblabel 'S_1-2'\nset palette rgb 33,13,10\n"
      "set xrange [2:6]\nset yrange [0.1:1]\nplot 'sweep.csv' using '2.nbar':'sigma':'S_1-2' with image notitle\n", NULL},
     {"3c", "S against (dn, Delta) with the resonances of Eq. 7; sigma = 0.2, K = 5",
-     "# Fig. 3c\n" TWO_OSC("5", "4", "4", "0.2", "0.1", "12"),
-     .n_axes = 2, .axes = axes_3c, .truncation = QS_SWEEP_TRUNCATION_AUTO, .plot =
+     {{"# Fig. 3c\n" TWO_OSC("5", "4", "4", "0.2", "0.1", "12"),
+     .n_axes = 2, .axes = axes_3c, .truncation = QS_SWEEP_TRUNCATION_AUTO}},
+     .plot =
      "K = 5\nset xlabel 'dn = nbar_2 - nbar_1'\nset ylabel 'Delta'\nset cblabel 'S_1-2'\nset palette rgb 33,13,10\n"
      "set xrange [-2:2]\nset yrange [-30:30]\nset key bottom left\n"
      "plot 'sweep.csv' using (column('2.nbar') - 4):'1.omega':'S_1-2' with image notitle, -2*K*(x+1) with lines dt 2 lc rgb 'white' lw 2 title 'Eq. 7', "
      "-2*K*(x-1) with lines dt 2 lc rgb 'white' lw 2 notitle\n", NULL},
     {"3d", "S against (K, Delta); sigma = 0.2",
-     "# Fig. 3d (18 levels: at small K the Kerr resonances Delta = 2K m reach beyond 10)\n" TWO_OSC("5", "4", "4", "0.2", "0.1", "18"),
-     .n_axes = 2, .axes = axes_3d, .truncation = QS_SWEEP_TRUNCATION_AUTO, .plot =
+     {{"# Fig. 3d (18 levels: at small K the Kerr resonances Delta = 2K m reach beyond 10)\n" TWO_OSC("5", "4", "4", "0.2", "0.1", "18"),
+     .n_axes = 2, .axes = axes_3d, .truncation = QS_SWEEP_TRUNCATION_AUTO}},
+     .plot =
      "set xlabel 'K'\nset ylabel 'Delta'\nset cblabel 'S_1-2'\nset palette rgb 33,13,10\nset xrange [0.25:10]\nset yrange [-25:25]\n"
      "set key bottom left\nplot 'sweep.csv' using 'K':'1.omega':'S_1-2' with image notitle, 2*x with lines dt 2 lc rgb 'white' lw 2 title 'Delta = +-2K', "
      "-2*x with lines dt 2 lc rgb 'white' lw 2 notitle\n",
      "where the one-level estimate exceeds 5e-3 (K <= 1, |Delta| >= 4.5) it overstates the error 5-20 times: against S "
      "at 36 levels the error there is at most 1.6e-3 (below --s-tol 5e-3). At 10 levels the estimate understates it "
      "instead (K = 0.25, Delta = 5.5: 9e-4 estimated, 5.2e-3 true), hence 18 levels"},
-    {"4a", "S_AC against (Delta, V1), V2 = 0", THREE_OSC,
-     .n_axes = 2, .axes = axes_4ab, .truncation = QS_SWEEP_TRUNCATION_AUTO, .plot =
+    {"4a", "S_AC against (Delta, V1), V2 = 0",
+     {{THREE_OSC,
+     .n_axes = 2, .axes = axes_4ab, .truncation = QS_SWEEP_TRUNCATION_AUTO}},
+     .plot =
      "set xlabel 'Delta = omega_C - omega_A'\nset ylabel 'V1'\nset cblabel 'S_A-C'\nset palette rgb 33,13,10\n"
      "set xrange [-40:40]\nset yrange [0.02:0.5]\nplot 'sweep.csv' using 'C.omega':'A-C':'S_A-C' with image notitle\n", NULL},
-    {"4b", "S_AB (identical A, B, coupled only through C) against (Delta, V1), V2 = 0", THREE_OSC,
-     .n_axes = 2, .axes = axes_4ab, .truncation = QS_SWEEP_TRUNCATION_AUTO, .plot =
+    {"4b", "S_AB (identical A, B, coupled only through C) against (Delta, V1), V2 = 0",
+     {{THREE_OSC,
+     .n_axes = 2, .axes = axes_4ab, .truncation = QS_SWEEP_TRUNCATION_AUTO}},
+     .plot =
      "set xlabel 'Delta = omega_C - omega_A'\nset ylabel 'V1'\nset cblabel 'S_A-B'\nset palette rgb 33,13,10\n"
      "set xrange [-40:40]\nset yrange [0.02:0.5]\nplot 'sweep.csv' using 'C.omega':'A-C':'S_A-B' with image notitle\n", NULL},
-    {"4c", "S_AC against (V1, V2) at Delta = 2K (V2 of either sign)", THREE_OSC,
-     .n_axes = 2, .axes = axes_4cd, .truncation = QS_SWEEP_TRUNCATION_AUTO, .plot =
+    {"4c", "S_AC against (V1, V2) at Delta = 2K (V2 of either sign)",
+     {{THREE_OSC,
+     .n_axes = 2, .axes = axes_4cd, .truncation = QS_SWEEP_TRUNCATION_AUTO}},
+     .plot =
      "set xlabel 'V1 (A-C, B-C)'\nset ylabel 'V2 (A-B)'\nset cblabel 'S_A-C'\nset palette rgb 33,13,10\n"
      "set xrange [0:0.5]\nset yrange [-0.5:0.5]\nplot 'sweep.csv' using 'A-C':'A-B':'S_A-C' with image notitle\n", NULL},
-    {"4d", "S_AB against (V1, V2) at Delta = 2K: suppressed where direct and mediated coupling cancel (V2 < 0)", THREE_OSC,
-     .n_axes = 2, .axes = axes_4cd, .truncation = QS_SWEEP_TRUNCATION_AUTO, .plot =
+    {"4d", "S_AB against (V1, V2) at Delta = 2K: suppressed where direct and mediated coupling cancel (V2 < 0)",
+     {{THREE_OSC,
+     .n_axes = 2, .axes = axes_4cd, .truncation = QS_SWEEP_TRUNCATION_AUTO}},
+     .plot =
      "set xlabel 'V1 (A-C, B-C)'\nset ylabel 'V2 (A-B)'\nset cblabel 'S_A-B'\nset palette rgb 33,13,10\n"
      "set xrange [0:0.5]\nset yrange [-0.5:0.5]\nplot 'sweep.csv' using 'A-C':'A-B':'S_A-B' with image notitle\n", NULL},
+    {"tongue", "Arnold tongue: classical beat |nu_1 - nu_2| (Fig. 2a model) beside quantum S (Fig. 2b model) against (Delta, V)",
+     {{"# the classical Arnold tongue at the parameters of Fig. 2a (cutoff |alpha|^2 = 8)\n" FIG_2A,
+       .n_axes = 2, .axes = axes_tongue_classical, .folder = "classical", .classical = 1, .trajectories = 512, .burn_in = 30},
+      {"# the quantum map at the parameters of Fig. 2b\n" TWO_OSC("10", "2", "2", "0.2", "0.05", "10"),
+       .n_axes = 2, .axes = axes_tongue_quantum, .folder = "quantum", .truncation = QS_SWEEP_TRUNCATION_AUTO}},
+     .plot =
+     "set terminal pngcairo size 1400,600 noenhanced font ',12'\nset output 'figure.png'\n"
+     "set multiplot layout 1,2\nset palette rgb 33,13,10\nset xlabel 'Delta = omega_1 - omega_2'\nset ylabel 'V = C_12'\n"
+     "set title 'classical (K = 2, noise 0.1): beat frequency' font ',11'\nset cblabel '|beat_1-2| = |nu_1 - nu_2|'\n"
+     "set xrange [-6:6]\nset yrange [0:0.4]\n"
+     "plot 'classical/sweep.csv' using '1.omega':'1-2':(abs(column('beat_1-2'))) with image notitle\n"
+     "set title 'quantum (K = 10): synchronization; dashed: Delta = +-2K (Eq. 7)' font ',11'\nset cblabel 'S_1-2'\n"
+     "set xrange [-30:30]\nset yrange [0:0.5]\nset arrow 1 from -20, graph 0 to -20, graph 1 nohead dt 2 lw 2 lc rgb 'white' front\n"
+     "set arrow 2 from 20, graph 0 to 20, graph 1 nohead dt 2 lw 2 lc rgb 'white' front\n"
+     "plot 'quantum/sweep.csv' using '1.omega':'1-2':'S_1-2' with image notitle\n"
+     "unset multiplot\n", NULL},
     {"ring4", "ring A - B - A2 - B2: S between identical oscillators against the detuning Delta of B and B2",
-     "# ring of four, the B's detuned by Delta; parameters as Fig. 4\n"
+     {{"# ring of four, the B's detuned by Delta; parameters as Fig. 4\n"
      "[defaults]\ngamma = 1\nsigma = 0.2\nK = 10\nnbar = 1\nlevels = 4\n"
      "[oscillator A]\n[oscillator B]\nomega = 20\n[oscillator A2]\n[oscillator B2]\nomega = 20\n"
      "[coupling]\nA-B = 0.1\nB-A2 = 0.1\nA2-B2 = 0.1\nB2-A = 0.1\n",
-     .n_axes = 1, .axes = axes_ring4, .truncation = QS_SWEEP_TRUNCATION_AUTO, .plot =
+     .n_axes = 1, .axes = axes_ring4, .truncation = QS_SWEEP_TRUNCATION_AUTO}},
+     .plot =
      "set xlabel 'Delta = omega_B - omega_A'\nset ylabel 'S'\nset grid\nset key top center\n"
      "plot 'sweep.csv' using 'B.omega':'S_A-B' with lines lw 2 title 'S_A-B (neighbours)', "
      "'' using 'B.omega':'S_A-A2' with lines lw 2 title 'S_A-A2 (identical)', "
      "'' using 'B.omega':'S_B-B2' with lines lw 2 title 'S_B-B2 (identical)'\n", NULL},
     {"ring6", "ring of six A - B - A2 - B2 - A3 - B3 (beyond the paper): S against the detuning Delta of the Bs",
-     "# ring of six, the B's detuned by Delta; parameters as Fig. 4. Sector 1,703,636 unknowns:\n"
+     {{"# ring of six, the B's detuned by Delta; parameters as Fig. 4. Sector 1,703,636 unknowns:\n"
      "# solved by GMRES, each point started from its neighbour's state.\n"
      "[defaults]\ngamma = 1\nsigma = 0.2\nK = 10\nnbar = 1\nlevels = 4\n"
      "[oscillator A]\n[oscillator B]\nomega = 20\n[oscillator A2]\n[oscillator B2]\nomega = 20\n"
      "[oscillator A3]\n[oscillator B3]\nomega = 20\n"
      "[coupling]\nA-B = 0.1\nB-A2 = 0.1\nA2-B2 = 0.1\nB2-A3 = 0.1\nA3-B3 = 0.1\nB3-A = 0.1\n",
-     .n_axes = 1, .axes = axes_ring6, .truncation = QS_SWEEP_TRUNCATION_SAMPLED, .plot =
+     .n_axes = 1, .axes = axes_ring6, .truncation = QS_SWEEP_TRUNCATION_SAMPLED}},
+     .plot =
      "set xlabel 'Delta = omega_B - omega_A'\nset ylabel 'S'\nset grid\nset key top center\nset title font ',11'\n"
      "plot 'sweep.csv' using 'B.omega':'S_A-B' with linespoints pt 7 ps 0.6 lw 2 title 'S_A-B (neighbours)', "
      "'' using 'B.omega':'S_A-A2' with linespoints pt 7 ps 0.6 lw 2 title 'S_A-A2 (identical, next-nearest; = S_A-A3)', "
@@ -170,13 +206,20 @@ const qs_figure *qs_figure_find(const char *name)
     return NULL;
 }
 
-void qs_figure_options(const qs_figure *f, qs_sweep_options *o)
+int qs_figure_sweep_count(const qs_figure *f)
+{
+    int n = 1;
+    while (n < QS_FIGURE_MAX_SWEEPS && f->sweeps[n].model) n++;
+    return n;
+}
+
+void qs_figure_options(const qs_figure_sweep *s, qs_sweep_options *o)
 {
     qs_sweep_defaults(o);
-    o->classical = f->classical;
-    o->perturb = f->perturb;
-    o->truncation = f->classical ? QS_SWEEP_TRUNCATION_OFF : f->truncation;
-    if (f->trajectories > 0) o->classical_options.trajectories = f->trajectories;
-    if (f->burn_in > 0) o->classical_options.burn_in = f->burn_in;
-    o->target_err = f->target_err;
+    o->classical = s->classical;
+    o->perturb = s->perturb;
+    o->truncation = s->classical ? QS_SWEEP_TRUNCATION_OFF : s->truncation;
+    if (s->trajectories > 0) o->classical_options.trajectories = s->trajectories;
+    if (s->burn_in > 0) o->classical_options.burn_in = s->burn_in;
+    o->target_err = s->target_err;
 }
