@@ -276,7 +276,7 @@ def main():
                        (["--bogus"], "--bogus"), (["--threads", "0"], "--threads"), (["--full"], "--full")):
         r = run(["spectrum", small] + args)
         check(f"spectrum {' '.join(args)}: exit 2 naming {word}", r.returncode == 2 and word in r.stderr and r.stdout == "",
-              f"exit {r.returncode}: {r.stderr.strip()[:120]}")
+              f"exit {r.returncode}: {r.stderr.strip().splitlines()[0][:120] if r.stderr.strip() else ''}")
     r = run(["spectrum"])
     check("spectrum without a model: exit 2", r.returncode == 2 and "no model file" in r.stderr, f"exit {r.returncode}")
     r = run(["spectrum", os.path.join(MODELS, "missing.ini")])
