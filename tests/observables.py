@@ -21,8 +21,18 @@ phi_max_Q 1e-6 (the optimiser locates a flat maximum to about sqrt(round-off / c
 The P and P_Q columns of --phase-distribution are compared with the same integrals, and
 --save-state FILE.npy and --save-reduced, read by numpy.load, with QuTiP's ρ and ptrace
 (same basis order).
+Dynamical observables (MODEL.md §8) against QuTiP's Liouvillian (qutip.liouvillian, sparse,
+cut into its excitation-difference sectors by index): relaxation_rate and coherence_rate are
+the smallest −Re λ of numpy's eigenvalues (on the networks within qsync steady's size rule, sector 0
+of at most 400 unknowns; above it, that they read null with the rule as reason) on sector 0 (the steady state's 0 left out) and −1
+(1e-8); the spectrum S_j(ω) = Σ_m 2 Re[w_m/(iω − λ_m)] from the eigenvectors on sector −1 (checked
+against qutip.spectrum at three frequencies, 1e-8 relative, where the network is small enough for
+its full diagonalisation: D ≤ 44), its global maximum found by a
+dense grid and a bounded optimiser and its half-height crossings by brentq, give peak_frequency
+(1e-6 absolute) and fwhm (1e-6 relative).
 Exact limits (the couplings set to 0): negativity, log_negativity, mutual information and
-correlation 0 to 1e-12, S = S_Q = 0. --save-state above its limit is refused (exit 2, no
+correlation 0 to 1e-12, S = S_Q = 0; coherence_rate is the smallest κ_n = [Γ(n) + Γ(n−1)]/2
+(1e-10), every coherence |n−1⟩⟨n| being an eigenmode. --save-state above its limit is refused (exit 2, no
 file), and an unwritable path exits 1.
 """
 import csv
@@ -35,7 +45,7 @@ import tempfile
 
 import numpy as np
 import qutip
-from scipy.optimize import minimize_scalar
+from scipy.optimize import brentq, minimize_scalar
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from checks import check, finish  # noqa: E402
@@ -44,6 +54,7 @@ from qutip_peer import build, measure  # noqa: E402
 QSYNC, MODELS = sys.argv[1], sys.argv[2]
 EXAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples")
 TOL, TOL_ANGLE, TOL_ZERO = 1e-8, 1e-6, 1e-12
+TOL_PEAK = 1e-6          # peak_frequency (absolute) and fwhm (relative): the library refines between grid points
 
 
 def steady(*args):
@@ -116,7 +127,84 @@ def husimi_coefficients(rab, La, Lb):
     return c
 
 
-def compare(label, model_args, uncoupled=False):
+def sector_blocks(H, c_ops, dims):
+    """QuTiP's Liouvillian cut into sectors: {k: (indices, dense block)} for k = 0, −1; vec(ρ)
+    is column-stacked (index i + D j for ρ_ij), k = N(i) − N(j) (ket minus bra excitations)."""
+    L = qutip.liouvillian(H, c_ops).data.tocsr()
+    D = int(np.prod(dims))
+    tot = np.array([sum(np.unravel_index(s, dims)) for s in range(D)])
+    idx = np.arange(D * D)
+    k = tot[idx % D] - tot[idx // D]
+    out = {}
+    for sector in (0, -1):
+        sel = np.where(k == sector)[0]
+        out[sector] = (sel, L[sel][:, sel].toarray())
+    return out
+
+
+def dynamics_reference(H, c_ops, dims, a_ops, rho):
+    """relaxation_rate, coherence_rate, and per oscillator (peak_frequency, fwhm, S(ω) at three
+    points vs qutip.spectrum: largest relative difference), from QuTiP's Liouvillian."""
+    blocks = sector_blocks(H, c_ops, dims)
+    ev0 = np.linalg.eigvals(blocks[0][1])
+    ev0 = np.delete(ev0, int(np.argmin(np.abs(ev0))))          # the steady state's 0
+    relaxation = float(np.min(-ev0.real))
+    sel, L1 = blocks[-1]
+    lam, R = np.linalg.eig(L1)
+    Rinv = np.linalg.inv(R)
+    coherence = float(np.min(-lam.real))
+    per = []
+    for a in a_ops:
+        b = (a * rho).full().reshape(-1, order="F")[sel]
+        u = a.dag().full().T.reshape(-1, order="F")[sel]     # Tr[a† X] = u · vec(X)
+        w = (u @ R) * (Rinv @ b)
+
+        def S(om, w=w):
+            return float(np.sum(2 * np.real(w / (1j * om - lam))))
+        lo, hi = float(np.min(lam.imag)) - 10, float(np.max(lam.imag)) + 10
+        grid = np.linspace(lo, hi, 40001)
+        vals = np.array([S(x) for x in grid])
+        i = int(np.argmax(vals))
+        h = grid[1] - grid[0]
+        res = minimize_scalar(lambda x: -S(x), bounds=(grid[i] - h, grid[i] + h), method="bounded",
+                              options={"xatol": 1e-12})
+        peak, height = res.x, -res.fun
+        left = i
+        while left > 0 and vals[left] > height / 2:
+            left -= 1
+        right = i
+        while right < len(grid) - 1 and vals[right] > height / 2:
+            right += 1
+        if vals[left] <= height / 2 and vals[right] <= height / 2:
+            fwhm = brentq(lambda x: S(x) - height / 2, peak, grid[right], xtol=1e-13) - \
+                brentq(lambda x: S(x) - height / 2, grid[left], peak, xtol=1e-13)
+        else:
+            fwhm = math.nan
+        qdiff = math.nan                 # qutip.spectrum diagonalises the whole Liouvillian: small networks only
+        if np.prod(dims) <= 44:
+            probe = [peak, peak + 0.7, peak - 3.1]
+            q = qutip.spectrum(H, probe, c_ops, a.dag(), a)
+            mine = np.array([S(x) for x in probe])
+            qdiff = float(np.max(np.abs(q - mine) / np.maximum(np.abs(mine), 1e-300)))
+        per.append((peak, fwhm, qdiff))
+    return relaxation, coherence, per
+
+
+def kappa_min(o):
+    """min over n of κ_n = [Γ(n) + Γ(n−1)]/2 for an uncoupled oscillator (MODEL.md §8)."""
+    L = o["levels"]
+
+    def f(x, n0, s):
+        return s * s / ((x - n0) ** 2 + s * s)
+
+    def G(k):
+        up = o["gamma_plus"] * f(k + 1, o["n_plus"], o["sigma_plus"]) * (k + 1) if k < L - 1 else 0.0
+        down = o["gamma_minus"] * f(k, o["n_minus"], o["sigma_minus"]) * k
+        return up + down
+    return min((G(n) + G(n - 1)) / 2 for n in range(1, L))
+
+
+def compare(label, model_args, uncoupled=False, dynamics=True):
     with tempfile.TemporaryDirectory() as tmp:
         npy, pcsv = os.path.join(tmp, "rho.npy"), os.path.join(tmp, "p.csv")
         rc, q, err = steady(*model_args, "--save-state", npy, "--phase-distribution", pcsv, "--no-truncation-check")
@@ -206,6 +294,32 @@ def compare(label, model_args, uncoupled=False):
         if uncoupled:
             for key in ("negativity", "log_negativity", "mutual_information", "correlation", "S", "S_Q"):
                 check(f"{pair} uncoupled: {key} = 0", abs(p[key]) <= TOL_ZERO, f"{p[key]!r}")
+    # the dynamical observables: computed by the size rule (sector 0 of at most 400 unknowns)
+    if not dynamics:
+        check(f"{label}: sector 0 of {q['sector_dimension']} unknowns, above the rule's 400: the dynamical observables "
+              "not computed, null, the reason naming the rule",
+              q["sector_dimension"] > 400 and not q["dynamics"]["computed"] and "400" in q["dynamics"]["reason"]
+              and q["relaxation_rate"] is None and all(o["peak_frequency"] is None for o in q["oscillators"]),
+              str(q["dynamics"]))
+    if dynamics:
+        check(f"{label}: the dynamical observables computed (sector 0 of {q['sector_dimension']} unknowns)",
+              q["dynamics"]["computed"] and q["dynamics"]["reason"] == "", str(q["dynamics"]))
+        relax, coh, per = dynamics_reference(H, c_ops, dims, a_ops, rho)
+        note("relaxation_rate", close(f"{label}: relaxation_rate", q["relaxation_rate"], relax))
+        note("coherence_rate", close(f"{label}: coherence_rate", q["coherence_rate"], coh))
+        for o, (peak, fwhm, qdiff) in zip(q["oscillators"], per):
+            if not math.isnan(qdiff):
+                check(f"{label}: the reference spectrum of {o['name']} equals qutip.spectrum at three frequencies "
+                      "(1e-8 relative)", qdiff <= 1e-8, f"{qdiff:.2e}")
+            note("peak_frequency", close(f"{label}: peak_frequency of {o['name']}", o["peak_frequency"], peak, TOL_PEAK))
+            if math.isnan(fwhm):
+                check(f"{label}: fwhm of {o['name']} NaN as the reference's", o["fwhm"] is None, f"{o['fwhm']!r}")
+            else:
+                note("fwhm", close(f"{label}: fwhm of {o['name']}", o["fwhm"] / fwhm - 1 if o["fwhm"] else None, 0.0,
+                                   TOL_PEAK))
+        if uncoupled:
+            close(f"{label}: coherence_rate = the smallest kappa_n over the oscillators (exact)", q["coherence_rate"],
+                  min(kappa_min(o) for o in q["oscillators"]), 1e-10)
     # --save-reduced: a pair, the same pair the other way round, one oscillator
     pa, pb = q["pairs"][0]["a"], q["pairs"][0]["b"]
     ja, jb = names.index(pa), names.index(pb)
@@ -230,11 +344,11 @@ def compare(label, model_args, uncoupled=False):
 
 compare("unequal", [os.path.join(MODELS, "peer_unequal.ini")])
 compare("complex coupling", [os.path.join(MODELS, "peer_complex.ini")])
-compare("three oscillators", [os.path.join(MODELS, "peer_three.ini")])
-compare("fig3a (10 levels)", [os.path.join(EXAMPLES, "fig3a.ini")])
+compare("three oscillators", [os.path.join(MODELS, "peer_three.ini")], dynamics=False)
+compare("fig3a (10 levels)", [os.path.join(EXAMPLES, "fig3a.ini")], dynamics=False)
 compare("uncoupled unequal", [os.path.join(MODELS, "peer_unequal.ini"), "--set", "a-b=0"], uncoupled=True)
 compare("uncoupled three", [os.path.join(MODELS, "peer_three.ini"), "--set", "A-C=0", "--set", "B-C=0", "--set", "A-B=0"],
-        uncoupled=True)
+        uncoupled=True, dynamics=False)
 
 # --save-state: above 2 GiB refused before solving, no file; an unwritable path exits 1
 with tempfile.TemporaryDirectory() as tmp:

@@ -4,7 +4,13 @@
  * qs_analysis_run() copies the model, resolves levels = auto by the tolerance on S
  * (qs_model_auto_levels_s), plans and solves the steady state, estimates the truncation
  * error of S (convergence.h) as the options ask, and evaluates every observable of the
- * table (observables.h) and each pair's smallest reduced eigenvalue. The result is an
+ * table (observables.h) and each pair's smallest reduced eigenvalue. The dynamical
+ * observables (peak_frequency, fwhm, relaxation_rate, coherence_rate: spectra and
+ * eigenvalues of the Liouvillian) are computed as options.dynamics asks: never by default (a
+ * caller after the state alone pays nothing for them); by cost, as qsync steady asks, when
+ * sector 0 has at most QS_DYNAMICS_AUTO_MAX unknowns (sector −1, where the spectra are
+ * solved, never has more: Σ d_N d_{N+1} ≤ Σ d_N², d_N the states of N excitations);
+ * otherwise they are NaN and qs_analysis_dynamics_reason says why. The result is an
  * opaque handle read by getters that return plain numbers, strings and pointers into the
  * handle (valid until qs_analysis_free), so that it can be called through a C foreign
  * function interface as it is.
@@ -23,6 +29,15 @@
  * QS_CONVERGENCE_AUTO_MAX unknowns), always, or never. */
 enum { QS_TRUNCATION_BY_COST = 0, QS_TRUNCATION_ALWAYS = 1, QS_TRUNCATION_NEVER = -1 };
 
+/* The dynamical observables: by their cost (sector 0 of at most QS_DYNAMICS_AUTO_MAX
+ * unknowns), always, or never. */
+enum { QS_DYNAMICS_BY_COST = 0, QS_DYNAMICS_ALWAYS = 1, QS_DYNAMICS_NEVER = -1 };
+/* Measured (qsync steady --dynamics, CPU seconds on a loaded 2-core machine): Fig. 2b, sector 0 of
+ * 344 unknowns, 0.46 s beside a 1 ms solve; 670 unknowns (10 levels), 2.7 s; Fig. 4 at 4 levels
+ * (580), 6.8 s; Fig. 4 (1751), about 300 s. The cost grows as the cube of the sector (dense
+ * eigenvalues on sectors 0 and −1) and 2001 sparse solves. */
+#define QS_DYNAMICS_AUTO_MAX 400
+
 typedef struct {
     qs_steady_options steady;  /* the solve (qs_steady_defaults); perms is not read: the
                                   symmetries are those of the model */
@@ -30,6 +45,7 @@ typedef struct {
     double guess_tail;         /* levels = auto: starting tail (QS_AUTO_GUESS_TAIL) */
     int truncation;            /* QS_TRUNCATION_BY_COST (default), _ALWAYS or _NEVER */
     int per_oscillator;        /* the estimate by one extra solve per oscillator (default 0) */
+    int dynamics;              /* QS_DYNAMICS_NEVER (default), _BY_COST (qsync steady) or _ALWAYS */
 } qs_analysis_options;
 
 typedef struct qs_analysis qs_analysis;
@@ -62,7 +78,8 @@ const qs_steady_stats *qs_analysis_stats(const qs_analysis *a);
 int qs_analysis_status(const qs_analysis *a);
 
 /* Every observable of the table, in the layout of qs_state_observe with which = 0, 1, …,
- * qs_observable_count() − 1; *count (if not NULL) is the number of values. */
+ * qs_observable_count() − 1; *count (if not NULL) is the number of values. The dynamical
+ * ones are NaN when not computed (qs_analysis_dynamics_reason). */
 const double *qs_analysis_values(const qs_analysis *a, size_t *count);
 /* The values of one observable by name (NULL if no such observable); *count (if not NULL)
  * the number of them: oscillators, pairs, or Σ levels for populations. */
@@ -86,6 +103,13 @@ const char *qs_analysis_unknown_reason(const qs_analysis *a);
 /* The warning about the truncation ("" when none): the estimate above s_tol, an estimate
  * that cannot be made, or a top-level population with no estimate. */
 const char *qs_analysis_warning(const qs_analysis *a);
+/* Why the dynamical observables were not computed ("" when they were): their cost, or
+ * the reason the spectrum or the rates failed (by cost a failure is recorded here; with
+ * QS_DYNAMICS_ALWAYS it fails qs_analysis_run). */
+const char *qs_analysis_dynamics_reason(const qs_analysis *a);
+/* Seconds the dynamical observables took (0 when not computed). */
+double qs_analysis_dynamics_seconds(const qs_analysis *a);
+
 /* The options the analysis ran with (s_tol, guess_tail, …). */
 const qs_analysis_options *qs_analysis_options_used(const qs_analysis *a);
 

@@ -1,12 +1,23 @@
-/* qsync/observables.h — every standard observable of a steady state (MODEL.md §7), as one
- * table of named observables.
+/* qsync/observables.h — every standard observable of a steady state (MODEL.md §7, §8), as
+ * one table of named observables.
  *
- * An observable is per oscillator (mean_n, var_n, populations) or per pair a < b (S,
- * phi_max, S_Q, phi_max_Q, correlation, correlation_phase, negativity, log_negativity,
- * mutual_information). Its name is the JSON field, the sweep column prefix (NAME_<j>,
- * NAME_<a>-<b>) and the Python attribute. Adding an observable is one function and one
- * entry of the table in observables.c: the command line, sweeps, the JSON and Python read
- * the table.
+ * An observable is per oscillator (mean_n, var_n, populations, peak_frequency, fwhm), per
+ * pair a < b (S, phi_max, S_Q, phi_max_Q, correlation, correlation_phase, negativity,
+ * log_negativity, mutual_information) or one value for the whole network (relaxation_rate,
+ * coherence_rate). Its name is the JSON field, the sweep column (NAME_<j>, NAME_<a>-<b>, and
+ * NAME alone for the network) and the Python attribute. Adding an observable is one function
+ * and one entry of the table in observables.c: the command line, sweeps, the JSON and Python
+ * read the table.
+ *
+ * Dynamical observables (needs_model = 1) are properties of the Liouvillian, not of the state
+ * alone (MODEL.md §8, qsync/spectrum.h): peak_frequency and fwhm, the highest peak of the
+ * power spectrum S_j(ω) on its default range (qs_spectrum_default_range, QS_SPECTRUM_DEFAULT_POINTS
+ * points, refined between them) and its full width at half height (NaN when the half height
+ * is not reached inside the range); relaxation_rate and coherence_rate (qs_relaxation_rates).
+ * qs_observe computes them from the model and its state (one spectrum run for peak_frequency
+ * and fwhm together, one qs_relaxation_rates call for both rates); qs_state_observe refuses
+ * them (QS_EINPUT). They cost a solve per frequency on sector −1 (a few times the steady
+ * state's solve each) and an eigenvalue search on sectors 0 and −1.
  *
  * Conventions: entropies in nats, −Σ λ ln λ over the eigenvalues λ > 0 of the reduced
  * states (round-off leaves eigenvalues of order −1e−17, which are dropped); log_negativity
@@ -19,7 +30,7 @@
  * Layout of values (qs_state_observe): observables in the order asked; an oscillator
  * observable gives one value per oscillator in model order (populations: levels_j values
  * per oscillator j, oscillator by oscillator); a pair observable one value per pair a < b,
- * a slowest (1-2, 1-3, 2-3 for three oscillators).
+ * a slowest (1-2, 1-3, 2-3 for three oscillators); a network observable one value.
  */
 #ifndef QSYNC_OBSERVABLES_H
 #define QSYNC_OBSERVABLES_H
@@ -27,16 +38,18 @@
 #include <complex.h>
 #include <stddef.h>
 #include "qsync/error.h"
+#include "qsync/model.h"
 #include "qsync/state.h"
 
-enum { QS_OBS_OSCILLATOR = 1, QS_OBS_PAIR = 2 };
+enum { QS_OBS_OSCILLATOR = 1, QS_OBS_PAIR = 2, QS_OBS_NETWORK = 3 };
 
 typedef struct {
     const char *name;     /* "mean_n", "S", ... */
-    int kind;             /* QS_OBS_OSCILLATOR or QS_OBS_PAIR */
+    int kind;             /* QS_OBS_OSCILLATOR, QS_OBS_PAIR or QS_OBS_NETWORK */
     int per_level;        /* 1: one value per Fock level of the oscillator (populations); 0: one value */
     int angle;            /* 1: a phase in [0, 2π) */
     const char *summary;  /* one line: what it is */
+    int needs_model;      /* 1: a dynamical observable, of the model's Liouvillian (qs_observe only) */
 } qs_observable;
 
 int qs_observable_count(void);
@@ -49,8 +62,17 @@ size_t qs_observe_width(int n, const int *levels, int n_which, const int *which)
 
 /* Values of the observables `which` (indices into the table) of a solved state, in the
  * layout above (values: qs_observe_width entries, written). The reduction of each pair is
- * made once for all the pair observables asked. QS_EINPUT for an unknown index. */
+ * made once for all the pair observables asked. QS_EINPUT for an unknown index, and for a
+ * dynamical observable (needs_model: use qs_observe). */
 int qs_state_observe(const qs_state *state, int n_which, const int *which, double *values, qs_error *err);
+
+/* The same for any observable of the table, dynamical ones included: `model` (read, levels
+ * resolved, those of the state) is the model whose steady state `state` is. The state's
+ * observables have the bits qs_state_observe gives. A dynamical observable that cannot be
+ * computed fails the call with the spectrum's status (QS_ENUMERIC: a coherence that never
+ * decays, e.g. gamma = 0; QS_ETOOBIG/QS_ENOMEM). */
+int qs_observe(const qs_model *model, const qs_state *state, int n_which, const int *which, double *values,
+               qs_error *err);
 
 /* S and phi_max of every pair a < b in the layout above (n(n−1)/2 values each, written;
  * phi_max may be NULL): the same numbers as qs_state_observe's S and phi_max, bit for bit. */

@@ -89,10 +89,18 @@ typedef struct {
     volatile int *stop;         /* if non-NULL: qs_sweep_create gives up (QS_EINPUT, "interrupted")
                                    once *stop is non-zero while it checks the grid's points */
     int n_observe;              /* quantum: observables of every point (indices into the table of
-                                   qsync/observables.h, read; each at most once), in this order;
+                                   qsync/observables.h, read; each at most once), in this order,
+                                   dynamical ones included (qs_observe: a point whose spectrum or
+                                   rates fail fails with their status);
                                    0: S and phi_max (the columns S_<a>-<b> and phi_<a>-<b>). S
                                    and phi_max are computed in any case (result.S, result.phi) */
     const int *observe;
+    int spectrum_points;        /* quantum: if > 0, the power spectrum S_j(ω) of every oscillator at
+                                   every point (qsync/spectrum.h) on spectrum_points frequencies
+                                   from spectrum_min to spectrum_max inclusive (result.spectrum,
+                                   qs_sweep_store_spectrum); a point whose spectrum fails fails
+                                   with its status. Default 0: none */
+    double spectrum_min, spectrum_max;
 } qs_sweep_options;
 
 /* One solved point, handed to the report callback. */
@@ -117,6 +125,8 @@ typedef struct {
                                    population above a point's own top level is 0); classical: the
                                    frequencies ν_j, ν_err_j per oscillator, then beat, beat_err per
                                    pair (qsync/classical.h); NaN when failed */
+    const double *spectrum;     /* options.spectrum_points > 0: [oscillators × spectrum_points],
+                                   S_j(ω_k) at j·spectrum_points + k; NaN when failed. Else NULL */
 } qs_sweep_result;
 
 typedef void (*qs_sweep_report)(void *ctx, const qs_sweep_result *results, int count);
@@ -157,6 +167,10 @@ void qs_sweep_free(qs_sweep **sweep);
 /* Width of qs_sweep_result.values: qs_observe_width of the observables asked (S and phi_max
  * by default) at the grid's largest levels of each oscillator; classical: 2 n + 2 pairs. */
 size_t qs_sweep_observe_width(const qs_sweep *sweep);
+/* options.spectrum_points > 0: frequency k of the spectra (k = 0 … spectrum_points − 1), the
+ * grid qs_spectrum_run solves on (spectrum_min + (spectrum_max − spectrum_min)·k/(points − 1),
+ * the last exactly spectrum_max); NaN outside. */
+double qs_sweep_spectrum_omega(const qs_sweep *sweep, int k);
 /* The largest levels of oscillator j at any point of the grid (levels may be an axis). */
 int qs_sweep_levels_max(const qs_sweep *sweep, int j);
 
@@ -181,8 +195,9 @@ int qs_sweep_status_parse(const char *word, int *status);
  *   quantum, default: S_<a>-<b> per pair; residual, top_population, status; with
  *     options.perturb S1_<a>-<b> per pair; phi_<a>-<b> per pair (phi_max); truncation_error;
  *   quantum, with options.observe: the observables asked, in their order and in the layout of
- *     qs_state_observe at the grid's largest levels (NAME_<a>-<b>, NAME_<j>,
- *     populations_<j>_<n>), in place of S_ and phi_; then residual, top_population, status,
+ *     qs_observe at the grid's largest levels (NAME_<a>-<b>, NAME_<j>, populations_<j>_<n>,
+ *     and NAME alone for a network observable: relaxation_rate, coherence_rate), in place of
+ *     S_ and phi_; then residual, top_population, status,
  *     S1_ (perturb), truncation_error;
  *   classical: S_<a>-<b>, S_err_<a>-<b> per pair, escaped_fraction, status, phi_<a>-<b>;
  *     then the frequencies (MODEL.md §9): nu_<j>, then nu_err_<j> per oscillator, beat_<a>-<b>,
@@ -209,6 +224,10 @@ const unsigned char *qs_sweep_store_done(const qs_sweep_store *store);          
  * (axis columns are ignored: the grid fixes them; status as its code), and the point becomes
  * done. row NULL clears the point (NaN, not done). QS_EINPUT for a point outside the grid. */
 int qs_sweep_store_put(qs_sweep_store *store, size_t point, const double *row, qs_error *err);
+/* With options.spectrum_points > 0: the spectra of `point` ([oscillators × spectrum_points],
+ * as qs_sweep_result.spectrum; NaN until filed), which qs_sweep_store_add files and a caller
+ * reading a saved table writes into; NULL without spectra or outside the grid. */
+double *qs_sweep_store_spectrum(const qs_sweep_store *store, size_t point);
 void qs_sweep_store_free(qs_sweep_store **store);
 
 #endif

@@ -95,13 +95,13 @@ class Convergence(ctypes.Structure):
 class AnalysisOptions(ctypes.Structure):
     """qs_analysis_options"""
     _fields_ = [("steady", SteadyOptions), ("s_tol", ctypes.c_double), ("guess_tail", ctypes.c_double),
-                ("truncation", ctypes.c_int), ("per_oscillator", ctypes.c_int)]
+                ("truncation", ctypes.c_int), ("per_oscillator", ctypes.c_int), ("dynamics", ctypes.c_int)]
 
 
 class Observable(ctypes.Structure):
     """qs_observable"""
     _fields_ = [("name", ctypes.c_char_p), ("kind", ctypes.c_int), ("per_level", ctypes.c_int),
-                ("angle", ctypes.c_int), ("summary", ctypes.c_char_p)]
+                ("angle", ctypes.c_int), ("summary", ctypes.c_char_p), ("needs_model", ctypes.c_int)]
 
 
 class Axis(ctypes.Structure):
@@ -121,7 +121,24 @@ class SweepOptions(ctypes.Structure):
                 ("s_tol", ctypes.c_double), ("block", ctypes.c_int), ("threads", ctypes.c_int),
                 ("perturb", ctypes.c_int), ("classical", ctypes.c_int), ("classical_options", ClassicalOptions),
                 ("target_err", ctypes.c_double), ("part", ctypes.c_int), ("parts", ctypes.c_int),
-                ("stop", c_int_p), ("n_observe", ctypes.c_int), ("observe", c_int_p)]
+                ("stop", c_int_p), ("n_observe", ctypes.c_int), ("observe", c_int_p),
+                ("spectrum_points", ctypes.c_int), ("spectrum_min", ctypes.c_double), ("spectrum_max", ctypes.c_double)]
+
+
+class SpectrumOptions(ctypes.Structure):
+    """qs_spectrum_options"""
+    _fields_ = [("omega_min", ctypes.c_double), ("omega_max", ctypes.c_double), ("n_omega", ctypes.c_int),
+                ("lines", ctypes.c_int), ("threads", ctypes.c_int), ("memory_limit", ctypes.c_double),
+                ("residual_tol", ctypes.c_double), ("dense_max", ctypes.c_int)]
+
+
+class EvolveOptions(ctypes.Structure):
+    """qs_evolve_options"""
+    _fields_ = [("method", ctypes.c_int), ("rtol", ctypes.c_double), ("atol", ctypes.c_double),
+                ("krylov_dim", ctypes.c_int), ("max_steps", ctypes.c_long),
+                ("fock", c_int_p), ("n_which", ctypes.c_int), ("which", c_int_p),
+                ("memory_limit", ctypes.c_double), ("stop", c_int_p), ("progress", ctypes.c_void_p),
+                ("progress_ctx", ctypes.c_void_p)]
 
 
 # Constants of the headers.
@@ -129,11 +146,14 @@ QS_OK, QS_WARN_TRUNCATION = 0, 1
 QS_EINPUT, QS_ENOMEM, QS_ETOOBIG, QS_ENUMERIC, QS_EIO = -1, -2, -3, -4, -5
 QS_SOLVER = {"auto": 0, "direct": 1, "iterative": 2}
 QS_LU = {"auto": 0, "klu": 1, "umfpack": 2}
-QS_OBS_OSCILLATOR, QS_OBS_PAIR = 1, 2
+QS_OBS_OSCILLATOR, QS_OBS_PAIR, QS_OBS_NETWORK = 1, 2, 3
+QS_EVOLVE_METHOD = {"krylov": 0, "bdf": 1}
+QS_DYNAMICS = {None: 0, True: 1, False: -1}     # by cost, always, never
 QS_SWEEP_TRUNCATION = {"off": 0, "auto": 1, "on": 2, "sampled": 3}
 QS_TRUNCATION = {None: 0, True: 1, False: -1}
 QS_CONVERGENCE_AUTO_MAX = 60000
 QS_S_TOL_DEFAULT = 5e-3
+QS_DYNAMICS_AUTO_MAX = 400
 QS_AUTO_GUESS_TAIL = 3e-2
 QS_SWEEP_MAX_POINTS = 10000000
 
@@ -177,6 +197,28 @@ PROTOTYPES = {
     "qs_analysis_warning": (Z, [P]),
     "qs_analysis_levels_auto": (I, [P, I]),
     "qs_analysis_auto_rounds": (I, [P]),
+    "qs_analysis_dynamics_reason": (Z, [P]),
+    "qs_analysis_dynamics_seconds": (D, [P]),
+    "qs_spectrum_defaults": (None, [ctypes.POINTER(SpectrumOptions)]),
+    "qs_spectrum_run": (I, [P, P, ctypes.POINTER(SpectrumOptions), PP, E]),
+    "qs_spectrum_free": (None, [PP]),
+    "qs_spectrum_size": (I, [P]),
+    "qs_spectrum_points": (I, [P]),
+    "qs_spectrum_omega": (c_double_p, [P]),
+    "qs_spectrum_values": (c_double_p, [P, I]),
+    "qs_spectrum_peak_frequency": (D, [P, I]),
+    "qs_spectrum_peak_height": (D, [P, I]),
+    "qs_spectrum_fwhm": (D, [P, I]),
+    "qs_spectrum_sum_rule": (D, [P, I]),
+    "qs_spectrum_mean_n": (D, [P, I]),
+    "qs_spectrum_residual": (D, [P]),
+    "qs_spectrum_sector_dimension": (S, [P]),
+    "qs_spectrum_lines_method": (Z, [P]),
+    "qs_spectrum_line_count": (I, [P]),
+    "qs_spectrum_line": (I, [P, I, c_double_p, c_double_p, c_complex_p]),
+    "qs_relaxation_rates": (I, [P, c_double_p, c_double_p, E]),
+    "qs_sweep_spectrum_omega": (D, [P, I]),
+    "qs_sweep_store_spectrum": (c_double_p, [P, S]),
     "qs_observable_count": (I, []),
     "qs_observable_get": (ctypes.POINTER(Observable), [I]),
     "qs_observable_find": (I, [Z]),
@@ -190,6 +232,10 @@ PROTOTYPES = {
     "qs_classical_defaults": (None, [ctypes.POINTER(ClassicalOptions)]),
     "qs_classical_run": (I, [P, ctypes.POINTER(ClassicalOptions), ctypes.POINTER(ClassicalResult), E]),
     "qs_classical_result_free": (None, [ctypes.POINTER(ClassicalResult)]),
+    "qs_classical_nu": (D, [ctypes.POINTER(ClassicalResult), I]),
+    "qs_classical_nu_err": (D, [ctypes.POINTER(ClassicalResult), I]),
+    "qs_classical_beat": (D, [ctypes.POINTER(ClassicalResult), I]),
+    "qs_classical_beat_err": (D, [ctypes.POINTER(ClassicalResult), I]),
     "qs_sweep_defaults": (None, [ctypes.POINTER(SweepOptions)]),
     "qs_sweep_create": (I, [P, I, ctypes.POINTER(Axis), I, ctypes.POINTER(Tie), ctypes.POINTER(SweepOptions), PP, E]),
     "qs_sweep_size": (S, [P]),

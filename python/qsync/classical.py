@@ -22,7 +22,10 @@ class ClassicalResult:
     """The classical model's synchronization: S, S_err (jackknife standard error), phi_max
     and harmonics per pair (indexed by a pair of names, c.S["1", "2"]); escaped_fraction (the
     trajectories that left |α|² < cutoff); mean_x per oscillator (mean |α_j|²); histogram per
-    oscillator (with histogram=(bins, max)); samples, oscillator_steps, seconds; settings."""
+    oscillator (with histogram=(bins, max)); samples, oscillator_steps, seconds; settings.
+    Frequencies (MODEL.md §9): nu and nu_err per oscillator (the observed frequency
+    ν_j = −⟨d arg α_j/dt⟩ over the quasi-stationary ensemble and its jackknife error), beat and
+    beat_err per pair (ν_a − ν_b: frequency locking is beat → 0)."""
 
     def __init__(self, model, res, settings, bins):
         pairs, names = model.pairs, model.names
@@ -33,6 +36,12 @@ class ClassicalResult:
         self.phi_max = PairValues("phi_max", pairs, [res.pair[i].phi_max for i in q], angle=True)
         self.harmonics = PairValues("harmonics", pairs, [res.pair[i].harmonics for i in q])
         self.escaped_fraction = res.escaped_fraction
+        if _lib.has("qs_classical_nu"):
+            r = ctypes.byref(res)
+            self.nu = OscillatorValues("nu", names, [lib.qs_classical_nu(r, j) for j in range(res.n)])
+            self.nu_err = OscillatorValues("nu_err", names, [lib.qs_classical_nu_err(r, j) for j in range(res.n)])
+            self.beat = PairValues("beat", pairs, [lib.qs_classical_beat(r, i) for i in q])
+            self.beat_err = PairValues("beat_err", pairs, [lib.qs_classical_beat_err(r, i) for i in q])
         self.mean_x = OscillatorValues("mean_x", names, [res.mean_x[j] for j in range(res.n)])
         self.histogram = None
         if bins:

@@ -253,3 +253,11 @@ class Model:
     def classical(self, **options):
         from .classical import classical
         return classical(self, **options)
+
+    def evolve(self, time, samples, from_="uncoupled", **options):
+        from .evolve import evolve
+        return evolve(self, time, samples, from_, **options)
+
+    def spectrum(self, omega=None, lines=False, **options):
+        from .spectrum import spectrum
+        return spectrum(self, omega, lines, **options)

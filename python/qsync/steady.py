@@ -11,14 +11,19 @@ from ._lib import lib
 from ._values import OscillatorValues, PairValues
 
 
+_KINDS = {_lib.QS_OBS_OSCILLATOR: "oscillator", _lib.QS_OBS_PAIR: "pair", _lib.QS_OBS_NETWORK: "network"}
+
+
 def observables():
-    """The library's table of observables (MODEL.md §7), in its order: a list of dicts with
-    name, kind ("oscillator" or "pair"), per_level, angle and summary."""
+    """The library's table of observables (MODEL.md §7, §8), in its order: a list of dicts with
+    name, kind ("oscillator", "pair" or "network": one value for the whole network), per_level,
+    angle, summary and dynamical (a property of the Liouvillian, not of the state alone:
+    peak_frequency, fwhm, relaxation_rate, coherence_rate)."""
     out = []
     for i in range(lib.qs_observable_count()):
         o = lib.qs_observable_get(i).contents
-        out.append({"name": o.name.decode(), "kind": "pair" if o.kind == _lib.QS_OBS_PAIR else "oscillator",
-                    "per_level": bool(o.per_level), "angle": bool(o.angle), "summary": o.summary.decode()})
+        out.append({"name": o.name.decode(), "kind": _KINDS[o.kind], "per_level": bool(o.per_level),
+                    "angle": bool(o.angle), "summary": o.summary.decode(), "dynamical": bool(o.needs_model)})
     return out
 
 
@@ -31,8 +36,8 @@ def observable_index(name):
 
 
 def observables_doc():
-    return "\n".join(f"    {o['name']:<20}{'per pair (a, b)' if o['kind'] == 'pair' else 'per oscillator':<18}"
-                     f"{o['summary']}" for o in observables())
+    where = {"pair": "per pair (a, b)", "oscillator": "per oscillator", "network": "one value"}
+    return "\n".join(f"    {o['name']:<20}{where[o['kind']]:<18}{o['summary']}" for o in observables())
 
 
 def _complex_array(shape):
@@ -46,6 +51,11 @@ class Result:
     the same number; an angle, phi_max, phi_max_Q or correlation_phase, gives the angle of the
     reversed difference, (2π − φ) mod 2π); oscillator observables by a name, r.mean_n["1"]
     (populations: a NumPy array per oscillator). See qsync.observables().
+
+    Network observables (relaxation_rate, coherence_rate) are plain floats. The dynamical
+    observables (peak_frequency, fwhm, relaxation_rate, coherence_rate) are NaN when they were
+    not computed; dynamics_reason then says why (None when they were), dynamics_seconds what
+    they took.
 
     Diagnostics: status ("ok", "truncation": the estimated truncation error of S is above
     s_tol or unknown, "top-level": not estimated and a top level holds more than top_tol),
@@ -91,6 +101,8 @@ class Result:
             err = [math.nan] * np_
             self.truncation_change = None
         self.truncation_skipped = lib.qs_analysis_truncation_reason(a).decode() or None
+        self.dynamics_reason = lib.qs_analysis_dynamics_reason(a).decode() or None
+        self.dynamics_seconds = lib.qs_analysis_dynamics_seconds(a)
         self.truncation_error = PairValues("truncation_error", self.pairs, err)
         warning = lib.qs_analysis_warning(a).decode()
         self.warnings = [warning] if warning else []
@@ -110,6 +122,9 @@ class Result:
                 self._obs[o["name"]] = PairValues(o["name"], self.pairs, [float(x) for x in values[k:k + np_]],
                                                   angle=o["angle"])
                 k += np_
+            elif o["kind"] == "network":
+                self._obs[o["name"]] = float(values[k])
+                k += 1
             elif o["per_level"]:
                 arrays = []
                 for name in self.names:
@@ -148,7 +163,7 @@ class Result:
 
     @property
     def observables(self):
-        """Every observable by name: {name: PairValues or OscillatorValues}."""
+        """Every observable by name: {name: PairValues, OscillatorValues or a float (network)}."""
         return dict(self._obs)
 
     def __repr__(self):
@@ -233,6 +248,13 @@ def steady(model, **kw):
             raise InputError(f"truncation_check: None (by cost), True or False, not {check!r}") from None
     o.truncation = _lib.QS_TRUNCATION[check]
     o.per_oscillator = 1 if _options.flag("per_oscillator", kw.pop("per_oscillator", False)) else 0
+    dynamics = kw.pop("dynamics", None)
+    if dynamics is not None:
+        try:
+            dynamics = _options.flag("dynamics", dynamics)
+        except InputError:
+            raise InputError(f"dynamics: None (by cost), True or False, not {dynamics!r}") from None
+    o.dynamics = _lib.QS_DYNAMICS[dynamics]            # None: by cost, as qsync steady
     _options.no_more(kw, "steady")
     if o.per_oscillator and check is False:
         raise InputError("per_oscillator=True contradicts truncation_check=False")
@@ -262,6 +284,8 @@ Keywords (all optional):
 {_options.STEADY_KEYWORDS}
     truncation_check    None (default: by cost), True (always), False (never)
     per_oscillator      estimate the truncation error by one extra solve per oscillator
+    dynamics            None (default: peak_frequency, fwhm, relaxation_rate, coherence_rate when
+                        sector 0 has at most {_lib.QS_DYNAMICS_AUTO_MAX} unknowns), True (always), False (never)
 
 Observables (attributes of the result; qsync.observables() lists them):
 {{obs}}

@@ -98,7 +98,7 @@ def _axis_values(path, values):
 class _Run:
     """Everything the C side reads during the sweep, kept alive by one object."""
 
-    def __init__(self, model, vary, ties, observe, kw):
+    def __init__(self, model, vary, ties, observe, spectrum, kw):
         if not isinstance(vary, dict) or not vary:
             raise InputError("vary: a dict of path (or tuple of paths moved together) -> values, e.g. "
                              "{'1.omega': np.linspace(-40, 40, 161)}")
@@ -164,6 +164,9 @@ class _Run:
             raise InputError("observe: name at least one observable")
         self.observe = (ctypes.c_int * len(idx))(*idx)
         o.n_observe, o.observe = len(idx), ctypes.cast(self.observe, _lib.c_int_p)
+        if spectrum is not None:
+            from .spectrum import omega_grid
+            o.spectrum_min, o.spectrum_max, o.spectrum_points = omega_grid(spectrum, "spectrum")
         self.stop = ctypes.c_int(0)
         o.stop = ctypes.pointer(self.stop)
         self.options = o
@@ -207,6 +210,28 @@ class _Run:
                 cols[name] = [words[int(code)] for code in status]
             else:
                 cols[name] = np.ctypeslib.as_array(lib.qs_sweep_store_column(self.store, c), shape=(size,)).copy()
+        frame = pd.DataFrame(cols)
+        if self.options.spectrum_points > 0:
+            frame.attrs["spectra"] = self.spectra(frame)
+        return frame
+
+    def spectra(self, frame):
+        """spectra.csv's table: the axis columns, omega, spectrum_<name>; one row per point and ω."""
+        import pandas as pd
+        N, size = self.options.spectrum_points, lib.qs_sweep_size(self.sweep)
+        names = self.model.names
+        omega = np.array([lib.qs_sweep_spectrum_omega(self.sweep, k) for k in range(N)])
+        values = np.empty((size, len(names), N))
+        for p in range(size):
+            values[p] = np.ctypeslib.as_array(lib.qs_sweep_store_spectrum(self.store, p), shape=(len(names), N))
+        cols = {}
+        for c in range(lib.qs_sweep_store_columns(self.store)):
+            name = lib.qs_sweep_store_name(self.store, c).decode()
+            if name in self.axis_names or any(name == a + "_im" for a in self.axis_names):
+                cols[name] = np.repeat(frame[name].to_numpy(), N)
+        cols["omega"] = np.tile(omega, size)
+        for j, name in enumerate(names):
+            cols[f"spectrum_{name}"] = values[:, j, :].reshape(-1)
         return pd.DataFrame(cols)
 
     def free(self):
@@ -224,8 +249,8 @@ def _wait(done):
         pass
 
 
-def sweep(model, vary, ties=None, observe=None, **kw):
-    run = _Run(model, vary, ties, observe, kw)
+def sweep(model, vary, ties=None, observe=None, spectrum=None, **kw):
+    run = _Run(model, vary, ties, observe, spectrum, kw)
     _options.no_more(kw, "sweep")
     worker = threading.Thread(target=run.work, name="qsync-sweep", daemon=True)
     started = False
@@ -279,7 +304,12 @@ flight finish, and KeyboardInterrupt is raised again.
                     line's START:STOP:COUNT, bit for bit
     ties            {{path: expression}}: derived parameters at every point, e.g. {{"K": "1/sigma"}},
                     {{"A-B": "0.1*K_A"}}
-    observe         observable names (default ["S", "phi_max"]); see qsync.observables()
+    observe         observable names (default ["S", "phi_max"]); see qsync.observables(); the
+                    dynamical ones (peak_frequency, fwhm, relaxation_rate, coherence_rate) too
+    spectrum        (A, B, N): also the power spectrum of every oscillator at every point on N
+                    frequencies from A to B, as `qsync sweep --spectrum A:B:N`: the DataFrame's
+                    attrs["spectra"] is spectra.csv's table (the axis columns, omega,
+                    spectrum_<name>; one row per point and frequency)
     threads         default: all cores
     truncation_check  None (default: sampled every {4}th point along the last axis), True (every
                     point), "every_point" (every point where affordable), False (never)

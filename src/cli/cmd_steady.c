@@ -7,7 +7,12 @@
  * level per oscillator has at most QS_CONVERGENCE_AUTO_MAX unknowns, always with
  * --truncation-check, never with --no-truncation-check. The warning is about S: it is printed
  * when the estimate exceeds --s-tol; the top-level warning only when no estimate exists.
- * levels = auto is resolved by the tolerance on S (qs_model_auto_levels_s). */
+ * levels = auto is resolved by the tolerance on S (qs_model_auto_levels_s).
+ *
+ * Dynamical observables (peak_frequency, fwhm per oscillator; relaxation_rate,
+ * coherence_rate for the network): by default when sector 0 has at most QS_DYNAMICS_AUTO_MAX
+ * unknowns, always with --dynamics, never with --no-dynamics; otherwise null in the JSON, with
+ * the reason in dynamics.reason. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +47,10 @@ static const char usage[] =
     "                           estimated when that solve has at most 60000 unknowns\n"
     "  --no-truncation-check    do not estimate it (then the top-level population warns)\n"
     "  --per-oscillator         the estimate by one extra solve per oscillator (N solves)\n"
+    "  --dynamics               compute peak_frequency, fwhm, relaxation_rate and coherence_rate\n"
+    "                           (spectra and decay rates of the Liouvillian) whatever their cost; by\n"
+    "                           default they are computed when sector 0 has at most 400 unknowns\n"
+    "  --no-dynamics            do not compute them\n"
     "  --top-tol X              top-level population that warns when S's error is not\n"
     "                           estimated (default 1e-3)\n"
     "  --residual-tol X         fail above this relative residual (default 1e-8)\n"
@@ -293,6 +302,18 @@ static void print_json(const qs_analysis *an)
         json_int(&j, "rounds", qs_analysis_auto_rounds(an));
         json_end(&j);
     }
+    for (int i = 0; i < k; i++)
+        if (qs_observable_get(i)->kind == QS_OBS_NETWORK)
+            json_num(&j, qs_observable_get(i)->name, *qs_analysis_observable(an, qs_observable_get(i)->name, NULL));
+    json_object(&j, "dynamics");
+    json_bool(&j, "computed", qs_analysis_dynamics_reason(an)[0] == 0);
+    char rule[200];
+    snprintf(rule, sizeof rule, "computed when sector 0 has at most %d unknowns (sector -1, where the spectra are solved, "
+             "never has more), always with --dynamics, never with --no-dynamics", QS_DYNAMICS_AUTO_MAX);
+    json_str(&j, "rule", rule);
+    json_str(&j, "reason", qs_analysis_dynamics_reason(an));
+    json_num(&j, "seconds", qs_analysis_dynamics_seconds(an));
+    json_end(&j);
     json_int(&j, "sector_dimension", (long long)s->sector_dimension);
     json_int(&j, "liouvillian_dimension", (long long)s->liouvillian_dimension);
     json_str(&j, "solved", full ? "full" : "sector");
@@ -400,6 +421,15 @@ static void print_text(const qs_analysis *an)
         }
     printf("\n%-16s %-12s %-12s %s\n", "oscillator", "mean_n", "var_n", "top-level population");
     for (int k = 0; k < n; k++) printf("%-16s %-12.6f %-12.6f %.2e\n", qs_model_name(m, k), mean[k], var[k], top[k]);
+    if (qs_analysis_dynamics_reason(an)[0] == 0) {
+        const double *pk = qs_analysis_observable(an, "peak_frequency", NULL), *fw = qs_analysis_observable(an, "fwhm", NULL);
+        printf("\n%-16s %-14s %s\n", "oscillator", "peak_frequency", "fwhm");
+        for (int k = 0; k < n; k++) printf("%-16s %-14.6f %.6g\n", qs_model_name(m, k), pk[k], fw[k]);
+        printf("relaxation_rate %.6g, coherence_rate %.6g (%.2g s)\n", *qs_analysis_observable(an, "relaxation_rate", NULL),
+               *qs_analysis_observable(an, "coherence_rate", NULL), qs_analysis_dynamics_seconds(an));
+    } else {
+        printf("\ndynamics: not computed (%s)\n", qs_analysis_dynamics_reason(an));
+    }
     printf("\nchecks: relative residual %.2e, |Tr rho - 1| %.2e, hermiticity %.2e, rcond %.2e",
            s->residual, s->trace_error, s->hermiticity_error, s->rcond);
     if (full) printf(", off-sector %.2e", s->off_sector);
@@ -432,6 +462,7 @@ int cmd_steady(int argc, char **argv)
     ma.tail_tol = QS_AUTO_GUESS_TAIL;
     qs_analysis_options ao;
     qs_analysis_defaults(&ao);
+    ao.dynamics = QS_DYNAMICS_BY_COST;
     int as_json = 0, rc;
     const char *phase_path = NULL, *state_path = NULL, *v;
     const char **reduced = calloc((size_t)argc + 1, sizeof *reduced);
@@ -448,6 +479,8 @@ int cmd_steady(int argc, char **argv)
         if ((r = cli_take(argc, argv, &i, "--save-reduced", 1, &v)) != 0) { if (r < 0) goto bad_flag; reduced[n_reduced++] = v; continue; }
         if ((r = truncation_args_take(argc, argv, &i, &ao.truncation, &ao.s_tol)) != 0) { if (r < 0) goto bad_flag; continue; }
         if (cli_take(argc, argv, &i, "--per-oscillator", 0, &v) > 0) { ao.per_oscillator = 1; continue; }
+        if (cli_take(argc, argv, &i, "--dynamics", 0, &v) > 0) { ao.dynamics = QS_DYNAMICS_ALWAYS; continue; }
+        if (cli_take(argc, argv, &i, "--no-dynamics", 0, &v) > 0) { ao.dynamics = QS_DYNAMICS_NEVER; continue; }
         if ((r = steady_options_take(&ao.steady, argc, argv, &i)) != 0) { if (r < 0) goto bad_flag; continue; }
         if (argv[i][0] == '-' && argv[i][1] != '\0') { fprintf(stderr, "qsync steady: unknown option %s\n%s", argv[i], usage); goto bad_flag; }
         if (ma.model_path) { fprintf(stderr, "qsync steady: more than one model file (%s, %s)\n", ma.model_path, argv[i]); goto bad_flag; }

@@ -17,7 +17,8 @@
  *                      observables asked (qsync/observables.h), in their order, take the
  *                      place of the S_ and phi_ columns: NAME_<a>-<b> per pair, NAME_<j> per
  *                      oscillator, populations_<j>_<n> for n below the grid's largest levels
- *                      of j (0 above a point's own); residual, top_population, status, S1_
+ *                      of j (0 above a point's own), NAME for an observable of the whole
+ *                      network (relaxation_rate, coherence_rate); residual, top_population, status, S1_
  *                      and truncation_error stay. The columns are those of the library's
  *                      result store (qs_sweep_store), written as they are but for a complex
  *                      axis (one field a+bi) and status (a word). status: ok; truncation (the
@@ -80,7 +81,8 @@ static const char usage_head[] =
     "  --no-plot                skip gnuplot\n"
     "  --progress-interval S    stderr not a terminal: a progress line every S seconds (default 30; 0: none)\n"
     "  --observe NAME[,NAME...] the observables of every point, in place of S_ and phi_: columns\n"
-    "                           NAME_<a>-<b> (pair), NAME_<j> (oscillator), populations_<j>_<n>;\n"
+    "                           NAME_<a>-<b> (pair), NAME_<j> (oscillator), populations_<j>_<n>,\n"
+    "                           NAME (network: relaxation_rate, coherence_rate);\n"
     "                           repeated, the lists in the order given (a name twice is refused);\n"
     "                           names:";
 static const char usage_tail[] =
@@ -129,6 +131,8 @@ typedef struct {
     size_t row_size;
     char sig[17];                        /* the signature, as 16 hex digits */
     FILE *journal;
+    FILE *spectra_journal;               /* --spectrum: spectra.partial.csv, appended as journal is */
+    size_t n_spectrum;                   /* one point's spectra: oscillators × frequencies (0: none) */
     size_t solved, total, todo;
     double t0, last_print, interval;
     int tty, failed;
@@ -234,10 +238,18 @@ static void progress(run_state *rs, int final)
     fflush(stderr);
 }
 
+static void write_spectra_row(FILE *fp, run_state *rs, size_t p);
+
 static void on_block(void *ctx, const qs_sweep_result *r, int n)
 {
     run_state *rs = ctx;
     qs_sweep_store_add(rs->store, r, n);
+    /* the spectra first: a point in the main journal has its spectra in theirs */
+    for (int i = 0; rs->spectra_journal && i < n; i++) write_spectra_row(rs->spectra_journal, rs, r[i].point);
+    if (rs->spectra_journal && !rs->failed && (ferror(rs->spectra_journal) || fflush(rs->spectra_journal) != 0)) {
+        rs->failed = errno ? errno : EIO;
+        stop_flag = 1;
+    }
     for (int i = 0; rs->journal && i < n; i++) write_row(rs->journal, rs, r[i].point, 1);
     if (rs->journal && !rs->failed && (ferror(rs->journal) || fflush(rs->journal) != 0)) {
         rs->failed = errno ? errno : EIO;   /* a journal that cannot be written: stop, keep what it holds */
@@ -327,6 +339,13 @@ static void describe(json *j, const description *d)
     const qs_sweep_options *o = d->options;
     json_int(j, "block", qs_sweep_block_size(d->sweep));
     json_bool(j, "perturb", o->perturb);
+    if (o->spectrum_points > 0 && !o->classical) {  /* absent by default: the default's signature stays */
+        json_object(j, "spectrum");
+        json_num(j, "omega_min", o->spectrum_min);
+        json_num(j, "omega_max", o->spectrum_max);
+        json_int(j, "points", o->spectrum_points);
+        json_end(j);
+    }
     if (o->n_observe > 0 && !o->classical) {       /* absent by default: the default's signature stays */
         json_array(j, "observe");
         for (int k = 0; k < o->n_observe; k++) json_str(j, NULL, qs_observable_get(o->observe[k])->name);
@@ -494,6 +513,168 @@ static int take_row(run_state *rs, char *line, unsigned char *seen, const unsign
     return 1;
 }
 
+/* ---- --spectrum: spectra.csv and its journal ----
+ * spectra.partial.csv: "# qsync spectra SIGNATURE", then per solved point "INDEX,v...,CRC32"
+ * with the point's spectra (oscillator slowest, then frequency; %.17g) and the CRC of the
+ * signature and "INDEX,v...". A resumed sweep keeps a point only when its spectra check out
+ * too (else its whole block is solved again), so spectra.csv always holds every point done. */
+
+static void write_spectra_row(FILE *fp, run_state *rs, size_t p)
+{
+    const double *v = qs_sweep_store_spectrum(rs->store, p);
+    uLong crc = crc32(0L, (const Bytef *)rs->sig, 16);
+    char num[40];
+    int k = snprintf(num, sizeof num, "%zu", p);
+    fputs(num, fp);
+    crc = crc32(crc, (const Bytef *)num, (uInt)k);
+    for (size_t i = 0; v && i < rs->n_spectrum; i++) {
+        k = snprintf(num, sizeof num, ",%.17g", v[i]);
+        fputs(num, fp);
+        crc = crc32(crc, (const Bytef *)num, (uInt)k);
+    }
+    fprintf(fp, ",%08lx\n", (unsigned long)crc);
+}
+
+/* The spectra journal, atomically: its signature and every point done. */
+static int write_spectra_journal(const char *path, run_state *rs)
+{
+    char tmp[4300];
+    FILE *fp = out_open(path, tmp, sizeof tmp);
+    if (!fp) return EXIT_IO;
+    const unsigned char *done = qs_sweep_store_done(rs->store);
+    fprintf(fp, "# qsync spectra %s\n", rs->sig);
+    for (size_t p = 0; p < rs->total; p++) if (done[p]) write_spectra_row(fp, rs, p);
+    return out_commit(fp, tmp, path);
+}
+
+/* Read the spectra journal of an earlier run: the spectra of points done whose row checks
+ * out; a block with a point done but without its spectra is cleared (solved again). The
+ * number of points cleared. */
+static long read_spectra_journal(const char *path, run_state *rs)
+{
+    unsigned char *have = calloc(rs->total, 1);
+    double *row = malloc((rs->n_spectrum ? rs->n_spectrum : 1) * sizeof *row);
+    char sig_line[64], *line = NULL;
+    size_t cap = 0;
+    snprintf(sig_line, sizeof sig_line, "# qsync spectra %s\n", rs->sig);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    FILE *fp = fd >= 0 ? fdopen(fd, "r") : NULL;
+    if (fd >= 0 && !fp) close(fd);
+    struct stat st;
+    if (fp && (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode))) { fclose(fp); fp = NULL; }
+    ssize_t n;
+    if (fp && have && row && (n = getline(&line, &cap, fp)) > 0 && strcmp(line, sig_line) == 0) {
+        while ((n = getline(&line, &cap, fp)) > 0) {
+            if (line[n - 1] != '\n' || strlen(line) != (size_t)n) continue;
+            line[n - 1] = '\0';
+            char *comma = strrchr(line, ','), *end;
+            if (!comma || strlen(comma + 1) != 8) continue;
+            unsigned long crc = strtoul(comma + 1, &end, 16);
+            uLong want = crc32(crc32(0L, (const Bytef *)rs->sig, 16), (const Bytef *)line, (uInt)(comma - line));
+            if (*end || crc != want) continue;
+            *comma = '\0';
+            errno = 0;
+            unsigned long long p = strtoull(line, &end, 10);
+            if (end == line || errno || p >= rs->total || have[p]) continue;
+            size_t k = 0;
+            int ok = 1;
+            for (char *save = NULL, *tok = strtok_r(end, ",", &save); tok && ok; tok = strtok_r(NULL, ",", &save))
+                ok = k < rs->n_spectrum && parse_field(tok, &row[k++]);
+            if (!ok || k != rs->n_spectrum) continue;
+            memcpy(qs_sweep_store_spectrum(rs->store, (size_t)p), row, rs->n_spectrum * sizeof *row);
+            have[p] = 1;
+        }
+    }
+    if (fp) fclose(fp);
+    free(line);
+    free(row);
+    long cleared = 0;
+    const unsigned char *done = qs_sweep_store_done(rs->store);
+    size_t block = (size_t)qs_sweep_block_size(rs->sweep);
+    for (size_t b0 = 0; b0 < rs->total; b0 += block) {
+        size_t e = b0 + block < rs->total ? b0 + block : rs->total;
+        int whole = 1;
+        for (size_t p = b0; p < e; p++) whole &= !done[p] || (have && have[p]);
+        for (size_t p = b0; !whole && p < e; p++)
+            if (done[p]) { qs_sweep_store_put(rs->store, p, NULL, NULL); cleared++; }
+    }
+    free(have);
+    return cleared;
+}
+
+/* spectra.csv: the axis columns as sweep.csv names and writes them, omega, spectrum_<name> of
+ * every oscillator; one row per point done (grid order) and frequency. */
+static int write_spectra_csv(const char *dir, run_state *rs)
+{
+    char path[4200], tmp[4300];
+    snprintf(path, sizeof path, "%s/spectra.csv", dir);
+    FILE *fp = out_open(path, tmp, sizeof tmp);
+    if (!fp) return EXIT_IO;
+    const qs_model *m = qs_sweep_model(rs->sweep);
+    int n = qs_model_size(m), N = qs_sweep_options_used(rs->sweep)->spectrum_points, axis_cols = 0;
+    while (axis_cols < rs->columns && (rs->fmt[axis_cols] == FMT_AXIS || rs->fmt[axis_cols] == FMT_AXIS_COMPLEX ||
+                                       rs->fmt[axis_cols] == FMT_AXIS_IM)) axis_cols++;
+    for (int c = 0; c < axis_cols; c++)
+        if (rs->fmt[c] != FMT_AXIS_IM) fprintf(fp, "%s,", qs_sweep_store_name(rs->store, c));
+    fputs("omega", fp);
+    for (int j = 0; j < n; j++) fprintf(fp, ",spectrum_%s", qs_model_name(m, j));
+    fputc('\n', fp);
+    const unsigned char *done = qs_sweep_store_done(rs->store);
+    for (size_t p = 0; p < rs->total; p++) {
+        if (!done[p]) continue;
+        const double *v = qs_sweep_store_spectrum(rs->store, p);
+        /* the prefix, once per point */
+        size_t k = 0;
+        for (int c = 0; c < axis_cols; c++) {
+            if (rs->fmt[c] == FMT_AXIS_IM) continue;
+            k += (size_t)snprintf(rs->row + k, k < rs->row_size ? rs->row_size - k : 0,
+                                  rs->fmt[c] == FMT_AXIS_COMPLEX ? "%.17g%+.17gi," : "%.17g,", rs->data[c][p],
+                                  rs->fmt[c] == FMT_AXIS_COMPLEX ? rs->data[c + 1][p] : 0.0);
+        }
+        for (int w = 0; w < N; w++) {
+            fprintf(fp, "%s%.17g", rs->row, qs_sweep_spectrum_omega(rs->sweep, w));
+            for (int j = 0; j < n; j++) fprintf(fp, ",%.17g", v ? v[(size_t)j * (size_t)N + (size_t)w] : NAN);
+            fputc('\n', fp);
+        }
+    }
+    return out_commit(fp, tmp, path);
+}
+
+/* spectra_<name>.gp and spectra_<name>.png for a sweep of one real axis: S_j(ω) as a map
+ * over (axis, omega), the colour bar named after the column drawn. */
+static int write_spectra_plot(const char *dir, const run_state *rs, const sweep_job *job)
+{
+    if (job->n_axes != 1 || qs_sweep_axis_complex(rs->sweep, 0) || job->axes[0].count < 2) {
+        fprintf(stderr, "qsync sweep: spectra.csv written; the maps spectra_<name>.png are drawn for a sweep of one real axis only\n");
+        return EXIT_OK;
+    }
+    const qs_model *m = qs_sweep_model(rs->sweep);
+    const qs_axis *x = &job->axes[0];
+    const qs_sweep_options *o = &job->options;
+    for (int j = 0; j < qs_model_size(m); j++) {
+        char path[4200], tmp[4300], name[QS_NAME_MAX + 16];
+        const char *osc = qs_model_name(m, j);
+        snprintf(name, sizeof name, "spectra_%s", osc);
+        snprintf(path, sizeof path, "%s/%s.gp", dir, name);
+        FILE *fp = out_open(path, tmp, sizeof tmp);
+        if (!fp) return EXIT_IO;
+        fprintf(fp, "# gnuplot script for spectra.csv; run `gnuplot %s.gp` in this folder to redraw\n"
+                    "set terminal pngcairo size 900,600 noenhanced font ',11'\nset output '%s.png'\n"
+                    "set datafile separator ','\nset datafile missing 'nan'\nset datafile columnheaders\n"
+                    "set palette rgb 33,13,10\nset xlabel '%s'\nset ylabel 'omega'\n"
+                    "set xrange [%.17g:%.17g]\nset yrange [%.17g:%.17g]\n"
+                    "set title \"spectrum_%s\"\nset cblabel \"spectrum_%s\"\n"
+                    "plot 'spectra.csv' using (column(\"%s\")):(column(\"omega\")):(column(\"spectrum_%s\")) "
+                    "with image title \"spectrum_%s\"\n",
+                name, name, x->paths[0], fmin(creal(x->start), creal(x->stop)), fmax(creal(x->start), creal(x->stop)),
+                o->spectrum_min, o->spectrum_max, osc, osc, x->paths[0], osc, osc);
+        int rc = out_commit(fp, tmp, path);
+        if (rc != EXIT_OK) return rc;
+        if (!run_gnuplot(dir, name)) return EXIT_IO;
+    }
+    return EXIT_OK;
+}
+
 /* Read the journal of an earlier run into rs (rows marked in seen); js->state says what it was. */
 static void read_journal(const char *path, const char *sig_line, run_state *rs, unsigned char *seen,
                          const unsigned char *before, journal_stats *js)
@@ -644,7 +825,11 @@ static const char **plot_series(const run_state *rs, const qs_sweep_options *o, 
         const qs_observable *obs = qs_observable_get(k < 0 ? qs_observable_find("S") : o->observe[k]);
         if (obs->per_level) continue;
         *count = 0;
-        for (int x = 0; x < n; x++) {
+        if (obs->kind == QS_OBS_NETWORK) {
+            int c = qs_sweep_store_find(rs->store, obs->name);
+            if (c >= 0) names[(*count)++] = qs_sweep_store_name(rs->store, c);
+        }
+        for (int x = 0; x < n && obs->kind != QS_OBS_NETWORK; x++) {
             if (obs->kind == QS_OBS_OSCILLATOR) {
                 snprintf(name, sizeof name, "%s_%s", obs->name, qs_model_name(m, x));
                 int c = qs_sweep_store_find(rs->store, name);
@@ -899,6 +1084,16 @@ int sweep_job_run(sweep_job *job)
     snprintf(rs.sig, sizeof rs.sig, "%016llx", signature(&desc));
     const unsigned char *done_points = qs_sweep_store_done(rs.store);
     const int *status = qs_sweep_store_status(rs.store);
+    char spectra_journal[4200];
+    snprintf(spectra_journal, sizeof spectra_journal, "%s/spectra.partial.csv", out);
+    if (qs_sweep_options_used(sw)->spectrum_points > 0) {
+        rs.n_spectrum = (size_t)qs_model_size(qs_sweep_model(sw)) * (size_t)qs_sweep_options_used(sw)->spectrum_points;
+        if (nproc > 1) {
+            if (rank == 0) fprintf(stderr, "qsync sweep: --spectrum runs in one process: run it without MPI\n");
+            rc = EXIT_INPUT;
+            goto done;
+        }
+    }
 
     /* Journals: every process appends its blocks to its own journal; rank 0 gathers them,
      * at the start (--resume) and at the end, into sweep.partial.csv and sweep.csv. Every
@@ -911,7 +1106,7 @@ int sweep_job_run(sweep_job *job)
         journal_stats js;
         int state = read_journals(out, &rs, &js, bad, sizeof bad);
         if (state == JOURNAL_OTHER)
-            rc = cli_fail(QS_EINPUT, "--resume: %s belongs to a different sweep (model, axes, ties, observables or solver "
+            rc = cli_fail(QS_EINPUT, "--resume: %s belongs to a different sweep (model, axes, ties, observables, spectrum or solver "
                           "options changed)", bad);
         else if (state == JOURNAL_BROKEN)
             rc = cli_fail(QS_EINPUT, "--resume: %s is not a sweep journal (its first line is damaged); remove it to start over", bad);
@@ -928,12 +1123,18 @@ int sweep_job_run(sweep_job *job)
                         js.damaged + js.duplicate + js.foreign, js.damaged, js.duplicate, js.foreign);
             if (js.partial)
                 fprintf(stderr, "qsync sweep: recomputing %ld points of incomplete blocks (a block is solved whole)\n", js.partial);
+            long cleared = rs.n_spectrum ? read_spectra_journal(spectra_journal, &rs) : 0;
+            if (cleared)
+                fprintf(stderr, "qsync sweep: recomputing %ld points whose block lacks spectra in %s\n", cleared, spectra_journal);
         }
     }
     if (par_max(rc != EXIT_OK)) { if (rc == EXIT_OK) rc = EXIT_INPUT; goto done; }
     rc = rank == 0 ? consolidate_journals(out, &rs) : EXIT_OK;
     if (par_max(rc != EXIT_OK)) { if (rc == EXIT_OK) rc = EXIT_IO; goto done; }
     if (rank > 0) rc = write_journal(journal, &rs, 0);   /* an empty journal of this process's own */
+    if (rc == EXIT_OK && rs.n_spectrum && (rc = write_spectra_journal(spectra_journal, &rs)) == EXIT_OK &&
+        !(rs.spectra_journal = fopen(spectra_journal, "a")))
+        rc = cli_fail(QS_EIO, "%s: cannot append", spectra_journal);
     if (rc == EXIT_OK && !(rs.journal = fopen(journal, "a"))) rc = cli_fail(QS_EIO, "%s: cannot append", journal);
     if (par_max(rc != EXIT_OK)) { if (rc == EXIT_OK) rc = EXIT_IO; goto done; }
 
@@ -948,6 +1149,8 @@ int sweep_job_run(sweep_job *job)
     if (rs.tty) progress(&rs, 1);
     fclose(rs.journal);
     rs.journal = NULL;
+    if (rs.spectra_journal) fclose(rs.spectra_journal);
+    rs.spectra_journal = NULL;
     if (st != QS_OK) rc = cli_fail(st, "%s", err.message);
     else if (rs.failed) rc = cli_fail(QS_EIO, "%s: write failed (%s); the sweep stopped at once: free space, then finish it with --resume", journal, strerror(rs.failed));
     int stopped = par_max(stop_flag != 0);
@@ -984,6 +1187,7 @@ int sweep_job_run(sweep_job *job)
         } else if (rc == EXIT_OK) {
             rc = EXIT_IO;
         }
+        if (rc == EXIT_OK && rs.n_spectrum) rc = write_spectra_csv(out, &rs);
         if (rc == EXIT_OK) rc = write_description(out, &desc, job->command, job->argc, job->argv);
         if (rc == EXIT_OK && n_trunc) {
             char largest[96] = "", others[200] = "";
@@ -1007,6 +1211,7 @@ int sweep_job_run(sweep_job *job)
             fprintf(stderr, "qsync sweep: interrupted; %s holds %zu of %zu points; finish with --resume\n", final, done_count, rs.total);
             rc = 130;
         } else if (job->plot && (rc = write_plot(out, &rs, job)) != EXIT_OK) {
+        } else if (job->plot && rs.n_spectrum && (rc = write_spectra_plot(out, &rs, job)) != EXIT_OK) {
         } else if (failed && n_memory == rs.total) {
             fprintf(stderr, "qsync sweep: every point failed for lack of memory (status memory in %s): each thread "
                     "plans within its share of the memory available (or of --memory-limit); fewer --threads or "
@@ -1020,6 +1225,7 @@ int sweep_job_run(sweep_job *job)
     rc = par_broadcast(rc);
 done:
     if (rs.journal) fclose(rs.journal);
+    if (rs.spectra_journal) fclose(rs.spectra_journal);
     if (lock_fd >= 0) close(lock_fd);
     free(rs.fmt);
     free(rs.data);
@@ -1067,6 +1273,27 @@ static int parse_observe(const char *text, int **list, int *count)
     return 1;
 }
 
+/* --spectrum A:B:N: N >= 2 frequencies from A to B > A, finite; a message naming the flag and 0 otherwise. */
+static int parse_spectrum(const char *text, qs_sweep_options *so)
+{
+    char *copy = strdup(text), *end;
+    char *c1 = copy ? strchr(copy, ':') : NULL, *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+    int ok = c2 != NULL;
+    if (ok) {
+        *c1 = *c2 = '\0';
+        errno = 0;
+        long count = strtol(c2 + 1, &end, 10);
+        ok = qs_parse_real(copy, &so->spectrum_min) == QS_OK && qs_parse_real(c1 + 1, &so->spectrum_max) == QS_OK && !*end && !errno &&
+             end != c2 + 1 && count >= 2 && count <= 1000000 && isfinite(so->spectrum_min) && isfinite(so->spectrum_max) &&
+             so->spectrum_min < so->spectrum_max;
+        so->spectrum_points = ok ? (int)count : 0;
+    }
+    free(copy);
+    if (!ok) fprintf(stderr, "qsync sweep: --spectrum %s: expected A:B:N, N from 2 to 1000000 frequencies from A to B > A "
+                             "(finite numbers)\n", text);
+    return ok;
+}
+
 int cmd_sweep(int argc, char **argv)
 {
     if (sweep_process_setup()) return 130;   /* a signal during the set-up below ends it cleanly too */
@@ -1109,6 +1336,10 @@ int cmd_sweep(int argc, char **argv)
         if ((r = cli_take(argc, argv, &i, "--observe", 1, &v)) != 0) {     /* repeated: the lists in order */
             if (r < 0 || !parse_observe(v, &observe, &so.n_observe)) goto done;
             so.observe = observe;
+            continue;
+        }
+        if ((r = cli_take(argc, argv, &i, "--spectrum", 1, &v)) != 0) {
+            if (r < 0 || !parse_spectrum(v, &so)) goto done;
             continue;
         }
         if ((r = cli_take(argc, argv, &i, "--out", 1, &v)) != 0) { if (r < 0) goto done; out = v; continue; }
@@ -1156,6 +1387,10 @@ int cmd_sweep(int argc, char **argv)
     }
     if (target_err && !so.classical) {
         fprintf(stderr, "qsync sweep: --target-err applies to classical sweeps only: add --classical or drop --target-err\n");
+        goto done;
+    }
+    if (so.spectrum_points > 0 && so.classical) {
+        fprintf(stderr, "qsync sweep: --spectrum applies to quantum sweeps only: drop --spectrum or --classical\n");
         goto done;
     }
     if (observe && so.classical) {

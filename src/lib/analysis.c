@@ -1,11 +1,14 @@
 /* analysis.c — one steady state analysed in full (analysis.h): levels = auto, the solve,
- * the truncation error of S, every observable of the table. */
+ * the truncation error of S, every observable of the table (the dynamical ones as their cost
+ * allows: qs_state_observe gives the state's, qs_observe the Liouvillian's, each scattered to
+ * its place in the table's layout). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "internal.h"
 #include "qsync/analysis.h"
+#include "qsync/spectrum.h"
 
 struct qs_analysis {
     qs_analysis_options opt;
@@ -20,6 +23,8 @@ struct qs_analysis {
     char skipped[600];        /* why not */
     char unknown[400];        /* why the estimate is NaN */
     char warning[1300];
+    char dynamics[600];       /* why the dynamical observables were not computed ("" when they were) */
+    double dynamics_seconds;
     size_t n_values;
     double *values;           /* every observable of the table */
     size_t *start;            /* [count+1] where each observable's values start */
@@ -33,6 +38,7 @@ void qs_analysis_defaults(qs_analysis_options *o)
     o->s_tol = QS_S_TOL_DEFAULT;
     o->guess_tail = QS_AUTO_GUESS_TAIL;
     o->truncation = QS_TRUNCATION_BY_COST;
+    o->dynamics = QS_DYNAMICS_NEVER;      /* a caller after the state alone pays nothing; qsync steady asks by cost */
 }
 
 void qs_analysis_free(qs_analysis **ap)
@@ -91,34 +97,84 @@ static void compose_warning(qs_analysis *a, const char *top_warning)
         snprintf(a->warning, sizeof a->warning, "%s; the truncation error of S was not estimated: %s", top_warning, a->skipped);
 }
 
+/* The observables of the table with needs_model == dynamical into their places in a->values
+ * (qs_observe for the dynamical ones, qs_state_observe for the others). */
+static int observe_part(qs_analysis *a, int dynamical, const int *levels, qs_error *err)
+{
+    const qs_state *state = qs_steady_state(a->steady);
+    int n = a->model->n, k = qs_observable_count(), m = 0;
+    int *which = malloc((size_t)k * sizeof *which);
+    double *v = malloc((a->n_values ? a->n_values : 1) * sizeof *v);
+    if (!which || !v) { free(which); free(v); return qs_error_set(err, QS_ENOMEM, "out of memory"); }
+    for (int i = 0; i < k; i++)
+        if (qs_observable_get(i)->needs_model == dynamical) which[m++] = i;
+    int status = dynamical ? qs_observe(a->model, state, m, which, v, err) : qs_state_observe(state, m, which, v, err);
+    size_t from = 0;
+    for (int r = 0; r < m && status == QS_OK; r++) {
+        size_t w = qs_observe_width(n, levels, 1, &which[r]);
+        memcpy(a->values + a->start[which[r]], v + from, w * sizeof *v);
+        from += w;
+    }
+    free(which);
+    free(v);
+    return status;
+}
+
+/* The dynamical observables as options.dynamics asks; by cost a failure is recorded. */
+static int observe_dynamics(qs_analysis *a, const int *levels, qs_error *err)
+{
+    double unknowns = (double)a->stats.sector_dimension;
+    if (a->opt.dynamics == QS_DYNAMICS_NEVER) {
+        snprintf(a->dynamics, sizeof a->dynamics, "not asked (--no-dynamics)");
+        return QS_OK;
+    }
+    if (a->opt.dynamics == QS_DYNAMICS_BY_COST && unknowns > QS_DYNAMICS_AUTO_MAX) {
+        snprintf(a->dynamics, sizeof a->dynamics, "sector 0 has %.0f unknowns, above %d (the spectra solve sector -1 "
+                 "once per frequency, %d frequencies); --dynamics computes them", unknowns, QS_DYNAMICS_AUTO_MAX,
+                 QS_SPECTRUM_DEFAULT_POINTS);
+        return QS_OK;
+    }
+    qs_error sub;
+    double t0 = qs_now();
+    int status = observe_part(a, 1, levels, &sub);
+    a->dynamics_seconds = qs_now() - t0;
+    if (status == QS_OK) return QS_OK;
+    for (int i = 0; i < qs_observable_count(); i++)           /* none of them, rather than some */
+        if (qs_observable_get(i)->needs_model)
+            for (size_t r = a->start[i]; r < a->start[i + 1]; r++) a->values[r] = NAN;
+    if (a->opt.dynamics == QS_DYNAMICS_ALWAYS) {
+        if (err) *err = sub;
+        return status;
+    }
+    snprintf(a->dynamics, sizeof a->dynamics, "%s", sub.message);
+    return QS_OK;
+}
+
 /* Every observable, each pair's smallest eigenvalue and c_1, the top populations. */
 static int observe_all(qs_analysis *a, qs_error *err)
 {
     const qs_state *state = qs_steady_state(a->steady);
     int n = a->model->n, k = qs_observable_count(), n_pairs = n * (n - 1) / 2;
-    int *which = malloc((size_t)k * sizeof *which);
     a->start = malloc(((size_t)k + 1) * sizeof *a->start);
     a->min_eig = malloc((size_t)(n_pairs ? n_pairs : 1) * sizeof *a->min_eig);
     a->c1 = malloc((size_t)(n_pairs ? 2 * n_pairs : 1) * sizeof *a->c1);
     a->top = malloc((size_t)n * sizeof *a->top);
     int *levels = malloc((size_t)n * sizeof *levels);
-    int status = which && a->start && a->min_eig && a->c1 && a->top && levels ? QS_OK : QS_ENOMEM;
+    int status = a->start && a->min_eig && a->c1 && a->top && levels ? QS_OK : QS_ENOMEM;
     if (status == QS_OK) {
         for (int j = 0; j < n; j++) levels[j] = a->model->osc[j].levels;
         a->start[0] = 0;
-        for (int i = 0; i < k; i++) {
-            which[i] = i;
-            a->start[i + 1] = a->start[i] + qs_observe_width(n, levels, 1, &which[i]);
-        }
+        for (int i = 0; i < k; i++) a->start[i + 1] = a->start[i] + qs_observe_width(n, levels, 1, &i);
         a->n_values = a->start[k];
         if (!(a->values = malloc((a->n_values ? a->n_values : 1) * sizeof *a->values))) status = QS_ENOMEM;
     }
     if (status != QS_OK) {
-        free(which);
         free(levels);
         return qs_error_set(err, QS_ENOMEM, "out of memory");
     }
-    status = qs_state_observe(state, k, which, a->values, err);
+    for (size_t r = 0; r < a->n_values; r++) a->values[r] = NAN;
+    status = observe_part(a, 0, levels, err);
+    if (status == QS_OK) status = observe_dynamics(a, levels, err);
     for (int j = 0; j < n; j++) a->top[j] = qs_state_population(state, j, levels[j] - 1);
     int q = 0;
     double complex c[2];
@@ -129,7 +185,6 @@ static int observe_all(qs_analysis *a, qs_error *err)
             a->c1[2 * q] = creal(c[1]);
             a->c1[2 * q + 1] = cimag(c[1]);
         }
-    free(which);
     free(levels);
     return status;
 }
@@ -246,4 +301,6 @@ const char *qs_analysis_truncation_reason(const qs_analysis *a) { return a->skip
 double qs_analysis_truncation_error(const qs_analysis *a) { return a->conv ? a->conv->max_error : NAN; }
 const char *qs_analysis_unknown_reason(const qs_analysis *a) { return a->unknown; }
 const char *qs_analysis_warning(const qs_analysis *a) { return a->warning; }
+const char *qs_analysis_dynamics_reason(const qs_analysis *a) { return a->dynamics; }
+double qs_analysis_dynamics_seconds(const qs_analysis *a) { return a->dynamics_seconds; }
 const qs_analysis_options *qs_analysis_options_used(const qs_analysis *a) { return &a->opt; }

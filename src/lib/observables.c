@@ -19,6 +19,10 @@
  * log_negativity = log₂(1 + 2 negativity) = log₂ ‖ρ^{T_b}‖₁ in bits;
  * correlation = |⟨a_a† a_b⟩|/√(⟨n_a⟩⟨n_b⟩) is NaN when ⟨n_a⟩⟨n_b⟩ = 0; correlation_phase
  * = arg ⟨a_a† a_b⟩ in [0, 2π) (0 when ⟨a_a† a_b⟩ = 0).
+ *
+ * Dynamical observables (needs_model) read the Liouvillian through spectrum.h: the spectra of
+ * every oscillator on the default range are run once for peak_frequency and fwhm together,
+ * and qs_relaxation_rates once for the rates asked (a sector not asked for is not computed).
  */
 #define _DEFAULT_SOURCE   /* lgamma_r: lgamma writes the global signgam, a race between sweep threads */
 #include <math.h>
@@ -26,6 +30,7 @@
 #include <string.h>
 #include <lapacke.h>
 #include "internal.h"
+#include "qsync/spectrum.h"
 
 /* ---- visiting the elements a pair's reduced state sums ---- */
 
@@ -435,29 +440,99 @@ static int obs_mutual_information(pair_ctx *p, double *out, qs_error *err)
     return st;
 }
 
+/* ---- dynamical observables: of the model's Liouvillian (spectrum.h) ---- */
+
+typedef struct {
+    const qs_model *model;
+    const qs_state *state;
+    qs_spectrum *spectrum;    /* every oscillator's S_j(ω) on the default range, when first needed */
+    int want_relaxation, want_coherence, have_rates;
+    double relaxation, coherence;
+} dyn_ctx;
+
+/* oscillator j (ignored for a network observable) → its value */
+typedef int (*dyn_fn)(dyn_ctx *d, int j, double *out, qs_error *err);
+
+static int need_spectrum(dyn_ctx *d, qs_error *err)
+{
+    return d->spectrum ? QS_OK : qs_spectrum_run(d->model, d->state, NULL, &d->spectrum, err);
+}
+
+static int need_rates(dyn_ctx *d, qs_error *err)
+{
+    if (d->have_rates) return QS_OK;
+    int st = qs_relaxation_rates(d->model, d->want_relaxation ? &d->relaxation : NULL,
+                                 d->want_coherence ? &d->coherence : NULL, err);
+    d->have_rates = st == QS_OK;
+    return st;
+}
+
+static int obs_peak_frequency(dyn_ctx *d, int j, double *out, qs_error *err)
+{
+    int st = need_spectrum(d, err);
+    if (st == QS_OK) *out = qs_spectrum_peak_frequency(d->spectrum, j);
+    return st;
+}
+
+static int obs_fwhm(dyn_ctx *d, int j, double *out, qs_error *err)
+{
+    int st = need_spectrum(d, err);
+    if (st == QS_OK) *out = qs_spectrum_fwhm(d->spectrum, j);
+    return st;
+}
+
+static int obs_relaxation_rate(dyn_ctx *d, int j, double *out, qs_error *err)
+{
+    (void)j;
+    int st = need_rates(d, err);
+    if (st == QS_OK) *out = d->relaxation;
+    return st;
+}
+
+static int obs_coherence_rate(dyn_ctx *d, int j, double *out, qs_error *err)
+{
+    (void)j;
+    int st = need_rates(d, err);
+    if (st == QS_OK) *out = d->coherence;
+    return st;
+}
+
 typedef struct {
     qs_observable info;
     int needs;        /* pair: NEED_C, NEED_BLOCKS */
     osc_fn osc;
     pair_fn pair;
+    dyn_fn dyn;       /* dynamical (info.needs_model) */
 } entry;
 
+/* Columns: {name, kind, per_level, angle, summary, needs_model}, pair needs, then the function
+ * of its kind (osc, pair or dyn). */
 static const entry table[] = {
-    {{"mean_n", QS_OBS_OSCILLATOR, 0, 0, "<n_j>: mean excitation number"}, 0, obs_mean_n, NULL},
-    {{"var_n", QS_OBS_OSCILLATOR, 0, 0, "<n_j^2> - <n_j>^2: variance of the excitation number"}, 0, obs_var_n, NULL},
-    {{"populations", QS_OBS_OSCILLATOR, 1, 0, "diag rho_j: population of every Fock level"}, 0, obs_populations, NULL},
-    {{"S", QS_OBS_PAIR, 0, 0, "synchronization measure 2 pi max P(phi) - 1 (Eq. 6, phase states)"}, NEED_C, NULL, obs_S},
-    {{"phi_max", QS_OBS_PAIR, 0, 1, "relative phase phi_a - phi_b where P(phi) is largest"}, NEED_C, NULL, obs_phi_max},
-    {{"S_Q", QS_OBS_PAIR, 0, 0, "2 pi max P_Q(phi) - 1, P_Q the Husimi-Q distribution of phi_a - phi_b"}, NEED_BLOCKS, NULL,
-     obs_S_Q},
-    {{"phi_max_Q", QS_OBS_PAIR, 0, 1, "relative phase where P_Q(phi) is largest"}, NEED_BLOCKS, NULL, obs_phi_max_Q},
-    {{"correlation", QS_OBS_PAIR, 0, 0, "|<a_a^+ a_b>| / sqrt(<n_a><n_b>) (NaN when <n_a><n_b> = 0)"}, NEED_BLOCKS, NULL,
-     obs_correlation},
-    {{"correlation_phase", QS_OBS_PAIR, 0, 1, "arg <a_a^+ a_b> (about 2 pi - phi_max: <a_a^+ a_b> goes as exp(-i(phi_a - phi_b)))"}, NEED_BLOCKS, NULL, obs_correlation_phase},
-    {{"negativity", QS_OBS_PAIR, 0, 0, "(||rho_ab^T_b||_1 - 1)/2 (partial transpose on b)"}, NEED_BLOCKS, NULL, obs_negativity},
-    {{"log_negativity", QS_OBS_PAIR, 0, 0, "log2 ||rho_ab^T_b||_1"}, NEED_BLOCKS, NULL, obs_log_negativity},
-    {{"mutual_information", QS_OBS_PAIR, 0, 0, "S(rho_a) + S(rho_b) - S(rho_ab), von Neumann entropies in nats"}, NEED_BLOCKS,
-     NULL, obs_mutual_information},
+    {{"mean_n", QS_OBS_OSCILLATOR, 0, 0, "<n_j>: mean excitation number", 0}, 0, obs_mean_n, NULL, NULL},
+    {{"var_n", QS_OBS_OSCILLATOR, 0, 0, "<n_j^2> - <n_j>^2: variance of the excitation number", 0}, 0, obs_var_n, NULL, NULL},
+    {{"populations", QS_OBS_OSCILLATOR, 1, 0, "diag rho_j: population of every Fock level", 0}, 0, obs_populations, NULL, NULL},
+    {{"S", QS_OBS_PAIR, 0, 0, "synchronization measure 2 pi max P(phi) - 1 (Eq. 6, phase states)", 0}, NEED_C, NULL, obs_S, NULL},
+    {{"phi_max", QS_OBS_PAIR, 0, 1, "relative phase phi_a - phi_b where P(phi) is largest", 0}, NEED_C, NULL, obs_phi_max, NULL},
+    {{"S_Q", QS_OBS_PAIR, 0, 0, "2 pi max P_Q(phi) - 1, P_Q the Husimi-Q distribution of phi_a - phi_b", 0}, NEED_BLOCKS, NULL,
+     obs_S_Q, NULL},
+    {{"phi_max_Q", QS_OBS_PAIR, 0, 1, "relative phase where P_Q(phi) is largest", 0}, NEED_BLOCKS, NULL, obs_phi_max_Q, NULL},
+    {{"correlation", QS_OBS_PAIR, 0, 0, "|<a_a^+ a_b>| / sqrt(<n_a><n_b>) (NaN when <n_a><n_b> = 0)", 0}, NEED_BLOCKS, NULL,
+     obs_correlation, NULL},
+    {{"correlation_phase", QS_OBS_PAIR, 0, 1, "arg <a_a^+ a_b> (about 2 pi - phi_max: <a_a^+ a_b> goes as exp(-i(phi_a - phi_b)))",
+      0}, NEED_BLOCKS, NULL, obs_correlation_phase, NULL},
+    {{"negativity", QS_OBS_PAIR, 0, 0, "(||rho_ab^T_b||_1 - 1)/2 (partial transpose on b)", 0}, NEED_BLOCKS, NULL, obs_negativity,
+     NULL},
+    {{"log_negativity", QS_OBS_PAIR, 0, 0, "log2 ||rho_ab^T_b||_1", 0}, NEED_BLOCKS, NULL, obs_log_negativity, NULL},
+    {{"mutual_information", QS_OBS_PAIR, 0, 0, "S(rho_a) + S(rho_b) - S(rho_ab), von Neumann entropies in nats", 0}, NEED_BLOCKS,
+     NULL, obs_mutual_information, NULL},
+    {{"peak_frequency", QS_OBS_OSCILLATOR, 0, 0, "omega of the highest peak of the power spectrum S_j(omega) (default range)", 1},
+     0, NULL, NULL, obs_peak_frequency},
+    {{"fwhm", QS_OBS_OSCILLATOR, 0, 0, "full width at half height of that peak (NaN when not inside the range)", 1}, 0, NULL,
+     NULL, obs_fwhm},
+    {{"relaxation_rate", QS_OBS_NETWORK, 0, 0, "smallest -Re lambda over the non-zero eigenvalues of L on sector 0", 1}, 0,
+     NULL, NULL, obs_relaxation_rate},
+    {{"coherence_rate", QS_OBS_NETWORK, 0, 0, "smallest -Re lambda of L on sector -1 (the narrowest spectral line)", 1}, 0,
+     NULL, NULL, obs_coherence_rate},
 };
 
 #define N_TABLE ((int)(sizeof table / sizeof table[0]))
@@ -480,6 +555,7 @@ size_t qs_observe_width(int n, const int *levels, int n_which, const int *which)
         if (which[i] < 0 || which[i] >= N_TABLE) continue;
         const qs_observable *o = &table[which[i]].info;
         if (o->kind == QS_OBS_PAIR) w += pairs;
+        else if (o->kind == QS_OBS_NETWORK) w += 1;
         else if (o->per_level) for (int j = 0; j < n; j++) w += (size_t)levels[j];
         else w += (size_t)n;
     }
@@ -497,14 +573,27 @@ static void all_populations(const qs_state *state, const size_t *off, double *po
     }
 }
 
-int qs_state_observe(const qs_state *state, int n_which, const int *which, double *values, qs_error *err)
+/* qs_state_observe (model NULL: a dynamical observable is refused) and qs_observe. */
+static int observe(const qs_model *model, const qs_state *state, int n_which, const int *which, double *values,
+                   qs_error *err)
 {
     const qs_basis *B = state->basis;
     int n = B->n, needs = 0, any_osc = 0;
     for (int i = 0; i < n_which; i++) {
         if (which[i] < 0 || which[i] >= N_TABLE)
             return qs_error_set(err, QS_EINPUT, "observable index %d is not in the table (0..%d)", which[i], N_TABLE - 1);
-        if (table[which[i]].info.kind == QS_OBS_PAIR) needs |= table[which[i]].needs;
+        const entry *e = &table[which[i]];
+        if (e->info.needs_model) {
+            if (!model)
+                return qs_error_set(err, QS_EINPUT, "observable %s is of the model's Liouvillian, not of the state alone: "
+                                    "qs_observe computes it from the model", e->info.name);
+            if (model->n != n)
+                return qs_error_set(err, QS_EINPUT, "the model has %d oscillators, the state %d", model->n, n);
+            for (int j = 0; j < n; j++)
+                if (model->osc[j].levels != B->levels[j])
+                    return qs_error_set(err, QS_EINPUT, "oscillator %s has %d levels in the model, %d in the state",
+                                        model->names[j], model->osc[j].levels, B->levels[j]);
+        } else if (e->info.kind == QS_OBS_PAIR) needs |= e->needs;
         else any_osc = 1;
     }
     /* where each observable's values start */
@@ -522,7 +611,7 @@ int qs_state_observe(const qs_state *state, int n_which, const int *which, doubl
             all_populations(state, off, pop);
             for (int i = 0; i < n_which; i++) {
                 const entry *e = &table[which[i]];
-                if (e->info.kind != QS_OBS_OSCILLATOR) continue;
+                if (e->info.kind != QS_OBS_OSCILLATOR || e->info.needs_model) continue;
                 size_t w = start[i];
                 for (int j = 0; j < n; j++) {
                     e->osc(B->levels[j], pop + off[j], values + w);
@@ -543,9 +632,33 @@ int qs_state_observe(const qs_state *state, int n_which, const int *which, doubl
             }
             pair_ctx_free(&p);
         }
+    dyn_ctx d = {.model = model, .state = state};
+    for (int i = 0; i < n_which; i++) {
+        d.want_relaxation |= table[which[i]].dyn == obs_relaxation_rate;
+        d.want_coherence |= table[which[i]].dyn == obs_coherence_rate;
+    }
+    for (int i = 0; i < n_which && status == QS_OK; i++) {
+        const entry *e = &table[which[i]];
+        if (!e->info.needs_model) continue;
+        int count = e->info.kind == QS_OBS_NETWORK ? 1 : n;
+        for (int j = 0; j < count && status == QS_OK; j++) status = e->dyn(&d, j, values + start[i] + (size_t)j, err);
+    }
+    qs_spectrum_free(&d.spectrum);
     free(start);
     free(off);
     return status;
+}
+
+int qs_state_observe(const qs_state *state, int n_which, const int *which, double *values, qs_error *err)
+{
+    return observe(NULL, state, n_which, which, values, err);
+}
+
+int qs_observe(const qs_model *model, const qs_state *state, int n_which, const int *which, double *values,
+               qs_error *err)
+{
+    if (!model) return qs_error_set(err, QS_EINPUT, "qs_observe: no model");
+    return observe(model, state, n_which, which, values, err);
 }
 
 int qs_state_sync(const qs_state *state, double *S, double *phi_max, qs_error *err)

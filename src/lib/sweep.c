@@ -6,7 +6,7 @@
  * creation, and levels_max[j] is the largest truncation of oscillator j at any point (levels
  * may be an axis), which fixes the layout of every point's observables (width values, the
  * populations of a point with fewer levels padded with 0); perms is the symmetry group common
- * to all points. A quantum point computes its observables in one qs_state_observe call: those
+ * to all points. A quantum point computes its observables in one qs_observe call: those
  * asked, then S and phi_max when not asked (result.S, result.phi, and the truncation status
  * speak of S). Each thread keeps up to PLANS_PER_THREAD plans, one per distinct structure, and
  * resets a plan the first time a block uses it, so a point's numbers depend only on its
@@ -24,6 +24,7 @@
 #include <omp.h>
 #include "qsync/sweep.h"
 #include "qsync/observables.h"
+#include "qsync/spectrum.h"
 #include "internal.h"
 
 #define MAX_VARS 16
@@ -100,6 +101,8 @@ void qs_sweep_defaults(qs_sweep_options *o)
     o->stop = NULL;
     o->n_observe = 0;
     o->observe = NULL;
+    o->spectrum_points = 0;
+    o->spectrum_min = o->spectrum_max = 0;
 }
 
 void qs_sweep_free(qs_sweep **sweep)
@@ -130,6 +133,12 @@ const qs_model *qs_sweep_model(const qs_sweep *s) { return s->base; }
  * beat, beat_err per pair (qs_classical_nu, …) */
 static size_t classical_width(const qs_sweep *s) { return 2 * (size_t)s->base->n + 2 * (size_t)s->pairs; }
 size_t qs_sweep_observe_width(const qs_sweep *s) { return s->opt.classical ? classical_width(s) : s->user_width; }
+double qs_sweep_spectrum_omega(const qs_sweep *s, int k)
+{
+    int n = s->opt.spectrum_points;
+    if (k < 0 || k >= n) return NAN;
+    return k == n - 1 ? s->opt.spectrum_max : s->opt.spectrum_min + (s->opt.spectrum_max - s->opt.spectrum_min) * k / (n - 1);
+}
 int qs_sweep_levels_max(const qs_sweep *s, int j) { return j >= 0 && j < s->base->n ? s->levels_max[j] : 0; }
 
 const char *qs_sweep_status_word(int st)
@@ -401,6 +410,13 @@ int qs_sweep_create(const qs_model *base, int n_axes, const qs_axis *axes, int n
             if (strcmp(dot ? dot + 1 : axes[a].paths[q], "levels") == 0) s->opt.truncation = QS_SWEEP_TRUNCATION_AUTO;
         }
     if ((st = set_observables(s, err)) != QS_OK) { qs_sweep_free(&s); return st; }
+    if (s->opt.spectrum_points < 0 || (s->opt.spectrum_points > 0 && (s->opt.classical || s->opt.spectrum_points < 2 ||
+        !isfinite(s->opt.spectrum_min) || !isfinite(s->opt.spectrum_max) || !(s->opt.spectrum_min < s->opt.spectrum_max)))) {
+        st = qs_error_set(err, QS_EINPUT, s->opt.classical ? "spectra are of the quantum model; a classical sweep has none"
+                          : "spectrum: at least 2 frequencies from a lower to a higher finite one");
+        qs_sweep_free(&s);
+        return st;
+    }
     if (s->opt.block < 1) s->opt.block = 1;
     if (s->opt.parts < 1 || s->opt.part < 0 || s->opt.part >= s->opt.parts) { s->opt.parts = 1; s->opt.part = 0; }
     s->base = qs_model_copy(base);
@@ -611,7 +627,7 @@ static int observe_point(const qs_sweep *s, const qs_model *m, const qs_state *s
 {
     int n = m->n, same = 1;
     for (int j = 0; j < n; j++) same &= m->osc[j].levels == s->levels_max[j];
-    int st = qs_state_observe(state, s->n_obs, s->obs, same ? values : scratch, e);
+    int st = qs_observe(m, state, s->n_obs, s->obs, same ? values : scratch, e);
     if (st != QS_OK || same) return st;
     size_t from = 0, to = 0;
     for (int k = 0; k < s->n_obs; k++) {
@@ -625,13 +641,31 @@ static int observe_point(const qs_sweep *s, const qs_model *m, const qs_state *s
                 to += (size_t)s->levels_max[j];
             }
         } else {
-            size_t w = o->kind == QS_OBS_PAIR ? (size_t)s->pairs : (size_t)n;
+            size_t w = o->kind == QS_OBS_PAIR ? (size_t)s->pairs : o->kind == QS_OBS_NETWORK ? 1 : (size_t)n;
             memcpy(values + to, scratch + from, w * sizeof *values);
             from += w;
             to += w;
         }
     }
     return QS_OK;
+}
+
+/* The spectra of a solved point on the sweep's grid of frequencies into out
+ * ([oscillators × spectrum_points]), the frequencies of one point solved on its own thread. */
+static int spectrum_point(const qs_sweep *s, const qs_model *m, const qs_state *state, double *out, qs_error *e)
+{
+    qs_spectrum_options so;
+    qs_spectrum_defaults(&so);
+    so.omega_min = s->opt.spectrum_min;
+    so.omega_max = s->opt.spectrum_max;
+    so.n_omega = s->opt.spectrum_points;
+    so.threads = 1;
+    qs_spectrum *sp = NULL;
+    int st = qs_spectrum_run(m, state, &so, &sp, e);
+    for (int j = 0; st == QS_OK && j < m->n; j++)
+        memcpy(out + (size_t)j * (size_t)so.n_omega, qs_spectrum_values(sp, j), (size_t)so.n_omega * sizeof *out);
+    qs_spectrum_free(&sp);
+    return st;
 }
 
 /* A thread's plans, one per distinct structure; `used` marks those reset in this block. */
@@ -719,12 +753,14 @@ int qs_sweep_run(qs_sweep *s, const unsigned char *done, qs_sweep_report report,
         double *S1 = malloc(block * np * sizeof *S1);
         double *values = malloc(block * s->width * sizeof *values);   /* the observables of each point */
         double *scratch = malloc(s->width * sizeof *scratch);
+        size_t n_spec = (size_t)s->base->n * (size_t)s->opt.spectrum_points;   /* one point's spectra */
+        double *spectra = malloc((n_spec ? block * n_spec : 1) * sizeof *spectra);
         int *slots = malloc(block * sizeof *slots);      /* plan slot (structure) of each point of the block */
         qs_steady_options so = s->opt.steady;
         so.perms = s->perms;
         so.n_perms = s->n_perms;
         if (so.memory_limit == 0) so.memory_limit = qs_memory_available() / threads;
-        if (!m || !res || !S1 || !values || !scratch || !slots) {
+        if (!m || !res || !S1 || !values || !scratch || !slots || !spectra) {
 #pragma omp atomic write
             failed = 1;
         }
@@ -742,6 +778,8 @@ int qs_sweep_run(qs_sweep *s, const unsigned char *done, qs_sweep_report report,
                 r->S = vp + s->S_at;
                 r->phi = vp + s->phi_at;
                 r->S1 = s->opt.perturb ? S1p : NULL;
+                r->spectrum = n_spec ? spectra + (size_t)n * n_spec : NULL;
+                for (size_t k = 0; k < n_spec; k++) spectra[(size_t)n * n_spec + k] = NAN;
                 r->S_err = NULL;
                 r->escaped_fraction = NAN;
                 r->residual = NAN;
@@ -786,8 +824,10 @@ int qs_sweep_run(qs_sweep *s, const unsigned char *done, qs_sweep_report report,
                         if (top > r->top_population) r->top_population = top;
                     }
                     int ost = observe_point(s, m, state, vp, scratch, &e);
+                    if (ost == QS_OK && n_spec) ost = spectrum_point(s, m, state, spectra + (size_t)n * n_spec, &e);
                     if (ost != QS_OK) {                          /* not computed: the point failed */
                         for (size_t k = 0; k < s->width; k++) vp[k] = NAN;
+                        for (size_t k = 0; k < n_spec; k++) spectra[(size_t)n * n_spec + k] = NAN;
                         r->status = st = ost;
                         slots[n] = -1;
                         n++;
@@ -839,6 +879,7 @@ int qs_sweep_run(qs_sweep *s, const unsigned char *done, qs_sweep_report report,
         free(S1);
         free(values);
         free(scratch);
+        free(spectra);
         free(slots);
     }
     if (failed) return qs_error_set(err, QS_ENOMEM, "out of memory for the sweep's workspaces");
@@ -860,6 +901,8 @@ struct qs_sweep_store {
     /* where each part of a result goes (column of its first value; −1: none) */
     int at_S, at_phi, at_values, at_S1, at_S_err, at_escaped, at_residual, at_top, at_trunc;
     size_t n_values;             /* result.values entries filed (observables asked) */
+    size_t n_spectrum;           /* spectra of one point (oscillators × frequencies), 0: none */
+    double *spectra;             /* [size × n_spectrum] */
 };
 
 void qs_sweep_store_free(qs_sweep_store **store)
@@ -874,6 +917,7 @@ void qs_sweep_store_free(qs_sweep_store **store)
     free(t->data);
     free(t->status);
     free(t->done);
+    free(t->spectra);
     free(t);
     *store = NULL;
 }
@@ -927,6 +971,12 @@ int qs_sweep_store_create(const qs_sweep *s, qs_sweep_store **out, qs_error *err
     t->status = malloc(t->size * sizeof *t->status);
     t->done = calloc(t->size, 1);
     int ok = t->names && t->data && t->status && t->done;
+    if (ok && !s->opt.classical && s->opt.spectrum_points > 0) {
+        t->n_spectrum = (size_t)n * (size_t)s->opt.spectrum_points;
+        if (t->size > SIZE_MAX / sizeof *t->spectra / t->n_spectrum) ok = 0;
+        else if ((ok = (t->spectra = malloc(t->size * t->n_spectrum * sizeof *t->spectra)) != NULL))
+            for (size_t k = 0; k < t->size * t->n_spectrum; k++) t->spectra[k] = NAN;
+    }
     /* the axes, filled now */
     for (int a = 0; ok && a < s->n_axes; a++) {
         int c = t->columns, im = qs_sweep_axis_complex(s, a);
@@ -963,6 +1013,7 @@ int qs_sweep_store_create(const qs_sweep *s, qs_sweep_store **out, qs_error *err
             for (int k = 0; ok && k < s->n_user; k++) {
                 const qs_observable *o = qs_observable_get(s->obs[k]);
                 if (o->kind == QS_OBS_PAIR) ok = pair_columns(t, m, o->name) >= 0;
+                else if (o->kind == QS_OBS_NETWORK) ok = add_column(t, 1, "%s", o->name);
                 else
                     for (int j = 0; ok && j < n; j++)
                         if (o->per_level)
@@ -1009,6 +1060,7 @@ void qs_sweep_store_add(void *ctx, const qs_sweep_result *r, int count)
         if (t->at_escaped >= 0) t->data[t->at_escaped][p] = r[i].escaped_fraction;
         if (t->at_residual >= 0) t->data[t->at_residual][p] = r[i].residual;
         if (t->at_top >= 0) t->data[t->at_top][p] = r[i].top_population;
+        for (size_t k = 0; k < t->n_spectrum; k++) t->spectra[p * t->n_spectrum + k] = r[i].spectrum ? r[i].spectrum[k] : NAN;
         int st = r[i].status;
         if (t->at_trunc >= 0) {
             /* the status speaks of S: ok or truncation when estimated, top-level only without */
@@ -1030,7 +1082,13 @@ int qs_sweep_store_put(qs_sweep_store *t, size_t p, const double *row, qs_error 
         if (t->data[c]) t->data[c][p] = row ? row[c] : NAN;
     t->status[p] = row ? (int)row[t->status_column] : QS_EINPUT;
     t->done[p] = row != NULL;
+    for (size_t k = 0; !row && k < t->n_spectrum; k++) t->spectra[p * t->n_spectrum + k] = NAN;
     return QS_OK;
+}
+
+double *qs_sweep_store_spectrum(const qs_sweep_store *t, size_t p)
+{
+    return t->n_spectrum && p < t->size ? t->spectra + p * t->n_spectrum : NULL;
 }
 
 int qs_sweep_store_columns(const qs_sweep_store *t) { return t->columns; }

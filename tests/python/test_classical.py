@@ -18,7 +18,10 @@ def test_classical_is_the_command_lines(root, run_json, model):
         for key in ("S", "S_err", "phi_max", "harmonics"):
             assert getattr(c, key)[p["a"], p["b"]] == p[key], key
     assert c.escaped_fraction == js["escaped_fraction"]
+    for p in js["pairs"]:
+        assert c.beat[p["a"], p["b"]] == p["beat"] and c.beat_err[p["a"], p["b"]] == p["beat_err"]
     for osc in js["oscillators"]:
+        assert c.nu[osc["name"]] == osc["nu"] and c.nu_err[osc["name"]] == osc["nu_err"]
         assert c.mean_x[osc["name"]] == osc["mean_x"]
         assert list(c.histogram[osc["name"]]) == osc["histogram"]
     assert c.samples == js["samples"]

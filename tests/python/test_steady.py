@@ -30,7 +30,10 @@ def solved(request, root, run_json):
 def test_every_observable_is_the_command_lines(solved):
     r, js = solved
     table = qsync.observables()
-    assert len(table) >= 12
+    assert len(table) >= 16
+    assert {o["name"] for o in table if o["dynamical"]} == {"peak_frequency", "fwhm", "relaxation_rate", "coherence_rate"}
+    assert (r.dynamics_reason is None) == js["dynamics"]["computed"]
+    assert r.dynamics_reason in (None, js["dynamics"]["reason"])
     pairs = [(p["a"], p["b"]) for p in js["pairs"]]
     assert pairs == r.pairs
     for o in table:
@@ -40,6 +43,10 @@ def test_every_observable_is_the_command_lines(solved):
                 assert name in p, f"qsync steady --json: pairs[] has no {name}"
                 assert same(getattr(r, name)[p["a"], p["b"]], p[name]), (name, p["a"], p["b"])
                 checked += 1
+        elif o["kind"] == "network":
+            assert name in js, f"qsync steady --json has no {name}"
+            assert isinstance(getattr(r, name), float) and same(getattr(r, name), js[name]), name
+            checked += 1
         else:
             for osc in js["oscillators"]:
                 assert name in osc, f"qsync steady --json: oscillators[] has no {name}"
