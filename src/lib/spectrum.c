@@ -10,7 +10,10 @@
  * thread count (bit-identical results). Every solve's relative residual
  * ‖(iω − L)x − b‖∞ / (‖iω − L‖∞ ‖x‖∞) is measured; a refactorised solve above
  * SPECTRUM_REFACTOR_TOL is done again on a fresh factorisation, and a fresh one above the
- * options' residual_tol fails the run.
+ * options' residual_tol fails the run. Large sectors whose LU would fill in are solved by
+ * GMRES preconditioned by the uncoupled (iω − L_0)^{−1} instead (applied exactly: see
+ * precond below), each solve starting from the previous frequencies of its block. Oscillators
+ * exchanged by a symmetry of the model share one solve (their spectra are equal).
  *
  * Peak and width. The grid's largest value is refined by golden-section search on fresh
  * solves between its neighbours; the half-height crossings on either side by bisection
@@ -823,7 +826,6 @@ typedef struct {
     double worst;             /* largest residual so far */
     double tol;
     int failed;
-    int count;                /* factorisations */
     double complex *z;        /* [n] */
 } probe;
 
@@ -1022,7 +1024,7 @@ int qs_spectrum_run(const qs_model *model, const qs_state *state, const qs_spect
     /* peak, width, sum rule */
     if (status == QS_OK) {
         worker w;
-        probe pr = {&w, &S, sym, worst, o.residual_tol, 0, 0, malloc(S.M->n * sizeof(double complex))};
+        probe pr = {&w, &S, sym, worst, o.residual_tol, 0, malloc(S.M->n * sizeof(double complex))};
         if (!worker_make(&w, &S) || !pr.z) status = qs_error_set(err, QS_ENOMEM, "out of memory");
         for (int j = 0; status == QS_OK && j < N; j++) {
             const double *v = res->values + (size_t)j * W;
