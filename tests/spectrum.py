@@ -31,6 +31,7 @@ import scipy.sparse.linalg as spla
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from checks import check, finish          # noqa: E402
 from qutip_peer import build             # noqa: E402
+from plot_legend import check_pair       # noqa: E402
 
 QSYNC, LIB, MODELS = sys.argv[1], sys.argv[2], sys.argv[3]
 PEER_TOL = 1e-6
@@ -144,6 +145,27 @@ def main():
             check(f"{name}: every line is an eigenvalue of QuTiP's Liouvillian", dist <= 1e-9 * scale,
                   f"largest distance {dist:.2e} (tolerance 1e-9 x {scale:.3g})")
 
+    # ---- the iterative path (GMRES preconditioned by the uncoupled Liouvillian) against QuTiP:
+    # a ring of four with complex couplings (identical oscillators: one solve per orbit) ----
+    model = os.path.join(MODELS, "peer_ring.ini")
+    try:
+        q = spectrum_json(model, "--omega", "-20:15:61", "--spectrum-solver", "iterative")
+        d = spectrum_json(model, "--omega", "-20:15:61", "--spectrum-solver", "direct")
+        omega = np.array(q["omega"])
+        ref, _, names = qutip_spectra(model, [], omega)
+        check("peer_ring: the iterative solver was used", q["solver"] == "iterative" and d["solver"] == "direct",
+              f"{q['solver']}, {d['solver']}")
+        for j, o in enumerate(q["oscillators"]):
+            mine = np.array(o["spectrum"])
+            rel = np.max(np.abs(mine - ref[j]) / np.abs(ref[j]))
+            check(f"peer_ring {o['name']}: iterative S(omega) against QuTiP's Liouvillian at {len(omega)} frequencies",
+                  rel <= PEER_TOL, f"largest relative difference {rel:.2e} (tolerance {PEER_TOL:g})")
+            rel = np.max(np.abs(mine - np.array(d["oscillators"][j]["spectrum"])) / np.abs(ref[j]))
+            check(f"peer_ring {o['name']}: iterative against direct", rel <= 1e-9, f"largest relative difference {rel:.2e} (tolerance 1e-09)")
+        check("peer_ring: residual of every solve reported and small", q["residual"] <= 1e-10, f"{q['residual']:.2e}")
+    except Exception as e:
+        check("peer_ring: iterative spectrum against QuTiP", False, str(e))
+
     # ---- the exact uncoupled spectrum; the refined peak and width against a dense grid ----
     model = os.path.join(MODELS, "peer_unequal.ini")
     try:
@@ -224,6 +246,41 @@ def main():
               f"status {status}: {msg}")
     except Exception as e:
         check("gamma = 0: qs_spectrum_run refuses", False, str(e))
+
+    # ---- --out: the CSV files by header name, equal to the JSON; the plot names its columns ----
+    try:
+        import csv
+        import tempfile
+        with tempfile.TemporaryDirectory() as tmp:
+            out = os.path.join(tmp, "spec")
+            q = spectrum_json(small_model := os.path.join(MODELS, "peer_unequal.ini"), "--omega", "-10:10:201", "--lines", "--out", out)
+            with open(os.path.join(out, "spectrum.csv"), newline="") as f:
+                rows = list(csv.DictReader(f))
+            ok = len(rows) == 201 and all(
+                float(rows[i]["omega"]) == q["omega"][i] and
+                all(float(rows[i][f"spectrum_{o['name']}"]) == o["spectrum"][i] for o in q["oscillators"]) for i in range(201))
+            check("--out: spectrum.csv has omega and spectrum_<name> columns equal to the JSON", ok, f"{len(rows)} rows")
+            with open(os.path.join(out, "lines.csv"), newline="") as f:
+                lines = list(csv.DictReader(f))
+            ok = len(lines) == len(q["lines"]) and all(float(a["frequency"]) == b["frequency"] and
+                                                          float(a["weight_re_a"]) == b["weights"][0]["re"] for a, b in zip(lines, q["lines"]))
+            check("--out --lines: lines.csv has every line, equal to the JSON", ok, f"{len(lines)} lines")
+            check_pair(os.path.join(out, "spectrum.gp"), os.path.join(out, "spectrum.csv"), "spectrum.gp")
+    except Exception as e:
+        check("--out files", False, str(e))
+
+    # ---- bad input: a message naming the flag, exit 2, nothing on stdout ----
+    small = os.path.join(MODELS, "peer_unequal.ini")
+    for args, word in ((["--omega", "5:1:10"], "--omega"), (["--omega", "1:5"], "--omega"), (["--omega", "1:5:1"], "--omega"),
+                       (["--omega", "a:5:10"], "--omega"), (["--spectrum-solver", "lu"], "--spectrum-solver"),
+                       (["--bogus"], "--bogus"), (["--threads", "0"], "--threads"), (["--full"], "--full")):
+        r = run(["spectrum", small] + args)
+        check(f"spectrum {' '.join(args)}: exit 2 naming {word}", r.returncode == 2 and word in r.stderr and r.stdout == "",
+              f"exit {r.returncode}: {r.stderr.strip().splitlines()[0][:120] if r.stderr.strip() else ''}")
+    r = run(["spectrum"])
+    check("spectrum without a model: exit 2", r.returncode == 2 and "no model file" in r.stderr, f"exit {r.returncode}")
+    r = run(["spectrum", os.path.join(MODELS, "missing.ini")])
+    check("spectrum of a missing file: exit 2", r.returncode == 2, f"exit {r.returncode}: {r.stderr.strip()[:120]}")
 
     # ---- thread count ----
     try:

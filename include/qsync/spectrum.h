@@ -9,8 +9,11 @@
  *
  * Spectral lines. The eigenvalues λ_m of L on sector −1 with right and left eigenvectors
  * r_m, l_m (l_m · r_m = 1) give S_j(ω) = Σ_m 2 Re[w_jm / (iω − λ_m)], w_jm = Tr[a_j† r_m]
- * (l_m · a_j ρ_ss); line m sits at ν_m = Im λ_m with half-width −Re λ_m. Dense LAPACK for
- * small sectors; ARPACK shift-invert around chosen frequencies for large ones.
+ * (l_m · a_j ρ_ss); line m sits at ν_m = Im λ_m with half-width −Re λ_m. Dense LAPACK (zgeev)
+ * for sectors up to options.dense_max unknowns: the left eigenvectors are the rows of R^{−1}
+ * (R the right eigenvectors), so l_m·r_m = 1 holds inside degenerate eigenspaces too, and
+ * the lines' sum equals the direct solve to round-off. Larger sectors: refused (QS_ETOOBIG;
+ * no ARPACK path yet), lines_method stays "".
  *
  * Relaxation. relaxation_rate: the smallest −Re λ over the non-zero eigenvalues of L on
  * sector 0 (how fast S and the populations settle); coherence_rate: the smallest −Re λ on
@@ -47,7 +50,17 @@ typedef struct {
     double residual_tol;          /* a solve above this relative residual fails the run
                                      (default QS_SPECTRUM_RESIDUAL_TOL) */
     int dense_max;                /* dense eigenvalues up to this sector size (QS_SPECTRUM_DENSE_MAX) */
+    int solver;                   /* QS_SPECTRUM_AUTO (default), _DIRECT or _ITERATIVE */
 } qs_spectrum_options;
+
+/* Solvers of iω − L. Direct: the complex LU (KLU), planned once, refactorised per frequency.
+ * Iterative: GMRES right-preconditioned by the uncoupled (iω − L_0)^{−1}, which is applied
+ * exactly by diagonalising each oscillator's population generator once (L_0 is a Kronecker
+ * sum on each block of slots with the same per-oscillator excitation differences); it
+ * converges in a few dozen iterations when the couplings are weak against the rates. Auto:
+ * iterative when sector −1 has more than 2000 unknowns and the LU would hold over 40 times
+ * L's entries (a ring of four oscillators), else direct. Both check every residual. */
+enum { QS_SPECTRUM_AUTO = 0, QS_SPECTRUM_DIRECT = 1, QS_SPECTRUM_ITERATIVE = 2 };
 
 typedef struct qs_spectrum qs_spectrum;
 
@@ -81,6 +94,8 @@ double qs_spectrum_residual(const qs_spectrum *s);
 /* Dimension of sector −1, and how the lines were found ("dense", "arpack"; "" without). */
 size_t qs_spectrum_sector_dimension(const qs_spectrum *s);
 const char *qs_spectrum_lines_method(const qs_spectrum *s);
+/* "direct" or "iterative": how iω − L was solved. */
+const char *qs_spectrum_solver(const qs_spectrum *s);
 
 /* Lines (with options.lines): count, then line m's frequency Im λ_m, half-width −Re λ_m and
  * weights w_jm of every oscillator j (written, qs_spectrum_size entries), ordered by
@@ -91,7 +106,10 @@ int qs_spectrum_line(const qs_spectrum *s, int m, double *frequency, double *hal
 double qs_spectrum_from_lines(const qs_spectrum *s, int j, double omega);
 
 /* relaxation_rate (sector 0) and coherence_rate (sector −1) of `model`, either pointer may be
- * NULL (that sector is then not computed). */
+ * NULL (that sector is then not computed). Dense eigenvalues (zgeev) of L on the sector, for
+ * sectors up to QS_SPECTRUM_DENSE_MAX unknowns (options.dense_max); larger sectors are refused
+ * with QS_ETOOBIG (no ARPACK path yet). On sector 0 the eigenvalue nearest 0 is the steady
+ * state's and is left out; the model's levels must be resolved. */
 int qs_relaxation_rates(const qs_model *model, double *relaxation_rate, double *coherence_rate, qs_error *err);
 /* The same with options. */
 typedef struct {

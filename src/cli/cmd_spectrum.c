@@ -17,6 +17,10 @@ static const char usage[] =
     "  --out DIR                write DIR/spectrum.csv (omega, spectrum_<name>...), DIR/lines.csv\n"
     "                           with --lines, and DIR/spectrum.png (gnuplot)\n"
     "  --threads N              frequencies solved at once (default: OpenMP's thread count)\n"
+    "  --spectrum-solver auto|direct|iterative\n"
+    "                           complex sparse LU per frequency, or GMRES preconditioned by the\n"
+    "                           uncoupled Liouvillian (default auto: GMRES for large sectors whose\n"
+    "                           LU would fill in, such as a ring of four)\n"
     "  --levels N|auto, --set PATH=VALUE, --tail-tol X, and the solver flags of qsync steady\n"
     "                           (--lu, --no-symmetry, --top-tol, --residual-tol, --memory-limit, ...)\n";
 
@@ -24,6 +28,7 @@ static const char usage[] =
  * its second largest weight is at least SHARED_RATIO of its largest. */
 #define LINE_PRINT_MIN 1e-3
 #define SHARED_RATIO 0.3
+#define SHARED_MIN 0.01        /* … and both weights are at least this fraction of their oscillator's <n> */
 /* relaxation rates in the diagnostics when both sectors have at most this many unknowns */
 #define RATES_CHEAP_MAX 600
 
@@ -57,12 +62,14 @@ static double weight_abs_max(const qs_spectrum *s, const double complex *w)
     return m;
 }
 
-/* Whether line weights w are carried by two oscillators with comparable weight. */
-static int shared_line(int n, const double complex *w)
+/* Whether line weights w are carried by two oscillators with comparable weight: the two
+ * largest |w_j| within SHARED_RATIO of each other, each at least SHARED_MIN of its <n_j>. */
+static int shared_line(const qs_spectrum *s, const double complex *w)
 {
     double first = 0.0, second = 0.0;
-    for (int j = 0; j < n; j++) {
+    for (int j = 0; j < qs_spectrum_size(s); j++) {
         double a = cabs(w[j]);
+        if (a < SHARED_MIN * qs_spectrum_mean_n(s, j)) continue;
         if (a > first) { second = first; first = a; }
         else if (a > second) second = a;
     }
@@ -105,6 +112,7 @@ static void print_json(const qs_model *m, const qs_spectrum *s, const qs_steady_
             json_object(&j, NULL);
             json_num(&j, "frequency", f);
             json_num(&j, "half_width", h);
+            json_bool(&j, "shared", shared_line(s, w));
             json_array(&j, "weights");
             for (int x = 0; x < n; x++) {
                 json_object(&j, NULL);
@@ -119,6 +127,7 @@ static void print_json(const qs_model *m, const qs_spectrum *s, const qs_steady_
         json_end(&j);
     }
     json_int(&j, "sector_dimension", (long long)qs_spectrum_sector_dimension(s));
+    json_str(&j, "solver", qs_spectrum_solver(s));
     json_int(&j, "steady_sector_dimension", (long long)st->sector_dimension);
     json_num(&j, "residual", qs_spectrum_residual(s));
     json_num(&j, "steady_residual", st->residual);
@@ -133,8 +142,9 @@ static void print_text(const qs_model *m, const qs_spectrum *s, const qs_steady_
     const double *om = qs_spectrum_omega(s);
     printf("%s: spectrum of %d oscillator%s on %d frequencies from %.6g to %.6g\n", qs_model_source(m), n, n == 1 ? "" : "s", W, om[0], om[W - 1]);
     printf("S_j(omega) = 2 Re Tr[a_j^+ (i omega - L)^-1 a_j rho_ss] (QuTiP's convention: a free oscillator peaks at +omega)\n");
-    printf("sector -1: %zu unknowns; largest relative residual %.2e (steady state: %zu unknowns, residual %.2e)\n\n",
-           qs_spectrum_sector_dimension(s), qs_spectrum_residual(s), st->sector_dimension, st->residual);
+    printf("sector -1: %zu unknowns, %s solver; largest relative residual %.2e (steady state: %zu unknowns, residual %.2e)\n\n",
+           qs_spectrum_sector_dimension(s), strcmp(qs_spectrum_solver(s), "direct") == 0 ? "sparse LU" : "preconditioned GMRES",
+           qs_spectrum_residual(s), st->sector_dimension, st->residual);
     printf("%-16s %-16s %-14s %-14s %-14s %-12s %s\n", "oscillator", "peak frequency", "peak height", "FWHM", "sum rule", "<n>",
            "sum rule / <n>");
     for (int x = 0; x < n; x++)
@@ -171,14 +181,15 @@ static void print_text(const qs_model *m, const qs_spectrum *s, const qs_steady_
             snprintf(c, sizeof c, "%.4e%+.4ei", creal(w[x]), cimag(w[x]));
             printf(" %-26s", c);
         }
-        int sh = shared_line(n, w);
+        int sh = shared_line(s, w);
         shared += sh;
         printf("%s\n", sh ? "  shared" : "");
     }
     printf("(weights w_jm: S_j = sum_m 2 Re[w_jm / (i omega - lambda_m)], lambda_m = -half_width + i frequency;\n"
            " sum_m Re w_jm = <n_j>. \"shared\": a line carried by two oscillators with comparable weight (second\n"
-           " largest |w| at least %g of the largest), the quantum signature of frequency locking: %d line%s)\n",
-           SHARED_RATIO, shared, shared == 1 ? "" : "s");
+           " largest |w| at least %g of the largest, both at least %g of their <n>), the quantum signature of\n"
+           " frequency locking: %d line%s)\n",
+           SHARED_RATIO, SHARED_MIN, shared, shared == 1 ? "" : "s");
     if (strcmp(qs_spectrum_lines_method(s), "arpack") == 0)
         printf("(ARPACK: only the lines nearest the shifts; their sums are partial)\n");
     free(w);
@@ -257,6 +268,14 @@ int cmd_spectrum(int argc, char **argv)
         if ((r = cli_take(argc, argv, &i, "--omega", 1, &v)) != 0) { if (r < 0 || !parse_grid(v, &so)) goto bad_flag; continue; }
         if ((r = cli_take(argc, argv, &i, "--out", 1, &v)) != 0) { if (r < 0) goto bad_flag; out = v; continue; }
         if ((r = threads_take(argc, argv, &i, &threads)) != 0) { if (r < 0) goto bad_flag; continue; }
+        if ((r = cli_take(argc, argv, &i, "--spectrum-solver", 1, &v)) != 0) {
+            if (r < 0) goto bad_flag;
+            if (strcmp(v, "auto") == 0) so.solver = QS_SPECTRUM_AUTO;
+            else if (strcmp(v, "direct") == 0) so.solver = QS_SPECTRUM_DIRECT;
+            else if (strcmp(v, "iterative") == 0) so.solver = QS_SPECTRUM_ITERATIVE;
+            else { fprintf(stderr, "qsync: --spectrum-solver needs auto, direct or iterative, not '%s'\n", v); goto bad_flag; }
+            continue;
+        }
         if ((r = truncation_args_take(argc, argv, &i, &ao.truncation, &ao.s_tol)) != 0) { if (r < 0) goto bad_flag; continue; }
         if ((r = steady_options_take(&ao.steady, argc, argv, &i)) != 0) { if (r < 0) goto bad_flag; continue; }
         if (argv[i][0] == '-' && argv[i][1] != '\0') { fprintf(stderr, "qsync spectrum: unknown option %s\n%s", argv[i], usage); goto bad_flag; }

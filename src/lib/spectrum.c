@@ -10,7 +10,10 @@
  * thread count (bit-identical results). Every solve's relative residual
  * ‖(iω − L)x − b‖∞ / (‖iω − L‖∞ ‖x‖∞) is measured; a refactorised solve above
  * SPECTRUM_REFACTOR_TOL is done again on a fresh factorisation, and a fresh one above the
- * options' residual_tol fails the run.
+ * options' residual_tol fails the run. Large sectors whose LU would fill in are solved by
+ * GMRES preconditioned by the uncoupled (iω − L_0)^{−1} instead (applied exactly: see
+ * precond below), each solve starting from the previous frequencies of its block. Oscillators
+ * exchanged by a symmetry of the model share one solve (their spectra are equal).
  *
  * Peak and width. The grid's largest value is refined by golden-section search on fresh
  * solves between its neighbours; the half-height crossings on either side by bisection
@@ -60,6 +63,7 @@ struct qs_spectrum {
     double *line_freq, *line_hw;    /* [n_lines] */
     double complex *line_w;         /* [n_lines × n_osc] */
     double complex *line_lambda;    /* [n_lines] */
+    int iterative;                  /* solved by preconditioned GMRES, not the LU */
 };
 
 void qs_spectrum_defaults(qs_spectrum_options *o)
@@ -69,6 +73,7 @@ void qs_spectrum_defaults(qs_spectrum_options *o)
     o->n_omega = QS_SPECTRUM_DEFAULT_POINTS;
     o->residual_tol = QS_SPECTRUM_RESIDUAL_TOL;
     o->dense_max = QS_SPECTRUM_DENSE_MAX;
+    o->solver = QS_SPECTRUM_AUTO;
 }
 
 /* ---- the model's levels, the basis, and the rates of the uncoupled levels ---- */
@@ -123,15 +128,62 @@ typedef struct {
     qs_sector_matrix *M;      /* L on sector −1 */
     int nrhs;                 /* oscillators */
     double complex *B;        /* [n × nrhs] b_j = a_j ρ_ss, column j */
+    int nsolve;               /* oscillators solved for: one per orbit of the model's symmetries */
+    int *solve_of;            /* [nsolve] the oscillator of each solved column */
+    int *rep;                 /* [nrhs] the solved column whose spectrum is oscillator j's */
+    double complex *Bs;       /* [n × nsolve] the solved columns of B */
     size_t *tr_ptr;           /* [nrhs+1] entries of the trace functional of each oscillator */
     size_t *tr_slot;          /* slot (s, s + e_j) */
     double *tr_fac;           /* √(s_j + 1) */
     double *offdiag_abs;      /* [n] Σ |L_rc| over the off-diagonal entries of row r */
     int has_undamped;         /* some slot has no decay on its diagonal */
+    struct precond *P;        /* the iterative path's preconditioner (NULL: the LU) */
 } sector;
+
+/* ---- the uncoupled preconditioner of the iterative path ----
+ * Without couplings L is L_0, and slots with the same difference pattern d = n(s) − n(t)
+ * (per oscillator) form an invariant block, a full tensor grid over the oscillators: one with
+ * d_j ≠ 0 is frozen (its jumps never feed its own coherences: a diagonal entry), one with
+ * d_j = 0 follows its population generator G_j (levels × levels, the same for every block).
+ * L_0 on a block is the Kronecker sum of these, so with G_j = V_j Λ_j V_j^{−1} (once)
+ *     (iω − L_0)^{−1} = (⊗V) diag(1 / (iω − μ)) (⊗V^{−1}),  μ = Σ_frozen diagonal + Σ_pop λ,
+ * applied by small mode products: O(n Σ levels) per application, for every ω. */
+typedef struct precond {
+    int n_osc, max_levels;
+    size_t n, n_groups;
+    size_t *perm;             /* [n] slot at each tensor position */
+    size_t *g_off;            /* [n_groups+1] */
+    int *g_dim;               /* [n_groups × n_osc] extent of each oscillator in the group */
+    unsigned char *g_pop;     /* [n_groups × n_osc] 1: population oscillator (d_j = 0) */
+    double complex *mu;       /* [n] at tensor positions */
+    double complex **V, **Vinv; /* [n_osc][levels²] row-major */
+} precond;
+
+static void precond_free(precond **pp)
+{
+    precond *P = *pp;
+    if (!P) return;
+    free(P->perm);
+    free(P->g_off);
+    free(P->g_dim);
+    free(P->g_pop);
+    free(P->mu);
+    for (int j = 0; j < P->n_osc; j++) {
+        if (P->V) free(P->V[j]);
+        if (P->Vinv) free(P->Vinv[j]);
+    }
+    free(P->V);
+    free(P->Vinv);
+    free(P);
+    *pp = NULL;
+}
 
 static void sector_free(sector *S)
 {
+    precond_free(&S->P);
+    free(S->solve_of);
+    free(S->rep);
+    free(S->Bs);
     qs_sector_matrix_free(&S->M);
     free(S->B);
     free(S->tr_ptr);
@@ -188,7 +240,195 @@ static int sector_make(sector *S, const qs_basis *b, const qs_model *m, const do
             if (p != S->M->diag[c]) S->offdiag_abs[S->M->Ai[p]] += cabs(S->M->Ax[p]);
     for (size_t c = 0; c < n; c++)
         if (!(creal(S->M->Ax[S->M->diag[c]]) < 0)) S->has_undamped = 1;
+    /* identical oscillators exchanged by a symmetry of the model have the same spectrum (the
+     * steady state is unique, hence invariant): one solve per orbit */
+    int *perms = NULL, count = 0;
+    S->solve_of = malloc((size_t)S->nrhs * sizeof *S->solve_of);
+    S->rep = malloc((size_t)S->nrhs * sizeof *S->rep);
+    if (!S->solve_of || !S->rep) return qs_error_set(err, QS_ENOMEM, "out of memory");
+    if (qs_model_symmetries(m, &perms, &count, NULL) != QS_OK) count = 0;
+    for (int j = 0; j < S->nrhs; j++) {
+        int r = j;
+        for (int g = 0; g < count; g++)
+            if (perms[(size_t)g * S->nrhs + j] < r) r = perms[(size_t)g * S->nrhs + j];
+        if (r == j) { S->rep[j] = S->nsolve; S->solve_of[S->nsolve++] = j; }
+        else S->rep[j] = S->rep[r];
+    }
+    free(perms);
+    if (rho) {
+        S->Bs = malloc(n * (size_t)S->nsolve * sizeof *S->Bs);
+        if (!S->Bs) return qs_error_set(err, QS_ENOMEM, "out of memory for the spectrum's right-hand sides");
+        for (int r = 0; r < S->nsolve; r++) memcpy(S->Bs + (size_t)r * n, S->B + (size_t)S->solve_of[r] * n, n * sizeof *S->Bs);
+    }
     return QS_OK;
+}
+
+typedef struct {
+    uint64_t key, local;
+    size_t slot;
+} slot_key;
+
+static int cmp_slot_key(const void *a, const void *b)
+{
+    const slot_key *x = a, *y = b;
+    if (x->key != y->key) return (x->key > y->key) - (x->key < y->key);
+    return (x->local > y->local) - (x->local < y->local);
+}
+
+/* The preconditioner for sector S of `model`; 0 when it cannot be built (memory, keys). */
+static int precond_make(sector *S, const qs_model *m)
+{
+    const qs_basis *b = S->b;
+    const qs_sector_matrix *M = S->M;
+    int N = b->n;
+    precond *P = calloc(1, sizeof *P);
+    if (!P) return 0;
+    S->P = P;
+    P->n_osc = N;
+    P->n = M->n;
+    double span = 1;
+    for (int j = 0; j < N; j++) {
+        if (b->levels[j] > P->max_levels) P->max_levels = b->levels[j];
+        span *= 2.0 * b->levels[j] - 1;
+    }
+    if (span > 1e18) return 0;
+    P->V = calloc((size_t)N, sizeof *P->V);
+    P->Vinv = calloc((size_t)N, sizeof *P->Vinv);
+    double complex **lambda = calloc((size_t)N, sizeof *lambda);
+    slot_key *keys = malloc(M->n * sizeof *keys);
+    P->perm = malloc(M->n * sizeof *P->perm);
+    P->mu = malloc(M->n * sizeof *P->mu);
+    int ok = P->V && P->Vinv && lambda && keys && P->perm && P->mu;
+    /* each oscillator's population generator, diagonalised */
+    for (int j = 0; ok && j < N; j++) {
+        int L = b->levels[j];
+        const qs_osc *o = &m->osc[j];
+        double complex *G = calloc((size_t)L * L, sizeof *G), *A = malloc((size_t)L * L * sizeof *A);
+        lapack_int *ipiv = malloc((size_t)L * sizeof *ipiv);
+        P->V[j] = malloc((size_t)L * L * sizeof **P->V);
+        P->Vinv[j] = calloc((size_t)L * L, sizeof **P->Vinv);
+        lambda[j] = malloc((size_t)L * sizeof **lambda);
+        ok = G && A && ipiv && P->V[j] && P->Vinv[j] && lambda[j];
+        if (ok) {
+            for (int k = 0; k < L; k++) {       /* row-major G[row][col] */
+                G[k * L + k] = -level_out_rate(o, L, k);
+                if (k + 1 < L) G[(k + 1) * L + k] = qs_osc_rate_up(o, k + 1);
+                if (k > 0) G[(k - 1) * L + k] = qs_osc_rate_down(o, k);
+            }
+            ok = LAPACKE_zgeev(LAPACK_ROW_MAJOR, 'N', 'V', L, (lapack_complex_double *)G, L, (lapack_complex_double *)lambda[j], NULL, 1,
+                               (lapack_complex_double *)P->V[j], L) == 0;
+        }
+        if (ok) {
+            memcpy(A, P->V[j], (size_t)L * L * sizeof *A);
+            for (int k = 0; k < L; k++) P->Vinv[j][k * L + k] = 1;
+            ok = LAPACKE_zgesv(LAPACK_ROW_MAJOR, L, L, (lapack_complex_double *)A, L, ipiv, (lapack_complex_double *)P->Vinv[j], L) == 0;
+        }
+        free(G);
+        free(A);
+        free(ipiv);
+    }
+    /* every slot: its group key d, its place in the group's grid, and μ */
+    if (ok) {
+        size_t col = 0;
+        for (int Nk = 0; Nk <= b->max_total; Nk++) {
+            int Nt = Nk - M->k;
+            if (Nt < 0 || Nt > b->max_total) continue;
+            for (size_t i = 0; i < b->block_size[Nk]; i++)
+                for (size_t q = 0; q < b->block_size[Nt]; q++, col++) {
+                    size_t st = b->block_states[Nk][i], tt = b->block_states[Nt][q];
+                    uint64_t key = 0, local = 0;
+                    double complex mu = 0;
+                    for (int j = 0; j < N; j++) {
+                        const qs_osc *o = &m->osc[j];
+                        int L = b->levels[j], sj = qs_basis_occ(b, st, j), tj = qs_basis_occ(b, tt, j), d = sj - tj;
+                        int lo = d > 0 ? d : 0, hi = d < 0 ? L + d : L;
+                        key = key * (uint64_t)(2 * L - 1) + (uint64_t)(d + L - 1);
+                        local = local * (uint64_t)(hi - lo) + (uint64_t)(sj - lo);
+                        if (d == 0) mu += lambda[j][sj];
+                        else mu += CMPLX(-0.5 * (level_out_rate(o, L, sj) + level_out_rate(o, L, tj)), -(qs_osc_energy(o, sj) - qs_osc_energy(o, tj)));
+                    }
+                    keys[col] = (slot_key){key, local, col};
+                    P->mu[col] = mu;             /* by slot for now */
+                }
+        }
+        qsort(keys, M->n, sizeof *keys, cmp_slot_key);
+        size_t groups = 0;
+        for (size_t p = 0; p < M->n; p++)
+            if (p == 0 || keys[p].key != keys[p - 1].key) groups++;
+        P->n_groups = groups;
+        P->g_off = malloc((groups + 1) * sizeof *P->g_off);
+        P->g_dim = malloc(groups * (size_t)N * sizeof *P->g_dim);
+        P->g_pop = malloc(groups * (size_t)N * sizeof *P->g_pop);
+        double complex *mu = malloc(M->n * sizeof *mu);
+        ok = P->g_off && P->g_dim && P->g_pop && mu;
+        size_t g = 0;
+        for (size_t p = 0; ok && p < M->n; p++) {
+            P->perm[p] = keys[p].slot;
+            mu[p] = P->mu[keys[p].slot];
+            if (p > 0 && keys[p].key == keys[p - 1].key) continue;
+            P->g_off[g] = p;
+            uint64_t key = keys[p].key;
+            size_t size = 1;
+            for (int j = N - 1; j >= 0; j--) {       /* decode d_j */
+                int L = b->levels[j], d = (int)(key % (uint64_t)(2 * L - 1)) - (L - 1);
+                key /= (uint64_t)(2 * L - 1);
+                P->g_dim[g * N + j] = d == 0 ? L : L - abs(d);
+                P->g_pop[g * N + j] = d == 0;
+                size *= (size_t)P->g_dim[g * N + j];
+            }
+            /* the group must be the full grid, in order */
+            size_t end = p;
+            while (end < M->n && keys[end].key == keys[p].key) end++;
+            if (end - p != size || keys[end - 1].local != size - 1) ok = 0;
+            g++;
+        }
+        if (ok) P->g_off[groups] = M->n;
+        free(P->mu);
+        P->mu = mu;
+    }
+    for (int j = 0; lambda && j < N; j++) free(lambda[j]);
+    free(lambda);
+    free(keys);
+    return ok;
+}
+
+/* out = (iω − L_0)^{−1} v; t, u: [n] workspaces; fiber: [max_levels]. */
+static void precond_apply(const precond *P, double omega, const double complex *v, double complex *out, double complex *t,
+                          double complex *fiber)
+{
+    int N = P->n_osc;
+    for (size_t p = 0; p < P->n; p++) t[p] = v[P->perm[p]];
+    for (size_t g = 0; g < P->n_groups; g++) {
+        double complex *x = t + P->g_off[g];
+        const int *dim = P->g_dim + g * N;
+        const unsigned char *pop = P->g_pop + g * N;
+        for (int pass = 0; pass < 2; pass++) {
+            for (int j = 0; j < N; j++) {
+                if (!pop[j]) continue;
+                size_t stride = 1, outer = 1;
+                for (int k = j + 1; k < N; k++) stride *= (size_t)dim[k];
+                for (int k = 0; k < j; k++) outer *= (size_t)dim[k];
+                int L = dim[j];
+                const double complex *A = pass == 0 ? P->Vinv[j] : P->V[j];
+                for (size_t o = 0; o < outer; o++)
+                    for (size_t in = 0; in < stride; in++) {
+                        double complex *f = x + o * stride * (size_t)L + in;
+                        for (int r = 0; r < L; r++) {
+                            double complex sum = 0;
+                            for (int c = 0; c < L; c++) sum += A[r * L + c] * f[(size_t)c * stride];
+                            fiber[r] = sum;
+                        }
+                        for (int r = 0; r < L; r++) f[(size_t)r * stride] = fiber[r];
+                    }
+            }
+            if (pass == 0) {
+                size_t size = P->g_off[g + 1] - P->g_off[g];
+                const double complex *mu = P->mu + P->g_off[g];
+                for (size_t p = 0; p < size; p++) x[p] /= CMPLX(-creal(mu[p]), omega - cimag(mu[p]));
+            }
+        }
+    }
+    for (size_t p = 0; p < P->n; p++) out[P->perm[p]] = t[p];
 }
 
 /* ---- complex LU of iω − L: one worker per thread ---- */
@@ -199,7 +439,22 @@ typedef struct {
     double *A;                /* [2 nnz] values of iω − L, interleaved */
     double complex *X;        /* [n × nrhs] solutions */
     double complex *Y;        /* [n] residual of one column */
+    /* the iterative path: GMRES(SPECTRUM_RESTART) right-preconditioned */
+    double complex *Vk;       /* [(m+1) × n] Krylov basis */
+    double complex *H;        /* [(m+1) × m] column-major */
+    double complex *cs, *sn, *g, *y;   /* [m+1] */
+    double complex *t, *u, *z, *fiber;
+    int iterations;           /* GMRES iterations of the last solve */
+    double complex *X1, *X2;  /* [n × nsolve] the block's last two solutions (warm starts) */
+    double omega1, omega2;
+    int history;              /* how many of them there are */
 } worker;
+
+#define SPECTRUM_RESTART 60        /* GMRES restart length */
+#define SPECTRUM_GMRES_TOL 1e-12   /* GMRES stops at this ‖r‖₂/‖b‖₂ */
+#define SPECTRUM_GMRES_MAX 3000    /* iterations before a solve fails */
+#define SPECTRUM_FILL_MAX 40.0     /* auto: the iterative path when the LU would hold more than this many times L's entries */
+#define SPECTRUM_ITERATIVE_MIN 2000 /* auto: sectors up to this size always go direct */
 
 static void worker_free(worker *w)
 {
@@ -207,17 +462,135 @@ static void worker_free(worker *w)
     free(w->A);
     free(w->X);
     free(w->Y);
+    free(w->Vk);
+    free(w->H);
+    free(w->cs);
+    free(w->sn);
+    free(w->g);
+    free(w->y);
+    free(w->t);
+    free(w->u);
+    free(w->z);
+    free(w->fiber);
+    free(w->X1);
+    free(w->X2);
 }
 
 static int worker_make(worker *w, const sector *S)
 {
     memset(w, 0, sizeof *w);
     klu_l_defaults(&w->common);
-    size_t n = S->M->n;
-    w->A = malloc(2 * S->M->nnz * sizeof *w->A);
-    w->X = malloc(n * (size_t)S->nrhs * sizeof *w->X);
+    size_t n = S->M->n, m = SPECTRUM_RESTART;
+    w->X = malloc(n * (size_t)S->nsolve * sizeof *w->X);
     w->Y = malloc(n * sizeof *w->Y);
-    return w->A && w->X && w->Y;
+    if (!S->P) {
+        w->A = malloc(2 * S->M->nnz * sizeof *w->A);
+        return w->A && w->X && w->Y;
+    }
+    w->Vk = malloc((m + 1) * n * sizeof *w->Vk);
+    w->H = calloc((m + 1) * m, sizeof *w->H);
+    w->cs = malloc((m + 1) * sizeof *w->cs);
+    w->sn = malloc((m + 1) * sizeof *w->sn);
+    w->g = malloc((m + 1) * sizeof *w->g);
+    w->y = malloc((m + 1) * sizeof *w->y);
+    w->t = malloc(n * sizeof *w->t);
+    w->u = malloc(n * sizeof *w->u);
+    w->z = malloc(n * sizeof *w->z);
+    w->fiber = malloc((size_t)S->P->max_levels * sizeof *w->fiber);
+    w->X1 = malloc(n * (size_t)S->nsolve * sizeof *w->X1);
+    w->X2 = malloc(n * (size_t)S->nsolve * sizeof *w->X2);
+    return w->X1 && w->X2 && w->X && w->Y && w->Vk && w->H && w->cs && w->sn && w->g && w->y && w->t && w->u && w->z && w->fiber;
+}
+
+/* y = (iω − L) x */
+static void shifted_apply(const qs_sector_matrix *M, double omega, const double complex *x, double complex *y)
+{
+    for (size_t r = 0; r < M->n; r++) y[r] = CMPLX(-omega * cimag(x[r]), omega * creal(x[r]));
+    for (size_t c = 0; c < M->n; c++) {
+        double complex xc = x[c];
+        if (xc == 0) continue;
+        for (int64_t p = M->Ap[c]; p < M->Ap[c + 1]; p++) y[M->Ai[p]] -= M->Ax[p] * xc;
+    }
+}
+
+static double vnorm(const double complex *x, size_t n)
+{
+    double s = 0;
+    for (size_t i = 0; i < n; i++) s += creal(x[i]) * creal(x[i]) + cimag(x[i]) * cimag(x[i]);
+    return sqrt(s);
+}
+
+/* (iω − L) x = b by GMRES right-preconditioned with (iω − L_0)^{−1}, from x = 0 or (guess)
+ * from x as given; x and b may not overlap w->Vk, t, u, z. 1 when ‖r‖₂ ≤ SPECTRUM_GMRES_TOL ‖b‖₂. */
+static int gmres(worker *w, const sector *S, double omega, const double complex *b, double complex *x, int guess)
+{
+    const qs_sector_matrix *M = S->M;
+    size_t n = M->n, m = SPECTRUM_RESTART;
+    double bnorm = vnorm(b, n), target = SPECTRUM_GMRES_TOL * bnorm;
+    w->iterations = 0;
+    if (!guess) memset(x, 0, n * sizeof *x);
+    if (bnorm == 0) { memset(x, 0, n * sizeof *x); return 1; }
+    if (guess) {
+        shifted_apply(M, omega, x, w->z);
+        for (size_t q = 0; q < n; q++) w->z[q] = b[q] - w->z[q];
+    } else {
+        memcpy(w->z, b, n * sizeof *x);         /* the residual */
+    }
+    double beta = vnorm(w->z, n);
+    if (beta <= target) return 1;
+    while (w->iterations < SPECTRUM_GMRES_MAX) {
+        for (size_t i = 0; i < n; i++) w->Vk[i] = w->z[i] / beta;
+        memset(w->g, 0, (m + 1) * sizeof *w->g);
+        w->g[0] = beta;
+        size_t k = 0;
+        for (; k < m && w->iterations < SPECTRUM_GMRES_MAX; k++) {
+            double complex *v = w->Vk + (k + 1) * n, *h = w->H + k * (m + 1);
+            precond_apply(S->P, omega, w->Vk + k * n, w->u, w->t, w->fiber);
+            shifted_apply(M, omega, w->u, v);
+            for (size_t i = 0; i <= k; i++) {       /* modified Gram-Schmidt */
+                const double complex *vi = w->Vk + i * n;
+                double complex d = 0;
+                for (size_t q = 0; q < n; q++) d += conj(vi[q]) * v[q];
+                h[i] = d;
+                for (size_t q = 0; q < n; q++) v[q] -= d * vi[q];
+            }
+            double hn = vnorm(v, n);
+            h[k + 1] = hn;
+            if (hn > 0)
+                for (size_t q = 0; q < n; q++) v[q] /= hn;
+            for (size_t i = 0; i < k; i++) {       /* earlier rotations */
+                double complex a = h[i], c = h[i + 1];
+                h[i] = w->cs[i] * a + w->sn[i] * c;
+                h[i + 1] = -conj(w->sn[i]) * a + w->cs[i] * c;
+            }
+            double complex a = h[k], c = h[k + 1];
+            double nu = sqrt(creal(a) * creal(a) + cimag(a) * cimag(a) + creal(c) * creal(c) + cimag(c) * cimag(c));
+            if (cabs(a) == 0) { w->cs[k] = 0; w->sn[k] = 1; }
+            else { w->cs[k] = cabs(a) / nu; w->sn[k] = (a / cabs(a)) * conj(c) / nu; }
+            h[k] = w->cs[k] * a + w->sn[k] * c;
+            h[k + 1] = 0;
+            w->g[k + 1] = -conj(w->sn[k]) * w->g[k];
+            w->g[k] = w->cs[k] * w->g[k];
+            w->iterations++;
+            if (cabs(w->g[k + 1]) <= target || hn == 0) { k++; break; }
+        }
+        for (size_t i = k; i-- > 0;) {            /* H y = g */
+            double complex sum = w->g[i];
+            for (size_t q = i + 1; q < k; q++) sum -= w->H[q * (m + 1) + i] * w->y[q];
+            w->y[i] = sum / w->H[i * (m + 1) + i];
+        }
+        memset(w->t, 0, n * sizeof *w->t);
+        for (size_t i = 0; i < k; i++)
+            for (size_t q = 0; q < n; q++) w->t[q] += w->y[i] * w->Vk[i * n + q];
+        precond_apply(S->P, omega, w->t, w->u, w->z, w->fiber);
+        for (size_t q = 0; q < n; q++) x[q] += w->u[q];
+        shifted_apply(M, omega, x, w->z);         /* true residual */
+        for (size_t q = 0; q < n; q++) w->z[q] = b[q] - w->z[q];
+        beta = vnorm(w->z, n);
+        if (beta <= target) return 1;
+        if (!isfinite(beta)) return 0;
+    }
+    return 0;
 }
 
 /* A = iω − L */
@@ -241,8 +614,8 @@ static double solve_residual(const sector *S, double omega, const double complex
         double d = S->offdiag_abs[r] + cabs(I * omega - M->Ax[M->diag[r]]);
         if (d > norm) norm = d;
     }
-    for (int j = 0; j < S->nrhs; j++) {
-        const double complex *x = X + (size_t)j * n, *bj = S->B + (size_t)j * n;
+    for (int j = 0; j < S->nsolve; j++) {
+        const double complex *x = X + (size_t)j * n, *bj = S->Bs + (size_t)j * n;
         double xmax = 0.0, ymax = 0.0;
         for (size_t r = 0; r < n; r++) Y[r] = -bj[r];
         for (size_t c = 0; c < n; c++) {
@@ -266,6 +639,29 @@ static int worker_solve(worker *w, const sector *S, klu_l_symbolic *sym, double 
 {
     size_t n = S->M->n;
     int64_t *Ap = S->M->Ap, *Ai = S->M->Ai;
+    if (S->P) {
+        /* from the previous frequencies of the block, extrapolated linearly (the block's
+         * first from zero: the same start whatever the thread count) */
+        size_t nx = n * (size_t)S->nsolve;
+        if (fresh) w->history = 0;
+        if (w->history == 0) memset(w->X, 0, nx * sizeof *w->X);
+        else if (w->history == 1) memcpy(w->X, w->X1, nx * sizeof *w->X);
+        else {
+            double c = (omega - w->omega1) / (w->omega1 - w->omega2);
+            for (size_t q = 0; q < nx; q++) w->X[q] = w->X1[q] + c * (w->X1[q] - w->X2[q]);
+        }
+        for (int j = 0; j < S->nsolve; j++)
+            if (!gmres(w, S, omega, S->Bs + (size_t)j * n, w->X + (size_t)j * n, w->history > 0)) return 0;
+        *residual = solve_residual(S, omega, w->X, w->Y);
+        double complex *t = w->X2;
+        w->X2 = w->X1;
+        w->X1 = t;
+        memcpy(w->X1, w->X, nx * sizeof *w->X);
+        w->omega2 = w->omega1;
+        w->omega1 = omega;
+        if (w->history < 2) w->history++;
+        return 1;
+    }
     shifted_values(S, omega, w->A);
     for (int attempt = fresh ? 1 : 0; attempt < 2; attempt++) {
         if (attempt == 0) {
@@ -275,18 +671,28 @@ static int worker_solve(worker *w, const sector *S, klu_l_symbolic *sym, double 
             w->numeric = klu_zl_factor(Ap, Ai, w->A, sym, &w->common);
             if (!w->numeric || w->common.status != KLU_OK) return 0;
         }
-        memcpy(w->X, S->B, n * (size_t)S->nrhs * sizeof *w->X);
-        if (!klu_zl_solve(sym, w->numeric, (int64_t)n, S->nrhs, (double *)w->X, &w->common)) return 0;
+        memcpy(w->X, S->Bs, n * (size_t)S->nsolve * sizeof *w->X);
+        if (!klu_zl_solve(sym, w->numeric, (int64_t)n, S->nsolve, (double *)w->X, &w->common)) return 0;
         *residual = solve_residual(S, omega, w->X, w->Y);
         if (attempt == 1 || *residual <= SPECTRUM_REFACTOR_TOL) return 1;
     }
     return 0;
 }
 
+/* z ← (iω − L)^{−1} z with the last solve's factorisation, or by GMRES (w->Y as the result). */
+static int worker_resolve(worker *w, const sector *S, klu_l_symbolic *sym, double omega, double complex *z)
+{
+    size_t n = S->M->n;
+    if (!S->P) return (int)klu_zl_solve(sym, w->numeric, (int64_t)n, 1, (double *)z, &w->common);
+    if (!gmres(w, S, omega, z, w->Y, 0)) return 0;
+    memcpy(z, w->Y, n * sizeof *z);
+    return 1;
+}
+
 /* S_j(ω) of every oscillator from the solutions in w->X */
 static void spectrum_values(const sector *S, const worker *w, double *out, size_t stride)
 {
-    for (int j = 0; j < S->nrhs; j++) out[(size_t)j * stride] = 2 * creal(trace_adag(S, j, w->X + (size_t)j * S->M->n));
+    for (int j = 0; j < S->nrhs; j++) out[(size_t)j * stride] = 2 * creal(trace_adag(S, S->solve_of[S->rep[j]], w->X + (size_t)S->rep[j] * S->M->n));
 }
 
 /* ---- dense eigenvalues of a sector matrix (column-major n × n copy of L) ---- */
@@ -420,7 +826,6 @@ typedef struct {
     double worst;             /* largest residual so far */
     double tol;
     int failed;
-    int count;                /* factorisations */
     double complex *z;        /* [n] */
 } probe;
 
@@ -428,19 +833,18 @@ static double probe_eval(probe *pr, int j, double omega, double *d1, double *d2)
 {
     double res;
     size_t n = pr->S->M->n;
-    pr->count++;
     if (!worker_solve(pr->w, pr->S, pr->sym, omega, 1, &res) || !(res <= pr->tol)) {
         pr->failed = 1;
         return NAN;
     }
     if (res > pr->worst) pr->worst = res;
-    const double complex *x = pr->w->X + (size_t)j * n;
+    const double complex *x = pr->w->X + (size_t)pr->S->rep[j] * n;
     double value = 2 * creal(trace_adag(pr->S, j, x));
     if (d1) {
         memcpy(pr->z, x, n * sizeof *pr->z);
-        klu_zl_solve(pr->sym, pr->w->numeric, (int64_t)n, 1, (double *)pr->z, &pr->w->common);
+        if (!worker_resolve(pr->w, pr->S, pr->sym, omega, pr->z)) { pr->failed = 1; return NAN; }
         *d1 = 2 * cimag(trace_adag(pr->S, j, pr->z));
-        klu_zl_solve(pr->sym, pr->w->numeric, (int64_t)n, 1, (double *)pr->z, &pr->w->common);
+        if (!worker_resolve(pr->w, pr->S, pr->sym, omega, pr->z)) { pr->failed = 1; return NAN; }
         *d2 = -4 * creal(trace_adag(pr->S, j, pr->z));
     }
     return value;
@@ -541,6 +945,8 @@ int qs_spectrum_run(const qs_model *model, const qs_state *state, const qs_spect
     klu_l_common common;
     klu_l_defaults(&common);
     if (status == QS_OK) res->sector_dim = S.M->n;
+    if (status == QS_OK && o.lines && S.M->n > (size_t)o.dense_max)
+        status = qs_error_set(err, QS_ETOOBIG, "the spectral lines need the dense eigenvectors of sector −1, whose %zu unknowns are above the %d allowed (dense_max)", S.M->n, o.dense_max);
     /* a coherence that may never decay: refused unless the dense eigenvalues show it decays */
     if (status == QS_OK && S.has_undamped) {
         double rate = NAN;
@@ -561,10 +967,21 @@ int qs_spectrum_run(const qs_model *model, const qs_state *state, const qs_spect
 #endif
     int blocks = (W + SPECTRUM_BLOCK - 1) / SPECTRUM_BLOCK;
     if (threads > blocks) threads = blocks;
+    /* the iterative path: asked, or (auto) a large sector whose LU would fill in */
+    if (status == QS_OK && (o.solver == QS_SPECTRUM_ITERATIVE ||
+                            (o.solver == QS_SPECTRUM_AUTO && S.M->n > SPECTRUM_ITERATIVE_MIN &&
+                             sym->lnz + sym->unz > SPECTRUM_FILL_MAX * (double)S.M->nnz))) {
+        if (!precond_make(&S, model)) {
+            precond_free(&S.P);
+            if (o.solver == QS_SPECTRUM_ITERATIVE) status = qs_error_set(err, QS_ENOMEM, "out of memory for the iterative solver's preconditioner");
+        }
+    }
     if (status == QS_OK) {
+        res->iterative = S.P != NULL;
         /* each worker: its LU (KLU's estimate of L+U entries, a third more for its growth), the
-         * values of iω − L, the solutions and a residual */
+         * values of iω − L, the solutions and a residual; or the Krylov basis and vectors */
         double lu = (sym->lnz + sym->unz + (double)S.M->n) * (sizeof(double complex) + sizeof(int64_t)) * 1.33;
+        if (S.P) lu = (SPECTRUM_RESTART + 5.0) * 16.0 * (double)S.M->n;
         double per = lu + 16.0 * (double)S.M->nnz + 16.0 * (double)S.M->n * (N + 1);
         double base = 36.0 * (double)S.M->nnz + 16.0 * (double)S.M->n * N;
         if (limit > 0 && base + per > limit) {
@@ -607,7 +1024,7 @@ int qs_spectrum_run(const qs_model *model, const qs_state *state, const qs_spect
     /* peak, width, sum rule */
     if (status == QS_OK) {
         worker w;
-        probe pr = {&w, &S, sym, worst, o.residual_tol, 0, 0, malloc(S.M->n * sizeof(double complex))};
+        probe pr = {&w, &S, sym, worst, o.residual_tol, 0, malloc(S.M->n * sizeof(double complex))};
         if (!worker_make(&w, &S) || !pr.z) status = qs_error_set(err, QS_ENOMEM, "out of memory");
         for (int j = 0; status == QS_OK && j < N; j++) {
             const double *v = res->values + (size_t)j * W;
@@ -618,6 +1035,13 @@ int qs_spectrum_run(const qs_model *model, const qs_state *state, const qs_spect
                 if (i > 0) sum += 0.5 * (v[i] + v[i - 1]) * (res->omega[i] - res->omega[i - 1]);
             }
             res->sum[j] = sum / (2 * M_PI);
+            int k = S.solve_of[S.rep[j]];
+            if (k != j) {                             /* the same spectrum as oscillator k's */
+                res->peak[j] = res->peak[k];
+                res->height[j] = res->height[k];
+                res->fwhm[j] = res->fwhm[k];
+                continue;
+            }
             double x = res->omega[im], h = v[im];
             if (im > 0 && im < W - 1) refine_peak(&pr, j, res->omega[im - 1], x, v[im], res->omega[im + 1], &x, &h);
             res->peak[j] = x;
@@ -735,6 +1159,7 @@ double qs_spectrum_mean_n(const qs_spectrum *s, int j) { return per_osc(s, s->me
 double qs_spectrum_residual(const qs_spectrum *s) { return s->residual; }
 size_t qs_spectrum_sector_dimension(const qs_spectrum *s) { return s->sector_dim; }
 const char *qs_spectrum_lines_method(const qs_spectrum *s) { return s->lines_method; }
+const char *qs_spectrum_solver(const qs_spectrum *s) { return s->iterative ? "iterative" : "direct"; }
 int qs_spectrum_line_count(const qs_spectrum *s) { return s->n_lines; }
 
 int qs_spectrum_line(const qs_spectrum *s, int m, double *frequency, double *half_width, double complex *weights)
