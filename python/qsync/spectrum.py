@@ -97,8 +97,8 @@ def omega_grid(omega, what="omega"):
             raise InputError(f"{what}: A and B must be finite real numbers, not {x!r}")
     if not a < b:
         raise InputError(f"{what}: A must be below B, not {a!r} >= {b!r}")
-    if isinstance(count, bool) or not isinstance(count, numbers.Integral) or not 2 <= count <= 1000000:
-        raise InputError(f"{what}: N must be a whole number from 2 to 1000000, not {count!r}")
+    if isinstance(count, bool) or not isinstance(count, numbers.Integral) or not 2 <= count <= _lib.QS_SPECTRUM_MAX_POINTS:
+        raise InputError(f"{what}: N must be a whole number from 2 to {_lib.QS_SPECTRUM_MAX_POINTS}, not {count!r}")
     return float(a), float(b), int(count)
 
 
