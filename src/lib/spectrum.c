@@ -55,6 +55,7 @@
 #define RATE_ZERO_TOL 1e-12            /* −Re λ below this fraction of ‖L‖ is no decay */
 #define SPECTRUM_WARNING_LEN 512       /* bytes of an oscillator's warning text */
 #define SPECTRUM_CROSSING_ITERATIONS 2200   /* Newton/bisection steps of a half-height crossing at most */
+#define SPECTRUM_RESOLVE_TOL 1e-6      /* a line whose half-width κ gives ε‖iω − L‖/κ above this is not resolved in doubles */
 
 struct qs_spectrum {
     int n_osc, n_omega;
@@ -883,13 +884,16 @@ static double probe_eval(probe *pr, int j, double omega, double *d1, double *d2)
  * S' = 0, kept inside a bracket that shrinks by the sign of S' (bisection when a step leaves it). */
 static void refine_peak(probe *pr, int j, double a, double b, double fb, double c, double *x_best, double *f_best)
 {
-    double tol = SPECTRUM_PEAK_TOL * fmax(1.0, fmax(fabs(a), fabs(c)));
+    /* down to a few ulps until the curvature shows the line's width (below) */
+    double tol = 4 * DBL_EPSILON * fmax(fabs(a), fabs(c));
     *x_best = b;
     *f_best = fb;
     double x = b;
     for (int it = 0; it < 100 && c - a > tol && !pr->failed; it++) {
         double d1, d2, f = probe_eval(pr, j, x, &d1, &d2);
         if (pr->failed) return;
+        /* relative to the line's width √(S/|S''|) when that is narrower (a few ulps at least) */
+        if (d2 < 0 && f > 0) tol = fmax(4 * DBL_EPSILON * fabs(x), SPECTRUM_PEAK_TOL * fmin(fmax(1.0, fabs(x)), sqrt(f / -d2)));
         if (f > *f_best) { *f_best = f; *x_best = x; }
         if (d1 > 0) a = x; else if (d1 < 0) c = x; else return;
         double step = d2 < 0 ? -d1 / d2 : NAN, next = x + step;
@@ -911,8 +915,11 @@ static double crossing(probe *pr, int j, double h, double x0, double x1)
     /* the tolerance follows the bracket (relative to where it now is), so a wide first bracket
      * (a coarse grid) still ends on the crossing; bisection alone ends within ~2100 halvings */
     for (int it = 0; it < SPECTRUM_CROSSING_ITERATIONS && !pr->failed; it++) {
-        double tol = SPECTRUM_PEAK_TOL * fmax(DBL_MIN, fmax(fabs(x0), fabs(x1)));
         double d1, d2, f = probe_eval(pr, j, x, &d1, &d2) - h;
+        /* relative to where the bracket is, and to the line's width h/|S'| when narrower (a
+         * few ulps at least) */
+        double tol = SPECTRUM_PEAK_TOL * fmax(DBL_MIN, fmax(fabs(x0), fabs(x1)));
+        if (d1 != 0) tol = fmax(4 * DBL_EPSILON * fabs(x), fmin(tol, SPECTRUM_PEAK_TOL * fabs(h / d1)));
         if (f == 0) return x;
         if (f > 0) x0 = x; else x1 = x;
         double step = -f / d1, next = x + step;
@@ -1145,7 +1152,15 @@ int qs_spectrum_run(const qs_model *model, const qs_state *state, const qs_spect
             if (l >= 0) left = crossing(&pr, j, half, l == il ? x : res->omega[l + 1], res->omega[l]);
             if (r < W) right = crossing(&pr, j, half, r == ir ? x : res->omega[r - 1], res->omega[r]);
             double step = (o.omega_max - o.omega_min) / (W - 1);
-            if (right - left > 0) {
+            /* S near a line of half-width κ is known to about ε‖iω − L‖/κ (the solve's
+             * condition): a line too narrow for that is not resolved in doubles at all */
+            double norm = 0.0;
+            for (size_t q = 0; q < S.M->n; q++) norm = fmax(norm, S.offdiag_abs[q] + cabs(I * x - S.M->Ax[S.M->diag[q]]));
+            if (right - left > 0 && DBL_EPSILON * norm / (0.5 * (right - left)) > SPECTRUM_RESOLVE_TOL) {
+                spectrum_note(res, j, "the line at omega = %.10g (width about %.3g) is too narrow for double precision beside the "
+                              "Liouvillian's scale: peak, height and FWHM not resolved", x, right - left);
+                res->peak[j] = res->height[j] = NAN;
+            } else if (right - left > 0) {
                 res->fwhm[j] = right - left;
                 if (step > 0.5 * res->fwhm[j])
                     spectrum_note(res, j, "the grid spacing %.3g is above half the FWHM %.3g: the line is not resolved (sum rule and plot unreliable: use more points)", step, res->fwhm[j]);
