@@ -4,7 +4,9 @@
  *     error at rtol 1e-10 measured 1.7e-10);
  *   - an uncoupled pair started in its uncoupled steady state stays there (⟨n_j⟩ to 1e-12);
  *   - every refusal: QS_EINPUT for a bad T, sample count, Fock state, observable index, Krylov
- *     dimension, levels = auto, and a stop flag already set ("interrupted"); QS_ETOOBIG with the
+ *     dimension, levels = auto, tolerances (rtol, atol >= 1e-2; Krylov atol x T > 1e-3), sample
+ *     times closer than the smallest normal double, and a stop flag already set ("interrupted");
+ *     QS_ENUMERIC naming the step limit, t and T; QS_ETOOBIG with the
  *     amount under a tiny memory limit; the result handle NULL after each;
  *   - the getters: the times, NULL for an observable not recorded or an index out of range,
  *     the trace of the state at T. */
@@ -119,6 +121,16 @@ int main(void)
     qs_evolve_defaults(&o);
     o.memory_limit = 1000;
     refused("a 1000-byte memory limit: QS_ETOOBIG with the amount", pair, 1, 3, &o, QS_ETOOBIG, "MiB");
+    qs_evolve_defaults(&o);
+    refused("Krylov: atol x T = 1e-12 x 1e16 > 1e-3 refused", pair, 1e16, 3, &o, QS_EINPUT, "atol x T");
+    refused("T = 1e300: atol x T refused", pair, 1e300, 3, &o, QS_EINPUT, "atol x T");
+    refused("T/(N-1) = 5e-311 (subnormal) refused", pair, 1e-310, 3, &o, QS_EINPUT, "smallest normal");
+    o.atol = 0.9;
+    refused("atol 0.9 refused", pair, 20, 5, &o, QS_EINPUT, "atol");
+    qs_evolve_defaults(&o);
+    o.method = QS_EVOLVE_BDF;
+    o.rtol = 0.05;
+    refused("rtol 0.05 (bdf) refused", pair, 1, 3, &o, QS_EINPUT, "rtol");
     qs_evolve_defaults(&o);
     volatile int stop = 1;
     o.stop = &stop;
