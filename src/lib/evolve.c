@@ -380,7 +380,8 @@ static int expv(const real_csr *J, krylov_ws *k, double dt, double tol, double *
         if (stop && *stop) return QS_EINPUT;
         if (k->steps >= k->max_steps)
             return qs_error_set(err, QS_ENUMERIC, "Krylov: the step limit (%ld steps) reached at t = %g of T = %g: raise the step "
-                                "limit or shorten T", k->max_steps, k->t0 + t_now, k->T);
+                                "limit or shorten T (past the slowest relaxation the state is the steady state)", k->max_steps,
+                                k->t0 + t_now, k->T);
         double beta = norm2(w, n);
         if (beta == 0.0) return QS_OK;
         double t_step = fmin(dt - t_now, k->t_new);
@@ -713,7 +714,8 @@ static int integrate_bdf(qs_evolve *e, const real_csr *J, const int64_t *tr, con
         CVodeGetNumSteps(c.cv, &nst);
         if (nst >= o->max_steps && !(k == e->samples - 1 && flag == CV_TSTOP_RETURN) && t < e->times[e->samples - 1]) {
             status = qs_error_set(err, QS_ENUMERIC, "CVODE: the step limit (%ld steps) reached at t = %g of T = %g: raise the step "
-                                  "limit or shorten T", o->max_steps, t, e->times[e->samples - 1]);
+                                  "limit or shorten T (past the slowest relaxation the state is the steady state)", o->max_steps, t,
+                                  e->times[e->samples - 1]);
             goto done;
         }
         if (o->progress) o->progress(o->progress_ctx, k - 1, t, e->times[e->samples - 1], nst);
