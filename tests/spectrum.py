@@ -350,6 +350,11 @@ def main():
               f"{k['relaxation_rate']}, {k['coherence_rate']}")
     except Exception as e:
         check("zero spectrum, coarse grid, rates", False, str(e))
+    # --lines above the dense limit: exit 4 with the memory it would take and the ways around it
+    fig4 = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples", "fig4.ini"))
+    r = run(["spectrum", fig4, "--levels", "6", "--lines", "--omega", "-10:10:3"])
+    check("--lines above dense_max: exit 4 saying the memory needed and the ways around (--levels, without the lines)",
+          r.returncode == 4 and "MiB" in r.stderr and "--levels" in r.stderr and r.stdout == "", f"exit {r.returncode}: {r.stderr.strip()[:200]}")
     # Ctrl-C: exit 130, nothing written, the folder not created
     try:
         import signal

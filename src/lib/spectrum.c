@@ -1015,7 +1015,10 @@ int qs_spectrum_run(const qs_model *model, const qs_state *state, const qs_spect
     klu_l_defaults(&common);
     if (status == QS_OK) res->sector_dim = S.M->n;
     if (status == QS_OK && o.lines && S.M->n > (size_t)o.dense_max)
-        status = qs_error_set(err, QS_ETOOBIG, "the spectral lines need the dense eigenvectors of sector −1, whose %zu unknowns are above the %d allowed (dense_max)", S.M->n, o.dense_max);
+        status = qs_error_set(err, QS_ETOOBIG, "the spectral lines need the dense eigenvectors of sector −1: %zu unknowns, above the %d of dense_max "
+                              "(they would take about %.0f MiB and %.2g billion operations); use fewer levels (--levels) or leave out the lines "
+                              "(the spectrum itself has no such limit)", S.M->n, o.dense_max, 48.0 * (double)S.M->n * (double)S.M->n / 1048576.0,
+                              30.0 * (double)S.M->n * (double)S.M->n * (double)S.M->n / 1e9);
     /* a coherence that may never decay: refused unless the dense eigenvalues show it decays */
     if (status == QS_OK && S.has_undamped) {
         double rate = NAN;
