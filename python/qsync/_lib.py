@@ -213,6 +213,7 @@ PROTOTYPES = {
     "qs_spectrum_fwhm": (D, [P, I]),
     "qs_spectrum_sum_rule": (D, [P, I]),
     "qs_spectrum_mean_n": (D, [P, I]),
+    "qs_spectrum_warning": (Z, [P, I]),
     "qs_spectrum_residual": (D, [P]),
     "qs_spectrum_sector_dimension": (S, [P]),
     "qs_spectrum_lines_method": (Z, [P]),
