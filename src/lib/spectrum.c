@@ -1084,13 +1084,6 @@ int qs_spectrum_run(const qs_model *model, const qs_state *state, const qs_spect
                     halt = 1;
                 }
                 if (halt) continue;
-                if (o.progress) {
-#pragma omp critical(qs_spectrum_progress)
-                    {
-                        o.progress(o.progress_ctx, done, W);
-                        done += SPECTRUM_BLOCK;
-                    }
-                }
                 for (int i = blk * SPECTRUM_BLOCK; i < W && i < (blk + 1) * SPECTRUM_BLOCK; i++) {
                     double r = INFINITY;
                     int solved = ok && worker_solve(&w, &S, sym, res->omega[i], i == blk * SPECTRUM_BLOCK, &r);
@@ -1101,6 +1094,13 @@ int qs_spectrum_run(const qs_model *model, const qs_state *state, const qs_spect
                     }
                     if (r > worst) worst = r;
                     spectrum_values(&S, &w, res->values + i, (size_t)W);
+                }
+                if (o.progress) {
+#pragma omp critical(qs_spectrum_progress)
+                    {
+                        done += blk == blocks - 1 ? W - blk * SPECTRUM_BLOCK : SPECTRUM_BLOCK;
+                        o.progress(o.progress_ctx, done, W);
+                    }
                 }
             }
             worker_free(&w);
