@@ -937,8 +937,9 @@ int qs_spectrum_check_grid(double a, double b, int n, qs_error *err)
 {
     if (n < 2 || n > QS_SPECTRUM_MAX_POINTS)
         return qs_error_set(err, QS_EINPUT, "the frequency grid needs 2 to %d points (got %d)", QS_SPECTRUM_MAX_POINTS, n);
-    if (!isfinite(a) || !isfinite(b) || !(b > a))
-        return qs_error_set(err, QS_EINPUT, "the frequency range %g to %g is not a finite interval", a, b);
+    if (!isfinite(a) || !isfinite(b))
+        return qs_error_set(err, QS_EINPUT, "the frequency range %g to %g is not finite", a, b);
+    if (!(b > a)) return qs_error_set(err, QS_EINPUT, "the frequency range %g to %g is empty: the first end must be below the second", a, b);
     double step = (b - a) / (n - 1);
     if (!isfinite(b - a))
         return qs_error_set(err, QS_EINPUT, "the frequency range %g to %g is too wide: its length overflows", a, b);
