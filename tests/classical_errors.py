@@ -4,7 +4,8 @@
   naming the flag): --replicas 2, fewer than three groups of 32 trajectories;
 - a model without noise refused (S is undefined for deterministic dynamics);
 - step counts bounded at parsing (--dt 1e-300 overflowed), --seed digits only and in range;
-- phi_max in [0, 2pi), also as printed: identical oscillators (maximum at 0 by symmetry)."""
+- phi_max in [0, 2pi), also as printed: identical oscillators (maximum at 0 by symmetry);
+- frequencies beyond double precision over the run refused (exit 2; a sweep point: status input)."""
 import json, math, subprocess, sys
 from checks import check, finish
 
@@ -56,6 +57,35 @@ check("noise = 0 everywhere (fig2b.ini): exit 2 naming the model, an oscillator 
       "fig2b.ini: oscillator 1: noise = 0" in err and out == "", err.strip()[:200])
 rc, out, err = run("classical", f"{EX}/fig2b.ini", "--set", "2.noise=0.1", "--trajectories", "96", *FAST)
 check("noise on one oscillator: runs", rc == 0, err.strip()[:200])
+
+# 6. a frequency double precision cannot follow over the run (rounding of the phase, and through its cosine and sine
+# of |alpha|, eps |Omega| (burn_in + t_measure) > 1e-3, classical.h): refused naming the oscillator and omega (at
+# omega = 1e20 it gave S = 0.55 "ok" with mean |alpha_1|^2 = 0.0044); below the bound (omega = 1e9, t = 50: 1.1e-5)
+# oscillator 1 is far detuned, effectively uncoupled, its mean |alpha|^2 that of omega = 1e6 (same seed) within 5%
+import os, shutil, tempfile
+for w in ("1e20", "1e16"):
+    rc, out, err = run("classical", f"{EX}/fig2a.ini", "--set", f"1.omega={w}", "--trajectories", "96", *FAST)
+    check(f"classical --set 1.omega={w}: exit 2 naming oscillator 1 and omega", rc == 2 and "oscillator 1: omega" in err and out == "",
+          f"rc {rc}: {err.strip()[:200]}")
+x = {}
+for w in ("1e9", "1e6"):
+    rc, out, err = run("classical", f"{EX}/fig2a.ini", "--set", f"1.omega={w}", "--trajectories", "96", "--replicas", "3", "--json", *FAST)
+    x[w] = json.loads(out)["oscillators"][0]["mean_x"] if rc == 0 else math.nan
+check("omega = 1e9 runs: mean |alpha_1|^2 that of omega = 1e6 within 5% (about 2.5)",
+      abs(x["1e9"] - x["1e6"]) <= 0.05 * x["1e6"] and 2 < x["1e9"] < 3, f"{x}")
+tmp = tempfile.mkdtemp()
+try:
+    rc, out, err = run("sweep", f"{EX}/fig2a.ini", "--classical", "--trajectories", "96", "--replicas", "3", *FAST,
+                       "--vary", "1.omega=1:1e20:2", "--out", os.path.join(tmp, "s"), "--no-plot")
+    with open(os.path.join(tmp, "s", "sweep.csv")) as f:
+        rows = [l.strip().split(",") for l in f if l.strip()]
+    st = {r[0]: r[rows[0].index("status")] for r in rows[1:]}
+    check("sweep --classical: the point omega = 1e20 has status input, omega = 1 ok", st.get("1e+20") == "input" and st.get("1") == "ok",
+          f"{st}")
+except (OSError, ValueError) as exc:
+    check("sweep --classical: the point omega = 1e20 has status input, omega = 1 ok", False, str(exc)[:200])
+finally:
+    shutil.rmtree(tmp)
 
 # 5. phi_max: identical oscillators A, B of Fig. 4 coupled: the maximum is at 0 by symmetry
 rc, out, err = run("steady", f"{EX}/fig4.ini", "--set", "A-B=0.1", "--json")

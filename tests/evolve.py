@@ -22,7 +22,10 @@ usage: evolve.py QSYNC MODELS_DIR
 - --out DIR: evolve.csv's header names (t, S_<a>-<b>, mean_n_<j>), its rows equal the JSON
   to 1e-15 relative, and evolve.gp reads every curve by its header name.
 - A plan above --memory-limit: exit 4 with the amount; --max-steps reached: exit 3; SIGINT during a long run: exit 130, no output.
-- Bad flags and values: exit 2 with a message naming the flag.
+- Bad flags and values: exit 2 with a message naming the flag: among them an accuracy request
+  whose Krylov bound atol x T exceeds 1e-3, atol or rtol >= 1e-2, sample times closer than the
+  smallest normal double, a Fock number that overflows (quoted as given), an observable named
+  twice; --time 1e50 with BDF: exit 3 saying what to do.
 """
 import csv
 import json
@@ -228,8 +231,11 @@ def refusals():
     for method in ("krylov", "bdf"):
         r = run(["evolve", os.path.join(MODELS, "peer_unequal.ini"), "--time", "100", "--samples", "3", "--max-steps", "5",
                  "--method", method])
-        check(f"--max-steps 5 --method {method}: exit 3 naming the step limit", r.returncode == 3 and "5 steps" in r.stderr,
+        check(f"--max-steps 5 --method {method}: exit 3 naming the step limit", r.returncode == 3 and "step limit (5 steps)" in r.stderr,
               f"exit {r.returncode}, {r.stderr.strip()[:160]}")
+    r = run(["evolve", os.path.join(MODELS, "peer_unequal.ini"), "--time", "1e50", "--samples", "3", "--method", "bdf"])
+    check("--time 1e50 --method bdf: exit 3 saying what to do (a T of the order of the relaxation times)",
+          r.returncode == 3 and "relaxation times" in r.stderr, f"exit {r.returncode}, {r.stderr.strip()[:200]}")
     p = subprocess.Popen([QSYNC, "evolve", os.path.join(MODELS, "peer_three.ini"), "--time", "1e6", "--samples", "3"],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(1.5)
@@ -273,6 +279,16 @@ def bad_input():
         (["--time", "1", "--samples", "4", "--observe", "nonsense"], "--observe"),
         (["--time", "1", "--samples", "4", "--frobnicate"], "--frobnicate"),
         (["--time", "1", "--samples", "4", "--levels", "auto", "--from", "fock:1,1"], "--from"),
+        (["--time", "1e16", "--samples", "3"], "--atol"),
+        (["--time", "1e300", "--samples", "3"], "--time"),
+        (["--time", "20", "--samples", "5", "--atol", "0.9", "--krylov-dim", "4"], "--atol"),
+        (["--time", "1", "--samples", "4", "--rtol", "0.05", "--method", "bdf"], "--rtol"),
+        (["--time", "1e-310", "--samples", "3", "--method", "bdf"], "--time"),
+        (["--time", "5e-324", "--samples", "3", "--method", "bdf"], "--time"),
+        (["--time", "1", "--samples", "4", "--from", "fock:99999999999999999999,1"], "99999999999999999999 excitations"),
+        (["--time", "1", "--samples", "4", "--observe", "S,S"], "'S' named twice"),
+        (["--time", "1", "--samples", "4", "--observe", "negativity", "--observe", "negativity"], "--observe"),
+        (["--time", "1", "--samples", "4", "--out", ""], "--out ''"),
     ]
     for args, flag in cases:
         r = run(base + args)

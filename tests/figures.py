@@ -13,7 +13,7 @@ from plot_legend import check_script
 QSYNC = sys.argv[1]
 # each figure's sweeps: their folders inside the figure's (None: the figure's own)
 SWEEPS = {"tongue": ("classical", "quantum")}
-FIGURES = ("2a", "2b", "3a", "3b", "3c", "3d", "4a", "4b", "4c", "4d", "tongue", "ring4", "ring6")
+FIGURES = ("2a", "2b", "3a", "3b", "3c", "3d", "4a", "4b", "4c", "4d", "spectra", "tongue", "ring4", "ring6")
 
 
 def load(out, name, folder=None, file="sweep.csv"):
@@ -97,6 +97,145 @@ with tempfile.TemporaryDirectory() as out:
             first = max(r[6] / V for r in sel)
             check("2b: at V = 0.05 the peak S/V is within 2% of first order", abs(max(ys) - first) < 0.02 * first, f"{max(ys):.4f} vs {first:.4f}")
     check("2b: peak S/V falls as V grows", all(a > b for a, b in zip(peaks, peaks[1:])), str([round(p, 4) for p in peaks]))
+
+    # spectra (Fig. 2b model at V = 0.2, omega_2 = 0, omega_1 = Delta): S_j(omega) on a grid of
+    # (Delta, omega). Bare lines (MODEL.md §8): nu = omega_j - 2K(n - 1), weight n p(n), half-width
+    # kappa_n; the strongest is n = 2 (nbar = 2). A line n of oscillator 1 meets a line m of
+    # oscillator 2 at Delta = 2K(n - m), where the coherences |n-1><n| and |m-1><m| are coupled by
+    # the hop a_1^dag a_2 with amplitude V sqrt(n m) and hybridise: at Delta = 0 the main lines
+    # (n = m = 2, amplitude 2V) into two modes split by about 4V, at Delta = +-2K the pairs
+    # (n, m) = (3, 2) and (2, 1).
+    head, rows = load(out, "spectra", file="spectra.csv")
+    check("spectra: spectra.csv has the sweep's axis column, omega and spectrum_<j> of both oscillators",
+          head == ["1.omega", "omega", "spectrum_1", "spectrum_2"], str(head))
+    Ds = sorted(set(r[0] for r in rows))
+    ws = sorted(set(r[1] for r in rows))
+    grid = {(r[0], r[1]): (r[2], r[3]) for r in rows}
+    check(f"spectra: a full grid ({len(Ds)} x {len(ws)}), every value finite and positive",
+          len(rows) == len(Ds) * len(ws) == len(grid) and len(Ds) >= 101 and len(ws) >= 301
+          and all(0 < v < float("inf") for r in rows for v in r[2:4]), f"{len(rows)} rows")
+    dw, dD = ws[1] - ws[0], Ds[1] - Ds[0]
+    K, V = 10.0, 0.2
+
+    def at(D):
+        """S_1 and S_2 against omega at the Delta of the grid nearest D"""
+        D = min(Ds, key=lambda x: abs(x - D))
+        return [grid[(D, w)][0] for w in ws], [grid[(D, w)][1] for w in ws]
+
+    def peak(xs, ys, lo, hi):
+        """the largest sample in [lo, hi], refined by the parabola through it and its neighbours"""
+        i = max((k for k in range(1, len(xs) - 1) if lo <= xs[k] <= hi), key=lambda k: ys[k])
+        a, b, c = ys[i - 1], ys[i], ys[i + 1]
+        return xs[i] + 0.5 * (a - c) / (a - 2 * b + c) * (xs[1] - xs[0]), b
+
+    def fwhm(xs, ys):
+        """full width at half the global maximum, by linear interpolation"""
+        i = max(range(len(ys)), key=lambda k: ys[k])
+        h, l, r = ys[i] / 2, i, i
+        while l > 0 and ys[l] > h:
+            l -= 1
+        while r < len(ys) - 1 and ys[r] > h:
+            r += 1
+        return (xs[r - 1] + (h - ys[r - 1]) * dw / (ys[r] - ys[r - 1])) - (xs[l] + (h - ys[l]) * dw / (ys[l + 1] - ys[l]))
+
+    def uncoupled(omega, sig=0.2, nbar=2.0, levels=10):
+        """the exact spectrum of an uncoupled oscillator (MODEL.md §8) on the grid ws"""
+        f = lambda n, c: sig ** 2 / ((n - c) ** 2 + sig ** 2)
+        up = lambda n: f(n + 1, nbar) * (n + 1) if n < levels - 1 else 0.0
+        down = lambda n: f(n, nbar + 1) * n
+        p = [1.0]
+        for n in range(1, levels):
+            p.append(p[-1] * up(n - 1) / down(n))
+        p = [x / sum(p) for x in p]
+        G = [up(n) + down(n) for n in range(levels)]
+        return [sum(n * p[n] * (G[n] + G[n - 1]) / (((G[n] + G[n - 1]) / 2) ** 2 + (w - omega + 2 * K * (n - 1)) ** 2)
+                    for n in range(1, levels)) for w in ws]
+
+    # exchanging the oscillators and shifting every frequency by -Delta: S_2(omega; Delta) = S_1(omega - Delta; -Delta)
+    worst, n_cmp = 0.0, 0
+    for D in Ds:
+        shift = round(D / dw)
+        if abs(shift * dw - D) > 1e-9 or -D not in set(Ds):
+            continue
+        s1m, _ = at(-D)
+        _, s2 = at(D)
+        for k in range(len(ws)):
+            if 0 <= k - shift < len(ws):
+                worst = max(worst, abs(s2[k] - s1m[k - shift]) / s2[k])
+                n_cmp += 1
+    check("spectra: S_2(omega; Delta) = S_1(omega - Delta; -Delta) to 1e-7 (exchange and a common frequency shift), "
+          "so S_1 = S_2 at Delta = 0", n_cmp > 1000 and worst < 1e-7, f"{n_cmp} values, largest relative difference {worst:.1e}")
+    # the strongest line of each oscillator: n = 2, at omega_j - 2K; at Delta = 0 they coincide
+    off = []
+    for D in Ds:
+        s1, s2 = at(D)
+        p1, p2 = ws[max(range(len(ws)), key=lambda k: s1[k])], ws[max(range(len(ws)), key=lambda k: s2[k])]
+        off.append(max(abs(p1 - (D - 2 * K)), abs(p2 + 2 * K)))
+    check("spectra: at every Delta the strongest peak of S_1 lies at omega_1 - 2K and of S_2 at omega_2 - 2K = -20 "
+          "(within 0.5; they coincide at Delta = 0)", max(off) <= 0.5, f"largest offset {max(off):.2f}")
+    # far from every crossing (|Delta| = 10: the nearest lines of the other oscillator 10 away) the
+    # main line is the uncoupled one: its width within 2%
+    for D in (-10.0, 10.0):
+        s1, s2 = at(D)
+        r1, r2 = fwhm(ws, s1) / fwhm(ws, uncoupled(D)), fwhm(ws, s2) / fwhm(ws, uncoupled(0.0))
+        check(f"spectra, Delta = {D:g}: both main lines have the width of the uncoupled spectrum (MODEL.md §8) within 2%",
+              abs(r1 - 1) < 0.02 and abs(r2 - 1) < 0.02, f"FWHM ratios {r1:.4f}, {r2:.4f}")
+    # Delta = 0: the main lines hybridise into two modes about 4V apart, unresolved under their width:
+    # the peak broadens; as two Lorentzians of the uncoupled width its FWHM gives their splitting
+    s1, _ = at(0.0)
+    w0, wu = fwhm(ws, s1), fwhm(ws, uncoupled(0.0))
+    kap = wu / 2
+
+    def two_lorentz_fwhm(sp):
+        """FWHM of two equal Lorentzians of half-width kap, sp apart (sp below 2 kap: one peak)"""
+        g = lambda x: 1 / ((x - sp / 2) ** 2 + kap ** 2) + 1 / ((x + sp / 2) ** 2 + kap ** 2)
+        xs = [(sp / 2 + 4 * kap) * k / 4000 for k in range(4001)]
+        top = max(g(x) for x in xs)
+        lo, hi = max(x for x in xs if g(x) >= top / 2), sp / 2 + 50 * kap
+        for _ in range(200):
+            mid = (lo + hi) / 2
+            lo, hi = (mid, hi) if g(mid) > top / 2 else (lo, mid)
+        return 2 * lo
+    lo, hi = 0.0, 4 * kap
+    for _ in range(100):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if two_lorentz_fwhm(mid) < w0 else (lo, mid)
+    split = lo
+    check(f"spectra, Delta = 0: the main line broadened by hybridisation, FWHM {w0:.3f} against {wu:.3f} uncoupled (> 8% wider)",
+          w0 > 1.08 * wu, f"ratio {w0 / wu:.3f}")
+    check(f"spectra, Delta = 0: the splitting of the hybrid modes, from that width, is of the order of the coupling: "
+          f"0.6 to 1.0 times 4V = {4 * V}", 0.6 * 4 * V <= split <= 4 * V, f"splitting {split:.3f}")
+    r = subprocess.run([QSYNC, "spectrum", os.path.join(out, "spectra", "model.ini"), "--set", "1.omega=0", "--lines", "--json"],
+                       capture_output=True, text=True)
+    try:
+        import json
+        lines = sorted(json.loads(r.stdout)["lines"], key=lambda l: -abs(complex(l["weights"][0]["re"], l["weights"][0]["im"])))[:2]
+        d_lines = abs(lines[0]["frequency"] - lines[1]["frequency"])
+        check("spectra, Delta = 0: qsync spectrum --lines finds the two strongest lines of S_1 that far apart (within 5%)",
+              r.returncode == 0 and abs(d_lines - split) < 0.05 * split, f"lines {d_lines:.4f} apart, from the width {split:.4f}")
+    except (ValueError, KeyError, IndexError, TypeError) as e:
+        check("spectra, Delta = 0: qsync spectrum --lines finds the two strongest lines of S_1", False, f"{e}: {r.stderr[-200:]}")
+    # Delta = +-2K: oscillator 2's weak line n = 1 (at 0) meets oscillator 1's main line (n = 2, at
+    # Delta - 2K): S_2 at omega = 0 borrows from it, most at the crossing; oscillator 1's line n = 3
+    # (at Delta - 4K) meets oscillator 2's main line (at -2K): S_1 at omega = -2K likewise
+    for name, col, w_at, own in (("S_2 at omega = 0", 1, 0.0, lambda D: 0.0), ("S_1 at omega = -2K", 0, -2 * K, lambda D: D)):
+        k = min(range(len(ws)), key=lambda i: abs(ws[i] - w_at))
+        near = [(D, grid[(D, ws[k])][col] - uncoupled(own(D))[k]) for D in Ds if 2 * K - 6 <= D <= 2 * K + 6]
+        top = max(near, key=lambda t: t[1])
+        edge = max(near[0][1], near[-1][1])
+        check(f"spectra: {name}, above the uncoupled spectrum there, exceeds it most at the crossing Delta = 2K (within 0.5): "
+              "over 3 times its excess 6 away", abs(top[0] - 2 * K) <= 0.5 + 1e-9 and top[1] > 3 * edge,
+              f"excess {top[1]:.4f} at Delta = {top[0]}, {edge:.4f} 6 away")
+    # ... and the lines repel: S_2's weak line is pushed up while oscillator 1's line lies below it
+    # (Delta < 2K), down once it lies above (Delta > 2K)
+    shifts = []
+    for D in Ds:
+        if 0.5 <= abs(D - 2 * K) <= 3:
+            _, s2 = at(D)
+            shifts.append((D, peak(ws, s2, -1.5, 1.5)[0]))
+    check("spectra: near Delta = 2K oscillator 2's line at omega = 0 is pushed away from oscillator 1's line "
+          "(above 0 for Delta < 2K, below for Delta > 2K)", len(shifts) >= 8 and all((p > 0) == (D < 2 * K) for D, p in shifts),
+          str([(D, round(p, 3)) for D, p in shifts]))
 
     # tongue, classical (Fig. 2a model): the beat nu_1 - nu_2 against (Delta, V). Uncoupled, the
     # oscillators differ only in omega, so the beat is Delta; exchanging them turns Delta and the

@@ -4,8 +4,11 @@
  *     error at rtol 1e-10 measured 1.7e-10);
  *   - an uncoupled pair started in its uncoupled steady state stays there (⟨n_j⟩ to 1e-12);
  *   - every refusal: QS_EINPUT for a bad T, sample count, Fock state, observable index, Krylov
- *     dimension, levels = auto, and a stop flag already set ("interrupted"); QS_ETOOBIG with the
+ *     dimension, levels = auto, tolerances (rtol, atol >= 1e-2; Krylov atol x T > 1e-3), sample
+ *     times closer than the smallest normal double, and a stop flag already set ("interrupted");
+ *     QS_ENUMERIC naming the step limit, t and T; QS_ETOOBIG with the
  *     amount under a tiny memory limit; the result handle NULL after each;
+ *   - progress after every step as well as at every sample (calls = samples + steps);
  *   - the getters: the times, NULL for an observable not recorded or an index out of range,
  *     the trace of the state at T. */
 #include <math.h>
@@ -46,6 +49,42 @@ static void exact_two_level(const qs_model *m, int method, const char *name, dou
                 1.0, 0, 1e-12);
     qs_evolve_free(&e);
     check_true("qs_evolve_free sets the handle to NULL", e == NULL, NULL);
+}
+
+typedef struct {
+    long calls, last_steps;
+    double last_t;
+    int ordered;
+} progress_log;
+
+static void log_progress(void *ctx, int k, double t, double T, long steps)
+{
+    progress_log *p = ctx;
+    (void)k;
+    p->ordered &= t >= 0 && t <= T && steps >= p->last_steps;   /* BDF's step may pass samples recorded after it */
+    p->last_t = t;
+    p->last_steps = steps;
+    p->calls++;
+}
+
+/* Progress is reported after every step as well as at every sample (a long run between two
+ * samples is not silent): calls = samples + steps, steps non-decreasing, 0 <= t <= T. */
+static void progress_every_step(const qs_model *m, int method, const char *name)
+{
+    qs_evolve_options opt;
+    qs_evolve_defaults(&opt);
+    progress_log log = {.ordered = 1};
+    opt.method = method;
+    opt.progress = log_progress;
+    opt.progress_ctx = &log;
+    qs_evolve *e = NULL;
+    qs_error err;
+    if (!check_setup(name, qs_evolve_run(m, 4.0, 3, &opt, &e, &err) == QS_OK, err.message)) return;
+    char what[160], got[120];
+    snprintf(what, sizeof what, "%s: progress after every step and sample (calls = samples + steps, in order)", name);
+    snprintf(got, sizeof got, "%ld calls, %ld steps, ordered %d", log.calls, qs_evolve_total_steps(e), log.ordered);
+    check_true(what, log.calls == 3 + qs_evolve_total_steps(e) && qs_evolve_total_steps(e) >= 1 && log.ordered, got);
+    qs_evolve_free(&e);
 }
 
 static void stays_uncoupled(const qs_model *pair)
@@ -98,6 +137,8 @@ int main(void)
     exact_two_level(one, QS_EVOLVE_KRYLOV, "krylov", 1e-12);
     exact_two_level(one, QS_EVOLVE_BDF, "bdf", 1e-9);
     stays_uncoupled(pair);
+    progress_every_step(pair, QS_EVOLVE_KRYLOV, "krylov");
+    progress_every_step(pair, QS_EVOLVE_BDF, "bdf");
 
     qs_evolve_options o;
     qs_evolve_defaults(&o);
@@ -119,6 +160,16 @@ int main(void)
     qs_evolve_defaults(&o);
     o.memory_limit = 1000;
     refused("a 1000-byte memory limit: QS_ETOOBIG with the amount", pair, 1, 3, &o, QS_ETOOBIG, "MiB");
+    qs_evolve_defaults(&o);
+    refused("Krylov: atol x T = 1e-12 x 1e16 > 1e-3 refused", pair, 1e16, 3, &o, QS_EINPUT, "atol x T");
+    refused("T = 1e300: atol x T refused", pair, 1e300, 3, &o, QS_EINPUT, "atol x T");
+    refused("T/(N-1) = 5e-311 (subnormal) refused", pair, 1e-310, 3, &o, QS_EINPUT, "smallest normal");
+    o.atol = 0.9;
+    refused("atol 0.9 refused", pair, 20, 5, &o, QS_EINPUT, "atol");
+    qs_evolve_defaults(&o);
+    o.method = QS_EVOLVE_BDF;
+    o.rtol = 0.05;
+    refused("rtol 0.05 (bdf) refused", pair, 1, 3, &o, QS_EINPUT, "rtol");
     qs_evolve_defaults(&o);
     volatile int stop = 1;
     o.stop = &stop;

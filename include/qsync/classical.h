@@ -38,6 +38,12 @@
 #define QS_CLASSICAL_CHUNK 32        /* trajectories per chunk: replica r holds chunks r, r + R, … */
 #define QS_CLASSICAL_MIN_REPLICAS 3  /* the jackknife leaves one out and tests harmonics on the rest: two at least */
 #define QS_CLASSICAL_MAX_STEPS 1e9   /* (burn_in + t_measure)/dt and sample_every/dt at most */
+/* Frequencies a double can follow: each half step's phase −(ω_j − 2K_j|α_j|²) dt/2 and the
+ * amplitude (its cosine and sine) are rounded to ε |Ω_j| dt/2, ε = DBL_EPSILON, so over the run
+ * the errors add up to at most ε (|ω_j| + 2|K_j| cutoff)(burn_in + t_measure); a model where
+ * this exceeds QS_CLASSICAL_PHASE_ERROR_MAX is refused (QS_EINPUT naming the oscillator and
+ * omega or K): with the defaults (250 time units) |Ω| up to about 1.8e10. */
+#define QS_CLASSICAL_PHASE_ERROR_MAX 1e-3
 
 typedef struct {
     double dt;            /* time step (default 0.02) */

@@ -21,11 +21,19 @@
  * cross-check. Both give ρ at t_k = kT/(N−1), k = 0 … N−1 (Krylov: by stepping to each sample;
  * BDF: by CVODE's interpolant, the last sample at T exactly).
  *
- * Checks at every sample: the trace error |Tr ρ − 1| (L preserves the trace; the integrators
- * do up to their error: Krylov's estimate, BDF's Newton tolerance), the Hermiticity error max |ρ_st − conj ρ_ts| of the state
- * handed to the observables (zero by construction of the real unknowns; checked), and the
- * smallest eigenvalue of every pair's reduced state (positivity; negative beyond round-off
- * means the tolerances are too loose). The worst of each is kept.
+ * Checks at every sample, each a failure (QS_ENUMERIC, naming the check and the time t_k) when it
+ * exceeds the tolerance max(QS_EVOLVE_CHECK_MIN, QS_EVOLVE_CHECK_FACTOR · ε(t_k)), ε the error
+ * bound of the integrator at t_k: Krylov, the sum of its local error estimates up to t_k (each
+ * at most 1.2 τ atol, so ε ≤ 1.2 atol t_k); BDF, rtol + atol (its local tolerances: BDF has no
+ * global bound, so the check is tight and a failure asks for tighter ones):
+ *   - the trace error |Tr ρ − 1| (L preserves the trace; the integrators do up to their error);
+ *   - the Hermiticity error max |ρ_st − conj ρ_ts| of the state handed to the observables (zero
+ *     by construction of the real unknowns; checked);
+ *   - the smallest eigenvalue of every pair's reduced state, ≥ −tolerance (positivity).
+ * The worst of each is kept. Refused before any work (QS_EINPUT): rtol or atol outside
+ * [QS_EVOLVE_TOL_MIN, QS_EVOLVE_TOL_MAX); for Krylov, atol · T > QS_EVOLVE_GLOBAL_MAX (the bound
+ * on the error of ρ(T) must be ≪ 1, else the run could end anywhere: ε(T) ≤ 1.2 atol T ≤ 1.2e-3
+ * admitted); and T/(samples − 1) below DBL_MIN (sample times not representable) or T not finite.
  *
  * The result is an opaque handle read by getters returning plain numbers and pointers into
  * the handle (valid until qs_evolve_free), for a C foreign function interface.
@@ -44,6 +52,10 @@
 #define QS_EVOLVE_MAX_SAMPLES 10000000
 #define QS_EVOLVE_KRYLOV_DIM_DEFAULT 30
 #define QS_EVOLVE_TOL_MIN 1e-16    /* the smallest rtol or atol: the round-off of a trace-1 state */
+#define QS_EVOLVE_TOL_MAX 1e-2     /* rtol and atol lie below: a looser tolerance is no accuracy request */
+#define QS_EVOLVE_GLOBAL_MAX 1e-3  /* Krylov: atol · T (its bound on the error of ρ(T)) at most this */
+#define QS_EVOLVE_CHECK_MIN 1e-8   /* the checks' tolerance: max(CHECK_MIN, CHECK_FACTOR · error bound) */
+#define QS_EVOLVE_CHECK_FACTOR 100.0
 
 /* Integrators (see the top of this file). */
 enum { QS_EVOLVE_KRYLOV = 0, QS_EVOLVE_BDF = 1 };
@@ -77,8 +89,9 @@ void qs_evolve_defaults(qs_evolve_options *options);
 /* Evolve `model` (read; levels resolved: QS_EINPUT for levels = auto) from t = 0 to T > 0,
  * recording `samples` ≥ 2 samples at t_k = kT/(samples−1). options NULL: defaults. On success
  * *result is a new handle; on an error it is NULL and err says why: QS_EINPUT (bad T, samples,
- * Fock state, observable index, or interrupted), QS_ETOOBIG (the plan exceeds the memory limit;
- * the message gives the amount), QS_ENOMEM, QS_ENUMERIC (the integrator failed). */
+ * Fock state, observable index, tolerances (above), or interrupted), QS_ETOOBIG (the plan exceeds the memory limit;
+ * the message gives the amount), QS_ENOMEM, QS_ENUMERIC (the integrator failed, or a check
+ * failed at a sample: above). */
 int qs_evolve_run(const qs_model *model, double T, int samples, const qs_evolve_options *options,
                   qs_evolve **result, qs_error *err);
 

@@ -75,6 +75,10 @@ int run_gnuplot(const char *dir, const char *name);
 /* Create the folder `path` and any missing parents (as mkdir -p). Returns an exit status
  * (message printed): 0, or 1 when a component cannot be created or is not a folder. */
 int cli_mkdirs(const char *path);
+/* --observe NAME[,NAME...]: the observables' indices appended to *list (*count of them); a name
+ * unknown or given twice (in one flag or two) is refused with a message naming --observe and
+ * the names known (prefixed by cmd), and 0. */
+int cli_observe(const char *cmd, const char *text, int **list, int *count);
 
 /* MPI (par.c): started only under a launcher (mpirun, srun); otherwise one process of rank 0.
  * The collectives are no-ops without MPI. */

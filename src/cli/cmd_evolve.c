@@ -8,6 +8,8 @@
  * observable NAME_<a>-<b> / NAME_<j>), evolve.gp and evolve.png (gnuplot; every curve named
  * by its CSV column). SIGINT/SIGTERM stop the integration between steps: exit 130, nothing
  * written. */
+#include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -26,7 +28,8 @@ static const char usage[] =
     "  --observe NAME[,NAME...] also record these observables (qsync steady's names) at every sample\n"
     "  --method krylov|bdf      the integrator: exponential Krylov (default) or CVODE's BDF with KLU\n"
     "  --atol X                 krylov: local error of rho (2-norm) allowed per unit time; bdf: absolute\n"
-    "                           tolerance on every element of rho; Tr rho = 1 (default 1e-12)\n"
+    "                           tolerance on every element of rho; Tr rho = 1 (default 1e-12, below 1e-2;\n"
+    "                           krylov: atol x T, its bound on the error of rho(T), at most 1e-3)\n"
     "  --rtol X                 bdf: relative tolerance (default 1e-10)\n"
     "  --krylov-dim M           krylov: dimension of the Krylov spaces, 4..200 (default 30)\n"
     "  --max-steps N            give up (exit 3) after N steps (default 1e7)\n"
@@ -69,11 +72,12 @@ static int parse_fock(const char *text, const qs_model *m, int *fock)
     while (1) {
         char *end;
         if (*p < '0' || *p > '9') break;
+        errno = 0;
         long v = strtol(p, &end, 10);
         if (j >= n) { j = n + 1; break; }
         int L = qs_model_osc(m, j)->levels;
-        if (v >= L) {
-            fprintf(stderr, "qsync: --from %s: %ld excitations for oscillator %s, which has levels 0..%d\n", text, v,
+        if (errno == ERANGE || v >= L) {      /* the number as given: strtol clamps what overflows */
+            fprintf(stderr, "qsync: --from %s: %.*s excitations for oscillator %s, which has levels 0..%d\n", text, (int)(end - p), p,
                     qs_model_name(m, j), L - 1);
             return 0;
         }
@@ -86,38 +90,6 @@ static int parse_fock(const char *text, const qs_model *m, int *fock)
     fprintf(stderr, "qsync: --from %s: expected fock: and %d whole numbers separated by commas (one per oscillator, in file order)\n",
             text, n);
     return 0;
-}
-
-/* --observe NAME[,NAME...] appended to the list (S and mean_n are there already). */
-static int parse_observe(const char *text, int **which, int *count)
-{
-    char name[64];
-    for (const char *p = text;;) {
-        size_t len = strcspn(p, ",");
-        if (len == 0 || len >= sizeof name) {
-            fprintf(stderr, "qsync: --observe %s: expected NAME[,NAME...]\n", text);
-            return 0;
-        }
-        memcpy(name, p, len);
-        name[len] = '\0';
-        int id = qs_observable_find(name);
-        if (id < 0) {
-            fprintf(stderr, "qsync: --observe: unknown observable '%s'; known:", name);
-            for (int i = 0; i < qs_observable_count(); i++) fprintf(stderr, " %s", qs_observable_get(i)->name);
-            fputc('\n', stderr);
-            return 0;
-        }
-        int seen = 0;
-        for (int i = 0; i < *count; i++) seen |= (*which)[i] == id;
-        if (!seen) {
-            int *w = realloc(*which, (size_t)(*count + 1) * sizeof *w);
-            if (!w) return 0;
-            *which = w;
-            w[(*count)++] = id;
-        }
-        if (!p[len]) return 1;
-        p += len + 1;
-    }
 }
 
 /* Name of value v of observable `obs` for element x (oscillator, pair, or level) into buf. */
@@ -368,12 +340,8 @@ int cmd_evolve(int argc, char **argv)
     qs_evolve_options eo;
     qs_evolve_defaults(&eo);
     double T = NAN, samples = NAN, memory_limit = 0;
-    int as_json = 0, r, rc = EXIT_INPUT, *which = NULL, n_which = 0, *fock = NULL;
+    int as_json = 0, r, rc = EXIT_INPUT, *which = NULL, n_which = 0, *fock = NULL, *asked = NULL, n_asked = 0;
     const char *from = "uncoupled", *out = NULL, *v;
-    which = malloc(2 * sizeof *which);
-    if (!which) return cli_fail(QS_ENOMEM, "out of memory");
-    which[n_which++] = qs_observable_find("S");
-    which[n_which++] = qs_observable_find("mean_n");
     qs_model *m = NULL;
     qs_analysis *an = NULL;
     qs_evolve *e = NULL;
@@ -404,7 +372,7 @@ int cmd_evolve(int argc, char **argv)
             continue;
         }
         if ((r = cli_take(argc, argv, &i, "--observe", 1, &v)) != 0) {
-            if (r < 0 || !parse_observe(v, &which, &n_which)) goto done;
+            if (r < 0 || !cli_observe("qsync evolve", v, &asked, &n_asked)) goto done;
             continue;
         }
         if ((r = cli_take(argc, argv, &i, "--method", 1, &v)) != 0) {
@@ -423,16 +391,18 @@ int cmd_evolve(int argc, char **argv)
         }
         if ((r = cli_take(argc, argv, &i, "--rtol", 1, &v)) != 0) {
             if (r < 0 || !cli_real("--rtol", v, &eo.rtol)) goto done;
-            if (!(eo.rtol >= QS_EVOLVE_TOL_MIN && eo.rtol < 1)) {
-                fprintf(stderr, "qsync: --rtol must lie in [%g, 1) (below is round-off), not %s\n", QS_EVOLVE_TOL_MIN, v);
+            if (!(eo.rtol >= QS_EVOLVE_TOL_MIN && eo.rtol < QS_EVOLVE_TOL_MAX)) {
+                fprintf(stderr, "qsync: --rtol must lie in [%g, %g) (below is round-off, above no accuracy), not %s\n", QS_EVOLVE_TOL_MIN,
+                        QS_EVOLVE_TOL_MAX, v);
                 goto done;
             }
             continue;
         }
         if ((r = cli_take(argc, argv, &i, "--atol", 1, &v)) != 0) {
             if (r < 0 || !cli_real("--atol", v, &eo.atol)) goto done;
-            if (!(eo.atol >= QS_EVOLVE_TOL_MIN && eo.atol < 1)) {
-                fprintf(stderr, "qsync: --atol must lie in [%g, 1) (below is round-off), not %s\n", QS_EVOLVE_TOL_MIN, v);
+            if (!(eo.atol >= QS_EVOLVE_TOL_MIN && eo.atol < QS_EVOLVE_TOL_MAX)) {
+                fprintf(stderr, "qsync: --atol must lie in [%g, %g) (below is round-off, above no accuracy), not %s\n", QS_EVOLVE_TOL_MIN,
+                        QS_EVOLVE_TOL_MAX, v);
                 goto done;
             }
             continue;
@@ -456,7 +426,24 @@ int cmd_evolve(int argc, char **argv)
     if (!ma.model_path) { fprintf(stderr, "qsync evolve: no model file\n%s", usage); goto done; }
     if (isnan(T)) { fprintf(stderr, "qsync evolve: --time T is required\n"); goto done; }
     if (isnan(samples)) { fprintf(stderr, "qsync evolve: --samples N is required\n"); goto done; }
-    if (out && !out[0]) { fprintf(stderr, "qsync: --out: an empty folder name\n"); goto done; }
+    if (out && !out[0]) { rc = cli_mkdirs(out); goto done; }     /* its message for an empty name, before any work */
+    if (!(T / (samples - 1) >= DBL_MIN)) {
+        fprintf(stderr, "qsync evolve: --time %g with --samples %.0f: the samples would lie %g apart, below the smallest normal "
+                "double %g (not distinct, representable times)\n", T, samples, T / (samples - 1), DBL_MIN);
+        goto done;
+    }
+    if (eo.method == QS_EVOLVE_KRYLOV && !(eo.atol * T <= QS_EVOLVE_GLOBAL_MAX)) {
+        fprintf(stderr, "qsync evolve: --atol %g (per unit time) over --time %g bounds the error of rho(T) only by %.3g, not << 1 "
+                "(at most %g): lower --atol or --time (past the slowest relaxation the state is the steady state: qsync steady)\n",
+                eo.atol, T, eo.atol * T, QS_EVOLVE_GLOBAL_MAX);
+        goto done;
+    }
+    /* S and mean_n always, then the --observe'd ones */
+    if (!(which = malloc((size_t)(n_asked + 2) * sizeof *which))) { rc = cli_fail(QS_ENOMEM, "out of memory"); goto done; }
+    which[n_which++] = qs_observable_find("S");
+    which[n_which++] = qs_observable_find("mean_n");
+    for (int q = 0; q < n_asked; q++)
+        if (asked[q] != which[0] && asked[q] != which[1]) which[n_which++] = asked[q];
 
     if ((rc = model_args_load(&ma, 0, &m, NULL, NULL)) != EXIT_OK) goto done;
     int n = qs_model_size(m), any_auto = 0;
@@ -528,6 +515,7 @@ done:
     qs_model_free(&m);
     model_args_free(&ma);
     free(which);
+    free(asked);
     free(fock);
     return rc;
 }

@@ -162,6 +162,7 @@ static int run_sweep(const qs_figure *f, int k, const figure_run *run, int argc,
                      .n_ties = s->n_ties, .ties = s->ties, .out = dir, .resume = run->resume, .plot = 0,
                      .progress_interval = SWEEP_PROGRESS_INTERVAL};
     qs_figure_options(s, &job.options);
+    job.options.spectrum_points = n_omega;
     if (run->threads) job.options.threads = job.options.classical_options.threads = run->threads;
     rc = sweep_job_run(&job);
     qs_model_free(&m);

@@ -1237,42 +1237,6 @@ done:
     return rc;
 }
 
-/* --observe NAME[,NAME...]: the table's indices appended to *list (*count of them already,
- * from earlier --observe flags; a new array replaces it) and their number into *count; a
- * message naming --observe and listing the valid names, and 0, otherwise (a name given
- * twice, in one flag or two, included). */
-static int parse_observe(const char *text, int **list, int *count)
-{
-    int n = qs_observable_count(), k = *count;
-    int *idx = malloc((size_t)n * sizeof *idx);
-    char *copy = strdup(text);
-    const char *why = NULL;
-    char what[160] = "no observable named";
-    if (!idx || !copy) { free(idx); free(copy); fprintf(stderr, "qsync: out of memory\n"); return 0; }
-    if (k > 0) memcpy(idx, *list, (size_t)k * sizeof *idx);   /* at most n: none twice */
-    for (char *save = NULL, *tok = strtok_r(copy, ",", &save); tok && !why; tok = strtok_r(NULL, ",", &save)) {
-        int w = qs_observable_find(tok);
-        if (w < 0) { snprintf(what, sizeof what, "unknown observable '%.100s'", tok); why = what; break; }
-        for (int i = 0; i < k; i++)
-            if (idx[i] == w) { snprintf(what, sizeof what, "'%.100s' named twice", tok); why = what; }
-        if (!why) idx[k++] = w;
-    }
-    if (!why && k == *count) why = what;
-    if (why) {
-        fprintf(stderr, "qsync sweep: --observe %s: %s; the observables are:", text, why);
-        for (int i = 0; i < n; i++) fprintf(stderr, " %s", qs_observable_get(i)->name);
-        fputc('\n', stderr);
-        free(idx);
-        free(copy);
-        return 0;
-    }
-    free(copy);
-    free(*list);
-    *list = idx;
-    *count = k;
-    return 1;
-}
-
 /* --spectrum A:B:N: N >= 2 frequencies from A to B > A, finite; a message naming the flag and 0 otherwise. */
 static int parse_spectrum(const char *text, qs_sweep_options *so)
 {
@@ -1334,7 +1298,7 @@ int cmd_sweep(int argc, char **argv)
             continue;
         }
         if ((r = cli_take(argc, argv, &i, "--observe", 1, &v)) != 0) {     /* repeated: the lists in order */
-            if (r < 0 || !parse_observe(v, &observe, &so.n_observe)) goto done;
+            if (r < 0 || !cli_observe("qsync sweep", v, &observe, &so.n_observe)) goto done;
             so.observe = observe;
             continue;
         }

@@ -14,6 +14,7 @@
  * same one, so results are the same for any thread count; on a processor without AVX2 they
  * differ at the level of rounding (and escapes), well inside the error bars.
  */
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -595,6 +596,20 @@ int qs_classical_ensemble_create(const qs_model *m, const qs_classical_options *
     if (!(steps <= QS_CLASSICAL_MAX_STEPS) || !(stride <= QS_CLASSICAL_MAX_STEPS))
         return qs_error_set(err, QS_EINPUT, "classical options: %s/dt = %.3g time steps, more than %.0e",
                             steps > stride ? "(burn_in + t_measure)" : "sample_every", steps > stride ? steps : stride, QS_CLASSICAL_MAX_STEPS);
+    /* the rotation's phase per step, −(ω − 2K|α|²) dt/2, is rounded to ε |Ω| dt/2 (ε = DBL_EPSILON) and
+     * so is |α| (its cosine and sine are of that phase): over the run's (burn_in + t_measure)/dt steps
+     * that adds up to ε |Ω| (burn_in + t_measure), at most QS_CLASSICAL_PHASE_ERROR_MAX */
+    for (int j = 0; j < m->n; j++) {
+        const qs_osc *q = &m->osc[j];
+        double w = fabs(q->omega), k = 2 * fabs(q->K) * o.cutoff, drift = DBL_EPSILON * (w + k) * (o.burn_in + o.t_measure);
+        if (!(drift <= QS_CLASSICAL_PHASE_ERROR_MAX))
+            return qs_error_set(err, QS_EINPUT, "oscillator %s: %s = %g rotates by |Omega| dt/2 = %.3g per half step, so rounding "
+                                "(eps |Omega| (burn_in + t_measure) = %.3g, above %g) would corrupt the phases and amplitudes over "
+                                "the run: double precision resolves |Omega| <= %.3g here; subtract a common frequency from every "
+                                "omega (a rotating frame, the same S)", m->names[j], w >= k ? "omega" : "K",
+                                w >= k ? q->omega : q->K, (w + k) * 0.5 * o.dt, drift, QS_CLASSICAL_PHASE_ERROR_MAX,
+                                QS_CLASSICAL_PHASE_ERROR_MAX / (DBL_EPSILON * (o.burn_in + o.t_measure)));
+    }
     /* without noise the dynamics are deterministic: P(φ) is a delta and S only counts harmonics */
     int noisy = 0;
     for (int j = 0; j < m->n; j++) noisy |= m->osc[j].noise > 0;

@@ -17,6 +17,7 @@
  * steps one at a time (CV_ONE_STEP, stop time T) and each sample time passed is read from its
  * interpolant (CVodeGetDky), the last one at T exactly. The stop flag is polled between steps.
  */
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -351,6 +352,9 @@ typedef struct {
     int *ipiv;            /* [m+2] */
     double anorm, t_new, error;
     long steps, matvecs, rejected, max_steps;
+    const qs_evolve_options *o;   /* progress between steps: the sample last recorded, its time, T */
+    int sample;
+    double t0, T;
 } krylov_ws;
 
 /* y = J x; rows split over OpenMP's threads on large sectors (each row's sum in the same order:
@@ -375,7 +379,9 @@ static int expv(const real_csr *J, krylov_ws *k, double dt, double tol, double *
     while (t_now < dt) {
         if (stop && *stop) return QS_EINPUT;
         if (k->steps >= k->max_steps)
-            return qs_error_set(err, QS_ENUMERIC, "Krylov: more than %ld steps (raise the step limit or the tolerance)", k->max_steps);
+            return qs_error_set(err, QS_ENUMERIC, "Krylov: the step limit (%ld steps) reached at t = %g of T = %g: raise the step "
+                                "limit or shorten T (past the slowest relaxation the state is the steady state)", k->max_steps,
+                                k->t0 + t_now, k->T);
         double beta = norm2(w, n);
         if (beta == 0.0) return QS_OK;
         double t_step = fmin(dt - t_now, k->t_new);
@@ -444,6 +450,7 @@ static int expv(const real_csr *J, krylov_ws *k, double dt, double tol, double *
         t_now = (dt - t_now - t_step <= 1e-15 * dt) ? dt : t_now + t_step;
         k->steps++;
         k->error += err_loc;
+        if (k->o && k->o->progress) k->o->progress(k->o->progress_ctx, k->sample, k->t0 + t_now, k->T, k->steps);
         if (k1 != 0 && err_loc > 0)
             k->t_new = round2(gamma * t_step * pow(t_step * tol / err_loc, xm));
         else if (k1 != 0)
@@ -456,7 +463,7 @@ static int expv(const real_csr *J, krylov_ws *k, double dt, double tol, double *
 
 /* Record sample k from the real unknowns x: ρ in sector order, its checks, its observables. */
 static int record(qs_evolve *e, const double *x, const int64_t *tr, const signed char *kind, double *row, int k,
-                  long steps, qs_error *err)
+                  long steps, double bound, qs_error *err)
 {
     const qs_basis *b = e->basis;
     double complex *rho = e->state.rho;
@@ -487,6 +494,17 @@ static int record(qs_evolve *e, const double *x, const int64_t *tr, const signed
     if (!(e->trace_err[k] <= e->trace_max)) e->trace_max = e->trace_err[k];
     if (!(herm <= e->herm_max)) e->herm_max = herm;
     if (!(least >= e->eig_min)) e->eig_min = least;
+    double tol = fmax(QS_EVOLVE_CHECK_MIN, QS_EVOLVE_CHECK_FACTOR * bound);
+    if (!(e->trace_err[k] <= tol))
+        return qs_error_set(err, QS_ENUMERIC, "the trace check failed at t = %g: |Tr rho - 1| = %.3g exceeds %.3g (max(%g, %g x "
+                            "the error bound %.3g)); tighten the tolerances", e->times[k], e->trace_err[k], tol,
+                            QS_EVOLVE_CHECK_MIN, QS_EVOLVE_CHECK_FACTOR, bound);
+    if (!(herm <= tol))
+        return qs_error_set(err, QS_ENUMERIC, "the Hermiticity check failed at t = %g: %.3g exceeds %.3g", e->times[k], herm, tol);
+    if (least < -tol)
+        return qs_error_set(err, QS_ENUMERIC, "the positivity check failed at t = %g: a pair state has the eigenvalue %.3g below "
+                            "-%.3g (max(%g, %g x the error bound %.3g)); tighten the tolerances", e->times[k], least, tol,
+                            QS_EVOLVE_CHECK_MIN, QS_EVOLVE_CHECK_FACTOR, bound);
     return QS_OK;
 }
 
@@ -529,10 +547,16 @@ static int check_input(const qs_model *m, double T, int samples, const qs_evolve
     if (!(T > 0) || !isfinite(T)) return qs_error_set(err, QS_EINPUT, "the end time must be finite and > 0, not %g", T);
     if (samples < 2 || samples > QS_EVOLVE_MAX_SAMPLES)
         return qs_error_set(err, QS_EINPUT, "samples must lie in 2..%d, not %d", QS_EVOLVE_MAX_SAMPLES, samples);
-    if (!(o->rtol >= QS_EVOLVE_TOL_MIN && o->rtol < 1))
-        return qs_error_set(err, QS_EINPUT, "rtol must lie in [%g, 1), not %g", QS_EVOLVE_TOL_MIN, o->rtol);
-    if (!(o->atol >= QS_EVOLVE_TOL_MIN && o->atol < 1))
-        return qs_error_set(err, QS_EINPUT, "atol must lie in [%g, 1), not %g", QS_EVOLVE_TOL_MIN, o->atol);
+    if (!(T / (samples - 1) >= DBL_MIN))
+        return qs_error_set(err, QS_EINPUT, "the end time T = %g over %d samples spaces them by %g, below the smallest normal "
+                            "double %g: the sample times are not representable", T, samples, T / (samples - 1), DBL_MIN);
+    if (!(o->rtol >= QS_EVOLVE_TOL_MIN && o->rtol < QS_EVOLVE_TOL_MAX))
+        return qs_error_set(err, QS_EINPUT, "rtol must lie in [%g, %g), not %g", QS_EVOLVE_TOL_MIN, QS_EVOLVE_TOL_MAX, o->rtol);
+    if (!(o->atol >= QS_EVOLVE_TOL_MIN && o->atol < QS_EVOLVE_TOL_MAX))
+        return qs_error_set(err, QS_EINPUT, "atol must lie in [%g, %g), not %g", QS_EVOLVE_TOL_MIN, QS_EVOLVE_TOL_MAX, o->atol);
+    if (o->method == QS_EVOLVE_KRYLOV && !(o->atol * T <= QS_EVOLVE_GLOBAL_MAX))
+        return qs_error_set(err, QS_EINPUT, "the Krylov integrator's error bound atol x T = %g x %g = %.3g is not << 1 (at most "
+                            "%g): lower atol or T", o->atol, T, o->atol * T, QS_EVOLVE_GLOBAL_MAX);
     if (o->method != QS_EVOLVE_KRYLOV && o->method != QS_EVOLVE_BDF) return qs_error_set(err, QS_EINPUT, "unknown method %d", o->method);
     if (o->krylov_dim < 4 || o->krylov_dim > 200)
         return qs_error_set(err, QS_EINPUT, "the Krylov dimension must lie in 4..200, not %d", o->krylov_dim);
@@ -619,10 +643,24 @@ static void cv_free(cv_parts *c)
     memset(c, 0, sizeof *c);
 }
 
-static int cv_fail(qs_error *err, const cv_data *d, const char *what, int flag)
+/* CVODE's failure as QS_ENUMERIC (QS_ENOMEM for its allocations): what failed, CVODE's flag
+ * (its name is malloc'd by CVODE: freed here) and message, and for a failed step where and what
+ * to do. */
+static int cv_fail(qs_error *err, const cv_data *d, const char *what, int flag, void *cv, double t, double T)
 {
-    return qs_error_set(err, flag == CV_MEM_FAIL ? QS_ENOMEM : QS_ENUMERIC, "CVODE: %s failed (%s)%s%s", what,
-                        CVodeGetReturnFlagName(flag), d->message[0] ? ": " : "", d->message);
+    char *name = CVodeGetReturnFlagName(flag), advice[320] = "";
+    double h = 0.0;
+    if (cv && (flag == CV_CONV_FAILURE || flag == CV_ERR_FAILURE || flag == CV_TOO_CLOSE || flag == CV_LSETUP_FAIL ||
+               flag == CV_LSOLVE_FAIL)) {
+        CVodeGetCurrentStep(cv, &h);
+        snprintf(advice, sizeof advice, " at t = %g of T = %g with a step of %g: steps that long (CVODE scales them to T) "
+                 "defeat the Newton iteration of BDF; choose a T of the order of the relaxation times (past them the state "
+                 "is the steady state), or the Krylov integrator", t, T, h);
+    }
+    int status = qs_error_set(err, flag == CV_MEM_FAIL ? QS_ENOMEM : QS_ENUMERIC, "CVODE: %s failed (%s)%s%s%s", what,
+                              name ? name : "?", d->message[0] ? ": " : "", d->message, advice);
+    free(name);
+    return status;
 }
 
 static int integrate_bdf(qs_evolve *e, const real_csr *J, const int64_t *tr, const signed char *kind, const qs_evolve_options *o,
@@ -640,7 +678,7 @@ static int integrate_bdf(qs_evolve *e, const real_csr *J, const int64_t *tr, con
     }
     double *x = N_VGetArrayPointer(c.y);
     if ((status = initial_state(e, o, x, err)) != QS_OK) goto done;
-    if ((status = record(e, x, tr, kind, row, 0, 0, err)) != QS_OK) goto done;
+    if ((status = record(e, x, tr, kind, row, 0, 0, 0.0, err)) != QS_OK) goto done;
     if (o->progress) o->progress(o->progress_ctx, 0, 0.0, e->times[e->samples - 1], 0);
     if (!(c.cv = CVodeCreate(CV_BDF, c.ctx))) { status = qs_error_set(err, QS_ENOMEM, "out of memory for CVODE"); goto done; }
     const char *what = "set-up";
@@ -648,14 +686,14 @@ static int integrate_bdf(qs_evolve *e, const real_csr *J, const int64_t *tr, con
         (flag = CVodeSetUserData(c.cv, &d)) != CV_SUCCESS || (flag = CVodeSStolerances(c.cv, o->rtol, o->atol)) != CV_SUCCESS ||
         (flag = CVodeSetMaxNumSteps(c.cv, o->max_steps)) != CV_SUCCESS ||
         (flag = CVodeSetStopTime(c.cv, e->times[e->samples - 1])) != CV_SUCCESS) {
-        status = cv_fail(err, &d, what, flag);
+        status = cv_fail(err, &d, what, flag, NULL, 0, 0);
         goto done;
     }
     if (!(c.LS = SUNLinSol_KLU(c.y, c.M, c.ctx))) { status = qs_error_set(err, QS_ENOMEM, "out of memory for KLU"); goto done; }
     SUNLinSol_KLUSetOrdering(c.LS, 0);     /* AMD, as planned */
     if ((flag = CVodeSetLinearSolver(c.cv, c.LS, c.M)) != CV_SUCCESS || (flag = CVodeSetJacFn(c.cv, jacobian)) != CV_SUCCESS ||
         (flag = CVodeSetJacEvalFrequency(c.cv, 1000000)) != CV_SUCCESS) {
-        status = cv_fail(err, &d, what, flag);
+        status = cv_fail(err, &d, what, flag, NULL, 0, 0);
         goto done;
     }
     int k = 1;
@@ -667,19 +705,27 @@ static int integrate_bdf(qs_evolve *e, const real_csr *J, const int64_t *tr, con
         }
         double t;
         flag = CVode(c.cv, e->times[e->samples - 1], c.y, &t, CV_ONE_STEP);
-        if (flag < 0) { status = cv_fail(err, &d, "the step", flag); goto done; }
-        CVodeGetNumSteps(c.cv, &nst);
-        if (nst > o->max_steps) {
-            status = qs_error_set(err, QS_ENUMERIC, "CVODE: more than %ld steps before t = %g", o->max_steps, e->times[k]);
+        if (flag < 0) {
+            double tc = 0.0;
+            CVodeGetCurrentTime(c.cv, &tc);
+            status = cv_fail(err, &d, "the step", flag, c.cv, tc, e->times[e->samples - 1]);
             goto done;
         }
+        CVodeGetNumSteps(c.cv, &nst);
+        if (nst >= o->max_steps && !(k == e->samples - 1 && flag == CV_TSTOP_RETURN) && t < e->times[e->samples - 1]) {
+            status = qs_error_set(err, QS_ENUMERIC, "CVODE: the step limit (%ld steps) reached at t = %g of T = %g: raise the step "
+                                  "limit or shorten T (past the slowest relaxation the state is the steady state)", o->max_steps, t,
+                                  e->times[e->samples - 1]);
+            goto done;
+        }
+        if (o->progress) o->progress(o->progress_ctx, k - 1, t, e->times[e->samples - 1], nst);
         while (k < e->samples && (e->times[k] <= t || (k == e->samples - 1 && flag == CV_TSTOP_RETURN))) {
             const double *src = N_VGetArrayPointer(c.y);
             if (e->times[k] != t) {
-                if ((flag = CVodeGetDky(c.cv, e->times[k], 0, c.ky)) != CV_SUCCESS) { status = cv_fail(err, &d, "interpolation", flag); goto done; }
+                if ((flag = CVodeGetDky(c.cv, e->times[k], 0, c.ky)) != CV_SUCCESS) { status = cv_fail(err, &d, "interpolation", flag, NULL, 0, 0); goto done; }
                 src = N_VGetArrayPointer(c.ky);
             }
-            if ((status = record(e, src, tr, kind, row, k, nst, err)) != QS_OK) goto done;
+            if ((status = record(e, src, tr, kind, row, k, nst, o->rtol + o->atol, err)) != QS_OK) goto done;
             if (o->progress) o->progress(o->progress_ctx, k, e->times[k], e->times[e->samples - 1], nst);
             k++;
         }
@@ -710,7 +756,7 @@ static int integrate_krylov(qs_evolve *e, const real_csr *J, const int64_t *tr, 
         status = qs_error_set(err, QS_ENOMEM, "out of memory for the Krylov integrator");
         goto done;
     }
-    if ((status = initial_state(e, o, w, err)) != QS_OK || (status = record(e, w, tr, kind, row, 0, 0, err)) != QS_OK) goto done;
+    if ((status = initial_state(e, o, w, err)) != QS_OK || (status = record(e, w, tr, kind, row, 0, 0, 0.0, err)) != QS_OK) goto done;
     if (o->progress) o->progress(o->progress_ctx, 0, 0.0, e->times[e->samples - 1], 0);
     for (size_t r = 0; r < n; r++) {
         double a = 0.0;
@@ -721,10 +767,14 @@ static int integrate_krylov(qs_evolve *e, const real_csr *J, const int64_t *tr, 
     if (!(k.anorm > 0)) k.anorm = 1.0;
     double fact = pow((m + 1) / exp(1.0), m + 1) * sqrt(2 * M_PI * (m + 1));
     k.t_new = round2((1 / k.anorm) * pow(fact * tol / (4 * beta * k.anorm), 1.0 / m));
+    k.o = o;
+    k.T = e->times[e->samples - 1];
     for (int s = 1; s < e->samples; s++) {
+        k.sample = s - 1;
+        k.t0 = e->times[s - 1];
         status = expv(J, &k, e->times[s] - e->times[s - 1], tol, w, o->stop, err);
         if (status == QS_EINPUT) status = qs_error_set(err, QS_EINPUT, "interrupted at t = %g", e->times[s - 1]);
-        if (status != QS_OK || (status = record(e, w, tr, kind, row, s, k.steps, err)) != QS_OK) goto done;
+        if (status != QS_OK || (status = record(e, w, tr, kind, row, s, k.steps, k.error, err)) != QS_OK) goto done;
         if (o->progress) o->progress(o->progress_ctx, s, e->times[s], e->times[e->samples - 1], k.steps);
     }
     e->total_steps = k.steps;

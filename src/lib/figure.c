@@ -42,6 +42,7 @@ static const qs_axis axes_4ab[] = {RANGE(p_Comega, -40, 40, 81), RANGE(p_V1, 0.0
 static const qs_axis axes_4cd[] = {RANGE(p_V1, 0, 0.5, 41), RANGE(p_V2, -0.5, 0.5, 81)};
 static const qs_axis axes_ring4[] = {RANGE(p_ring4, -30, 30, 121)};
 static const qs_axis axes_ring6[] = {RANGE(p_ring6, -40, 40, 41)};
+static const qs_axis axes_spectra[] = {RANGE(p_1omega, -25, 25, 201)};
 static const qs_axis axes_tongue_classical[] = {RANGE(p_12, 0, 0.4, 11), RANGE(p_1omega, -6, 6, 49)};
 static const qs_axis axes_tongue_quantum[] = {RANGE(p_12, 0, 0.5, 11), RANGE(p_1omega, -30, 30, 121)};
 static const qs_tie tie_K[] = {{"K", "1/sigma"}};
@@ -146,6 +147,25 @@ static const qs_figure figures[] = {
      .plot =
      "set xlabel 'V1 (A-C, B-C)'\nset ylabel 'V2 (A-B)'\nset cblabel 'S_A-B'\nset palette rgb 33,13,10\n"
      "set xrange [0:0.5]\nset yrange [-0.5:0.5]\nplot 'sweep.csv' using 'A-C':'A-B':'S_A-B' with image notitle\n", NULL},
+    {"spectra", "spectra S_1(omega), S_2(omega) against Delta (Fig. 2b model, V = 0.2) with the bare lines omega_j - 2K(n-1)",
+     {{"# Fig. 2b's model at V = 0.2: the spectra of both oscillators against Delta = omega_1 (omega_2 = 0)\n"
+       TWO_OSC("10", "2", "2", "0.2", "0.2", "10"),
+       .n_axes = 1, .axes = axes_spectra, .truncation = QS_SWEEP_TRUNCATION_AUTO, .spectrum = {-50, 10, 601}}},
+     .plot =
+     "set terminal pngcairo size 1400,620 noenhanced font ',12'\nset output 'figure.png'\n"
+     "set multiplot layout 1,2\nset logscale cb\nset format cb '%.0e'\nset cbrange [1e-3:*]\nset palette rgb 33,13,10\n"
+     "set xlabel 'Delta = omega_1 - omega_2 (omega_2 = 0)'\nset ylabel 'omega'\nset xrange [-25:25]\nset yrange [-50:10]\n"
+     "set key bottom right box opaque font ',9' samplen 2\nK = 10\n"
+     "# the bare transition n-1 <-> n of oscillator j (MODEL.md §8): omega_j - 2K(n-1); oscillator 1's move with Delta\n"
+     "set title 'S_1(omega), oscillator 1 (log colour scale)' font ',11'\nset cblabel 'spectrum_1'\n"
+     "plot 'spectra.csv' using '1.omega':'omega':'spectrum_1' with image notitle, \\\n"
+     "  for [n=1:4] x - 2*K*(n-1) with lines dt 2 lw 1.5 lc rgb 'black' title (n == 1 ? 'bare lines of oscillator 1: omega_1 - 2K(n-1), n = 1..4' : ''), \\\n"
+     "  for [n=1:4] -2*K*(n-1) with lines dt 3 lw 2.5 lc rgb 'grey40' title (n == 1 ? 'bare lines of oscillator 2: omega_2 - 2K(n-1)' : '')\n"
+     "set title 'S_2(omega), oscillator 2 (log colour scale)' font ',11'\nset cblabel 'spectrum_2'\n"
+     "plot 'spectra.csv' using '1.omega':'omega':'spectrum_2' with image notitle, \\\n"
+     "  for [n=1:4] x - 2*K*(n-1) with lines dt 2 lw 1.5 lc rgb 'black' title (n == 1 ? 'bare lines of oscillator 1: omega_1 - 2K(n-1), n = 1..4' : ''), \\\n"
+     "  for [n=1:4] -2*K*(n-1) with lines dt 3 lw 2.5 lc rgb 'grey40' title (n == 1 ? 'bare lines of oscillator 2: omega_2 - 2K(n-1)' : '')\n"
+     "unset multiplot\n", NULL},
     {"tongue", "Arnold tongue: classical beat |nu_1 - nu_2| (Fig. 2a model) beside quantum S (Fig. 2b model) against (Delta, V)",
      {{"# the classical Arnold tongue at the parameters of Fig. 2a (cutoff |alpha|^2 = 8)\n" FIG_2A,
        .n_axes = 2, .axes = axes_tongue_classical, .folder = "classical", .classical = 1, .trajectories = 512, .burn_in = 30},
@@ -222,4 +242,7 @@ void qs_figure_options(const qs_figure_sweep *s, qs_sweep_options *o)
     if (s->trajectories > 0) o->classical_options.trajectories = s->trajectories;
     if (s->burn_in > 0) o->classical_options.burn_in = s->burn_in;
     o->target_err = s->target_err;
+    o->spectrum_points = s->classical ? 0 : s->spectrum.n_omega;
+    o->spectrum_min = s->spectrum.omega_min;
+    o->spectrum_max = s->spectrum.omega_max;
 }
