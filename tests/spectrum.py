@@ -340,6 +340,105 @@ def main():
     r = run(["spectrum", os.path.join(MODELS, "missing.ini")])
     check("spectrum of a missing file: exit 2", r.returncode == 2, f"exit {r.returncode}: {r.stderr.strip()[:120]}")
 
+    # ---- hostile grids and parameters ----
+    fig = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples", "fig2b.ini"))
+    try:
+        # a line narrower than the grid spacing: the FWHM on three points equals the default grid's
+        d = spectrum_json(small)
+        o = d["oscillators"][0]
+        p, f = o["peak_frequency"], o["fwhm"]
+        c = spectrum_json(small, "--omega", f"{p - 3.3 * f}:{p + 2.7 * f}:3")["oscillators"][0]
+        check("a line narrower than the grid spacing: FWHM on 3 points equals the default grid's (1e-6), with an unresolved warning",
+              c["fwhm"] is not None and abs(c["fwhm"] - f) <= 1e-6 * f and any("not resolved" in w for w in c["warnings"]),
+              f"{c['fwhm']} against {f}; {c['warnings']}")
+        check("default grid: no warning on a resolved, well-covered line", all(not x["warnings"] for x in d["oscillators"]),
+              str([x["warnings"] for x in d["oscillators"]]))
+        # nbar = 1e6: lines of half-width ~1e-12 (the dense lines' -Re lambda) at |omega| ~ 100, far narrower than the
+        # grid and than doubles resolve beside ||L||: never a negative width; either null with that reason, or
+        # positive with S at peak +- FWHM/2 half the height (1e-6)
+        n6 = spectrum_json(fig, "--set", "nbar=1e6")
+        for x in n6["oscillators"]:
+            w = x["fwhm"]
+            if w is None:
+                ok = x["peak_frequency"] is None and any("too narrow" in t for t in x["warnings"])
+            else:
+                e = spectrum_json(fig, "--set", "nbar=1e6", "--omega", f"{x['peak_frequency'] - w / 2!r}:{x['peak_frequency'] + w / 2!r}:2")
+                ends = e["oscillators"][[y["name"] for y in e["oscillators"]].index(x["name"])]["spectrum"]
+                ok = w > 0 and all(abs(v - 0.5 * x["peak_height"]) <= 1e-6 * x["peak_height"] for v in ends)
+            check(f"nbar = 1e6, oscillator {x['name']}: FWHM null with a reason, or > 0 with S(peak +- FWHM/2) half the height",
+                  ok and any("sum rule" in t for t in x["warnings"]), f"fwhm {w}, height {x['peak_height']}, warnings {x['warnings']}")
+    except Exception as e:
+        check("narrow lines", False, str(e))
+    for args in (["--omega", "-1e308:1e308:3"], ["--omega", "1:1.0000000000000002:3"], ["--omega", "0:1:1000001"],
+                 ["--omega", "-inf:1:3"]):
+        r = run(["spectrum", small] + args)
+        check(f"spectrum {' '.join(args)}: exit 2 naming --omega", r.returncode == 2 and "--omega" in r.stderr and r.stdout == "",
+              f"exit {r.returncode}: {r.stderr.strip()[:160]}")
+    r = run(["spectrum", small, "--set", "a.omega=1e300"])
+    check("default range of omega = 1e300: refused (exit 2), no numbers", r.returncode == 2 and r.stdout == "" and "range" in r.stderr,
+          f"exit {r.returncode}: {r.stderr.strip()[:160]}")
+    r = run(["sweep", small, "--vary", "a.omega=1:2:2", "--spectrum", "-1e308:1e308:3"])
+    check("sweep --spectrum -1e308:1e308:3: exit 2 naming --spectrum", r.returncode == 2 and "--spectrum" in r.stderr,
+          f"exit {r.returncode}: {r.stderr.strip()[:160]}")
+    try:
+        lib = ctypes.CDLL(LIB)
+        lib.qs_spectrum_check_grid.argtypes = [ctypes.c_double, ctypes.c_double, ctypes.c_int, ctypes.c_void_p]
+        got = [lib.qs_spectrum_check_grid(a, b, n, None) for a, b, n in
+               ((-1e308, 1e308, 3), (0, 1, 1000001), (1, 1 + 2 ** -52, 3), (0, 1, 1000000), (-1e300, 1e300, 5))]
+        check("qs_spectrum_check_grid: overflowing, too many and indistinct points refused (QS_EINPUT); 1e6 points accepted",
+              got == [-1, -1, -1, 0, 0], str(got))
+    except Exception as e:
+        check("qs_spectrum_check_grid", False, str(e))
+    try:
+        z = spectrum_json(fig, "--set", "gamma_plus=0", "--set", "gamma_minus=1", "--levels", "5")
+        ok = all(x["mean_n"] == 0 and x["peak_frequency"] is None and x["peak_height"] is None and x["fwhm"] is None
+                 and any("zero" in w for w in x["warnings"]) for x in z["oscillators"])
+        t = run(["spectrum", fig, "--set", "gamma_plus=0", "--set", "gamma_minus=1", "--levels", "5"])
+        check("S = 0 (gamma_plus = 0): peak, height, FWHM null with a note; the text ratio is n/a",
+              ok and t.returncode == 0 and "n/a" in t.stdout and "-nan" not in t.stdout, str([x["warnings"] for x in z["oscillators"]]))
+        g = run(["spectrum", fig, "--omega", "-100:100:3", "--json"])
+        gj = json.loads(g.stdout)
+        ends = [x for x in gj["oscillators"] if any("grid's end" in w for w in x["warnings"])]
+        sums = [x for x in gj["oscillators"] if any("sum rule" in w for w in x["warnings"])]
+        check("--omega -100:100:3: warned (peak at the grid's end, sum rule off <n>) in JSON and on stderr",
+              len(ends) >= 1 and len(sums) == 2 and "warning" in g.stderr, str([x["warnings"] for x in gj["oscillators"]]))
+        k = spectrum_json(fig, "--set", "K=1e14", "--omega", "-50:50:11")
+        check("K = 1e14: relaxation and coherence rates positive or null (not resolved), never negative",
+              all(k[r] is None or k[r] > 0 for r in ("relaxation_rate", "coherence_rate")),
+              f"{k['relaxation_rate']}, {k['coherence_rate']}")
+    except Exception as e:
+        check("zero spectrum, coarse grid, rates", False, str(e))
+    # --lines above the dense limit: exit 4 with the memory it would take and the ways around it
+    fig4 = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples", "fig4.ini"))
+    r = run(["spectrum", fig4, "--levels", "6", "--lines", "--omega", "-10:10:3"])
+    check("--lines above dense_max: exit 4 saying the memory needed and the ways around (--levels, without the lines)",
+          r.returncode == 4 and "MiB" in r.stderr and "--levels" in r.stderr and r.stdout == "", f"exit {r.returncode}: {r.stderr.strip()[:200]}")
+    # Ctrl-C: exit 130, nothing written, the folder not created
+    try:
+        import signal
+        import tempfile
+        import time
+        with tempfile.TemporaryDirectory() as tmp:
+            out = os.path.join(tmp, "D")
+            pr = subprocess.Popen([QSYNC, "spectrum", fig, "--omega", "-50:50:1000000", "--out", out],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            time.sleep(1.5)
+            pr.send_signal(signal.SIGINT)
+            so, se = pr.communicate(timeout=60)
+            check("SIGINT: exit 130, 'nothing written', the --out folder not created",
+                  pr.returncode == 130 and "nothing written" in se and not os.path.exists(out), f"exit {pr.returncode}: {se.strip()[-160:]}")
+            # a run without --lines removes the lines.csv of an earlier run; spectrum.json records the run
+            spectrum_json(small, "--omega", "-10:10:21", "--lines", "--out", out)
+            had = os.path.exists(os.path.join(out, "lines.csv"))
+            spectrum_json(small, "--omega", "-10:10:21", "--out", out)
+            with open(os.path.join(out, "spectrum.json")) as fh:
+                desc = json.load(fh)
+            check("--out: a run without --lines leaves no lines.csv of an earlier run; spectrum.json records command, model and grid",
+                  had and not os.path.exists(os.path.join(out, "lines.csv")) and desc["command_line"][1] == "spectrum"
+                  and desc["grid"]["points"] == 21 and len(desc["model"]["oscillators"]) == 2 and desc["lines"] is False, str(desc.get("grid")))
+    except Exception as e:
+        check("Ctrl-C and --out", False, str(e))
+
     # ---- thread count ----
     try:
         model3 = os.path.join(MODELS, "peer_three.ini")

@@ -41,8 +41,10 @@
 #include "qsync/model.h"
 #include "qsync/state.h"
 
-/* Points of the default grid. */
+/* Points of the default grid, and the most points of any grid (qsync spectrum --omega,
+ * sweep --spectrum, the Python package). */
 #define QS_SPECTRUM_DEFAULT_POINTS 2001
+#define QS_SPECTRUM_MAX_POINTS 1000000
 /* Relative residual above which a solve fails the run (default of residual_tol). */
 #define QS_SPECTRUM_RESIDUAL_TOL 1e-10
 /* Sectors up to this many unknowns get dense eigenvalues (LAPACK zgeev): the lines with their
@@ -60,6 +62,11 @@ typedef struct {
                                      (default QS_SPECTRUM_RESIDUAL_TOL) */
     int dense_max;                /* dense eigenvalues up to this sector size (QS_SPECTRUM_DENSE_MAX) */
     int solver;                   /* QS_SPECTRUM_AUTO (default), _DIRECT or _ITERATIVE */
+    volatile int *stop;           /* if non-NULL: the run gives up (QS_EINPUT, "interrupted") once
+                                     *stop is non-zero; polled between blocks of frequencies */
+    void (*progress)(void *ctx, int done, int total);   /* NULL (default): none; else called
+                                     (one thread at a time) as frequencies are solved */
+    void *progress_ctx;
 } qs_spectrum_options;
 
 /* Solvers of iω − L. Direct: the complex LU (KLU), planned once, refactorised per frequency.
@@ -76,8 +83,14 @@ typedef struct qs_spectrum qs_spectrum;
 void qs_spectrum_defaults(qs_spectrum_options *options);
 
 /* The default ω range for `model`: every bare transition ν = ω_j − 2K_j(n−1) of every
- * oscillator and level, widened by a few of the largest half-widths, and the coupling. */
+ * oscillator and level, widened by a few of the largest half-widths, and the coupling.
+ * QS_EINPUT when that widening is below 1e3 ε of the largest |ν| (the lines' widths are not
+ * representable beside their frequencies: give the grid). */
 int qs_spectrum_default_range(const qs_model *model, double *omega_min, double *omega_max, qs_error *err);
+
+/* Whether A:B:N is a grid: A, B, B − A finite, A < B, 2 ≤ N ≤ QS_SPECTRUM_MAX_POINTS and
+ * the step (B − A)/(N − 1) resolvable at A and B (every point distinct). QS_OK or QS_EINPUT. */
+int qs_spectrum_check_grid(double omega_min, double omega_max, int n_omega, qs_error *err);
 
 /* The spectra of every oscillator of `model` in its steady state `state` on the grid of the
  * options (NULL: defaults). QS_ENUMERIC when iω − L is singular on sector −1 (a coherence
@@ -91,13 +104,22 @@ int qs_spectrum_points(const qs_spectrum *s);           /* ω points */
 const double *qs_spectrum_omega(const qs_spectrum *s);  /* the grid */
 const double *qs_spectrum_values(const qs_spectrum *s, int j);   /* S_j at every ω */
 /* The global maximum of S_j, refined between grid points (not grid-limited), and that peak's
- * full width at half its height (NaN when the half height is not reached inside the grid). */
+ * full width at half its height: the half-height crossings bracketed outward from the refined
+ * peak and root-found on fresh solves, so > 0 even for a line narrower than the grid spacing;
+ * NaN when the half height is not reached inside the grid. All three NaN when S_j ≡ 0
+ * (⟨n_j⟩ = 0: nothing to peak). */
 double qs_spectrum_peak_frequency(const qs_spectrum *s, int j);
 double qs_spectrum_peak_height(const qs_spectrum *s, int j);
 double qs_spectrum_fwhm(const qs_spectrum *s, int j);
 /* ∫ S_j dω/2π over the grid's range, and ⟨n_j⟩ it tends to over the whole line. */
 double qs_spectrum_sum_rule(const qs_spectrum *s, int j);
 double qs_spectrum_mean_n(const qs_spectrum *s, int j);
+/* What to distrust in oscillator j's peak, width and sum rule, "" when nothing: S_j ≡ 0, the
+ * peak at an end of the grid, a grid spacing above half the FWHM (the line not resolved), no
+ * FWHM inside the grid, a sum rule off ⟨n_j⟩ by more than QS_SPECTRUM_SUM_RULE_TOL. One
+ * note a line (separated by '\n'). */
+#define QS_SPECTRUM_SUM_RULE_TOL 0.05
+const char *qs_spectrum_warning(const qs_spectrum *s, int j);
 /* The largest relative residual ‖(iω − L)x − b‖∞ / (‖iω − L‖∞ ‖x‖∞) over the solves. */
 double qs_spectrum_residual(const qs_spectrum *s);
 /* Dimension of sector −1, and how the lines were found ("dense", "arpack"; "" without). */
@@ -127,7 +149,9 @@ double qs_spectrum_from_lines(const qs_spectrum *s, int j, double omega);
  * sectors up to QS_SPECTRUM_DENSE_MAX unknowns (options.dense_max), exact; larger sectors by
  * ARPACK shift-invert (see Relaxation above: the slowest eigenvalue near the shifts). On
  * sector 0 the eigenvalue nearest 0 is the steady state's and is left out; the model's levels
- * must be resolved. ARPACK keeps state inside a run: do not run it from two threads at once. */
+ * must be resolved. ARPACK keeps state inside a run: do not run it from two threads at once. A rate within
+ * 64 ε ‖L‖ of zero is not resolved by the eigenvalues (their last bits follow round-off): NaN;
+ * one below −64 ε ‖L‖ (a growing mode) is QS_ENUMERIC. */
 int qs_relaxation_rates(const qs_model *model, double *relaxation_rate, double *coherence_rate, qs_error *err);
 /* The same with options. */
 typedef struct {

@@ -129,7 +129,8 @@ class SpectrumOptions(ctypes.Structure):
     """qs_spectrum_options"""
     _fields_ = [("omega_min", ctypes.c_double), ("omega_max", ctypes.c_double), ("n_omega", ctypes.c_int),
                 ("lines", ctypes.c_int), ("threads", ctypes.c_int), ("memory_limit", ctypes.c_double),
-                ("residual_tol", ctypes.c_double), ("dense_max", ctypes.c_int)]
+                ("residual_tol", ctypes.c_double), ("dense_max", ctypes.c_int), ("solver", ctypes.c_int),
+                ("stop", c_int_p), ("progress", ctypes.c_void_p), ("progress_ctx", ctypes.c_void_p)]
 
 
 class EvolveOptions(ctypes.Structure):
@@ -156,6 +157,7 @@ QS_S_TOL_DEFAULT = 5e-3
 QS_DYNAMICS_AUTO_MAX = 400
 QS_AUTO_GUESS_TAIL = 3e-2
 QS_SWEEP_MAX_POINTS = 10000000
+QS_SPECTRUM_MAX_POINTS = 1000000             # spectrum.h: the most points of a frequency grid
 
 P = ctypes.c_void_p
 PP = ctypes.POINTER(ctypes.c_void_p)
@@ -211,6 +213,7 @@ PROTOTYPES = {
     "qs_spectrum_fwhm": (D, [P, I]),
     "qs_spectrum_sum_rule": (D, [P, I]),
     "qs_spectrum_mean_n": (D, [P, I]),
+    "qs_spectrum_warning": (Z, [P, I]),
     "qs_spectrum_residual": (D, [P]),
     "qs_spectrum_sector_dimension": (S, [P]),
     "qs_spectrum_lines_method": (Z, [P]),

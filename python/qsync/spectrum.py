@@ -24,6 +24,9 @@ class Spectrum:
                     height is not reached inside the grid)
     sum_rule        per oscillator: ∫ S_j dω/2π over the grid's range (→ ⟨n_j⟩ over the whole line)
     mean_n          per oscillator: ⟨n_j⟩ of the steady state
+    warnings        {name: [notes]}: what to distrust in the peak, width and sum rule (S_j ≡ 0, the
+                    peak at a grid end, a line the grid or doubles do not resolve, a sum rule off
+                    ⟨n_j⟩ by over 5 %), as the command's JSON `warnings`; [] when nothing
     residual        the largest relative residual of the solves
     sector_dimension  unknowns of sector −1, where the spectra are solved
     lines           with lines=True: a DataFrame, one row per eigenvalue λ_m of L on sector −1,
@@ -48,6 +51,8 @@ class Spectrum:
         self.fwhm = per(lib.qs_spectrum_fwhm)
         self.sum_rule = per(lib.qs_spectrum_sum_rule)
         self.mean_n = per(lib.qs_spectrum_mean_n)
+        self.warnings = {name: [w for w in lib.qs_spectrum_warning(s, j).decode().split("\n") if w]
+                         for j, name in enumerate(self.names)}
         self.residual = lib.qs_spectrum_residual(s)
         self.sector_dimension = int(lib.qs_spectrum_sector_dimension(s))
         self.lines_method = lib.qs_spectrum_lines_method(s).decode() or None
@@ -97,8 +102,8 @@ def omega_grid(omega, what="omega"):
             raise InputError(f"{what}: A and B must be finite real numbers, not {x!r}")
     if not a < b:
         raise InputError(f"{what}: A must be below B, not {a!r} >= {b!r}")
-    if isinstance(count, bool) or not isinstance(count, numbers.Integral) or not 2 <= count <= 1000000:
-        raise InputError(f"{what}: N must be a whole number from 2 to 1000000, not {count!r}")
+    if isinstance(count, bool) or not isinstance(count, numbers.Integral) or not 2 <= count <= _lib.QS_SPECTRUM_MAX_POINTS:
+        raise InputError(f"{what}: N must be a whole number from 2 to {_lib.QS_SPECTRUM_MAX_POINTS}, not {count!r}")
     return float(a), float(b), int(count)
 
 

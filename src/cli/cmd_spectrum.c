@@ -3,9 +3,14 @@
  * the spectral lines (eigenvalues of L on sector −1) and their weights. The steady state is
  * the library's qs_analysis_run, as `qsync steady` solves it, with the same model and solver
  * flags; the spectrum is qs_spectrum_run. This file reads the arguments and writes output. */
+#include <errno.h>
 #include <math.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 #include "cli.h"
 
 static const char usage[] =
@@ -15,7 +20,8 @@ static const char usage[] =
     "  --lines                  also the spectral lines: frequency, half-width and weight per oscillator\n"
     "  --json                   one JSON object on stdout\n"
     "  --out DIR                write DIR/spectrum.csv (omega, spectrum_<name>...), DIR/lines.csv\n"
-    "                           with --lines, and DIR/spectrum.png (gnuplot)\n"
+    "                           with --lines, DIR/spectrum.json (the command, model and grid) and\n"
+    "                           DIR/spectrum.png (gnuplot); a lines.csv of an earlier run is removed\n"
     "  --threads N              frequencies solved at once (default: OpenMP's thread count)\n"
     "  --dense-max N            sectors up to N unknowns get dense eigenvalues (lines, rates); larger\n"
     "                           ones ARPACK near the bare transitions (default 2000; the rates are\n"
@@ -45,8 +51,13 @@ static int parse_grid(const char *v, qs_spectrum_options *o)
     *c1 = *c2 = '\0';
     double a, b, n;
     if (qs_parse_real(buf, &a) != QS_OK || qs_parse_real(c1 + 1, &b) != QS_OK || qs_parse_real(c2 + 1, &n) != QS_OK) goto bad;
-    if (!(b > a) || n < 2 || n > 1e7 || n != (int)n) {
-        fprintf(stderr, "qsync: --omega %s: needs A < B and a whole number N of points from 2 to 10000000\n", v);
+    qs_error err;
+    if (!(n >= 2 && n <= QS_SPECTRUM_MAX_POINTS) || n != (int)n) {
+        fprintf(stderr, "qsync: --omega %s: needs a whole number N of points from 2 to %d\n", v, QS_SPECTRUM_MAX_POINTS);
+        return 0;
+    }
+    if (qs_spectrum_check_grid(a, b, (int)n, &err) != QS_OK) {
+        fprintf(stderr, "qsync: --omega %s: %s\n", v, err.message);
         return 0;
     }
     o->omega_min = a;
@@ -56,6 +67,22 @@ static int parse_grid(const char *v, qs_spectrum_options *o)
 bad:
     fprintf(stderr, "qsync: --omega needs A:B:N (numbers, e.g. -5:25:2001), not '%s'\n", v);
     return 0;
+}
+
+/* Each "; "-separated note of oscillator x's warning: into the JSON array j, or to `fp`. */
+static void warnings_each(const qs_spectrum *s, int x, json *j, FILE *fp, const char *name)
+{
+    const char *w = qs_spectrum_warning(s, x);
+    while (*w) {
+        const char *e = strchr(w, '\n');
+        size_t len = e ? (size_t)(e - w) : strlen(w);
+        char note[600];
+        snprintf(note, sizeof note, "%.*s", (int)(len < sizeof note ? len : sizeof note - 1), w);
+        if (j) json_str(j, NULL, note);
+        if (fp) fprintf(fp, "qsync: warning: spectrum of %s: %s\n", name, note);
+        w += len;
+        if (*w) w++;
+    }
 }
 
 static double weight_abs_max(const qs_spectrum *s, const double complex *w)
@@ -103,6 +130,9 @@ static void print_json(const qs_model *m, const qs_spectrum *s, const qs_steady_
         json_num(&j, "sum_rule", qs_spectrum_sum_rule(s, x));
         json_num(&j, "mean_n", qs_spectrum_mean_n(s, x));
         if (qs_spectrum_line_count(s) > 0) json_num(&j, "lines_captured", qs_spectrum_lines_captured(s, x));
+        json_array(&j, "warnings");
+        warnings_each(s, x, &j, NULL, NULL);
+        json_end(&j);
         json_end(&j);
     }
     json_end(&j);
@@ -153,10 +183,12 @@ static void print_text(const qs_model *m, const qs_spectrum *s, const qs_steady_
            qs_spectrum_residual(s), st->sector_dimension, st->residual);
     printf("%-16s %-16s %-14s %-14s %-14s %-12s %s\n", "oscillator", "peak frequency", "peak height", "FWHM", "sum rule", "<n>",
            "sum rule / <n>");
-    for (int x = 0; x < n; x++)
-        printf("%-16s %-16.10g %-14.6e %-14.6e %-14.6e %-12.6f %.6f\n", qs_model_name(m, x), qs_spectrum_peak_frequency(s, x),
-               qs_spectrum_peak_height(s, x), qs_spectrum_fwhm(s, x), qs_spectrum_sum_rule(s, x), qs_spectrum_mean_n(s, x),
-               qs_spectrum_sum_rule(s, x) / qs_spectrum_mean_n(s, x));
+    for (int x = 0; x < n; x++) {
+        char ratio[32] = "n/a";
+        if (qs_spectrum_mean_n(s, x) > 0) snprintf(ratio, sizeof ratio, "%.6f", qs_spectrum_sum_rule(s, x) / qs_spectrum_mean_n(s, x));
+        printf("%-16s %-16.10g %-14.6e %-14.6e %-14.6e %-12.6f %s\n", qs_model_name(m, x), qs_spectrum_peak_frequency(s, x),
+               qs_spectrum_peak_height(s, x), qs_spectrum_fwhm(s, x), qs_spectrum_sum_rule(s, x), qs_spectrum_mean_n(s, x), ratio);
+    }
     printf("(sum rule: the integral of S dw/2pi over the grid's range; over the whole line it is <n>)\n");
     if (!isnan(rr) || !isnan(cr)) printf("relaxation rate (sector 0) %.6g, coherence rate (sector -1, narrowest line) %.6g\n", rr, cr);
     int L = qs_spectrum_line_count(s);
@@ -222,8 +254,12 @@ static int write_csv(const char *dir, const qs_model *m, const qs_spectrum *s)
         fputc('\n', fp);
     }
     int rc = out_commit(fp, tmp, path);
-    if (rc != EXIT_OK || qs_spectrum_line_count(s) == 0) return rc;
     snprintf(path, sizeof path, "%s/lines.csv", dir);
+    if (rc == EXIT_OK && qs_spectrum_line_count(s) == 0 && remove(path) != 0 && errno != ENOENT) {
+        fprintf(stderr, "qsync: cannot remove the earlier %s: %s\n", path, strerror(errno));
+        return EXIT_IO;
+    }
+    if (rc != EXIT_OK || qs_spectrum_line_count(s) == 0) return rc;
     if (!(fp = out_open(path, tmp, sizeof tmp))) return EXIT_IO;
     fputs("frequency,half_width", fp);
     for (int x = 0; x < n; x++) fprintf(fp, ",weight_re_%s,weight_im_%s", qs_model_name(m, x), qs_model_name(m, x));
@@ -237,6 +273,75 @@ static int write_csv(const char *dir, const qs_model *m, const qs_spectrum *s)
         fputc('\n', fp);
     }
     free(w);
+    return out_commit(fp, tmp, path);
+}
+
+/* spectrum.json: what reproduces spectrum.csv: program, command line, date, the model as
+ * solved (levels resolved) and the grid (as sweep.json describes a sweep). */
+static int write_description(const char *dir, const qs_model *m, const qs_spectrum *s, int lines, int argc, char **argv)
+{
+    static const char *const keys[] = {"omega", "K", "gamma_plus", "gamma_minus", "sigma_plus", "sigma_minus",
+                                       "n_plus", "n_minus", "noise", "gamma_T"};
+    char path[4200], tmp[4300], date[64];
+    snprintf(path, sizeof path, "%s/spectrum.json", dir);
+    FILE *fp = out_open(path, tmp, sizeof tmp);
+    if (!fp) return EXIT_IO;
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    json j;
+    json_begin(&j, fp);
+    json_object(&j, NULL);
+    json_str(&j, "program", "qsync " QSYNC_VERSION);
+    json_array(&j, "command_line");
+    json_str(&j, NULL, "qsync");
+    json_str(&j, NULL, "spectrum");
+    for (int i = 0; i < argc; i++) json_str(&j, NULL, argv[i]);
+    json_end(&j);
+    json_str(&j, "date", date);
+    json_str(&j, "model_file", qs_model_source(m) ? qs_model_source(m) : "");
+    json_object(&j, "model");
+    json_array(&j, "oscillators");
+    for (int o = 0; o < qs_model_size(m); o++) {
+        const qs_osc *x = qs_model_osc(m, o);
+        const double val[] = {x->omega, x->K, x->gamma_plus, x->gamma_minus, x->sigma_plus, x->sigma_minus,
+                              x->n_plus, x->n_minus, x->noise, x->gamma_T};
+        json_object(&j, NULL);
+        json_str(&j, "name", qs_model_name(m, o));
+        for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) json_num(&j, keys[k], val[k]);
+        json_int(&j, "levels", x->levels);
+        json_end(&j);
+    }
+    json_end(&j);
+    json_array(&j, "couplings");
+    for (int c = 0; c < qs_model_coupling_count(m); c++) {
+        int a, b;
+        double complex v;
+        qs_model_coupling(m, c, &a, &b, &v);
+        json_object(&j, NULL);
+        json_str(&j, "a", qs_model_name(m, a));
+        json_str(&j, "b", qs_model_name(m, b));
+        if (cimag(v) == 0) json_num(&j, "value", creal(v));
+        else {
+            json_object(&j, "value");
+            json_num(&j, "re", creal(v));
+            json_num(&j, "im", cimag(v));
+            json_end(&j);
+        }
+        json_end(&j);
+    }
+    json_end(&j);
+    json_end(&j);
+    int W = qs_spectrum_points(s);
+    json_object(&j, "grid");
+    json_num(&j, "omega_min", qs_spectrum_omega(s)[0]);
+    json_num(&j, "omega_max", qs_spectrum_omega(s)[W - 1]);
+    json_int(&j, "points", W);
+    json_end(&j);
+    json_bool(&j, "lines", lines);
+    json_str(&j, "solver", qs_spectrum_solver(s));
+    json_end(&j);
     return out_commit(fp, tmp, path);
 }
 
@@ -258,6 +363,29 @@ static int write_plot(const char *dir, const qs_model *m, int n)
     int rc = out_commit(fp, tmp, path);
     if (rc != EXIT_OK) return rc;
     return run_gnuplot(dir, "spectrum") ? EXIT_OK : EXIT_IO;
+}
+
+#define PROGRESS_AFTER 2.0      /* seconds before the first progress report */
+#define PROGRESS_TTY 0.5        /* seconds between reports on a terminal */
+#define PROGRESS_LOG 30.0       /* seconds between lines when stderr is not a terminal */
+
+static volatile int stop_flag;
+static void on_signal(int sig) { (void)sig; stop_flag = 1; }
+
+typedef struct {
+    double t0, last;
+    int tty, printed;
+} progress_state;
+
+static void progress(void *ctx, int done, int total)
+{
+    progress_state *p = ctx;
+    double now = qs_now_cli(), every = p->tty ? PROGRESS_TTY : PROGRESS_LOG;
+    if (now - p->t0 < PROGRESS_AFTER || now - p->last < every) return;
+    p->last = now;
+    p->printed = 1;
+    fprintf(stderr, "%sspectrum: %d of %d frequencies (%.0f%%), %.0f s%s", p->tty ? "\r" : "", done, total, 100.0 * done / total,
+            now - p->t0, p->tty ? "   " : "\n");
 }
 
 int cmd_spectrum(int argc, char **argv)
@@ -314,7 +442,6 @@ int cmd_spectrum(int argc, char **argv)
     rc = model_args_load(&ma, 0, &m, NULL, NULL);
     model_args_free(&ma);
     if (rc != EXIT_OK) return rc;
-    if (out && (rc = cli_mkdirs(out)) != EXIT_OK) { qs_model_free(&m); return rc; }
     qs_error err;
     qs_analysis *an = NULL;
     int status = qs_analysis_run(m, &ao, &an, &err);
@@ -326,7 +453,27 @@ int cmd_spectrum(int argc, char **argv)
     if (qs_analysis_warning(an)[0]) fprintf(stderr, "qsync: warning: %s\n", qs_analysis_warning(an));
     const qs_model *mr = qs_analysis_model(an);
     qs_spectrum *s = NULL;
+    progress_state ps = {.t0 = qs_now_cli(), .tty = isatty(2)};
+    ps.last = ps.t0;
+    so.stop = &stop_flag;
+    so.progress = progress;
+    so.progress_ctx = &ps;
+    struct sigaction sa = {0}, old_int, old_term;
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
     status = qs_spectrum_run(mr, qs_analysis_state(an), &so, &s, &err);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    if (ps.printed && ps.tty) fputc('\n', stderr);
+    if (stop_flag) {
+        fprintf(stderr, "qsync spectrum: interrupted; nothing written\n");
+        qs_spectrum_free(&s);
+        qs_analysis_free(&an);
+        qs_model_free(&m);
+        return 130;
+    }
     if (status < 0) {
         rc = cli_fail(status, "%s: spectrum: %s", qs_model_source(m), err.message);
         qs_analysis_free(&an);
@@ -340,9 +487,12 @@ int cmd_spectrum(int argc, char **argv)
     ro.dense_only = dense_max == 0;
     qs_error rerr;
     if (qs_relaxation_rates_run(mr, &ro, &rr, &cr, &rerr) != QS_OK) rr = cr = NAN;   /* diagnostics only when cheap */
+    for (int x = 0; x < qs_spectrum_size(s); x++) warnings_each(s, x, NULL, stderr, qs_model_name(mr, x));
     rc = EXIT_OK;
     if (out) {
-        rc = write_csv(out, mr, s);
+        rc = cli_mkdirs(out);
+        if (rc == EXIT_OK) rc = write_description(out, mr, s, so.lines, argc, argv);
+        if (rc == EXIT_OK) rc = write_csv(out, mr, s);
         if (rc == EXIT_OK) rc = write_plot(out, mr, qs_spectrum_size(s));
     }
     if (rc == EXIT_OK) {

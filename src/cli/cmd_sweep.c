@@ -1248,13 +1248,17 @@ static int parse_spectrum(const char *text, qs_sweep_options *so)
         errno = 0;
         long count = strtol(c2 + 1, &end, 10);
         ok = qs_parse_real(copy, &so->spectrum_min) == QS_OK && qs_parse_real(c1 + 1, &so->spectrum_max) == QS_OK && !*end && !errno &&
-             end != c2 + 1 && count >= 2 && count <= 1000000 && isfinite(so->spectrum_min) && isfinite(so->spectrum_max) &&
-             so->spectrum_min < so->spectrum_max;
+             end != c2 + 1 && count >= 2 && count <= QS_SPECTRUM_MAX_POINTS;
         so->spectrum_points = ok ? (int)count : 0;
     }
     free(copy);
-    if (!ok) fprintf(stderr, "qsync sweep: --spectrum %s: expected A:B:N, N from 2 to 1000000 frequencies from A to B > A "
-                             "(finite numbers)\n", text);
+    qs_error err;
+    if (!ok) fprintf(stderr, "qsync sweep: --spectrum %s: expected A:B:N, N from 2 to %d frequencies from A to B > A "
+                             "(finite numbers)\n", text, QS_SPECTRUM_MAX_POINTS);
+    else if (qs_spectrum_check_grid(so->spectrum_min, so->spectrum_max, so->spectrum_points, &err) != QS_OK) {
+        fprintf(stderr, "qsync sweep: --spectrum %s: %s\n", text, err.message);
+        ok = 0;
+    }
     return ok;
 }
 

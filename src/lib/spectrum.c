@@ -15,9 +15,12 @@
  * precond below), each solve starting from the previous frequencies of its block. Oscillators
  * exchanged by a symmetry of the model share one solve (their spectra are equal).
  *
- * Peak and width. The grid's largest value is refined by golden-section search on fresh
- * solves between its neighbours; the half-height crossings on either side by bisection
- * refined with the secant (Illinois) method, also on fresh solves.
+ * Peak and width. The grid's largest value is refined by Newton's method on S' = 0 (fresh
+ * solves) between its neighbours. The half-height crossings are bracketed outward from the
+ * refined peak: its inner end is the peak itself or the last grid point still at or above half
+ * the refined height, its outer end the first grid point below it, so a line narrower than the
+ * grid spacing is still bracketed on the right sides; each crossing is then root-found
+ * (Newton kept inside the bracket) on fresh solves.
  *
  * Lines (small sectors). zgeev gives L's eigenvalues λ_m and right eigenvectors R on
  * sector −1; the left eigenvectors normalised to l_m·r_m = 1 are the rows of R^{−1}, so the
@@ -50,6 +53,9 @@
 #define SPECTRUM_RANGE_COUPLINGS 2.0   /* … and by this many times the largest coupling row sum */
 #define SPECTRUM_PEAK_TOL 1e-10        /* relative tolerance of the refined peak frequency and half-height crossings */
 #define RATE_ZERO_TOL 1e-12            /* −Re λ below this fraction of ‖L‖ is no decay */
+#define SPECTRUM_WARNING_LEN 512       /* bytes of an oscillator's warning text */
+#define SPECTRUM_CROSSING_ITERATIONS 2200   /* Newton/bisection steps of a half-height crossing at most */
+#define SPECTRUM_RESOLVE_TOL 1e-6      /* a line whose half-width κ gives ε‖iω − L‖/κ above this is not resolved in doubles */
 
 struct qs_spectrum {
     int n_osc, n_omega;
@@ -57,6 +63,7 @@ struct qs_spectrum {
     double *omega;                  /* [n_omega] */
     double *values;                 /* [n_osc × n_omega] */
     double *peak, *height, *fwhm, *sum, *mean_n;   /* [n_osc] each */
+    char (*warning)[SPECTRUM_WARNING_LEN];         /* [n_osc] */
     double residual;
     char lines_method[16];
     int n_lines;
@@ -121,6 +128,11 @@ int qs_spectrum_default_range(const qs_model *m, double *lo, double *hi, qs_erro
     *lo = nu_min - margin;
     *hi = nu_max + margin;
     if (!isfinite(*lo) || !isfinite(*hi)) return qs_error_set(err, QS_EINPUT, "the model's frequencies give no finite range");
+    /* the lines' widths must be representable beside their frequencies */
+    double big = fmax(fabs(nu_min), fabs(nu_max));
+    if (!(margin > 1e3 * DBL_EPSILON * big))
+        return qs_error_set(err, QS_EINPUT, "the model's frequencies (up to %g) are too large against its line widths and couplings (%g) for a "
+                            "representable default range: give the grid (--omega A:B:N)", big, margin);
     return QS_OK;
 }
 
@@ -953,6 +965,22 @@ static int arpack_rate(const qs_sector_matrix *M, const double complex *shifts, 
 
 /* ---- relaxation rates ---- */
 
+/* A rate −Re λ from eigenvalues of a sector with norm ‖L‖: eigenvalues carry errors of about
+ * ε‖L‖, so a rate below −RATE_ROUNDOFF ε‖L‖ means the eigenvalues failed (QS_ENUMERIC), and
+ * one within RATE_ROUNDOFF ε‖L‖ of zero is not resolved: NaN (its last bits would follow
+ * round-off, e.g. the BLAS thread count). */
+#define RATE_ROUNDOFF 64.0
+static int rate_validate(double *rate, const qs_sector_matrix *M, qs_error *err)
+{
+    double floor = RATE_ROUNDOFF * DBL_EPSILON * sector_norm(M);
+    if (isnan(*rate)) return QS_OK;
+    if (*rate < -floor)
+        return qs_error_set(err, QS_ENUMERIC, "sector %d has an eigenvalue with Re λ = %.3g > 0 beyond round-off (%.3g of ‖L‖ = %.3g): the eigenvalues "
+                            "are not reliable at these parameters", M->k, -*rate, floor, floor / (RATE_ROUNDOFF * DBL_EPSILON));
+    if (!(fabs(*rate) > floor)) *rate = NAN;
+    return QS_OK;
+}
+
 int qs_relaxation_rates(const qs_model *model, double *relaxation_rate, double *coherence_rate, qs_error *err)
 {
     qs_relaxation_options o;
@@ -1000,6 +1028,7 @@ int qs_relaxation_rates_run(const qs_model *model, const qs_relaxation_options *
             free(nu);
             free(shifts);
         }
+        if (status == QS_OK) status = rate_validate(rate, M, err);
         qs_sector_matrix_free(&M);
     }
     qs_basis_free(&b);
@@ -1018,6 +1047,7 @@ void qs_spectrum_free(qs_spectrum **s)
     free((*s)->fwhm);
     free((*s)->sum);
     free((*s)->mean_n);
+    free((*s)->warning);
     free((*s)->line_freq);
     free((*s)->line_hw);
     free((*s)->line_w);
@@ -1065,13 +1095,16 @@ static double probe_eval(probe *pr, int j, double omega, double *d1, double *d2)
  * S' = 0, kept inside a bracket that shrinks by the sign of S' (bisection when a step leaves it). */
 static void refine_peak(probe *pr, int j, double a, double b, double fb, double c, double *x_best, double *f_best)
 {
-    double tol = SPECTRUM_PEAK_TOL * fmax(1.0, fmax(fabs(a), fabs(c)));
+    /* down to a few ulps until the curvature shows the line's width (below) */
+    double tol = 4 * DBL_EPSILON * fmax(fabs(a), fabs(c));
     *x_best = b;
     *f_best = fb;
     double x = b;
     for (int it = 0; it < 100 && c - a > tol && !pr->failed; it++) {
         double d1, d2, f = probe_eval(pr, j, x, &d1, &d2);
         if (pr->failed) return;
+        /* relative to the line's width √(S/|S''|) when that is narrower (a few ulps at least) */
+        if (d2 < 0 && f > 0) tol = fmax(4 * DBL_EPSILON * fabs(x), SPECTRUM_PEAK_TOL * fmin(fmax(1.0, fabs(x)), sqrt(f / -d2)));
         if (f > *f_best) { *f_best = f; *x_best = x; }
         if (d1 > 0) a = x; else if (d1 < 0) c = x; else return;
         double step = d2 < 0 ? -d1 / d2 : NAN, next = x + step;
@@ -1089,10 +1122,15 @@ static void refine_peak(probe *pr, int j, double a, double b, double fb, double 
  * bracket (bisection when a step leaves it). */
 static double crossing(probe *pr, int j, double h, double x0, double x1)
 {
-    double tol = SPECTRUM_PEAK_TOL * fmax(1.0, fmax(fabs(x0), fabs(x1)));
     double x = 0.5 * (x0 + x1);
-    for (int it = 0; it < 100 && !pr->failed; it++) {
+    /* the tolerance follows the bracket (relative to where it now is), so a wide first bracket
+     * (a coarse grid) still ends on the crossing; bisection alone ends within ~2100 halvings */
+    for (int it = 0; it < SPECTRUM_CROSSING_ITERATIONS && !pr->failed; it++) {
         double d1, d2, f = probe_eval(pr, j, x, &d1, &d2) - h;
+        /* relative to where the bracket is, and to the line's width h/|S'| when narrower (a
+         * few ulps at least) */
+        double tol = SPECTRUM_PEAK_TOL * fmax(DBL_MIN, fmax(fabs(x0), fabs(x1)));
+        if (d1 != 0) tol = fmax(4 * DBL_EPSILON * fabs(x), fmin(tol, SPECTRUM_PEAK_TOL * fabs(h / d1)));
         if (f == 0) return x;
         if (f > 0) x0 = x; else x1 = x;
         double step = -f / d1, next = x + step;
@@ -1101,11 +1139,37 @@ static double crossing(probe *pr, int j, double h, double x0, double x1)
         if (fabs(x1 - x0) < tol) return 0.5 * (x0 + x1);
         x = next;
     }
-    return NAN;
+    return pr->failed ? NAN : 0.5 * (x0 + x1);
 }
 
 static int compute_lines(qs_spectrum *res, const sector *S, klu_l_symbolic *sym, const qs_model *model, const qs_state *state, int dense_max,
                          qs_error *err);
+
+int qs_spectrum_check_grid(double a, double b, int n, qs_error *err)
+{
+    if (n < 2 || n > QS_SPECTRUM_MAX_POINTS)
+        return qs_error_set(err, QS_EINPUT, "the frequency grid needs 2 to %d points (got %d)", QS_SPECTRUM_MAX_POINTS, n);
+    if (!isfinite(a) || !isfinite(b) || !(b > a))
+        return qs_error_set(err, QS_EINPUT, "the frequency range %g to %g is not a finite interval", a, b);
+    double step = (b - a) / (n - 1);
+    if (!isfinite(b - a))
+        return qs_error_set(err, QS_EINPUT, "the frequency range %g to %g is too wide: its length overflows", a, b);
+    /* the points a + step·i must be distinct where they are largest: a step above the spacing
+     * of doubles at max(|a|, |b|) (a few ulps, so the refinements have room between them) */
+    if (!(step > 4 * DBL_EPSILON * fmax(fabs(a), fabs(b))) || !(step > DBL_MIN))
+        return qs_error_set(err, QS_EINPUT, "the frequency grid %.17g to %.17g with %d points has a step of %g, too small for distinct points at that magnitude", a, b, n, step);
+    return QS_OK;
+}
+
+/* Append note to oscillator j's warning. */
+static void spectrum_note(qs_spectrum *res, int j, const char *fmt, double x, double y)
+{
+    char *w = res->warning[j];
+    size_t len = strlen(w);
+    if (len + 2 >= SPECTRUM_WARNING_LEN) return;
+    if (len) w[len++] = '\n';
+    snprintf(w + len, SPECTRUM_WARNING_LEN - len, fmt, x, y);
+}
 
 int qs_spectrum_run(const qs_model *model, const qs_state *state, const qs_spectrum_options *options,
                     qs_spectrum **result, qs_error *err)
@@ -1118,13 +1182,17 @@ int qs_spectrum_run(const qs_model *model, const qs_state *state, const qs_spect
     for (int j = 0; j < b->n; j++)
         if (model->osc[j].levels != b->levels[j])
             return qs_error_set(err, QS_EINPUT, "oscillator %s: the state has %d levels, the model %d", model->names[j], b->levels[j], model->osc[j].levels);
-    if (o.n_omega < 2) return qs_error_set(err, QS_EINPUT, "the frequency grid needs at least 2 points (got %d)", o.n_omega);
     if (isnan(o.omega_min) && isnan(o.omega_max)) {
         int status = qs_spectrum_default_range(model, &o.omega_min, &o.omega_max, err);
         if (status != QS_OK) return status;
+        if (qs_spectrum_check_grid(o.omega_min, o.omega_max, o.n_omega, err) != QS_OK) {
+            char why[sizeof err->message];
+            snprintf(why, sizeof why, "%s", err->message);
+            return qs_error_set(err, QS_EINPUT, "the default range of this model is not representable (give a grid): %s", why);
+        }
     }
-    if (!isfinite(o.omega_min) || !isfinite(o.omega_max) || !(o.omega_max > o.omega_min))
-        return qs_error_set(err, QS_EINPUT, "the frequency range %g to %g is not an interval", o.omega_min, o.omega_max);
+    int grid_status = qs_spectrum_check_grid(o.omega_min, o.omega_max, o.n_omega, err);
+    if (grid_status != QS_OK) return grid_status;
     if (!(o.residual_tol > 0)) o.residual_tol = QS_SPECTRUM_RESIDUAL_TOL;
     double limit = o.memory_limit > 0 ? o.memory_limit : qs_memory_available();
 
@@ -1140,7 +1208,8 @@ int qs_spectrum_run(const qs_model *model, const qs_state *state, const qs_spect
     res->fwhm = malloc((size_t)N * sizeof(double));
     res->sum = malloc((size_t)N * sizeof(double));
     res->mean_n = malloc((size_t)N * sizeof(double));
-    if (!res->omega || !res->values || !res->peak || !res->height || !res->fwhm || !res->sum || !res->mean_n) {
+    res->warning = calloc((size_t)N, sizeof *res->warning);
+    if (!res->omega || !res->values || !res->peak || !res->height || !res->fwhm || !res->sum || !res->mean_n || !res->warning) {
         qs_spectrum_free(&res);
         return qs_error_set(err, QS_ENOMEM, "out of memory for the spectrum");
     }
@@ -1204,7 +1273,7 @@ int qs_spectrum_run(const qs_model *model, const qs_state *state, const qs_spect
         }
     }
     double worst = 0.0;
-    int failed = 0;
+    int failed = 0, stopped = 0, done = 0;
     double fail_omega = NAN, fail_res = NAN;
     if (status == QS_OK) {
 #pragma omp parallel num_threads(threads) reduction(max : worst)
@@ -1213,6 +1282,15 @@ int qs_spectrum_run(const qs_model *model, const qs_state *state, const qs_spect
             int ok = worker_make(&w, &S);
 #pragma omp for schedule(dynamic, 1)
             for (int blk = 0; blk < blocks; blk++) {
+                int halt;
+#pragma omp atomic read
+                halt = stopped;
+                if (!halt && o.stop && *o.stop) {
+#pragma omp atomic write
+                    stopped = 1;
+                    halt = 1;
+                }
+                if (halt) continue;
                 for (int i = blk * SPECTRUM_BLOCK; i < W && i < (blk + 1) * SPECTRUM_BLOCK; i++) {
                     double r = INFINITY;
                     int solved = ok && worker_solve(&w, &S, sym, res->omega[i], i == blk * SPECTRUM_BLOCK, &r);
@@ -1224,10 +1302,19 @@ int qs_spectrum_run(const qs_model *model, const qs_state *state, const qs_spect
                     if (r > worst) worst = r;
                     spectrum_values(&S, &w, res->values + i, (size_t)W);
                 }
+                if (o.progress) {
+#pragma omp critical(qs_spectrum_progress)
+                    {
+                        done += blk == blocks - 1 ? W - blk * SPECTRUM_BLOCK : SPECTRUM_BLOCK;
+                        o.progress(o.progress_ctx, done, W);
+                    }
+                }
             }
             worker_free(&w);
         }
-        if (failed)
+        if (stopped)
+            status = qs_error_set(err, QS_EINPUT, "interrupted");
+        else if (failed)
             status = isnan(fail_res) ? qs_error_set(err, QS_ENUMERIC, "iω − L is singular at ω = %.10g (a coherence that does not decay?)", fail_omega)
                                      : qs_error_set(err, QS_ENUMERIC, "the solve at ω = %.10g has relative residual %.3g, above %.3g", fail_omega, fail_res, o.residual_tol);
     }
@@ -1250,20 +1337,48 @@ int qs_spectrum_run(const qs_model *model, const qs_state *state, const qs_spect
                 res->peak[j] = res->peak[k];
                 res->height[j] = res->height[k];
                 res->fwhm[j] = res->fwhm[k];
+                memcpy(res->warning[j], res->warning[k], sizeof res->warning[j]);
+                continue;
+            }
+            res->peak[j] = res->height[j] = res->fwhm[j] = NAN;
+            if (!(res->mean_n[j] > 0) || !(v[im] > 0)) {
+                spectrum_note(res, j, "S is zero everywhere (<n> = %.3g): no peak, width or sum-rule ratio", res->mean_n[j], 0);
                 continue;
             }
             double x = res->omega[im], h = v[im];
             if (im > 0 && im < W - 1) refine_peak(&pr, j, res->omega[im - 1], x, v[im], res->omega[im + 1], &x, &h);
+            else spectrum_note(res, j, "the largest value is at the grid's end (omega = %.10g): the peak may lie outside the range", x, 0);
             res->peak[j] = x;
             res->height[j] = h;
+            /* the crossings, bracketed outward from the refined peak x: grid points strictly on
+             * each side of x, walked outward while at or above half the height */
             double half = 0.5 * h, left = NAN, right = NAN;
-            int l = im, r = im;
+            int il = im, ir = im;
+            if (!(res->omega[il] < x)) il--;
+            if (!(res->omega[ir] > x)) ir++;
+            int l = il, r = ir;
             while (l >= 0 && !(v[l] < half)) l--;
             while (r < W && !(v[r] < half)) r++;
-            /* grid points l+1 … r−1 are at or above half the height; l and r below */
-            if (l >= 0) left = crossing(&pr, j, half, l + 1 == im ? x : res->omega[l + 1], res->omega[l]);
-            if (r < W) right = crossing(&pr, j, half, r - 1 == im ? x : res->omega[r - 1], res->omega[r]);
-            res->fwhm[j] = right - left;
+            if (l >= 0) left = crossing(&pr, j, half, l == il ? x : res->omega[l + 1], res->omega[l]);
+            if (r < W) right = crossing(&pr, j, half, r == ir ? x : res->omega[r - 1], res->omega[r]);
+            double step = (o.omega_max - o.omega_min) / (W - 1);
+            /* S near a line of half-width κ is known to about ε‖iω − L‖/κ (the solve's
+             * condition): a line too narrow for that is not resolved in doubles at all */
+            double norm = 0.0;
+            for (size_t q = 0; q < S.M->n; q++) norm = fmax(norm, S.offdiag_abs[q] + cabs(I * x - S.M->Ax[S.M->diag[q]]));
+            if (right - left > 0 && DBL_EPSILON * norm / (0.5 * (right - left)) > SPECTRUM_RESOLVE_TOL) {
+                spectrum_note(res, j, "the line at omega = %.10g (width about %.3g) is too narrow for double precision beside the "
+                              "Liouvillian's scale: peak, height and FWHM not resolved", x, right - left);
+                res->peak[j] = res->height[j] = NAN;
+            } else if (right - left > 0) {
+                res->fwhm[j] = right - left;
+                if (step > 0.5 * res->fwhm[j])
+                    spectrum_note(res, j, "the grid spacing %.3g is above half the FWHM %.3g: the line is not resolved (sum rule and plot unreliable: use more points)", step, res->fwhm[j]);
+            } else if (!pr.failed)
+                spectrum_note(res, j, "no FWHM: half the peak height is not reached inside the grid (%.10g to %.10g)", o.omega_min, o.omega_max);
+            double ratio = res->sum[j] / res->mean_n[j];
+            if (!(fabs(ratio - 1) <= QS_SPECTRUM_SUM_RULE_TOL))
+                spectrum_note(res, j, "the sum rule over the grid is %.4g of <n> (%.3g): the range misses part of the line or the grid does not resolve it", ratio, res->mean_n[j]);
             if (pr.failed) status = qs_error_set(err, QS_ENUMERIC, "a solve refining the peak of oscillator %s failed its residual check", model->names[j]);
         }
         worker_free(&w);
@@ -1497,6 +1612,7 @@ double qs_spectrum_peak_height(const qs_spectrum *s, int j) { return per_osc(s, 
 double qs_spectrum_fwhm(const qs_spectrum *s, int j) { return per_osc(s, s->fwhm, j); }
 double qs_spectrum_sum_rule(const qs_spectrum *s, int j) { return per_osc(s, s->sum, j); }
 double qs_spectrum_mean_n(const qs_spectrum *s, int j) { return per_osc(s, s->mean_n, j); }
+const char *qs_spectrum_warning(const qs_spectrum *s, int j) { return j >= 0 && j < s->n_osc ? s->warning[j] : ""; }
 double qs_spectrum_residual(const qs_spectrum *s) { return s->residual; }
 size_t qs_spectrum_sector_dimension(const qs_spectrum *s) { return s->sector_dim; }
 const char *qs_spectrum_lines_method(const qs_spectrum *s) { return s->lines_method; }

@@ -410,10 +410,16 @@ int qs_sweep_create(const qs_model *base, int n_axes, const qs_axis *axes, int n
             if (strcmp(dot ? dot + 1 : axes[a].paths[q], "levels") == 0) s->opt.truncation = QS_SWEEP_TRUNCATION_AUTO;
         }
     if ((st = set_observables(s, err)) != QS_OK) { qs_sweep_free(&s); return st; }
-    if (s->opt.spectrum_points < 0 || (s->opt.spectrum_points > 0 && (s->opt.classical || s->opt.spectrum_points < 2 ||
-        !isfinite(s->opt.spectrum_min) || !isfinite(s->opt.spectrum_max) || !(s->opt.spectrum_min < s->opt.spectrum_max)))) {
+    if (s->opt.spectrum_points < 0 || (s->opt.spectrum_points > 0 && s->opt.classical)) {
         st = qs_error_set(err, QS_EINPUT, s->opt.classical ? "spectra are of the quantum model; a classical sweep has none"
                           : "spectrum: at least 2 frequencies from a lower to a higher finite one");
+        qs_sweep_free(&s);
+        return st;
+    }
+    if (s->opt.spectrum_points > 0 && (st = qs_spectrum_check_grid(s->opt.spectrum_min, s->opt.spectrum_max, s->opt.spectrum_points, err)) != QS_OK) {
+        char why[sizeof err->message];
+        snprintf(why, sizeof why, "%s", err->message);
+        st = qs_error_set(err, QS_EINPUT, "spectrum: %s", why);
         qs_sweep_free(&s);
         return st;
     }

@@ -50,6 +50,7 @@ def test_spectrum_is_the_command_lines(root, cli, model):
         assert all(same(float(x), y) for x, y in zip(sp.spectrum[name], o["spectrum"])), name
         for key in ("peak_frequency", "fwhm", "sum_rule"):
             assert same(getattr(sp, key)[name], o[key]), (name, key)
+        assert sp.warnings[name] == o["warnings"], name
     assert list(sp.lines.columns[:2]) == ["frequency", "half_width"]
     assert len(sp.lines) == len(js["lines"])
     for (_, row), line in zip(sp.lines.iterrows(), js["lines"]):
@@ -79,6 +80,11 @@ def test_spectrum_refuses_bad_grids(root):
             m.spectrum(omega=bad)
     with pytest.raises(qsync.InputError, match="lines"):
         m.spectrum(lines="yes")
+    # the library's grid check: points not distinct at that magnitude; above QS_SPECTRUM_MAX_POINTS
+    with pytest.raises(qsync.InputError, match="distinct"):
+        m.spectrum(omega=(1, 1 + 2 ** -52, 3))
+    with pytest.raises(qsync.InputError, match="1000000"):
+        m.spectrum(omega=(0, 1, 1000001))
 
 
 def test_steady_dynamics_keyword(root):
