@@ -13,6 +13,9 @@
   half-height crossings of a dense grid.
 - A coherence that never decays (gamma = 0): refused by the library (QS_ENUMERIC) and by the
   command (exit status 3), never numbers.
+- Large sectors (ARPACK, forced by --dense-max 10) against the dense path: every line found is a
+  dense eigenvalue with the same weights (1e-8), relaxation and coherence rates (1e-10); the
+  uncoupled network's lines carry all of <n> and sum to the direct solve (1e-8).
 - OMP_NUM_THREADS=1 and 2 give bit-identical spectra.
 
 usage: spectrum.py QSYNC LIBQSYNC MODELS_DIR
@@ -145,6 +148,61 @@ def main():
             check(f"{name}: every line is an eigenvalue of QuTiP's Liouvillian", dist <= 1e-9 * scale,
                   f"largest distance {dist:.2e} (tolerance 1e-9 x {scale:.3g})")
 
+    # ---- large sectors: ARPACK shift-invert (forced by --dense-max) against the dense path ----
+    def eig(l):
+        return -l["half_width"] + 1j * l["frequency"]
+
+    for name, grid in (("peer_three", "-40:35:101"), ("peer_ring", "-20:15:61")):
+        model = os.path.join(MODELS, name + ".ini")
+        try:
+            d = spectrum_json(model, "--omega", grid, "--lines", "--dense-max", "5000")
+            a = spectrum_json(model, "--omega", grid, "--lines", "--dense-max", "10")
+        except Exception as e:
+            check(f"{name}: ARPACK lines against dense", False, str(e))
+            continue
+        check(f"{name}: --dense-max 10 takes the ARPACK path, 5000 the dense one",
+              a["lines_method"] == "arpack" and d["lines_method"] == "dense" and len(a["lines"]) > 0,
+              f"{a['lines_method']} ({len(a['lines'])} lines of {a['sector_dimension']}), {d['lines_method']}")
+        check(f"{name}: no ARPACK line dropped, every residual small", a["lines_dropped"] == 0 and a["lines_residual"] <= 1e-9,
+              f"{a['lines_dropped']} dropped, largest residual {a['lines_residual']:.2e}")
+        ld = np.array([eig(l) for l in d["lines"]])
+        wd = np.array([[w["re"] + 1j * w["im"] for w in l["weights"]] for l in d["lines"]])
+        scale = np.max(np.abs(ld))
+        de, dw = 0.0, 0.0
+        for l in a["lines"]:
+            lam = eig(l)
+            near = np.abs(ld - lam) <= 1e-8 * scale          # a degenerate eigenvalue: compare the cluster's sum
+            k = np.argmin(np.abs(ld - lam))
+            de = max(de, abs(ld[k] - lam) / scale)
+            mine = sum(np.array([w["re"] + 1j * w["im"] for w in m["weights"]]) for m in a["lines"] if abs(eig(m) - lam) <= 1e-8 * scale)
+            dw = max(dw, np.max(np.abs(mine - wd[near].sum(axis=0))) if near.any() else np.inf)
+        check(f"{name}: every ARPACK line (frequency, half-width) is a dense eigenvalue", de <= LINES_TOL,
+              f"largest distance {de:.2e} of max|lambda| = {scale:.3g} (tolerance {LINES_TOL:g})")
+        check(f"{name}: the ARPACK weights equal the dense ones", dw <= LINES_TOL,
+              f"largest difference {dw:.2e} (tolerance {LINES_TOL:g}; weights up to {np.max(np.abs(wd)):.3g})")
+        for key in ("relaxation_rate", "coherence_rate"):
+            e = abs(a[key] - d[key]) / d[key] if d[key] else np.inf
+            check(f"{name}: ARPACK {key} equals the dense one", e <= 1e-10, f"{a[key]:.15g} against {d[key]:.15g}, relative {e:.1e}")
+        for j, o in enumerate(a["oscillators"]):
+            s = sum(l["weights"][j]["re"] for l in a["lines"]) / o["mean_n"]
+            check(f"{name} {o['name']}: lines_captured is sum_m Re w_jm / <n> of the lines found",
+                  abs(s - o["lines_captured"]) <= 1e-12 and abs(d["oscillators"][j]["lines_captured"] - 1) <= SUM_TOL,
+                  f"{o['lines_captured']:.12f} (recomputed {s:.12f}; dense {d['oscillators'][j]['lines_captured']:.12f})")
+    # uncoupled: every line of weight is a bare transition, so the shifts find them all
+    model = os.path.join(MODELS, "peer_unequal.ini")
+    try:
+        a = spectrum_json(model, "--set", "a-b=0", "--lines", "--dense-max", "10")
+        omega = np.array(a["omega"])
+        for j, o in enumerate(a["oscillators"]):
+            check(f"uncoupled {o['name']}, ARPACK: the lines carry all of <n>", abs(o["lines_captured"] - 1) <= SUM_TOL,
+                  f"captured {o['lines_captured']:.12f} (tolerance {SUM_TOL:g})")
+            mine = np.array(o["spectrum"])
+            e = np.max(np.abs(lines_sum(a["lines"], j, omega) - mine)) / np.max(mine)
+            check(f"uncoupled {o['name']}, ARPACK: the lines' sum equals the direct solve", e <= LINES_TOL,
+                  f"largest difference {e:.2e} of the peak (tolerance {LINES_TOL:g})")
+    except Exception as e:
+        check("uncoupled ARPACK lines", False, str(e))
+
     # ---- the iterative path (GMRES preconditioned by the uncoupled Liouvillian) against QuTiP:
     # a ring of four with complex couplings (identical oscillators: one solve per orbit) ----
     model = os.path.join(MODELS, "peer_ring.ini")
@@ -273,7 +331,7 @@ def main():
     small = os.path.join(MODELS, "peer_unequal.ini")
     for args, word in ((["--omega", "5:1:10"], "--omega"), (["--omega", "1:5"], "--omega"), (["--omega", "1:5:1"], "--omega"),
                        (["--omega", "a:5:10"], "--omega"), (["--spectrum-solver", "lu"], "--spectrum-solver"),
-                       (["--bogus"], "--bogus"), (["--threads", "0"], "--threads"), (["--full"], "--full")):
+                       (["--dense-max", "0"], "--dense-max"), (["--dense-max", "x"], "--dense-max"), (["--bogus"], "--bogus"), (["--threads", "0"], "--threads"), (["--full"], "--full")):
         r = run(["spectrum", small] + args)
         check(f"spectrum {' '.join(args)}: exit 2 naming {word}", r.returncode == 2 and word in r.stderr and r.stdout == "",
               f"exit {r.returncode}: {r.stderr.strip().splitlines()[0][:120] if r.stderr.strip() else ''}")
@@ -350,11 +408,18 @@ def main():
               f"{k['relaxation_rate']}, {k['coherence_rate']}")
     except Exception as e:
         check("zero spectrum, coarse grid, rates", False, str(e))
-    # --lines above the dense limit: exit 4 with the memory it would take and the ways around it
+    # --lines above the dense limit: the ARPACK path, with how much of <n> its lines carry
     fig4 = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples", "fig4.ini"))
-    r = run(["spectrum", fig4, "--levels", "6", "--lines", "--omega", "-10:10:3"])
-    check("--lines above dense_max: exit 4 saying the memory needed and the ways around (--levels, without the lines)",
-          r.returncode == 4 and "MiB" in r.stderr and "--levels" in r.stderr and r.stdout == "", f"exit {r.returncode}: {r.stderr.strip()[:200]}")
+    r = run(["spectrum", fig4, "--levels", "6", "--lines", "--omega", "-10:10:3", "--json"])
+    try:
+        q = json.loads(r.stdout) if r.returncode == 0 else {}
+        ok = (q.get("lines_method") == "arpack" and q["sector_dimension"] > 2000 and len(q["lines"]) > 0 and q["lines_dropped"] == 0
+              and all(0 < o["lines_captured"] < 2 for o in q["oscillators"]))
+        detail = f"{q.get('lines_method')}, {len(q.get('lines', []))} lines of {q.get('sector_dimension')}, captured " + \
+            str([round(o["lines_captured"], 6) for o in q.get("oscillators", [])])
+    except Exception as e:
+        ok, detail = False, f"exit {r.returncode}: {e}"
+    check("--lines above dense_max: ARPACK lines (lines_method arpack), none dropped, the captured fraction reported", ok, detail)
     # Ctrl-C: exit 130, nothing written, the folder not created
     try:
         import signal

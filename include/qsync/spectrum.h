@@ -12,12 +12,21 @@
  * (l_m · a_j ρ_ss); line m sits at ν_m = Im λ_m with half-width −Re λ_m. Dense LAPACK (zgeev)
  * for sectors up to options.dense_max unknowns: the left eigenvectors are the rows of R^{−1}
  * (R the right eigenvectors), so l_m·r_m = 1 holds inside degenerate eigenspaces too, and
- * the lines' sum equals the direct solve to round-off. Larger sectors: refused (QS_ETOOBIG;
- * no ARPACK path yet), lines_method stays "".
+ * the lines' sum equals the direct solve to round-off. Larger sectors (lines_method "arpack"):
+ * ARPACK shift-invert around σ = iν at every bare transition ν = ω_j − 2K_j(n−1) whose weight
+ * n p_j(n) is at least 1e−6 of ⟨n_j⟩, max(6, 2 × oscillators) eigenvalues per shift, one
+ * complex LU of L − σ per shift serving the right eigenvectors ((L − σ)^{−1}) and the left
+ * ones (the adjoint (L − σ)^{−H}, same LU); each line's eigenvectors pass a relative residual
+ * ‖Lr − λr‖/(‖L‖‖r‖) ≤ 1e−9 or the line is dropped (counted). The set is partial: the lines
+ * nearest the shifts; qs_spectrum_lines_captured says how much of each ⟨n_j⟩ they carry.
  *
  * Relaxation. relaxation_rate: the smallest −Re λ over the non-zero eigenvalues of L on
  * sector 0 (how fast S and the populations settle); coherence_rate: the smallest −Re λ on
- * sector −1 (the narrowest line).
+ * sector −1 (the narrowest line). Sectors up to dense_max unknowns: every eigenvalue (zgeev),
+ * exact. Larger sectors: ARPACK shift-invert, sector 0 around σ = 1e−6 ‖L‖ (the eigenvalue
+ * nearest 0 must be 0 with a small residual: the steady state, left out), sector −1 around
+ * every bare transition iν; the rate is the smallest −Re λ among the eigenvalues found near
+ * those shifts (residual-checked): the slowest of those, not a proof of the global minimum.
  *
  * Every function takes the model with its levels resolved (no levels = auto) and, for the
  * spectrum, the steady state solved for that model (qs_steady, qs_analysis). The results are
@@ -124,21 +133,31 @@ const char *qs_spectrum_solver(const qs_spectrum *s);
  * frequency. */
 int qs_spectrum_line_count(const qs_spectrum *s);
 int qs_spectrum_line(const qs_spectrum *s, int m, double *frequency, double *half_width, double complex *weights);
+/* Σ_m Re w_jm / ⟨n_j⟩ over the lines found: 1 when they carry all of S_j's weight (dense:
+ * 1 to round-off; ARPACK: the fraction of the sum rule the lines near the shifts carry). */
+double qs_spectrum_lines_captured(const qs_spectrum *s, int j);
+/* ARPACK: eigenpairs found but left out (residual above 1e−9, or right and left vectors of a
+ * cluster not paired), and the largest relative residual ‖Lr − λr‖/(‖L‖‖r‖) of a line kept
+ * (0 for dense lines). */
+int qs_spectrum_lines_dropped(const qs_spectrum *s);
+double qs_spectrum_lines_residual(const qs_spectrum *s);
 /* Σ_m over the lines of S_j at ω: the spectrum rebuilt from its lines. */
 double qs_spectrum_from_lines(const qs_spectrum *s, int j, double omega);
 
 /* relaxation_rate (sector 0) and coherence_rate (sector −1) of `model`, either pointer may be
  * NULL (that sector is then not computed). Dense eigenvalues (zgeev) of L on the sector, for
- * sectors up to QS_SPECTRUM_DENSE_MAX unknowns (options.dense_max); larger sectors are refused
- * with QS_ETOOBIG (no ARPACK path yet). On sector 0 the eigenvalue nearest 0 is the steady
- * state's and is left out; the model's levels must be resolved. A rate within 64 ε ‖L‖ of zero
- * is not resolved by the eigenvalues (their last bits follow round-off): NaN; one below
- * −64 ε ‖L‖ (a growing mode) is QS_ENUMERIC. */
+ * sectors up to QS_SPECTRUM_DENSE_MAX unknowns (options.dense_max), exact; larger sectors by
+ * ARPACK shift-invert (see Relaxation above: the slowest eigenvalue near the shifts). On
+ * sector 0 the eigenvalue nearest 0 is the steady state's and is left out; the model's levels
+ * must be resolved. ARPACK keeps state inside a run: do not run it from two threads at once. A rate within
+ * 64 ε ‖L‖ of zero is not resolved by the eigenvalues (their last bits follow round-off): NaN;
+ * one below −64 ε ‖L‖ (a growing mode) is QS_ENUMERIC. */
 int qs_relaxation_rates(const qs_model *model, double *relaxation_rate, double *coherence_rate, qs_error *err);
 /* The same with options. */
 typedef struct {
     int dense_max;                /* dense eigenvalues up to this sector size (QS_SPECTRUM_DENSE_MAX) */
     double memory_limit;          /* bytes the dense matrices may use (0: no limit) */
+    int dense_only;               /* 1: sectors above dense_max refused (QS_ETOOBIG); 0 (default): ARPACK */
 } qs_relaxation_options;
 void qs_relaxation_defaults(qs_relaxation_options *options);
 int qs_relaxation_rates_run(const qs_model *model, const qs_relaxation_options *options, double *relaxation_rate,

@@ -23,6 +23,9 @@ static const char usage[] =
     "                           with --lines, DIR/spectrum.json (the command, model and grid) and\n"
     "                           DIR/spectrum.png (gnuplot); a lines.csv of an earlier run is removed\n"
     "  --threads N              frequencies solved at once (default: OpenMP's thread count)\n"
+    "  --dense-max N            sectors up to N unknowns get dense eigenvalues (lines, rates); larger\n"
+    "                           ones ARPACK near the bare transitions (default 2000; the rates are\n"
+    "                           shown without it only when both sectors have at most 600)\n"
     "  --spectrum-solver auto|direct|iterative\n"
     "                           complex sparse LU per frequency, or GMRES preconditioned by the\n"
     "                           uncoupled Liouvillian (default auto: GMRES for large sectors whose\n"
@@ -126,6 +129,7 @@ static void print_json(const qs_model *m, const qs_spectrum *s, const qs_steady_
         json_num(&j, "fwhm", qs_spectrum_fwhm(s, x));
         json_num(&j, "sum_rule", qs_spectrum_sum_rule(s, x));
         json_num(&j, "mean_n", qs_spectrum_mean_n(s, x));
+        if (qs_spectrum_line_count(s) > 0) json_num(&j, "lines_captured", qs_spectrum_lines_captured(s, x));
         json_array(&j, "warnings");
         warnings_each(s, x, &j, NULL, NULL);
         json_end(&j);
@@ -134,6 +138,8 @@ static void print_json(const qs_model *m, const qs_spectrum *s, const qs_steady_
     json_end(&j);
     if (qs_spectrum_line_count(s) > 0) {
         json_str(&j, "lines_method", qs_spectrum_lines_method(s));
+        json_int(&j, "lines_dropped", qs_spectrum_lines_dropped(s));
+        json_num(&j, "lines_residual", qs_spectrum_lines_residual(s));
         json_array(&j, "lines");
         double complex *w = malloc((size_t)n * sizeof *w);
         for (int k = 0; w && k < qs_spectrum_line_count(s); k++) {
@@ -222,8 +228,13 @@ static void print_text(const qs_model *m, const qs_spectrum *s, const qs_steady_
            " largest |w| at least %g of the largest, both at least %g of their <n>), the quantum signature of\n"
            " frequency locking: %d line%s)\n",
            SHARED_RATIO, SHARED_MIN, shared, shared == 1 ? "" : "s");
-    if (strcmp(qs_spectrum_lines_method(s), "arpack") == 0)
-        printf("(ARPACK: only the lines nearest the shifts; their sums are partial)\n");
+    if (strcmp(qs_spectrum_lines_method(s), "arpack") == 0) {
+        printf("(ARPACK: only the lines nearest the bare transitions; their sums are partial. Fraction of <n> carried\n"
+               " by the lines found (sum_m Re w_jm / <n_j>):");
+        for (int x = 0; x < n; x++) printf(" %s %.6f", qs_model_name(m, x), qs_spectrum_lines_captured(s, x));
+        printf("; %d eigenpair%s dropped, largest residual %.2e)\n", qs_spectrum_lines_dropped(s), qs_spectrum_lines_dropped(s) == 1 ? "" : "s",
+               qs_spectrum_lines_residual(s));
+    }
     free(w);
 }
 
@@ -385,7 +396,7 @@ int cmd_spectrum(int argc, char **argv)
     qs_analysis_defaults(&ao);
     qs_spectrum_options so;
     qs_spectrum_defaults(&so);
-    int as_json = 0, rc, threads = 0;
+    int as_json = 0, rc, threads = 0, dense_max = 0;
     const char *out = NULL, *v;
     for (int i = 0; i < argc; i++) {
         int r;
@@ -396,6 +407,16 @@ int cmd_spectrum(int argc, char **argv)
         if ((r = cli_take(argc, argv, &i, "--omega", 1, &v)) != 0) { if (r < 0 || !parse_grid(v, &so)) goto bad_flag; continue; }
         if ((r = cli_take(argc, argv, &i, "--out", 1, &v)) != 0) { if (r < 0) goto bad_flag; out = v; continue; }
         if ((r = threads_take(argc, argv, &i, &threads)) != 0) { if (r < 0) goto bad_flag; continue; }
+        if ((r = cli_take(argc, argv, &i, "--dense-max", 1, &v)) != 0) {
+            char *end;
+            long x = r > 0 ? strtol(v, &end, 10) : 0;
+            if (r < 0 || end == v || *end || x < 1 || x > 1000000000) {
+                if (r > 0) fprintf(stderr, "qsync spectrum: --dense-max needs a whole number of unknowns >= 1, not '%s'\n", v);
+                goto bad_flag;
+            }
+            dense_max = (int)x;
+            continue;
+        }
         if ((r = cli_take(argc, argv, &i, "--spectrum-solver", 1, &v)) != 0) {
             if (r < 0) goto bad_flag;
             if (strcmp(v, "auto") == 0) so.solver = QS_SPECTRUM_AUTO;
@@ -414,6 +435,7 @@ int cmd_spectrum(int argc, char **argv)
     if (ao.steady.full) { fprintf(stderr, "qsync spectrum: --full is not available here (the spectrum is solved on its sector)\n"); goto bad_flag; }
     ao.guess_tail = ma.tail_tol;
     so.threads = threads;
+    if (dense_max > 0) so.dense_max = dense_max;
     so.memory_limit = ao.steady.memory_limit;
 
     qs_model *m = NULL;
@@ -461,7 +483,8 @@ int cmd_spectrum(int argc, char **argv)
     double rr = NAN, cr = NAN;
     qs_relaxation_options ro;
     qs_relaxation_defaults(&ro);
-    ro.dense_max = RATES_CHEAP_MAX;
+    ro.dense_max = dense_max > 0 ? dense_max : RATES_CHEAP_MAX;
+    ro.dense_only = dense_max == 0;
     qs_error rerr;
     if (qs_relaxation_rates_run(mr, &ro, &rr, &cr, &rerr) != QS_OK) rr = cr = NAN;   /* diagnostics only when cheap */
     for (int x = 0; x < qs_spectrum_size(s); x++) warnings_each(s, x, NULL, stderr, qs_model_name(mr, x));

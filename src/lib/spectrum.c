@@ -70,6 +70,9 @@ struct qs_spectrum {
     double *line_freq, *line_hw;    /* [n_lines] */
     double complex *line_w;         /* [n_lines × n_osc] */
     double complex *line_lambda;    /* [n_lines] */
+    double *captured;               /* [n_osc] Σ_m Re w_jm / ⟨n_j⟩ over the lines found */
+    int lines_dropped;              /* ARPACK: eigenpairs left out (residual, unpaired) */
+    double lines_residual;          /* the largest relative residual of a line's right eigenvector (ARPACK) */
     int iterative;                  /* solved by preconditioned GMRES, not the LU */
 };
 
@@ -765,6 +768,201 @@ static int dense_rate(const qs_sector_matrix *M, int skip_zero, double *rate, qs
     return status;
 }
 
+/* ---- a few eigenvalues of a large sector: ARPACK shift-invert ----
+ * znaupd/zneupd (mode 3, B = I) on OP = (L − σ)^{−1}, applied by one complex KLU factorisation
+ * of L − σ per shift (every ARPACK iteration at that shift reuses it), or on the adjoint
+ * OP = (L − σ)^{−H} by the transposed conjugate solve of the same factorisation: its
+ * eigenvectors are the left eigenvectors of L (l^H L = λ l^H) with eigenvalues conj(λ).
+ * The start vector is fixed (not ARPACK's random one), so every run is repeatable. ARPACK
+ * keeps state between the calls of one run only; runs are not concurrent. */
+
+extern void znaupd_(int *ido, const char *bmat, const int *n, const char *which, const int *nev, const double *tol,
+                    double complex *resid, const int *ncv, double complex *v, const int *ldv, int *iparam, int *ipntr,
+                    double complex *workd, double complex *workl, const int *lworkl, double *rwork, int *info,
+                    size_t bmat_len, size_t which_len);
+extern void zneupd_(const int *rvec, const char *howmny, int *select, double complex *d, double complex *z, const int *ldz,
+                    const double complex *sigma, double complex *workev, const char *bmat, const int *n, const char *which,
+                    const int *nev, const double *tol, double complex *resid, const int *ncv, double complex *v, const int *ldv,
+                    int *iparam, int *ipntr, double complex *workd, double complex *workl, const int *lworkl, double *rwork,
+                    int *info, size_t howmny_len, size_t bmat_len, size_t which_len);
+
+#define ARPACK_MAX_ITER 3000          /* Arnoldi restarts before a shift gives up */
+#define ARPACK_NEV_MIN 6              /* eigenvalues per shift, at least (and 2 per oscillator) */
+#define EIGEN_RESIDUAL_TOL 1e-9       /* an eigenpair above this relative residual ‖Lr − λr‖/(‖L‖‖r‖) is dropped */
+
+/* L − σ on the sector, factorised. */
+static klu_l_numeric *shift_factor(const qs_sector_matrix *M, klu_l_symbolic *sym, double complex sigma, klu_l_common *c)
+{
+    double *A = malloc(2 * M->nnz * sizeof *A);
+    if (!A) return NULL;
+    for (size_t p = 0; p < M->nnz; p++) {
+        A[2 * p] = creal(M->Ax[p]);
+        A[2 * p + 1] = cimag(M->Ax[p]);
+    }
+    for (size_t col = 0; col < M->n; col++) {
+        A[2 * M->diag[col]] -= creal(sigma);
+        A[2 * M->diag[col] + 1] -= cimag(sigma);
+    }
+    klu_l_numeric *num = klu_zl_factor(M->Ap, M->Ai, A, sym, c);
+    free(A);
+    if (num && c->status != KLU_OK) klu_zl_free_numeric(&num, c);
+    return num;
+}
+
+/* Relative residual ‖L x − λ x‖∞ / (‖L‖∞ ‖x‖∞); y: [n] workspace. */
+static double eigen_residual(const qs_sector_matrix *M, double norm, double complex lambda, const double complex *x, double complex *y)
+{
+    double xmax = 0.0, ymax = 0.0;
+    for (size_t r = 0; r < M->n; r++) y[r] = -lambda * x[r];
+    for (size_t col = 0; col < M->n; col++) {
+        if (cabs(x[col]) > xmax) xmax = cabs(x[col]);
+        for (int64_t p = M->Ap[col]; p < M->Ap[col + 1]; p++) y[M->Ai[p]] += M->Ax[p] * x[col];
+    }
+    for (size_t r = 0; r < M->n; r++)
+        if (!(cabs(y[r]) <= ymax)) ymax = cabs(y[r]);
+    return xmax > 0 ? ymax / (norm * xmax) : INFINITY;
+}
+
+/* The `nev` eigenvalues of L nearest σ (adjoint: those of L^H nearest conj σ, i.e. conj λ),
+ * with their eigenvectors into Z [n × nev] if not NULL; *found: how many converged. */
+static int arpack_shift(const qs_sector_matrix *M, klu_l_symbolic *sym, klu_l_numeric *num, klu_l_common *c, double complex sigma,
+                        int nev, int adjoint, double complex *lambda, double complex *Z, int *found, qs_error *err)
+{
+    int n = (int)M->n, ncv = 2 * nev + 1 > 20 ? 2 * nev + 1 : 20;
+    *found = 0;
+    if (ncv > n) ncv = n;
+    if (nev > ncv - 2) nev = ncv - 2;
+    if (nev < 1) return qs_error_set(err, QS_EINPUT, "sector %d (%d unknowns) is too small for ARPACK", M->k, n);
+    int lworkl = 3 * ncv * ncv + 5 * ncv, ido = 0, info = 1, ldv = n;
+    int iparam[11] = {0}, ipntr[14] = {0};
+    double tol = 0.0;
+    iparam[0] = 1;
+    iparam[2] = ARPACK_MAX_ITER;
+    iparam[6] = 3;
+    double complex *resid = malloc((size_t)n * sizeof *resid), *V = malloc((size_t)n * ncv * sizeof *V);
+    double complex *workd = malloc(3 * (size_t)n * sizeof *workd), *workl = malloc((size_t)lworkl * sizeof *workl);
+    double complex *workev = malloc(2 * (size_t)ncv * sizeof *workev), *d = malloc(((size_t)nev + 1) * sizeof *d);
+    double complex *Zw = malloc((size_t)n * nev * sizeof *Zw);
+    double *rwork = malloc((size_t)ncv * sizeof *rwork);
+    int *select = calloc((size_t)ncv, sizeof *select);
+    int status = QS_OK;
+    if (!resid || !V || !workd || !workl || !workev || !d || !Zw || !rwork || !select)
+        status = qs_error_set(err, QS_ENOMEM, "out of memory for ARPACK on sector %d (%d unknowns)", M->k, n);
+    /* a fixed start: every run the same */
+    uint64_t x = 0x9E3779B97F4A7C15u;
+    for (int i = 0; status == QS_OK && i < n; i++) {
+        x = x * 6364136223846793005u + 1442695040888963407u;
+        double a = (double)(x >> 11) / 9007199254740992.0;
+        x = x * 6364136223846793005u + 1442695040888963407u;
+        double bb = (double)(x >> 11) / 9007199254740992.0;
+        resid[i] = CMPLX(a - 0.5, bb - 0.5);
+    }
+    while (status == QS_OK) {
+        znaupd_(&ido, "I", &n, "LM", &nev, &tol, resid, &ncv, V, &ldv, iparam, ipntr, workd, workl, &lworkl, rwork, &info, 1, 2);
+        if (ido != -1 && ido != 1) break;
+        double complex *in = workd + ipntr[0] - 1, *out = workd + ipntr[1] - 1;
+        memcpy(out, in, (size_t)n * sizeof *out);
+        int64_t ok = adjoint ? klu_zl_tsolve(sym, num, n, 1, (double *)out, 1, c) : klu_zl_solve(sym, num, n, 1, (double *)out, c);
+        if (!ok) status = qs_error_set(err, QS_ENUMERIC, "the shifted solve on sector %d failed (KLU status %d)", M->k, (int)c->status);
+    }
+    if (status == QS_OK && info < 0)
+        status = qs_error_set(err, QS_ENUMERIC, "ARPACK (znaupd) failed on sector %d with info %d", M->k, info);
+    if (status == QS_OK && iparam[4] > 0) {
+        int rvec = 1, nconv = iparam[4];
+        double complex sig = adjoint ? conj(sigma) : sigma;
+        zneupd_(&rvec, "A", select, d, Zw, &ldv, &sig, workev, "I", &n, "LM", &nev, &tol, resid, &ncv, V, &ldv, iparam, ipntr, workd,
+                workl, &lworkl, rwork, &info, 1, 1, 2);
+        if (info != 0) status = qs_error_set(err, QS_ENUMERIC, "ARPACK (zneupd) failed on sector %d with info %d", M->k, info);
+        else {
+            if (nconv > nev) nconv = nev;
+            for (int i = 0; i < nconv; i++) lambda[i] = d[i];
+            if (Z) memcpy(Z, Zw, (size_t)n * nconv * sizeof *Z);
+            *found = nconv;
+        }
+    }
+    free(resid);
+    free(V);
+    free(workd);
+    free(workl);
+    free(workev);
+    free(d);
+    free(Zw);
+    free(rwork);
+    free(select);
+    return status;
+}
+
+/* The shifts of sector −1: σ = iν at every bare transition ν = ω_j − 2K_j(n−1) (MODEL.md §8)
+ * whose weight n p_j(n) is at least SHIFT_WEIGHT_MIN of ⟨n_j⟩ (every transition without a
+ * state), without repeats. *count shifts into a new array. */
+#define SHIFT_WEIGHT_MIN 1e-6
+#define SECTOR0_SHIFT 1e-6            /* sector 0's shift σ, times ‖L‖ (0 itself is an eigenvalue) */
+static double *bare_shifts(const qs_model *m, const qs_state *state, const double *mean_n, int *count)
+{
+    size_t total = 0;
+    for (int j = 0; j < m->n; j++) total += (size_t)(m->osc[j].levels > 1 ? m->osc[j].levels - 1 : 0);
+    double *nu = malloc((total ? total : 1) * sizeof *nu);
+    *count = 0;
+    if (!nu) return NULL;
+    for (int j = 0; j < m->n; j++)
+        for (int n = 1; n < m->osc[j].levels; n++) {
+            if (state && !(n * qs_state_population(state, j, n) >= SHIFT_WEIGHT_MIN * mean_n[j])) continue;
+            double v = m->osc[j].omega - 2 * m->osc[j].K * (n - 1);
+            int seen = 0;
+            for (int i = 0; i < *count; i++) seen |= nu[i] == v;
+            if (!seen) nu[(*count)++] = v;
+        }
+    return nu;
+}
+
+static int arpack_nev(const qs_model *m) { return 2 * m->n > ARPACK_NEV_MIN ? 2 * m->n : ARPACK_NEV_MIN; }
+
+/* The smallest −Re λ among the eigenvalues nearest the shifts whose residual passes; on
+ * sector 0 (skip_zero, one shift at a small positive σ) the eigenvalue nearest 0 is the
+ * steady state's: it must be 0 (RATE_ZERO_TOL ‖L‖) with a small residual, and is left out. */
+static int arpack_rate(const qs_sector_matrix *M, const double complex *shifts, int n_shifts, int nev, int skip_zero, double *rate,
+                       qs_error *err)
+{
+    klu_l_common c;
+    klu_l_defaults(&c);
+    klu_l_symbolic *sym = klu_l_analyze((int64_t)M->n, M->Ap, M->Ai, &c);
+    double complex *lambda = malloc((size_t)nev * sizeof *lambda), *Z = malloc(M->n * (size_t)nev * sizeof *Z);
+    double complex *y = malloc(M->n * sizeof *y);
+    double norm = sector_norm(M), best = INFINITY;
+    int status = QS_OK, good = 0;
+    if (!sym) status = qs_error_set(err, c.status == KLU_OUT_OF_MEMORY ? QS_ENOMEM : QS_ENUMERIC, "the analysis of sector %d failed", M->k);
+    else if (!lambda || !Z || !y) status = qs_error_set(err, QS_ENOMEM, "out of memory for the eigenvalues of sector %d", M->k);
+    for (int s = 0; status == QS_OK && s < n_shifts; s++) {
+        klu_l_numeric *num = shift_factor(M, sym, shifts[s], &c);
+        if (!num) { status = qs_error_set(err, QS_ENUMERIC, "L − σ is singular on sector %d at σ = %g%+gi", M->k, creal(shifts[s]), cimag(shifts[s])); break; }
+        int found = 0;
+        status = arpack_shift(M, sym, num, &c, shifts[s], nev, 0, lambda, Z, &found, err);
+        klu_zl_free_numeric(&num, &c);
+        if (status != QS_OK) break;
+        int zero = -1;
+        if (skip_zero)
+            for (int i = 0; i < found; i++)
+                if (zero < 0 || cabs(lambda[i]) < cabs(lambda[zero])) zero = i;
+        if (skip_zero && (zero < 0 || !(cabs(lambda[zero]) <= RATE_ZERO_TOL * norm) ||
+                          !(eigen_residual(M, norm, lambda[zero], Z + (size_t)zero * M->n, y) <= EIGEN_RESIDUAL_TOL))) {
+            status = qs_error_set(err, QS_ENUMERIC, "ARPACK did not find the steady state's zero eigenvalue on sector 0");
+            break;
+        }
+        for (int i = 0; i < found; i++)
+            if (i != zero && eigen_residual(M, norm, lambda[i], Z + (size_t)i * M->n, y) <= EIGEN_RESIDUAL_TOL) {
+                good++;
+                if (-creal(lambda[i]) < best) best = -creal(lambda[i]);
+            }
+    }
+    if (status == QS_OK && good == 0) status = qs_error_set(err, QS_ENUMERIC, "ARPACK found no eigenvalue of sector %d with a small residual", M->k);
+    if (status == QS_OK) *rate = best;
+    if (sym) klu_l_free_symbolic(&sym, &c);
+    free(lambda);
+    free(Z);
+    free(y);
+    return status;
+}
+
 /* ---- relaxation rates ---- */
 
 /* A rate −Re λ from eigenvalues of a sector with norm ‖L‖: eigenvalues carry errors of about
@@ -811,13 +1009,25 @@ int qs_relaxation_rates_run(const qs_model *model, const qs_relaxation_options *
         double *rate = k == 0 ? relaxation_rate : coherence_rate;
         if (!rate) continue;
         size_t dim = qs_sector_matrix_dimension(b, k);
-        if (dim > (size_t)o->dense_max) {
+        int dense = dim <= (size_t)o->dense_max;
+        if (!dense && o->dense_only) {
             status = qs_error_set(err, QS_ETOOBIG, "sector %d has %zu unknowns, above the %d of the dense eigenvalues", k, dim, o->dense_max);
             break;
         }
         qs_sector_matrix *M = NULL;
-        status = qs_sector_matrix_create(b, model, k, o->memory_limit, 16.0 * (double)dim * (double)dim, &M, err);
-        if (status == QS_OK) status = dense_rate(M, k == 0, rate, err);
+        status = qs_sector_matrix_create(b, model, k, o->memory_limit, dense ? 16.0 * (double)dim * (double)dim : 0.0, &M, err);
+        if (status == QS_OK && dense) status = dense_rate(M, k == 0, rate, err);
+        else if (status == QS_OK) {
+            /* sector 0: one shift just right of the steady state's 0; sector −1: the bare lines */
+            int count = 1;
+            double *nu = k == 0 ? NULL : bare_shifts(model, NULL, NULL, &count);
+            double complex *shifts = malloc((size_t)(count > 0 ? count : 1) * sizeof *shifts);
+            if (!shifts || (k != 0 && !nu)) status = qs_error_set(err, QS_ENOMEM, "out of memory");
+            for (int i = 0; status == QS_OK && i < count; i++) shifts[i] = k == 0 ? SECTOR0_SHIFT * sector_norm(M) : I * nu[i];
+            if (status == QS_OK) status = arpack_rate(M, shifts, count, k == 0 ? ARPACK_NEV_MIN : arpack_nev(model), k == 0, rate, err);
+            free(nu);
+            free(shifts);
+        }
         if (status == QS_OK) status = rate_validate(rate, M, err);
         qs_sector_matrix_free(&M);
     }
@@ -842,6 +1052,7 @@ void qs_spectrum_free(qs_spectrum **s)
     free((*s)->line_hw);
     free((*s)->line_w);
     free((*s)->line_lambda);
+    free((*s)->captured);
     free(*s);
     *s = NULL;
 }
@@ -931,7 +1142,8 @@ static double crossing(probe *pr, int j, double h, double x0, double x1)
     return pr->failed ? NAN : 0.5 * (x0 + x1);
 }
 
-static int compute_lines(qs_spectrum *res, const sector *S, int dense_max, qs_error *err);
+static int compute_lines(qs_spectrum *res, const sector *S, klu_l_symbolic *sym, const qs_model *model, const qs_state *state, int dense_max,
+                         qs_error *err);
 
 int qs_spectrum_check_grid(double a, double b, int n, qs_error *err)
 {
@@ -1015,11 +1227,6 @@ int qs_spectrum_run(const qs_model *model, const qs_state *state, const qs_spect
     klu_l_common common;
     klu_l_defaults(&common);
     if (status == QS_OK) res->sector_dim = S.M->n;
-    if (status == QS_OK && o.lines && S.M->n > (size_t)o.dense_max)
-        status = qs_error_set(err, QS_ETOOBIG, "the spectral lines need the dense eigenvectors of sector −1: %zu unknowns, above the %d of dense_max "
-                              "(they would take about %.0f MiB and %.2g billion operations); use fewer levels (--levels) or leave out the lines "
-                              "(the spectrum itself has no such limit)", S.M->n, o.dense_max, 48.0 * (double)S.M->n * (double)S.M->n / 1048576.0,
-                              30.0 * (double)S.M->n * (double)S.M->n * (double)S.M->n / 1e9);
     /* a coherence that may never decay: refused unless the dense eigenvalues show it decays */
     if (status == QS_OK && S.has_undamped) {
         double rate = NAN;
@@ -1180,7 +1387,7 @@ int qs_spectrum_run(const qs_model *model, const qs_state *state, const qs_spect
         worst = pr.worst;
     }
     res->residual = worst;
-    if (status == QS_OK && o.lines) status = compute_lines(res, &S, o.dense_max, err);
+    if (status == QS_OK && o.lines) status = compute_lines(res, &S, sym, model, state, o.dense_max, err);
     if (sym) klu_l_free_symbolic(&sym, &common);
     sector_free(&S);
     if (status != QS_OK) {
@@ -1225,16 +1432,26 @@ static int store_lines(qs_spectrum *res, size_t m, const double complex *lambda,
         for (int j = 0; j < N; j++) res->line_w[i * (size_t)N + (size_t)j] = Wt[k * (size_t)N + (size_t)j];
     }
     free(ord);
+    res->captured = calloc((size_t)N, sizeof *res->captured);
+    if (!res->captured) return 0;
+    for (int j = 0; j < N; j++) {
+        for (size_t i = 0; i < m; i++) res->captured[j] += creal(res->line_w[i * (size_t)N + (size_t)j]);
+        res->captured[j] /= res->mean_n[j];
+    }
     res->n_lines = (int)m;
     snprintf(res->lines_method, sizeof res->lines_method, "%s", method);
     return 1;
 }
 
-static int compute_lines(qs_spectrum *res, const sector *S, int dense_max, qs_error *err)
+static int arpack_lines(qs_spectrum *res, const sector *S, klu_l_symbolic *sym, const qs_model *model, const qs_state *state, qs_error *err);
+
+static int compute_lines(qs_spectrum *res, const sector *S, klu_l_symbolic *sym, const qs_model *model, const qs_state *state, int dense_max,
+                         qs_error *err)
 {
     size_t n = S->M->n, nn;
     int N = S->nrhs;
-    if (!qs_mul_size(n, n, &nn) || n > (size_t)dense_max)
+    if (n > (size_t)dense_max) return arpack_lines(res, S, sym, model, state, err);
+    if (!qs_mul_size(n, n, &nn))
         return qs_error_set(err, QS_ETOOBIG, "sector −1 (%zu unknowns) is above the %d of the dense eigenvectors", n, dense_max);
     double complex *lambda = malloc(n * sizeof *lambda), *R = malloc(nn * sizeof *R), *Rc = malloc(nn * sizeof *Rc);
     double complex *C = malloc(n * (size_t)N * sizeof *C), *Wt = malloc(n * (size_t)N * sizeof *Wt);
@@ -1263,6 +1480,127 @@ static int compute_lines(qs_spectrum *res, const sector *S, int dense_max, qs_er
     return status;
 }
 
+/* Lines of a large sector −1 (MODEL.md §8) by ARPACK around the bare lines σ = iν: at each
+ * shift the right eigenvectors (OP = (L − σ)^{−1}) and the left ones (the adjoint run on the
+ * same factorisation), both residual-checked. Eigenvalues equal within CLUSTER_TOL ‖L‖ form
+ * one cluster (a degenerate eigenspace); a cluster whose right and left runs found the same
+ * number k of vectors gets the biorthogonal weights of its spectral projector: with
+ * G = Lᴴ R (k × k), C = G^{−1} Lᴴ B and w_jm = Tr[a_j† r_m] C_mj (for k = 1: l·b / l·r).
+ * A cluster found at an earlier shift is not added again; clusters whose counts differ, or
+ * with a failed residual, are dropped and counted. */
+#define CLUSTER_TOL 1e-8
+
+static double eigen_residual_adjoint(const qs_sector_matrix *M, double norm, double complex mu, const double complex *x, double complex *y)
+{
+    double xmax = 0.0, ymax = 0.0;
+    for (size_t col = 0; col < M->n; col++) {
+        double complex t = -mu * x[col];
+        for (int64_t p = M->Ap[col]; p < M->Ap[col + 1]; p++) t += conj(M->Ax[p]) * x[M->Ai[p]];
+        y[col] = t;
+        if (cabs(x[col]) > xmax) xmax = cabs(x[col]);
+    }
+    for (size_t r = 0; r < M->n; r++)
+        if (!(cabs(y[r]) <= ymax)) ymax = cabs(y[r]);
+    return xmax > 0 ? ymax / (norm * xmax) : INFINITY;
+}
+
+static int arpack_lines(qs_spectrum *res, const sector *S, klu_l_symbolic *sym, const qs_model *model, const qs_state *state, qs_error *err)
+{
+    const qs_sector_matrix *M = S->M;
+    size_t n = M->n;
+    int N = S->nrhs, count = 0, nev = arpack_nev(model);
+    double *nu = bare_shifts(model, state, res->mean_n, &count);
+    size_t cap = (size_t)(count > 0 ? count : 1) * (size_t)nev;
+    double complex *lam = malloc(cap * sizeof *lam), *Wt = malloc(cap * (size_t)N * sizeof *Wt);
+    double complex *lr = malloc((size_t)nev * sizeof *lr), *ll = malloc((size_t)nev * sizeof *ll);
+    double complex *Zr = malloc(n * (size_t)nev * sizeof *Zr), *Zl = malloc(n * (size_t)nev * sizeof *Zl), *y = malloc(n * sizeof *y);
+    double complex *G = malloc((size_t)nev * nev * sizeof *G), *C = malloc((size_t)nev * N * sizeof *C);
+    lapack_int *ipiv = malloc((size_t)nev * sizeof *ipiv);
+    int *okr = malloc((size_t)nev * sizeof *okr), *okl = malloc((size_t)nev * sizeof *okl), *ir = malloc((size_t)nev * sizeof *ir),
+        *il = malloc((size_t)nev * sizeof *il);
+    klu_l_common c;
+    klu_l_defaults(&c);
+    double norm = sector_norm(M), worst = 0.0;
+    size_t m = 0;
+    int status = QS_OK, dropped = 0;
+    if (!nu || !lam || !Wt || !lr || !ll || !Zr || !Zl || !y || !G || !C || !ipiv || !okr || !okl || !ir || !il)
+        status = qs_error_set(err, QS_ENOMEM, "out of memory for the spectral lines (ARPACK, %zu unknowns)", n);
+    for (int s = 0; status == QS_OK && s < count; s++) {
+        double complex sigma = I * nu[s];
+        klu_l_numeric *num = shift_factor(M, sym, sigma, &c);
+        if (!num) { status = qs_error_set(err, QS_ENUMERIC, "L − iν is singular on sector −1 at ν = %.10g", nu[s]); break; }
+        int fr = 0, fl = 0;
+        status = arpack_shift(M, sym, num, &c, sigma, nev, 0, lr, Zr, &fr, err);
+        if (status == QS_OK) status = arpack_shift(M, sym, num, &c, sigma, nev, 1, ll, Zl, &fl, err);
+        klu_zl_free_numeric(&num, &c);
+        if (status != QS_OK) break;
+        for (int i = 0; i < fl; i++) ll[i] = conj(ll[i]);
+        for (int i = 0; i < fr; i++) {
+            double r = eigen_residual(M, norm, lr[i], Zr + (size_t)i * n, y);
+            okr[i] = r <= EIGEN_RESIDUAL_TOL;
+            if (okr[i] && r > worst) worst = r;
+        }
+        for (int i = 0; i < fl; i++) okl[i] = eigen_residual_adjoint(M, norm, conj(ll[i]), Zl + (size_t)i * n, y) <= EIGEN_RESIDUAL_TOL;
+        for (int i = 0; i < fr; i++) {
+            if (okr[i] < 0) continue;                /* already in a cluster */
+            double complex l0 = lr[i];
+            int kr = 0, kl = 0, bad = 0;
+            for (int q = i; q < fr; q++)
+                if (okr[q] >= 0 && cabs(lr[q] - l0) <= CLUSTER_TOL * norm) { bad |= !okr[q]; ir[kr++] = q; okr[q] = -1; }
+            for (int q = 0; q < fl; q++)
+                if (okl[q] >= 0 && cabs(ll[q] - l0) <= CLUSTER_TOL * norm) { bad |= !okl[q]; il[kl++] = q; okl[q] = -1; }
+            int seen = 0;
+            for (size_t q = 0; q < m; q++) seen |= cabs(lam[q] - l0) <= CLUSTER_TOL * norm;
+            if (seen) continue;                       /* found from a neighbouring shift */
+            if (bad || kl != kr) { dropped += kr; continue; }
+            /* G = Lᴴ R, C = Lᴴ B (column-major k × k and k × N) */
+            for (int a = 0; a < kl; a++) {
+                const double complex *l = Zl + (size_t)il[a] * n;
+                for (int b2 = 0; b2 < kr; b2++) {
+                    const double complex *r = Zr + (size_t)ir[b2] * n;
+                    double complex d = 0;
+                    for (size_t q = 0; q < n; q++) d += conj(l[q]) * r[q];
+                    G[(size_t)b2 * kr + a] = d;
+                }
+                for (int j = 0; j < N; j++) {
+                    const double complex *bj = S->B + (size_t)j * n;
+                    double complex d = 0;
+                    for (size_t q = 0; q < n; q++) d += conj(l[q]) * bj[q];
+                    C[(size_t)j * kr + a] = d;
+                }
+            }
+            if (LAPACKE_zgesv(LAPACK_COL_MAJOR, kr, N, (lapack_complex_double *)G, kr, ipiv, (lapack_complex_double *)C, kr) != 0) {
+                dropped += kr;
+                continue;
+            }
+            for (int a = 0; a < kr; a++) {
+                lam[m] = lr[ir[a]];
+                for (int j = 0; j < N; j++) Wt[m * (size_t)N + (size_t)j] = trace_adag(S, j, Zr + (size_t)ir[a] * n) * C[(size_t)j * kr + a];
+                m++;
+            }
+        }
+    }
+    if (status == QS_OK && !store_lines(res, m, lam, Wt, "arpack")) status = qs_error_set(err, QS_ENOMEM, "out of memory for the spectral lines");
+    res->lines_dropped = dropped;
+    res->lines_residual = worst;
+    free(nu);
+    free(lam);
+    free(Wt);
+    free(lr);
+    free(ll);
+    free(Zr);
+    free(Zl);
+    free(y);
+    free(G);
+    free(C);
+    free(ipiv);
+    free(okr);
+    free(okl);
+    free(ir);
+    free(il);
+    return status;
+}
+
 /* ---- getters ---- */
 
 int qs_spectrum_size(const qs_spectrum *s) { return s->n_osc; }
@@ -1281,6 +1619,9 @@ size_t qs_spectrum_sector_dimension(const qs_spectrum *s) { return s->sector_dim
 const char *qs_spectrum_lines_method(const qs_spectrum *s) { return s->lines_method; }
 const char *qs_spectrum_solver(const qs_spectrum *s) { return s->iterative ? "iterative" : "direct"; }
 int qs_spectrum_line_count(const qs_spectrum *s) { return s->n_lines; }
+double qs_spectrum_lines_captured(const qs_spectrum *s, int j) { return s->captured ? per_osc(s, s->captured, j) : NAN; }
+int qs_spectrum_lines_dropped(const qs_spectrum *s) { return s->lines_dropped; }
+double qs_spectrum_lines_residual(const qs_spectrum *s) { return s->lines_residual; }
 
 int qs_spectrum_line(const qs_spectrum *s, int m, double *frequency, double *half_width, double complex *weights)
 {
