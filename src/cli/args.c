@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <signal.h>
 #include <spawn.h>
 
 #include <limits.h>
@@ -31,6 +32,45 @@ double qs_now_cli(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static volatile int progress_stop;   /* set by SIGINT/SIGTERM while a run is in progress */
+static struct sigaction progress_old_int, progress_old_term;
+static void progress_on_signal(int sig) { (void)sig; progress_stop = 1; }
+
+volatile int *cli_progress_start(cli_progress *p)
+{
+    p->t0 = p->last = qs_now_cli();
+    p->tty = isatty(2);
+    p->printed = 0;
+    progress_stop = 0;
+    struct sigaction sa = {0};
+    sa.sa_handler = progress_on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &progress_old_int);
+    sigaction(SIGTERM, &sa, &progress_old_term);
+    return &progress_stop;
+}
+
+int cli_progress_due(cli_progress *p, double *elapsed)
+{
+    double now = qs_now_cli(), every = p->tty ? CLI_PROGRESS_TTY : CLI_PROGRESS_LOG;
+    if (now - p->t0 < CLI_PROGRESS_AFTER || now - p->last < every) return 0;
+    p->last = now;
+    p->printed = 1;
+    *elapsed = now - p->t0;
+    return 1;
+}
+
+const char *cli_progress_lead(const cli_progress *p) { return p->tty ? "\r" : ""; }
+const char *cli_progress_tail(const cli_progress *p) { return p->tty ? "   " : "\n"; }
+
+int cli_progress_finish(cli_progress *p)
+{
+    sigaction(SIGINT, &progress_old_int, NULL);
+    sigaction(SIGTERM, &progress_old_term, NULL);
+    if (p->printed && p->tty) fputc('\n', stderr);
+    return progress_stop != 0;
 }
 
 int cli_exit_status(int status)

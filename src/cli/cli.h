@@ -6,6 +6,7 @@
 #ifndef QSYNC_CLI_H
 #define QSYNC_CLI_H
 
+#include <complex.h>
 #include <stdio.h>
 #include "qsync/qsync.h"
 
@@ -118,9 +119,42 @@ void json_num(json *j, const char *key, double v);
 void json_int(json *j, const char *key, long long v);
 void json_str(json *j, const char *key, const char *s);
 void json_bool(json *j, const char *key, int v);
+/* A complex value: a number when its imaginary part is 0, else {"re": .., "im": ..}. */
+void json_complex(json *j, const char *key, double complex v);
+/* The header of an output folder's description (sweep.json, spectrum.json) inside the open
+ * top object: program, command_line ("qsync", command, then argv), date (UTC) and model_file. */
+void json_header(json *j, const char *command, int argc, char **argv, const qs_model *m);
+/* An oscillator's parameters in the model file's order (omega, K, gamma_plus, gamma_minus,
+ * sigma_plus, sigma_minus, n_plus, n_minus, noise, gamma_T): the first `count` of them. */
+#define JSON_OSC_PARAMETERS 10
+void json_osc_parameters(json *j, const qs_osc *x, int count);
+/* The couplings array: a, b and the value (split: always "re" and "im", else json_complex's "value"). */
+void json_couplings(json *j, const qs_model *m, int split);
+/* "model": {"oscillators": [name, the parameters, levels], "couplings": [...]}: the model as solved. */
+void json_model(json *j, const qs_model *m);
 
 /* Monotonic seconds. */
 double qs_now_cli(void);
+
+/* Progress of a long run on stderr and its stop on SIGINT/SIGTERM (evolve, spectrum). The
+ * first report after CLI_PROGRESS_AFTER seconds, then one every CLI_PROGRESS_TTY seconds on a
+ * terminal (rewriting one line) or every CLI_PROGRESS_LOG seconds otherwise (a line each). */
+#define CLI_PROGRESS_AFTER 2.0
+#define CLI_PROGRESS_TTY 0.5
+#define CLI_PROGRESS_LOG 30.0
+typedef struct {
+    double t0, last;
+    int tty, printed;
+} cli_progress;
+/* Start the clock and catch SIGINT/SIGTERM; returns the flag they set, for the library to poll. */
+volatile int *cli_progress_start(cli_progress *p);
+/* 1 when a report is due (the caller prints it, framed by cli_progress_lead/_tail), else 0;
+ * *elapsed becomes the seconds since the start. */
+int cli_progress_due(cli_progress *p, double *elapsed);
+const char *cli_progress_lead(const cli_progress *p);   /* "\r" on a terminal, else "" */
+const char *cli_progress_tail(const cli_progress *p);   /* "   " on a terminal, else "\n" */
+/* Restore the signal handlers and end a terminal's progress line; returns 1 when stopped by a signal. */
+int cli_progress_finish(cli_progress *p);
 
 /* A sweep into a folder (cmd_sweep.c), as `qsync sweep` and `qsync figure` run one: the
  * folder's lock, the journal and --resume, sweep.csv and sweep.json from the library's result

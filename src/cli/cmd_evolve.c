@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <float.h>
 #include <math.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -40,28 +39,14 @@ static const char usage[] =
     "  --tail-tol X             levels = auto: the starting guess (as qsync steady)\n"
     "  --memory-limit SIZE      refuse plans above SIZE (e.g. 500M; default: available memory)\n";
 
-#define PROGRESS_AFTER 2.0      /* seconds before the first progress report */
-#define PROGRESS_TTY 0.5        /* seconds between reports on a terminal */
-#define PROGRESS_LOG 30.0       /* seconds between lines when stderr is not a terminal */
-
-static volatile int stop_flag;
-static void on_signal(int sig) { (void)sig; stop_flag = 1; }
-
-typedef struct {
-    double t0, last;
-    int tty, printed;
-} progress_state;
-
 static void progress(void *ctx, int k, double t, double T, long steps)
 {
-    progress_state *p = ctx;
-    double now = qs_now_cli(), every = p->tty ? PROGRESS_TTY : PROGRESS_LOG;
+    cli_progress *p = ctx;
+    double elapsed;
     (void)k;
-    if (now - p->t0 < PROGRESS_AFTER || now - p->last < every) return;
-    p->last = now;
-    p->printed = 1;
-    fprintf(stderr, "%sevolve: t = %.6g of %.6g (%.0f%%), %ld steps, %.0f s%s", p->tty ? "\r" : "", t, T, 100 * t / T, steps,
-            now - p->t0, p->tty ? "   " : "\n");
+    if (!cli_progress_due(p, &elapsed)) return;
+    fprintf(stderr, "%sevolve: t = %.6g of %.6g (%.0f%%), %ld steps, %.0f s%s", cli_progress_lead(p), t, T, 100 * t / T, steps,
+            elapsed, cli_progress_tail(p));
 }
 
 /* --from fock:N1,N2,...: exactly n whole numbers, each below its oscillator's levels. */
@@ -475,25 +460,16 @@ int cmd_evolve(int argc, char **argv)
     if (qs_analysis_warning(an)[0] && any_auto) fprintf(stderr, "qsync: warning: %s\n", qs_analysis_warning(an));
     if (out && (rc = cli_mkdirs(out)) != EXIT_OK) goto done;
 
-    progress_state ps = {.t0 = qs_now_cli(), .tty = isatty(2)};
-    ps.last = ps.t0;
+    cli_progress ps;
     eo.fock = fock;
     eo.which = which;
     eo.n_which = n_which;
     eo.memory_limit = memory_limit;
-    eo.stop = &stop_flag;
     eo.progress = progress;
     eo.progress_ctx = &ps;
-    struct sigaction sa = {0}, old_int, old_term;
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
+    eo.stop = cli_progress_start(&ps);
     status = qs_evolve_run(mr, T, (int)samples, &eo, &e, &err);
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
-    if (ps.printed && ps.tty) fputc('\n', stderr);
-    if (stop_flag) { fprintf(stderr, "qsync evolve: interrupted; nothing written\n"); rc = 130; goto done; }
+    if (cli_progress_finish(&ps)) { fprintf(stderr, "qsync evolve: interrupted; nothing written\n"); rc = 130; goto done; }
     if (status < 0) { rc = cli_fail(status, "%s: %s", qs_model_source(mr), err.message); goto done; }
 
     rc = EXIT_OK;

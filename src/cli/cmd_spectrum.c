@@ -5,11 +5,9 @@
  * flags; the spectrum is qs_spectrum_run. This file reads the arguments and writes output. */
 #include <errno.h>
 #include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include "cli.h"
 
@@ -280,59 +278,15 @@ static int write_csv(const char *dir, const qs_model *m, const qs_spectrum *s)
  * solved (levels resolved) and the grid (as sweep.json describes a sweep). */
 static int write_description(const char *dir, const qs_model *m, const qs_spectrum *s, int lines, int argc, char **argv)
 {
-    static const char *const keys[] = {"omega", "K", "gamma_plus", "gamma_minus", "sigma_plus", "sigma_minus",
-                                       "n_plus", "n_minus", "noise", "gamma_T"};
-    char path[4200], tmp[4300], date[64];
+    char path[4200], tmp[4300];
     snprintf(path, sizeof path, "%s/spectrum.json", dir);
     FILE *fp = out_open(path, tmp, sizeof tmp);
     if (!fp) return EXIT_IO;
-    time_t now = time(NULL);
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", &tm);
     json j;
     json_begin(&j, fp);
     json_object(&j, NULL);
-    json_str(&j, "program", "qsync " QSYNC_VERSION);
-    json_array(&j, "command_line");
-    json_str(&j, NULL, "qsync");
-    json_str(&j, NULL, "spectrum");
-    for (int i = 0; i < argc; i++) json_str(&j, NULL, argv[i]);
-    json_end(&j);
-    json_str(&j, "date", date);
-    json_str(&j, "model_file", qs_model_source(m) ? qs_model_source(m) : "");
-    json_object(&j, "model");
-    json_array(&j, "oscillators");
-    for (int o = 0; o < qs_model_size(m); o++) {
-        const qs_osc *x = qs_model_osc(m, o);
-        const double val[] = {x->omega, x->K, x->gamma_plus, x->gamma_minus, x->sigma_plus, x->sigma_minus,
-                              x->n_plus, x->n_minus, x->noise, x->gamma_T};
-        json_object(&j, NULL);
-        json_str(&j, "name", qs_model_name(m, o));
-        for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) json_num(&j, keys[k], val[k]);
-        json_int(&j, "levels", x->levels);
-        json_end(&j);
-    }
-    json_end(&j);
-    json_array(&j, "couplings");
-    for (int c = 0; c < qs_model_coupling_count(m); c++) {
-        int a, b;
-        double complex v;
-        qs_model_coupling(m, c, &a, &b, &v);
-        json_object(&j, NULL);
-        json_str(&j, "a", qs_model_name(m, a));
-        json_str(&j, "b", qs_model_name(m, b));
-        if (cimag(v) == 0) json_num(&j, "value", creal(v));
-        else {
-            json_object(&j, "value");
-            json_num(&j, "re", creal(v));
-            json_num(&j, "im", cimag(v));
-            json_end(&j);
-        }
-        json_end(&j);
-    }
-    json_end(&j);
-    json_end(&j);
+    json_header(&j, "spectrum", argc, argv, m);
+    json_model(&j, m);
     int W = qs_spectrum_points(s);
     json_object(&j, "grid");
     json_num(&j, "omega_min", qs_spectrum_omega(s)[0]);
@@ -365,27 +319,13 @@ static int write_plot(const char *dir, const qs_model *m, int n)
     return run_gnuplot(dir, "spectrum") ? EXIT_OK : EXIT_IO;
 }
 
-#define PROGRESS_AFTER 2.0      /* seconds before the first progress report */
-#define PROGRESS_TTY 0.5        /* seconds between reports on a terminal */
-#define PROGRESS_LOG 30.0       /* seconds between lines when stderr is not a terminal */
-
-static volatile int stop_flag;
-static void on_signal(int sig) { (void)sig; stop_flag = 1; }
-
-typedef struct {
-    double t0, last;
-    int tty, printed;
-} progress_state;
-
 static void progress(void *ctx, int done, int total)
 {
-    progress_state *p = ctx;
-    double now = qs_now_cli(), every = p->tty ? PROGRESS_TTY : PROGRESS_LOG;
-    if (now - p->t0 < PROGRESS_AFTER || now - p->last < every) return;
-    p->last = now;
-    p->printed = 1;
-    fprintf(stderr, "%sspectrum: %d of %d frequencies (%.0f%%), %.0f s%s", p->tty ? "\r" : "", done, total, 100.0 * done / total,
-            now - p->t0, p->tty ? "   " : "\n");
+    cli_progress *p = ctx;
+    double elapsed;
+    if (!cli_progress_due(p, &elapsed)) return;
+    fprintf(stderr, "%sspectrum: %d of %d frequencies (%.0f%%), %.0f s%s", cli_progress_lead(p), done, total, 100.0 * done / total,
+            elapsed, cli_progress_tail(p));
 }
 
 int cmd_spectrum(int argc, char **argv)
@@ -453,21 +393,12 @@ int cmd_spectrum(int argc, char **argv)
     if (qs_analysis_warning(an)[0]) fprintf(stderr, "qsync: warning: %s\n", qs_analysis_warning(an));
     const qs_model *mr = qs_analysis_model(an);
     qs_spectrum *s = NULL;
-    progress_state ps = {.t0 = qs_now_cli(), .tty = isatty(2)};
-    ps.last = ps.t0;
-    so.stop = &stop_flag;
+    cli_progress ps;
+    so.stop = cli_progress_start(&ps);
     so.progress = progress;
     so.progress_ctx = &ps;
-    struct sigaction sa = {0}, old_int, old_term;
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
     status = qs_spectrum_run(mr, qs_analysis_state(an), &so, &s, &err);
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
-    if (ps.printed && ps.tty) fputc('\n', stderr);
-    if (stop_flag) {
+    if (cli_progress_finish(&ps)) {
         fprintf(stderr, "qsync spectrum: interrupted; nothing written\n");
         qs_spectrum_free(&s);
         qs_analysis_free(&an);

@@ -350,30 +350,11 @@ static void print_json(const qs_analysis *an)
             for (size_t r = 0; r < count; r++) json_num(&j, NULL, v[r]);
             json_end(&j);
         }
-        json_num(&j, "omega", o->omega);
-        json_num(&j, "K", o->K);
-        json_num(&j, "gamma_plus", o->gamma_plus);
-        json_num(&j, "gamma_minus", o->gamma_minus);
-        json_num(&j, "sigma_plus", o->sigma_plus);
-        json_num(&j, "sigma_minus", o->sigma_minus);
-        json_num(&j, "n_plus", o->n_plus);
-        json_num(&j, "n_minus", o->n_minus);
+        json_osc_parameters(&j, o, 8);   /* steady --json lists omega .. n_minus */
         json_end(&j);
     }
     json_end(&j);
-    json_array(&j, "couplings");
-    for (int i = 0; i < qs_model_coupling_count(m); i++) {
-        int a, b;
-        double complex c;
-        qs_model_coupling(m, i, &a, &b, &c);
-        json_object(&j, NULL);
-        json_str(&j, "a", qs_model_name(m, a));
-        json_str(&j, "b", qs_model_name(m, b));
-        json_num(&j, "re", creal(c));
-        json_num(&j, "im", cimag(c));
-        json_end(&j);
-    }
-    json_end(&j);
+    json_couplings(&j, m, 1);         /* steady --json: re and im always */
     json_object(&j, "seconds");
     json_num(&j, "assemble", s->time_assemble);
     json_num(&j, "symbolic", s->time_symbolic);

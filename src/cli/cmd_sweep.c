@@ -259,15 +259,6 @@ static void on_block(void *ctx, const qs_sweep_result *r, int n)
     progress(rs, 0);
 }
 
-static void json_complex(json *j, const char *key, double complex v)
-{
-    if (cimag(v) == 0) { json_num(j, key, creal(v)); return; }
-    json_object(j, key);
-    json_num(j, "re", creal(v));
-    json_num(j, "im", cimag(v));
-    json_end(j);
-}
-
 typedef struct {
     const qs_sweep *sweep;
     int n_axes, n_ties;
@@ -281,34 +272,7 @@ typedef struct {
 static void describe(json *j, const description *d)
 {
     const qs_model *m = qs_sweep_model(d->sweep);
-    static const char *const keys[] = {"omega", "K", "gamma_plus", "gamma_minus", "sigma_plus", "sigma_minus",
-                                       "n_plus", "n_minus", "noise", "gamma_T"};
-    json_object(j, "model");
-    json_array(j, "oscillators");
-    for (int o = 0; o < qs_model_size(m); o++) {
-        const qs_osc *x = qs_model_osc(m, o);
-        const double val[] = {x->omega, x->K, x->gamma_plus, x->gamma_minus, x->sigma_plus, x->sigma_minus,
-                              x->n_plus, x->n_minus, x->noise, x->gamma_T};
-        json_object(j, NULL);
-        json_str(j, "name", qs_model_name(m, o));
-        for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) json_num(j, keys[k], val[k]);
-        json_int(j, "levels", x->levels);
-        json_end(j);
-    }
-    json_end(j);
-    json_array(j, "couplings");
-    for (int c = 0; c < qs_model_coupling_count(m); c++) {
-        int a, b;
-        double complex v;
-        qs_model_coupling(m, c, &a, &b, &v);
-        json_object(j, NULL);
-        json_str(j, "a", qs_model_name(m, a));
-        json_str(j, "b", qs_model_name(m, b));
-        json_complex(j, "value", v);
-        json_end(j);
-    }
-    json_end(j);
-    json_end(j);
+    json_model(j, m);
     json_array(j, "axes");
     for (int a = 0; a < d->n_axes; a++) {
         const qs_axis *x = &d->axes[a];
@@ -419,25 +383,14 @@ static unsigned long long signature(const description *d)
 /* sweep.json: the description, with the program version, command line and date. */
 static int write_description(const char *dir, const description *d, const char *command, int argc, char **argv)
 {
-    char path[4200], tmp[4300], date[64];
+    char path[4200], tmp[4300];
     snprintf(path, sizeof path, "%s/sweep.json", dir);
     FILE *fp = out_open(path, tmp, sizeof tmp);
     if (!fp) return EXIT_IO;
-    time_t now = time(NULL);
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", &tm);
     json j;
     json_begin(&j, fp);
     json_object(&j, NULL);
-    json_str(&j, "program", "qsync " QSYNC_VERSION);
-    json_array(&j, "command_line");
-    json_str(&j, NULL, "qsync");
-    json_str(&j, NULL, command);
-    for (int i = 0; i < argc; i++) json_str(&j, NULL, argv[i]);
-    json_end(&j);
-    json_str(&j, "date", date);
-    json_str(&j, "model_file", qs_model_source(qs_sweep_model(d->sweep)) ? qs_model_source(qs_sweep_model(d->sweep)) : "");
+    json_header(&j, command, argc, argv, qs_sweep_model(d->sweep));
     describe(&j, d);
     json_end(&j);
     return out_commit(fp, tmp, path);

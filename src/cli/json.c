@@ -1,5 +1,7 @@
-/* json.c — a small streaming JSON writer for --json output (depth ≤ 30). */
+/* json.c — a small streaming JSON writer for --json output (depth ≤ 30), and the pieces
+ * of it the commands share: the description header and the model. */
 #include <math.h>
+#include <time.h>
 #include "cli.h"
 
 /* The length of the valid UTF-8 sequence at p, or 0 when p starts no valid sequence. */
@@ -97,4 +99,75 @@ void json_str(json *j, const char *key, const char *s)
 {
     sep(j, key);
     write_string(j->fp, s);
+}
+
+void json_complex(json *j, const char *key, double complex v)
+{
+    if (cimag(v) == 0) { json_num(j, key, creal(v)); return; }
+    json_object(j, key);
+    json_num(j, "re", creal(v));
+    json_num(j, "im", cimag(v));
+    json_end(j);
+}
+
+void json_header(json *j, const char *command, int argc, char **argv, const qs_model *m)
+{
+    char date[64];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    json_str(j, "program", "qsync " QSYNC_VERSION);
+    json_array(j, "command_line");
+    json_str(j, NULL, "qsync");
+    json_str(j, NULL, command);
+    for (int i = 0; i < argc; i++) json_str(j, NULL, argv[i]);
+    json_end(j);
+    json_str(j, "date", date);
+    json_str(j, "model_file", qs_model_source(m) ? qs_model_source(m) : "");
+}
+
+void json_osc_parameters(json *j, const qs_osc *x, int count)
+{
+    static const char *const keys[JSON_OSC_PARAMETERS] = {"omega", "K", "gamma_plus", "gamma_minus", "sigma_plus",
+                                                          "sigma_minus", "n_plus", "n_minus", "noise", "gamma_T"};
+    const double val[JSON_OSC_PARAMETERS] = {x->omega, x->K, x->gamma_plus, x->gamma_minus, x->sigma_plus, x->sigma_minus,
+                                             x->n_plus, x->n_minus, x->noise, x->gamma_T};
+    for (int k = 0; k < count && k < JSON_OSC_PARAMETERS; k++) json_num(j, keys[k], val[k]);
+}
+
+void json_couplings(json *j, const qs_model *m, int split)
+{
+    json_array(j, "couplings");
+    for (int c = 0; c < qs_model_coupling_count(m); c++) {
+        int a, b;
+        double complex v;
+        qs_model_coupling(m, c, &a, &b, &v);
+        json_object(j, NULL);
+        json_str(j, "a", qs_model_name(m, a));
+        json_str(j, "b", qs_model_name(m, b));
+        if (split) {
+            json_num(j, "re", creal(v));
+            json_num(j, "im", cimag(v));
+        } else json_complex(j, "value", v);
+        json_end(j);
+    }
+    json_end(j);
+}
+
+void json_model(json *j, const qs_model *m)
+{
+    json_object(j, "model");
+    json_array(j, "oscillators");
+    for (int o = 0; o < qs_model_size(m); o++) {
+        const qs_osc *x = qs_model_osc(m, o);
+        json_object(j, NULL);
+        json_str(j, "name", qs_model_name(m, o));
+        json_osc_parameters(j, x, JSON_OSC_PARAMETERS);
+        json_int(j, "levels", x->levels);
+        json_end(j);
+    }
+    json_end(j);
+    json_couplings(j, m, 0);
+    json_end(j);
 }
