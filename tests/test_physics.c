@@ -455,12 +455,19 @@ static void test_numbers(void)
  * states consistent with one another. */
 static void test_observables(void)
 {
-    int k = qs_observable_count(), which[32], worst_idx = 0;
-    for (int i = 0; i < k; i++) which[i] = i;
+    int k = qs_observable_count(), all = k, which[32], worst_idx = 0;
     for (int i = 0; i < k; i++) worst_idx |= qs_observable_find(qs_observable_get(i)->name) != i;
-    check_true("observables: every name of the table is found at its index", !worst_idx && k >= 12, NULL);
+    /* the observables of the state alone (the dynamical ones, of the model's Liouvillian, below) */
+    int dyn = -1;
+    k = 0;
+    for (int i = 0; i < all; i++) {
+        if (!qs_observable_get(i)->needs_model) which[k++] = i;
+        else if (dyn < 0) dyn = i;
+    }
+    check_true("observables: every name of the table is found at its index; 12 of the state, dynamical ones too",
+               !worst_idx && k == 12 && dyn >= 0, NULL);
     check_true("observables: an unknown name is -1, an index outside the table NULL",
-               qs_observable_find("nope") == -1 && qs_observable_get(k) == NULL && qs_observable_get(-1) == NULL, NULL);
+               qs_observable_find("nope") == -1 && qs_observable_get(all) == NULL && qs_observable_get(-1) == NULL, NULL);
     /* two unequal uncoupled oscillators, and a third coupled to neither */
     qs_model *m = load("[defaults]\nK = 2\n[oscillator a]\nsigma = 0.3\nnbar = 1.5\nlevels = 5\nomega = 1\n"
                        "[oscillator b]\nsigma = 0.6\nnbar = 2.2\nlevels = 7\n[oscillator c]\nsigma = 0.4\nnbar = 1\nlevels = 3\n");
@@ -471,15 +478,40 @@ static void test_observables(void)
                width == 6 + 15 + 27 && qs_observe_width(3, levels, 1, one) == 3, NULL);
     double v[64] = {0};
     qs_error err;
-    int bad[1] = {k};
+    int bad[1] = {all}, dynamical[1] = {dyn};
     check_true("observables: an index outside the table is bad input", r.status != QS_OK ||
                qs_state_observe(qs_steady_state(r.st), 1, bad, v, &err) == QS_EINPUT, NULL);
+    check_true("observables: a dynamical observable is refused by qs_state_observe (the model is needed)", r.status == QS_OK &&
+               qs_state_observe(qs_steady_state(r.st), 1, dynamical, v, &err) == QS_EINPUT, NULL);
+    if (r.status == QS_OK) {          /* qs_observe: every observable; the state's with qs_state_observe's bits */
+        int every[32];
+        for (int i = 0; i < all; i++) every[i] = i;
+        size_t w_all = qs_observe_width(3, levels, all, every), w_state = qs_observe_width(3, levels, k, which);
+        double *va = calloc(w_all, sizeof *va), *vs = calloc(w_state, sizeof *vs);
+        int ok = va && vs && qs_observe(m, qs_steady_state(r.st), all, every, va, &err) == QS_OK &&
+                 qs_state_observe(qs_steady_state(r.st), k, which, vs, &err) == QS_OK;
+        size_t at_all = 0, at_state = 0;
+        for (int i = 0; ok && i < all; i++) {
+            size_t w = qs_observe_width(3, levels, 1, &every[i]);
+            if (!qs_observable_get(i)->needs_model) {
+                ok = memcmp(va + at_all, vs + at_state, w * sizeof *va) == 0;
+                at_state += w;
+            } else {
+                for (size_t e = 0; e < w; e++) ok = ok && isfinite(va[at_all + e]);
+            }
+            at_all += w;
+        }
+        check_true("observables: qs_observe gives every observable, finite, the state's with the bits of qs_state_observe", ok,
+                   ok ? NULL : err.message);
+        free(va);
+        free(vs);
+    }
     if (r.status == QS_OK && qs_state_observe(qs_steady_state(r.st), k, which, v, &err) == QS_OK) {
         const qs_state *s = qs_steady_state(r.st);
         double worst_zero = 0, worst_pop = 0, worst_mean = 0;
         int at = 0, compared = 0, npop = 0;
         for (int i = 0; i < k; i++) {
-            const qs_observable *o = qs_observable_get(i);
+            const qs_observable *o = qs_observable_get(which[i]);
             if (o->kind == QS_OBS_OSCILLATOR) {
                 for (int j = 0; j < 3; j++) {
                     double p[16], mean = 0, var = 0;
@@ -554,20 +586,34 @@ static void test_analysis(void)
     int st = qs_analysis_run(m, &o, &an, &err);
     solved r = solve(m, 0);
     int k = qs_observable_count(), which[32], levels[3] = {6, 6, 6};
+    int state_which[32], ks = 0;
     for (int i = 0; i < k; i++) which[i] = i;
+    for (int i = 0; i < k; i++)
+        if (!qs_observable_get(i)->needs_model) state_which[ks++] = i;
     size_t width = qs_observe_width(3, levels, k, which), count = 0;
     double v[256];
     int same = 0;
     if (check_setup("analysis runs", st >= 0, st < 0 ? err.message : NULL) && r.status == QS_OK &&
-        qs_state_observe(qs_steady_state(r.st), k, which, v, &err) == QS_OK) {
+        qs_state_observe(qs_steady_state(r.st), ks, state_which, v, &err) == QS_OK) {
         const double *a = qs_analysis_values(an, &count);
-        size_t nS;
+        size_t nS, at = 0, at_state = 0;
         const double *S = qs_analysis_observable(an, "S", &nS);
-        same = count == width && memcmp(a, v, width * sizeof *v) == 0 && nS == 3 &&
+        same = count == width;
+        for (int i = 0; same && i < k; i++) {      /* the dynamical ones are not asked: NaN */
+            size_t w = qs_observe_width(3, levels, 1, &which[i]);
+            if (qs_observable_get(i)->needs_model) {
+                for (size_t e = 0; e < w; e++) same = same && isnan(a[at + e]);
+            } else {
+                same = memcmp(a + at, v + at_state, w * sizeof *v) == 0;
+                at_state += w;
+            }
+            at += w;
+        }
+        same = same && nS == 3 &&
                S == a + qs_observe_width(3, levels, qs_observable_find("S"), which) && qs_analysis_truncation(an) != NULL &&
                qs_analysis_observable(an, "nope", &nS) == NULL && nS == 0;
     }
-    check_true("analysis: every observable bit-identical to a plain solve's qs_state_observe; lookup by name", same, NULL);
+    check_true("analysis: every observable of the state bit-identical to a plain solve's qs_state_observe, the dynamical ones (not asked) NaN; lookup by name", same, NULL);
     qs_analysis_free(&an);
     check_true("analysis: handle freed and cleared", an == NULL, NULL);
     qs_steady_free(&r.st);
