@@ -37,6 +37,13 @@ from qutip_peer import build             # noqa: E402
 from plot_legend import check_pair       # noqa: E402
 
 QSYNC, LIB, MODELS = sys.argv[1], sys.argv[2], sys.argv[3]
+# In the sanitizer build this interpreter is started with AddressSanitizer's run-time preloaded, so
+# that the instrumented library can be loaded by ctypes, and with leak detection off, since the
+# interpreter's own allocations at exit are not the library's. The commands run below get neither:
+# they are instrumented programs of their own and are checked for leaks as usual.
+if os.environ.pop("QSYNC_TEST_PRELOADED_ASAN", None):
+    os.environ.pop("LD_PRELOAD", None)
+    os.environ.pop("ASAN_OPTIONS", None)
 PEER_TOL = 1e-6
 EXACT_TOL = 1e-10
 LINES_TOL = 1e-8
