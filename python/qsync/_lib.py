@@ -58,7 +58,10 @@ class SteadyStats(ctypes.Structure):
                 ("residual", ctypes.c_double), ("trace_error", ctypes.c_double),
                 ("hermiticity_error", ctypes.c_double), ("off_sector", ctypes.c_double),
                 ("time_assemble", ctypes.c_double), ("time_symbolic", ctypes.c_double),
-                ("time_numeric", ctypes.c_double), ("time_solve", ctypes.c_double)]
+                ("time_numeric", ctypes.c_double), ("time_solve", ctypes.c_double),
+                ("predicted_lu_seconds", ctypes.c_double), ("predicted_iteration_seconds", ctypes.c_double),
+                ("predicted_seconds", ctypes.c_double), ("predicted_memory", ctypes.c_double),
+                ("trial_iterations", ctypes.c_int)]
 
 
 class ClassicalOptions(ctypes.Structure):
