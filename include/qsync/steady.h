@@ -96,7 +96,7 @@ typedef struct {
     double lu_nnz;                /* non-zeros of L+U */
     double memory_planned;        /* bytes estimated before factorising */
     int solver;                   /* QS_SOLVER_DIRECT or QS_SOLVER_ITERATIVE: the solver used */
-    char solver_reason[160];      /* why (auto) */
+    char solver_reason[256];      /* why (auto) */
     int iterations;               /* iterative: GMRES iterations of the last solve */
     double lu_flops;              /* UMFPACK's flop estimate for the LU (0 if not planned) */
     int lu;                       /* QS_LU_KLU or QS_LU_UMFPACK: the LU actually used */

@@ -44,11 +44,10 @@ struct qs_steady {
     double Dd, sector_d;         /* sizes the plan was made for */
     double lu_bytes;             /* the LU's plan: pattern and factor */
     double resident_start;       /* resident bytes of the process when planning began */
-    double resident_pattern;     /* ... when the LU's pattern had been built */
     double factor_bytes;         /* predicted resident bytes of the LU's factorisation */
     double complex *guess;       /* [sector] the iterate a GMRES cycle starts from */
     int *caller_perms;           /* a copy of options.perms, for an LU planned after create */
-    char why_base[120];          /* the reason before the trial's outcome */
+    char why_base[256];          /* the reason before the trial's outcome */
     qs_steady_stats stats;
 };
 
@@ -82,6 +81,9 @@ static double mib(double bytes) { return bytes / 1048576.0; }
 #define SECONDS_PER_KLU_ENTRY 1e-7 /* KLU: per entry of AMD's estimate of L + U */
 #define SECONDS_PER_PLAN_ENTRY 1e-6 /* the LU's plan (pattern and analysis), per unknown and entry
                                         of a row of the operator at most */
+#define FACTOR_RESIDENT 0.45     /* share of the factor's estimate (UMFPACK's numeric size; 16 bytes per
+                                    entry of AMD's fill for KLU) that a factorisation makes resident */
+#define LIBRARY_RESIDENT 3e6      /* what the libraries and the measurements map after planning */
 #define SECONDS_PER_LU 2e-4      /* a factorisation's fixed cost */
 #define SECONDS_PER_OP_ENTRY 1.6e-8 /* GMRES: one entry of the sector operator, per product */
 #define SECONDS_PER_LOCAL 4e-9 /* GMRES: per unknown and level of each oscillator (preconditioner) */
@@ -226,7 +228,6 @@ static int plan_direct(qs_steady *st, const qs_model *model, double Dd, double s
     st->y = malloc(slots * sizeof *st->y);
     if (!st->x || !st->xs || !st->row_abs || !st->z || !st->y) return qs_error_set(err, QS_ENOMEM, "out of memory");
     st->stats.time_assemble = qs_now() - t0;
-    st->resident_pattern = qs_memory_resident();
 
     t0 = qs_now();
     int64_t nn = (int64_t)system;
@@ -303,6 +304,23 @@ static int plan_iterative(qs_steady *st, const qs_model *model, double Dd, doubl
     return QS_OK;
 }
 
+/* Resident bytes of the LU's plan once filled and solved, from the sizes of the pattern made
+ * (slots, orbits, complex and real entries) and the factor's estimate: every array of
+ * liouvillian.c and of this plan, and the basis. */
+static double lu_resident_bytes(const qs_steady *st)
+{
+    const qs_liouvillian *L = st->L;
+    double slots = (double)L->n_slots, n = (double)L->n, emitted = (double)L->emit_ptr[L->n];
+    double pattern = slots * (8 + 1 + 8 + 8 + 1 + 8 + 8 + 8 + 16 + 16)   /* orbit_of, sign, orbit_slots, transpose, upper,
+                                                                              cptr; xs, row_abs, z, y */
+                   + n * (8 + 8 + 8 + 8)                                 /* Ap, emit_ptr, orbit_ptr, x */
+                   + (double)L->n_cplx * (8 + 4 + 8 + 16)               /* crow, cpar, ccoef, cval */
+                   + (double)L->nnz * (8 + 8) + emitted * (4 + 8)        /* Ai, Ax; emit_pos, emit_src */
+                   + st->Dd * (8 + 2.0 * st->n_osc + 28)                 /* diag_index; the basis */
+                   + 16 * st->sector_d;                                  /* the state */
+    return pattern + FACTOR_RESIDENT * st->factor_bytes;
+}
+
 /* Bytes of the GMRES plan as made (0 without one). */
 static double iterative_bytes(const qs_steady *st)
 {
@@ -325,11 +343,11 @@ static void describe(qs_steady *st)
     double lu_total = st->L ? st->lu_bytes : 0.0, gm = iterative_bytes(st);
     double with_pattern = gm + (st->L ? st->memory_base : 0.0);
     st->stats.memory_planned = lu_total > with_pattern ? lu_total : with_pattern;
-    /* the peak resident set: what the process held before planning, the pattern, and half of
-     * UMFPACK's estimate of its factor (an upper bound: it makes about half, bench/scaling) */
-    double lu_peak = st->L ? (st->resident_pattern > st->resident_start ? st->resident_pattern : st->resident_start) +
-                             0.5 * st->factor_bytes : 0.0;
-    double gm_peak = st->krylov || st->trial ? st->resident_start + (st->L ? st->memory_base : 0.0) + gm : 0.0;
+    /* the peak resident set: what the process held before planning, and the larger of the two
+     * plans (GMRES's beside the LU's pattern while auto tries it) */
+    double lu_peak = st->L ? st->resident_start + LIBRARY_RESIDENT + lu_resident_bytes(st) : 0.0;
+    double gm_peak = st->krylov || st->trial ? st->resident_start + LIBRARY_RESIDENT + (st->L ? lu_resident_bytes(st) - FACTOR_RESIDENT *
+                                                                                        st->factor_bytes : 0.0) + gm : 0.0;
     st->stats.predicted_memory = lu_peak > gm_peak ? lu_peak : gm_peak;
 }
 
@@ -432,7 +450,7 @@ int qs_steady_create(const qs_model *model, const qs_steady_options *options,
             if (err) err->message[0] = '\0';
             status = plan_iterative(st, model, Dd, sector_d, 0, err);
         } else if (status == QS_OK && gmres_setup_seconds(model, sector_d) + QS_AUTO_MIN_ITERATIONS * it_s > QS_AUTO_TRIAL_SHARE * lu_s) {
-            snprintf(why, why_len, "auto: the LU (predicted %.2g s) costs less than %d GMRES iterations", lu_s, QS_AUTO_MIN_ITERATIONS);
+            snprintf(why, why_len, "auto: the LU, cheaper than %d GMRES iterations", QS_AUTO_MIN_ITERATIONS);
         } else if (status == QS_OK) {
             st->trial = 1;
             snprintf(why, why_len, "auto: GMRES first (the LU: predicted %.2g s)", lu_s);
@@ -678,7 +696,7 @@ static int solve_trial(qs_steady *st, const qs_model *model, qs_error *err)
     st->stats.trial_iterations = 0;
     if (ok) {
         st->stats.predicted_seconds = spent;
-        snprintf(why, why_len, "%s: converged in %d iterations", st->why_base, total);
+        snprintf(why, why_len, "%.200s: converged in %d iterations", st->why_base, total);
         return status;
     }
     qs_error gm_err;
