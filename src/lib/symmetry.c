@@ -238,3 +238,87 @@ int qs_model_has_symmetry(const qs_model *m, const int *perm)
     free(C);
     return ok;
 }
+
+/* Orbits of the sector elements (s, t) under (s, t) → (πs, πt). The representative of an
+ * orbit is its smallest element; orbits are numbered in the order of their representatives.
+ * Three passes over the sector, each parallel over the kets s: every element's smallest
+ * image (kept in orbit_of for now), the representatives (elements that are their own
+ * smallest image) in ascending order, then each element's orbit by bisection among them. */
+static inline size_t image_index(const qs_basis *b, const size_t *img, size_t s, size_t t)
+{
+    int N = b->total[s];
+    return b->block_offset[N] + b->pos[img[s]] * b->block_size[N] + b->pos[img[t]];
+}
+
+int qs_sector_orbits(const qs_basis *b, const int *perms, int count, uint32_t **orbit_of_out, uint32_t **rep_out,
+                     size_t *n_orbits, int threads)
+{
+    size_t D = b->dim, ns = b->sector_dim;
+    *orbit_of_out = *rep_out = NULL;
+    *n_orbits = 0;
+    if (ns >= UINT32_MAX) return QS_ETOOBIG;
+    size_t *image = malloc((size_t)count * D * sizeof *image);
+    size_t *row_count = malloc((D + 1) * sizeof *row_count);  /* per ket in sector order: its representatives */
+    size_t *order = malloc(D * sizeof *order);                 /* the kets in sector order */
+    uint32_t *orbit_of = malloc((ns ? ns : 1) * sizeof *orbit_of);
+    if (!image || !row_count || !order || !orbit_of) {
+        free(image); free(row_count); free(order); free(orbit_of);
+        return QS_ENOMEM;
+    }
+    for (int g = 0; g < count; g++)
+        for (size_t s = 0; s < D; s++) {
+            size_t t = 0;
+            for (int j = 0; j < b->n; j++) t += (size_t)qs_basis_occ(b, s, j) * b->stride[perms[(size_t)g * b->n + j]];
+            image[(size_t)g * D + s] = t;
+        }
+    size_t at = 0;
+    for (int N = 0; N <= b->max_total; N++)
+        for (size_t i = 0; i < b->block_size[N]; i++) order[at++] = b->block_states[N][i];
+    /* the smallest image of every element, and the representatives of each ket's row */
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 16)
+    for (size_t r = 0; r < D; r++) {
+        size_t s = order[r], reps = 0;
+        int N = b->total[s];
+        size_t d = b->block_size[N], base = b->block_offset[N] + b->pos[s] * d;
+        for (size_t c = 0; c < d; c++) {
+            size_t t = b->block_states[N][c], e = base + c, least = e;
+            for (int g = 0; g < count; g++) {
+                size_t y = image_index(b, image + (size_t)g * D, s, t);
+                if (y < least) least = y;
+            }
+            orbit_of[e] = (uint32_t)least;
+            reps += least == e;
+        }
+        row_count[r + 1] = reps;
+    }
+    row_count[0] = 0;
+    for (size_t r = 0; r < D; r++) row_count[r + 1] += row_count[r];
+    size_t n = row_count[D];
+    uint32_t *rep = malloc((n ? n : 1) * sizeof *rep);
+    if (!rep) { free(image); free(row_count); free(order); free(orbit_of); return QS_ENOMEM; }
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 16)
+    for (size_t r = 0; r < D; r++) {
+        size_t s = order[r], k = row_count[r];
+        int N = b->total[s];
+        size_t d = b->block_size[N], base = b->block_offset[N] + b->pos[s] * d;
+        for (size_t c = 0; c < d; c++)
+            if (orbit_of[base + c] == base + c) rep[k++] = (uint32_t)(base + c);
+    }
+#pragma omp parallel for num_threads(threads) schedule(static, 65536)
+    for (size_t e = 0; e < ns; e++) {
+        uint32_t least = orbit_of[e];
+        size_t lo = 0, hi = n - 1;                  /* rep[lo] ≤ least ≤ rep[hi] */
+        while (lo < hi) {
+            size_t mid = (lo + hi + 1) / 2;
+            if (rep[mid] <= least) lo = mid; else hi = mid - 1;
+        }
+        orbit_of[e] = (uint32_t)lo;
+    }
+    free(image);
+    free(row_count);
+    free(order);
+    *orbit_of_out = orbit_of;
+    *rep_out = rep;
+    *n_orbits = n;
+    return QS_OK;
+}
