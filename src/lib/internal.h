@@ -307,10 +307,10 @@ int qs_symmetry_labels_group(const qs_symmetry_labels *l, int **perms, int *coun
 void qs_symmetry_labels_free(qs_symmetry_labels **l);
 /* Orbits of the sector elements of `basis` under (s, t) → (πs, πt) for the count
  * permutations `perms` (a group, count × n): *orbit_of [sector_dim] each element's orbit,
- * *rep [*n_orbits] each orbit's smallest element, ascending; on `threads` OpenMP threads.
- * QS_OK, QS_ENOMEM or QS_ETOOBIG (a sector beyond 32-bit indices). */
+ * *rep [*n_orbits] each orbit's smallest element, ascending. QS_OK, QS_ENOMEM or
+ * QS_ETOOBIG (a sector beyond 32-bit indices). */
 int qs_sector_orbits(const qs_basis *basis, const int *perms, int count, uint32_t **orbit_of, uint32_t **rep,
-                     size_t *n_orbits, int threads);
+                     size_t *n_orbits);
 /* Whether `perm` leaves the model unchanged. */
 int qs_model_has_symmetry(const qs_model *m, const int *perm);
 

@@ -17,6 +17,17 @@
  * keeps GMRES's residual the true residual of L; each restart recomputes it from scratch.
  * Orthogonalisation is classical Gram–Schmidt applied twice (stable in practice), written
  * as blocked OpenMP loops: BLAS's own threads would compete with OpenMP's for the cores.
+ *
+ * Symmetry: permutations π of identical oscillators that leave the model unchanged commute
+ * with L and with L0, so the unique steady state and every vector GMRES builds from ρ0 are
+ * invariant: ρ_(πs,πt) = ρ_st. GMRES then runs on one complex unknown per orbit of sector
+ * elements (the operator's rows at the orbits' representatives, columns summed per orbit:
+ * qs_sector_op). The preconditioner is applied on the whole sector: the orbit values are
+ * spread to every element (into the caller's state array, unused until the end), the local
+ * products act fiber by fiber, and the representatives' values are read back; 1/λ and ρ0 are
+ * invariant and kept per orbit. The fibers' indices are computed on the way, not stored. At
+ * convergence the state is spread to the whole sector and its residual is that of the whole
+ * sector's L, computed row by row without storing it.
  */
 #include <lapacke.h>
 #include <math.h>
@@ -284,25 +295,27 @@ static void apply_local(const qs_krylov *k, double *const *M, double complex *x)
 #pragma omp parallel num_threads(k->threads_full)
         {
             double complex *tmp = k->local + (size_t)omp_get_thread_num() * (size_t)k->Lmax;
-            size_t *row = k->rows + (size_t)omp_get_thread_num() * 2 * (size_t)k->Lmax, *size = row + L;
+            size_t *row = k->rows + (size_t)omp_get_thread_num() * 2 * (size_t)k->Lmax, *idx = row + L;
 #pragma omp for schedule(dynamic, 16)
             for (size_t s = 0; s < b->dim; s++) {
                 if (qs_basis_occ(b, s, j) != 0) continue;
                 int N = b->total[s];
-                for (size_t q = 0; q < L; q++) {          /* the row of s + q e_j: offset + pos·size */
-                    size_t sq = s + q * stride;
-                    size[q] = b->block_size[N + q];
-                    row[q] = b->block_offset[N + q] + b->pos[sq] * size[q];
-                }
+                for (size_t q = 0; q < L; q++)            /* the row of s + q e_j: offset + pos·size */
+                    row[q] = b->block_offset[N + q] + b->pos[s + q * stride] * b->block_size[N + q];
                 for (size_t c = 0; c < b->block_size[N]; c++) {
                     size_t t = b->block_states[N][c];
                     if (qs_basis_occ(b, t, j) != 0) continue;
+                    for (size_t q = 0; q < L; q++) idx[q] = row[q] + b->pos[t + q * stride];
                     for (size_t r = 0; r < L; r++) {
-                        double complex sum = 0.0;
-                        for (size_t cc = 0; cc < L; cc++) sum += mj[r * L + cc] * x[row[cc] + b->pos[t + cc * stride]];
-                        tmp[r] = sum;
+                        double re = 0.0, im = 0.0;
+                        for (size_t q = 0; q < L; q++) {
+                            const double *xv = (const double *)(x + idx[q]);
+                            re += mj[r * L + q] * xv[0];
+                            im += mj[r * L + q] * xv[1];
+                        }
+                        tmp[r] = CMPLX(re, im);
                     }
-                    for (size_t r = 0; r < L; r++) x[row[r] + b->pos[t + r * stride]] = tmp[r];
+                    for (size_t r = 0; r < L; r++) x[idx[r]] = tmp[r];
                 }
             }
         }

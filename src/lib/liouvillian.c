@@ -735,6 +735,40 @@ void qs_sector_op_free(qs_sector_op **A)
 
 enum { PASS_COUNT, PASS_PATTERN, PASS_VALUES };
 
+/* One row's emission, per thread; allocated before the parallel regions (a worker thread's
+ * own malloc would map a heap arena of 64 MiB, which an address-space limit may not allow). */
+typedef struct {
+    size_t *cs, *ct;
+    uint32_t *key;
+    int32_t *par;
+    double *coef;
+    double complex *v;
+} row_buf;
+
+static row_buf *row_bufs(int threads, size_t per)
+{
+    row_buf *rb = calloc((size_t)threads, sizeof *rb);
+    char *mem = malloc((size_t)threads * per * (2 * sizeof(size_t) + sizeof(uint32_t) + sizeof(int32_t) + sizeof(double) +
+                                                sizeof(double complex)));
+    if (!rb || !mem) { free(rb); free(mem); return NULL; }
+    for (int i = 0; i < threads; i++) {                 /* widest first: every part stays aligned */
+        char *at = mem + (size_t)i * per * (2 * sizeof(size_t) + sizeof(uint32_t) + sizeof(int32_t) + sizeof(double) + sizeof(double complex));
+        rb[i].v = (double complex *)at;                 at += per * sizeof(double complex);
+        rb[i].cs = (size_t *)at;                        at += per * sizeof(size_t);
+        rb[i].ct = (size_t *)at;                        at += per * sizeof(size_t);
+        rb[i].coef = (double *)at;                      at += per * sizeof(double);
+        rb[i].key = (uint32_t *)at;                     at += per * sizeof(uint32_t);
+        rb[i].par = (int32_t *)at;
+    }
+    return rb;
+}
+
+static void row_bufs_free(row_buf *rb)
+{
+    if (rb) free(rb[0].v);
+    free(rb);
+}
+
 /* One pass over the rows: count each row's entries (into rowptr[row + 1]), write the
  * columns, or write the values and return ‖L‖∞ (the full L's row sums, before entries of
  * one orbit are added up). */
@@ -742,19 +776,20 @@ static double sector_rows(qs_sector_op *A, int pass)
 {
     const qs_basis *b = A->basis;
     size_t per = per_complex(b, A->gen);
-    int threads = A->sector >= QS_KRYLOV_PARALLEL_MIN ? omp_get_max_threads() : 1, failed = 0;
+    int threads = A->sector >= QS_KRYLOV_PARALLEL_MIN ? omp_get_max_threads() : 1;
     double norm = 0.0;
-#pragma omp parallel num_threads(threads) reduction(max : norm) reduction(| : failed)
+    row_buf *rb = row_bufs(threads, per);
+    if (!rb) return -1.0;
+#pragma omp parallel num_threads(threads) reduction(max : norm)
     {
-        size_t *cs = malloc(per * sizeof *cs), *ct = malloc(per * sizeof *ct);
-        uint32_t *key = malloc(per * sizeof *key);
-        int32_t *par = malloc(per * sizeof *par);
-        double *coef = malloc(per * sizeof *coef);
-        double complex *v = malloc(per * sizeof *v);
-        failed = !cs || !ct || !key || !par || !coef || !v;
+        row_buf *my = rb + omp_get_thread_num();
+        size_t *cs = my->cs, *ct = my->ct;
+        uint32_t *key = my->key;
+        int32_t *par = my->par;
+        double *coef = my->coef;
+        double complex *v = my->v;
 #pragma omp for schedule(dynamic, 16)
         for (size_t s = 0; s < b->dim; s++) {
-            if (failed) continue;
             int N = b->total[s];
             size_t d = b->block_size[N], base = b->block_offset[N] + b->pos[s] * d;
             for (size_t c = 0; c < d; c++) {
@@ -793,14 +828,9 @@ static double sector_rows(qs_sector_op *A, int pass)
                 if (pass == PASS_COUNT) A->rowptr[row + 1] = u + 1;
             }
         }
-        free(cs);
-        free(ct);
-        free(key);
-        free(par);
-        free(coef);
-        free(v);
     }
-    return failed ? -1.0 : norm;
+    row_bufs_free(rb);
+    return norm;
 }
 
 int qs_sector_op_create_group(const qs_basis *b, const qs_model *m, const int *perms, int n_perms, double memory_limit,
@@ -813,9 +843,8 @@ int qs_sector_op_create_group(const qs_basis *b, const qs_model *m, const int *p
     A->basis = b;
     A->sector = A->n = b->sector_dim;
     A->order = 1;
-    int threads = A->sector >= QS_KRYLOV_PARALLEL_MIN ? omp_get_max_threads() : 1;
     if (n_perms > 1) {
-        int status = qs_sector_orbits(b, perms, n_perms, &A->orbit_of, &A->rep, &A->n, threads);
+        int status = qs_sector_orbits(b, perms, n_perms, &A->orbit_of, &A->rep, &A->n);
         if (status != QS_OK) {
             qs_sector_op_free(&A);
             return qs_error_set(err, status, "out of memory for the symmetry orbits of the sector");
@@ -879,16 +908,16 @@ double qs_sector_op_full_residual(const qs_sector_op *A, const double complex *x
     const qs_basis *b = A->basis;
     size_t per = per_complex(b, A->gen);
     double ymax = 0.0, norm = 0.0, xmax = 0.0;
-    int failed = 0;
-#pragma omp parallel num_threads(threads) reduction(max : ymax, norm, xmax) reduction(| : failed)
+    row_buf *rb = row_bufs(threads, per);
+    if (!rb) return NAN;
+#pragma omp parallel num_threads(threads) reduction(max : ymax, norm, xmax)
     {
-        size_t *cs = malloc(per * sizeof *cs), *ct = malloc(per * sizeof *ct);
-        int32_t *par = malloc(per * sizeof *par);
-        double *coef = malloc(per * sizeof *coef);
-        failed = !cs || !ct || !par || !coef;
+        row_buf *my = rb + omp_get_thread_num();
+        size_t *cs = my->cs, *ct = my->ct;
+        int32_t *par = my->par;
+        double *coef = my->coef;
 #pragma omp for schedule(dynamic, 16)
         for (size_t s = 0; s < b->dim; s++) {
-            if (failed) continue;
             int N = b->total[s];
             size_t d = b->block_size[N], base = b->block_offset[N] + b->pos[s] * d;
             for (size_t c = 0; c < d; c++) {
@@ -907,12 +936,9 @@ double qs_sector_op_full_residual(const qs_sector_op *A, const double complex *x
                 if (!(xm <= xmax)) xmax = isnan(xm) ? INFINITY : xm;
             }
         }
-        free(cs);
-        free(ct);
-        free(par);
-        free(coef);
     }
-    return failed ? NAN : ymax / (norm * xmax);
+    row_bufs_free(rb);
+    return ymax / (norm * xmax);
 }
 
 /* ---- the complex L on any excitation-difference sector k, column-compressed ----

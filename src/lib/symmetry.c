@@ -239,86 +239,136 @@ int qs_model_has_symmetry(const qs_model *m, const int *perm)
     return ok;
 }
 
-/* Orbits of the sector elements (s, t) under (s, t) → (πs, πt). The representative of an
- * orbit is its smallest element; orbits are numbered in the order of their representatives.
- * Three passes over the sector, each parallel over the kets s: every element's smallest
- * image (kept in orbit_of for now), the representatives (elements that are their own
- * smallest image) in ascending order, then each element's orbit by bisection among them. */
-static inline size_t image_index(const qs_basis *b, const size_t *img, size_t s, size_t t)
+/* Orbits of the sector elements (s, t) under (s, t) → (πs, πt). A group of up to
+ * QS_SYMMETRY_MAX_ORDER permutations has a generating set of at most log2 of its order
+ * (each generator taken at least doubles the subgroup generated so far), so the orbits are
+ * found by closure under the generators alone: one pass over the sector in ascending order,
+ * each element not yet in an orbit starting a new one (its smallest element, the
+ * representative), the orbit filled from it by a depth-first search. Cost: sector ×
+ * generators image look-ups, whatever the order of the group. */
+
+/* Index in `sorted` (count permutations of n, in memcmp order) of permutation p, or −1. */
+static int find_perm(const int *sorted, int count, int n, const int *p)
 {
-    int N = b->total[s];
-    return b->block_offset[N] + b->pos[img[s]] * b->block_size[N] + b->pos[img[t]];
+    int lo = 0, hi = count - 1;
+    while (lo <= hi) {
+        int mid = lo + (hi - lo) / 2, c = memcmp(sorted + (size_t)mid * n, p, (size_t)n * sizeof *p);
+        if (c == 0) return mid;
+        if (c < 0) lo = mid + 1; else hi = mid - 1;
+    }
+    return -1;
+}
+
+/* Generators of the group `perms` (count × n), indices into perms, into gens; their number. */
+static int group_generators(const int *perms, int count, int n, int *gens, int *sorted_at, int *in, int *queue, int *tmp,
+                            int *sorted)
+{
+    /* the permutations sorted, to find a product's index by bisection */
+    for (int g = 0; g < count; g++) sorted_at[g] = g;
+    /* sort indices by their permutation (insertion: linear for the lexicographic lists of
+     * qs_model_symmetries, at most QS_SYMMETRY_MAX_ORDER² / 4 steps otherwise, done once) */
+    for (int i = 1; i < count; i++) {
+        int v = sorted_at[i], j = i;
+        for (; j > 0 && memcmp(perms + (size_t)sorted_at[j - 1] * n, perms + (size_t)v * n, (size_t)n * sizeof(int)) > 0; j--)
+            sorted_at[j] = sorted_at[j - 1];
+        sorted_at[j] = v;
+    }
+    for (int i = 0; i < count; i++) memcpy(sorted + (size_t)i * n, perms + (size_t)sorted_at[i] * n, (size_t)n * sizeof(int));
+    int n_gens = 0, size = 0;
+    memset(in, 0, (size_t)count * sizeof *in);
+    for (int g = 0; g < count; g++) {                /* the identity: the empty product */
+        int id = 1;
+        for (int j = 0; j < n && id; j++) id = perms[(size_t)g * n + j] == j;
+        if (id) { in[g] = 1; queue[size++] = g; break; }
+    }
+    for (int g = 0; g < count; g++) {
+        if (in[g]) continue;
+        gens[n_gens++] = g;
+        /* closure: every element times every generator, until nothing new */
+        for (int q = 0; q < size; q++) {
+            for (int k = 0; k < n_gens; k++) {
+                const int *h = perms + (size_t)queue[q] * n, *x = perms + (size_t)gens[k] * n;
+                for (int j = 0; j < n; j++) tmp[j] = x[h[j]];
+                int hit = find_perm(sorted, count, n, tmp);
+                if (hit < 0) continue;               /* not a group: keep what is closed */
+                int idx = sorted_at[hit];
+                if (!in[idx]) { in[idx] = 1; queue[size++] = idx; }
+            }
+        }
+        if (!in[g]) { in[g] = 1; queue[size++] = g; }
+    }
+    return n_gens;
 }
 
 int qs_sector_orbits(const qs_basis *b, const int *perms, int count, uint32_t **orbit_of_out, uint32_t **rep_out,
-                     size_t *n_orbits, int threads)
+                     size_t *n_orbits)
 {
     size_t D = b->dim, ns = b->sector_dim;
+    int n = b->n;
     *orbit_of_out = *rep_out = NULL;
     *n_orbits = 0;
     if (ns >= UINT32_MAX) return QS_ETOOBIG;
-    size_t *image = malloc((size_t)count * D * sizeof *image);
-    size_t *row_count = malloc((D + 1) * sizeof *row_count);  /* per ket in sector order: its representatives */
-    size_t *order = malloc(D * sizeof *order);                 /* the kets in sector order */
+    int *work = malloc(((size_t)count * (5 + (size_t)n) + (size_t)n + 1) * sizeof *work);
     uint32_t *orbit_of = malloc((ns ? ns : 1) * sizeof *orbit_of);
-    if (!image || !row_count || !order || !orbit_of) {
-        free(image); free(row_count); free(order); free(orbit_of);
+    size_t cap = ns / (count > 0 ? (size_t)count : 1) + 16, n_orb = 0;
+    uint32_t *rep = malloc(cap * sizeof *rep);
+    size_t *image = NULL, *stack = malloc(2 * ((size_t)count + 1) * sizeof *stack);
+    int n_gens = 0;
+    if (work && orbit_of && rep && stack) {
+        int *gens = work, *sorted_at = gens + count, *in = sorted_at + count, *queue = in + count, *sorted = queue + count,
+            *tmp = sorted + (size_t)count * n;
+        n_gens = group_generators(perms, count, n, gens, sorted_at, in, queue, tmp, sorted);
+        image = malloc(((size_t)n_gens * D + 1) * sizeof *image);
+        for (int k = 0; image && k < n_gens; k++)
+            for (size_t s = 0; s < D; s++) {
+                size_t t = 0;
+                for (int j = 0; j < n; j++) t += (size_t)qs_basis_occ(b, s, j) * b->stride[perms[(size_t)gens[k] * n + j]];
+                image[(size_t)k * D + s] = t;
+            }
+    }
+    if (!work || !orbit_of || !rep || !stack || !image) {
+        free(work); free(orbit_of); free(rep); free(stack); free(image);
         return QS_ENOMEM;
     }
-    for (int g = 0; g < count; g++)
-        for (size_t s = 0; s < D; s++) {
-            size_t t = 0;
-            for (int j = 0; j < b->n; j++) t += (size_t)qs_basis_occ(b, s, j) * b->stride[perms[(size_t)g * b->n + j]];
-            image[(size_t)g * D + s] = t;
-        }
-    size_t at = 0;
-    for (int N = 0; N <= b->max_total; N++)
-        for (size_t i = 0; i < b->block_size[N]; i++) order[at++] = b->block_states[N][i];
-    /* the smallest image of every element, and the representatives of each ket's row */
-#pragma omp parallel for num_threads(threads) schedule(dynamic, 16)
-    for (size_t r = 0; r < D; r++) {
-        size_t s = order[r], reps = 0;
-        int N = b->total[s];
-        size_t d = b->block_size[N], base = b->block_offset[N] + b->pos[s] * d;
-        for (size_t c = 0; c < d; c++) {
-            size_t t = b->block_states[N][c], e = base + c, least = e;
-            for (int g = 0; g < count; g++) {
-                size_t y = image_index(b, image + (size_t)g * D, s, t);
-                if (y < least) least = y;
+    free(work);
+    for (size_t e = 0; e < ns; e++) orbit_of[e] = UINT32_MAX;
+    size_t e = 0;
+    for (int N = 0; N <= b->max_total; N++) {
+        size_t d = b->block_size[N];
+        for (size_t i = 0; i < d; i++)
+            for (size_t c = 0; c < d; c++, e++) {
+                if (orbit_of[e] != UINT32_MAX) continue;
+                if (n_orb == cap) {
+                    uint32_t *more = realloc(rep, 2 * cap * sizeof *rep);
+                    if (!more) { free(orbit_of); free(rep); free(stack); free(image); return QS_ENOMEM; }
+                    rep = more;
+                    cap *= 2;
+                }
+                rep[n_orb] = (uint32_t)e;
+                orbit_of[e] = (uint32_t)n_orb;
+                size_t top = 0;                       /* (s, t) pairs still to map */
+                stack[top++] = b->block_states[N][i];
+                stack[top++] = b->block_states[N][c];
+                while (top > 0) {
+                    size_t t = stack[--top], s = stack[--top];
+                    for (int k = 0; k < n_gens; k++) {
+                        const size_t *img = image + (size_t)k * D;
+                        size_t gs = img[s], gt = img[t];
+                        size_t y = b->block_offset[N] + b->pos[gs] * d + b->pos[gt];
+                        if (orbit_of[y] != UINT32_MAX) continue;
+                        orbit_of[y] = (uint32_t)n_orb;
+                        stack[top++] = gs;            /* an orbit has at most count elements */
+                        stack[top++] = gt;
+                    }
+                }
+                n_orb++;
             }
-            orbit_of[e] = (uint32_t)least;
-            reps += least == e;
-        }
-        row_count[r + 1] = reps;
     }
-    row_count[0] = 0;
-    for (size_t r = 0; r < D; r++) row_count[r + 1] += row_count[r];
-    size_t n = row_count[D];
-    uint32_t *rep = malloc((n ? n : 1) * sizeof *rep);
-    if (!rep) { free(image); free(row_count); free(order); free(orbit_of); return QS_ENOMEM; }
-#pragma omp parallel for num_threads(threads) schedule(dynamic, 16)
-    for (size_t r = 0; r < D; r++) {
-        size_t s = order[r], k = row_count[r];
-        int N = b->total[s];
-        size_t d = b->block_size[N], base = b->block_offset[N] + b->pos[s] * d;
-        for (size_t c = 0; c < d; c++)
-            if (orbit_of[base + c] == base + c) rep[k++] = (uint32_t)(base + c);
-    }
-#pragma omp parallel for num_threads(threads) schedule(static, 65536)
-    for (size_t e = 0; e < ns; e++) {
-        uint32_t least = orbit_of[e];
-        size_t lo = 0, hi = n - 1;                  /* rep[lo] ≤ least ≤ rep[hi] */
-        while (lo < hi) {
-            size_t mid = (lo + hi + 1) / 2;
-            if (rep[mid] <= least) lo = mid; else hi = mid - 1;
-        }
-        orbit_of[e] = (uint32_t)lo;
-    }
+    free(stack);
     free(image);
-    free(row_count);
-    free(order);
+    uint32_t *fit = realloc(rep, (n_orb ? n_orb : 1) * sizeof *rep);
     *orbit_of_out = orbit_of;
-    *rep_out = rep;
-    *n_orbits = n;
+    *rep_out = fit ? fit : rep;
+    *n_orbits = n_orb;
     return QS_OK;
 }
