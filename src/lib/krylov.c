@@ -463,18 +463,19 @@ static int solve(qs_krylov *k, const qs_model *m, const double complex *guess, d
         double xnorm, rel = true_residual(k, x, r, &xnorm);
         k->residual = rel;
         if (!isfinite(rel)) return qs_error_set(err, QS_ENUMERIC, "the iterative solver produced a non-finite state");
-        if (rel <= tol) {
-            if (!A->orbit_of) return QS_OK;
-            /* the whole sector's state, checked with the whole sector's L */
+        int done = rel <= tol, stop = !done && k->iterations >= max_iterations;
+        if ((done || stop) && A->orbit_of) {
+            /* the whole sector's state (a caller may go on from it), checked with the whole
+             * sector's L */
 #pragma omp parallel for num_threads(k->threads_full) schedule(static)
             for (size_t e = 0; e < k->sector; e++) xs[e] = x[A->orbit_of[e]];
             k->residual = qs_sector_op_full_residual(A, xs, k->threads_full);
-            if (!isfinite(k->residual)) return qs_error_set(err, QS_ENOMEM, "out of memory for the residual check");
-            return QS_OK;
+            if (isnan(k->residual)) return qs_error_set(err, QS_ENOMEM, "out of memory for the residual check");
         }
-        if (k->iterations >= max_iterations)
+        if (done) return QS_OK;
+        if (stop)
             return qs_error_set(err, QS_ENUMERIC, "GMRES did not converge in %d iterations: relative residual %.3g (tolerance %.3g)",
-                                k->iterations, rel, tol);
+                                k->iterations, k->residual, tol);
         double beta = norm2(k, r);
         /* stop the cycle when the 2-norm estimate guarantees the ∞-norm criterion */
         double target = tol * k->A->norm * xnorm;
