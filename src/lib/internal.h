@@ -267,6 +267,28 @@ int qs_krylov_iterations(const qs_krylov *kr);
 double qs_krylov_residual(const qs_krylov *kr);
 void qs_krylov_free(qs_krylov **kr);
 
+/* ---- the block preconditioner of the iterative solver (precond.c) ---- */
+typedef struct qs_precond qs_precond;
+/* For the sector of `basis`; kind QS_PRECOND_BLOCK (Gauss–Seidel over the excitation blocks)
+ * or QS_PRECOND_BLOCK_JACOBI (the blocks alone). */
+int qs_precond_create(const qs_basis *basis, int kind, qs_precond **pc, qs_error *err);
+/* Bytes of a preconditioner for `sector` unknowns, `dim` states, the largest block dmax states. */
+double qs_precond_memory_estimate(double sector, double dim, double dmax);
+/* Eigenbases of every block from the operator's values (its last fill); QS_ENUMERIC when a
+ * block's eigenvectors have a condition number above max_cond or a block does not decay. */
+int qs_precond_setup(qs_precond *pc, const qs_sector_op *op, double max_cond, qs_error *err);
+/* z = M⁻¹ v [sector]; v and z must not overlap. */
+void qs_precond_apply(qs_precond *pc, const qs_sector_op *op, const double complex *v, double complex *z);
+/* The largest condition number of a block's eigenvectors at the last set-up. */
+double qs_precond_condition(const qs_precond *pc);
+void qs_precond_free(qs_precond **pc);
+/* Block eigenvectors worse conditioned than this are refused (the solver then fails, naming
+ * --preconditioner uncoupled). */
+#define QS_PRECOND_MAX_COND 1e8
+
+/* Choose the preconditioner of an iterative solver (QS_PRECOND_*, steady.h); before a solve. */
+int qs_krylov_set_preconditioner(qs_krylov *kr, int kind, qs_error *err);
+
 /* ---- symmetry (symmetry.c) ---- */
 /* The permutations of the oscillators that leave the model unchanged (a group, in
  * lexicographic order: the identity first): all of them when there are at most

@@ -48,6 +48,9 @@ struct qs_krylov {
     int Lmax;
     double *eig, *pop;          /* [n·Lmax] eigenvalues, populations */
     double *off, *lp, *U, *work; /* [Lmax] off-diagonal, log Π; [Lmax·Lmax] eigenvectors (column-major); [2·Lmax] */
+    /* the block preconditioner (precond.c), replacing L0^# unless NULL */
+    qs_precond *pc;
+    size_t *diag;               /* [dim] sector index of each population ρ_ss */
     int iterations;
     double residual;
     double planned;             /* bytes of the plan, with the operator's exact entry count */
@@ -65,6 +68,8 @@ void qs_krylov_free(qs_krylov **kr)
     qs_krylov *k = *kr;
     int n = k->b->n;
     qs_sector_op_free(&k->A);
+    qs_precond_free(&k->pc);
+    free(k->diag);
     free_matrices(k->V, n);
     free_matrices(k->Vinv, n);
     for (int j = 0; k->fiber && j < n; j++) free(k->fiber[j]);
@@ -110,6 +115,7 @@ static double krylov_bytes(const qs_model *m, double sector, double dim, int res
          + sector * 16 * (restart + 1 + 4 + 1)           /* Krylov basis, w, z, ρ0, 1/λ; the caller's ρ */
          + sector * 4 * m->n                             /* fiber tables, at most */
          + dim * (m->n * 2.0 + 28)                       /* the basis: occupations, totals, positions, blocks */
+         + qs_precond_memory_estimate(sector, dim, sqrt(sector)) + dim * 8 /* block preconditioner, at most */
          + local;
 }
 
@@ -211,8 +217,20 @@ int qs_krylov_create(const qs_basis *b, const qs_model *m, int restart, double m
     return QS_OK;
 }
 
+int qs_krylov_set_preconditioner(qs_krylov *k, int kind, qs_error *err)
+{
+    qs_precond_free(&k->pc);
+    if (kind == QS_PRECOND_UNCOUPLED) return QS_OK;
+    if (kind != QS_PRECOND_BLOCK && kind != QS_PRECOND_BLOCK_JACOBI) return qs_error_set(err, QS_EINPUT, "unknown preconditioner %d", kind);
+    if (!k->diag) {
+        if (!(k->diag = malloc(k->b->dim * sizeof *k->diag))) return qs_error_set(err, QS_ENOMEM, "out of memory");
+        for (size_t s = 0; s < k->b->dim; s++) k->diag[s] = qs_basis_sector_index(k->b, s, s);
+    }
+    return qs_precond_create(k->b, kind, &k->pc, err);
+}
+
 /* Local eigenbases and 1/λ for `m`, from the energies and rates of the operator's last
- * fill; also ρ0. */
+ * fill; also ρ0; and the block preconditioner's eigenbases. */
 static int precondition_setup(qs_krylov *k, const qs_model *m, qs_error *err)
 {
     const qs_basis *b = k->b;
@@ -279,6 +297,7 @@ static int precondition_setup(qs_krylov *k, const qs_model *m, qs_error *err)
                 }
         }
     }
+    if (status == QS_OK && k->pc) status = qs_precond_setup(k->pc, k->A, QS_PRECOND_MAX_COND, err);
     return status;
 }
 
@@ -307,9 +326,17 @@ static void apply_local(const qs_krylov *k, double *const *M, double complex *x)
     }
 }
 
-/* z = L0^# v */
+/* z = L0^# v, or with the block preconditioner z = M⁻¹ v − Tr(M⁻¹ v) ρ0: traceless either way */
 static void precondition(const qs_krylov *k, const double complex *v, double complex *z)
 {
+    if (k->pc) {
+        qs_precond_apply(k->pc, k->A, v, z);
+        double complex tr = 0.0;
+        for (size_t s = 0; s < k->b->dim; s++) tr += z[k->diag[s]];
+#pragma omp parallel for num_threads(k->threads) schedule(static)
+        for (size_t e = 0; e < k->n; e++) z[e] -= tr * k->rho0[e];
+        return;
+    }
     memcpy(z, v, k->n * sizeof *z);
     apply_local(k, k->Vinv, z);
 #pragma omp parallel for num_threads(k->threads) schedule(static)

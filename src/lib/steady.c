@@ -55,6 +55,7 @@ void qs_steady_defaults(qs_steady_options *o)
     o->restart = 40;
     o->max_iterations = 5000;
     o->warm_start = 1;
+    o->preconditioner = QS_PRECOND_BLOCK;
 }
 
 static double mib(double bytes) { return bytes / 1048576.0; }
@@ -240,7 +241,8 @@ static int plan_iterative(qs_steady *st, const qs_model *model, double Dd, doubl
         return qs_error_set(err, QS_ETOOBIG, "the sector (%.0f unknowns) is too large for the iterative solver", sector_d);
     if (!st->basis && (status = qs_basis_create(model->n, st->levels, &st->basis, err)) != QS_OK) return status;
     /* the operator's exact entry count refines the plan */
-    if ((status = qs_krylov_create(st->basis, model, st->opt.restart, limit, which, &st->krylov, err)) != QS_OK) return status;
+    if ((status = qs_krylov_create(st->basis, model, st->opt.restart, limit, which, &st->krylov, err)) != QS_OK ||
+        (status = qs_krylov_set_preconditioner(st->krylov, st->opt.preconditioner, err)) != QS_OK) return status;
     st->stats.memory_planned = qs_krylov_planned(st->krylov);
     st->stats.system_dimension = st->basis->sector_dim;
     st->stats.symmetry_order = 1;
