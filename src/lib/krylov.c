@@ -17,6 +17,13 @@
  * keeps GMRES's residual the true residual of L; each restart recomputes it from scratch.
  * Orthogonalisation is classical Gram–Schmidt applied twice (stable in practice), written
  * as blocked OpenMP loops: BLAS's own threads would compete with OpenMP's for the cores.
+ *
+ * At strong coupling (V ≳ γ) L1 L0^# is far from small and GMRES needs hundreds to thousands
+ * of iterations. The block preconditioner (precond.c) instead solves each excitation block's
+ * coherent dynamics, couplings included, exactly, Gauss–Seidel over the blocks; its output
+ * is made traceless by subtracting its trace times ρ0, so Tr ρ = 1 still holds. Auto uses
+ * L0^# for the first restart cycle (cheap, and enough at weak coupling) and the block
+ * preconditioner from the next cycle on and for the plan's later solves.
  */
 #include <lapacke.h>
 #include <math.h>
@@ -48,8 +55,10 @@ struct qs_krylov {
     int Lmax;
     double *eig, *pop;          /* [n·Lmax] eigenvalues, populations */
     double *off, *lp, *U, *work; /* [Lmax] off-diagonal, log Π; [Lmax·Lmax] eigenvectors (column-major); [2·Lmax] */
-    /* the block preconditioner (precond.c), replacing L0^# unless NULL */
-    qs_precond *pc;
+    /* the block preconditioner (precond.c): replaces L0^# while pc_on */
+    int pc_kind;                /* QS_PRECOND_* */
+    qs_precond *pc;             /* NULL for QS_PRECOND_UNCOUPLED */
+    int pc_on;                  /* auto: set at the first restart, kept for later solves */
     size_t *diag;               /* [dim] sector index of each population ρ_ss */
     int iterations;
     double residual;
@@ -220,13 +229,32 @@ int qs_krylov_create(const qs_basis *b, const qs_model *m, int restart, double m
 int qs_krylov_set_preconditioner(qs_krylov *k, int kind, qs_error *err)
 {
     qs_precond_free(&k->pc);
+    k->pc_on = 0;
+    k->pc_kind = QS_PRECOND_UNCOUPLED;
     if (kind == QS_PRECOND_UNCOUPLED) return QS_OK;
-    if (kind != QS_PRECOND_BLOCK && kind != QS_PRECOND_BLOCK_JACOBI) return qs_error_set(err, QS_EINPUT, "unknown preconditioner %d", kind);
+    if (kind != QS_PRECOND_BLOCK && kind != QS_PRECOND_AUTO) return qs_error_set(err, QS_EINPUT, "unknown preconditioner %d", kind);
     if (!k->diag) {
         if (!(k->diag = malloc(k->b->dim * sizeof *k->diag))) return qs_error_set(err, QS_ENOMEM, "out of memory");
         for (size_t s = 0; s < k->b->dim; s++) k->diag[s] = qs_basis_sector_index(k->b, s, s);
     }
-    return qs_precond_create(k->b, kind, &k->pc, err);
+    int status = qs_precond_create(k->b, &k->pc, err);
+    if (status == QS_OK) k->pc_kind = kind;
+    return status;
+}
+
+/* What the block preconditioner may cost per application (complex multiply-adds). */
+static double precondition_budget(const qs_krylov *k)
+{
+    return QS_PRECOND_BUDGET * ((double)k->A->nnz + 2.0 * k->restart * (double)k->n);
+}
+
+/* Auto: from the first restart on (and for later solves), the block preconditioner, unless
+ * its eigenbases are refused (then L0^# stays). */
+static void precondition_switch(qs_krylov *k)
+{
+    qs_error ignored;
+    if (k->pc_kind == QS_PRECOND_AUTO && !k->pc_on && k->iterations >= k->restart)
+        k->pc_on = qs_precond_setup(k->pc, k->A, precondition_budget(k), QS_PRECOND_MAX_COND, &ignored) == QS_OK;
 }
 
 /* Local eigenbases and 1/λ for `m`, from the energies and rates of the operator's last
@@ -297,7 +325,13 @@ static int precondition_setup(qs_krylov *k, const qs_model *m, qs_error *err)
                 }
         }
     }
-    if (status == QS_OK && k->pc) status = qs_precond_setup(k->pc, k->A, QS_PRECOND_MAX_COND, err);
+    if (status == QS_OK && k->pc_kind == QS_PRECOND_BLOCK) {
+        status = qs_precond_setup(k->pc, k->A, precondition_budget(k), QS_PRECOND_MAX_COND, err);
+        k->pc_on = status == QS_OK;
+    } else if (status == QS_OK && k->pc_on) {
+        qs_error ignored;
+        k->pc_on = qs_precond_setup(k->pc, k->A, precondition_budget(k), QS_PRECOND_MAX_COND, &ignored) == QS_OK;
+    }
     return status;
 }
 
@@ -329,7 +363,7 @@ static void apply_local(const qs_krylov *k, double *const *M, double complex *x)
 /* z = L0^# v, or with the block preconditioner z = M⁻¹ v − Tr(M⁻¹ v) ρ0: traceless either way */
 static void precondition(const qs_krylov *k, const double complex *v, double complex *z)
 {
-    if (k->pc) {
+    if (k->pc_on) {
         qs_precond_apply(k->pc, k->A, v, z);
         double complex tr = 0.0;
         for (size_t s = 0; s < k->b->dim; s++) tr += z[k->diag[s]];
@@ -457,6 +491,7 @@ static int solve(qs_krylov *k, const qs_model *m, const double complex *guess, d
         if (k->iterations >= max_iterations)
             return qs_error_set(err, QS_ENUMERIC, "GMRES did not converge in %d iterations: relative residual %.3g (tolerance %.3g)",
                                 k->iterations, rel, tol);
+        precondition_switch(k);
         double beta = norm2(k, r);
         /* stop the cycle when the 2-norm estimate guarantees the ∞-norm criterion */
         double target = tol * k->A->norm * xnorm;

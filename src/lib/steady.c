@@ -55,7 +55,7 @@ void qs_steady_defaults(qs_steady_options *o)
     o->restart = 40;
     o->max_iterations = 5000;
     o->warm_start = 1;
-    o->preconditioner = QS_PRECOND_BLOCK;
+    o->preconditioner = QS_PRECOND_AUTO;
 }
 
 static double mib(double bytes) { return bytes / 1048576.0; }
