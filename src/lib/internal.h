@@ -329,6 +329,8 @@ double qs_memory_mappable(const char **which);
 const char *qs_memory_left_phrase(char buf[48], double bytes);
 /* Peak resident set of this process in bytes, or 0 if unknown. */
 double qs_memory_peak(void);
+/* Resident set of this process now, in bytes, or 0 if unknown. */
+double qs_memory_resident(void);
 
 /* ---- OpenBLAS's thread count (its idle threads spin, taking cores from OpenMP's: sweeps
  * and the iterative solver run BLAS on one thread) ---- */

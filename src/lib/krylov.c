@@ -59,6 +59,7 @@ struct qs_krylov {
     int pc_kind;                /* QS_PRECOND_* */
     qs_precond *pc;             /* NULL for QS_PRECOND_UNCOUPLED */
     int pc_on;                  /* auto: set at the first restart, kept for later solves */
+    int unconverged;            /* auto: iterations with L0^# by earlier solves that stopped unconverged */
     size_t *diag;               /* [dim] sector index of each population ρ_ss */
     int iterations;
     double residual;
@@ -230,6 +231,7 @@ int qs_krylov_set_preconditioner(qs_krylov *k, int kind, qs_error *err)
 {
     qs_precond_free(&k->pc);
     k->pc_on = 0;
+    k->unconverged = 0;
     k->pc_kind = QS_PRECOND_UNCOUPLED;
     if (kind == QS_PRECOND_UNCOUPLED) return QS_OK;
     if (kind != QS_PRECOND_BLOCK && kind != QS_PRECOND_AUTO) return qs_error_set(err, QS_EINPUT, "unknown preconditioner %d", kind);
@@ -248,12 +250,14 @@ static double precondition_budget(const qs_krylov *k)
     return QS_PRECOND_BUDGET * ((double)k->A->nnz + 2.0 * k->restart * (double)k->n);
 }
 
-/* Auto: from the first restart on (and for later solves), the block preconditioner, unless
- * its eigenbases are refused (then L0^# stays). */
+/* Auto: once L0^# has run a whole cycle without converging (in this solve, or in earlier ones
+ * cut short by their iteration limit: a caller may go one cycle per call), the block
+ * preconditioner, for the rest of this solve and later ones, unless its eigenbases are
+ * refused (then L0^# stays). */
 static void precondition_switch(qs_krylov *k)
 {
     qs_error ignored;
-    if (k->pc_kind == QS_PRECOND_AUTO && !k->pc_on && k->iterations >= k->restart)
+    if (k->pc_kind == QS_PRECOND_AUTO && !k->pc_on && k->unconverged + k->iterations >= k->restart)
         k->pc_on = qs_precond_setup(k->pc, k->A, precondition_budget(k), QS_PRECOND_MAX_COND, &ignored) == QS_OK;
 }
 
@@ -487,10 +491,15 @@ static int solve(qs_krylov *k, const qs_model *m, const double complex *guess, d
         double xnorm, rel = true_residual(k, x, r, &xnorm);
         k->residual = rel;
         if (!isfinite(rel)) return qs_error_set(err, QS_ENUMERIC, "the iterative solver produced a non-finite state");
-        if (rel <= tol) return QS_OK;
-        if (k->iterations >= max_iterations)
+        if (rel <= tol) {
+            k->unconverged = 0;
+            return QS_OK;
+        }
+        if (k->iterations >= max_iterations) {
+            if (!k->pc_on) k->unconverged += k->iterations;
             return qs_error_set(err, QS_ENUMERIC, "GMRES did not converge in %d iterations: relative residual %.3g (tolerance %.3g)",
                                 k->iterations, rel, tol);
+        }
         precondition_switch(k);
         double beta = norm2(k, r);
         /* stop the cycle when the 2-norm estimate guarantees the ∞-norm criterion */
