@@ -183,6 +183,27 @@ static void free_direct(qs_steady *st)
 }
 
 /* The LU plan: pattern (reduced by symmetry), symbolic analysis, memory check. */
+/* The symmetry group of the plan (none without opt.symmetry): the caller's, as far as it
+ * holds for this model, else the model's own (at most QS_SYMMETRY_MAX_ORDER permutations,
+ * so its search is bounded); found once, for both solvers (GMRES and the LU of one plan
+ * solve on the same orbits). */
+static int plan_group(qs_steady *st, const qs_model *model, qs_error *err)
+{
+    int n = model->n;
+    if (st->perms) return QS_OK;
+    if (st->opt.symmetry && st->opt.perms) {          /* the caller's group, as far as it holds here */
+        st->perms = malloc(((size_t)st->opt.n_perms * (size_t)n + 1) * sizeof *st->perms);
+        if (!st->perms) return qs_error_set(err, QS_ENOMEM, "out of memory");
+        for (int g = 0; g < st->opt.n_perms; g++)
+            if (qs_model_has_symmetry(model, st->opt.perms + (size_t)g * (size_t)n))
+                memcpy(st->perms + (size_t)st->n_perms++ * (size_t)n, st->opt.perms + (size_t)g * (size_t)n, (size_t)n * sizeof *st->perms);
+    } else if (st->opt.symmetry && qs_model_symmetries(model, &st->perms, &st->n_perms, &st->sym_fixed) != QS_OK) {
+        return qs_error_set(err, QS_ENOMEM, "out of memory");
+    }
+    st->opt.perms = NULL;                             /* not kept: the caller's memory */
+    return QS_OK;
+}
+
 static int plan_direct(qs_steady *st, const qs_model *model, double Dd, double sector_d, qs_error *err)
 {
     int n = model->n, status;
@@ -198,17 +219,7 @@ static int plan_direct(qs_steady *st, const qs_model *model, double Dd, double s
     st->stats.system_dimension = system;
 
     double t0 = qs_now();
-    /* the group (at most QS_SYMMETRY_MAX_ORDER permutations, so its search is bounded) */
-    if (st->opt.symmetry && st->opt.perms) {          /* the caller's group, as far as it holds here */
-        st->perms = malloc((size_t)st->opt.n_perms * (size_t)n * sizeof *st->perms);
-        if (!st->perms) return qs_error_set(err, QS_ENOMEM, "out of memory");
-        for (int g = 0; g < st->opt.n_perms; g++)
-            if (qs_model_has_symmetry(model, st->opt.perms + (size_t)g * (size_t)n))
-                memcpy(st->perms + (size_t)st->n_perms++ * (size_t)n, st->opt.perms + (size_t)g * (size_t)n, (size_t)n * sizeof *st->perms);
-    } else if (st->opt.symmetry && qs_model_symmetries(model, &st->perms, &st->n_perms, &st->sym_fixed) != QS_OK) {
-        return qs_error_set(err, QS_ENOMEM, "out of memory");
-    }
-    st->opt.perms = NULL;                             /* not kept: the caller's memory */
+    if ((status = plan_group(st, model, err)) != QS_OK) return status;
     double order = st->n_perms > 1 ? st->n_perms : 0;
     /* ... and the orbits' table of every basis state's image under each permutation */
     st->memory_base = Dd * (n * 2.0 + 4 + 8 + 24) + system_d * per * (20 + 9) + system_d * (8 + 8 + 8 + 4 + 17 + 2 * 16) + 16.0 * sector_d +
@@ -277,15 +288,17 @@ static int plan_direct(qs_steady *st, const qs_model *model, double Dd, double s
     return check_memory(st, st->stats.memory_planned, "the LU factorisation", err);
 }
 
-/* The GMRES plan: the complex sector operator, the preconditioner's tables, the Krylov basis;
- * `reserve` bytes are already in use by the plan (the LU's pattern, when auto keeps both). */
+/* The GMRES plan: the complex sector operator on the orbits of the symmetry group, the
+ * preconditioner's tables, the Krylov basis; `reserve` bytes are already in use by the plan
+ * (the LU's pattern, when auto keeps both). */
 static int plan_iterative(qs_steady *st, const qs_model *model, double Dd, double sector_d, double reserve, qs_error *err)
 {
     int status;
     double t0 = qs_now();
-    /* at least the diagonal in every row of the operator; the exact count is checked when the
-     * operator has counted its entries (qs_krylov_create) */
-    double least = reserve + qs_krylov_memory_estimate(model, sector_d, Dd, st->opt.restart, 1.0);
+    if ((status = plan_group(st, model, err)) != QS_OK) return status;
+    /* at least the diagonal in every row of the operator, and sector / order orbits; the exact
+     * counts are checked when the operator has found them (qs_krylov_create) */
+    double least = reserve + qs_krylov_memory_estimate_group(model, sector_d, Dd, st->opt.restart, 1.0, st->n_perms > 1 ? st->n_perms : 1);
     const char *which;
     double limit = memory_limit(st, &which);
     if (limit > 0 && !(least <= limit)) {
@@ -298,7 +311,10 @@ static int plan_iterative(qs_steady *st, const qs_model *model, double Dd, doubl
         return qs_error_set(err, QS_ETOOBIG, "the sector (%.0f unknowns) is too large for the iterative solver", sector_d);
     if (!st->basis && (status = qs_basis_create(model->n, st->levels, &st->basis, err)) != QS_OK) return status;
     /* the operator's exact entry count refines the plan */
-    if ((status = qs_krylov_create(st->basis, model, st->opt.restart, limit > 0 ? limit - reserve : 0, which, &st->krylov, err)) != QS_OK ||
+    /* the block preconditioner works on the whole sector: no symmetry orbits for it */
+    int whole = st->opt.preconditioner == QS_PRECOND_BLOCK;
+    if ((status = qs_krylov_create(st->basis, model, whole ? NULL : st->perms, whole ? 0 : st->n_perms, st->opt.restart,
+                                   limit > 0 ? limit - reserve : 0, which, &st->krylov, err)) != QS_OK ||
         (status = qs_krylov_set_preconditioner(st->krylov, st->opt.preconditioner, err)) != QS_OK)
         return status;
     st->stats.predicted_iteration_seconds = gmres_iteration_seconds(model, sector_d, st->opt.restart);
@@ -338,8 +354,9 @@ static void describe(qs_steady *st)
         st->stats.system_dimension = st->L->n;
         st->stats.symmetry_order = st->n_perms > 0 ? st->n_perms : 1;
     } else {
-        st->stats.system_dimension = st->basis->sector_dim;
-        st->stats.symmetry_order = 1;
+        st->stats.system_dimension = qs_krylov_unknowns(st->krylov);
+        st->stats.symmetry_order = qs_krylov_order(st->krylov);
+        st->stats.nnz = qs_krylov_nnz(st->krylov);
     }
     /* the plan: the LU's (pattern, factor), GMRES's, and both while GMRES runs beside the pattern */
     double lu_total = st->L ? st->lu_bytes : 0.0, gm = iterative_bytes(st);
@@ -445,10 +462,7 @@ int qs_steady_create(const qs_model *model, const qs_steady_options *options,
             char b[32];
             snprintf(why, why_len, "auto: the LU would need %s GiB, more than half of the %.3g GiB %s",
                      big(b, st->stats.memory_planned / 1073741824.0), limit / 1073741824.0, which);
-            free_direct(st);
-            free(st->perms);
-            st->perms = NULL;
-            st->n_perms = 0;
+            free_direct(st);                      /* the group stays: GMRES uses it too */
             if (err) err->message[0] = '\0';
             status = plan_iterative(st, model, Dd, sector_d, 0, err);
         } else if (status == QS_OK && gmres_setup_seconds(model, sector_d) + QS_AUTO_MIN_ITERATIONS * it_s > QS_AUTO_TRIAL_SHARE * lu_s) {
@@ -631,10 +645,7 @@ static int trial_plan_lu(qs_steady *st, const qs_model *model, qs_error *err)
         if (err) *err = sub;
         return status;
     }
-    free_direct(st);
-    free(st->perms);
-    st->perms = NULL;
-    st->n_perms = 0;
+    free_direct(st);                          /* the group stays: GMRES solves on its orbits */
     st->lu_refused = 1;
     return QS_OK;
 }
