@@ -401,6 +401,16 @@ static void precondition(const qs_krylov *k, const double complex *v, double com
     const qs_sector_op *A = k->A;
     double complex *f = A->orbit_of ? k->full : z;
     if (A->orbit_of) {
+#pragma omp parallel for num_threads(k->threads_full) schedule(static)
+        for (size_t e = 0; e < k->sector; e++) f[e] = v[A->orbit_of[e]];
+    } else {
+        memcpy(f, v, k->n * sizeof *f);
+    }
+    apply_local(k, k->Vinv, f);
+#pragma omp parallel for num_threads(k->threads_full) schedule(static)
+    for (size_t e = 0; e < k->sector; e++) f[e] *= k->inv_lambda[A->orbit_of ? A->orbit_of[e] : e];
+    apply_local(k, k->V, f);
+    if (A->orbit_of) {
 #pragma omp parallel for num_threads(k->threads) schedule(static)
         for (size_t o = 0; o < k->n; o++) z[o] = f[A->rep[o]];
     }
