@@ -1,6 +1,8 @@
 """Memory plans under the process's limits: under any `ulimit -v` a steady solve exits 0, 3 or 4
 (with the amount it needs), never a signal; the plan counts what is allocated (the iterative
-solver's dense local eigenvector matrices included); messages show finite numbers.
+solver's dense local eigenvector matrices included); messages show finite numbers; the memory
+model's prediction is within 30 % of the measured peak, and a refusal comes before the large
+arrays.
 
 OpenBLAS's worker threads map their 129 MiB buffers as the library loads and retry for ever
 when they cannot; the program runs itself with one OpenBLAS thread under an address-space
@@ -98,6 +100,44 @@ if a:
     check(f"ring4 on GMRES refused under 0.9 x its plan free", rc == 4 and amount(err) is not None, err.strip()[:160])
 else:
     check("ring6's refusal names what is free", False, err[-200:])
+
+# 5b. the memory model (predicted_memory_bytes) against the peak resident set of the child, within
+#     30 %: the LU of a ring of four with 5 levels (about 210 MiB), and GMRES on the ring of four at
+#     V = 1 (about 200 iterations: every Krylov vector is touched); the LU's refusal comes before its
+#     large arrays: refused under a limit of half its prediction, the process stays far below it
+def child_peak(args, limit_kb=None):
+    """exit status, stdout, stderr and peak resident bytes of one run (GNU time's %M)"""
+    def pre():
+        if limit_kb:
+            resource.setrlimit(resource.RLIMIT_AS, (limit_kb * 1024, limit_kb * 1024))
+    with tempfile.NamedTemporaryFile("r") as t:
+        p = subprocess.run(["/usr/bin/time", "-o", t.name, "-f", "%M", QS] + args, capture_output=True, text=True,
+                           preexec_fn=pre, env=ENV, timeout=300)
+        lines = [x for x in open(t.name).read().split() if x.isdigit()]
+        return p.returncode, p.stdout, p.stderr, 1024.0 * float(lines[-1]) if lines else 0.0
+
+
+quiet = ["--json", "--no-truncation-check", "--no-dynamics"]
+for what, args in (("LU, ring of four x 5 levels", ["steady", f"{EX}/ring4.ini", "--levels", "5", "--solver", "direct"]),
+                   ("GMRES, ring of four x 4 levels at V = 1", ["steady", f"{EX}/ring4.ini", "--solver", "iterative"] +
+                    sum((["--set", f"{c}=1"] for c in ("A-B", "B-A2", "A2-B2", "B2-A")), []))):
+    rc, out, err, peak = child_peak(args + quiet)
+    if rc == 0 and peak > 0:
+        pred = json.loads(out)["predicted_memory_bytes"]
+        check(f"{what}: predicted peak memory within 30 % of the measured", 0.7 <= pred / peak <= 1.3,
+              f"predicted {pred / 1048576:.1f} MiB, measured {peak / 1048576:.1f} MiB ({pred / peak:.2f})")
+    else:
+        check(f"{what}: solves", False, f"rc {rc}: {err.strip()[-200:]}")
+    if what.startswith("LU") and rc == 0:
+        limit = int(pred / 2)
+        rc, out, err, peak = child_peak(args + quiet + ["--memory-limit", str(limit)])
+        check(f"{what} under --memory-limit of half its prediction: exit 4 before the factorisation "
+              f"(peak {peak / 1048576:.0f} MiB, below a quarter of the prediction)", rc == 4 and amount(err) is not None
+              and peak < pred / 4, f"rc {rc}: {err.strip()[-200:]}")
+        kb = int(limit / 1024)
+        rc, out, err, peak = child_peak(args + quiet, kb + 200000)
+        check(f"{what} under ulimit -v of half its prediction plus 200 MB: exit 4, never a signal, below the limit",
+              rc == 4 and amount(err) is not None and peak < (kb + 200000) * 1024, f"rc {rc}: {err.strip()[-200:]}")
 
 # 6. levels = auto where the rates over- or underflow: a message without nan
 for setting in ("sigma=1e300", "nbar=1e300", "gamma_minus=1e-320"):
