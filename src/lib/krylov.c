@@ -143,7 +143,8 @@ static double krylov_bytes(const qs_model *m, double sector, double dim, int res
          + sector * 16                                   /* the caller's ρ (with symmetry also the preconditioner's vector) */
          + group
          + dim * (m->n * 2.0 + 28)                       /* the basis: occupations, totals, positions, blocks */
-         + qs_precond_memory_estimate(sector, dim, sqrt(sector)) + dim * 8 /* block preconditioner, at most */
+         + (order > 1 ? 0 : qs_precond_memory_estimate(sector, dim, sqrt(sector)) + dim * 8) /* block preconditioner
+                                                                                              (whole sector only), at most */
          + local;
 }
 
