@@ -50,6 +50,12 @@ enum { QS_LU_AUTO = 0, QS_LU_KLU = 1, QS_LU_UMFPACK = 2 };
 #define QS_KLU_MAX_DIMENSION 1200  /* auto: KLU up to this many unknowns */
 
 enum { QS_SOLVER_AUTO = 0, QS_SOLVER_DIRECT = 1, QS_SOLVER_ITERATIVE = 2 };
+/* GMRES preconditioners (see krylov.c, precond.c): the uncoupled Liouvillian's group inverse
+ * (uncoupled: cheap, good at weak coupling); the coherent dynamics of each excitation block
+ * solved exactly, Gauss–Seidel over the blocks (block: holds at strong coupling, costs
+ * Σ_N 4 d_N³ per application for blocks of d_N states); auto (default): uncoupled for the
+ * first restart cycle, block from the second on (and for the plan's later solves). */
+enum { QS_PRECOND_AUTO = 0, QS_PRECOND_BLOCK = 1, QS_PRECOND_UNCOUPLED = 2 };
 #define QS_SYMMETRY_MAX_ORDER 10000 /* the largest symmetry group used (n! for n identical
                                        oscillators: 7 are within, 8 are not) */
 #define QS_DIRECT_MAX_AUTO 500000    /* auto: sectors above this size go iterative without planning
@@ -84,6 +90,7 @@ typedef struct {
     double refactor_rcond_ratio; /* KLU: a solve after the first reuses the pivot order unless the
                                     pivot ratio falls below this fraction of the last fresh
                                     factorisation's (default 1e-2); then it factorises afresh */
+    int preconditioner;   /* GMRES: QS_PRECOND_AUTO (default), QS_PRECOND_BLOCK or QS_PRECOND_UNCOUPLED */
 } qs_steady_options;
 
 /* Diagnostics of the last solve. The relative residual is ‖Lρ‖∞ / (‖L‖∞ ‖ρ‖∞). */

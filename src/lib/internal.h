@@ -291,6 +291,37 @@ size_t qs_krylov_nnz(const qs_krylov *kr);        /* entries of the operator */
 double qs_krylov_residual(const qs_krylov *kr);
 void qs_krylov_free(qs_krylov **kr);
 
+/* ---- the block preconditioner of the iterative solver (precond.c) ---- */
+typedef struct qs_precond qs_precond;
+/* For the sector of `basis` (read until freed). */
+int qs_precond_create(const qs_basis *basis, qs_precond **pc, qs_error *err);
+/* Bytes of a preconditioner for `sector` unknowns, `dim` states, the largest block dmax states. */
+double qs_precond_memory_estimate(double sector, double dim, double dmax);
+/* Eigenbases of every block's groups from the operator's values (its last fill), couplings
+ * with |A_ij| ≤ τ |A_ii − A_jj| dropped, τ the smallest of a ladder (0 first) whose application
+ * costs at most `budget` complex multiply-adds; QS_ENUMERIC when a group's eigenvectors have
+ * a condition number above max_cond or a group does not decay. */
+int qs_precond_setup(qs_precond *pc, const qs_sector_op *op, double budget, double max_cond, qs_error *err);
+/* z = M⁻¹ v [sector]; v and z must not overlap. */
+void qs_precond_apply(qs_precond *pc, const qs_sector_op *op, const double complex *v, double complex *z);
+/* The largest condition number of a group's eigenvectors at the last set-up. */
+double qs_precond_condition(const qs_precond *pc);
+/* Complex multiply-adds of one application (the products; the jumps and gathers aside). */
+double qs_precond_cost(const qs_precond *pc);
+/* The drop threshold τ of the last set-up (0: every block exact). */
+double qs_precond_drop(const qs_precond *pc);
+void qs_precond_free(qs_precond **pc);
+/* Block eigenvectors worse conditioned than this are refused (QS_PRECOND_BLOCK fails;
+ * QS_PRECOND_AUTO keeps the uncoupled preconditioner). */
+#define QS_PRECOND_MAX_COND 1e8
+/* The block preconditioner may cost as much as this many GMRES iterations' own work (an
+ * operator product and the orthogonalisation: nnz + 2·restart·n multiply-adds) before
+ * off-resonant couplings are dropped from its blocks (precond.c) */
+#define QS_PRECOND_BUDGET 4.0
+
+/* Choose the preconditioner of an iterative solver (QS_PRECOND_*, steady.h); before a solve. */
+int qs_krylov_set_preconditioner(qs_krylov *kr, int kind, qs_error *err);
+
 /* ---- symmetry (symmetry.c) ---- */
 /* The permutations of the oscillators that leave the model unchanged (a group, in
  * lexicographic order: the identity first): all of them when there are at most

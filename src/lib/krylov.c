@@ -28,6 +28,13 @@
  * invariant and kept per orbit. The fibers' indices are computed on the way, not stored. At
  * convergence the state is spread to the whole sector and its residual is that of the whole
  * sector's L, computed row by row without storing it.
+ *
+ * At strong coupling (V ≳ γ) L1 L0^# is far from small and GMRES needs hundreds to thousands
+ * of iterations. The block preconditioner (precond.c) instead solves each excitation block's
+ * coherent dynamics, couplings included, exactly, Gauss–Seidel over the blocks; its output
+ * is made traceless by subtracting its trace times ρ0, so Tr ρ = 1 still holds. Auto uses
+ * L0^# for the first restart cycle (cheap, and enough at weak coupling) and the block
+ * preconditioner from the next cycle on and for the plan's later solves.
  */
 #include <lapacke.h>
 #include <math.h>
@@ -62,6 +69,12 @@ struct qs_krylov {
     int Lmax;
     double *eig, *pop;          /* [n·Lmax] eigenvalues, populations */
     double *off, *lp, *U, *work; /* [Lmax] off-diagonal, log Π; [Lmax·Lmax] eigenvectors (column-major); [2·Lmax] */
+    /* the block preconditioner (precond.c): replaces L0^# while pc_on */
+    int pc_kind;                /* QS_PRECOND_* */
+    qs_precond *pc;             /* NULL for QS_PRECOND_UNCOUPLED */
+    int pc_on;                  /* auto: set at the first restart, kept for later solves */
+    int unconverged;            /* auto: iterations with L0^# by earlier solves that stopped unconverged */
+    size_t *diag;               /* [dim] sector index of each population ρ_ss */
     int iterations;
     double residual;
     double planned;             /* bytes of the plan, with the operator's exact entry count */
@@ -79,6 +92,8 @@ void qs_krylov_free(qs_krylov **kr)
     qs_krylov *k = *kr;
     int n = k->b->n;
     qs_sector_op_free(&k->A);
+    qs_precond_free(&k->pc);
+    free(k->diag);
     free_matrices(k->V, n);
     free_matrices(k->Vinv, n);
     free(k->inv_lambda);
@@ -128,6 +143,8 @@ static double krylov_bytes(const qs_model *m, double sector, double dim, int res
          + sector * 16                                   /* the caller's ρ (with symmetry also the preconditioner's vector) */
          + group
          + dim * (m->n * 2.0 + 28)                       /* the basis: occupations, totals, positions, blocks */
+         + (order > 1 ? 0 : qs_precond_memory_estimate(sector, dim, sqrt(sector)) + dim * 8) /* block preconditioner
+                                                                                              (whole sector only), at most */
          + local;
 }
 
@@ -205,8 +222,47 @@ int qs_krylov_create(const qs_basis *b, const qs_model *m, const int *perms, int
     return QS_OK;
 }
 
+int qs_krylov_set_preconditioner(qs_krylov *k, int kind, qs_error *err)
+{
+    qs_precond_free(&k->pc);
+    k->pc_on = 0;
+    k->unconverged = 0;
+    k->pc_kind = QS_PRECOND_UNCOUPLED;
+    if (kind == QS_PRECOND_UNCOUPLED) return QS_OK;
+    if (kind != QS_PRECOND_BLOCK && kind != QS_PRECOND_AUTO) return qs_error_set(err, QS_EINPUT, "unknown preconditioner %d", kind);
+    if (k->A->orbit_of) {           /* symmetry orbits: L0^# only (the blocks need the whole sector's operator) */
+        if (kind == QS_PRECOND_BLOCK)
+            return qs_error_set(err, QS_EINPUT, "the block preconditioner works on the whole sector, not on symmetry orbits");
+        return QS_OK;
+    }
+    if (!k->diag) {
+        if (!(k->diag = malloc(k->b->dim * sizeof *k->diag))) return qs_error_set(err, QS_ENOMEM, "out of memory");
+        for (size_t s = 0; s < k->b->dim; s++) k->diag[s] = qs_basis_sector_index(k->b, s, s);
+    }
+    int status = qs_precond_create(k->b, &k->pc, err);
+    if (status == QS_OK) k->pc_kind = kind;
+    return status;
+}
+
+/* What the block preconditioner may cost per application (complex multiply-adds). */
+static double precondition_budget(const qs_krylov *k)
+{
+    return QS_PRECOND_BUDGET * ((double)k->A->nnz + 2.0 * k->restart * (double)k->n);
+}
+
+/* Auto: once L0^# has run a whole cycle without converging (in this solve, or in earlier ones
+ * cut short by their iteration limit: a caller may go one cycle per call), the block
+ * preconditioner, for the rest of this solve and later ones, unless its eigenbases are
+ * refused (then L0^# stays). */
+static void precondition_switch(qs_krylov *k)
+{
+    qs_error ignored;
+    if (k->pc_kind == QS_PRECOND_AUTO && !k->pc_on && k->unconverged + k->iterations >= k->restart)
+        k->pc_on = qs_precond_setup(k->pc, k->A, precondition_budget(k), QS_PRECOND_MAX_COND, &ignored) == QS_OK;
+}
+
 /* Local eigenbases and 1/λ for `m`, from the energies and rates of the operator's last
- * fill; also ρ0. */
+ * fill; also ρ0; and the block preconditioner's eigenbases. */
 static int precondition_setup(qs_krylov *k, const qs_model *m, qs_error *err)
 {
     const qs_basis *b = k->b;
@@ -280,6 +336,13 @@ static int precondition_setup(qs_krylov *k, const qs_model *m, qs_error *err)
                 }
         }
     }
+    if (status == QS_OK && k->pc_kind == QS_PRECOND_BLOCK) {
+        status = qs_precond_setup(k->pc, k->A, precondition_budget(k), QS_PRECOND_MAX_COND, err);
+        k->pc_on = status == QS_OK;
+    } else if (status == QS_OK && k->pc_on) {
+        qs_error ignored;
+        k->pc_on = qs_precond_setup(k->pc, k->A, precondition_budget(k), QS_PRECOND_MAX_COND, &ignored) == QS_OK;
+    }
     return status;
 }
 
@@ -322,11 +385,20 @@ static void apply_local(const qs_krylov *k, double *const *M, double complex *x)
     }
 }
 
-/* z = L0^# v. With symmetry v and z are invariant vectors given by their orbits' values:
- * L0 commutes with the group, so L0^# v is taken on the whole sector (k->full) and read
- * back at the representatives. */
+/* z = L0^# v, or (the block preconditioner, on the whole sector only) z = M⁻¹ v − Tr(M⁻¹ v) ρ0:
+ * traceless either way. With symmetry v and z are invariant vectors given by their orbits'
+ * values: L0 commutes with the group, so L0^# v is taken on the whole sector (k->full) and
+ * read back at the representatives. */
 static void precondition(const qs_krylov *k, const double complex *v, double complex *z)
 {
+    if (k->pc_on) {
+        qs_precond_apply(k->pc, k->A, v, z);
+        double complex tr = 0.0;
+        for (size_t s = 0; s < k->b->dim; s++) tr += z[k->diag[s]];
+#pragma omp parallel for num_threads(k->threads) schedule(static)
+        for (size_t e = 0; e < k->n; e++) z[e] -= tr * k->rho0[e];
+        return;
+    }
     const qs_sector_op *A = k->A;
     double complex *f = A->orbit_of ? k->full : z;
     if (A->orbit_of) {
@@ -472,10 +544,16 @@ static int solve(qs_krylov *k, const qs_model *m, const double complex *guess, d
             k->residual = qs_sector_op_full_residual(A, xs, k->threads_full);
             if (isnan(k->residual)) return qs_error_set(err, QS_ENOMEM, "out of memory for the residual check");
         }
-        if (done) return QS_OK;
-        if (stop)
+        if (done) {
+            k->unconverged = 0;
+            return QS_OK;
+        }
+        if (stop) {
+            if (!k->pc_on) k->unconverged += k->iterations;
             return qs_error_set(err, QS_ENUMERIC, "GMRES did not converge in %d iterations: relative residual %.3g (tolerance %.3g)",
                                 k->iterations, k->residual, tol);
+        }
+        precondition_switch(k);
         double beta = norm2(k, r);
         /* stop the cycle when the 2-norm estimate guarantees the ∞-norm criterion */
         double target = tol * k->A->norm * xnorm;

@@ -67,6 +67,7 @@ void qs_steady_defaults(qs_steady_options *o)
     o->restart = 40;
     o->max_iterations = 5000;
     o->warm_start = 1;
+    o->preconditioner = QS_PRECOND_AUTO;
 }
 
 static double mib(double bytes) { return bytes / 1048576.0; }
@@ -312,8 +313,11 @@ static int plan_iterative(qs_steady *st, const qs_model *model, double Dd, doubl
         return qs_error_set(err, QS_ETOOBIG, "the sector (%.0f unknowns) is too large for the iterative solver", sector_d);
     if (!st->basis && (status = qs_basis_create(model->n, st->levels, &st->basis, err)) != QS_OK) return status;
     /* the operator's exact entry count refines the plan */
-    if ((status = qs_krylov_create(st->basis, model, st->perms, st->n_perms, st->opt.restart, limit > 0 ? limit - reserve : 0, which,
-                                   &st->krylov, err)) != QS_OK)
+    /* the block preconditioner works on the whole sector: no symmetry orbits for it */
+    int whole = st->opt.preconditioner == QS_PRECOND_BLOCK;
+    if ((status = qs_krylov_create(st->basis, model, whole ? NULL : st->perms, whole ? 0 : st->n_perms, st->opt.restart,
+                                   limit > 0 ? limit - reserve : 0, which, &st->krylov, err)) != QS_OK ||
+        (status = qs_krylov_set_preconditioner(st->krylov, st->opt.preconditioner, err)) != QS_OK)
         return status;
     st->stats.predicted_iteration_seconds = gmres_iteration_seconds(model, sector_d, (double)qs_krylov_unknowns(st->krylov), st->opt.restart);
     st->stats.time_symbolic += qs_now() - t0;
