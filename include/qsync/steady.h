@@ -15,11 +15,23 @@
  *
  * Solvers: sparse LU (direct, below), or restarted GMRES preconditioned by the uncoupled
  * Liouvillian (iterative, on the sector only, for networks whose LU fill would exceed the
- * memory or take too long; see krylov.c). QS_SOLVER_AUTO plans the LU first and switches to
- * GMRES when its memory estimate exceeds half the limit or its flop count QS_DIRECT_MAX_FLOPS
- * (sectors above QS_DIRECT_MAX_AUTO go to GMRES straight away);
- * stats.solver_reason says why. In a sweep GMRES starts from the previous point's state.
- *
+ * memory or take too long; see krylov.c). QS_SOLVER_AUTO takes the one predicted faster
+ * (stats.solver_reason says why):
+ *  - sectors above QS_DIRECT_MAX_AUTO, and any sector whose LU would need more than half the
+ *    memory: GMRES alone;
+ *  - otherwise the LU's cost is predicted from its symbolic analysis (flops and fill, at rates
+ *    measured on the reference machine: QS_RATE_*), and GMRES's per iteration from the sector.
+ *    When QS_AUTO_MIN_ITERATIONS GMRES iterations would already cost more than
+ *    QS_AUTO_TRIAL_SHARE of the LU, the LU alone; else GMRES is tried first at every solve,
+ *    one restart cycle at a time: after each cycle its residual's rate of decrease predicts
+ *    the iterations still needed, and when GMRES's spent plus predicted work exceeds the LU's
+ *    (or the first QS_AUTO_TRIAL_SHARE of it passes without a rate to go on), the solve is
+ *    finished by the LU, which the plan then keeps. Sectors of QS_AUTO_GMRES_FIRST unknowns and
+ *    more plan the LU only when GMRES's first cycle has not converged (its analysis is then
+ *    worth doing).
+ *  Every prediction is a count times a rate, never a clock, so the choice is the same on every
+ *  run, thread count and process. In a sweep GMRES starts from the previous point's state, and
+ *  qs_steady_reset (a sweep's new block) returns the plan to GMRES first.
  * Normalisation: L preserves the trace, so the equation of one population is redundant;
  * it is replaced by w·ρ_rr = w (w the mean magnitude of L's entries, r the most populated
  * state of the uncoupled network), which keeps the matrix as sparse as L and scaled like
@@ -40,10 +52,14 @@ enum { QS_LU_AUTO = 0, QS_LU_KLU = 1, QS_LU_UMFPACK = 2 };
 enum { QS_SOLVER_AUTO = 0, QS_SOLVER_DIRECT = 1, QS_SOLVER_ITERATIVE = 2 };
 #define QS_SYMMETRY_MAX_ORDER 10000 /* the largest symmetry group used (n! for n identical
                                        oscillators: 7 are within, 8 are not) */
-#define QS_DIRECT_MIN_AUTO 20000     /* auto: sectors up to this size always go direct */
-#define QS_DIRECT_MAX_FLOPS 2e11     /* auto: LU flop counts above this go iterative */
 #define QS_DIRECT_MAX_AUTO 500000    /* auto: sectors above this size go iterative without planning
                                         the LU (its fill would be tens of GiB at least) */
+#define QS_AUTO_GMRES_FIRST 40000    /* auto: from this sector size GMRES's first cycle runs before
+                                        the LU is planned */
+#define QS_AUTO_TRIAL_SHARE 0.15     /* auto: GMRES is tried while it costs at most this share of the
+                                        LU's predicted time before its rate of convergence is known */
+#define QS_AUTO_MIN_ITERATIONS 8     /* auto: GMRES is not tried when this many iterations cost more
+                                        than that share */
 
 typedef struct {
     int full;             /* 0: zero excitation-difference sector (default); 1: whole Liouvillian */
@@ -80,7 +96,7 @@ typedef struct {
     double lu_nnz;                /* non-zeros of L+U */
     double memory_planned;        /* bytes estimated before factorising */
     int solver;                   /* QS_SOLVER_DIRECT or QS_SOLVER_ITERATIVE: the solver used */
-    char solver_reason[160];      /* why (auto) */
+    char solver_reason[256];      /* why (auto) */
     int iterations;               /* iterative: GMRES iterations of the last solve */
     double lu_flops;              /* UMFPACK's flop estimate for the LU (0 if not planned) */
     int lu;                       /* QS_LU_KLU or QS_LU_UMFPACK: the LU actually used */
@@ -91,6 +107,12 @@ typedef struct {
     double hermiticity_error;     /* max |ρ_ab − conj ρ_ba| (zero by construction, checked) */
     double off_sector;            /* full path only: max |ρ_ab| outside the sector */
     double time_assemble, time_symbolic, time_numeric, time_solve; /* seconds */
+    /* predictions (counts times the rates of the reference machine, see steady.c) */
+    double predicted_lu_seconds;  /* numeric LU and solve, from the symbolic analysis (0: not planned) */
+    double predicted_iteration_seconds; /* one GMRES iteration (0: not planned) */
+    double predicted_seconds;     /* the whole solve by the solver used (GMRES: its iterations so far) */
+    double predicted_memory;      /* peak resident bytes of a process planning and solving this model */
+    int trial_iterations;         /* auto: GMRES iterations spent before the LU finished the solve */
 } qs_steady_stats;
 
 typedef struct qs_steady qs_steady;

@@ -25,8 +25,9 @@ static const char usage[] =
     "  --json                   one JSON object on stdout\n"
     "  --full                   solve the whole Liouvillian instead of the k = 0 sector\n"
     "  --solver auto|direct|iterative\n"
-    "                           sparse LU or preconditioned GMRES (default auto: GMRES when\n"
-    "                           the LU would need over half the memory or about 2e11 flops)\n"
+    "                           sparse LU or preconditioned GMRES (default auto: the one\n"
+    "                           predicted faster; GMRES is tried first, the LU finishes when\n"
+    "                           GMRES would take longer; the reason is printed)\n"
     "  --iterative-tol X        GMRES stops at this relative residual (default 1e-12)\n"
     "  --restart M              GMRES restart length (default 40)\n"
     "  --lu auto|klu|umfpack    sparse LU (default auto: KLU for small systems, UMFPACK beyond)\n"
@@ -332,6 +333,11 @@ static void print_json(const qs_analysis *an)
     if (full) json_num(&j, "off_sector", s->off_sector);
     json_num(&j, "rcond", s->rcond);
     json_num(&j, "memory_planned_bytes", s->memory_planned);
+    json_num(&j, "predicted_memory_bytes", s->predicted_memory);
+    json_num(&j, "predicted_seconds", s->predicted_seconds);
+    json_num(&j, "predicted_lu_seconds", s->predicted_lu_seconds);
+    json_num(&j, "predicted_iteration_seconds", s->predicted_iteration_seconds);
+    json_int(&j, "trial_iterations", s->trial_iterations);
     json_array(&j, "oscillators");
     for (int x = 0; x < n; x++) {
         const qs_osc *o = qs_model_osc(m, x);

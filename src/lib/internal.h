@@ -182,26 +182,41 @@ static inline void qs_liouvillian_slot(const qs_liouvillian *L, size_t col, size
     *t = b->block_states[lo][r % d];
 }
 
-/* The complex L on the zero excitation-difference sector in compressed rows (sector order
- * both ways), for matrix-vector products: the iterative solver's operator. */
+/* The complex L on the zero excitation-difference sector in compressed rows, for
+ * matrix-vector products: the iterative solver's operator. Without symmetry a row and a
+ * column per sector element (sector order both ways). With a group of permutations of
+ * identical oscillators, one per orbit of elements (s, t) → (πs, πt): row o is L's row at
+ * the orbit's representative (its smallest element), its columns summed per orbit, so that
+ * on states invariant under the group (the steady state is) it gives L's rows exactly. */
 typedef struct {
     const qs_basis *basis;   /* not owned */
-    size_t n, nnz;           /* sector dimension, entries */
+    size_t n, nnz;           /* rows and columns (orbits; the sector's elements without symmetry), entries */
+    size_t sector;           /* sector dimension */
+    int order;               /* order of the group (1: none) */
+    uint32_t *orbit_of;      /* [sector] orbit of each element; NULL without symmetry (the identity) */
+    uint32_t *rep;           /* [n] each orbit's representative; NULL without symmetry */
     int64_t *rowptr;         /* [n+1] */
     uint32_t *col;           /* [nnz] ascending within a row */
     double complex *val;     /* [nnz] values of the last fill */
-    double norm;             /* ‖L‖∞ of the last fill */
+    double norm;             /* ‖L‖∞ of the last fill (of the whole sector's L, before entries are summed per orbit) */
     qs_gen *gen;             /* energies and rates of the last fill */
 } qs_sector_op;
 
-/* Pattern for `model` (values by qs_sector_op_fill); refused (QS_ETOOBIG) when its entries
- * and `other` bytes (the caller's plan) need more than memory_limit bytes (0: no limit);
- * `which` names the limit in the message ("available", …). */
+/* Pattern for `model` (values by qs_sector_op_fill), reduced by the n_perms permutations
+ * `perms` (a group of symmetries of the model, n_perms × n; 0 or 1 for none); refused
+ * (QS_ETOOBIG) when its entries and `other` bytes (the caller's plan) need more than
+ * memory_limit bytes (0: no limit); `which` names the limit in the message ("available", …). */
+int qs_sector_op_create_group(const qs_basis *basis, const qs_model *model, const int *perms, int n_perms, double memory_limit,
+                              double other, const char *which, qs_sector_op **A, qs_error *err);
+/* The same without symmetry. */
 int qs_sector_op_create(const qs_basis *basis, const qs_model *model, double memory_limit, double other, const char *which,
                         qs_sector_op **A, qs_error *err);
 int qs_sector_op_fill(qs_sector_op *A, const qs_model *model, qs_error *err);
 /* y = L x on `threads` OpenMP threads (one when called inside a parallel region). */
 void qs_sector_op_apply(const qs_sector_op *A, const double complex *x, double complex *y, int threads);
+/* Relative residual ‖Lρ‖∞ / (‖L‖∞ ‖ρ‖∞) of the whole sector's L (values of the last fill) on
+ * the sector vector x, row by row without storing L (NaN out of memory). */
+double qs_sector_op_full_residual(const qs_sector_op *A, const double complex *x, int threads);
 /* Sectors smaller than this run the iterative solver's vector operations on one thread */
 #define QS_KRYLOV_PARALLEL_MIN 32768
 void qs_sector_op_free(qs_sector_op **A);
@@ -250,20 +265,29 @@ typedef struct qs_krylov qs_krylov;
 /* Bytes the iterative solver and its state need for this model with per_row entries per
  * row of the operator (planning, before any allocation; qs_krylov_planned has the exact). */
 double qs_krylov_memory_estimate(const qs_model *model, double sector, double dim, int restart, double per_row);
+/* The same with the symmetry group of `order` (at least sector / order unknowns). */
+double qs_krylov_memory_estimate_group(const qs_model *model, double sector, double dim, int restart, double per_row, int order);
 /* Entries per row of the operator, at most: the diagonal, two per hop (ket and bra side)
  * and two jumps per oscillator; a sector row has about half of them (0.4–0.6 measured). */
 #define QS_KRYLOV_PER_ROW_MAX(m) (1 + 4.0 * (m)->n_couplings + 2.0 * (m)->n)
-/* Refused (QS_ETOOBIG) when the whole plan, with the operator's exact entry count, needs
+/* One unknown per orbit of sector elements under the n_perms permutations `perms` (a group
+ * of symmetries of the model, n_perms × n; 0 or 1 for none): the steady state is invariant.
+ * Refused (QS_ETOOBIG) when the whole plan, with the operator's exact entry count, needs
  * more than memory_limit bytes (0: no limit); `which` names the limit in the message. */
-int qs_krylov_create(const qs_basis *basis, const qs_model *model, int restart, double memory_limit, const char *which,
-                     qs_krylov **kr, qs_error *err);
+int qs_krylov_create(const qs_basis *basis, const qs_model *model, const int *perms, int n_perms, int restart,
+                     double memory_limit, const char *which, qs_krylov **kr, qs_error *err);
 /* Bytes the plan counts: every array of create and solve, and the caller's state (sector ρ). */
 double qs_krylov_planned(const qs_krylov *kr);
 /* The sector state of `model` into x [sector] (trace 1, not yet Hermitised), from `guess`
- * (trace 1) or, if NULL, the uncoupled product state; until the relative residual is ≤ tol. */
+ * (trace 1; may be x) or, if NULL, the uncoupled product state; until the relative residual
+ * is ≤ tol. With symmetry x is the preconditioner's workspace until the end, and the
+ * residual (qs_krylov_residual) that of the whole sector's L on the state x. */
 int qs_krylov_solve(qs_krylov *kr, const qs_model *model, const double complex *guess, double tol, int max_iterations,
                     double complex *x, qs_error *err);
 int qs_krylov_iterations(const qs_krylov *kr);
+size_t qs_krylov_unknowns(const qs_krylov *kr);   /* orbits solved for */
+int qs_krylov_order(const qs_krylov *kr);         /* order of the group used (1: none) */
+size_t qs_krylov_nnz(const qs_krylov *kr);        /* entries of the operator */
 double qs_krylov_residual(const qs_krylov *kr);
 void qs_krylov_free(qs_krylov **kr);
 
@@ -281,6 +305,12 @@ int qs_symmetry_labels_create(int n, qs_symmetry_labels **l);
 int qs_symmetry_labels_add(qs_symmetry_labels *l, const qs_model *m);
 int qs_symmetry_labels_group(const qs_symmetry_labels *l, int **perms, int *count, int *fixed);
 void qs_symmetry_labels_free(qs_symmetry_labels **l);
+/* Orbits of the sector elements of `basis` under (s, t) → (πs, πt) for the count
+ * permutations `perms` (a group, count × n): *orbit_of [sector_dim] each element's orbit,
+ * *rep [*n_orbits] each orbit's smallest element, ascending. QS_OK, QS_ENOMEM or
+ * QS_ETOOBIG (a sector beyond 32-bit indices). */
+int qs_sector_orbits(const qs_basis *basis, const int *perms, int count, uint32_t **orbit_of, uint32_t **rep,
+                     size_t *n_orbits);
 /* Whether `perm` leaves the model unchanged. */
 int qs_model_has_symmetry(const qs_model *m, const int *perm);
 
@@ -298,6 +328,8 @@ double qs_memory_mappable(const char **which);
 const char *qs_memory_left_phrase(char buf[48], double bytes);
 /* Peak resident set of this process in bytes, or 0 if unknown. */
 double qs_memory_peak(void);
+/* Resident set of this process now, in bytes, or 0 if unknown. */
+double qs_memory_resident(void);
 
 /* ---- OpenBLAS's thread count (its idle threads spin, taking cores from OpenMP's: sweeps
  * and the iterative solver run BLAS on one thread) ---- */

@@ -17,6 +17,17 @@
  * keeps GMRES's residual the true residual of L; each restart recomputes it from scratch.
  * Orthogonalisation is classical Gram–Schmidt applied twice (stable in practice), written
  * as blocked OpenMP loops: BLAS's own threads would compete with OpenMP's for the cores.
+ *
+ * Symmetry: permutations π of identical oscillators that leave the model unchanged commute
+ * with L and with L0, so the unique steady state and every vector GMRES builds from ρ0 are
+ * invariant: ρ_(πs,πt) = ρ_st. GMRES then runs on one complex unknown per orbit of sector
+ * elements (the operator's rows at the orbits' representatives, columns summed per orbit:
+ * qs_sector_op). The preconditioner is applied on the whole sector: the orbit values are
+ * spread to every element (into the caller's state array, unused until the end), the local
+ * products act fiber by fiber, and the representatives' values are read back; 1/λ and ρ0 are
+ * invariant and kept per orbit. The fibers' indices are computed on the way, not stored. At
+ * convergence the state is spread to the whole sector and its residual is that of the whole
+ * sector's L, computed row by row without storing it.
  */
 #include <lapacke.h>
 #include <math.h>
@@ -29,13 +40,15 @@ struct qs_krylov {
     const qs_basis *b;          /* not owned */
     qs_sector_op *A;
     int restart;
-    size_t n;                   /* sector dimension */
+    size_t n;                   /* unknowns: orbits of sector elements (the sector dimension without symmetry) */
+    size_t sector;              /* sector dimension */
     /* preconditioner: per oscillator the local eigenbasis of its population generator */
     double **V, **Vinv;         /* [osc][L·L] row-major */
-    size_t *n_fibers;           /* [osc] fibers: the L elements (s + k e_j, t + k e_j), k = 0..L−1, s_j = t_j = 0 */
-    uint32_t **fiber;           /* [osc][n_fibers·L] their sector indices */
-    double complex *inv_lambda; /* [n] 1 / (sum of local eigenvalues); 0 on ρ0's direction */
+    double complex *inv_lambda; /* [n] 1 / (sum of local eigenvalues); 0 on ρ0's direction (invariant: per orbit) */
     double complex *rho0;       /* [n] the uncoupled product state */
+    double complex *xr;         /* [n] the iterate with symmetry (without: the caller's x) */
+    double complex *full;       /* [sector] with symmetry, the preconditioner's whole-sector vector: the caller's x */
+    int threads_full;           /* OpenMP threads of the whole-sector operations */
     /* GMRES */
     double complex *basis;      /* [(restart+1)·n] Krylov vectors */
     double complex *w, *z;      /* [n] */
@@ -43,7 +56,8 @@ struct qs_krylov {
     double *cs;
     int threads;                /* OpenMP threads of the vector operations */
     double complex *part;       /* [threads·(restart+1)] partial projections */
-    double complex *local;      /* [threads·Lmax] a fiber's values while a local matrix acts on it */
+    double complex *local;      /* [threads_full·Lmax] a fiber's values while a local matrix acts on it */
+    size_t *rows;               /* [threads_full·2·Lmax] a fiber's row offsets and block sizes */
     /* the local eigenproblems' workspace (Lmax: the most levels of any oscillator) */
     int Lmax;
     double *eig, *pop;          /* [n·Lmax] eigenvalues, populations */
@@ -67,10 +81,8 @@ void qs_krylov_free(qs_krylov **kr)
     qs_sector_op_free(&k->A);
     free_matrices(k->V, n);
     free_matrices(k->Vinv, n);
-    for (int j = 0; k->fiber && j < n; j++) free(k->fiber[j]);
-    free(k->fiber);
-    free(k->n_fibers);
     free(k->inv_lambda);
+    free(k->xr);
     free(k->rho0);
     free(k->basis);
     free(k->w);
@@ -82,6 +94,7 @@ void qs_krylov_free(qs_krylov **kr)
     free(k->cs);
     free(k->part);
     free(k->local);
+    free(k->rows);
     free(k->eig);
     free(k->pop);
     free(k->off);
@@ -92,9 +105,11 @@ void qs_krylov_free(qs_krylov **kr)
     *kr = NULL;
 }
 
-/* Bytes of everything the iterative solver allocates (create and solve) for a sector
- * operator of `entries` non-zeros: what the memory plan compares with the limit. */
-static double krylov_bytes(const qs_model *m, double sector, double dim, int restart, double entries)
+/* Bytes of everything the iterative solver allocates (create and solve) for an operator of
+ * `entries` non-zeros on `unknowns` orbits (the sector without symmetry) of a group of
+ * `order`: what the memory plan compares with the limit. */
+static double krylov_bytes(const qs_model *m, double sector, double dim, int restart, double entries, double unknowns,
+                           int order)
 {
     double local = 0, Lmax = 0;
     for (int j = 0; j < m->n; j++) {
@@ -104,77 +119,54 @@ static double krylov_bytes(const qs_model *m, double sector, double dim, int res
     }
     local += 8 * Lmax * Lmax                             /* the eigenproblem's U */
            + 8 * Lmax * (2.0 * m->n + 4)                 /* eigenvalues, populations, off-diagonal, log Π, dstev's work */
-           + 16 * Lmax * omp_get_max_threads();          /* a fiber per thread */
+           + 32 * Lmax * omp_get_max_threads();          /* a fiber per thread, its rows */
     if (restart < 2) restart = 2;
-    return entries * (4 + 16) + sector * (8 + 8)         /* the operator: columns, values; row pointers, the scatter's */
-         + sector * 16 * (restart + 1 + 4 + 1)           /* Krylov basis, w, z, ρ0, 1/λ; the caller's ρ */
-         + sector * 4 * m->n                             /* fiber tables, at most */
+    double group = order > 1 ? sector * 4 + unknowns * (4 + 16)          /* orbit of each element, representatives, iterate */
+                                 + dim * (8.0 * order + 16) : 0;         /* the orbits' images, row counts and order */
+    return entries * (4 + 16) + unknowns * 8             /* the operator: columns, values; row pointers */
+         + unknowns * 16 * (restart + 1 + 4)             /* Krylov basis, w, z, ρ0, 1/λ */
+         + sector * 16                                   /* the caller's ρ (with symmetry also the preconditioner's vector) */
+         + group
          + dim * (m->n * 2.0 + 28)                       /* the basis: occupations, totals, positions, blocks */
          + local;
 }
 
 double qs_krylov_memory_estimate(const qs_model *m, double sector, double dim, int restart, double per_row)
 {
-    return krylov_bytes(m, sector, dim, restart, per_row * sector);
+    return krylov_bytes(m, sector, dim, restart, per_row * sector, sector, 1);
 }
 
-/* Fibers of oscillator j: for every sector element with s_j = t_j = 0, the indices of the
- * elements with both occupations raised to k. */
-static int make_fibers(qs_krylov *k, int j)
+double qs_krylov_memory_estimate_group(const qs_model *m, double sector, double dim, int restart, double per_row, int order)
 {
-    const qs_basis *b = k->b;
-    size_t L = (size_t)b->levels[j], count = 0, stride = b->stride[j];
-    for (int N = 0; N <= b->max_total; N++) {
-        size_t d = b->block_size[N];
-        for (size_t i = 0; i < d; i++) {
-            if (qs_basis_occ(b, b->block_states[N][i], j) != 0) continue;
-            for (size_t c = 0; c < d; c++) count += qs_basis_occ(b, b->block_states[N][c], j) == 0;
-        }
-    }
-    k->n_fibers[j] = count;
-    k->fiber[j] = malloc((count ? count : 1) * L * sizeof **k->fiber);
-    if (!k->fiber[j]) return 0;
-    size_t f = 0;
-    for (int N = 0; N <= b->max_total; N++) {
-        size_t d = b->block_size[N];
-        for (size_t i = 0; i < d; i++) {
-            size_t s = b->block_states[N][i];
-            if (qs_basis_occ(b, s, j) != 0) continue;
-            for (size_t c = 0; c < d; c++) {
-                size_t t = b->block_states[N][c];
-                if (qs_basis_occ(b, t, j) != 0) continue;
-                for (size_t q = 0; q < L; q++)
-                    k->fiber[j][f * L + q] = (uint32_t)qs_basis_sector_index(b, s + q * stride, t + q * stride);
-                f++;
-            }
-        }
-    }
-    return 1;
+    double unknowns = order > 1 ? sector / order : sector;      /* at least: no orbit has more than `order` elements */
+    return krylov_bytes(m, sector, dim, restart, per_row * unknowns, unknowns, order);
 }
 
-int qs_krylov_create(const qs_basis *b, const qs_model *m, int restart, double memory_limit, const char *which,
-                     qs_krylov **out, qs_error *err)
+int qs_krylov_create(const qs_basis *b, const qs_model *m, const int *perms, int n_perms, int restart, double memory_limit,
+                     const char *which, qs_krylov **out, qs_error *err)
 {
     *out = NULL;
     qs_krylov *k = calloc(1, sizeof *k);
     if (!k) return qs_error_set(err, QS_ENOMEM, "out of memory");
     k->b = b;
-    k->n = b->sector_dim;
+    k->sector = b->sector_dim;
     k->restart = restart < 2 ? 2 : restart;
-    int n = b->n, status;
+    int n = b->n, status, order = n_perms > 1 ? n_perms : 1;
     size_t mr = (size_t)k->restart, basis_len;
-    if (!qs_mul_size(mr + 1, k->n, &basis_len)) { qs_krylov_free(&k); return qs_error_set(err, QS_ETOOBIG, "the Krylov basis is too large to index"); }
-    /* the operator counts its entries first, then checks the whole plan with that exact count */
-    if ((status = qs_sector_op_create(b, m, memory_limit, krylov_bytes(m, (double)k->n, (double)b->dim, k->restart, 0), which,
-                                      &k->A, err)) != QS_OK) {
+    /* the operator finds the orbits and counts its entries first, then checks the whole plan
+     * with those exact counts (the orbits at least sector / order) */
+    if ((status = qs_sector_op_create_group(b, m, perms, n_perms, memory_limit,
+                                            krylov_bytes(m, (double)k->sector, (double)b->dim, k->restart, 0,
+                                                         (double)k->sector / order, order), which, &k->A, err)) != QS_OK) {
         qs_krylov_free(&k);
         return status;
     }
-    k->planned = krylov_bytes(m, (double)k->n, (double)b->dim, k->restart, (double)k->A->nnz);
+    k->n = k->A->n;
+    if (!qs_mul_size(mr + 1, k->n, &basis_len)) { qs_krylov_free(&k); return qs_error_set(err, QS_ETOOBIG, "the Krylov basis is too large to index"); }
+    k->planned = krylov_bytes(m, (double)k->sector, (double)b->dim, k->restart, (double)k->A->nnz, (double)k->n, k->A->order);
     k->V = calloc((size_t)n, sizeof *k->V);
     k->Vinv = calloc((size_t)n, sizeof *k->Vinv);
-    k->fiber = calloc((size_t)n, sizeof *k->fiber);
-    k->n_fibers = calloc((size_t)n, sizeof *k->n_fibers);
+    if (k->A->orbit_of) k->xr = malloc(k->n * sizeof *k->xr);
     k->inv_lambda = malloc(k->n * sizeof *k->inv_lambda);
     k->rho0 = malloc(k->n * sizeof *k->rho0);
     k->basis = malloc(basis_len * sizeof *k->basis);
@@ -188,23 +180,25 @@ int qs_krylov_create(const qs_basis *b, const qs_model *m, int restart, double m
     /* below QS_KRYLOV_PARALLEL_MIN unknowns a vector operation takes about as long as
      * starting a parallel region: run serially (and so identically for any thread count) */
     k->threads = k->n >= QS_KRYLOV_PARALLEL_MIN ? omp_get_max_threads() : 1;
+    k->threads_full = k->sector >= QS_KRYLOV_PARALLEL_MIN ? omp_get_max_threads() : 1;
     k->part = malloc((size_t)k->threads * (mr + 1) * sizeof *k->part);
     for (int j = 0; j < n; j++) if (b->levels[j] > k->Lmax) k->Lmax = b->levels[j];
     size_t Lm = (size_t)k->Lmax;
-    k->local = malloc((size_t)k->threads * Lm * sizeof *k->local);
+    k->local = malloc((size_t)k->threads_full * Lm * sizeof *k->local);
+    k->rows = malloc((size_t)k->threads_full * 2 * Lm * sizeof *k->rows);
     k->eig = malloc((size_t)n * Lm * sizeof *k->eig);
     k->pop = malloc((size_t)n * Lm * sizeof *k->pop);
     k->off = malloc(Lm * sizeof *k->off);
     k->lp = malloc(Lm * sizeof *k->lp);
     k->U = malloc(Lm * Lm * sizeof *k->U);
     k->work = malloc(2 * Lm * sizeof *k->work);
-    int ok = k->part && k->V && k->Vinv && k->fiber && k->n_fibers && k->inv_lambda && k->rho0 && k->basis && k->w && k->z &&
-             k->H && k->g && k->h && k->sn && k->cs && k->local && k->eig && k->pop && k->off && k->lp && k->U && k->work;
+    int ok = k->part && k->V && k->Vinv && (k->xr || !k->A->orbit_of) && k->inv_lambda && k->rho0 && k->basis && k->w && k->z &&
+             k->H && k->g && k->h && k->sn && k->cs && k->local && k->rows && k->eig && k->pop && k->off && k->lp && k->U && k->work;
     for (int j = 0; ok && j < n; j++) {
         size_t L = (size_t)b->levels[j];
         k->V[j] = malloc(L * L * sizeof **k->V);
         k->Vinv[j] = malloc(L * L * sizeof **k->Vinv);
-        ok = k->V[j] && k->Vinv[j] && make_fibers(k, j);
+        ok = k->V[j] && k->Vinv[j];
     }
     if (!ok) { qs_krylov_free(&k); return qs_error_set(err, QS_ENOMEM, "out of memory for the iterative solver"); }
     *out = k;
@@ -255,12 +249,19 @@ static int precondition_setup(qs_krylov *k, const qs_model *m, qs_error *err)
             }
     }
     if (status == QS_OK) {
+        /* 1/λ and ρ0 are invariant under the group (identical oscillators have identical
+         * local eigenbases): computed at each orbit's representative */
+        const qs_sector_op *A = k->A;
         size_t e = 0;
         for (int N = 0; N <= b->max_total; N++) {
             size_t d = b->block_size[N];
             for (size_t i = 0; i < d; i++)
                 for (size_t c = 0; c < d; c++, e++) {
-                    size_t s = b->block_states[N][i], t = b->block_states[N][c];
+                    size_t s = b->block_states[N][i], t = b->block_states[N][c], o = e;
+                    if (A->orbit_of) {
+                        o = A->orbit_of[e];
+                        if (A->rep[o] != e) continue;
+                    }
                     double complex lam = 0.0;
                     double p0 = s == t ? 1.0 : 0.0;
                     int stationary = s == t;
@@ -274,47 +275,74 @@ static int precondition_setup(qs_krylov *k, const qs_model *m, qs_error *err)
                             lam += CMPLX(-0.5 * (g->out[j][sj] + g->out[j][tj]), -(g->energy[j][sj] - g->energy[j][tj]));
                         }
                     }
-                    k->inv_lambda[e] = stationary ? 0.0 : 1.0 / lam;
-                    k->rho0[e] = p0;
+                    k->inv_lambda[o] = stationary ? 0.0 : 1.0 / lam;
+                    k->rho0[o] = p0;
                 }
         }
     }
     return status;
 }
 
-/* Apply the local matrices M[j] (L×L) to every fiber of every oscillator, in place. */
+/* Apply the local matrices M[j] (L×L) to every fiber of every oscillator, in place on the
+ * sector vector x. The fibers of oscillator j are the L elements (s + q e_j, t + q e_j),
+ * q = 0 … L−1, of each (s, t) with s_j = t_j = 0; their indices are found on the way. */
 static void apply_local(const qs_krylov *k, double *const *M, double complex *x)
 {
     const qs_basis *b = k->b;
     for (int j = 0; j < b->n; j++) {
-        size_t L = (size_t)b->levels[j], F = k->n_fibers[j];
+        size_t L = (size_t)b->levels[j], stride = b->stride[j];
         const double *mj = M[j];
-        const uint32_t *fib = k->fiber[j];
-#pragma omp parallel num_threads(k->threads)
+#pragma omp parallel num_threads(k->threads_full)
         {
             double complex *tmp = k->local + (size_t)omp_get_thread_num() * (size_t)k->Lmax;
-#pragma omp for schedule(static, 1024)
-            for (size_t f = 0; f < F; f++) {
-                const uint32_t *idx = fib + f * L;
-                for (size_t r = 0; r < L; r++) {
-                    double complex s = 0.0;
-                    for (size_t c = 0; c < L; c++) s += mj[r * L + c] * x[idx[c]];
-                    tmp[r] = s;
+            size_t *row = k->rows + (size_t)omp_get_thread_num() * 2 * (size_t)k->Lmax, *idx = row + L;
+#pragma omp for schedule(dynamic, 16)
+            for (size_t s = 0; s < b->dim; s++) {
+                if (qs_basis_occ(b, s, j) != 0) continue;
+                int N = b->total[s];
+                for (size_t q = 0; q < L; q++)            /* the row of s + q e_j: offset + pos·size */
+                    row[q] = b->block_offset[N + q] + b->pos[s + q * stride] * b->block_size[N + q];
+                for (size_t c = 0; c < b->block_size[N]; c++) {
+                    size_t t = b->block_states[N][c];
+                    if (qs_basis_occ(b, t, j) != 0) continue;
+                    for (size_t q = 0; q < L; q++) idx[q] = row[q] + b->pos[t + q * stride];
+                    for (size_t r = 0; r < L; r++) {
+                        double re = 0.0, im = 0.0;
+                        for (size_t q = 0; q < L; q++) {
+                            const double *xv = (const double *)(x + idx[q]);
+                            re += mj[r * L + q] * xv[0];
+                            im += mj[r * L + q] * xv[1];
+                        }
+                        tmp[r] = CMPLX(re, im);
+                    }
+                    for (size_t r = 0; r < L; r++) x[idx[r]] = tmp[r];
                 }
-                for (size_t r = 0; r < L; r++) x[idx[r]] = tmp[r];
             }
         }
     }
 }
 
-/* z = L0^# v */
+/* z = L0^# v. With symmetry v and z are invariant vectors given by their orbits' values:
+ * L0 commutes with the group, so L0^# v is taken on the whole sector (k->full) and read
+ * back at the representatives. */
 static void precondition(const qs_krylov *k, const double complex *v, double complex *z)
 {
-    memcpy(z, v, k->n * sizeof *z);
-    apply_local(k, k->Vinv, z);
+    const qs_sector_op *A = k->A;
+    double complex *f = A->orbit_of ? k->full : z;
+    if (A->orbit_of) {
+#pragma omp parallel for num_threads(k->threads_full) schedule(static)
+        for (size_t e = 0; e < k->sector; e++) f[e] = v[A->orbit_of[e]];
+    } else {
+        memcpy(f, v, k->n * sizeof *f);
+    }
+    apply_local(k, k->Vinv, f);
+#pragma omp parallel for num_threads(k->threads_full) schedule(static)
+    for (size_t e = 0; e < k->sector; e++) f[e] *= k->inv_lambda[A->orbit_of ? A->orbit_of[e] : e];
+    apply_local(k, k->V, f);
+    if (A->orbit_of) {
 #pragma omp parallel for num_threads(k->threads) schedule(static)
-    for (size_t e = 0; e < k->n; e++) z[e] *= k->inv_lambda[e];
-    apply_local(k, k->V, z);
+        for (size_t o = 0; o < k->n; o++) z[o] = f[A->rep[o]];
+    }
 }
 
 static double norm_inf(const double complex *x, size_t n, int threads)
@@ -419,17 +447,35 @@ static int solve(qs_krylov *k, const qs_model *m, const double complex *guess, d
     k->residual = NAN;
     if ((status = qs_sector_op_fill(k->A, m, err)) != QS_OK || (status = precondition_setup(k, m, err)) != QS_OK) return status;
     size_t n = k->n, mr = (size_t)k->restart;
-    memcpy(x, guess ? guess : k->rho0, n * sizeof *x);
+    const qs_sector_op *A = k->A;
+    double complex *xs = x;                          /* the whole sector's state */
+    if (A->orbit_of) {                               /* iterate on the orbits; x is the preconditioner's vector */
+        x = k->xr;
+        k->full = xs;
+        if (guess)
+            for (size_t o = 0; o < n; o++) x[o] = guess[A->rep[o]];
+    }
+    if (!guess) memcpy(x, k->rho0, n * sizeof *x);
+    else if (!A->orbit_of && guess != x) memcpy(x, guess, n * sizeof *x);
     double complex *r = k->basis;                    /* the residual becomes the first basis vector */
     const double complex one = 1.0;
     for (;;) {
         double xnorm, rel = true_residual(k, x, r, &xnorm);
         k->residual = rel;
         if (!isfinite(rel)) return qs_error_set(err, QS_ENUMERIC, "the iterative solver produced a non-finite state");
-        if (rel <= tol) return QS_OK;
-        if (k->iterations >= max_iterations)
+        int done = rel <= tol, stop = !done && k->iterations >= max_iterations;
+        if ((done || stop) && A->orbit_of) {
+            /* the whole sector's state (a caller may go on from it), checked with the whole
+             * sector's L */
+#pragma omp parallel for num_threads(k->threads_full) schedule(static)
+            for (size_t e = 0; e < k->sector; e++) xs[e] = x[A->orbit_of[e]];
+            k->residual = qs_sector_op_full_residual(A, xs, k->threads_full);
+            if (isnan(k->residual)) return qs_error_set(err, QS_ENOMEM, "out of memory for the residual check");
+        }
+        if (done) return QS_OK;
+        if (stop)
             return qs_error_set(err, QS_ENUMERIC, "GMRES did not converge in %d iterations: relative residual %.3g (tolerance %.3g)",
-                                k->iterations, rel, tol);
+                                k->iterations, k->residual, tol);
         double beta = norm2(k, r);
         /* stop the cycle when the 2-norm estimate guarantees the ∞-norm criterion */
         double target = tol * k->A->norm * xnorm;
@@ -490,5 +536,8 @@ int qs_krylov_solve(qs_krylov *k, const qs_model *m, const double complex *guess
 }
 
 int qs_krylov_iterations(const qs_krylov *k) { return k->iterations; }
+size_t qs_krylov_unknowns(const qs_krylov *k) { return k->n; }
+int qs_krylov_order(const qs_krylov *k) { return k->A->order; }
+size_t qs_krylov_nnz(const qs_krylov *k) { return k->A->nnz; }
 double qs_krylov_planned(const qs_krylov *k) { return k->planned; }
 double qs_krylov_residual(const qs_krylov *k) { return k->residual; }

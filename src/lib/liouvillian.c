@@ -40,6 +40,7 @@
  * those of emitting again, bit for bit; the residual multiplies by the same complex columns.
  */
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 #include "internal.h"
@@ -657,30 +658,66 @@ double qs_liouvillian_residual(const qs_liouvillian *L, const double complex *rh
 }
 
 /* ---- the complex sector operator, row-compressed, for the iterative solver ----
- * Built in two passes over the same column emission as above: count the entries of each
- * row, then scatter. Columns are visited in ascending order, so every row's columns come
- * out ascending; no column feeds one row twice, so there are no duplicates. */
+ * Built row by row from emit_row, the transpose of emit_complex: the pattern is symmetric
+ * (every hop has its reverse, every jump up its jump down), so the columns that feed row
+ * (s, t) are found from (s, t) itself, with the same parameter and factor as emit_complex
+ * gives their entries, so the values are those of the column emission bit for bit. Rows are
+ * independent: counted, then written, then filled, each pass in parallel.
+ *
+ * Symmetry: with a group of permutations of identical oscillators, the unique steady state
+ * is invariant, ρ_(πs,πt) = ρ_st, so there is one unknown per orbit of sector elements. The
+ * operator then has one row per orbit: L's row at the orbit's representative, its columns
+ * summed per orbit (in the order of emission, so a fill is reproducible). */
 
-/* Visit every sector column (s, t) in order; emit its entries and scatter them. */
-static void sector_scatter(qs_sector_op *A, int values, size_t *rs, size_t *rt, int32_t *par, double *coef, int64_t *next)
+/* Row (s, t) of the complex L: the columns (cs[k], ct[k]) feeding it, and where each
+ * coefficient comes from (as emit_complex gives it for that column). */
+static int emit_row(const qs_basis *b, const qs_gen *g, size_t s, size_t t, size_t *cs, size_t *ct, int32_t *par,
+                    double *coef)
 {
-    const qs_basis *b = A->basis;
-    size_t col = 0;
-    for (int N = 0; N <= b->max_total; N++) {
-        size_t d = b->block_size[N];
-        for (size_t i = 0; i < d; i++)
-            for (size_t k = 0; k < d; k++, col++) {
-                size_t s = b->block_states[N][i], t = b->block_states[N][k];
-                int m = emit_complex(b, A->gen, s, t, rs, rt, par, coef);
-                for (int e = 0; e < m; e++) {
-                    size_t row = qs_basis_sector_index(b, rs[e], rt[e]);
-                    if (!next) { A->rowptr[row + 1]++; continue; }
-                    int64_t p = next[row]++;
-                    if (values) A->val[p] = entry_value(b, A->gen, s, t, par[e], coef[e]);
-                    else A->col[p] = (uint32_t)col;
-                }
-            }
+    int n = b->n, k = 0;
+    cs[k] = s;
+    ct[k] = t;
+    par[k] = -1;
+    coef[k] = 0.0;
+    k++;
+    for (int h = 0; h < g->n_hops; h++) {
+        int p = g->hops[h].p, q = g->hops[h].q;
+        int sp = qs_basis_occ(b, s, p), sq = qs_basis_occ(b, s, q);
+        int tp = qs_basis_occ(b, t, p), tq = qs_basis_occ(b, t, q);
+        if (sp >= 1 && sq + 1 < b->levels[q]) {           /* −i H ρ from (s − e_p + e_q, t) */
+            cs[k] = s - b->stride[p] + b->stride[q];
+            ct[k] = t;
+            par[k] = 2 * h;
+            coef[k] = sqrt((double)(sq + 1) * sp);
+            k++;
+        }
+        if (tq >= 1 && tp + 1 < b->levels[p]) {           /* +i ρ H from (s, t + e_p − e_q) */
+            cs[k] = s;
+            ct[k] = t + b->stride[p] - b->stride[q];
+            par[k] = 2 * h + 1;
+            coef[k] = sqrt((double)(tp + 1) * tq);
+            k++;
+        }
     }
+    for (int j = 0; j < n; j++) {                           /* jumps */
+        int sj = qs_basis_occ(b, s, j);
+        if (sj != qs_basis_occ(b, t, j)) continue;
+        if (sj >= 1) {                                      /* up from (s − e_j, t − e_j) */
+            cs[k] = s - b->stride[j];
+            ct[k] = t - b->stride[j];
+            par[k] = par_up(g, j, sj);
+            coef[k] = 1.0;
+            k++;
+        }
+        if (sj + 1 < b->levels[j]) {                        /* down from (s + e_j, t + e_j) */
+            cs[k] = s + b->stride[j];
+            ct[k] = t + b->stride[j];
+            par[k] = par_down(g, j, sj + 1);
+            coef[k] = 1.0;
+            k++;
+        }
+    }
+    return k;
 }
 
 void qs_sector_op_free(qs_sector_op **A)
@@ -689,44 +726,134 @@ void qs_sector_op_free(qs_sector_op **A)
     free((*A)->rowptr);
     free((*A)->col);
     free((*A)->val);
+    free((*A)->orbit_of);
+    free((*A)->rep);
     gen_free((*A)->gen);
     free(*A);
     *A = NULL;
 }
 
-/* Scatter buffers: one column's entries, and the running position of every row. */
-static int sector_pass(qs_sector_op *A, int values, int count_only)
+enum { PASS_COUNT, PASS_PATTERN, PASS_VALUES };
+
+/* One row's emission, per thread; allocated before the parallel regions (a worker thread's
+ * own malloc would map a heap arena of 64 MiB, which an address-space limit may not allow). */
+typedef struct {
+    size_t *cs, *ct;
+    uint32_t *key;
+    int32_t *par;
+    double *coef;
+    double complex *v;
+} row_buf;
+
+static row_buf *row_bufs(int threads, size_t per)
 {
-    size_t per = per_complex(A->basis, A->gen);
-    size_t *rs = malloc(per * sizeof *rs), *rt = malloc(per * sizeof *rt);
-    int32_t *par = malloc(per * sizeof *par);
-    double *coef = malloc(per * sizeof *coef);
-    int64_t *next = count_only ? NULL : malloc(A->n * sizeof *next);
-    int ok = rs && rt && par && coef && (count_only || next);
-    if (ok) {
-        if (next) memcpy(next, A->rowptr, A->n * sizeof *next);
-        sector_scatter(A, values, rs, rt, par, coef, next);
+    row_buf *rb = calloc((size_t)threads, sizeof *rb);
+    char *mem = malloc((size_t)threads * per * (2 * sizeof(size_t) + sizeof(uint32_t) + sizeof(int32_t) + sizeof(double) +
+                                                sizeof(double complex)));
+    if (!rb || !mem) { free(rb); free(mem); return NULL; }
+    for (int i = 0; i < threads; i++) {                 /* widest first: every part stays aligned */
+        char *at = mem + (size_t)i * per * (2 * sizeof(size_t) + sizeof(uint32_t) + sizeof(int32_t) + sizeof(double) + sizeof(double complex));
+        rb[i].v = (double complex *)at;                 at += per * sizeof(double complex);
+        rb[i].cs = (size_t *)at;                        at += per * sizeof(size_t);
+        rb[i].ct = (size_t *)at;                        at += per * sizeof(size_t);
+        rb[i].coef = (double *)at;                      at += per * sizeof(double);
+        rb[i].key = (uint32_t *)at;                     at += per * sizeof(uint32_t);
+        rb[i].par = (int32_t *)at;
     }
-    free(rs);
-    free(rt);
-    free(par);
-    free(coef);
-    free(next);
-    return ok;
+    return rb;
 }
 
-int qs_sector_op_create(const qs_basis *b, const qs_model *m, double memory_limit, double other, const char *which,
-                        qs_sector_op **out, qs_error *err)
+static void row_bufs_free(row_buf *rb)
+{
+    if (rb) free(rb[0].v);
+    free(rb);
+}
+
+/* One pass over the rows: count each row's entries (into rowptr[row + 1]), write the
+ * columns, or write the values and return ‖L‖∞ (the full L's row sums, before entries of
+ * one orbit are added up). */
+static double sector_rows(qs_sector_op *A, int pass)
+{
+    const qs_basis *b = A->basis;
+    size_t per = per_complex(b, A->gen);
+    int threads = A->sector >= QS_KRYLOV_PARALLEL_MIN ? omp_get_max_threads() : 1;
+    double norm = 0.0;
+    row_buf *rb = row_bufs(threads, per);
+    if (!rb) return -1.0;
+#pragma omp parallel num_threads(threads) reduction(max : norm)
+    {
+        row_buf *my = rb + omp_get_thread_num();
+        size_t *cs = my->cs, *ct = my->ct;
+        uint32_t *key = my->key;
+        int32_t *par = my->par;
+        double *coef = my->coef;
+        double complex *v = my->v;
+#pragma omp for schedule(dynamic, 16)
+        for (size_t s = 0; s < b->dim; s++) {
+            int N = b->total[s];
+            size_t d = b->block_size[N], base = b->block_offset[N] + b->pos[s] * d;
+            for (size_t c = 0; c < d; c++) {
+                size_t e = base + c, t = b->block_states[N][c], row = e;
+                if (A->orbit_of) {
+                    row = A->orbit_of[e];
+                    if (A->rep[row] != e) continue;          /* not a representative */
+                }
+                int m = emit_row(b, A->gen, s, t, cs, ct, par, coef);
+                double abs_sum = 0.0;
+                for (int i = 0; i < m; i++) {               /* by key, stable: insertion */
+                    size_t cidx = qs_basis_sector_index(b, cs[i], ct[i]);
+                    uint32_t kk = (uint32_t)(A->orbit_of ? A->orbit_of[cidx] : cidx);
+                    double complex vv = 0.0;
+                    if (pass == PASS_VALUES) {
+                        vv = entry_value(b, A->gen, cs[i], ct[i], par[i], coef[i]);
+                        abs_sum += cabs(vv);
+                    }
+                    int j = i;
+                    for (; j > 0 && key[j - 1] > kk; j--) { key[j] = key[j - 1]; v[j] = v[j - 1]; }
+                    key[j] = kk;
+                    v[j] = vv;
+                }
+                if (abs_sum > norm) norm = abs_sum;
+                int64_t at = pass == PASS_COUNT ? 0 : A->rowptr[row];
+                int u = -1;
+                for (int i = 0; i < m; i++) {
+                    if (u < 0 || key[i] != key[i - 1]) {
+                        u++;
+                        if (pass == PASS_PATTERN) A->col[at + u] = key[i];
+                        if (pass == PASS_VALUES) A->val[at + u] = v[i];
+                    } else if (pass == PASS_VALUES) {
+                        A->val[at + u] += v[i];
+                    }
+                }
+                if (pass == PASS_COUNT) A->rowptr[row + 1] = u + 1;
+            }
+        }
+    }
+    row_bufs_free(rb);
+    return norm;
+}
+
+int qs_sector_op_create_group(const qs_basis *b, const qs_model *m, const int *perms, int n_perms, double memory_limit,
+                              double other, const char *which, qs_sector_op **out, qs_error *err)
 {
     *out = NULL;
     if (b->sector_dim >= UINT32_MAX) return qs_error_set(err, QS_ETOOBIG, "the sector (%zu unknowns) is too large to index in 32 bits", b->sector_dim);
     qs_sector_op *A = calloc(1, sizeof *A);
     if (!A) return qs_error_set(err, QS_ENOMEM, "out of memory");
     A->basis = b;
-    A->n = b->sector_dim;
+    A->sector = A->n = b->sector_dim;
+    A->order = 1;
+    if (n_perms > 1) {
+        int status = qs_sector_orbits(b, perms, n_perms, &A->orbit_of, &A->rep, &A->n);
+        if (status != QS_OK) {
+            qs_sector_op_free(&A);
+            return qs_error_set(err, status, "out of memory for the symmetry orbits of the sector");
+        }
+        A->order = n_perms;
+    }
     A->gen = gen_create(b);
     A->rowptr = calloc(A->n + 1, sizeof *A->rowptr);
-    if (!A->gen || !gen_set(A->gen, b, m) || !A->rowptr || !sector_pass(A, 0, 1)) {
+    if (!A->gen || !gen_set(A->gen, b, m) || !A->rowptr || sector_rows(A, PASS_COUNT) < 0) {
         qs_sector_op_free(&A);
         return qs_error_set(err, QS_ENOMEM, "out of memory for the sector operator");
     }
@@ -741,7 +868,7 @@ int qs_sector_op_create(const qs_basis *b, const qs_model *m, double memory_limi
     }
     A->col = malloc((nnz ? nnz : 1) * sizeof *A->col);
     A->val = malloc((nnz ? nnz : 1) * sizeof *A->val);
-    if (!A->col || !A->val || !sector_pass(A, 0, 0)) {
+    if (!A->col || !A->val || sector_rows(A, PASS_PATTERN) < 0) {
         qs_sector_op_free(&A);
         return qs_error_set(err, QS_ENOMEM, "out of memory for the sector operator (%zu non-zeros, %.4g MiB)", nnz,
                             (double)nnz * (sizeof(uint32_t) + sizeof(double complex)) / 1048576.0);
@@ -750,16 +877,17 @@ int qs_sector_op_create(const qs_basis *b, const qs_model *m, double memory_limi
     return QS_OK;
 }
 
+int qs_sector_op_create(const qs_basis *b, const qs_model *m, double memory_limit, double other, const char *which,
+                        qs_sector_op **out, qs_error *err)
+{
+    return qs_sector_op_create_group(b, m, NULL, 0, memory_limit, other, which, out, err);
+}
+
 int qs_sector_op_fill(qs_sector_op *A, const qs_model *m, qs_error *err)
 {
-    if (!gen_set(A->gen, A->basis, m) || !sector_pass(A, 1, 0)) return qs_error_set(err, QS_ENOMEM, "out of memory");
-    double norm = 0.0;
-#pragma omp parallel for reduction(max : norm) schedule(static) if (A->n >= QS_KRYLOV_PARALLEL_MIN)
-    for (size_t r = 0; r < A->n; r++) {
-        double s = 0.0;
-        for (int64_t p = A->rowptr[r]; p < A->rowptr[r + 1]; p++) s += cabs(A->val[p]);
-        if (s > norm) norm = s;
-    }
+    if (!gen_set(A->gen, A->basis, m)) return qs_error_set(err, QS_ENOMEM, "out of memory");
+    double norm = sector_rows(A, PASS_VALUES);
+    if (norm < 0) return qs_error_set(err, QS_ENOMEM, "out of memory");
     A->norm = norm;
     if (!(norm > 0) || !isfinite(norm)) return qs_error_set(err, QS_ENUMERIC, "the Liouvillian has no finite non-zero entries");
     return QS_OK;
@@ -767,12 +895,57 @@ int qs_sector_op_fill(qs_sector_op *A, const qs_model *m, qs_error *err)
 
 void qs_sector_op_apply(const qs_sector_op *A, const double complex *x, double complex *y, int threads)
 {
+    /* the complex products written out: C's operator checks every product for NaN (a call to
+     * __muldc3 on the way), which the values, all finite, never need */
+    const double *v = (const double *)A->val, *xv = (const double *)x;
 #pragma omp parallel for num_threads(threads) schedule(static, 4096)
     for (size_t r = 0; r < A->n; r++) {
-        double complex s = 0.0;
-        for (int64_t p = A->rowptr[r]; p < A->rowptr[r + 1]; p++) s += A->val[p] * x[A->col[p]];
-        y[r] = s;
+        double re = 0.0, im = 0.0;
+        for (int64_t p = A->rowptr[r]; p < A->rowptr[r + 1]; p++) {
+            const double *a = v + 2 * p, *b = xv + 2 * (size_t)A->col[p];
+            re += a[0] * b[0] - a[1] * b[1];
+            im += a[0] * b[1] + a[1] * b[0];
+        }
+        y[r] = CMPLX(re, im);
     }
+}
+
+double qs_sector_op_full_residual(const qs_sector_op *A, const double complex *x, int threads)
+{
+    const qs_basis *b = A->basis;
+    size_t per = per_complex(b, A->gen);
+    double ymax = 0.0, norm = 0.0, xmax = 0.0;
+    row_buf *rb = row_bufs(threads, per);
+    if (!rb) return NAN;
+#pragma omp parallel num_threads(threads) reduction(max : ymax, norm, xmax)
+    {
+        row_buf *my = rb + omp_get_thread_num();
+        size_t *cs = my->cs, *ct = my->ct;
+        int32_t *par = my->par;
+        double *coef = my->coef;
+#pragma omp for schedule(dynamic, 16)
+        for (size_t s = 0; s < b->dim; s++) {
+            int N = b->total[s];
+            size_t d = b->block_size[N], base = b->block_offset[N] + b->pos[s] * d;
+            for (size_t c = 0; c < d; c++) {
+                size_t t = b->block_states[N][c];
+                int m = emit_row(b, A->gen, s, t, cs, ct, par, coef);
+                double complex y = 0.0;
+                double abs_sum = 0.0;
+                for (int i = 0; i < m; i++) {
+                    double complex v = entry_value(b, A->gen, cs[i], ct[i], par[i], coef[i]);
+                    y += v * x[qs_basis_sector_index(b, cs[i], ct[i])];
+                    abs_sum += mag(v);
+                }
+                double xm = mag(x[base + c]), ym = mag(y);
+                if (!(ym <= ymax)) ymax = isnan(ym) ? INFINITY : ym;
+                if (abs_sum > norm) norm = abs_sum;
+                if (!(xm <= xmax)) xmax = isnan(xm) ? INFINITY : xm;
+            }
+        }
+    }
+    row_bufs_free(rb);
+    return ymax / (norm * xmax);
 }
 
 /* ---- the complex L on any excitation-difference sector k, column-compressed ----

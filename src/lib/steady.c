@@ -36,6 +36,18 @@ struct qs_steady {
     double memory_available;     /* what the system had at planning (read once: /proc is slow) */
     const char *memory_which;    /* which bound that is ("available", the address-space limit, …) */
     double rcond_fresh;          /* pivot ratio of the last fresh KLU factorisation */
+    /* auto: GMRES first, the LU when GMRES is predicted slower (see steady.h) */
+    int trial;                   /* 1: each solve tries GMRES first (the plan's choice) */
+    int on_lu;                   /* 1: the trial has handed over to the LU until the next reset */
+    int lazy_lu;                 /* 1: the LU is planned only after GMRES's first cycle */
+    int lu_refused;              /* the lazy LU plan did not fit: GMRES alone */
+    double Dd, sector_d;         /* sizes the plan was made for */
+    double lu_bytes;             /* the LU's plan: pattern and factor */
+    double resident_start;       /* resident bytes of the process when planning began */
+    double factor_bytes;         /* predicted resident bytes of the LU's factorisation */
+    double complex *guess;       /* [sector] the iterate a GMRES cycle starts from */
+    int *caller_perms;           /* a copy of options.perms, for an LU planned after create */
+    char why_base[256];          /* the reason before the trial's outcome */
     qs_steady_stats stats;
 };
 
@@ -58,6 +70,40 @@ void qs_steady_defaults(qs_steady_options *o)
 }
 
 static double mib(double bytes) { return bytes / 1048576.0; }
+
+/* The cost model of auto: rates measured on the reference machine (2 cores, bench/auto). Only
+ * the ratio of the two solvers' predictions matters for the choice; predicted_seconds is
+ * shown beside the measured time in bench/auto. */
+#define RATE_UMFPACK 6e10      /* UMFPACK numeric factorisation, flops per second (BLAS-3 fronts) */
+#define RATE_KLU 5e8           /* KLU, flops per second (left-looking, no BLAS) */
+#define SECONDS_PER_FACTOR_ENTRY 2.5e-8 /* UMFPACK: per entry of its estimate of L + U (an upper
+                                         bound, 3-5x the entries it makes) */
+#define SECONDS_PER_KLU_ENTRY 1e-7 /* KLU: per entry of AMD's estimate of L + U */
+#define SECONDS_PER_PLAN_ENTRY 1e-6 /* the LU's plan (pattern and analysis), per unknown and entry
+                                        of a row of the operator at most */
+#define FACTOR_RESIDENT 0.45     /* share of the factor's estimate (UMFPACK's numeric size; 16 bytes per
+                                    entry of AMD's fill for KLU) that a factorisation makes resident */
+#define LIBRARY_RESIDENT 3e6      /* what the libraries and the measurements map after planning */
+#define SECONDS_PER_LU 2e-4      /* a factorisation's fixed cost */
+#define SECONDS_PER_OP_ENTRY 1.6e-8 /* GMRES: one entry of the sector operator, per product */
+#define SECONDS_PER_LOCAL 4e-9 /* GMRES: per unknown and level of each oscillator (preconditioner) */
+#define SECONDS_PER_BASIS 6.5e-9 /* GMRES: per unknown and Krylov vector (Gram–Schmidt, twice) */
+
+/* Predicted seconds of one GMRES iteration for this model, on `unknowns` orbits of a sector of
+ * `sector` elements (the operator and the Krylov basis act on the orbits, the preconditioner
+ * on the whole sector), and of building its plan. */
+static double gmres_iteration_seconds(const qs_model *m, double sector, double unknowns, int restart)
+{
+    double levels = 0;
+    for (int j = 0; j < m->n; j++) levels += m->osc[j].levels;
+    double per_row = 0.5 * QS_KRYLOV_PER_ROW_MAX(m);
+    return unknowns * (SECONDS_PER_OP_ENTRY * per_row + SECONDS_PER_BASIS * (restart + 2)) + sector * SECONDS_PER_LOCAL * 2 * levels;
+}
+
+static double gmres_setup_seconds(const qs_model *m, double sector)
+{
+    return sector * (2 * SECONDS_PER_OP_ENTRY * 0.5 * QS_KRYLOV_PER_ROW_MAX(m) + SECONDS_PER_LOCAL * 8 * m->n);
+}
 
 /* A count or size for a message: finite numbers as they are, beyond double's range in words. */
 static const char *big(char buf[32], double x)
@@ -116,6 +162,8 @@ void qs_steady_free(qs_steady **steady)
     free(st->z);
     free(st->y);
     free(st->state.rho);
+    free(st->guess);
+    free(st->caller_perms);
     free(st);
     *steady = NULL;
 }
@@ -136,6 +184,27 @@ static void free_direct(qs_steady *st)
 }
 
 /* The LU plan: pattern (reduced by symmetry), symbolic analysis, memory check. */
+/* The symmetry group of the plan (none without opt.symmetry): the caller's, as far as it
+ * holds for this model, else the model's own (at most QS_SYMMETRY_MAX_ORDER permutations,
+ * so its search is bounded); found once, for both solvers (GMRES and the LU of one plan
+ * solve on the same orbits). */
+static int plan_group(qs_steady *st, const qs_model *model, qs_error *err)
+{
+    int n = model->n;
+    if (st->perms) return QS_OK;
+    if (st->opt.symmetry && st->opt.perms) {          /* the caller's group, as far as it holds here */
+        st->perms = malloc(((size_t)st->opt.n_perms * (size_t)n + 1) * sizeof *st->perms);
+        if (!st->perms) return qs_error_set(err, QS_ENOMEM, "out of memory");
+        for (int g = 0; g < st->opt.n_perms; g++)
+            if (qs_model_has_symmetry(model, st->opt.perms + (size_t)g * (size_t)n))
+                memcpy(st->perms + (size_t)st->n_perms++ * (size_t)n, st->opt.perms + (size_t)g * (size_t)n, (size_t)n * sizeof *st->perms);
+    } else if (st->opt.symmetry && qs_model_symmetries(model, &st->perms, &st->n_perms, &st->sym_fixed) != QS_OK) {
+        return qs_error_set(err, QS_ENOMEM, "out of memory");
+    }
+    st->opt.perms = NULL;                             /* not kept: the caller's memory */
+    return QS_OK;
+}
+
 static int plan_direct(qs_steady *st, const qs_model *model, double Dd, double sector_d, qs_error *err)
 {
     int n = model->n, status;
@@ -151,17 +220,7 @@ static int plan_direct(qs_steady *st, const qs_model *model, double Dd, double s
     st->stats.system_dimension = system;
 
     double t0 = qs_now();
-    /* the group (at most QS_SYMMETRY_MAX_ORDER permutations, so its search is bounded) */
-    if (st->opt.symmetry && st->opt.perms) {          /* the caller's group, as far as it holds here */
-        st->perms = malloc((size_t)st->opt.n_perms * (size_t)n * sizeof *st->perms);
-        if (!st->perms) return qs_error_set(err, QS_ENOMEM, "out of memory");
-        for (int g = 0; g < st->opt.n_perms; g++)
-            if (qs_model_has_symmetry(model, st->opt.perms + (size_t)g * (size_t)n))
-                memcpy(st->perms + (size_t)st->n_perms++ * (size_t)n, st->opt.perms + (size_t)g * (size_t)n, (size_t)n * sizeof *st->perms);
-    } else if (st->opt.symmetry && qs_model_symmetries(model, &st->perms, &st->n_perms, &st->sym_fixed) != QS_OK) {
-        return qs_error_set(err, QS_ENOMEM, "out of memory");
-    }
-    st->opt.perms = NULL;                             /* not kept: the caller's memory */
+    if ((status = plan_group(st, model, err)) != QS_OK) return status;
     double order = st->n_perms > 1 ? st->n_perms : 0;
     /* ... and the orbits' table of every basis state's image under each permutation */
     st->memory_base = Dd * (n * 2.0 + 4 + 8 + 24) + system_d * per * (20 + 9) + system_d * (8 + 8 + 8 + 4 + 17 + 2 * 16) + 16.0 * sector_d +
@@ -197,9 +256,12 @@ static int plan_direct(qs_steady *st, const qs_model *model, double Dd, double s
             status = st->klu.status == KLU_OUT_OF_MEMORY ? QS_ENOMEM : QS_ENUMERIC;
             return qs_error_set(err, status, "symbolic analysis failed (KLU status %d)", status);
         }
-        /* KLU gives no fill estimate: plan for a dense factor, which the size limit keeps small */
+        /* plan for a dense factor, which the size limit keeps small; AMD's estimates (of the
+         * Cholesky factor of A + Aᵀ, which the nearly symmetric pattern follows) predict the time */
         st->stats.memory_planned = st->memory_base + 8.0 * (double)system * (double)system;
-        st->stats.lu_flops = (double)system * (double)system * (double)system;
+        st->stats.lu_flops = st->klu_symbolic->est_flops;
+        st->stats.predicted_lu_seconds = SECONDS_PER_LU + st->klu_symbolic->est_flops / RATE_KLU +
+                                         SECONDS_PER_KLU_ENTRY * (st->klu_symbolic->lnz + st->klu_symbolic->unz);
     } else {
         umfpack_dl_defaults(st->control);
         st->control[UMFPACK_PRL] = 0;
@@ -216,23 +278,33 @@ static int plan_direct(qs_steady *st, const qs_model *model, double Dd, double s
         if (status != UMFPACK_OK) return qs_error_set(err, QS_ENUMERIC, "symbolic analysis failed (UMFPACK status %d)", status);
         st->stats.memory_planned = st->memory_base + st->info[UMFPACK_PEAK_MEMORY_ESTIMATE] * st->info[UMFPACK_SIZE_OF_UNIT];
         st->stats.lu_flops = st->info[UMFPACK_FLOPS_ESTIMATE];
+        st->stats.predicted_lu_seconds = SECONDS_PER_LU + st->info[UMFPACK_FLOPS_ESTIMATE] / RATE_UMFPACK +
+                                         SECONDS_PER_FACTOR_ENTRY * (st->info[UMFPACK_LNZ_ESTIMATE] + st->info[UMFPACK_UNZ_ESTIMATE]);
     }
+    st->lu_bytes = st->stats.memory_planned;
+    if (st->stats.lu == QS_LU_UMFPACK)
+        st->factor_bytes = st->info[UMFPACK_NUMERIC_SIZE_ESTIMATE] * st->info[UMFPACK_SIZE_OF_UNIT];
+    else
+        st->factor_bytes = 16.0 * (st->klu_symbolic->lnz + st->klu_symbolic->unz);
     return check_memory(st, st->stats.memory_planned, "the LU factorisation", err);
 }
 
-/* The GMRES plan: the complex sector operator, the preconditioner's tables, the Krylov basis. */
-static int plan_iterative(qs_steady *st, const qs_model *model, double Dd, double sector_d, qs_error *err)
+/* The GMRES plan: the complex sector operator on the orbits of the symmetry group, the
+ * preconditioner's tables, the Krylov basis; `reserve` bytes are already in use by the plan
+ * (the LU's pattern, when auto keeps both). */
+static int plan_iterative(qs_steady *st, const qs_model *model, double Dd, double sector_d, double reserve, qs_error *err)
 {
     int status;
     double t0 = qs_now();
-    /* at least the diagonal in every row of the operator; the exact count is checked when the
-     * operator has counted its entries (qs_krylov_create) */
-    double least = qs_krylov_memory_estimate(model, sector_d, Dd, st->opt.restart, 1.0);
+    if ((status = plan_group(st, model, err)) != QS_OK) return status;
+    /* at least the diagonal in every row of the operator, and sector / order orbits; the exact
+     * counts are checked when the operator has found them (qs_krylov_create) */
+    double least = reserve + qs_krylov_memory_estimate_group(model, sector_d, Dd, st->opt.restart, 1.0, st->n_perms > 1 ? st->n_perms : 1);
     const char *which;
     double limit = memory_limit(st, &which);
-    st->stats.memory_planned = least;
     if (limit > 0 && !(least <= limit)) {
         char left[48];
+        st->stats.memory_planned = least;
         return qs_error_set(err, QS_ETOOBIG, "the iterative solver needs at least %.4g MiB, but %s %s",
                             mib(least), qs_memory_left_phrase(left, limit), which);
     }
@@ -240,13 +312,74 @@ static int plan_iterative(qs_steady *st, const qs_model *model, double Dd, doubl
         return qs_error_set(err, QS_ETOOBIG, "the sector (%.0f unknowns) is too large for the iterative solver", sector_d);
     if (!st->basis && (status = qs_basis_create(model->n, st->levels, &st->basis, err)) != QS_OK) return status;
     /* the operator's exact entry count refines the plan */
-    if ((status = qs_krylov_create(st->basis, model, st->opt.restart, limit, which, &st->krylov, err)) != QS_OK) return status;
-    st->stats.memory_planned = qs_krylov_planned(st->krylov);
-    st->stats.system_dimension = st->basis->sector_dim;
-    st->stats.symmetry_order = 1;
-    st->stats.lu = 0;
-    st->stats.time_symbolic = qs_now() - t0;
+    if ((status = qs_krylov_create(st->basis, model, st->perms, st->n_perms, st->opt.restart, limit > 0 ? limit - reserve : 0, which,
+                                   &st->krylov, err)) != QS_OK)
+        return status;
+    st->stats.predicted_iteration_seconds = gmres_iteration_seconds(model, sector_d, (double)qs_krylov_unknowns(st->krylov), st->opt.restart);
+    st->stats.time_symbolic += qs_now() - t0;
     return QS_OK;
+}
+
+/* Resident bytes of the LU's plan once filled and solved, from the sizes of the pattern made
+ * (slots, orbits, complex and real entries) and the factor's estimate: every array of
+ * liouvillian.c and of this plan, and the basis. */
+static double lu_resident_bytes(const qs_steady *st)
+{
+    const qs_liouvillian *L = st->L;
+    double slots = (double)L->n_slots, n = (double)L->n, emitted = (double)L->emit_ptr[L->n];
+    double pattern = slots * (8 + 1 + 8 + 8 + 1 + 8 + 8 + 8 + 16 + 16)   /* orbit_of, sign, orbit_slots, transpose, upper,
+                                                                              cptr; xs, row_abs, z, y */
+                   + n * (8 + 8 + 8 + 8)                                 /* Ap, emit_ptr, orbit_ptr, x */
+                   + (double)L->n_cplx * (8 + 4 + 8 + 16)               /* crow, cpar, ccoef, cval */
+                   + (double)L->nnz * (8 + 8) + emitted * (4 + 8)        /* Ai, Ax; emit_pos, emit_src */
+                   + st->Dd * (8 + 2.0 * st->n_osc + 28)                 /* diag_index; the basis */
+                   + 16 * st->sector_d;                                  /* the state */
+    return pattern + FACTOR_RESIDENT * st->factor_bytes;
+}
+
+/* Bytes of the GMRES plan as made (0 without one). */
+static double iterative_bytes(const qs_steady *st)
+{
+    return st->krylov ? qs_krylov_planned(st->krylov) + (st->trial ? 16.0 * st->sector_d : 0.0) : 0.0;
+}
+
+/* The stats that describe the solver the next solve uses. */
+static void describe(qs_steady *st)
+{
+    int lu = st->L && (!st->krylov || st->on_lu);
+    st->stats.solver = lu ? QS_SOLVER_DIRECT : QS_SOLVER_ITERATIVE;
+    if (lu) {
+        st->stats.system_dimension = st->L->n;
+        st->stats.symmetry_order = st->n_perms > 0 ? st->n_perms : 1;
+    } else {
+        st->stats.system_dimension = qs_krylov_unknowns(st->krylov);
+        st->stats.symmetry_order = qs_krylov_order(st->krylov);
+        st->stats.nnz = qs_krylov_nnz(st->krylov);
+    }
+    /* the plan: the LU's (pattern, factor), GMRES's, and both while GMRES runs beside the pattern */
+    double lu_total = st->L ? st->lu_bytes : 0.0, gm = iterative_bytes(st);
+    double with_pattern = gm + (st->L ? st->memory_base : 0.0);
+    st->stats.memory_planned = lu_total > with_pattern ? lu_total : with_pattern;
+    /* the peak resident set: what the process held before planning, and the larger of the two
+     * plans (GMRES's beside the LU's pattern while auto tries it) */
+    double lu_peak = st->L ? st->resident_start + LIBRARY_RESIDENT + lu_resident_bytes(st) : 0.0;
+    double gm_peak = st->krylov || st->trial ? st->resident_start + LIBRARY_RESIDENT + (st->L ? lu_resident_bytes(st) - FACTOR_RESIDENT *
+                                                                                        st->factor_bytes : 0.0) + gm : 0.0;
+    st->stats.predicted_memory = lu_peak > gm_peak ? lu_peak : gm_peak;
+}
+
+/* The order of the symmetry group the LU would use (1 without symmetry). */
+static double group_order(const qs_steady *st, const qs_model *model)
+{
+    if (!st->opt.symmetry) return 1;
+    int count = 0, fixed = 0, *perms = NULL;
+    if (st->opt.perms) {
+        for (int g = 0; g < st->opt.n_perms; g++) count += qs_model_has_symmetry(model, st->opt.perms + (size_t)g * (size_t)model->n);
+    } else if (qs_model_symmetries(model, &perms, &count, &fixed) != QS_OK) {
+        count = 1;
+    }
+    free(perms);
+    return count > 1 ? count : 1;
 }
 
 int qs_steady_create(const qs_model *model, const qs_steady_options *options,
@@ -256,6 +389,7 @@ int qs_steady_create(const qs_model *model, const qs_steady_options *options,
     qs_steady *st = calloc(1, sizeof *st);
     if (!st) return qs_error_set(err, QS_ENOMEM, "out of memory");
     if (options) st->opt = *options; else qs_steady_defaults(&st->opt);
+    st->resident_start = qs_memory_resident();
     int n = model->n, status;
     st->n_osc = n;
     st->n_couplings = model->n_couplings;
@@ -297,45 +431,57 @@ int qs_steady_create(const qs_model *model, const qs_steady_options *options,
     int solver = st->opt.full ? QS_SOLVER_DIRECT : st->opt.solver;
     char *why = st->stats.solver_reason;
     size_t why_len = sizeof st->stats.solver_reason;
-    if (solver == QS_SOLVER_AUTO && sector_d <= QS_DIRECT_MIN_AUTO) {
-        solver = QS_SOLVER_DIRECT;
-        snprintf(why, why_len, "auto: small sector");
-    } else if (solver == QS_SOLVER_AUTO && sector_d > QS_DIRECT_MAX_AUTO) {
-        solver = QS_SOLVER_ITERATIVE;
-        snprintf(why, why_len, "auto: a sector of %.0f unknowns, above %d: the LU's fill is out of reach", sector_d, QS_DIRECT_MAX_AUTO);
-    } else if (solver != QS_SOLVER_AUTO) {
-        snprintf(why, why_len, "%s", st->opt.full ? "full Liouvillian" : "requested");
-    }
+    st->Dd = Dd;
+    st->sector_d = sector_d;
     status = QS_OK;
-    if (solver != QS_SOLVER_ITERATIVE) {
+    if (solver != QS_SOLVER_AUTO) {
+        snprintf(why, why_len, "%s", st->opt.full ? "full Liouvillian" : "requested");
+        status = solver == QS_SOLVER_DIRECT ? plan_direct(st, model, Dd, sector_d, err) : plan_iterative(st, model, Dd, sector_d, 0, err);
+    } else if (sector_d > QS_DIRECT_MAX_AUTO) {
+        snprintf(why, why_len, "auto: a sector of %.0f unknowns, above %d: the LU's fill is out of reach", sector_d, QS_DIRECT_MAX_AUTO);
+        status = plan_iterative(st, model, Dd, sector_d, 0, err);
+    } else if (sector_d / group_order(st, model) >= QS_AUTO_GMRES_FIRST) {
+        /* GMRES's first cycle before the LU's analysis, which costs as much as a fast GMRES */
+        st->trial = st->lazy_lu = 1;
+        if (st->opt.symmetry && st->opt.perms && st->opt.n_perms > 0) {   /* the caller's group, for the LU's plan */
+            size_t bytes = (size_t)st->opt.n_perms * (size_t)n * sizeof *st->caller_perms;
+            if (!(st->caller_perms = malloc(bytes))) { qs_steady_free(&st); return qs_error_set(err, QS_ENOMEM, "out of memory"); }
+            memcpy(st->caller_perms, st->opt.perms, bytes);
+            st->opt.perms = st->caller_perms;
+        }
+        snprintf(why, why_len, "auto: GMRES first (a sector of %.0f unknowns)", sector_d);
+        status = plan_iterative(st, model, Dd, sector_d, 0, err);
+    } else {
         status = plan_direct(st, model, Dd, sector_d, err);
-        if (solver == QS_SOLVER_AUTO) {
-            const char *which;
-            double limit = memory_limit(st, &which);
-            if (status == QS_ETOOBIG || (status == QS_OK && limit > 0 && st->stats.memory_planned > 0.5 * limit)) {
-                char b[32];
-                snprintf(why, why_len, "auto: the LU would need %s GiB, more than half of the %.3g GiB %s",
-                         big(b, st->stats.memory_planned / 1073741824.0), limit / 1073741824.0, which);
-                solver = QS_SOLVER_ITERATIVE;
-            } else if (status == QS_OK && st->stats.lu_flops > QS_DIRECT_MAX_FLOPS) {
-                snprintf(why, why_len, "auto: the LU would take about %.3g flops (more than %.3g)", st->stats.lu_flops, QS_DIRECT_MAX_FLOPS);
-                solver = QS_SOLVER_ITERATIVE;
-            } else if (status == QS_OK) {
-                snprintf(why, why_len, "auto: the LU needs about %.3g GiB and %.3g flops",
-                         st->stats.memory_planned / 1073741824.0, st->stats.lu_flops);
-                solver = QS_SOLVER_DIRECT;
-            }
-            if (solver == QS_SOLVER_ITERATIVE) {
-                free_direct(st);
-                free(st->perms);
-                st->perms = NULL;
-                st->n_perms = 0;
+        const char *which;
+        double limit = memory_limit(st, &which);
+        double lu_s = st->stats.predicted_lu_seconds, it_s = gmres_iteration_seconds(model, sector_d, sector_d / (st->n_perms > 1 ? st->n_perms : 1), st->opt.restart);
+        if (status == QS_ETOOBIG || (status == QS_OK && limit > 0 && st->stats.memory_planned > 0.5 * limit)) {
+            char b[32];
+            snprintf(why, why_len, "auto: the LU would need %s GiB, more than half of the %.3g GiB %s",
+                     big(b, st->stats.memory_planned / 1073741824.0), limit / 1073741824.0, which);
+            free_direct(st);                      /* the group stays: GMRES uses it too */
+            if (err) err->message[0] = '\0';
+            status = plan_iterative(st, model, Dd, sector_d, 0, err);
+        } else if (status == QS_OK && gmres_setup_seconds(model, sector_d) + QS_AUTO_MIN_ITERATIONS * it_s > QS_AUTO_TRIAL_SHARE * lu_s) {
+            snprintf(why, why_len, "auto: the LU, cheaper than %d GMRES iterations", QS_AUTO_MIN_ITERATIONS);
+        } else if (status == QS_OK) {
+            st->trial = 1;
+            snprintf(why, why_len, "auto: GMRES first (the LU: predicted %.2g s)", lu_s);
+            status = plan_iterative(st, model, Dd, sector_d, st->stats.memory_planned, err);
+            if (status == QS_ETOOBIG) {          /* not both: the LU alone */
+                st->trial = 0;
+                qs_krylov_free(&st->krylov);
                 if (err) err->message[0] = '\0';
+                snprintf(why, why_len, "auto: the LU (GMRES's plan does not fit beside it)");
                 status = QS_OK;
             }
         }
     }
-    if (status == QS_OK && solver == QS_SOLVER_ITERATIVE) status = plan_iterative(st, model, Dd, sector_d, err);
+    if (status == QS_OK && st->trial) {
+        st->guess = malloc(sector * sizeof *st->guess);
+        if (!st->guess) status = qs_error_set(err, QS_ENOMEM, "out of memory");
+    }
     if (status == QS_OK) {
         st->state.rho = malloc(sector * sizeof *st->state.rho);
         st->state.basis = st->basis;
@@ -348,7 +494,8 @@ int qs_steady_create(const qs_model *model, const qs_steady_options *options,
                  "fixing the first %d oscillator%s is used", QS_SYMMETRY_MAX_ORDER, st->sym_fixed,
                  st->sym_fixed == 1 ? "" : "s");
     }
-    st->stats.solver = solver;
+    snprintf(st->why_base, sizeof st->why_base, "%s", why);
+    describe(st);
     *out = st;
     return QS_OK;
 }
@@ -482,13 +629,134 @@ static int solve_iterative(qs_steady *st, const qs_model *model, qs_error *err)
     return status;
 }
 
+/* auto, GMRES first: the LU's plan when it was left for later; QS_OK with st->L NULL when it
+ * does not fit (GMRES alone then). */
+static int trial_plan_lu(qs_steady *st, const qs_model *model, qs_error *err)
+{
+    if (st->L || st->lu_refused) return QS_OK;
+    qs_error sub;
+    int status = plan_direct(st, model, st->Dd, st->sector_d, &sub);
+    const char *which;
+    double limit = memory_limit(st, &which);
+    if (status == QS_OK && !(limit > 0 && (st->lu_bytes > 0.5 * limit || st->lu_bytes + iterative_bytes(st) > limit))) return QS_OK;
+    if (status != QS_OK && status != QS_ETOOBIG) {
+        if (err) *err = sub;
+        return status;
+    }
+    free_direct(st);                          /* the group stays: GMRES solves on its orbits */
+    st->lu_refused = 1;
+    return QS_OK;
+}
+
+/* auto's trial: GMRES one restart cycle at a time while its spent and predicted iterations
+ * cost less than the LU's predicted time; then the LU (planned here if it was not). Returns
+ * the status of the solver that finished, and which one in stats. */
+static int solve_trial(qs_steady *st, const qs_model *model, qs_error *err)
+{
+    double t0 = qs_now();
+    size_t n = st->basis->sector_dim;
+    int status, total = 0, cycle = st->opt.restart < 2 ? 2 : st->opt.restart;
+    double it_s = st->stats.predicted_iteration_seconds, spent = gmres_setup_seconds(model, st->sector_d), predicted = 0;
+    char *why = st->stats.solver_reason;
+    size_t why_len = sizeof st->stats.solver_reason;
+    int warm = st->opt.warm_start && st->have_guess;
+    st->have_guess = 0;
+    if (warm) memcpy(st->guess, st->state.rho, n * sizeof *st->guess);
+    /* the residual of the start: a cycle of no iterations (one product) */
+    status = qs_krylov_solve(st->krylov, model, warm ? st->guess : NULL, st->opt.iterative_tol, 0, st->state.rho, err);
+    double r_prev = qs_krylov_residual(st->krylov);
+    int ok = status == QS_OK, going = !ok && isfinite(r_prev);
+    /* the first cycle: at most the trial's share of the LU, when the LU is known */
+    if (going && !st->lazy_lu && it_s > 0) {
+        double room = (QS_AUTO_TRIAL_SHARE * st->stats.predicted_lu_seconds - spent) / it_s;
+        if (room < cycle) cycle = room < 1 ? 1 : (int)room;
+    }
+    int first = 1;
+    while (going) {
+        memcpy(st->guess, st->state.rho, n * sizeof *st->guess);
+        status = qs_krylov_solve(st->krylov, model, st->guess, st->opt.iterative_tol, cycle, st->state.rho, err);
+        int its = qs_krylov_iterations(st->krylov);
+        double r = qs_krylov_residual(st->krylov);
+        total += its;
+        spent += its * it_s;
+        if ((ok = status == QS_OK) || !isfinite(r)) break;
+        cycle = st->opt.restart;
+        if (total >= st->opt.max_iterations) break;
+        /* iterations still needed at this cycle's rate of decrease */
+        double rate = its > 0 && r > 0 && r_prev > 0 ? log(r / r_prev) / its : 0;
+        double left = rate < 0 ? log(st->opt.iterative_tol / r) / rate : INFINITY;
+        /* restarted GMRES slows down after its first cycle, which removes the easy part of the
+         * residual: a margin, wider on the rate of that first cycle (fig. 4 at 10 levels: its
+         * first 25 iterations predict 86 in all, the next 40 predict 340, and 1,720 are needed) */
+        double margin = first ? 3.0 : 1.5;
+        first = 0;
+        predicted = spent + margin * left * it_s;
+        r_prev = r;
+        /* GMRES first: the LU's analysis is not worth it while GMRES is predicted to end before
+         * twice the analysis's cost (the same rule whether or not an earlier block made it) */
+        if (st->lazy_lu && margin * left * it_s <= 2 * SECONDS_PER_PLAN_ENTRY * st->sector_d * QS_KRYLOV_PER_ROW_MAX(model)) continue;
+        if ((status = trial_plan_lu(st, model, err)) != QS_OK) return status;
+        if (!st->L) continue;                 /* GMRES alone: to its iteration limit */
+        if (!(predicted <= 0.8 * st->stats.predicted_lu_seconds)) break;
+    }
+    st->stats.iterations = total;
+    st->stats.residual = qs_krylov_residual(st->krylov);
+    st->stats.time_solve = qs_now() - t0;
+    st->stats.off_sector = 0.0;
+    st->stats.rcond = NAN;
+    st->stats.trial_iterations = 0;
+    if (ok) {
+        st->stats.predicted_seconds = spent;
+        snprintf(why, why_len, "%.200s: converged in %d iterations", st->why_base, total);
+        return status;
+    }
+    qs_error gm_err;
+    if (err) gm_err = *err;
+    int gm_status = status;
+    if ((status = trial_plan_lu(st, model, err)) != QS_OK) return status;
+    if (!st->L) {                             /* GMRES alone has failed */
+        if (gm_status != QS_ENUMERIC || !isfinite(st->stats.residual)) {
+            if (err) *err = gm_err;
+            return gm_status;
+        }
+        return qs_error_set(err, QS_ENUMERIC, "GMRES did not converge in %d iterations: relative residual %.3g (tolerance %.3g), "
+                            "and the LU does not fit in memory", total, st->stats.residual, st->opt.iterative_tol);
+    }
+    /* the LU finishes the solve, and the plan keeps it until the next reset */
+    if (err) err->message[0] = '\0';
+    qs_krylov_free(&st->krylov);
+    st->on_lu = 1;
+    st->stats.trial_iterations = total;
+    double lu_s = st->stats.predicted_lu_seconds;
+    if (isfinite(predicted) && predicted > 0)
+        snprintf(why, why_len, "auto: the LU (predicted %.2g s) after %d GMRES iterations (predicted %.2g s in all)", lu_s, total,
+                 predicted);
+    else
+        snprintf(why, why_len, "auto: the LU (predicted %.2g s) after %d GMRES iterations without progress", lu_s, total);
+    status = solve_direct(st, model, err);
+    st->stats.predicted_seconds = spent + lu_s;
+    return status;
+}
+
 int qs_steady_solve(qs_steady *st, const qs_model *model, qs_error *err)
 {
     st->have_state = 0;
     if (!qs_steady_compatible(st, model))
         return qs_error_set(err, QS_EINPUT, "the model's structure (oscillators, levels, couplings, symmetries) differs from the plan's");
     const qs_basis *b = st->basis;
-    int status = st->krylov ? solve_iterative(st, model, err) : solve_direct(st, model, err);
+    int status;
+    if (st->trial && !st->on_lu) {
+        if (!st->krylov && (status = plan_iterative(st, model, st->Dd, st->sector_d, st->L ? st->memory_base : 0, err)) != QS_OK)
+            return status;
+        status = solve_trial(st, model, err);
+        describe(st);
+    } else if (st->krylov && !st->on_lu) {
+        status = solve_iterative(st, model, err);
+        st->stats.predicted_seconds = st->stats.iterations * st->stats.predicted_iteration_seconds;
+    } else {
+        status = solve_direct(st, model, err);
+        st->stats.predicted_seconds = st->stats.predicted_lu_seconds;
+    }
     if (status != QS_OK) return status;
     double complex tr = 0.0;
     for (size_t s = 0; s < b->dim; s++) tr += st->state.rho[qs_basis_sector_index(b, s, s)];
@@ -535,6 +803,10 @@ int qs_steady_solve(qs_steady *st, const qs_model *model, qs_error *err)
 void qs_steady_reset(qs_steady *st)
 {
     st->have_guess = 0;
+    if (st->on_lu) {                   /* auto: back to GMRES first (its plan is made again) */
+        st->on_lu = 0;
+        snprintf(st->stats.solver_reason, sizeof st->stats.solver_reason, "%s", st->why_base);
+    }
     if (st->klu_numeric) klu_l_free_numeric(&st->klu_numeric, &st->klu);
 }
 

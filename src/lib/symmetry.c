@@ -238,3 +238,137 @@ int qs_model_has_symmetry(const qs_model *m, const int *perm)
     free(C);
     return ok;
 }
+
+/* Orbits of the sector elements (s, t) under (s, t) → (πs, πt). A group of up to
+ * QS_SYMMETRY_MAX_ORDER permutations has a generating set of at most log2 of its order
+ * (each generator taken at least doubles the subgroup generated so far), so the orbits are
+ * found by closure under the generators alone: one pass over the sector in ascending order,
+ * each element not yet in an orbit starting a new one (its smallest element, the
+ * representative), the orbit filled from it by a depth-first search. Cost: sector ×
+ * generators image look-ups, whatever the order of the group. */
+
+/* Index in `sorted` (count permutations of n, in memcmp order) of permutation p, or −1. */
+static int find_perm(const int *sorted, int count, int n, const int *p)
+{
+    int lo = 0, hi = count - 1;
+    while (lo <= hi) {
+        int mid = lo + (hi - lo) / 2, c = memcmp(sorted + (size_t)mid * n, p, (size_t)n * sizeof *p);
+        if (c == 0) return mid;
+        if (c < 0) lo = mid + 1; else hi = mid - 1;
+    }
+    return -1;
+}
+
+/* Generators of the group `perms` (count × n), indices into perms, into gens; their number. */
+static int group_generators(const int *perms, int count, int n, int *gens, int *sorted_at, int *in, int *queue, int *tmp,
+                            int *sorted)
+{
+    /* the permutations sorted, to find a product's index by bisection */
+    for (int g = 0; g < count; g++) sorted_at[g] = g;
+    /* sort indices by their permutation (insertion: linear for the lexicographic lists of
+     * qs_model_symmetries, at most QS_SYMMETRY_MAX_ORDER² / 4 steps otherwise, done once) */
+    for (int i = 1; i < count; i++) {
+        int v = sorted_at[i], j = i;
+        for (; j > 0 && memcmp(perms + (size_t)sorted_at[j - 1] * n, perms + (size_t)v * n, (size_t)n * sizeof(int)) > 0; j--)
+            sorted_at[j] = sorted_at[j - 1];
+        sorted_at[j] = v;
+    }
+    for (int i = 0; i < count; i++) memcpy(sorted + (size_t)i * n, perms + (size_t)sorted_at[i] * n, (size_t)n * sizeof(int));
+    int n_gens = 0, size = 0;
+    memset(in, 0, (size_t)count * sizeof *in);
+    for (int g = 0; g < count; g++) {                /* the identity: the empty product */
+        int id = 1;
+        for (int j = 0; j < n && id; j++) id = perms[(size_t)g * n + j] == j;
+        if (id) { in[g] = 1; queue[size++] = g; break; }
+    }
+    for (int g = 0; g < count; g++) {
+        if (in[g]) continue;
+        gens[n_gens++] = g;
+        /* closure: every element times every generator, until nothing new */
+        for (int q = 0; q < size; q++) {
+            for (int k = 0; k < n_gens; k++) {
+                const int *h = perms + (size_t)queue[q] * n, *x = perms + (size_t)gens[k] * n;
+                for (int j = 0; j < n; j++) tmp[j] = x[h[j]];
+                int hit = find_perm(sorted, count, n, tmp);
+                if (hit < 0) continue;               /* not a group: keep what is closed */
+                int idx = sorted_at[hit];
+                if (!in[idx]) { in[idx] = 1; queue[size++] = idx; }
+            }
+        }
+        if (!in[g]) { in[g] = 1; queue[size++] = g; }
+    }
+    return n_gens;
+}
+
+int qs_sector_orbits(const qs_basis *b, const int *perms, int count, uint32_t **orbit_of_out, uint32_t **rep_out,
+                     size_t *n_orbits)
+{
+    size_t D = b->dim, ns = b->sector_dim;
+    int n = b->n;
+    *orbit_of_out = *rep_out = NULL;
+    *n_orbits = 0;
+    if (ns >= UINT32_MAX) return QS_ETOOBIG;
+    int *work = malloc(((size_t)count * (5 + (size_t)n) + (size_t)n + 1) * sizeof *work);
+    uint32_t *orbit_of = malloc((ns ? ns : 1) * sizeof *orbit_of);
+    size_t cap = ns / (count > 0 ? (size_t)count : 1) + 16, n_orb = 0;
+    uint32_t *rep = malloc(cap * sizeof *rep);
+    size_t *image = NULL, *stack = malloc(2 * ((size_t)count + 1) * sizeof *stack);
+    int n_gens = 0;
+    if (work && orbit_of && rep && stack) {
+        int *gens = work, *sorted_at = gens + count, *in = sorted_at + count, *queue = in + count, *sorted = queue + count,
+            *tmp = sorted + (size_t)count * n;
+        n_gens = group_generators(perms, count, n, gens, sorted_at, in, queue, tmp, sorted);
+        image = malloc(((size_t)n_gens * D + 1) * sizeof *image);
+        for (int k = 0; image && k < n_gens; k++)
+            for (size_t s = 0; s < D; s++) {
+                size_t t = 0;
+                for (int j = 0; j < n; j++) t += (size_t)qs_basis_occ(b, s, j) * b->stride[perms[(size_t)gens[k] * n + j]];
+                image[(size_t)k * D + s] = t;
+            }
+    }
+    if (!work || !orbit_of || !rep || !stack || !image) {
+        free(work); free(orbit_of); free(rep); free(stack); free(image);
+        return QS_ENOMEM;
+    }
+    free(work);
+    for (size_t e = 0; e < ns; e++) orbit_of[e] = UINT32_MAX;
+    size_t e = 0;
+    for (int N = 0; N <= b->max_total; N++) {
+        size_t d = b->block_size[N];
+        for (size_t i = 0; i < d; i++)
+            for (size_t c = 0; c < d; c++, e++) {
+                if (orbit_of[e] != UINT32_MAX) continue;
+                if (n_orb == cap) {
+                    uint32_t *more = realloc(rep, 2 * cap * sizeof *rep);
+                    if (!more) { free(orbit_of); free(rep); free(stack); free(image); return QS_ENOMEM; }
+                    rep = more;
+                    cap *= 2;
+                }
+                rep[n_orb] = (uint32_t)e;
+                orbit_of[e] = (uint32_t)n_orb;
+                size_t top = 0;                       /* (s, t) pairs still to map */
+                stack[top++] = b->block_states[N][i];
+                stack[top++] = b->block_states[N][c];
+                while (top > 0) {
+                    size_t t = stack[--top], s = stack[--top];
+                    for (int k = 0; k < n_gens; k++) {
+                        const size_t *img = image + (size_t)k * D;
+                        size_t gs = img[s], gt = img[t];
+                        size_t y = b->block_offset[N] + b->pos[gs] * d + b->pos[gt];
+                        if (orbit_of[y] != UINT32_MAX) continue;
+                        orbit_of[y] = (uint32_t)n_orb;
+                        stack[top++] = gs;            /* an orbit has at most count elements */
+                        stack[top++] = gt;
+                    }
+                }
+                n_orb++;
+            }
+    }
+    free(stack);
+    free(image);
+    uint32_t *fit = realloc(rep, (n_orb ? n_orb : 1) * sizeof *rep);
+    *orbit_of_out = orbit_of;
+    *rep_out = fit ? fit : rep;
+    *n_orbits = n_orb;
+    return QS_OK;
+}

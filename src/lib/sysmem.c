@@ -63,6 +63,8 @@ double qs_memory_available(void) { return qs_memory_available_why(NULL); }
 
 double qs_memory_peak(void) { return 1024.0 * meminfo_kb("/proc/self/status", "VmHWM:"); }
 
+double qs_memory_resident(void) { return 1024.0 * meminfo_kb("/proc/self/status", "VmRSS:"); }
+
 double qs_now(void)
 {
     struct timespec ts;

@@ -1,0 +1,117 @@
+"""`--solver auto`: which solver it takes on small networks of each kind, the reason it gives,
+and that its answer is the LU's.
+
+Usage: auto_choice.py QSYNC EXAMPLES
+- a small sector whose LU costs less than a few GMRES iterations: the LU alone;
+- detuned all-to-all oscillators (no symmetry, an LU with much fill, weak coupling): GMRES,
+  tried first, converges;
+- strong coupling (GMRES stagnates): GMRES is tried, its rate predicts it slower than the LU,
+  and the LU finishes the solve (trial_iterations > 0, said in the reason);
+- identical oscillators whose symmetry makes the LU tiny: the LU alone, although the sector
+  is large;
+- a large sector without symmetry: GMRES's first cycle before the LU's analysis;
+- the LU above half the memory limit: GMRES alone;
+- each result's S equals --solver direct's to 1e-8, and the predictions are in the JSON;
+- a sweep from weak to strong coupling (some points by GMRES, the rest by the LU after a
+  trial; 24 points, two blocks) equals the LU's sweep to 1e-8 and gives the same file with 1
+  and 2 threads (each block starts with GMRES first, whatever the block before it chose).
+"""
+import csv
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+from checks import check, finish
+
+QSYNC, EXAMPLES = sys.argv[1], sys.argv[2]
+BASE = ["--json", "--no-truncation-check", "--no-dynamics"]
+
+
+def network(path, n, levels, V, kind, detune):
+    names = [f"O{i}" for i in range(n)]
+    with open(path, "w") as f:
+        f.write(f"[defaults]\ngamma = 1\nsigma = 0.2\nK = 10\nnbar = 1\nlevels = {levels}\n")
+        for i, x in enumerate(names):
+            f.write(f"[oscillator {x}]\n")
+            if detune:
+                f.write(f"omega = {0.7 * i:g}\nnbar = {0.6 + 0.15 * i:g}\n")
+        f.write("[coupling]\n")
+        pairs = [(i, j) for i in range(n) for j in range(i + 1, n)] if kind == "all" else [(i, i + 1) for i in range(n - 1)]
+        for i, j in pairs:
+            f.write(f"{names[i]}-{names[j]} = {V:g}\n")
+    return path
+
+
+def steady(args, solver="auto"):
+    p = subprocess.run([QSYNC, "steady"] + args + BASE + ["--solver", solver], capture_output=True, text=True)
+    if p.returncode != 0:
+        return None, f"exit {p.returncode}: {p.stderr.strip()[-300:]}"
+    return json.loads(p.stdout), ""
+
+
+def case(name, args, solver, reason, trial=None):
+    d, err = steady(args)
+    if d is None:
+        check(name, False, err)
+        return None
+    ok = d["solver"] == solver and reason in d["solver_reason"]
+    if trial is not None:
+        ok = ok and (d["trial_iterations"] > 0) == trial
+    check(f"{name}: auto takes the {solver} solver ({reason!r})", ok,
+          f"{d['solver']}: {d['solver_reason']}; trial iterations {d['trial_iterations']}")
+    lu, err = steady(args, "direct")
+    peer = "the LU's"
+    if lu is None and "exit 4" in err:          # the LU does not fit: GMRES alone
+        lu, err, peer = *steady(args, "iterative"), "GMRES's"
+    if lu is None:
+        check(f"{name}: the peer solves it", False, err)
+        return d
+    dS = max(abs(a["S"] - b["S"]) for a, b in zip(d["pairs"], lu["pairs"]))
+    check(f"{name}: S equals {peer} to 1e-8", dS <= 1e-8 and d["residual"] <= 1e-8, f"max |dS| {dS:.2e}")
+    predicted = d["predicted_seconds"] > 0 and d["predicted_memory_bytes"] > 0 and (
+        d["predicted_lu_seconds"] > 0 or d["predicted_iteration_seconds"] > 0)
+    check(f"{name}: predictions in the JSON", predicted,
+          f"{d['predicted_seconds']:.3g} s, {d['predicted_memory_bytes']:.3g} bytes")
+    return d
+
+
+ring = os.path.join(EXAMPLES, "ring4.ini")
+case("Fig. 2b (344 unknowns)", [os.path.join(EXAMPLES, "fig2b.ini")], "direct", "cheaper than")
+with tempfile.TemporaryDirectory() as tmp:
+    case("4 detuned all-to-all x 4 levels, V = 0.1", [network(f"{tmp}/a4.ini", 4, 4, 0.1, "all", True)], "iterative",
+         "GMRES first (the LU: predicted")
+    case("Fig. 4 x 8 levels, V1 = 1 (strong)", [os.path.join(EXAMPLES, "fig4.ini"), "--levels", "8", "--set", "A-C=1",
+                                                 "--set", "B-C=1"], "direct", "GMRES iterations", trial=True)
+    case("6 identical all-to-all x 3 levels (73,789 unknowns, symmetry 720)",
+         [network(f"{tmp}/a6.ini", 6, 3, 0.1, "all", False)], "direct", "cheaper than")
+    case("chain of 6 detuned x 3 levels, V = 0.1 (73,789 unknowns, no symmetry)",
+         [network(f"{tmp}/c6.ini", 6, 3, 0.1, "chain", True)], "iterative", "GMRES first (a sector of 73789 unknowns)")
+    case("ring of four x 5 levels under --memory-limit 600M", [ring, "--levels", "5", "--memory-limit", "600M"], "iterative",
+         "LU would need")
+
+    # a sweep of Fig. 4 x 6 levels from weak to strong coupling: GMRES converges at the weak
+    # points, the LU finishes the strong ones; the same numbers as the LU, for any thread count
+    def sweep(tag, extra):
+        out = os.path.join(tmp, tag)
+        p = subprocess.run([QSYNC, "sweep", os.path.join(EXAMPLES, "fig4.ini"), "--levels", "6", "--vary", "A-C,B-C=0.05:1.5:24",
+                            "--out", out, "--no-plot", "--no-truncation-check"] + extra, capture_output=True, text=True)
+        if p.returncode != 0:
+            check(f"sweep {tag}", False, p.stderr.strip()[-300:])
+            return None
+        with open(os.path.join(out, "sweep.csv")) as f:
+            text = f.read()
+        return text, list(csv.DictReader(text.splitlines()))
+
+    lu = sweep("direct", ["--solver", "direct"])
+    a1 = sweep("auto1", ["--threads", "1"])
+    a2 = sweep("auto2", ["--threads", "2"])
+    a2b = sweep("auto2b", ["--threads", "2"])
+    if lu and a1 and a2 and a2b:
+        cols = [c for c in lu[1][0] if c.startswith("S_")]
+        dS = max(abs(float(x[c]) - float(y[c])) for x, y in zip(lu[1], a1[1]) for c in cols)
+        check("auto sweep, weak to strong coupling, equals the LU's", len(a1[1]) == 24 and dS <= 1e-8, f"max |dS| {dS:.2e}")
+        check("auto sweep: the same file on every run with 2 threads", a2[0] == a2b[0])
+        check("auto sweep: 1 thread and 2 threads (blocks of 16 points on each) give the same file", a1[0] == a2[0])
+finish()
