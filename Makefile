@@ -4,7 +4,7 @@
 #   make install  install the headers, libraries, program, qsync.pc, CMake package and Python package
 #                 under PREFIX (default /usr/local), staged under DESTDIR if given
 #   make run      install missing Debian packages, build, run the main job (a Fig. 2b point, then
-#                 every figure of the paper, and the ring of six, into out/)
+#                 every figure of the paper, and the rings of six and eight, into out/)
 #   make check    install missing Debian packages (with the test peers), build, run every test
 #   make bench    run the benchmarks against QuTiP and NumPy, and the scaling table (see BENCHMARKS.md)
 #   make sanitize build with AddressSanitizer + UndefinedBehaviorSanitizer into build-san/ and run the tests

@@ -13,7 +13,7 @@ from plot_legend import check_script
 QSYNC = sys.argv[1]
 # each figure's sweeps: their folders inside the figure's (None: the figure's own)
 SWEEPS = {"tongue": ("classical", "quantum")}
-FIGURES = ("2a", "2b", "3a", "3b", "3c", "3d", "4a", "4b", "4c", "4d", "spectra", "tongue", "ring4", "ring6")
+FIGURES = ("2a", "2b", "3a", "3b", "3c", "3d", "4a", "4b", "4c", "4d", "spectra", "tongue", "ring4", "ring6", "ring8")
 
 
 def load(out, name, folder=None, file="sweep.csv"):
@@ -37,16 +37,16 @@ with tempfile.TemporaryDirectory() as out:
         files = [f for f in want if os.path.exists(os.path.join(out, f)) and os.path.getsize(os.path.join(out, f)) > 0]
         check(f"figure {name}: figure.gp, figure.png and each sweep's model.ini and sweep.csv written", files == want,
               str(sorted(set(want) - set(files))))
-    # the truncation error of S: every point ok; ring6 alone cannot be estimated (top-level, with
-    # the figure's line saying so); 3a's band where the estimate overstates the error, said too
+    # the truncation error of S: every point ok; ring6 and ring8 alone cannot be estimated (top-level,
+    # with the figure's line saying so); 3a's band where the estimate overstates the error, said too
     S_TOL = 5e-3
     bad = []
     for name, folder in [(n, d) for n in FIGURES for d in SWEEPS.get(n, (None,))]:
         head, rows = load(out, name, folder)
         st = head.index("status")
-        allowed = {"ring6": ("ok", "top-level"), "3a": ("ok", "truncation"), "3d": ("ok", "truncation")}.get(name, ("ok",))
+        allowed = {"ring6": ("ok", "top-level"), "ring8": ("ok", "top-level"), "3a": ("ok", "truncation"), "3d": ("ok", "truncation")}.get(name, ("ok",))
         bad += [(name, row[st]) for row in rows if row[st] not in allowed]
-        if name in ("2a", "ring6") or folder == "classical":
+        if name in ("2a", "ring6", "ring8") or folder == "classical":
             continue
         label = f"{name}/{folder}" if folder else name
         te = head.index("truncation_error") if "truncation_error" in head else None
@@ -57,11 +57,13 @@ with tempfile.TemporaryDirectory() as out:
                [row[te] for row in rows if te is None or not row[te] <= bound or (row[te] > S_TOL) != (row[st] == "truncation")]
         check(f"figure {label}: column truncation_error last, {'below' if bound is None else 'status truncation exactly above'} "
               f"s_tol = {S_TOL} at every point", te is not None and te == len(head) - 1 and not over, str(over[:5]))
-    check("every point of every figure ok (ring6: top-level; 3a, 3d: ok or truncation)", not bad, str(bad[:5]))
-    head, rows = load(out, "ring6")
-    check("ring6: not estimated (truncation_error nan, top-level) and the figure says why, naming ring4",
-          all(r[head.index("truncation_error")] != r[head.index("truncation_error")] for r in rows)
-          and "qsync figure ring6:" in r.stderr and "cannot be estimated" in r.stderr and "ring4" in r.stderr, r.stderr[-400:])
+    check("every point of every figure ok (ring6, ring8: top-level; 3a, 3d: ok or truncation)", not bad, str(bad[:5]))
+    for name, other in (("ring6", "ring4"), ("ring8", "ring6")):
+        head, rows = load(out, name)
+        said = [line for line in r.stderr.splitlines() if line.startswith(f"qsync figure {name}:") and "cannot be estimated" in line]
+        check(f"{name}: not estimated (truncation_error nan, top-level) and the figure says why, naming {other}",
+              all(row[head.index("truncation_error")] != row[head.index("truncation_error")] for row in rows)
+              and len(said) == 1 and other in said[0], r.stderr[-400:])
     for name, levels in (("3a", "26 levels"), ("3d", "36 levels")):
         head, rows = load(out, name)
         n = sum(row[head.index("status")] == "truncation" for row in rows)
@@ -397,5 +399,50 @@ with tempfile.TemporaryDirectory() as out:
     ratio = aa[20] / ring4_aa[20]
     check("ring6: one mediating path instead of the ring of four's two: S_A-A2 at +2K between 0.3 and 0.8 of ring4's",
           0.3 < ratio < 0.8, f"{aa[20]:.4f} vs {ring4_aa[20]:.4f} (ratio {ratio:.2f})")
+
+    # ring8 (3 levels, GMRES, 5.2 million unknowns a point), solved at Delta >= 0 only: Delta < 0
+    # is the ring with A and B exchanged (a rotation by one site, then every frequency shifted by
+    # -Delta), S_B-B2(Delta) = S_A-A2(-Delta); ring4's full grid and one solve of the ring of eight
+    # at -2K check that. Mediated synchronization of identical oscillators falls with their distance.
+    h4, r4 = load(out, "ring4")
+    s4 = {r[0]: (r[h4.index("S_A-A2")], r[h4.index("S_B-B2")]) for r in r4}
+    d_ex = max(abs(s4[d][1] - s4[-d][0]) for d in s4 if -d in s4)
+    check("ring4: S_B-B2(Delta) = S_A-A2(-Delta) to 1e-8 at every Delta of its grid (A and B exchanged)",
+          len(s4) > 100 and d_ex <= 1e-8, f"largest difference {d_ex:.1e}")
+    head, rows = load(out, "ring8")
+    c8 = lambda name: {r[0]: r[head.index(name)] for r in rows}
+    aa2, aa4, bb2, bb4 = c8("S_A-A2"), c8("S_A-A3"), c8("S_B-B2"), c8("S_B-B3")
+    check("ring8: Delta >= 0 from 0 to 40 with 0 and the resonance 2K = 20 on the grid", min(aa2) == 0 and max(aa2) == 40 and 20 in aa2,
+          str(sorted(aa2)))
+    orbits = (("S_A-A2", "S_A2-A3", "S_A3-A4", "S_A-A4"), ("S_B-B2", "S_B2-B3", "S_B3-B4", "S_B-B4"),
+              ("S_A-A3", "S_A2-A4"), ("S_B-B3", "S_B2-B4"), ("S_A-B", "S_B-A2", "S_A2-B2", "S_B2-A3", "S_A3-B3", "S_B3-A4", "S_A4-B4", "S_A-B4"))
+    d_sym = max(abs(r[head.index(a)] - r[head.index(b)]) for r in rows for orbit in orbits for a in orbit for b in orbit)
+    check("ring8: pairs equivalent by the ring's rotations and reflections agree to 1e-8 (distance 2: S_A-A2 = S_A2-A3 = ..., "
+          "distance 4: S_A-A3 = S_A2-A4, neighbours)", d_sym <= 1e-8, f"largest difference {d_sym:.1e}")
+    rs = subprocess.run([QSYNC, "steady", os.path.join(out, "ring8", "model.ini"), "--json"] +
+                        [a for b in ("B", "B2", "B3", "B4") for a in ("--set", f"{b}.omega=-20")], capture_output=True, text=True)
+    try:
+        import json
+        pairs = {f"S_{p['a']}-{p['b']}": p["S"] for p in json.loads(rs.stdout)["pairs"]}
+        d_m = max(abs(pairs["S_A-A2"] - bb2[20]), abs(pairs["S_A-A3"] - bb4[20]), abs(pairs["S_B-B2"] - aa2[20]))
+        check("ring8: solved at Delta = -20, S_A-A2 and S_A-A3 equal the figure's S_B-B2 and S_B-B3 at +20 (and S_B-B2 its "
+              "S_A-A2) to 1e-8: what the figure draws at -Delta", d_m <= 1e-8, f"largest difference {d_m:.1e}")
+    except (ValueError, KeyError) as e:
+        check("ring8: solved at Delta = -20", False, f"{e}: {rs.stderr[-300:]}")
+    top2, top4 = max(aa2, key=aa2.get), max(aa4, key=aa4.get)
+    check("ring8: S_A-A2 and S_A-A3 peak at Delta = +2K = 20, both over 10x their value at Delta = 0 (the blockade)",
+          top2 == 20 and top4 == 20 and aa2[20] > 10 * aa2[0] and aa4[20] > 10 * aa4[0],
+          f"S_A-A2 max {aa2[top2]:.5f} at {top2} (at 0: {aa2[0]:.2e}); S_A-A3 max {aa4[top4]:.5f} at {top4} (at 0: {aa4[0]:.2e})")
+    q = (aa4[20] / aa2[20], bb4[20] / bb2[20])
+    check("ring8: at Delta = +-2K synchronization 4 sites apart is 2% to 10% of that 2 sites apart (S_A-A3 / S_A-A2 at +20, "
+          "S_B-B3 / S_B-B2, i.e. the A pairs at -20)", all(0.02 < x < 0.1 for x in q), f"ratios {q[0]:.3f}, {q[1]:.3f}")
+    far = [d for d in aa2 if d >= 25]
+    check("ring8: beyond the resonance (Delta >= 25) S falls with Delta, 4 sites apart below 2 sites apart",
+          all(aa2[a] > aa2[b] and aa4[a] > aa4[b] for a, b in zip(sorted(far), sorted(far)[1:])) and all(aa4[d] < aa2[d] for d in aa2),
+          str([(d, round(aa2[d], 6), round(aa4[d], 7)) for d in sorted(far)]))
+    h6, r6 = load(out, "ring6")
+    ring6_aa = {r[0]: r[h6.index("S_A-A2")] for r in r6}
+    check("ring8: two sites apart the ring's size hardly matters: S_A-A2 at +2K within 10% of ring6's (4 levels)",
+          abs(aa2[20] / ring6_aa[20] - 1) < 0.1, f"{aa2[20]:.5f} vs {ring6_aa[20]:.5f}")
 
 finish()

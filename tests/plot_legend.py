@@ -34,7 +34,7 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from checks import check, finish  # noqa: E402
 
-FIGURES = ("2a", "2b", "3a", "3b", "3c", "3d", "4a", "4b", "4c", "4d", "spectra", "tongue", "ring4", "ring6")
+FIGURES = ("2a", "2b", "3a", "3b", "3c", "3d", "4a", "4b", "4c", "4d", "spectra", "tongue", "ring4", "ring6", "ring8")
 STOP = {"using", "u", "title", "t", "notitle", "with", "w", "every", "smooth", "axes", "index",
         "lc", "lt", "lw", "dt", "pt", "ps", "linecolor", "linewidth", "fs", "fc"}
 

@@ -15,8 +15,8 @@
  * a sweep of its own folder.
  *
  * Levels are chosen by the truncation error of S, which every figure's sweep estimates at
- * every point (QS_SWEEP_TRUNCATION_AUTO; ring6 by default, where it cannot be afforded):
- * 10 for Figs. 2b and 3a, 12 for 3b and 3c, 18 for 3d, 6 for Fig. 4, 4 for the rings.
+ * every point (QS_SWEEP_TRUNCATION_AUTO; ring6 and ring8 by default, where it cannot be afforded):
+ * 10 for Figs. 2b and 3a, 12 for 3b and 3c, 18 for 3d, 6 for Fig. 4, 4 for ring4 and ring6, 3 for ring8.
  */
 #ifndef QSYNC_FIGURE_H
 #define QSYNC_FIGURE_H
@@ -45,6 +45,9 @@ typedef struct {
     double burn_in;             /* classical: burn-in time (0: the default) */
     double target_err;          /* classical: raise trajectories until S_err is about this (0: no) */
     qs_figure_spectrum spectrum;  /* quantum: spectra of every oscillator at every point too */
+    int block;                  /* points per block (0: the sweep's default, 16): each thread solves a
+                                   block's points in a row, each from the previous one's state; a few
+                                   costly points in blocks of half their number keep two cores busy */
 } qs_figure_sweep;
 
 /* Sweeps a figure may draw from (panels side by side, each from its own sweep). */
@@ -66,7 +69,7 @@ const qs_figure *qs_figure_find(const char *name);  /* NULL when there is none *
 int qs_figure_sweep_count(const qs_figure *figure);
 
 /* qs_sweep_defaults with the options of one of a figure's sweeps (kind, truncation check,
- * classical trajectories, burn-in, target error) into options. */
+ * classical trajectories, burn-in, target error, block) into options. */
 void qs_figure_options(const qs_figure_sweep *sweep, qs_sweep_options *options);
 
 #endif

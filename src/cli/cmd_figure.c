@@ -4,7 +4,10 @@
  * sweep.json) and figure.gp / figure.png: the figure's script after a preamble naming the
  * points on each axis. --coarse, --points and --levels shrink the figure's grid or change its
  * levels (written into model.ini); the sweep itself is run as `qsync sweep` runs one
- * (sweep_job_run).
+ * (sweep_job_run). A sweep the same as one already run by this command (Figs. 4a and 4b, 4c
+ * and 4d: one map, two columns drawn) is not solved again: the earlier sweep's journal is
+ * copied into its folder and the sweep resumed from it, which checks every row and writes
+ * sweep.csv and sweep.json as any run does.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +50,60 @@ typedef struct {
     const char *out;
     int threads, coarse, points, levels, resume;   /* 0: not given */
 } figure_run;
+
+/* Two sweeps of the table that compute the same: model text, axes, ties and options. */
+static int same_axis(const qs_axis *a, const qs_axis *b)
+{
+    if (a->n_paths != b->n_paths || a->count != b->count || !a->values != !b->values) return 0;
+    if (!a->values && (a->start != b->start || a->stop != b->stop)) return 0;
+    for (int k = 0; a->values && k < a->count; k++)
+        if (a->values[k] != b->values[k]) return 0;
+    for (int k = 0; k < a->n_paths; k++)
+        if (strcmp(a->paths[k], b->paths[k]) != 0) return 0;
+    return 1;
+}
+
+static int same_sweep(const qs_figure_sweep *a, const qs_figure_sweep *b)
+{
+    if (strcmp(a->model, b->model) != 0 || a->n_axes != b->n_axes || a->n_ties != b->n_ties || a->classical != b->classical ||
+        a->perturb != b->perturb || a->truncation != b->truncation || a->trajectories != b->trajectories ||
+        a->burn_in != b->burn_in || a->target_err != b->target_err || a->block != b->block ||
+        a->spectrum.n_omega != b->spectrum.n_omega || a->spectrum.omega_min != b->spectrum.omega_min ||
+        a->spectrum.omega_max != b->spectrum.omega_max)
+        return 0;
+    for (int k = 0; k < a->n_axes; k++)
+        if (!same_axis(&a->axes[k], &b->axes[k])) return 0;
+    for (int k = 0; k < a->n_ties; k++)
+        if (strcmp(a->ties[k].path, b->ties[k].path) != 0 || strcmp(a->ties[k].expression, b->ties[k].expression) != 0) return 0;
+    return 1;
+}
+
+/* The sweeps this command has run to the end, with their folders: an identical sweep later
+ * resumes from the journal of the first. */
+#define MAX_RUN_SWEEPS 64
+static struct {
+    const qs_figure_sweep *sweep;
+    const char *figure;
+    char dir[4096];
+} run_sweeps[MAX_RUN_SWEEPS];
+static int n_run_sweeps;
+
+/* Copy the file from into to (through out_open/out_commit); EXIT_OK, or EXIT_OK without
+ * copying when from does not exist. */
+static int copy_file(const char *from, const char *to)
+{
+    FILE *in = fopen(from, "rb");
+    if (!in) return errno == ENOENT ? EXIT_OK : cli_fail(QS_EIO, "%s: cannot read (%s)", from, strerror(errno));
+    char tmp[4200], buf[65536];
+    FILE *out = out_open(to, tmp, sizeof tmp);
+    if (!out) { fclose(in); return EXIT_IO; }
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0) fwrite(buf, 1, n, out);
+    int bad = ferror(in);
+    fclose(in);
+    int rc = out_commit(out, tmp, to);
+    return bad ? cli_fail(QS_EIO, "%s: read failed", from) : rc;
+}
 
 /* The model text of a figure's sweep into buf, with every "levels = X" line set to `levels`
  * when nonzero. 0 when it does not fit. */
@@ -164,9 +221,32 @@ static int run_sweep(const qs_figure *f, int k, const figure_run *run, int argc,
     qs_figure_options(s, &job.options);
     job.options.spectrum_points = n_omega;
     if (run->threads) job.options.threads = job.options.classical_options.threads = run->threads;
+    int from = -1;
+    for (int i = 0; i < n_run_sweeps && from < 0; i++)
+        if (same_sweep(run_sweeps[i].sweep, s)) from = i;
+    if (from >= 0) {        /* the same sweep as an earlier figure's: its journal, resumed */
+        static const char *const journals[] = {"sweep.partial.csv", "spectra.partial.csv"};
+        char src[4200];
+        for (int jn = 0; jn < 2 && rc == EXIT_OK && par_rank() == 0; jn++) {
+            snprintf(src, sizeof src, "%s/%s", run_sweeps[from].dir, journals[jn]);
+            snprintf(path, sizeof path, "%s/%s", dir, journals[jn]);
+            rc = copy_file(src, path);
+        }
+        if (par_max(rc != EXIT_OK)) { qs_model_free(&m); return rc != EXIT_OK ? rc : EXIT_IO; }
+        if (par_rank() == 0)
+            fprintf(stderr, "qsync figure %s: the same sweep as figure %s's: resumed from its journal, not solved again\n", f->name,
+                    run_sweeps[from].figure);
+        job.resume = 1;
+    }
     rc = sweep_job_run(&job);
     qs_model_free(&m);
     *not_ok = job.not_ok;
+    if ((rc == EXIT_OK || rc == EXIT_NUMERIC) && from < 0 && n_run_sweeps < MAX_RUN_SWEEPS) {
+        run_sweeps[n_run_sweeps].sweep = s;
+        run_sweeps[n_run_sweeps].figure = f->name;
+        snprintf(run_sweeps[n_run_sweeps].dir, sizeof run_sweeps[n_run_sweeps].dir, "%s", dir);
+        n_run_sweeps++;
+    }
     return rc;
 }
 
