@@ -642,6 +642,9 @@ def judge(case, rc, hung, err, folder):
             break
     if rc == 2:
         named = [n for n in case.names if n and (n in err or len(n) > 100 and n[:100] in err)]
+        # a refusal of how two flags of the command line combine names those flags instead
+        named += [a for a in case.argv if isinstance(a, str) and re.fullmatch(r"--[a-z][a-z-]*", a) and
+                  re.search(re.escape(a) + r"\b", err)]
         if not named:
             why.append("exit 2 without naming %s on stderr" % " or ".join(repr(n) for n in case.names))
         elif case.line_required:
