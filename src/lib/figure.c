@@ -36,7 +36,7 @@ static const double complex v_2a[] = {0.016666666666666667, 0.025, 0.0375, 0.05}
 #define RANGE(P, A, B, N) {.n_paths = (int)(sizeof P / sizeof P[0]), .paths = P, .start = A, .stop = B, .count = N}
 #define LIST(P, V) {.n_paths = (int)(sizeof P / sizeof P[0]), .paths = P, .count = (int)(sizeof V / sizeof V[0]), .values = V, \
                     .start = V[0], .stop = V[sizeof V / sizeof V[0] - 1]}
-static const qs_axis axes_2a[] = {LIST(p_12, v_2a), RANGE(p_1omega, -4, 4, 81)};
+static const qs_axis axes_2a[] = {LIST(p_12, v_2a), RANGE(p_1omega, -4, 4, 41)};
 static const qs_axis axes_2b[] = {LIST(p_12, v_2b), RANGE(p_1omega, -40, 40, 321)};
 static const qs_axis axes_3a[] = {RANGE(p_1omega, -25, 25, 161), RANGE(p_sigma, 0.1, 1, 91)};
 static const qs_axis axes_3b[] = {RANGE(p_2nbar, 2, 6, 161), RANGE(p_sigma, 0.1, 1, 91)};
