@@ -26,8 +26,8 @@
  *    one restart cycle at a time: after each cycle its residual's rate of decrease predicts
  *    the iterations still needed, and when GMRES's spent plus predicted work exceeds the LU's
  *    (or the first QS_AUTO_TRIAL_SHARE of it passes without a rate to go on), the solve is
- *    finished by the LU, which the plan then keeps. Sectors of QS_AUTO_GMRES_FIRST unknowns and
- *    more plan the LU only when GMRES's first cycle has not converged (its analysis is then
+ *    finished by the LU, which the plan then keeps. Sectors of QS_AUTO_GMRES_FIRST unknowns (after
+ *    symmetry) and more plan the LU only when GMRES's first cycle has not converged (its analysis is then
  *    worth doing).
  *  Every prediction is a count times a rate, never a clock, so the choice is the same on every
  *  run, thread count and process. In a sweep GMRES starts from the previous point's state, and
@@ -60,7 +60,7 @@ enum { QS_PRECOND_AUTO = 0, QS_PRECOND_BLOCK = 1, QS_PRECOND_UNCOUPLED = 2 };
                                        oscillators: 7 are within, 8 are not) */
 #define QS_DIRECT_MAX_AUTO 500000    /* auto: sectors above this size go iterative without planning
                                         the LU (its fill would be tens of GiB at least) */
-#define QS_AUTO_GMRES_FIRST 40000    /* auto: from this sector size GMRES's first cycle runs before
+#define QS_AUTO_GMRES_FIRST 6000     /* auto: from this many unknowns after symmetry GMRES's first cycle runs before
                                         the LU is planned */
 #define QS_AUTO_TRIAL_SHARE 0.15     /* auto: GMRES is tried while it costs at most this share of the
                                         LU's predicted time before its rate of convergence is known */
