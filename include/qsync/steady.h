@@ -120,6 +120,8 @@ typedef struct {
     double predicted_seconds;     /* the whole solve by the solver used (GMRES: its iterations so far) */
     double predicted_memory;      /* peak resident bytes of a process planning and solving this model */
     int trial_iterations;         /* auto: GMRES iterations spent before the LU finished the solve */
+    int preconditioner;           /* GMRES: QS_PRECOND_BLOCK or QS_PRECOND_UNCOUPLED, the one that
+                                     preconditioned the last iterations (0 for the LU) */
 } qs_steady_stats;
 
 typedef struct qs_steady qs_steady;

@@ -682,6 +682,7 @@ static int solve_iterative(qs_steady *st, const qs_model *model, qs_error *err)
     if (status == QS_OK && err) err->message[0] = '\0';
     if (st->whole) describe(st);           /* the memory of both plans */
     st->stats.iterations = its;
+    st->stats.preconditioner = qs_krylov_preconditioner(last);
     st->stats.residual = qs_krylov_residual(last);
     st->stats.system_dimension = qs_krylov_unknowns(last);
     st->stats.symmetry_order = qs_krylov_order(last);
@@ -774,6 +775,7 @@ static int solve_trial(qs_steady *st, const qs_model *model, qs_error *err)
     st->stats.rcond = NAN;
     st->stats.trial_iterations = 0;
     if (ok) {
+        st->stats.preconditioner = qs_krylov_preconditioner(st->krylov);
         st->stats.predicted_seconds = spent;
         snprintf(why, why_len, "%.200s: converged in %d iterations", st->why_base, total);
         return status;
@@ -809,6 +811,7 @@ static int solve_trial(qs_steady *st, const qs_model *model, qs_error *err)
 int qs_steady_solve(qs_steady *st, const qs_model *model, qs_error *err)
 {
     st->have_state = 0;
+    st->stats.preconditioner = 0;
     if (!qs_steady_compatible(st, model))
         return qs_error_set(err, QS_EINPUT, "the model's structure (oscillators, levels, couplings, symmetries) differs from the plan's");
     const qs_basis *b = st->basis;
