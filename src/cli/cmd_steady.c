@@ -424,8 +424,9 @@ static void print_text(const qs_analysis *an)
     } else {
         printf("\ndynamics: not computed (%s)\n", qs_analysis_dynamics_reason(an));
     }
-    printf("\nchecks: relative residual %.2e, |Tr rho - 1| %.2e, hermiticity %.2e, rcond %.2e",
-           s->residual, s->trace_error, s->hermiticity_error, s->rcond);
+    printf("\nchecks: relative residual %.2e, |Tr rho - 1| %.2e, hermiticity %.2e", s->residual, s->trace_error,
+           s->hermiticity_error);
+    if (s->solver == QS_SOLVER_DIRECT) printf(", rcond %.2e", s->rcond);   /* the LU's pivots; GMRES has none */
     if (full) printf(", off-sector %.2e", s->off_sector);
     if (c) {
         double most = 0;

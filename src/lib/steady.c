@@ -469,9 +469,15 @@ int qs_steady_create(const qs_model *model, const qs_steady_options *options,
             char b[32];
             snprintf(why, why_len, "auto: the LU would need %s GiB, more than half of the %.3g GiB %s",
                      big(b, st->stats.memory_planned / 1073741824.0), limit / 1073741824.0, which);
+            double lu_need = st->stats.memory_planned;
             free_direct(st);                      /* the group stays: GMRES uses it too */
             if (err) err->message[0] = '\0';
             status = plan_iterative(st, model, Dd, sector_d, 0, err);
+            if (status == QS_ETOOBIG && err) {   /* neither: say both */
+                char gm[sizeof err->message];
+                snprintf(gm, sizeof gm, "%s", err->message);
+                qs_error_set(err, QS_ETOOBIG, "neither solver fits: the LU would need %s MiB, and %s", big(b, mib(lu_need)), gm);
+            }
         } else if (status == QS_OK && gmres_setup_seconds(model, sector_d) + QS_AUTO_MIN_ITERATIONS * it_s > QS_AUTO_TRIAL_SHARE * lu_s) {
             snprintf(why, why_len, "auto: the LU, cheaper than %d GMRES iterations", QS_AUTO_MIN_ITERATIONS);
         } else if (status == QS_OK) {
