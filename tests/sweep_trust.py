@@ -179,6 +179,12 @@ check("--resume with ./m.ini after m.ini: accepted, 3 of 3 done", rc == 0 and "3
       f"exit {rc}: {err[-300:]}")
 rc, err = run("sweep", "m.ini", "--vary", "1.omega=0:1:3", "--set", "K=9", "--out", "sp", "--no-plot", "--resume", cwd=TMP)
 check("--resume with another K: refused, exit 2", rc == 2 and "different sweep" in err, f"exit {rc}: {err[-300:]}")
+# the preconditioner changes GMRES's numbers in their last bits: another sweep
+rc, _ = run("sweep", "m.ini", "--vary", "1.omega=0:1:3", "--solver", "iterative", "--preconditioner", "uncoupled", "--out", "spp",
+            "--no-plot", cwd=TMP)
+rc, err = run("sweep", "m.ini", "--vary", "1.omega=0:1:3", "--solver", "iterative", "--preconditioner", "block", "--out", "spp",
+              "--no-plot", "--resume", cwd=TMP)
+check("--resume with another --preconditioner: refused, exit 2", rc == 2 and "different sweep" in err, f"exit {rc}: {err[-300:]}")
 
 # --- the folder lock ------------------------------------------------------------------
 long_args = [QSYNC, "sweep", FIG2B, "--levels", "10", "--vary", "1.omega=-30:30:4001", "--threads", "1", "--no-plot",

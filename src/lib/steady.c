@@ -460,6 +460,20 @@ int qs_steady_create(const qs_model *model, const qs_steady_options *options,
         }
         snprintf(why, why_len, "auto: GMRES first (a sector of %.0f unknowns)", sector_d);
         status = plan_iterative(st, model, Dd, sector_d, 0, err);
+        if (status == QS_ETOOBIG) {              /* GMRES's tables do not fit (one oscillator of
+                                                    tens of thousands of levels): the LU alone */
+            char gm[sizeof err->message] = "";
+            if (err) snprintf(gm, sizeof gm, "%s", err->message);
+            qs_krylov_free(&st->krylov);
+            st->trial = st->lazy_lu = 0;
+            status = plan_direct(st, model, Dd, sector_d, err);
+            if (status == QS_ETOOBIG && err) {
+                char lu[sizeof err->message];
+                snprintf(lu, sizeof lu, "%s", err->message);
+                qs_error_set(err, QS_ETOOBIG, "neither solver fits: %.240s; and %.240s", gm, lu);
+            }
+            snprintf(why, why_len, "auto: the LU (GMRES's plan does not fit: %.180s)", gm);
+        }
     } else {
         status = plan_direct(st, model, Dd, sector_d, err);
         const char *which;

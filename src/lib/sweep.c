@@ -206,7 +206,12 @@ static int apply_point(const qs_sweep *s, size_t point, qs_model *m, qs_error *e
         format_value(text, sizeof text, v[a]);
         for (int p = 0; p < s->axes[a].n_paths; p++) {
             int st = qs_model_set(m, s->axes[a].paths[p], text, err);
-            if (st != QS_OK) return st;
+            if (st != QS_OK && !err) return st;
+            if (st != QS_OK) {                 /* name the axis: the path is the caller's */
+                char msg[sizeof err->message];
+                snprintf(msg, sizeof msg, "%s", err->message);
+                return qs_error_set(err, st, "--vary %s: %s", s->axes[a].paths[p], msg);
+            }
         }
     }
     for (int t = 0; t < s->n_ties; t++) {
