@@ -186,6 +186,20 @@ rc, err = run("sweep", "m.ini", "--vary", "1.omega=0:1:3", "--solver", "iterativ
               "--no-plot", "--resume", cwd=TMP)
 check("--resume with another --preconditioner: refused, exit 2", rc == 2 and "different sweep" in err, f"exit {rc}: {err[-300:]}")
 
+# --- one oscillator: no pair to plot (sweep.gp used to end in a bare `plot`, leaving an empty PNG)
+with open(os.path.join(TMP, "one.ini"), "w") as f:
+    f.write("[oscillator a]\ngamma = 1\nsigma = 0.2\nK = 0.1\nnbar = 1\nlevels = 3\n")
+for axes in (["--vary", "a.omega=0:2:2"], ["--vary", "a.omega=0:2:2", "--vary", "a.K=0.1:0.2:2"]):
+    rc, err = run("sweep", "one.ini", *axes, "--out", "one", "--no-truncation-check", cwd=TMP)
+    check(f"one oscillator, {len(axes) // 2} axes: exit 0, no plot and why, no sweep.png",
+          rc == 0 and "a single oscillator has no pair" in err and not os.path.exists(os.path.join(TMP, "one", "sweep.png")),
+          f"exit {rc}: {err[-300:]}")
+    shutil.rmtree(os.path.join(TMP, "one"))
+rc, err = run("sweep", "one.ini", "--vary", "a.omega=0:2:2", "--observe", "mean_n", "--out", "one", "--no-truncation-check", cwd=TMP)
+png = os.path.join(TMP, "one", "sweep.png")
+check("one oscillator, --observe mean_n: its <n> drawn", rc == 0 and os.path.exists(png) and os.path.getsize(png) > 1000,
+      f"exit {rc}: {err[-300:]}")
+
 # --- the folder lock ------------------------------------------------------------------
 long_args = [QSYNC, "sweep", FIG2B, "--levels", "10", "--vary", "1.omega=-30:30:4001", "--threads", "1", "--no-plot",
              "--out", d("lock")]

@@ -424,9 +424,12 @@ int run_gnuplot(const char *dir, const char *name)
     else close(fd[0]);
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        fprintf(stderr, "qsync: %s/%s.png not drawn (%s); the CSV is complete\n", dir, name,
-                WIFEXITED(status) && WEXITSTATUS(status) == 127 ? "is gnuplot installed?" : "gnuplot failed");
-        return 1;
+        int missing = WIFEXITED(status) && WEXITSTATUS(status) == 127;
+        char png[4400];
+        snprintf(png, sizeof png, "%s/%s.png", dir, name);
+        remove(png);                            /* whatever gnuplot began is not the plot */
+        fprintf(stderr, "qsync: %s not drawn (%s); the CSV is complete\n", png, missing ? "is gnuplot installed?" : "gnuplot failed");
+        return missing;                         /* no gnuplot: a warning, as documented; else a failure */
     }
     return png_complete(dir, name);
 }

@@ -826,7 +826,7 @@ static const char **plot_series(const run_state *rs, const qs_sweep_options *o, 
                 if (c >= 0) names[(*count)++] = qs_sweep_store_name(rs->store, c);
             }
         }
-        if (*count > 0 || (k < 0 && pairs == 0)) { *label = obs->name; return names; }
+        if (*count > 0 || (k < 0 && pairs == 0 && o->n_observe == 0)) { *label = obs->name; return names; }
     }
     free(names);
     return NULL;
@@ -841,8 +841,10 @@ static int write_plot(const char *dir, const run_state *rs, const sweep_job *job
     const char *label = "S", *x0 = axes[0].paths[0], *x1 = job->n_axes > 1 ? axes[1].paths[0] : "";
     int ns = 0, classical = job->options.classical;
     const char **series = plot_series(rs, &job->options, &ns, &label);
-    if (!series) {
-        fprintf(stderr, "qsync sweep: no plot (the observables asked have no column per pair or oscillator)\n");
+    if (!series || ns == 0) {
+        fprintf(stderr, "qsync sweep: no plot (%s)\n", series ? "a single oscillator has no pair: --observe mean_n draws its <n>"
+                                                              : "the observables asked have no column per pair or oscillator");
+        free(series);
         return EXIT_OK;
     }
     snprintf(path, sizeof path, "%s/sweep.gp", dir);
