@@ -100,8 +100,13 @@ rc, _, err = run(["steady", ring, "--full", "--solver", "iterative"])
 check("--full with --solver iterative: exit 2, says the LU is needed", rc == 2 and "needs the LU" in err, err.strip())
 
 for flags, what in ((["--solver", "lu"], "--solver lu"), (["--restart", "1"], "--restart 1"),
-                    (["--iterative-tol", "0"], "--iterative-tol 0")):
+                    (["--iterative-tol", "0"], "--iterative-tol 0"),
+                    (["--iterative-tol", "1e-6"], "--iterative-tol 1e-6 above --residual-tol 1e-8")):
     rc, _, err = run(["steady", ring] + flags)
     check(f"bad flag {what} exits 2 naming it", rc == 2 and flags[0] in err, err.strip())
+rc, _, err = run(["sweep", ring, "--vary", "B.omega=0:1:2", "--iterative-tol", "1e-6", "--out", "/nonexistent/never"])
+check("a sweep with --iterative-tol above --residual-tol: exit 2 before any point", rc == 2 and "--residual-tol" in err, err.strip())
+rc, _, err = run(["steady", ring, "--iterative-tol", "1e-6", "--residual-tol", "1e-5"])
+check("--iterative-tol below a looser --residual-tol: accepted", rc == 0, err.strip()[-200:])
 
 finish()

@@ -130,6 +130,9 @@ typedef struct {
 typedef struct qs_steady qs_steady;
 
 void qs_steady_defaults(qs_steady_options *options);
+/* QS_EINPUT when the options contradict each other: GMRES (iterative or auto) stopping at a
+ * residual (iterative_tol) the check then refuses (above residual_tol). */
+int qs_steady_options_check(const qs_steady_options *options, qs_error *err);
 
 /* Plan for `model` (levels resolved, see truncation.h). options may be NULL (defaults).
  * On success *steady is a new handle the caller frees. */

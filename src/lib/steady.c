@@ -73,6 +73,14 @@ void qs_steady_defaults(qs_steady_options *o)
     o->preconditioner = QS_PRECOND_AUTO;
 }
 
+int qs_steady_options_check(const qs_steady_options *o, qs_error *err)
+{
+    if (o->solver != QS_SOLVER_DIRECT && !o->full && !(o->iterative_tol <= o->residual_tol))
+        return qs_error_set(err, QS_EINPUT, "iterative_tol (--iterative-tol) %g is above residual_tol (--residual-tol) %g: GMRES "
+                            "would stop at a residual the check refuses", o->iterative_tol, o->residual_tol);
+    return QS_OK;
+}
+
 static double mib(double bytes) { return bytes / 1048576.0; }
 
 /* The cost model of auto: rates measured on the reference machine (2 cores, bench/auto). Only
@@ -395,11 +403,13 @@ int qs_steady_create(const qs_model *model, const qs_steady_options *options,
                      qs_steady **out, qs_error *err)
 {
     *out = NULL;
+    int status;
     qs_steady *st = calloc(1, sizeof *st);
     if (!st) return qs_error_set(err, QS_ENOMEM, "out of memory");
     if (options) st->opt = *options; else qs_steady_defaults(&st->opt);
+    if ((status = qs_steady_options_check(&st->opt, err)) != QS_OK) { free(st); return status; }
     st->resident_start = qs_memory_resident();
-    int n = model->n, status;
+    int n = model->n;
     st->n_osc = n;
     st->n_couplings = model->n_couplings;
     st->levels = malloc((size_t)n * sizeof *st->levels);

@@ -408,6 +408,7 @@ int qs_sweep_create(const qs_model *base, int n_axes, const qs_axis *axes, int n
     int st;
     if (!s) return qs_error_set(err, QS_ENOMEM, "out of memory");
     if (options) s->opt = *options; else qs_sweep_defaults(&s->opt);
+    if (!s->opt.classical && (st = qs_steady_options_check(&s->opt.steady, err)) != QS_OK) { free(s); return st; }
     /* sampling takes a point's estimate from neighbours of the same levels: with the levels
      * themselves on an axis there are none, so every point is estimated */
     for (int a = 0; a < n_axes && s->opt.truncation == QS_SWEEP_TRUNCATION_SAMPLED; a++)
