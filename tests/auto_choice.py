@@ -3,13 +3,15 @@ and that its answer is the LU's.
 
 Usage: auto_choice.py QSYNC EXAMPLES
 - a small sector whose LU costs less than a few GMRES iterations: the LU alone;
-- detuned all-to-all oscillators (no symmetry, an LU with much fill, weak coupling): GMRES,
-  tried first, converges;
+- detuned all-to-all oscillators (8,092 unknowns, no symmetry, an LU with much fill, weak
+  coupling): GMRES's first cycle runs before the LU's analysis, and converges;
+- a ring of 5 identical oscillators (895 orbits): the LU's analysis first, then GMRES within
+  its share of the LU's predicted time, and it converges;
 - strong coupling (GMRES stagnates): GMRES is tried, its rate predicts it slower than the LU,
   and the LU finishes the solve (trial_iterations > 0, said in the reason);
 - identical oscillators whose symmetry makes the LU tiny: the LU alone, although the sector
   is large;
-- a large sector without symmetry: GMRES's first cycle before the LU's analysis;
+- a larger sector without symmetry: the same, said with its size;
 - the LU above half the memory limit: GMRES alone;
 - each result's S equals --solver direct's to 1e-8, and the predictions are in the JSON;
 - a sweep from weak to strong coupling (some points by GMRES, the rest by the LU after a
@@ -39,6 +41,8 @@ def network(path, n, levels, V, kind, detune):
                 f.write(f"omega = {0.7 * i:g}\nnbar = {0.6 + 0.15 * i:g}\n")
         f.write("[coupling]\n")
         pairs = [(i, j) for i in range(n) for j in range(i + 1, n)] if kind == "all" else [(i, i + 1) for i in range(n - 1)]
+        if kind == "ring":
+            pairs.append((n - 1, 0))
         for i, j in pairs:
             f.write(f"{names[i]}-{names[j]} = {V:g}\n")
     return path
@@ -77,10 +81,13 @@ def case(name, args, solver, reason, trial=None):
     return d
 
 
-ring = os.path.join(EXAMPLES, "ring4.ini")
 case("Fig. 2b (344 unknowns)", [os.path.join(EXAMPLES, "fig2b.ini")], "direct", "cheaper than")
 with tempfile.TemporaryDirectory() as tmp:
+    # 8,092 unknowns without symmetry: GMRES's first cycle before the LU's analysis
     case("4 detuned all-to-all x 4 levels, V = 0.1", [network(f"{tmp}/a4.ini", 4, 4, 0.1, "all", True)], "iterative",
+         "GMRES first (a sector of 8092 unknowns)")
+    # 895 orbits of 8,953 (symmetry 10): the LU's analysis first, then GMRES within its share
+    case("ring of 5 identical x 3 levels, V = 0.2", [network(f"{tmp}/r5.ini", 5, 3, 0.2, "ring", False)], "iterative",
          "GMRES first (the LU: predicted")
     case("Fig. 4 x 8 levels, V1 = 1 (strong)", [os.path.join(EXAMPLES, "fig4.ini"), "--levels", "8", "--set", "A-C=1",
                                                  "--set", "B-C=1"], "direct", "GMRES iterations", trial=True)
@@ -88,7 +95,8 @@ with tempfile.TemporaryDirectory() as tmp:
          [network(f"{tmp}/a6.ini", 6, 3, 0.1, "all", False)], "direct", "cheaper than")
     case("chain of 6 detuned x 3 levels, V = 0.1 (73,789 unknowns, no symmetry)",
          [network(f"{tmp}/c6.ini", 6, 3, 0.1, "chain", True)], "iterative", "GMRES first (a sector of 73789 unknowns)")
-    case("ring of four x 5 levels under --memory-limit 600M", [ring, "--levels", "5", "--memory-limit", "600M"], "iterative",
+    # the LU (about 38 MiB planned) would take more than half of the memory allowed
+    case("ring of 5 identical x 3 levels under --memory-limit 50M", [f"{tmp}/r5.ini", "--memory-limit", "50M"], "iterative",
          "LU would need")
 
     # a sweep of Fig. 4 x 6 levels from weak to strong coupling: GMRES converges at the weak

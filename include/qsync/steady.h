@@ -26,8 +26,8 @@
  *    one restart cycle at a time: after each cycle its residual's rate of decrease predicts
  *    the iterations still needed, and when GMRES's spent plus predicted work exceeds the LU's
  *    (or the first QS_AUTO_TRIAL_SHARE of it passes without a rate to go on), the solve is
- *    finished by the LU, which the plan then keeps. Sectors of QS_AUTO_GMRES_FIRST unknowns and
- *    more plan the LU only when GMRES's first cycle has not converged (its analysis is then
+ *    finished by the LU, which the plan then keeps. Sectors of QS_AUTO_GMRES_FIRST unknowns (after
+ *    symmetry) and more plan the LU only when GMRES's first cycle has not converged (its analysis is then
  *    worth doing).
  *  Every prediction is a count times a rate, never a clock, so the choice is the same on every
  *  run, thread count and process. In a sweep GMRES starts from the previous point's state, and
@@ -54,13 +54,16 @@ enum { QS_SOLVER_AUTO = 0, QS_SOLVER_DIRECT = 1, QS_SOLVER_ITERATIVE = 2 };
  * (uncoupled: cheap, good at weak coupling); the coherent dynamics of each excitation block
  * solved exactly, Gauss–Seidel over the blocks (block: holds at strong coupling, costs
  * Σ_N 4 d_N³ per application for blocks of d_N states); auto (default): uncoupled for the
- * first restart cycle, block from the second on (and for the plan's later solves). */
+ * first restart cycle, block from the second on (and for the plan's later solves). The blocks
+ * need the whole sector: GMRES on symmetry orbits with auto runs its first cycle there and, if
+ * that has not converged, goes on over the whole sector with the blocks when that plan fits
+ * (stats.preconditioner says which preconditioned the last iterations). */
 enum { QS_PRECOND_AUTO = 0, QS_PRECOND_BLOCK = 1, QS_PRECOND_UNCOUPLED = 2 };
 #define QS_SYMMETRY_MAX_ORDER 10000 /* the largest symmetry group used (n! for n identical
                                        oscillators: 7 are within, 8 are not) */
 #define QS_DIRECT_MAX_AUTO 500000    /* auto: sectors above this size go iterative without planning
                                         the LU (its fill would be tens of GiB at least) */
-#define QS_AUTO_GMRES_FIRST 40000    /* auto: from this sector size GMRES's first cycle runs before
+#define QS_AUTO_GMRES_FIRST 6000     /* auto: from this many unknowns after symmetry GMRES's first cycle runs before
                                         the LU is planned */
 #define QS_AUTO_TRIAL_SHARE 0.15     /* auto: GMRES is tried while it costs at most this share of the
                                         LU's predicted time before its rate of convergence is known */
@@ -120,6 +123,8 @@ typedef struct {
     double predicted_seconds;     /* the whole solve by the solver used (GMRES: its iterations so far) */
     double predicted_memory;      /* peak resident bytes of a process planning and solving this model */
     int trial_iterations;         /* auto: GMRES iterations spent before the LU finished the solve */
+    int preconditioner;           /* GMRES: QS_PRECOND_BLOCK or QS_PRECOND_UNCOUPLED, the one that
+                                     preconditioned the last iterations (0 for the LU) */
 } qs_steady_stats;
 
 typedef struct qs_steady qs_steady;

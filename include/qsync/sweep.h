@@ -162,6 +162,11 @@ int qs_sweep_point_model(const qs_sweep *sweep, size_t point, qs_model *model, q
 int qs_sweep_run(qs_sweep *sweep, const unsigned char *done, qs_sweep_report report, void *ctx,
                  volatile int *stop, qs_error *err);
 
+/* Points finished so far by the run in progress (or the last run): safe to call from another
+ * thread while qs_sweep_run runs, e.g. for progress between its reports, which come once per
+ * block. */
+size_t qs_sweep_points_finished(const qs_sweep *sweep);
+
 void qs_sweep_free(qs_sweep **sweep);
 
 /* Width of qs_sweep_result.values: qs_observe_width of the observables asked (S and phi_max

@@ -15,9 +15,11 @@ command line's, bit for bit, and sweeps run in C on all cores with the GIL relea
 
 Errors raise qsync.Error subclasses carrying the library's message: InputError (also a
 ValueError), NumericalError, MemoryRefused (also a MemoryError), IOError. A result whose
-truncation deserves attention issues a qsync.TruncationWarning.
+truncation deserves attention issues a qsync.TruncationWarning, a sweep with failed points a
+qsync.FailedPointsWarning, a spectrum with notes a qsync.SpectrumWarning.
 """
-from ._errors import Error, InputError, IOError, MemoryRefused, NumericalError, TruncationWarning
+from ._errors import (Error, FailedPointsWarning, InputError, IOError, MemoryRefused, NumericalError, SpectrumWarning,
+                      TruncationWarning)
 from ._lib import lib as _clib
 from .model import Model
 from .steady import Result, observables
@@ -27,7 +29,7 @@ from .sweep import Range
 from . import steady as _steady, sweep as _sweep, classical as _classical, spectrum as _spectrum, evolve as _evolve
 
 __all__ = ["Model", "Result", "ClassicalResult", "Spectrum", "Range", "observables", "Error", "InputError", "NumericalError",
-           "MemoryRefused", "IOError", "TruncationWarning", "library_path"]
+           "MemoryRefused", "IOError", "TruncationWarning", "FailedPointsWarning", "SpectrumWarning", "library_path"]
 
 __version__ = "0.1.0"
 

@@ -33,6 +33,16 @@ class TruncationWarning(UserWarning):
     more population than top_tol."""
 
 
+class FailedPointsWarning(RuntimeWarning):
+    """Points of a sweep failed (numerically, refused for memory, or by their input): their
+    values are NaN and their status column says why; the other points are usable."""
+
+
+class SpectrumWarning(UserWarning):
+    """A spectrum's peak, width or sum rule deserves distrust (the notes of Spectrum.warnings:
+    S_j identically 0, a peak at a grid end, a line the grid does not resolve, a sum rule off)."""
+
+
 _CLASSES = {-1: InputError, -2: MemoryRefused, -3: MemoryRefused, -4: NumericalError, -5: IOError}
 
 

@@ -62,7 +62,7 @@ class SteadyStats(ctypes.Structure):
                 ("time_numeric", ctypes.c_double), ("time_solve", ctypes.c_double),
                 ("predicted_lu_seconds", ctypes.c_double), ("predicted_iteration_seconds", ctypes.c_double),
                 ("predicted_seconds", ctypes.c_double), ("predicted_memory", ctypes.c_double),
-                ("trial_iterations", ctypes.c_int)]
+                ("trial_iterations", ctypes.c_int), ("preconditioner", ctypes.c_int)]
 
 
 class ClassicalOptions(ctypes.Structure):
@@ -151,6 +151,7 @@ QS_OK, QS_WARN_TRUNCATION = 0, 1
 QS_EINPUT, QS_ENOMEM, QS_ETOOBIG, QS_ENUMERIC, QS_EIO = -1, -2, -3, -4, -5
 QS_SOLVER = {"auto": 0, "direct": 1, "iterative": 2}
 QS_LU = {"auto": 0, "klu": 1, "umfpack": 2}
+QS_PRECOND = {"auto": 0, "block": 1, "uncoupled": 2}
 QS_OBS_OSCILLATOR, QS_OBS_PAIR, QS_OBS_NETWORK = 1, 2, 3
 QS_EVOLVE_METHOD = {"krylov": 0, "bdf": 1}
 QS_DYNAMICS = {None: 0, True: 1, False: -1}     # by cost, always, never

@@ -20,6 +20,8 @@ STEADY_KEYWORDS = """\
     memory_limit    bytes the solve may plan to use, a number or text such as "500M" (default: available memory)
     iterative_tol   GMRES stops at this relative residual (default 1e-12)
     restart         GMRES restart length (default 40)
+    preconditioner  GMRES: "auto" (default), "block" (exact per-excitation blocks, for strong
+                    coupling; the whole sector) or "uncoupled" (the uncoupled Liouvillian)
     warm_start      GMRES starts from the previous solve's state (default True; sweeps)
     tail_tol        levels = auto: the starting guess leaves an uncoupled tail below this (default 3e-2)
     s_tol           tolerance on the estimated truncation error of S (default 5e-3)"""
@@ -73,6 +75,8 @@ def steady_options(kw):
         o.solver = _choice("solver", kw.pop("solver"), _lib.QS_SOLVER)
     if "lu" in kw:
         o.lu = _choice("lu", kw.pop("lu"), _lib.QS_LU)
+    if "preconditioner" in kw:
+        o.preconditioner = _choice("preconditioner", kw.pop("preconditioner"), _lib.QS_PRECOND)
     if "symmetry" in kw:
         o.symmetry = 1 if flag("symmetry", kw.pop("symmetry")) else 0
     if "warm_start" in kw:

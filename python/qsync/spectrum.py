@@ -2,11 +2,12 @@
 import ctypes
 import math
 import numbers
+import warnings
 
 import numpy as np
 
 from . import _lib, _options
-from ._errors import InputError
+from ._errors import InputError, SpectrumWarning
 from ._lib import lib
 from ._values import OscillatorValues
 
@@ -26,7 +27,8 @@ class Spectrum:
     mean_n          per oscillator: ⟨n_j⟩ of the steady state
     warnings        {name: [notes]}: what to distrust in the peak, width and sum rule (S_j ≡ 0, the
                     peak at a grid end, a line the grid or doubles do not resolve, a sum rule off
-                    ⟨n_j⟩ by over 5 %), as the command's JSON `warnings`; [] when nothing
+                    ⟨n_j⟩ by over 5 %), as the command's JSON `warnings`; [] when nothing;
+                    each note is also issued as a qsync.SpectrumWarning
     residual        the largest relative residual of the solves
     sector_dimension  unknowns of sector −1, where the spectra are solved
     lines           with lines=True: a DataFrame, one row per eigenvalue λ_m of L on sector −1,
@@ -144,7 +146,11 @@ def spectrum(model, omega=None, lines=False, **kw):
                                    ctypes.byref(sp), ctypes.byref(err)), err, model.source)
     owner = _lib.Handle(sp, lib.qs_spectrum_free, "qsync.Spectrum")
     try:
-        return Spectrum(owner, model.names, so.lines)
+        result = Spectrum(owner, model.names, so.lines)
+        for name, notes in result.warnings.items():
+            for note in notes:
+                warnings.warn(f"{model.source}: oscillator {name}: {note}", SpectrumWarning, stacklevel=3)
+        return result
     finally:
         owner.close()
         analysis.close()

@@ -2,13 +2,17 @@
 import ctypes
 import numbers
 import threading
+import warnings
 
 import numpy as np
 
 from . import _lib, _options
-from ._errors import InputError
+from ._errors import FailedPointsWarning, InputError
 from ._lib import lib
 from .steady import observable_index
+
+FAILED_WORDS = ("numerical", "memory", "input")   # status words of a point without values
+
 
 def status_word(code):
     """The word of sweep.csv's status column for a point's status (the library's)."""
@@ -272,7 +276,14 @@ def sweep(model, vary, ties=None, observe=None, spectrum=None, **kw):
         if run.exception is not None:
             raise run.exception
         _lib.check(run.status, run.err, model.source)
-        return run.frame()
+        frame = run.frame()
+        failed = frame["status"].isin(FAILED_WORDS)
+        if failed.any():
+            counts = frame["status"][failed].value_counts()
+            warnings.warn(f"{model.source}: {int(failed.sum())} of {len(frame)} points failed ("
+                          + ", ".join(f"{k} {w}" for w, k in counts.items()) + "): their values are NaN",
+                          FailedPointsWarning, stacklevel=3)
+        return frame
     finally:
         if not started or run.done.is_set():
             run.free()
@@ -293,7 +304,7 @@ numerical, memory, input; truncation_error).
                  ties={{"K": "1/sigma"}})
 
 A point that fails (its solve refused for memory, or numerically) holds NaN and its status
-word; the sweep goes on. The library's messages are raised for what stops the whole sweep
+word; the sweep goes on, and a qsync.FailedPointsWarning counts the failed points at the end. The library's messages are raised for what stops the whole sweep
 (bad paths, values, ties, observables).
 
 Ctrl-C (KeyboardInterrupt) stops it cleanly: no new block of points starts, the blocks in

@@ -271,13 +271,16 @@ static int run_figure(const qs_figure *f, const figure_run *run, int argc, char 
                     f->sweeps[k].folder ? f->sweeps[k].folder : ".", qs_now_cli() - t0);
     }
     if (par_rank() != 0) return rc;   /* under MPI, rank 0 draws */
+    /* the paper's figures are named by number (2a, 3d), qsync's own (ring8, spectra) by word */
+    int paper = f->name[0] >= '0' && f->name[0] <= '9';
     int n = snprintf(script, sizeof script,
-             "# Fig. %s of the paper: %s\n# data: the sweeps' files (model.ini beside each); run `gnuplot figure.gp` in this folder to redraw\n"
+             "# %s %s%s: %s\n# data: the sweeps' files (model.ini beside each); run `gnuplot figure.gp` in this folder to redraw\n"
              "# every column is named by its header\n"
              "set terminal pngcairo size 900,700 noenhanced font ',12'\nset output 'figure.png'\n"
-             "set datafile separator ','\nset datafile missing 'nan'\nset datafile columnheaders\nset title 'Fig. %s: %s'\n"
+             "set datafile separator ','\nset datafile missing 'nan'\nset datafile columnheaders\nset title '%s %s: %s'\n"
              "# points on each axis of the sweeps (in the order of their axes)\n%s%s",
-             f->name, f->summary, f->name, f->summary, shape, f->plot);
+             paper ? "Fig." : "Figure", f->name, paper ? " of the paper" : " (qsync's own)", f->summary, paper ? "Fig." : "qsync figure",
+             f->name, f->summary, shape, f->plot);
     if (n < 0 || (size_t)n >= sizeof script) return cli_fail(QS_EINPUT, "figure %s: script too long", f->name);
     snprintf(path, sizeof path, "%s/figure.gp", dir);
     int wrc = write_text(path, script);

@@ -342,6 +342,7 @@ static void print_json(const qs_analysis *an)
     json_num(&j, "predicted_lu_seconds", s->predicted_lu_seconds);
     json_num(&j, "predicted_iteration_seconds", s->predicted_iteration_seconds);
     json_int(&j, "trial_iterations", s->trial_iterations);
+    json_str(&j, "preconditioner", s->solver != QS_SOLVER_ITERATIVE ? "none" : s->preconditioner == QS_PRECOND_BLOCK ? "block" : "uncoupled");
     json_array(&j, "oscillators");
     for (int x = 0; x < n; x++) {
         const qs_osc *o = qs_model_osc(m, x);
@@ -394,7 +395,9 @@ static void print_text(const qs_analysis *an)
            s->system_dimension, s->sector_dimension, s->liouvillian_dimension);
     if (s->symmetry_order > 1) printf("; symmetry group of order %d", s->symmetry_order);
     if (s->solver == QS_SOLVER_ITERATIVE)
-        printf(")\nsolver: GMRES preconditioned by the uncoupled Liouvillian, %d iterations (%s)\n\n", s->iterations, s->solver_reason);
+        printf(")\nsolver: GMRES preconditioned by %s, %d iterations (%s)\n\n",
+               s->preconditioner == QS_PRECOND_BLOCK ? "the exact excitation blocks" : "the uncoupled Liouvillian", s->iterations,
+               s->solver_reason);
     else
         printf("), %zu non-zeros, %s LU %.0f non-zeros (%s)\n\n", s->nnz, s->lu == QS_LU_KLU ? "KLU" : "UMFPACK", s->lu_nnz,
                s->solver_reason);
@@ -421,8 +424,9 @@ static void print_text(const qs_analysis *an)
     } else {
         printf("\ndynamics: not computed (%s)\n", qs_analysis_dynamics_reason(an));
     }
-    printf("\nchecks: relative residual %.2e, |Tr rho - 1| %.2e, hermiticity %.2e, rcond %.2e",
-           s->residual, s->trace_error, s->hermiticity_error, s->rcond);
+    printf("\nchecks: relative residual %.2e, |Tr rho - 1| %.2e, hermiticity %.2e", s->residual, s->trace_error,
+           s->hermiticity_error);
+    if (s->solver == QS_SOLVER_DIRECT) printf(", rcond %.2e", s->rcond);   /* the LU's pivots; GMRES has none */
     if (full) printf(", off-sector %.2e", s->off_sector);
     if (c) {
         double most = 0;

@@ -55,7 +55,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,6 +138,8 @@ typedef struct {
     size_t solved, total, todo;
     double t0, last_print, interval;
     int tty, failed;
+    pthread_mutex_t progress_lock;       /* progress() from the reports and from the ticker */
+    atomic_int ticking;                  /* the ticker runs while this is 1 */
 } run_state;
 
 /* The columns of the store and how sweep.csv writes them; 0 when out of memory. */
@@ -216,26 +220,51 @@ static void write_header(FILE *fp, const run_state *rs, int with_index)
 }
 
 /* A terminal gets a bar redrawn in place; anything else (a batch log) a line every
- * rs->interval seconds. */
-static void progress(run_state *rs, int final)
+ * rs->interval seconds. Points count when finished, also inside blocks not yet reported. */
+static void progress_locked(run_state *rs, int final)
 {
     double now = qs_now_cli();
-    double rate = rs->solved / (now - rs->t0 + 1e-9), eta = rate > 0 ? (rs->todo - rs->solved) / rate : 0;
+    size_t finished = qs_sweep_points_finished(rs->sweep), solved = finished > rs->solved ? finished : rs->solved;
+    if (solved > rs->todo) solved = rs->todo;
+    double rate = solved / (now - rs->t0 + 1e-9), eta = rate > 0 ? (rs->todo - solved) / rate : 0;
     if (!rs->tty) {
         if (final || !(rs->interval > 0) || now - rs->last_print < rs->interval) return;
         rs->last_print = now;
-        fprintf(stderr, "qsync sweep: %zu of %zu points (%.1f%%), %.3g/s, ETA %.0f s\n", rs->solved, rs->todo,
-                rs->todo ? 100.0 * (double)rs->solved / (double)rs->todo : 100.0, rate, eta);
+        if (solved == 0)
+            fprintf(stderr, "qsync sweep: 0 of %zu points, %.0f s so far\n", rs->todo, now - rs->t0);
+        else
+            fprintf(stderr, "qsync sweep: %zu of %zu points (%.1f%%), %.3g/s, ETA %.0f s\n", solved, rs->todo,
+                    rs->todo ? 100.0 * (double)solved / (double)rs->todo : 100.0, rate, eta);
         fflush(stderr);
         return;
     }
     if (!final && now - rs->last_print < 0.2) return;
     rs->last_print = now;
-    int width = 30, fill = rs->todo ? (int)(width * rs->solved / rs->todo) : width;
+    int width = 30, fill = rs->todo ? (int)(width * solved / rs->todo) : width;
     fprintf(stderr, "\r[%.*s%*s] %zu/%zu points, %.0f/s, ETA %.0f s   ", fill, "==============================",
-            width - fill, "", rs->solved, rs->todo, rate, eta);
+            width - fill, "", solved, rs->todo, rate, eta);
     if (final) fputc('\n', stderr);
     fflush(stderr);
+}
+
+static void progress(run_state *rs, int final)
+{
+    pthread_mutex_lock(&rs->progress_lock);
+    progress_locked(rs, final);
+    pthread_mutex_unlock(&rs->progress_lock);
+}
+
+/* The ticker: progress between the reports, which come only when a block of points ends (a
+ * block of a large network can take minutes). */
+static void *ticker(void *arg)
+{
+    run_state *rs = arg;
+    struct timespec nap = {0, 200000000};
+    while (rs->ticking) {
+        nanosleep(&nap, NULL);
+        if (rs->ticking) progress(rs, 0);
+    }
+    return NULL;
 }
 
 static void write_spectra_row(FILE *fp, run_state *rs, size_t p);
@@ -1098,8 +1127,17 @@ int sweep_job_run(sweep_job *job)
         rs.todo += !done_points[p] && (p / block) % (size_t)nproc == (size_t)rank;
     rs.t0 = rs.last_print = qs_now_cli();
     qs_error err;
+    pthread_t tick;
+    pthread_mutex_init(&rs.progress_lock, NULL);
+    rs.ticking = rs.tty || rs.interval > 0;        /* before the thread starts: it reads it */
+    if (rs.ticking && pthread_create(&tick, NULL, ticker, &rs) != 0) rs.ticking = 0;
     int st = qs_sweep_run(sw, done_points, on_block, &rs, &stop_flag, &err);
+    if (rs.ticking) {
+        rs.ticking = 0;
+        pthread_join(tick, NULL);
+    }
     if (rs.tty) progress(&rs, 1);
+    pthread_mutex_destroy(&rs.progress_lock);
     fclose(rs.journal);
     rs.journal = NULL;
     if (rs.spectra_journal) fclose(rs.spectra_journal);

@@ -285,6 +285,7 @@ double qs_krylov_planned(const qs_krylov *kr);
 int qs_krylov_solve(qs_krylov *kr, const qs_model *model, const double complex *guess, double tol, int max_iterations,
                     double complex *x, qs_error *err);
 int qs_krylov_iterations(const qs_krylov *kr);
+int qs_krylov_preconditioner(const qs_krylov *kr);   /* the one of the last iterations */
 size_t qs_krylov_unknowns(const qs_krylov *kr);   /* orbits solved for */
 int qs_krylov_order(const qs_krylov *kr);         /* order of the group used (1: none) */
 size_t qs_krylov_nnz(const qs_krylov *kr);        /* entries of the operator */

@@ -614,6 +614,7 @@ int qs_krylov_solve(qs_krylov *k, const qs_model *m, const double complex *guess
 }
 
 int qs_krylov_iterations(const qs_krylov *k) { return k->iterations; }
+int qs_krylov_preconditioner(const qs_krylov *k) { return k->pc_on ? QS_PRECOND_BLOCK : QS_PRECOND_UNCOUPLED; }
 size_t qs_krylov_unknowns(const qs_krylov *k) { return k->n; }
 int qs_krylov_order(const qs_krylov *k) { return k->A->order; }
 size_t qs_krylov_nnz(const qs_krylov *k) { return k->A->nnz; }

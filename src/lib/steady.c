@@ -30,6 +30,9 @@ struct qs_steady {
     double *x, *xs, *row_abs;    /* [n] real solution (right-hand side first), [slots] expanded, workspace */
     double complex *z, *y;       /* [n] complex ρ in system order, residual */
     qs_krylov *krylov;           /* iterative solver (instead of the LU) */
+    qs_krylov *whole;            /* GMRES on the whole sector with the block preconditioner, after
+                                    a cycle on the symmetry's orbits has not converged */
+    int whole_refused;           /* that plan did not fit, or its preconditioner was refused */
     qs_state state;
     int have_state, have_guess;  /* a valid state; the last state may start GMRES */
     double memory_base;          /* bytes of our own arrays */
@@ -153,6 +156,7 @@ void qs_steady_free(qs_steady **steady)
     if (st->klu_symbolic) klu_l_free_symbolic(&st->klu_symbolic, &st->klu);
     qs_liouvillian_free(&st->L);
     qs_krylov_free(&st->krylov);
+    qs_krylov_free(&st->whole);
     qs_basis_free(&st->basis);
     free(st->levels);
     free(st->pairs);
@@ -344,7 +348,8 @@ static double lu_resident_bytes(const qs_steady *st)
 /* Bytes of the GMRES plan as made (0 without one). */
 static double iterative_bytes(const qs_steady *st)
 {
-    return st->krylov ? qs_krylov_planned(st->krylov) + (st->trial ? 16.0 * st->sector_d : 0.0) : 0.0;
+    double whole = st->whole ? qs_krylov_planned(st->whole) + 16.0 * st->sector_d : 0.0;
+    return st->krylov ? qs_krylov_planned(st->krylov) + (st->trial ? 16.0 * st->sector_d : 0.0) + whole : 0.0;
 }
 
 /* The stats that describe the solver the next solve uses. */
@@ -464,9 +469,15 @@ int qs_steady_create(const qs_model *model, const qs_steady_options *options,
             char b[32];
             snprintf(why, why_len, "auto: the LU would need %s GiB, more than half of the %.3g GiB %s",
                      big(b, st->stats.memory_planned / 1073741824.0), limit / 1073741824.0, which);
+            double lu_need = st->stats.memory_planned;
             free_direct(st);                      /* the group stays: GMRES uses it too */
             if (err) err->message[0] = '\0';
             status = plan_iterative(st, model, Dd, sector_d, 0, err);
+            if (status == QS_ETOOBIG && err) {   /* neither: say both */
+                char gm[sizeof err->message];
+                snprintf(gm, sizeof gm, "%s", err->message);
+                qs_error_set(err, QS_ETOOBIG, "neither solver fits: the LU would need %s MiB, and %s", big(b, mib(lu_need)), gm);
+            }
         } else if (status == QS_OK && gmres_setup_seconds(model, sector_d) + QS_AUTO_MIN_ITERATIONS * it_s > QS_AUTO_TRIAL_SHARE * lu_s) {
             snprintf(why, why_len, "auto: the LU, cheaper than %d GMRES iterations", QS_AUTO_MIN_ITERATIONS);
         } else if (status == QS_OK) {
@@ -619,14 +630,74 @@ static int solve_direct(qs_steady *st, const qs_model *model, qs_error *err)
 }
 
 /* GMRES path: from the previous state (warm start) or the uncoupled one. */
+/* The plan of GMRES on the whole sector with the block preconditioner, beside the orbits' plan;
+ * QS_OK with st->whole NULL (and whole_refused) when it does not fit. */
+static int plan_whole(qs_steady *st, const qs_model *model, qs_error *err)
+{
+    const char *which;
+    double limit = memory_limit(st, &which), reserve = qs_krylov_planned(st->krylov) + 16.0 * st->sector_d;
+    qs_error sub;
+    int status = QS_ETOOBIG;
+    if (!st->guess && !(st->guess = malloc(st->basis->sector_dim * sizeof *st->guess))) return qs_error_set(err, QS_ENOMEM, "out of memory");
+    if (!(limit > 0) || reserve < limit)
+        status = qs_krylov_create(st->basis, model, NULL, 0, st->opt.restart, limit > 0 ? limit - reserve : 0, which, &st->whole, &sub);
+    if (status == QS_OK) status = qs_krylov_set_preconditioner(st->whole, QS_PRECOND_BLOCK, &sub);
+    if (status == QS_OK) return QS_OK;
+    qs_krylov_free(&st->whole);
+    st->whole_refused = 1;
+    if (status == QS_ETOOBIG || status == QS_ENOMEM) return QS_OK;
+    if (err) *err = sub;
+    return status;
+}
+
+/* GMRES to the tolerance. On the symmetry's orbits only L0^# preconditions, which fails at
+ * strong coupling (ring of 4 x 5 levels at V = 2: stagnation at 2.8e-7), so with the automatic
+ * preconditioner a first restart cycle runs there, and when it has not converged the solve goes
+ * on from its state over the whole sector with the block preconditioner, when that plan fits
+ * (the orbits' plan is kept for the next solve). */
 static int solve_iterative(qs_steady *st, const qs_model *model, qs_error *err)
 {
     double t0 = qs_now();
     const double complex *guess = st->opt.warm_start && st->have_guess ? st->state.rho : NULL;
+    int max = st->opt.max_iterations;
     st->have_guess = 0;
-    int status = qs_krylov_solve(st->krylov, model, guess, st->opt.iterative_tol, st->opt.max_iterations, st->state.rho, err);
-    st->stats.iterations = qs_krylov_iterations(st->krylov);
-    st->stats.residual = qs_krylov_residual(st->krylov);
+    int may_switch = st->opt.preconditioner == QS_PRECOND_AUTO && qs_krylov_order(st->krylov) > 1 && !st->whole_refused &&
+                     st->opt.restart < max;
+    int status = qs_krylov_solve(st->krylov, model, guess, st->opt.iterative_tol, may_switch ? st->opt.restart : max, st->state.rho, err);
+    qs_krylov *last = st->krylov;
+    int its = qs_krylov_iterations(st->krylov);
+    if (may_switch && status == QS_ENUMERIC && isfinite(qs_krylov_residual(st->krylov))) {
+        if (!st->whole && (status = plan_whole(st, model, err)) != QS_OK) return status;
+        memcpy(st->guess, st->state.rho, st->basis->sector_dim * sizeof *st->guess);
+        if (st->whole) {
+            status = qs_krylov_solve(st->whole, model, st->guess, st->opt.iterative_tol, max - its, st->state.rho, err);
+            if (status != QS_OK && qs_krylov_iterations(st->whole) == 0 && status != QS_ENUMERIC) {
+                qs_krylov_free(&st->whole);   /* the blocks were refused: on along the orbits */
+                st->whole_refused = 1;
+                memcpy(st->state.rho, st->guess, st->basis->sector_dim * sizeof *st->guess);
+            } else {
+                last = st->whole;
+                its += qs_krylov_iterations(st->whole);
+            }
+        }
+        if (last == st->krylov) {
+            status = qs_krylov_solve(st->krylov, model, st->guess, st->opt.iterative_tol, max - its, st->state.rho, err);
+            its += qs_krylov_iterations(st->krylov);
+        }
+    }
+    if (status == QS_OK && err) err->message[0] = '\0';
+    if (st->whole) describe(st);           /* the memory of both plans */
+    st->stats.iterations = its;
+    st->stats.preconditioner = qs_krylov_preconditioner(last);
+    st->stats.residual = qs_krylov_residual(last);
+    st->stats.system_dimension = qs_krylov_unknowns(last);
+    st->stats.symmetry_order = qs_krylov_order(last);
+    st->stats.nnz = qs_krylov_nnz(last);
+    if (last == st->whole)
+        snprintf(st->stats.solver_reason, sizeof st->stats.solver_reason, "%.150s; the block preconditioner on the whole sector "
+                 "after %d iterations on the orbits", st->why_base, st->opt.restart);
+    else
+        snprintf(st->stats.solver_reason, sizeof st->stats.solver_reason, "%s", st->why_base);
     st->stats.time_solve = qs_now() - t0;
     st->stats.off_sector = 0.0;
     st->stats.rcond = NAN;
@@ -710,6 +781,7 @@ static int solve_trial(qs_steady *st, const qs_model *model, qs_error *err)
     st->stats.rcond = NAN;
     st->stats.trial_iterations = 0;
     if (ok) {
+        st->stats.preconditioner = qs_krylov_preconditioner(st->krylov);
         st->stats.predicted_seconds = spent;
         snprintf(why, why_len, "%.200s: converged in %d iterations", st->why_base, total);
         return status;
@@ -745,6 +817,7 @@ static int solve_trial(qs_steady *st, const qs_model *model, qs_error *err)
 int qs_steady_solve(qs_steady *st, const qs_model *model, qs_error *err)
 {
     st->have_state = 0;
+    st->stats.preconditioner = 0;
     if (!qs_steady_compatible(st, model))
         return qs_error_set(err, QS_EINPUT, "the model's structure (oscillators, levels, couplings, symmetries) differs from the plan's");
     const qs_basis *b = st->basis;

@@ -62,6 +62,7 @@ struct qs_sweep {
     int *obs;                    /* [n_obs]; opt.observe points at its first n_user (asked) */
     size_t user_width, width;    /* values asked; all, at levels_max */
     size_t S_at, phi_at;         /* where S and phi_max start in the values */
+    size_t finished;             /* points finished by the current run (read while it runs) */
 };
 
 static const char *const var_names[] = {"omega", "K", "gamma_plus", "gamma_minus", "sigma_plus", "sigma_minus",
@@ -616,6 +617,8 @@ static int run_classical(qs_sweep *s, const unsigned char *done, qs_sweep_report
                 qs_classical_result_free(&cr);
             }
             n++;
+#pragma omp atomic update
+            s->finished++;
         }
         if (n > 0 && report) report(ctx, res, n);
     }
@@ -744,6 +747,8 @@ static int cache_check(plan_cache *pc, int slot, const qs_model *m, const qs_swe
 int qs_sweep_run(qs_sweep *s, const unsigned char *done, qs_sweep_report report, void *ctx, volatile int *stop,
                  qs_error *err)
 {
+#pragma omp atomic write
+    s->finished = 0;
     if (s->opt.classical) return run_classical(s, done, report, ctx, stop, err);
     size_t block = (size_t)s->opt.block, nblocks = (s->size + block - 1) / block;
     int threads = s->opt.threads > 0 ? s->opt.threads : omp_get_max_threads();
@@ -837,6 +842,8 @@ int qs_sweep_run(qs_sweep *s, const unsigned char *done, qs_sweep_report report,
                         r->status = st = ost;
                         slots[n] = -1;
                         n++;
+#pragma omp atomic update
+                        s->finished++;
                         continue;
                     }
                     /* the truncation error of S: one more level for every oscillator */
@@ -857,6 +864,8 @@ int qs_sweep_run(qs_sweep *s, const unsigned char *done, qs_sweep_report report,
                     }
                 }
                 n++;
+#pragma omp atomic update
+                s->finished++;
             }
             /* sampled: a point between estimates takes the larger of its nearest neighbours' */
             for (int i = 0; s->opt.truncation == QS_SWEEP_TRUNCATION_SAMPLED && i < n; i++) {
@@ -890,6 +899,14 @@ int qs_sweep_run(qs_sweep *s, const unsigned char *done, qs_sweep_report report,
     }
     if (failed) return qs_error_set(err, QS_ENOMEM, "out of memory for the sweep's workspaces");
     return QS_OK;
+}
+
+size_t qs_sweep_points_finished(const qs_sweep *s)
+{
+    size_t n;
+#pragma omp atomic read
+    n = s->finished;
+    return n;
 }
 
 /* ---- the store ---- */

@@ -118,3 +118,14 @@ def test_sweep_dynamical_observables_and_spectra(root, cli, tmp_path):
     assert len(rows) == len(spectra) == 5 * 71
     for c, name in enumerate(head):
         assert all(float(r[c]) == v for r, v in zip(rows, spectra[name])), name
+
+
+def test_spectrum_notes_are_warnings(root):
+    """Each note of Spectrum.warnings is also issued as a qsync.SpectrumWarning: a window of
+    ±40 around Fig. 2b's lines holds 0.914 of <n> (the sum-rule note)."""
+    m = qsync.Model.load(str(root / "examples/fig2b.ini"))
+    m.set("1.omega", 0.0)
+    with pytest.warns(qsync.SpectrumWarning, match="oscillator 1: the sum rule over the grid is 0.91") as caught:
+        sp = m.spectrum(omega=(-40, 40, 801))
+    issued = sorted(str(w.message) for w in caught if issubclass(w.category, qsync.SpectrumWarning))
+    assert issued == sorted(f"{m.source}: oscillator {j}: {note}" for j in m.names for note in sp.warnings[j])

@@ -129,9 +129,27 @@ def test_pairs_in_either_order(solved):
         r.no_such_observable
 
 
+def test_preconditioner_keyword(root, run_json):
+    """preconditioner= as the command line's --preconditioner: the same numbers bit for bit, the
+    one used in the stats (1 block, 2 uncoupled), and a bad name refused."""
+    path = str(root / "examples/ring4.ini")
+    m = qsync.Model.load(path)
+    for name, code in (("block", 1), ("uncoupled", 2)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", qsync.TruncationWarning)
+            r = m.steady(solver="iterative", preconditioner=name, truncation_check=False)
+        js = run_json("steady", path, "--solver", "iterative", "--preconditioner", name, "--no-truncation-check")
+        assert r.stats["preconditioner"] == code and js["preconditioner"] == name
+        assert r.stats["iterations"] == js["iterations"] > 0
+        for p in js["pairs"]:
+            assert r.S[p["a"], p["b"]] == p["S"]
+    with pytest.raises(qsync.InputError, match="preconditioner"):
+        m.steady(preconditioner="ilu")
+
+
 def test_help_lists_keywords_and_observables():
     text = pydoc.render_doc(qsync.Model.steady, renderer=pydoc.plaintext)
-    for word in ["solver", "memory_limit", "residual_tol", "truncation_check", "s_tol", "tail_tol", "symmetry"]:
+    for word in ["solver", "memory_limit", "residual_tol", "truncation_check", "s_tol", "tail_tol", "symmetry", "preconditioner"]:
         assert word in text, word
     for o in qsync.observables():
         assert o["name"] in text and o["summary"] in text, o["name"]

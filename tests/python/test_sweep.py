@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import warnings
 
 import numpy as np
 import pytest
@@ -95,7 +96,8 @@ def test_sweep_bad_input(root):
     with pytest.raises(qsync.InputError, match="count"):
         m.sweep(vary={"1.omega": qsync.Range(0, 1, 0)})
     # a point refused for memory fails alone: NaN and its status word
-    df = m.sweep(vary={"1.omega": [0, 1]}, memory_limit=1000)
+    with pytest.warns(qsync.FailedPointsWarning, match=r"2 of 2 points failed \(2 memory\)"):
+        df = m.sweep(vary={"1.omega": [0, 1]}, memory_limit=1000)
     assert df["status"].tolist() == ["memory", "memory"] and df["S_1-2"].isna().all()
 
 
@@ -149,3 +151,16 @@ def test_openblas_threads_restored(root):
         assert get() == 2
     finally:
         setter(before)
+
+
+def test_failed_points_warn(root):
+    """Points that fail keep NaN and their status word, and the sweep says how many failed (the
+    command line exits 3 and prints the count); a sweep without failures says nothing."""
+    m = qsync.Model.load(root / "examples/fig2b.ini")
+    with pytest.warns(qsync.FailedPointsWarning, match=r"5 of 5 points failed \(5 numerical\)"):
+        df = m.sweep(vary={"1.omega": qsync.Range(0, 40, 5)}, residual_tol=1e-30, truncation_check=False)
+    assert list(df["status"]) == ["numerical"] * 5 and df["S_1-2"].isna().all()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", qsync.FailedPointsWarning)
+        df = m.sweep(vary={"1.omega": qsync.Range(0, 40, 5)}, truncation_check=False)
+    assert (df["status"] != "numerical").all() and df["S_1-2"].notna().all()
