@@ -9,9 +9,11 @@ Cases come from a fixed seed (same seed and count: same cases, in the same order
          lines, unicode; truncation, bit flips), read by steady, perturb, classical and sweep;
   flags  each command's flags (steady, sweep, perturb, resonances, implement, classical,
          figure): unknown flags, missing values, out-of-range, huge and negative numbers,
-         malformed --set/--vary/--tie, model paths that do not exist or are not files, and
-         outputs that do not exist, are directories, symlinks to /dev/null and /dev/full, or
-         character devices (created inside the case folder: the real /dev is never written).
+         malformed --set/--vary/--tie, --solver and --preconditioner (every valid choice, also
+         with each other and with --no-symmetry, and bad ones), model paths that do not exist
+         or are not files, and outputs that do not exist, are directories, symlinks to
+         /dev/null and /dev/full, or character devices (created inside the case folder: the
+         real /dev is never written).
 Every case is small (2..5 levels, a memory limit, short classical runs) and runs in its own
 scratch folder with an argument list (no shell). A case passes when the process
   - is not killed by a signal and ends within --timeout seconds (else: a hang),
@@ -259,6 +261,8 @@ def base_argv(rng, cmd, model, mpath):
     if cmd == "steady":
         a = [mpath, "--levels", small_levels(rng, model), "--memory-limit", mem]
         for extra in rng.sample([["--json"], ["--no-symmetry"], ["--solver", rng.choice(["auto", "direct", "iterative"])],
+                                 ["--solver", "auto", "--preconditioner", rng.choice(["auto", "block", "uncoupled"])],
+                                 ["--preconditioner", rng.choice(["auto", "block", "uncoupled"])],
                                  ["--lu", rng.choice(["klu", "umfpack", "auto"])], ["--top-tol", "0.5"],
                                  ["--residual-tol", "1e-6"], ["--tail-tol", "0.01"], ["--restart", "20"],
                                  ["--iterative-tol", "1e-10"], ["--phase-distribution", "phase.csv"],
@@ -274,7 +278,9 @@ def base_argv(rng, cmd, model, mpath):
         a = [mpath, "--levels", rng.choice(["2", "3"]), "--vary", axis, "--out", "sw", "--no-plot",
              "--threads", rng.choice(["1", "2"]), "--memory-limit", mem]
         for extra in rng.sample([["--perturb"], ["--tie", "K=1/sigma"], ["--set", "%s=0.1" % cpl], ["--resume"],
-                                 ["--solver", "iterative"], ["--cold-start"], ["--vary", "gamma=1:1.5:2"]],
+                                 ["--solver", "iterative"], ["--cold-start"], ["--vary", "gamma=1:1.5:2"],
+                                 ["--solver", rng.choice(["auto", "iterative"]),
+                                  "--preconditioner", rng.choice(["auto", "block", "uncoupled"])]],
                                 rng.randrange(3)):
             a += extra
         if rng.random() < 0.15:
@@ -331,8 +337,8 @@ NUM_FLAGS = {
     "figure": ["--threads"],
 }
 VALUE_FLAGS = {c: NUM_FLAGS[c] + x for c, x in {
-    "steady": ["--set", "--solver", "--lu", "--phase-distribution"],
-    "sweep": ["--set", "--vary", "--tie", "--out", "--solver", "--lu"],
+    "steady": ["--set", "--solver", "--lu", "--preconditioner", "--phase-distribution"],
+    "sweep": ["--set", "--vary", "--tie", "--out", "--solver", "--lu", "--preconditioner"],
     "perturb": ["--set"],
     "classical": ["--set", "--histogram"],
     "resonances": ["--delta-n", "--delta"],
@@ -345,13 +351,18 @@ EXTREME_NUMBERS = ["nan", "inf", "-inf", "-1", "0", "-0", "1e308", "1e300", "1e-
                        "99999999999999999999", " -1", "1e309", "0x10", "2147483648", "-2147483649", "\uff11", "1e6"]
 
 
-def bad_value(rng, flag):
+# perturb has no memory plan to refuse with: its first order costs O(levels^2) per pair, so the
+# largest valid levels (65535) are merely slow there (minutes to hours), not a refusal
+PERTURB_LEVELS = [v for v in HUGE_LEVELS if v != "65535"]
+
+
+def bad_value(rng, flag, cmd=None):
     if flag in ("--time", "--burn-in"):
         return rng.choice(["nan", "inf", "-1", "-0", "0", "1e308", "1e300", "1e309", "", "abc", "1e-320"])
     if flag == "--trajectories":
         return rng.choice(["0", "1", "-1", "nan", "1e9", "100000001", "99999999999999999999", "", "3.5", " 4", "64x"])
     if flag == "--levels":
-        return rng.choice(HUGE_LEVELS)
+        return rng.choice(PERTURB_LEVELS if cmd == "perturb" else HUGE_LEVELS)
     if flag in ("--dt", "--sample-every", "--cutoff", "--significance", "--seed", "--replicas"):
         return rng.choice(EXTREME_NUMBERS + ["1e20", "1e-20"])
     if flag == "--memory-limit":
@@ -374,6 +385,9 @@ def bad_value(rng, flag):
         return bad_tie(rng)
     if flag in ("--solver", "--lu"):
         return rng.choice(["", "AUTO", "gmres", "klu ", "lu", "x" * 500, "direct,iterative"])
+    if flag == "--preconditioner":
+        return rng.choice(["", "AUTO", "Block", "block ", " uncoupled", "ilu", "jacobi", "none", "block,uncoupled",
+                           "x" * 500, "-1", "0", "1", "auto\x01", "bl\u00f6ck", "--solver"])
     if flag in ("--out", "--phase-distribution"):
         return rng.choice(ODD_OUTPUTS)
     return rng.choice(BAD_NUMBERS)
@@ -431,7 +445,7 @@ def flag_case(rng, models, cmd):
             names.append(f)
         elif m in (2, 3, 4) and VALUE_FLAGS[cmd]:   # a bad value (replacing or adding the flag)
             f = rng.choice(VALUE_FLAGS[cmd])
-            v = bad_value(rng, f)
+            v = bad_value(rng, f, cmd)
             if f in ("--out", "--phase-distribution") and v.startswith("-"):
                 v = "./" + v
             if f in argv[:-1] and rng.random() < 0.7:
@@ -447,7 +461,7 @@ def flag_case(rng, models, cmd):
                 what.append("a grid of 10^12 points")
         elif m == 5:                                # huge / negative numbers in numeric flags
             f = rng.choice(NUM_FLAGS[cmd])
-            v = bad_value(rng, f) if rng.random() < 0.5 else rng.choice(
+            v = bad_value(rng, f, cmd) if rng.random() < 0.5 else rng.choice(
                 ["-1", "-1e300", "1e300", "-0", "0", "1e-300"] if f in COSTLY else
                 ["1e308", "-1e308", "1e300", "1e-300", "-1", "0", "4294967297", "-9223372036854775809"])
             argv += [f, v]
@@ -474,7 +488,7 @@ def flag_case(rng, models, cmd):
             names += [f, v]
         else:                                       # duplicate a flag with a bad value
             f = rng.choice(NUM_FLAGS[cmd])
-            v = bad_value(rng, f)
+            v = bad_value(rng, f, cmd)
             argv += [f, v]
             what.append("%s %r (again)" % (f, v))
             names.append(f)
