@@ -11,9 +11,6 @@ from ._errors import FailedPointsWarning, InputError
 from ._lib import lib
 from .steady import observable_index
 
-FAILED_WORDS = ("numerical", "memory", "input")   # status words of a point without values
-
-
 def status_word(code):
     """The word of sweep.csv's status column for a point's status (the library's)."""
     return lib.qs_sweep_status_word(int(code)).decode()
@@ -202,11 +199,16 @@ class _Run:
         except BaseException as x:  # a failure of ctypes itself: re-raised in the caller's thread
             self.exception = x
 
+    def status_codes(self):
+        """The library's status of every point (negative: failed, its values NaN)."""
+        size = lib.qs_sweep_size(self.sweep)
+        return np.ctypeslib.as_array(lib.qs_sweep_store_status(self.store), shape=(size,))
+
     def frame(self):
         import pandas as pd
         size = lib.qs_sweep_size(self.sweep)
         cols = {}
-        status = np.ctypeslib.as_array(lib.qs_sweep_store_status(self.store), shape=(size,))
+        status = self.status_codes()
         for c in range(lib.qs_sweep_store_columns(self.store)):
             name = lib.qs_sweep_store_name(self.store, c).decode()
             if name == "status":
@@ -277,7 +279,7 @@ def sweep(model, vary, ties=None, observe=None, spectrum=None, **kw):
             raise run.exception
         _lib.check(run.status, run.err, model.source)
         frame = run.frame()
-        failed = frame["status"].isin(FAILED_WORDS)
+        failed = run.status_codes() < 0
         if failed.any():
             counts = frame["status"][failed].value_counts()
             warnings.warn(f"{model.source}: {int(failed.sum())} of {len(frame)} points failed ("

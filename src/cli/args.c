@@ -260,6 +260,16 @@ int truncation_args_take(int argc, char **argv, int *i, int *check, double *s_to
     return 0;
 }
 
+/* --preconditioner's names, by the value of QS_PRECOND_* */
+static const char *const precond_names[] = {"auto", "block", "uncoupled"};
+static const int precond_values[] = {QS_PRECOND_AUTO, QS_PRECOND_BLOCK, QS_PRECOND_UNCOUPLED};
+
+const char *cli_preconditioner_name(int kind)
+{
+    for (int k = 0; k < 3; k++) if (precond_values[k] == kind) return precond_names[k];
+    return "unknown";
+}
+
 int steady_options_take(qs_steady_options *opt, int argc, char **argv, int *i)
 {
     const char *v;
@@ -275,11 +285,8 @@ int steady_options_take(qs_steady_options *opt, int argc, char **argv, int *i)
         static const int values[] = {QS_SOLVER_AUTO, QS_SOLVER_DIRECT, QS_SOLVER_ITERATIVE};
         return r < 0 || !choice("--solver", v, names, values, &opt->solver) ? -1 : 1;
     }
-    if ((r = cli_take(argc, argv, i, "--preconditioner", 1, &v)) != 0) {
-        static const char *const names[] = {"auto", "block", "uncoupled"};
-        static const int values[] = {QS_PRECOND_AUTO, QS_PRECOND_BLOCK, QS_PRECOND_UNCOUPLED};
-        return r < 0 || !choice("--preconditioner", v, names, values, &opt->preconditioner) ? -1 : 1;
-    }
+    if ((r = cli_take(argc, argv, i, "--preconditioner", 1, &v)) != 0)
+        return r < 0 || !choice("--preconditioner", v, precond_names, precond_values, &opt->preconditioner) ? -1 : 1;
     if (cli_take(argc, argv, i, "--cold-start", 0, &v) > 0) { opt->warm_start = 0; return 1; }
     if ((r = cli_take(argc, argv, i, "--iterative-tol", 1, &v)) != 0) {
         if (r < 0 || !cli_real("--iterative-tol", v, &opt->iterative_tol)) return -1;

@@ -53,6 +53,8 @@ int model_args_load(const model_args *ma, int resolve, qs_model **model, FILE *l
 /* The solver flags shared by steady and sweep (--lu, --no-symmetry, --top-tol,
  * --residual-tol, --memory-limit) at argv[*i]: 1 consumed, 0 not ours, −1 error. */
 int steady_options_take(qs_steady_options *opt, int argc, char **argv, int *i);
+/* --preconditioner's name of a QS_PRECOND_* value ("auto", "block", "uncoupled") */
+const char *cli_preconditioner_name(int kind);
 void model_args_free(model_args *ma);
 
 /* The classical ensemble flags shared by classical and sweep --classical (--cutoff, --dt,

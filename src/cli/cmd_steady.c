@@ -342,7 +342,7 @@ static void print_json(const qs_analysis *an)
     json_num(&j, "predicted_lu_seconds", s->predicted_lu_seconds);
     json_num(&j, "predicted_iteration_seconds", s->predicted_iteration_seconds);
     json_int(&j, "trial_iterations", s->trial_iterations);
-    json_str(&j, "preconditioner", s->solver != QS_SOLVER_ITERATIVE ? "none" : s->preconditioner == QS_PRECOND_BLOCK ? "block" : "uncoupled");
+    json_str(&j, "preconditioner", s->solver != QS_SOLVER_ITERATIVE ? "none" : cli_preconditioner_name(s->preconditioner));
     json_array(&j, "oscillators");
     for (int x = 0; x < n; x++) {
         const qs_osc *o = qs_model_osc(m, x);

@@ -370,8 +370,7 @@ static void describe(json *j, const description *d)
         json_num(j, "top_tol", st->top_tol);
         json_num(j, "iterative_tol", st->iterative_tol);
         json_int(j, "restart", st->restart);
-        json_str(j, "preconditioner", st->preconditioner == QS_PRECOND_BLOCK ? "block"
-                                      : st->preconditioner == QS_PRECOND_UNCOUPLED ? "uncoupled" : "auto");
+        json_str(j, "preconditioner", cli_preconditioner_name(st->preconditioner));
         json_int(j, "max_iterations", st->max_iterations);
         json_int(j, "warm_start", st->warm_start);
         json_num(j, "refactor_rcond_ratio", st->refactor_rcond_ratio);

@@ -1,7 +1,7 @@
 /* error.c — status strings and the error detail filler (see qsync/error.h). */
 #include <stdarg.h>
 #include <stdio.h>
-#include "qsync/error.h"
+#include "internal.h"
 
 const char *qs_status_string(int status)
 {
@@ -25,6 +25,20 @@ int qs_error_set(qs_error *err, int status, const char *fmt, ...)
         err->status = status;
         vsnprintf(err->message, sizeof err->message, fmt, ap);
         va_end(ap);
+    }
+    return status;
+}
+
+int qs_error_prefix(qs_error *err, int status, const char *fmt, ...)
+{
+    if (err) {
+        char message[sizeof err->message], prefix[sizeof err->message];
+        snprintf(message, sizeof message, "%s", err->message);
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(prefix, sizeof prefix, fmt, ap);
+        va_end(ap);
+        qs_error_set(err, status, "%s%s", prefix, message);
     }
     return status;
 }

@@ -14,6 +14,10 @@
 #include <stdint.h>
 #include "qsync/qsync.h"
 
+/* err's message with the formatted text in front of it, and `status`; returns status (err may
+ * be NULL). */
+int qs_error_prefix(qs_error *err, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 #ifndef M_PI
 #define M_PI 3.14159265358979323846
 #endif

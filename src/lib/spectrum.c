@@ -1187,9 +1187,7 @@ int qs_spectrum_run(const qs_model *model, const qs_state *state, const qs_spect
         int status = qs_spectrum_default_range(model, &o.omega_min, &o.omega_max, err);
         if (status != QS_OK) return status;
         if (qs_spectrum_check_grid(o.omega_min, o.omega_max, o.n_omega, err) != QS_OK) {
-            char why[sizeof err->message];
-            snprintf(why, sizeof why, "%s", err->message);
-            return qs_error_set(err, QS_EINPUT, "the default range of this model is not representable (give a grid): %s", why);
+            return qs_error_prefix(err, QS_EINPUT, "the default range of this model is not representable (give a grid): ");
         }
     }
     int grid_status = qs_spectrum_check_grid(o.omega_min, o.omega_max, o.n_omega, err);

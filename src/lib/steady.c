@@ -477,11 +477,7 @@ int qs_steady_create(const qs_model *model, const qs_steady_options *options,
             qs_krylov_free(&st->krylov);
             st->trial = st->lazy_lu = 0;
             status = plan_direct(st, model, Dd, sector_d, err);
-            if (status == QS_ETOOBIG && err) {
-                char lu[sizeof err->message];
-                snprintf(lu, sizeof lu, "%s", err->message);
-                qs_error_set(err, QS_ETOOBIG, "neither solver fits: %.240s; and %.240s", gm, lu);
-            }
+            if (status == QS_ETOOBIG) qs_error_prefix(err, QS_ETOOBIG, "neither solver fits: %.240s; and ", gm);
             snprintf(why, why_len, "auto: the LU (GMRES's plan does not fit: %.180s)", gm);
         }
     } else {
@@ -497,11 +493,8 @@ int qs_steady_create(const qs_model *model, const qs_steady_options *options,
             free_direct(st);                      /* the group stays: GMRES uses it too */
             if (err) err->message[0] = '\0';
             status = plan_iterative(st, model, Dd, sector_d, 0, err);
-            if (status == QS_ETOOBIG && err) {   /* neither: say both */
-                char gm[sizeof err->message];
-                snprintf(gm, sizeof gm, "%s", err->message);
-                qs_error_set(err, QS_ETOOBIG, "neither solver fits: the LU would need %s MiB, and %s", big(b, mib(lu_need)), gm);
-            }
+            if (status == QS_ETOOBIG)             /* neither: say both */
+                qs_error_prefix(err, QS_ETOOBIG, "neither solver fits: the LU would need %s MiB, and ", big(b, mib(lu_need)));
         } else if (status == QS_OK && gmres_setup_seconds(model, sector_d) + QS_AUTO_MIN_ITERATIONS * it_s > QS_AUTO_TRIAL_SHARE * lu_s) {
             snprintf(why, why_len, "auto: the LU, cheaper than %d GMRES iterations", QS_AUTO_MIN_ITERATIONS);
         } else if (status == QS_OK) {
@@ -653,7 +646,6 @@ static int solve_direct(qs_steady *st, const qs_model *model, qs_error *err)
     return QS_OK;
 }
 
-/* GMRES path: from the previous state (warm start) or the uncoupled one. */
 /* The plan of GMRES on the whole sector with the block preconditioner, beside the orbits' plan;
  * QS_OK with st->whole NULL (and whole_refused) when it does not fit. */
 static int plan_whole(qs_steady *st, const qs_model *model, qs_error *err)
@@ -674,7 +666,7 @@ static int plan_whole(qs_steady *st, const qs_model *model, qs_error *err)
     return status;
 }
 
-/* GMRES to the tolerance. On the symmetry's orbits only L0^# preconditions, which fails at
+/* GMRES to the tolerance, from the previous state (warm start) or the uncoupled one. On the symmetry's orbits only L0^# preconditions, which fails at
  * strong coupling (ring of 4 x 5 levels at V = 2: stagnation at 2.8e-7), so with the automatic
  * preconditioner a first restart cycle runs there, and when it has not converged the solve goes
  * on from its state over the whole sector with the block preconditioner, when that plan fits

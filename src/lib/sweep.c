@@ -206,12 +206,7 @@ static int apply_point(const qs_sweep *s, size_t point, qs_model *m, qs_error *e
         format_value(text, sizeof text, v[a]);
         for (int p = 0; p < s->axes[a].n_paths; p++) {
             int st = qs_model_set(m, s->axes[a].paths[p], text, err);
-            if (st != QS_OK && !err) return st;
-            if (st != QS_OK) {                 /* name the axis: the path is the caller's */
-                char msg[sizeof err->message];
-                snprintf(msg, sizeof msg, "%s", err->message);
-                return qs_error_set(err, st, "--vary %s: %s", s->axes[a].paths[p], msg);
-            }
+            if (st != QS_OK) return qs_error_prefix(err, st, "--vary %s: ", s->axes[a].paths[p]);   /* the caller's path */
         }
     }
     for (int t = 0; t < s->n_ties; t++) {
@@ -231,11 +226,7 @@ static int apply_point(const qs_sweep *s, size_t point, qs_model *m, qs_error *e
             else snprintf(where, sizeof where, "%s.%s", m->names[j], ti->key);
             snprintf(text, sizeof text, "%.17g", x);
             int st = qs_model_set(m, where, text, err);
-            if (st != QS_OK) {
-                char msg[sizeof err->message];
-                snprintf(msg, sizeof msg, "%s", err ? err->message : "");
-                return qs_error_set(err, st, "--tie %s: %s", ti->path, msg);
-            }
+            if (st != QS_OK) return qs_error_prefix(err, st, "--tie %s: ", ti->path);
             if (ti->coupling) break;
         }
     }
@@ -309,15 +300,14 @@ static void point_error(const qs_sweep *s, size_t point, int st, qs_error *err)
 {
     if (!err) return;
     double complex v[64];
-    char msg[sizeof err->message], where[256], text[96];
-    snprintf(msg, sizeof msg, "%s", err->message);
+    char where[256], text[96];
     qs_sweep_coordinates(s, point, v);
     size_t k = (size_t)snprintf(where, sizeof where, "grid point %zu (", point);
     for (int a = 0; a < s->n_axes && k < sizeof where; a++) {
         format_value(text, sizeof text, v[a]);
         k += (size_t)snprintf(where + k, sizeof where - k, "%s%s = %s", a ? ", " : "", s->axes[a].paths[0], text);
     }
-    qs_error_set(err, st, "%.200s): %s", where, msg);
+    qs_error_prefix(err, st, "%.200s): ", where);
 }
 
 /* Whether two parameter paths can name the same parameter: equal, a coupling in either
@@ -424,9 +414,7 @@ int qs_sweep_create(const qs_model *base, int n_axes, const qs_axis *axes, int n
         return st;
     }
     if (s->opt.spectrum_points > 0 && (st = qs_spectrum_check_grid(s->opt.spectrum_min, s->opt.spectrum_max, s->opt.spectrum_points, err)) != QS_OK) {
-        char why[sizeof err->message];
-        snprintf(why, sizeof why, "%s", err->message);
-        st = qs_error_set(err, QS_EINPUT, "spectrum: %s", why);
+        st = qs_error_prefix(err, QS_EINPUT, "spectrum: ");
         qs_sweep_free(&s);
         return st;
     }
