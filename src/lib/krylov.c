@@ -22,12 +22,19 @@
  * with L and with L0, so the unique steady state and every vector GMRES builds from ρ0 are
  * invariant: ρ_(πs,πt) = ρ_st. GMRES then runs on one complex unknown per orbit of sector
  * elements (the operator's rows at the orbits' representatives, columns summed per orbit:
- * qs_sector_op). The preconditioner is applied on the whole sector: the orbit values are
- * spread to every element (into the caller's state array, unused until the end), the local
- * products act fiber by fiber, and the representatives' values are read back; 1/λ and ρ0 are
- * invariant and kept per orbit. The fibers' indices are computed on the way, not stored. At
- * convergence the state is spread to the whole sector and its residual is that of the whole
- * sector's L, computed row by row without storing it.
+ * qs_sector_op). At convergence the state is spread to the whole sector and its residual is
+ * that of the whole sector's L, computed row by row without storing it.
+ *
+ * L0^# by cubes. L0 mixes only the elements that differ in the populations of oscillators
+ * whose bra and ket levels agree, so it is block diagonal over cubes: an anchor (s, t), every
+ * oscillator j with s_j = t_j at level 0 (the set Z), spans the cube (s + Σ q_j e_j, t + Σ q_j
+ * e_j), q_j < L_j for j ∈ Z, a tensor of shape (L_j)_(j∈Z) on which L0^# is (⊗ V_j)
+ * diag(1/λ) (⊗ V_j⁻¹). Each cube is gathered into a small buffer, transformed there, and
+ * written back: one read and one write of the vector instead of two per oscillator. The group
+ * maps anchors to anchors and cubes to cubes, and an orbit of elements that meets a cube
+ * meets every cube of that cube's orbit; so with symmetry one cube per orbit of cubes, the
+ * one whose anchor is its orbit's representative, gives the value of every orbit, and L0^#
+ * costs about 1/|G| of the whole sector's. The anchors are listed once, as state pairs.
  *
  * At strong coupling (V ≳ γ) L1 L0^# is far from small and GMRES needs hundreds to thousands
  * of iterations. The block preconditioner (precond.c) instead solves each excitation block's
@@ -54,8 +61,15 @@ struct qs_krylov {
     double complex *inv_lambda; /* [n] 1 / (sum of local eigenvalues); 0 on ρ0's direction (invariant: per orbit) */
     double complex *rho0;       /* [n] the uncoupled product state */
     double complex *xr;         /* [n] the iterate with symmetry (without: the caller's x) */
-    double complex *full;       /* [sector] with symmetry, the preconditioner's whole-sector vector: the caller's x */
     int threads_full;           /* OpenMP threads of the whole-sector operations */
+    /* L0^# by cubes: the anchors (with symmetry one per orbit of cubes) */
+    uint32_t *cube_s, *cube_t;  /* [n_cubes] each anchor's bra and ket state */
+    size_t n_cubes, cube_max;   /* anchors; the largest cube's elements */
+    int threads_cube;           /* OpenMP threads over the cubes */
+    double complex *cube_buf;   /* [threads_cube·2·cube_max] a cube's values and the transform's second buffer */
+    size_t *cube_first;         /* [n_cubes+1] each cube's first element in cube_at */
+    uint32_t *cube_at;          /* [elements of the listed cubes] each element's orbit (without symmetry: sector index) */
+    int *cube_osc;              /* [threads·2·oscillators] a cube's oscillators Z and positions in them */
     /* GMRES */
     double complex *basis;      /* [(restart+1)·n] Krylov vectors */
     double complex *w, *z;      /* [n] */
@@ -63,8 +77,6 @@ struct qs_krylov {
     double *cs;
     int threads;                /* OpenMP threads of the vector operations */
     double complex *part;       /* [threads·(restart+1)] partial projections */
-    double complex *local;      /* [threads_full·Lmax] a fiber's values while a local matrix acts on it */
-    size_t *rows;               /* [threads_full·2·Lmax] a fiber's row offsets and block sizes */
     /* the local eigenproblems' workspace (Lmax: the most levels of any oscillator) */
     int Lmax;
     double *eig, *pop;          /* [n·Lmax] eigenvalues, populations */
@@ -108,8 +120,12 @@ void qs_krylov_free(qs_krylov **kr)
     free(k->sn);
     free(k->cs);
     free(k->part);
-    free(k->local);
-    free(k->rows);
+    free(k->cube_s);
+    free(k->cube_t);
+    free(k->cube_buf);
+    free(k->cube_at);
+    free(k->cube_first);
+    free(k->cube_osc);
     free(k->eig);
     free(k->pop);
     free(k->off);
@@ -134,11 +150,12 @@ static double krylov_bytes(const qs_model *m, double sector, double dim, int res
     }
     local += 8 * Lmax * Lmax                             /* the eigenproblem's U */
            + 8 * Lmax * (2.0 * m->n + 4)                 /* eigenvalues, populations, off-diagonal, log Π, dstev's work */
-           + 32 * Lmax * omp_get_max_threads();          /* a fiber per thread, its rows */
+           + 40 * dim * omp_get_max_threads();           /* a cube per thread (at most dim elements): two buffers, indices */
     if (restart < 2) restart = 2;
     double group = order > 1 ? sector * 4 + unknowns * (4 + 16)          /* orbit of each element, representatives, iterate */
                                  + dim * (8.0 * order + 16) : 0;         /* the orbits' images, row counts and order */
     return entries * (4 + 16) + unknowns * 8             /* the operator: columns, values; row pointers */
+         + unknowns * 8                                  /* the anchors of cubes, at most one per orbit */
          + unknowns * 16 * (restart + 1 + 4)             /* Krylov basis, w, z, ρ0, 1/λ */
          + sector * 16                                   /* the caller's ρ (with symmetry also the preconditioner's vector) */
          + group
@@ -157,6 +174,103 @@ double qs_krylov_memory_estimate_group(const qs_model *m, double sector, double 
 {
     double unknowns = order > 1 ? sector / order : sector;      /* at least: no orbit has more than `order` elements */
     return krylov_bytes(m, sector, dim, restart, per_row * unknowns, unknowns, order);
+}
+
+/* The anchors of the kets of state s (its block's states t in order), with symmetry only those
+ * that are their orbit's representative: their count, and their cubes' elements in *elements
+ * (the largest cube's in *largest). With `cube` set, also each anchor's bra, ket and first
+ * element (from cube[0]'s) and the elements' orbits (or sector indices) into k->cube_at. */
+static size_t anchors_of(const qs_krylov *k, size_t s, size_t cube, size_t *largest, size_t *elements, int *zj, int *q)
+{
+    const qs_basis *b = k->b;
+    const uint32_t *orbit_of = k->A->orbit_of;
+    int N0 = b->total[s], n = b->n;
+    size_t d = b->block_size[N0], count = 0, row = b->block_offset[N0] + b->pos[s] * d;
+    const uint16_t *os = b->occ + s * (size_t)n;
+    for (size_t c = 0; c < d; c++) {
+        size_t t0 = b->block_states[N0][c], size = 1;
+        const uint16_t *ot = b->occ + t0 * (size_t)n;
+        int anchor = 1, nz = 0;
+        for (int j = 0; anchor && j < n; j++)
+            if (os[j] == ot[j]) {
+                anchor = os[j] == 0;
+                size *= (size_t)b->levels[j];
+                zj[nz] = j;
+                q[nz++] = 0;
+            }
+        if (!anchor || (orbit_of && k->A->rep[orbit_of[row + c]] != row + c)) continue;
+        if (cube != SIZE_MAX) {
+            size_t first = k->cube_first[cube + count], si = s, ti = t0;
+            int N = N0;
+            k->cube_s[cube + count] = (uint32_t)s;
+            k->cube_t[cube + count] = (uint32_t)t0;
+            k->cube_first[cube + count + 1] = first + size;
+            for (size_t e = 0; e < size; e++) {         /* the last oscillator of Z fastest */
+                size_t i = b->block_offset[N] + b->pos[si] * b->block_size[N] + b->pos[ti];
+                k->cube_at[first + e] = (uint32_t)(orbit_of ? orbit_of[i] : i);
+                for (int m = nz - 1; m >= 0; m--) {
+                    size_t L = (size_t)b->levels[zj[m]], st = b->stride[zj[m]];
+                    if ((size_t)++q[m] < L) { si += st; ti += st; N++; break; }
+                    si -= (L - 1) * st; ti -= (L - 1) * st; N -= (int)(L - 1); q[m] = 0;
+                }
+            }
+        }
+        count++;
+        if (size > *largest) *largest = size;
+        *elements += size;
+    }
+    return count;
+}
+
+/* List the cubes of L0^# (anchors and elements) and allocate each thread's buffers; 0 when
+ * out of memory. */
+static int cubes_create(qs_krylov *k)
+{
+    const qs_basis *b = k->b;
+    size_t dim = b->dim, largest = 0, *first = malloc((dim + 1) * sizeof *first), *efirst = malloc((dim + 1) * sizeof *efirst);
+    int n = b->n, threads = k->sector >= QS_KRYLOV_PARALLEL_MIN ? omp_get_max_threads() : 1;
+    k->cube_osc = malloc((size_t)omp_get_max_threads() * 2 * (size_t)n * sizeof *k->cube_osc);
+    int ok = first && efirst && k->cube_osc && k->sector <= UINT32_MAX;
+    if (ok) {
+        first[0] = efirst[0] = 0;
+#pragma omp parallel num_threads(threads)
+        {
+            int *zj = k->cube_osc + (size_t)omp_get_thread_num() * 2 * (size_t)n;
+#pragma omp for schedule(dynamic, 16) reduction(max : largest)
+            for (size_t s = 0; s < dim; s++) {
+                efirst[s + 1] = 0;
+                first[s + 1] = anchors_of(k, s, SIZE_MAX, &largest, &efirst[s + 1], zj, zj + n);
+            }
+        }
+        for (size_t s = 0; s < dim; s++) {
+            first[s + 1] += first[s];
+            efirst[s + 1] += efirst[s];
+        }
+        k->n_cubes = first[dim];
+        k->cube_max = largest;
+        k->threads_cube = efirst[dim] >= QS_KRYLOV_PARALLEL_MIN ? omp_get_max_threads() : 1;
+        k->cube_s = malloc((k->n_cubes + 1) * sizeof *k->cube_s);
+        k->cube_t = malloc((k->n_cubes + 1) * sizeof *k->cube_t);
+        k->cube_first = malloc((k->n_cubes + 1) * sizeof *k->cube_first);
+        k->cube_at = malloc((efirst[dim] + 1) * sizeof *k->cube_at);
+        k->cube_buf = malloc((size_t)k->threads_cube * 2 * (largest + 1) * sizeof *k->cube_buf);
+        ok = k->cube_s && k->cube_t && k->cube_first && k->cube_at && k->cube_buf;
+    }
+    if (ok) {
+#pragma omp parallel num_threads(threads)
+        {
+            int *zj = k->cube_osc + (size_t)omp_get_thread_num() * 2 * (size_t)n;
+            size_t ignored_largest = 0, ignored_elements = 0;
+#pragma omp for schedule(dynamic, 16)
+            for (size_t s = 0; s < dim; s++) {
+                if (first[s + 1] > first[s]) k->cube_first[first[s]] = efirst[s];
+                anchors_of(k, s, first[s], &ignored_largest, &ignored_elements, zj, zj + n);
+            }
+        }
+    }
+    free(first);
+    free(efirst);
+    return ok;
 }
 
 int qs_krylov_create(const qs_basis *b, const qs_model *m, const int *perms, int n_perms, int restart, double memory_limit,
@@ -201,8 +315,7 @@ int qs_krylov_create(const qs_basis *b, const qs_model *m, const int *perms, int
     k->part = malloc((size_t)k->threads * (mr + 1) * sizeof *k->part);
     for (int j = 0; j < n; j++) if (b->levels[j] > k->Lmax) k->Lmax = b->levels[j];
     size_t Lm = (size_t)k->Lmax;
-    k->local = malloc((size_t)k->threads_full * Lm * sizeof *k->local);
-    k->rows = malloc((size_t)k->threads_full * 2 * Lm * sizeof *k->rows);
+    int cubes = cubes_create(k);
     k->eig = malloc((size_t)n * Lm * sizeof *k->eig);
     k->pop = malloc((size_t)n * Lm * sizeof *k->pop);
     k->off = malloc(Lm * sizeof *k->off);
@@ -210,7 +323,7 @@ int qs_krylov_create(const qs_basis *b, const qs_model *m, const int *perms, int
     k->U = malloc(Lm * Lm * sizeof *k->U);
     k->work = malloc(2 * Lm * sizeof *k->work);
     int ok = k->part && k->V && k->Vinv && (k->xr || !k->A->orbit_of) && k->inv_lambda && k->rho0 && k->basis && k->w && k->z &&
-             k->H && k->g && k->h && k->sn && k->cs && k->local && k->rows && k->eig && k->pop && k->off && k->lp && k->U && k->work;
+             k->H && k->g && k->h && k->sn && k->cs && cubes && k->eig && k->pop && k->off && k->lp && k->U && k->work;
     for (int j = 0; ok && j < n; j++) {
         size_t L = (size_t)b->levels[j];
         k->V[j] = malloc(L * L * sizeof **k->V);
@@ -346,49 +459,66 @@ static int precondition_setup(qs_krylov *k, const qs_model *m, qs_error *err)
     return status;
 }
 
-/* Apply the local matrices M[j] (L×L) to every fiber of every oscillator, in place on the
- * sector vector x. The fibers of oscillator j are the L elements (s + q e_j, t + q e_j),
- * q = 0 … L−1, of each (s, t) with s_j = t_j = 0; their indices are found on the way. */
-static void apply_local(const qs_krylov *k, double *const *M, double complex *x)
+/* out = (1 ⊗ M ⊗ 1) in, on a tensor of `size` elements whose mode of L levels is followed by
+ * modes of `inner` elements in all: out[a][r][u] = Σ_q M[r][q] in[a][q][u] (M row-major). */
+static void mode_product(const double *M, size_t L, size_t inner, size_t size, const double complex *in, double complex *out)
+{
+    size_t w = 2 * inner;                                   /* doubles per slice */
+    for (size_t a = 0; a < size / (L * inner); a++) {
+        const double *x = (const double *)in + a * L * w;
+        double *y = (double *)out + a * L * w;
+        for (size_t r = 0; r < L; r++) {
+            double *yr = y + r * w;
+            for (size_t u = 0; u < w; u++) yr[u] = 0.0;
+            for (size_t q = 0; q < L; q++) {
+                double c = M[r * L + q];
+                const double *xq = x + q * w;
+#pragma omp simd
+                for (size_t u = 0; u < w; u++) yr[u] += c * xq[u];
+            }
+        }
+    }
+}
+
+/* z = L0^# v cube by cube (see the opening). With symmetry v and z hold one value per orbit. */
+static void apply_cubes(const qs_krylov *k, const double complex *v, double complex *z)
 {
     const qs_basis *b = k->b;
-    for (int j = 0; j < b->n; j++) {
-        size_t L = (size_t)b->levels[j], stride = b->stride[j];
-        const double *mj = M[j];
-#pragma omp parallel num_threads(k->threads_full)
-        {
-            double complex *tmp = k->local + (size_t)omp_get_thread_num() * (size_t)k->Lmax;
-            size_t *row = k->rows + (size_t)omp_get_thread_num() * 2 * (size_t)k->Lmax, *idx = row + L;
-#pragma omp for schedule(dynamic, 16)
-            for (size_t s = 0; s < b->dim; s++) {
-                if (qs_basis_occ(b, s, j) != 0) continue;
-                int N = b->total[s];
-                for (size_t q = 0; q < L; q++)            /* the row of s + q e_j: offset + pos·size */
-                    row[q] = b->block_offset[N + q] + b->pos[s + q * stride] * b->block_size[N + q];
-                for (size_t c = 0; c < b->block_size[N]; c++) {
-                    size_t t = b->block_states[N][c];
-                    if (qs_basis_occ(b, t, j) != 0) continue;
-                    for (size_t q = 0; q < L; q++) idx[q] = row[q] + b->pos[t + q * stride];
-                    for (size_t r = 0; r < L; r++) {
-                        double re = 0.0, im = 0.0;
-                        for (size_t q = 0; q < L; q++) {
-                            const double *xv = (const double *)(x + idx[q]);
-                            re += mj[r * L + q] * xv[0];
-                            im += mj[r * L + q] * xv[1];
-                        }
-                        tmp[r] = CMPLX(re, im);
-                    }
-                    for (size_t r = 0; r < L; r++) x[idx[r]] = tmp[r];
-                }
+    int n = b->n;
+#pragma omp parallel num_threads(k->threads_cube)
+    {
+        int th = omp_get_thread_num(), *zj = k->cube_osc + (size_t)th * 2 * (size_t)n, nz;
+        double complex *x = k->cube_buf + (size_t)th * 2 * (k->cube_max + 1), *y = x + k->cube_max + 1;
+#pragma omp for schedule(dynamic, 64)
+        for (size_t c = 0; c < k->n_cubes; c++) {
+            const uint16_t *os = b->occ + (size_t)k->cube_s[c] * (size_t)n, *ot = b->occ + (size_t)k->cube_t[c] * (size_t)n;
+            const uint32_t *at = k->cube_at + k->cube_first[c];
+            size_t size = k->cube_first[c + 1] - k->cube_first[c], inner = size;
+            nz = 0;
+            for (int j = 0; j < n; j++)
+                if (os[j] == ot[j]) zj[nz++] = j;
+            for (size_t e = 0; e < size; e++) x[e] = v[at[e]];
+            for (int m = 0; m < nz; m++) {                     /* ⊗ V_j⁻¹ */
+                size_t L = (size_t)b->levels[zj[m]];
+                inner /= L;
+                mode_product(k->Vinv[zj[m]], L, inner, size, x, y);
+                double complex *swap = x; x = y; y = swap;
             }
+            for (size_t e = 0; e < size; e++) x[e] *= k->inv_lambda[at[e]];
+            for (int m = 0; m < nz; m++) {                     /* ⊗ V_j */
+                size_t L = (size_t)b->levels[zj[m]];
+                inner *= L;
+                mode_product(k->V[zj[m]], L, size / inner, size, x, y);
+                double complex *swap = x; x = y; y = swap;
+            }
+            for (size_t e = 0; e < size; e++) z[at[e]] = x[e];
         }
     }
 }
 
 /* z = L0^# v, or (the block preconditioner, on the whole sector only) z = M⁻¹ v − Tr(M⁻¹ v) ρ0:
  * traceless either way. With symmetry v and z are invariant vectors given by their orbits'
- * values: L0 commutes with the group, so L0^# v is taken on the whole sector (k->full) and
- * read back at the representatives. */
+ * values. */
 static void precondition(const qs_krylov *k, const double complex *v, double complex *z)
 {
     if (k->pc_on) {
@@ -399,22 +529,7 @@ static void precondition(const qs_krylov *k, const double complex *v, double com
         for (size_t e = 0; e < k->n; e++) z[e] -= tr * k->rho0[e];
         return;
     }
-    const qs_sector_op *A = k->A;
-    double complex *f = A->orbit_of ? k->full : z;
-    if (A->orbit_of) {
-#pragma omp parallel for num_threads(k->threads_full) schedule(static)
-        for (size_t e = 0; e < k->sector; e++) f[e] = v[A->orbit_of[e]];
-    } else {
-        memcpy(f, v, k->n * sizeof *f);
-    }
-    apply_local(k, k->Vinv, f);
-#pragma omp parallel for num_threads(k->threads_full) schedule(static)
-    for (size_t e = 0; e < k->sector; e++) f[e] *= k->inv_lambda[A->orbit_of ? A->orbit_of[e] : e];
-    apply_local(k, k->V, f);
-    if (A->orbit_of) {
-#pragma omp parallel for num_threads(k->threads) schedule(static)
-        for (size_t o = 0; o < k->n; o++) z[o] = f[A->rep[o]];
-    }
+    apply_cubes(k, v, z);
 }
 
 static double norm_inf(const double complex *x, size_t n, int threads)
@@ -523,7 +638,6 @@ static int solve(qs_krylov *k, const qs_model *m, const double complex *guess, d
     double complex *xs = x;                          /* the whole sector's state */
     if (A->orbit_of) {                               /* iterate on the orbits; x is the preconditioner's vector */
         x = k->xr;
-        k->full = xs;
         if (guess)
             for (size_t o = 0; o < n; o++) x[o] = guess[A->rep[o]];
     }

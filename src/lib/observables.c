@@ -35,13 +35,6 @@
 /* ---- visiting the elements a pair's reduced state sums ---- */
 
 /* ket s and bra t agree on every oscillator but a and b */
-static int others_equal(const qs_basis *b, size_t s, size_t t, int a, int bb)
-{
-    size_t rs = s - (size_t)qs_basis_occ(b, s, a) * b->stride[a] - (size_t)qs_basis_occ(b, s, bb) * b->stride[bb];
-    size_t rt = t - (size_t)qs_basis_occ(b, t, a) * b->stride[a] - (size_t)qs_basis_occ(b, t, bb) * b->stride[bb];
-    return rs == rt;
-}
-
 /* The reduced state of pair (a, b), block diagonal in t = n_a + n_b: block t holds
  * ρ_{(n_a, t−n_a),(m_a, t−m_a)} for n_a, m_a from lo[t] to lo[t] + dim[t] − 1, row-major. */
 typedef struct {
@@ -88,22 +81,32 @@ static double complex pair_element(const pair_blocks *pb, int t, int na, int ma)
     return pb->m[pb->off[t] + (size_t)i * (size_t)d + (size_t)k];
 }
 
-/* One pass over the sector: the phase coefficients c_0..c_lmax (when c) and the blocks
- * (when pb), both summed in the order of the sector. */
+/* The phase coefficients c_0..c_lmax (when c) and the blocks (when pb), summed in the order
+ * of the sector. Only the elements whose bra and ket agree outside a and b contribute: for
+ * each ket s those are t = s + δ (e_a − e_b), visited in ascending t, so the work is about
+ * the number of states times the levels, not the sector's size. */
 static void reduce_pair(const qs_state *state, int a, int b, int lmax, double complex *c, pair_blocks *pb)
 {
     const qs_basis *B = state->basis;
     if (c) for (int l = 0; l <= lmax; l++) c[l] = 0.0;
+    int La = B->levels[a], Lb = B->levels[b];
+    /* t = s + δ·step ascends with δ when a's stride is the larger one */
+    long long step = (long long)B->stride[a] - (long long)B->stride[b];
+    int up = step > 0;
     for (int N = 0; N <= B->max_total; N++) {
         size_t d = B->block_size[N];
         const size_t *states = B->block_states[N];
         const double complex *blk = state->rho + B->block_offset[N];
-        for (size_t i = 0; i < d; i++)
-            for (size_t k = 0; k < d; k++) {
-                size_t s = states[i], t = states[k];
-                if (!others_equal(B, s, t, a, b)) continue;
-                int sa = qs_basis_occ(B, s, a), sb = qs_basis_occ(B, s, b), ta = qs_basis_occ(B, t, a), tb = qs_basis_occ(B, t, b);
-                double complex v = blk[i * d + k];
+        for (size_t i = 0; i < d; i++) {
+            size_t s = states[i];
+            int sa = qs_basis_occ(B, s, a), sb = qs_basis_occ(B, s, b);
+            /* δ from lo to hi keeps t_a = s_a + δ in [0, La) and t_b = s_b − δ in [0, Lb) */
+            int lo = -sa > sb - (Lb - 1) ? -sa : sb - (Lb - 1), hi = La - 1 - sa < sb ? La - 1 - sa : sb;
+            for (int r = 0; r <= hi - lo; r++) {
+                int delta = up ? lo + r : hi - r;
+                size_t t = (size_t)((long long)s + delta * step);
+                int ta = sa + delta, tb = sb - delta;
+                double complex v = blk[i * d + B->pos[t]];
                 int l = sa - ta;                       /* ket (n_a, n_b), bra (n_a − l, n_b + l) */
                 if (c && l >= 0 && l <= lmax && tb - sb == l) c[l] += v;
                 if (pb) {
@@ -111,6 +114,7 @@ static void reduce_pair(const qs_state *state, int a, int b, int lmax, double co
                     pb->m[pb->off[tt] + (size_t)(sa - pb->lo[tt]) * (size_t)pb->dim[tt] + (size_t)(ta - pb->lo[tt])] += v;
                 }
             }
+        }
     }
 }
 
