@@ -10,7 +10,12 @@ Usage: iterative_symmetry.py QSYNC
 - the group's order and the number of unknowns it reports are those counted here from the
   model by brute force (every permutation of the oscillators; the orbits of the sector's
   elements (s, t) -> (pi s, pi t)), and without symmetry the unknowns are the sector's;
-- the state passes the whole sector's checks: residual of the whole L, trace, Hermiticity.
+- the state passes the whole sector's checks: residual of the whole L, trace, Hermiticity;
+- under a --memory-limit that the stored operator does not fit (but the rest does), the
+  operator is not stored (the solver's reason says so) and the numbers equal the stored
+  operator's to 1e-12 in as many iterations, with a smaller predicted memory; under one that a
+  Krylov basis of 40 vectors does not fit, GMRES restarts sooner (said in the reason) and the
+  numbers equal the LU's to 1e-10.
 """
 import itertools
 import json
@@ -118,9 +123,38 @@ def ring(n):
     return [(j, (j + 1) % n) for j in range(n)]
 
 
+def short_of_memory(tmp):
+    name = "ring of 6 x 3, identical"
+    path = model_file(tmp, "short", ["A"] * 6, ring(6), 3)
+    try:
+        stored = steady(path, "--solver", "iterative")
+        lu = steady(path, "--solver", "direct")
+        P, nnz, unknowns = stored["memory_planned_bytes"], stored["nnz"], stored["system_dimension"]
+        implicit = steady(path, "--solver", "iterative", "--memory-limit", str(int(P - 10 * nnz)))
+        shorter = steady(path, "--solver", "iterative", "--memory-limit", str(int(P - 20 * nnz - 16 * 12 * unknowns)))
+    except (RuntimeError, KeyError) as e:
+        check(f"{name}, short of memory", False, str(e))
+        return
+    why = implicit["solver_reason"]
+    check(f"{name}: the operator not stored under --memory-limit {int(P - 10 * nnz)} (stored plan {P:.0f} bytes)",
+          "not stored" in why and "not stored" not in stored["solver_reason"]
+          and implicit["memory_planned_bytes"] < P - 10 * nnz, f"reason: {why!r}; planned {implicit['memory_planned_bytes']:.0f} bytes")
+    dp, do = differences(implicit, stored)
+    check(f"{name}: not stored = stored", dp <= 1e-12 and do <= 1e-12 and implicit["iterations"] == stored["iterations"],
+          f"max difference {dp:.1e} in the pairs, {do:.1e} in the oscillators; iterations {implicit['iterations']} and "
+          f"{stored['iterations']}; residual {implicit['residual']:.1e}")
+    why = shorter["solver_reason"]
+    check(f"{name}: a shorter restart under --memory-limit {int(P - 20 * nnz - 16 * 12 * unknowns)}", "restarts every" in why
+          and "restarts every" not in stored["solver_reason"], f"reason: {why!r}")
+    dp, do = differences(shorter, lu)
+    check(f"{name}: shorter restart = the LU", dp <= TOL and do <= TOL_OSC and shorter["residual"] <= 1e-11,
+          f"max difference {dp:.1e} in the pairs, {do:.1e} in the oscillators; residual {shorter['residual']:.1e}")
+
+
 with tempfile.TemporaryDirectory() as tmp:
     for n, levels in ((4, 4), (5, 3), (6, 3)):
         case(tmp, f"ring of {n} x {levels}, alternating", ["A" if j % 2 == 0 else "B" for j in range(n)], ring(n), levels)
         case(tmp, f"ring of {n} x {levels}, identical", ["A"] * n, ring(n), levels)
     case(tmp, "chain of 3 x 4, equal ends", ["A", "B", "A"], [(0, 1), (1, 2)], 4)
+    short_of_memory(tmp)
 finish()

@@ -55,10 +55,14 @@ enum { QS_SOLVER_AUTO = 0, QS_SOLVER_DIRECT = 1, QS_SOLVER_ITERATIVE = 2 };
  * solved exactly, Gauss–Seidel over the blocks (block: holds at strong coupling, costs
  * Σ_N 4 d_N³ per application for blocks of d_N states); auto (default): uncoupled for the
  * first restart cycle, block from the second on (and for the plan's later solves). The blocks
- * need the whole sector: GMRES on symmetry orbits with auto runs its first cycle there and, if
- * that has not converged, goes on over the whole sector with the blocks when that plan fits
+ * need the whole sector: GMRES on symmetry orbits with auto runs there while each restart
+ * cycle's rate predicts few iterations more (QS_ORBIT_SWITCH_ITERATIONS) and, after one that
+ * predicts more, goes on over the whole sector with the blocks when that plan fits
  * (stats.preconditioner says which preconditioned the last iterations). */
 enum { QS_PRECOND_AUTO = 0, QS_PRECOND_BLOCK = 1, QS_PRECOND_UNCOUPLED = 2 };
+#define QS_RESTART_MIN 20            /* GMRES's restart length is cut down to this when memory is short */
+#define QS_ORBIT_SWITCH_ITERATIONS 25 /* auto on symmetry orbits: L0^# goes on while a restart
+                                       cycle's rate predicts at most this x (order + 1) iterations more */
 #define QS_SYMMETRY_MAX_ORDER 10000 /* the largest symmetry group used (n! for n identical
                                        oscillators: 7 are within, 8 are not) */
 #define QS_DIRECT_MAX_AUTO 500000    /* auto: sectors above this size go iterative without planning

@@ -199,24 +199,31 @@ typedef struct {
     int order;               /* order of the group (1: none) */
     uint32_t *orbit_of;      /* [sector] orbit of each element; NULL without symmetry (the identity) */
     uint32_t *rep;           /* [n] each orbit's representative; NULL without symmetry */
-    int64_t *rowptr;         /* [n+1] */
-    uint32_t *col;           /* [nnz] ascending within a row */
-    double complex *val;     /* [nnz] values of the last fill */
+    int64_t *rowptr;         /* [n+1]; NULL when implicit */
+    uint32_t *col;           /* [nnz] ascending within a row; NULL when implicit */
+    double complex *val;     /* [nnz] values of the last fill; NULL when implicit */
+    int implicit;            /* not stored: each product emits the rows again (qs_sector_op_apply) */
+    void *rows;              /* implicit: one row's emission per thread */
     double norm;             /* ‖L‖∞ of the last fill (of the whole sector's L, before entries are summed per orbit) */
     qs_gen *gen;             /* energies and rates of the last fill */
 } qs_sector_op;
 
 /* Pattern for `model` (values by qs_sector_op_fill), reduced by the n_perms permutations
  * `perms` (a group of symmetries of the model, n_perms × n; 0 or 1 for none); refused
- * (QS_ETOOBIG) when its entries and `other` bytes (the caller's plan) need more than
- * memory_limit bytes (0: no limit); `which` names the limit in the message ("available", …). */
+ * (QS_ETOOBIG) when its entries and other + other_per_row × rows bytes (the caller's plan,
+ * with the rows, orbits, known once they are found) need more than
+ * memory_limit bytes (0: no limit), unless `implicit_ok`: then, when `other` alone fits, the
+ * operator is not stored and each product emits its rows again (about 3x the time of a stored
+ * product). `which` names the limit in the message ("available", …). */
 int qs_sector_op_create_group(const qs_basis *basis, const qs_model *model, const int *perms, int n_perms, double memory_limit,
-                              double other, const char *which, qs_sector_op **A, qs_error *err);
+                              double other, double other_per_row, int implicit_ok, const char *which, qs_sector_op **A,
+                              qs_error *err);
 /* The same without symmetry. */
 int qs_sector_op_create(const qs_basis *basis, const qs_model *model, double memory_limit, double other, const char *which,
                         qs_sector_op **A, qs_error *err);
 int qs_sector_op_fill(qs_sector_op *A, const qs_model *model, qs_error *err);
-/* y = L x on `threads` OpenMP threads (one when called inside a parallel region). */
+/* y = L x on `threads` OpenMP threads (one when called inside a parallel region; an implicit
+ * operator not from two threads at once). */
 void qs_sector_op_apply(const qs_sector_op *A, const double complex *x, double complex *y, int threads);
 /* Relative residual ‖Lρ‖∞ / (‖L‖∞ ‖ρ‖∞) of the whole sector's L (values of the last fill) on
  * the sector vector x, row by row without storing L (NaN out of memory). */
@@ -284,15 +291,21 @@ int qs_krylov_create(const qs_basis *basis, const qs_model *model, const int *pe
 double qs_krylov_planned(const qs_krylov *kr);
 /* The sector state of `model` into x [sector] (trace 1, not yet Hermitised), from `guess`
  * (trace 1; may be x) or, if NULL, the uncoupled product state; until the relative residual
- * is ≤ tol. With symmetry x is the preconditioner's workspace until the end, and the
- * residual (qs_krylov_residual) that of the whole sector's L on the state x. */
+ * is ≤ tol. With symmetry x is written at the end, and the residual (qs_krylov_residual) is
+ * that of the whole sector's L on the state x. */
 int qs_krylov_solve(qs_krylov *kr, const qs_model *model, const double complex *guess, double tol, int max_iterations,
                     double complex *x, qs_error *err);
+/* Stop (QS_ENUMERIC, qs_krylov_stalled) after a restart cycle whose rate of decrease predicts
+ * more than `iterations` more (3x the first cycle's prediction, 1.5x later ones'); 0: never
+ * (the default). */
+void qs_krylov_set_stall(qs_krylov *kr, double iterations);
+int qs_krylov_stalled(const qs_krylov *kr);
 int qs_krylov_iterations(const qs_krylov *kr);
 int qs_krylov_preconditioner(const qs_krylov *kr);   /* the one of the last iterations */
 size_t qs_krylov_unknowns(const qs_krylov *kr);   /* orbits solved for */
 int qs_krylov_order(const qs_krylov *kr);         /* order of the group used (1: none) */
 size_t qs_krylov_nnz(const qs_krylov *kr);        /* entries of the operator */
+int qs_krylov_implicit(const qs_krylov *kr);      /* the operator is not stored (emitted at each product) */
 double qs_krylov_residual(const qs_krylov *kr);
 void qs_krylov_free(qs_krylov **kr);
 

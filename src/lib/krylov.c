@@ -15,8 +15,8 @@
  * traceless, so Tr ρ = 1 throughout, and on traceless matrices L L0^# = 1 + L1 L0^#: close to
  * the identity when the couplings are weak against the damping. Right preconditioning
  * keeps GMRES's residual the true residual of L; each restart recomputes it from scratch.
- * Orthogonalisation is classical Gram–Schmidt applied twice (stable in practice), written
- * as blocked OpenMP loops: BLAS's own threads would compete with OpenMP's for the cores.
+ * Orthogonalisation is classical Gram–Schmidt, a second time when the first cancelled most of
+ * the vector (twice is enough), written as blocked OpenMP loops: BLAS's own threads would compete with OpenMP's for the cores.
  *
  * Symmetry: permutations π of identical oscillators that leave the model unchanged commute
  * with L and with L0, so the unique steady state and every vector GMRES builds from ρ0 are
@@ -87,6 +87,8 @@ struct qs_krylov {
     int pc_on;                  /* auto: set at the first restart, kept for later solves */
     int unconverged;            /* auto: iterations with L0^# by earlier solves that stopped unconverged */
     size_t *diag;               /* [dim] sector index of each population ρ_ss */
+    double stall;               /* stop after a restart cycle whose rate predicts more iterations than this (0: never) */
+    int stalled;                /* the last solve stopped so */
     int iterations;
     double residual;
     double planned;             /* bytes of the plan, with the operator's exact entry count */
@@ -285,16 +287,17 @@ int qs_krylov_create(const qs_basis *b, const qs_model *m, const int *perms, int
     int n = b->n, status, order = n_perms > 1 ? n_perms : 1;
     size_t mr = (size_t)k->restart, basis_len;
     /* the operator finds the orbits and counts its entries first, then checks the whole plan
-     * with those exact counts (the orbits at least sector / order) */
-    if ((status = qs_sector_op_create_group(b, m, perms, n_perms, memory_limit,
-                                            krylov_bytes(m, (double)k->sector, (double)b->dim, k->restart, 0,
-                                                         (double)k->sector / order, order), which, &k->A, err)) != QS_OK) {
+     * with those exact counts (the plan's bytes are linear in the orbits) */
+    double fixed = krylov_bytes(m, (double)k->sector, (double)b->dim, k->restart, 0, 0, order),
+           per_orbit = krylov_bytes(m, (double)k->sector, (double)b->dim, k->restart, 0, 1, order) - fixed;
+    if ((status = qs_sector_op_create_group(b, m, perms, n_perms, memory_limit, fixed, per_orbit, 1, which, &k->A, err)) != QS_OK) {
         qs_krylov_free(&k);
         return status;
     }
     k->n = k->A->n;
     if (!qs_mul_size(mr + 1, k->n, &basis_len)) { qs_krylov_free(&k); return qs_error_set(err, QS_ETOOBIG, "the Krylov basis is too large to index"); }
-    k->planned = krylov_bytes(m, (double)k->sector, (double)b->dim, k->restart, (double)k->A->nnz, (double)k->n, k->A->order);
+    k->planned = krylov_bytes(m, (double)k->sector, (double)b->dim, k->restart, k->A->implicit ? 0.0 : (double)k->A->nnz,
+                              (double)k->n, k->A->order);
     k->V = calloc((size_t)n, sizeof *k->V);
     k->Vinv = calloc((size_t)n, sizeof *k->Vinv);
     if (k->A->orbit_of) k->xr = malloc(k->n * sizeof *k->xr);
@@ -343,6 +346,12 @@ int qs_krylov_set_preconditioner(qs_krylov *k, int kind, qs_error *err)
     k->pc_kind = QS_PRECOND_UNCOUPLED;
     if (kind == QS_PRECOND_UNCOUPLED) return QS_OK;
     if (kind != QS_PRECOND_BLOCK && kind != QS_PRECOND_AUTO) return qs_error_set(err, QS_EINPUT, "unknown preconditioner %d", kind);
+    if (k->A->implicit) {           /* the blocks need the stored operator */
+        if (kind == QS_PRECOND_BLOCK)
+            return qs_error_set(err, QS_ETOOBIG, "the block preconditioner needs the stored operator (%zu non-zeros), which does "
+                                "not fit in memory beside the rest of the plan", k->A->nnz);
+        return QS_OK;
+    }
     if (k->A->orbit_of) {           /* symmetry orbits: L0^# only (the blocks need the whole sector's operator) */
         if (kind == QS_PRECOND_BLOCK)
             return qs_error_set(err, QS_EINPUT, "the block preconditioner works on the whole sector, not on symmetry orbits");
@@ -610,6 +619,53 @@ static void combine(const qs_krylov *k, const double complex *V, int m, const do
     }
 }
 
+/* y += Σ_{i<m} coef_i v_i, then h[i] = v_i^H y and the 2-norm of y, in one pass over the rows
+ * (the second Gram–Schmidt pass's projections while the first's update is in cache) */
+static double combine_project(qs_krylov *k, const double complex *V, int m, const double complex *coef, double complex *y,
+                              double complex *h)
+{
+    size_t n = k->n, stride = (size_t)k->restart + 1;
+#pragma omp parallel num_threads(k->threads)
+    {
+        double complex *p = k->part + (size_t)omp_get_thread_num() * stride;
+        for (int i = 0; i <= m; i++) p[i] = 0;
+#pragma omp for schedule(static)
+        for (size_t b = 0; b < n; b += ROWS) {
+            size_t e = b + ROWS < n ? b + ROWS : n;
+            double *out = (double *)y, nn = 0;
+            for (int i = 0; i < m; i++) {
+                const double *v = (const double *)(V + (size_t)i * n);
+                double cr = creal(coef[i]), ci = cimag(coef[i]);
+#pragma omp simd
+                for (size_t r = b; r < e; r++) {
+                    out[2 * r] += cr * v[2 * r] - ci * v[2 * r + 1];
+                    out[2 * r + 1] += cr * v[2 * r + 1] + ci * v[2 * r];
+                }
+            }
+            for (int i = 0; i < m; i++) {
+                const double *v = (const double *)(V + (size_t)i * n);
+                double re = 0, im = 0;
+#pragma omp simd reduction(+ : re, im)
+                for (size_t r = b; r < e; r++) {
+                    re += v[2 * r] * out[2 * r] + v[2 * r + 1] * out[2 * r + 1];
+                    im += v[2 * r] * out[2 * r + 1] - v[2 * r + 1] * out[2 * r];
+                }
+                p[i] += CMPLX(re, im);
+            }
+#pragma omp simd reduction(+ : nn)
+            for (size_t r = 2 * b; r < 2 * e; r++) nn += out[r] * out[r];
+            p[m] += nn;
+        }
+    }
+    double complex sum = 0;
+    for (int i = 0; i <= m; i++) {
+        sum = 0;
+        for (int t = 0; t < k->threads; t++) sum += k->part[(size_t)t * stride + (size_t)i];
+        if (i < m) h[i] = sum;
+    }
+    return sqrt(creal(sum));
+}
+
 static double norm2(const qs_krylov *k, const double complex *x)
 {
     const double *v = (const double *)x;
@@ -645,11 +701,24 @@ static int solve(qs_krylov *k, const qs_model *m, const double complex *guess, d
     else if (!A->orbit_of && guess != x) memcpy(x, guess, n * sizeof *x);
     double complex *r = k->basis;                    /* the residual becomes the first basis vector */
     const double complex one = 1.0;
+    double cycle_start = NAN;
+    int cycle_its = 0, cycles = 0;
+    k->stalled = 0;
     for (;;) {
         double xnorm, rel = true_residual(k, x, r, &xnorm);
         k->residual = rel;
         if (!isfinite(rel)) return qs_error_set(err, QS_ENUMERIC, "the iterative solver produced a non-finite state");
-        int done = rel <= tol, stop = !done && k->iterations >= max_iterations;
+        int done = rel <= tol;
+        if (!done && k->stall > 0 && k->iterations > cycle_its) {
+            /* the iterations still needed at this cycle's rate, with a margin: restarted GMRES
+             * slows down after its first cycle, which removes the easy part of the residual */
+            double rate = log(rel / cycle_start) / (k->iterations - cycle_its);
+            double left = rate < 0 ? log(tol / rel) / rate : INFINITY;
+            k->stalled = (cycles++ == 0 ? 3.0 : 1.5) * left > k->stall;
+        }
+        int stop = !done && (k->iterations >= max_iterations || k->stalled);
+        cycle_start = rel;
+        cycle_its = k->iterations;
         if ((done || stop) && A->orbit_of) {
             /* the whole sector's state (a caller may go on from it), checked with the whole
              * sector's L */
@@ -664,6 +733,9 @@ static int solve(qs_krylov *k, const qs_model *m, const double complex *guess, d
         }
         if (stop) {
             if (!k->pc_on) k->unconverged += k->iterations;
+            if (k->stalled)
+                return qs_error_set(err, QS_ENUMERIC, "GMRES stopped after %d iterations (relative residual %.3g): its rate "
+                                    "predicts more than %.0f iterations more", k->iterations, k->residual, k->stall);
             return qs_error_set(err, QS_ENUMERIC, "GMRES did not converge in %d iterations: relative residual %.3g (tolerance %.3g)",
                                 k->iterations, k->residual, tol);
         }
@@ -679,15 +751,24 @@ static int solve(qs_krylov *k, const qs_model *m, const double complex *guess, d
             double complex *vj = k->basis + j * n, *vn = k->basis + (j + 1) * n, *hj = k->H + j * (mr + 1);
             precondition(k, vj, k->z);
             qs_sector_op_apply(k->A, k->z, vn, k->threads);
-            for (int pass = 0; pass < 2; pass++) {           /* classical Gram–Schmidt, twice */
-                project(k, k->basis, (int)(j + 1), vn, k->h);
+            /* classical Gram–Schmidt, again only when the first pass cancelled most of the
+             * vector (‖after‖ < ‖before‖/√2: twice is enough, Daniel–Gragg–Kaufman–Stewart);
+             * the second pass's projections come with the first pass's update */
+            double before = norm2(k, vn), hn;
+            project(k, k->basis, (int)(j + 1), vn, k->h);
+            for (size_t i = 0; i <= j; i++) {
+                hj[i] = k->h[i];
+                k->h[i] = -k->h[i];
+            }
+            hn = combine_project(k, k->basis, (int)(j + 1), k->h, vn, k->h);
+            if (hn < 0.7071067811865476 * before) {
                 for (size_t i = 0; i <= j; i++) {
-                    hj[i] = pass ? hj[i] + k->h[i] : k->h[i];
+                    hj[i] += k->h[i];
                     k->h[i] = -k->h[i];
                 }
                 combine(k, k->basis, (int)(j + 1), k->h, 1.0, vn);
+                hn = norm2(k, vn);
             }
-            double hn = norm2(k, vn);
             hj[j + 1] = hn;
             if (hn > 0) scale(k, 1.0 / hn, vn);
             for (size_t i = 0; i < j; i++) {                  /* earlier rotations */
@@ -727,10 +808,13 @@ int qs_krylov_solve(qs_krylov *k, const qs_model *m, const double complex *guess
     return solve(k, m, guess, tol, max_iterations, x, err);
 }
 
+void qs_krylov_set_stall(qs_krylov *k, double factor) { k->stall = factor; }
+int qs_krylov_stalled(const qs_krylov *k) { return k->stalled; }
 int qs_krylov_iterations(const qs_krylov *k) { return k->iterations; }
 int qs_krylov_preconditioner(const qs_krylov *k) { return k->pc_on ? QS_PRECOND_BLOCK : QS_PRECOND_UNCOUPLED; }
 size_t qs_krylov_unknowns(const qs_krylov *k) { return k->n; }
 int qs_krylov_order(const qs_krylov *k) { return k->A->order; }
 size_t qs_krylov_nnz(const qs_krylov *k) { return k->A->nnz; }
+int qs_krylov_implicit(const qs_krylov *k) { return k->A->implicit; }
 double qs_krylov_planned(const qs_krylov *k) { return k->planned; }
 double qs_krylov_residual(const qs_krylov *k) { return k->residual; }

@@ -720,9 +720,22 @@ static int emit_row(const qs_basis *b, const qs_gen *g, size_t s, size_t t, size
     return k;
 }
 
+/* One row's emission, per thread; allocated before the parallel regions (a worker thread's
+ * own malloc would map a heap arena of 64 MiB, which an address-space limit may not allow). */
+typedef struct {
+    size_t *cs, *ct;
+    uint32_t *key;
+    int32_t *par;
+    double *coef;
+    double complex *v;
+} row_buf;
+
+static void row_bufs_free(row_buf *rb);
+
 void qs_sector_op_free(qs_sector_op **A)
 {
     if (!A || !*A) return;
+    row_bufs_free((*A)->rows);
     free((*A)->rowptr);
     free((*A)->col);
     free((*A)->val);
@@ -733,17 +746,7 @@ void qs_sector_op_free(qs_sector_op **A)
     *A = NULL;
 }
 
-enum { PASS_COUNT, PASS_PATTERN, PASS_VALUES };
-
-/* One row's emission, per thread; allocated before the parallel regions (a worker thread's
- * own malloc would map a heap arena of 64 MiB, which an address-space limit may not allow). */
-typedef struct {
-    size_t *cs, *ct;
-    uint32_t *key;
-    int32_t *par;
-    double *coef;
-    double complex *v;
-} row_buf;
+enum { PASS_COUNT, PASS_PATTERN, PASS_VALUES, PASS_NORM };
 
 static row_buf *row_bufs(int threads, size_t per)
 {
@@ -771,7 +774,7 @@ static void row_bufs_free(row_buf *rb)
 
 /* One pass over the rows: count each row's entries (into rowptr[row + 1]), write the
  * columns, or write the values and return ‖L‖∞ (the full L's row sums, before entries of
- * one orbit are added up). */
+ * one orbit are added up), or only return ‖L‖∞. */
 static double sector_rows(qs_sector_op *A, int pass)
 {
     const qs_basis *b = A->basis;
@@ -804,9 +807,10 @@ static double sector_rows(qs_sector_op *A, int pass)
                     size_t cidx = qs_basis_sector_index(b, cs[i], ct[i]);
                     uint32_t kk = (uint32_t)(A->orbit_of ? A->orbit_of[cidx] : cidx);
                     double complex vv = 0.0;
-                    if (pass == PASS_VALUES) {
+                    if (pass >= PASS_VALUES) {
                         vv = entry_value(b, A->gen, cs[i], ct[i], par[i], coef[i]);
                         abs_sum += cabs(vv);
+                        if (pass == PASS_NORM) continue;
                     }
                     int j = i;
                     for (; j > 0 && key[j - 1] > kk; j--) { key[j] = key[j - 1]; v[j] = v[j - 1]; }
@@ -814,6 +818,7 @@ static double sector_rows(qs_sector_op *A, int pass)
                     v[j] = vv;
                 }
                 if (abs_sum > norm) norm = abs_sum;
+                if (pass == PASS_NORM) continue;
                 int64_t at = pass == PASS_COUNT ? 0 : A->rowptr[row];
                 int u = -1;
                 for (int i = 0; i < m; i++) {
@@ -834,7 +839,8 @@ static double sector_rows(qs_sector_op *A, int pass)
 }
 
 int qs_sector_op_create_group(const qs_basis *b, const qs_model *m, const int *perms, int n_perms, double memory_limit,
-                              double other, const char *which, qs_sector_op **out, qs_error *err)
+                              double other, double other_per_row, int implicit_ok, const char *which, qs_sector_op **out,
+                              qs_error *err)
 {
     *out = NULL;
     if (b->sector_dim >= UINT32_MAX) return qs_error_set(err, QS_ETOOBIG, "the sector (%zu unknowns) is too large to index in 32 bits", b->sector_dim);
@@ -859,7 +865,19 @@ int qs_sector_op_create_group(const qs_basis *b, const qs_model *m, const int *p
     }
     for (size_t r = 0; r < A->n; r++) A->rowptr[r + 1] += A->rowptr[r];
     size_t nnz = A->nnz = (size_t)A->rowptr[A->n];
+    other += other_per_row * (double)A->n;
     double need = (double)nnz * (sizeof *A->col + sizeof *A->val) + other;
+    if (memory_limit > 0 && need > memory_limit && implicit_ok && other <= memory_limit) {
+        free(A->rowptr);
+        A->rowptr = NULL;
+        A->implicit = 1;
+        if (!(A->rows = row_bufs(omp_get_max_threads(), per_complex(b, A->gen)))) {
+            qs_sector_op_free(&A);
+            return qs_error_set(err, QS_ENOMEM, "out of memory for the sector operator");
+        }
+        *out = A;
+        return QS_OK;
+    }
     if (memory_limit > 0 && need > memory_limit) {
         char left[48];
         qs_sector_op_free(&A);
@@ -880,21 +898,57 @@ int qs_sector_op_create_group(const qs_basis *b, const qs_model *m, const int *p
 int qs_sector_op_create(const qs_basis *b, const qs_model *m, double memory_limit, double other, const char *which,
                         qs_sector_op **out, qs_error *err)
 {
-    return qs_sector_op_create_group(b, m, NULL, 0, memory_limit, other, which, out, err);
+    return qs_sector_op_create_group(b, m, NULL, 0, memory_limit, other, 0, 0, which, out, err);
 }
 
 int qs_sector_op_fill(qs_sector_op *A, const qs_model *m, qs_error *err)
 {
     if (!gen_set(A->gen, A->basis, m)) return qs_error_set(err, QS_ENOMEM, "out of memory");
-    double norm = sector_rows(A, PASS_VALUES);
+    double norm = sector_rows(A, A->implicit ? PASS_NORM : PASS_VALUES);
     if (norm < 0) return qs_error_set(err, QS_ENOMEM, "out of memory");
     A->norm = norm;
     if (!(norm > 0) || !isfinite(norm)) return qs_error_set(err, QS_ENUMERIC, "the Liouvillian has no finite non-zero entries");
     return QS_OK;
 }
 
+/* y = L x emitting each row again (the operator is not stored): at each orbit's representative
+ * (found from its sector index), its entries in the order of emission. */
+static void apply_implicit(const qs_sector_op *A, const double complex *x, double complex *y, int threads)
+{
+    const qs_basis *b = A->basis;
+    row_buf *rb = A->rows;
+#pragma omp parallel num_threads(threads)
+    {
+        row_buf *my = rb + omp_get_thread_num();
+#pragma omp for schedule(dynamic, 256)
+        for (size_t r = 0; r < A->n; r++) {
+            size_t e = A->rep ? A->rep[r] : r;
+            int lo = 0, hi = b->max_total;          /* the block with offset ≤ e < next offset */
+            while (lo < hi) {
+                int mid = (lo + hi + 1) / 2;
+                if (b->block_offset[mid] <= e) lo = mid; else hi = mid - 1;
+            }
+            size_t d = b->block_size[lo], off = e - b->block_offset[lo];
+            size_t s = b->block_states[lo][off / d], t = b->block_states[lo][off % d];
+            int m = emit_row(b, A->gen, s, t, my->cs, my->ct, my->par, my->coef);
+            double complex sum = 0.0;
+            for (int i = 0; i < m; i++) {
+                size_t c = qs_basis_sector_index(b, my->cs[i], my->ct[i]);
+                double complex v = entry_value(b, A->gen, my->cs[i], my->ct[i], my->par[i], my->coef[i]);
+                const double complex xv = x[A->orbit_of ? A->orbit_of[c] : c];
+                sum += CMPLX(creal(v) * creal(xv) - cimag(v) * cimag(xv), creal(v) * cimag(xv) + cimag(v) * creal(xv));
+            }
+            y[r] = sum;
+        }
+    }
+}
+
 void qs_sector_op_apply(const qs_sector_op *A, const double complex *x, double complex *y, int threads)
 {
+    if (A->implicit) {
+        apply_implicit(A, x, y, threads);
+        return;
+    }
     /* the complex products written out: C's operator checks every product for NaN (a call to
      * __muldc3 on the way), which the values, all finite, never need */
     const double *v = (const double *)A->val, *xv = (const double *)x;

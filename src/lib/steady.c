@@ -41,6 +41,7 @@ struct qs_steady {
     double rcond_fresh;          /* pivot ratio of the last fresh KLU factorisation */
     /* auto: GMRES first, the LU when GMRES is predicted slower (see steady.h) */
     int trial;                   /* 1: each solve tries GMRES first (the plan's choice) */
+    int restart;                 /* GMRES's restart length: opt.restart, less when memory is short */
     int on_lu;                   /* 1: the trial has handed over to the LU until the next reset */
     int lazy_lu;                 /* 1: the LU is planned only after GMRES's first cycle */
     int lu_refused;              /* the lazy LU plan did not fit: GMRES alone */
@@ -312,9 +313,17 @@ static int plan_iterative(qs_steady *st, const qs_model *model, double Dd, doubl
     if ((status = plan_group(st, model, err)) != QS_OK) return status;
     /* at least the diagonal in every row of the operator, and sector / order orbits; the exact
      * counts are checked when the operator has found them (qs_krylov_create) */
-    double least = reserve + qs_krylov_memory_estimate_group(model, sector_d, Dd, st->opt.restart, 1.0, st->n_perms > 1 ? st->n_perms : 1);
     const char *which;
     double limit = memory_limit(st, &which);
+    int order = st->n_perms > 1 ? st->n_perms : 1;
+    /* a shorter restart when the Krylov basis would not fit, down to QS_RESTART_MIN */
+    st->restart = st->opt.restart;
+    double least = reserve + qs_krylov_memory_estimate_group(model, sector_d, Dd, st->restart, 1.0, order);
+    while (limit > 0 && !(least <= limit) && st->restart > QS_RESTART_MIN) {
+        st->restart = st->restart - 5 > QS_RESTART_MIN ? st->restart - 5 : QS_RESTART_MIN;
+        least = reserve + qs_krylov_memory_estimate_group(model, sector_d, Dd, st->restart, 1.0, order);
+    }
+    if (!(least <= limit) || !(limit > 0)) st->restart = st->opt.restart;
     if (limit > 0 && !(least <= limit)) {
         char left[48];
         st->stats.memory_planned = least;
@@ -327,11 +336,11 @@ static int plan_iterative(qs_steady *st, const qs_model *model, double Dd, doubl
     /* the operator's exact entry count refines the plan */
     /* the block preconditioner works on the whole sector: no symmetry orbits for it */
     int whole = st->opt.preconditioner == QS_PRECOND_BLOCK;
-    if ((status = qs_krylov_create(st->basis, model, whole ? NULL : st->perms, whole ? 0 : st->n_perms, st->opt.restart,
+    if ((status = qs_krylov_create(st->basis, model, whole ? NULL : st->perms, whole ? 0 : st->n_perms, st->restart,
                                    limit > 0 ? limit - reserve : 0, which, &st->krylov, err)) != QS_OK ||
         (status = qs_krylov_set_preconditioner(st->krylov, st->opt.preconditioner, err)) != QS_OK)
         return status;
-    st->stats.predicted_iteration_seconds = gmres_iteration_seconds(model, sector_d, (double)qs_krylov_unknowns(st->krylov), st->opt.restart);
+    st->stats.predicted_iteration_seconds = gmres_iteration_seconds(model, sector_d, (double)qs_krylov_unknowns(st->krylov), st->restart);
     st->stats.time_symbolic += qs_now() - t0;
     return QS_OK;
 }
@@ -526,6 +535,16 @@ int qs_steady_create(const qs_model *model, const qs_steady_options *options,
                  "fixing the first %d oscillator%s is used", QS_SYMMETRY_MAX_ORDER, st->sym_fixed,
                  st->sym_fixed == 1 ? "" : "s");
     }
+    if (st->krylov && st->restart < st->opt.restart) {
+        size_t used = strlen(why);
+        snprintf(why + used, why_len - used, "; GMRES restarts every %d iterations (the Krylov basis of %d does not fit in "
+                 "memory)", st->restart, st->opt.restart);
+    }
+    if (st->krylov && qs_krylov_implicit(st->krylov)) {
+        size_t used = strlen(why);
+        snprintf(why + used, why_len - used, "; the operator (%zu non-zeros) is not stored, for want of memory: each product "
+                 "computes its rows again", qs_krylov_nnz(st->krylov));
+    }
     snprintf(st->why_base, sizeof st->why_base, "%s", why);
     describe(st);
     *out = st;
@@ -656,7 +675,7 @@ static int plan_whole(qs_steady *st, const qs_model *model, qs_error *err)
     int status = QS_ETOOBIG;
     if (!st->guess && !(st->guess = malloc(st->basis->sector_dim * sizeof *st->guess))) return qs_error_set(err, QS_ENOMEM, "out of memory");
     if (!(limit > 0) || reserve < limit)
-        status = qs_krylov_create(st->basis, model, NULL, 0, st->opt.restart, limit > 0 ? limit - reserve : 0, which, &st->whole, &sub);
+        status = qs_krylov_create(st->basis, model, NULL, 0, st->restart, limit > 0 ? limit - reserve : 0, which, &st->whole, &sub);
     if (status == QS_OK) status = qs_krylov_set_preconditioner(st->whole, QS_PRECOND_BLOCK, &sub);
     if (status == QS_OK) return QS_OK;
     qs_krylov_free(&st->whole);
@@ -666,11 +685,16 @@ static int plan_whole(qs_steady *st, const qs_model *model, qs_error *err)
     return status;
 }
 
-/* GMRES to the tolerance, from the previous state (warm start) or the uncoupled one. On the symmetry's orbits only L0^# preconditions, which fails at
- * strong coupling (ring of 4 x 5 levels at V = 2: stagnation at 2.8e-7), so with the automatic
- * preconditioner a first restart cycle runs there, and when it has not converged the solve goes
- * on from its state over the whole sector with the block preconditioner, when that plan fits
- * (the orbits' plan is kept for the next solve). */
+/* GMRES to the tolerance, from the previous state (warm start) or the uncoupled one. On the
+ * symmetry's orbits only L0^# preconditions, which fails at strong coupling (ring of 4 x 5
+ * levels at V = 2: 17x in the first restart cycle, then about 2x a cycle, stagnation at
+ * 2.8e-7). An iteration on the whole sector with the block preconditioner costs several on the
+ * orbits (the group's order and the blocks' solves: about 10x on the ring of 6 x 4), and the
+ * blocks need about 20-25 iterations. So with the automatic preconditioner GMRES runs on the
+ * orbits while its rate predicts at most QS_ORBIT_SWITCH_ITERATIONS x (order + 1) iterations
+ * more (ring of 6 x 4 at V = 0.5: 40,000x in the first cycle, 112 iterations in all), and after
+ * a cycle that predicts more, the solve goes on from its state over the whole sector with the
+ * block preconditioner, when that plan fits (the orbits' plan is kept for the next solve). */
 static int solve_iterative(qs_steady *st, const qs_model *model, qs_error *err)
 {
     double t0 = qs_now();
@@ -678,11 +702,13 @@ static int solve_iterative(qs_steady *st, const qs_model *model, qs_error *err)
     int max = st->opt.max_iterations;
     st->have_guess = 0;
     int may_switch = st->opt.preconditioner == QS_PRECOND_AUTO && qs_krylov_order(st->krylov) > 1 && !st->whole_refused &&
-                     st->opt.restart < max;
-    int status = qs_krylov_solve(st->krylov, model, guess, st->opt.iterative_tol, may_switch ? st->opt.restart : max, st->state.rho, err);
+                     st->restart < max;
+    qs_krylov_set_stall(st->krylov, may_switch ? QS_ORBIT_SWITCH_ITERATIONS * (qs_krylov_order(st->krylov) + 1.0) : 0.0);
+    int status = qs_krylov_solve(st->krylov, model, guess, st->opt.iterative_tol, max, st->state.rho, err);
+    qs_krylov_set_stall(st->krylov, 0.0);
     qs_krylov *last = st->krylov;
-    int its = qs_krylov_iterations(st->krylov);
-    if (may_switch && status == QS_ENUMERIC && isfinite(qs_krylov_residual(st->krylov))) {
+    int its = qs_krylov_iterations(st->krylov), stalled_at = its;
+    if (may_switch && status == QS_ENUMERIC && qs_krylov_stalled(st->krylov) && isfinite(qs_krylov_residual(st->krylov))) {
         if (!st->whole && (status = plan_whole(st, model, err)) != QS_OK) return status;
         memcpy(st->guess, st->state.rho, st->basis->sector_dim * sizeof *st->guess);
         if (st->whole) {
@@ -711,7 +737,7 @@ static int solve_iterative(qs_steady *st, const qs_model *model, qs_error *err)
     st->stats.nnz = qs_krylov_nnz(last);
     if (last == st->whole)
         snprintf(st->stats.solver_reason, sizeof st->stats.solver_reason, "%.150s; the block preconditioner on the whole sector "
-                 "after %d iterations on the orbits", st->why_base, st->opt.restart);
+                 "after %d iterations on the orbits", st->why_base, stalled_at);
     else
         snprintf(st->stats.solver_reason, sizeof st->stats.solver_reason, "%s", st->why_base);
     st->stats.time_solve = qs_now() - t0;
@@ -746,7 +772,7 @@ static int solve_trial(qs_steady *st, const qs_model *model, qs_error *err)
 {
     double t0 = qs_now();
     size_t n = st->basis->sector_dim;
-    int status, total = 0, cycle = st->opt.restart < 2 ? 2 : st->opt.restart;
+    int status, total = 0, cycle = st->restart < 2 ? 2 : st->restart;
     double it_s = st->stats.predicted_iteration_seconds, spent = gmres_setup_seconds(model, st->sector_d), predicted = 0;
     char *why = st->stats.solver_reason;
     size_t why_len = sizeof st->stats.solver_reason;
@@ -771,7 +797,7 @@ static int solve_trial(qs_steady *st, const qs_model *model, qs_error *err)
         total += its;
         spent += its * it_s;
         if ((ok = status == QS_OK) || !isfinite(r)) break;
-        cycle = st->opt.restart;
+        cycle = st->restart;
         if (total >= st->opt.max_iterations) break;
         /* iterations still needed at this cycle's rate of decrease */
         double rate = its > 0 && r > 0 && r_prev > 0 ? log(r / r_prev) / its : 0;
