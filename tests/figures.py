@@ -389,12 +389,29 @@ with tempfile.TemporaryDirectory() as out:
     d_sym = max(max(abs(r[col["S_A-A2"]] - r[col["S_A-A3"]]), abs(r[col["S_B-B2"]] - r[col["S_B-B3"]])) for r in rows)
     check("ring6: identical pairs equivalent by the ring's symmetry agree to 1e-8 (S_A-A2 = S_A-A3, S_B-B2 = S_B-B3)",
           d_sym <= 1e-8, f"largest difference {d_sym:.1e}")
+    # solved at Delta >= 0 (Delta < 0 is the ring with A and B exchanged, drawn mirrored; one
+    # solve at Delta = -20 checks that)
     aa = {r[0]: r[col["S_A-A2"]] for r in rows}
     bb = {r[0]: r[col["S_B-B2"]] for r in rows}
     top_aa, top_bb = max(aa, key=aa.get), max(bb, key=bb.get)
-    check("ring6: S_A-A2 peaks at Delta = +2K, S_B-B2 at -2K, both over 10x their value at Delta = 0",
-          top_aa == 20 and top_bb == -20 and aa[20] > 10 * aa[0] and bb[-20] > 10 * bb[0],
-          f"S_A-A2 max {aa[top_aa]:.4f} at {top_aa} (at 0: {aa[0]:.5f}); S_B-B2 max {bb[top_bb]:.4f} at {top_bb}")
+    check("ring6: Delta >= 0 from 0 to 40 with the resonance 2K = 20 on the grid", min(aa) == 0 and max(aa) == 40 and 20 in aa,
+          str(sorted(aa)))
+    check("ring6: S_A-A2 and S_B-B2 both peak at Delta = +2K (S_B-B2 lower: it is S_A-A2 at -2K), each over 10x its "
+          "value at Delta = 0", top_aa == 20 and top_bb == 20 and aa[20] > bb[20] and aa[20] > 10 * aa[0] and bb[20] > 10 * bb[0],
+          f"S_A-A2 max {aa[top_aa]:.4f} at {top_aa} (at 0: {aa[0]:.5f}); S_B-B2 max {bb[top_bb]:.4f} at {top_bb} (at 0: {bb[0]:.5f})")
+    rs = subprocess.run([QSYNC, "steady", os.path.join(out, "ring6", "model.ini"), "--json"] +
+                        [a for b in ("B", "B2", "B3") for a in ("--set", f"{b}.omega=-20")], capture_output=True, text=True)
+    try:
+        import json
+        pairs = {f"S_{p['a']}-{p['b']}": p["S"] for p in json.loads(rs.stdout)["pairs"]}
+        ab = {r[0]: r[col["S_A-B"]] for r in rows}
+        ab2 = {r[0]: r[head.index("S_A-B2")] for r in rows}
+        d_m = max(abs(pairs["S_A-A2"] - bb[20]), abs(pairs["S_B-B2"] - aa[20]), abs(pairs["S_A-B"] - ab[20]),
+                  abs(pairs["S_A-B2"] - ab2[20]))
+        check("ring6: solved at Delta = -20, S_A-A2 and S_B-B2 equal the figure's S_B-B2 and S_A-A2 at +20, S_A-B and S_A-B2 "
+              "their values at +20, to 1e-8: what the figure draws at -Delta", d_m <= 1e-8, f"largest difference {d_m:.1e}")
+    except (ValueError, KeyError) as e:
+        check("ring6: the solve at Delta = -20", False, f"{e}: {rs.stderr[-300:]}")
     ring4_aa = {r[0]: r[h4.index("S_A-A2")] for r in r4}
     ratio = aa[20] / ring4_aa[20]
     check("ring6: one mediating path instead of the ring of four's two: S_A-A2 at +2K between 0.3 and 0.8 of ring4's",

@@ -45,7 +45,7 @@ static const qs_axis axes_3d[] = {RANGE(p_K, 0.25, 10, 79), RANGE(p_1omega, -25,
 static const qs_axis axes_4ab[] = {RANGE(p_Comega, -40, 40, 81), RANGE(p_V1, 0.02, 0.5, 25)};
 static const qs_axis axes_4cd[] = {RANGE(p_V1, 0, 0.5, 41), RANGE(p_V2, -0.5, 0.5, 81)};
 static const qs_axis axes_ring4[] = {RANGE(p_ring4, -30, 30, 121)};
-static const qs_axis axes_ring6[] = {RANGE(p_ring6, -40, 40, 41)};
+static const qs_axis axes_ring6[] = {RANGE(p_ring6, 0, 40, 21)};
 static const qs_axis axes_ring8[] = {LIST(p_ring8, v_ring8)};
 static const qs_axis axes_spectra[] = {RANGE(p_1omega, -25, 25, 201)};
 static const qs_axis axes_tongue_classical[] = {RANGE(p_12, 0, 0.4, 11), RANGE(p_1omega, -6, 6, 49)};
@@ -200,18 +200,27 @@ static const qs_figure figures[] = {
      "'' using 'B.omega':'S_B-B2' with lines lw 2 title 'S_B-B2 (identical)'\n", NULL},
     {"ring6", "ring of six A - B - A2 - B2 - A3 - B3 (beyond the paper): S against the detuning Delta of the Bs",
      {{"# ring of six, the B's detuned by Delta; parameters as Fig. 4. Sector 1,703,636 unknowns:\n"
-     "# solved by GMRES, each point started from its neighbour's state.\n"
+     "# solved by GMRES, each point started from its neighbour's state. Delta >= 0: Delta < 0 is the ring\n"
+     "# with A and B exchanged (S_B-B2(Delta) = S_A-A2(-Delta); S_A-B and S_A-B2 are even in Delta).\n"
      "[defaults]\ngamma = 1\nsigma = 0.2\nK = 10\nnbar = 1\nlevels = 4\n"
      "[oscillator A]\n[oscillator B]\nomega = 20\n[oscillator A2]\n[oscillator B2]\nomega = 20\n"
      "[oscillator A3]\n[oscillator B3]\nomega = 20\n"
      "[coupling]\nA-B = 0.1\nB-A2 = 0.1\nA2-B2 = 0.1\nB2-A3 = 0.1\nA3-B3 = 0.1\nB3-A = 0.1\n",
-     .n_axes = 1, .axes = axes_ring6, .truncation = QS_SWEEP_TRUNCATION_SAMPLED}},
+     .n_axes = 1, .axes = axes_ring6, .truncation = QS_SWEEP_TRUNCATION_SAMPLED, .block = 11}},
      .plot =
-     "set xlabel 'Delta = omega_B - omega_A'\nset ylabel 'S'\nset grid\nset key top center\nset title font ',11'\n"
-     "plot 'sweep.csv' using 'B.omega':'S_A-B' with linespoints pt 7 ps 0.6 lw 2 title 'S_A-B (neighbours)', "
-     "'' using 'B.omega':'S_A-A2' with linespoints pt 7 ps 0.6 lw 2 title 'S_A-A2 (identical, next-nearest; = S_A-A3)', "
-     "'' using 'B.omega':'S_B-B2' with linespoints pt 7 ps 0.6 lw 2 title 'S_B-B2 (identical, next-nearest)', "
-     "'' using 'B.omega':'S_A-B2' with linespoints pt 7 ps 0.6 lw 2 title 'S_A-B2 (opposite sites)'\n",
+     "set xlabel 'Delta = omega_B - omega_A'\nset ylabel 'S'\nset grid\nset key top center font ',10'\nset title font ',11'\n"
+     "set xrange [-40:40]\n"
+     "# solved at Delta >= 0; at -Delta: S_A-B and S_A-B2 mirrored (even in Delta), and each identical pair drawn\n"
+     "# from the other (A and B exchanged: S_B-B2(Delta) = S_A-A2(-Delta))\n"
+     "plot 'sweep.csv' using 'B.omega':'S_A-B' with linespoints pt 7 ps 0.6 lw 2 lc 1 title 'S_A-B (neighbours; mirrored at -Delta)', "
+     "'' using (-column('B.omega')):'S_A-B' with linespoints pt 7 ps 0.6 lw 2 lc 1 notitle, "
+     "'' using 'B.omega':'S_A-A2' with linespoints pt 7 ps 0.6 lw 2 lc 2 title 'S_A-A2 (identical, next-nearest; = S_A-A3)', "
+     "'' using (-column('B.omega')):'S_B-B2' with linespoints pt 6 ps 0.6 lw 2 lc 2 dt 2 "
+     "title 'S_B-B2 drawn at -Delta (= S_A-A2 there: A, B exchanged)', "
+     "'' using 'B.omega':'S_B-B2' with linespoints pt 7 ps 0.6 lw 2 lc 3 title 'S_B-B2 (identical, next-nearest)', "
+     "'' using (-column('B.omega')):'S_A-A2' with linespoints pt 6 ps 0.6 lw 2 lc 3 dt 2 title 'S_A-A2 drawn at -Delta (= S_B-B2 there)', "
+     "'' using 'B.omega':'S_A-B2' with linespoints pt 7 ps 0.6 lw 2 lc 4 title 'S_A-B2 (opposite sites; mirrored at -Delta)', "
+     "'' using (-column('B.omega')):'S_A-B2' with linespoints pt 7 ps 0.6 lw 2 lc 4 notitle\n",
      "the truncation error of S cannot be estimated for the ring of six (one more level per oscillator is a sector of "
      "about 20 million unknowns per point), so its points read top-level. The ring of four at the same parameters and "
      "levels (qsync figure ring4) has an estimated error of at most 3.9e-3 at every point with |Delta| <= 40: "

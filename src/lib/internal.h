@@ -203,7 +203,6 @@ typedef struct {
     uint32_t *col;           /* [nnz] ascending within a row; NULL when implicit */
     double complex *val;     /* [nnz] values of the last fill; NULL when implicit */
     int implicit;            /* not stored: each product emits the rows again (qs_sector_op_apply) */
-    void *rows;              /* implicit: one row's emission per thread */
     double norm;             /* ‖L‖∞ of the last fill (of the whole sector's L, before entries are summed per orbit) */
     qs_gen *gen;             /* energies and rates of the last fill */
 } qs_sector_op;
@@ -222,8 +221,7 @@ int qs_sector_op_create_group(const qs_basis *basis, const qs_model *model, cons
 int qs_sector_op_create(const qs_basis *basis, const qs_model *model, double memory_limit, double other, const char *which,
                         qs_sector_op **A, qs_error *err);
 int qs_sector_op_fill(qs_sector_op *A, const qs_model *model, qs_error *err);
-/* y = L x on `threads` OpenMP threads (one when called inside a parallel region; an implicit
- * operator not from two threads at once). */
+/* y = L x on `threads` OpenMP threads (one when called inside a parallel region). */
 void qs_sector_op_apply(const qs_sector_op *A, const double complex *x, double complex *y, int threads);
 /* Relative residual ‖Lρ‖∞ / (‖L‖∞ ‖ρ‖∞) of the whole sector's L (values of the last fill) on
  * the sector vector x, row by row without storing L (NaN out of memory). */

@@ -131,6 +131,12 @@ static int gen_set(qs_gen *g, const qs_basis *b, const qs_model *m)
     return 1;
 }
 
+static inline double mag(double complex z)
+{
+    double m = sqrt(creal(z) * creal(z) + cimag(z) * cimag(z));
+    return isfinite(m) ? m : cabs(z);
+}
+
 /* The diagonal of complex column (s, t): −i(E_s − E_t) − ½(Γ_s + Γ_t). */
 static inline double complex diag_value(const qs_basis *b, const qs_gen *g, size_t s, size_t t)
 {
@@ -629,11 +635,6 @@ int qs_liouvillian_fill(qs_liouvillian *L, const qs_model *model, qs_error *err)
 
 /* |z|: hypot's care for overflow costs more than the rest of the residual, and only
  * magnitudes beyond 1e154 need it */
-static inline double mag(double complex z)
-{
-    double m = sqrt(creal(z) * creal(z) + cimag(z) * cimag(z));
-    return isfinite(m) ? m : cabs(z);
-}
 
 double qs_liouvillian_residual(const qs_liouvillian *L, const double complex *rho, double complex *y, double *row_abs)
 {
@@ -720,6 +721,45 @@ static int emit_row(const qs_basis *b, const qs_gen *g, size_t s, size_t t, size
     return k;
 }
 
+
+/* Row (s, t) of the complex L times x: emit_row's entries, with their values (as entry_value
+ * gives them) and in its order, multiplied as they are found instead of written out. x is
+ * indexed by sector element, or with orbit_of by orbit. The row's Σ |entry| goes to *abs_sum. */
+static inline double complex row_product(const qs_basis *b, const qs_gen *g, size_t s, size_t t, const double complex *x,
+                                         const uint32_t *orbit_of, double *abs_sum)
+{
+    int n = b->n;
+    const uint16_t *os = b->occ + s * (size_t)n, *ot = b->occ + t * (size_t)n;
+    double re = 0.0, im = 0.0, sum = 0.0;
+#define QS_ROW_TERM(V, CS, CT)                                                              \
+    do {                                                                                    \
+        double complex v_ = (V);                                                            \
+        size_t c_ = qs_basis_sector_index(b, (CS), (CT));                                   \
+        double complex x_ = x[orbit_of ? orbit_of[c_] : c_];                                \
+        re += creal(v_) * creal(x_) - cimag(v_) * cimag(x_);                                \
+        im += creal(v_) * cimag(x_) + cimag(v_) * creal(x_);                                \
+        sum += mag(v_);                                                                     \
+    } while (0)
+    QS_ROW_TERM(diag_value(b, g, s, t), s, t);
+    for (int h = 0; h < g->n_hops; h++) {
+        int p = g->hops[h].p, q = g->hops[h].q;
+        int sp = os[p], sq = os[q], tp = ot[p], tq = ot[q];
+        if (sp >= 1 && sq + 1 < b->levels[q])                /* −i H ρ from (s − e_p + e_q, t) */
+            QS_ROW_TERM(sqrt((double)(sq + 1) * sp) * g->par[2 * h], s - b->stride[p] + b->stride[q], t);
+        if (tq >= 1 && tp + 1 < b->levels[p])                /* +i ρ H from (s, t + e_p − e_q) */
+            QS_ROW_TERM(sqrt((double)(tp + 1) * tq) * g->par[2 * h + 1], s, t + b->stride[p] - b->stride[q]);
+    }
+    for (int j = 0; j < n; j++) {                            /* jumps */
+        int sj = os[j];
+        if (sj != ot[j]) continue;
+        if (sj >= 1) QS_ROW_TERM(1.0 * g->par[par_up(g, j, sj)], s - b->stride[j], t - b->stride[j]);
+        if (sj + 1 < b->levels[j]) QS_ROW_TERM(1.0 * g->par[par_down(g, j, sj + 1)], s + b->stride[j], t + b->stride[j]);
+    }
+#undef QS_ROW_TERM
+    *abs_sum = sum;
+    return CMPLX(re, im);
+}
+
 /* One row's emission, per thread; allocated before the parallel regions (a worker thread's
  * own malloc would map a heap arena of 64 MiB, which an address-space limit may not allow). */
 typedef struct {
@@ -730,12 +770,10 @@ typedef struct {
     double complex *v;
 } row_buf;
 
-static void row_bufs_free(row_buf *rb);
 
 void qs_sector_op_free(qs_sector_op **A)
 {
     if (!A || !*A) return;
-    row_bufs_free((*A)->rows);
     free((*A)->rowptr);
     free((*A)->col);
     free((*A)->val);
@@ -809,7 +847,7 @@ static double sector_rows(qs_sector_op *A, int pass)
                     double complex vv = 0.0;
                     if (pass >= PASS_VALUES) {
                         vv = entry_value(b, A->gen, cs[i], ct[i], par[i], coef[i]);
-                        abs_sum += cabs(vv);
+                        abs_sum += mag(vv);
                         if (pass == PASS_NORM) continue;
                     }
                     int j = i;
@@ -871,10 +909,6 @@ int qs_sector_op_create_group(const qs_basis *b, const qs_model *m, const int *p
         free(A->rowptr);
         A->rowptr = NULL;
         A->implicit = 1;
-        if (!(A->rows = row_bufs(omp_get_max_threads(), per_complex(b, A->gen)))) {
-            qs_sector_op_free(&A);
-            return qs_error_set(err, QS_ENOMEM, "out of memory for the sector operator");
-        }
         *out = A;
         return QS_OK;
     }
@@ -916,30 +950,17 @@ int qs_sector_op_fill(qs_sector_op *A, const qs_model *m, qs_error *err)
 static void apply_implicit(const qs_sector_op *A, const double complex *x, double complex *y, int threads)
 {
     const qs_basis *b = A->basis;
-    row_buf *rb = A->rows;
-#pragma omp parallel num_threads(threads)
-    {
-        row_buf *my = rb + omp_get_thread_num();
-#pragma omp for schedule(dynamic, 256)
-        for (size_t r = 0; r < A->n; r++) {
-            size_t e = A->rep ? A->rep[r] : r;
-            int lo = 0, hi = b->max_total;          /* the block with offset ≤ e < next offset */
-            while (lo < hi) {
-                int mid = (lo + hi + 1) / 2;
-                if (b->block_offset[mid] <= e) lo = mid; else hi = mid - 1;
-            }
-            size_t d = b->block_size[lo], off = e - b->block_offset[lo];
-            size_t s = b->block_states[lo][off / d], t = b->block_states[lo][off % d];
-            int m = emit_row(b, A->gen, s, t, my->cs, my->ct, my->par, my->coef);
-            double complex sum = 0.0;
-            for (int i = 0; i < m; i++) {
-                size_t c = qs_basis_sector_index(b, my->cs[i], my->ct[i]);
-                double complex v = entry_value(b, A->gen, my->cs[i], my->ct[i], my->par[i], my->coef[i]);
-                const double complex xv = x[A->orbit_of ? A->orbit_of[c] : c];
-                sum += CMPLX(creal(v) * creal(xv) - cimag(v) * cimag(xv), creal(v) * cimag(xv) + cimag(v) * creal(xv));
-            }
-            y[r] = sum;
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 256)
+    for (size_t r = 0; r < A->n; r++) {
+        size_t e = A->rep ? A->rep[r] : r;
+        int lo = 0, hi = b->max_total;              /* the block with offset ≤ e < next offset */
+        while (lo < hi) {
+            int mid = (lo + hi + 1) / 2;
+            if (b->block_offset[mid] <= e) lo = mid; else hi = mid - 1;
         }
+        size_t d = b->block_size[lo], off = e - b->block_offset[lo];
+        double ignored;
+        y[r] = row_product(b, A->gen, b->block_states[lo][off / d], b->block_states[lo][off % d], x, A->orbit_of, &ignored);
     }
 }
 
@@ -967,38 +988,20 @@ void qs_sector_op_apply(const qs_sector_op *A, const double complex *x, double c
 double qs_sector_op_full_residual(const qs_sector_op *A, const double complex *x, int threads)
 {
     const qs_basis *b = A->basis;
-    size_t per = per_complex(b, A->gen);
     double ymax = 0.0, norm = 0.0, xmax = 0.0;
-    row_buf *rb = row_bufs(threads, per);
-    if (!rb) return NAN;
-#pragma omp parallel num_threads(threads) reduction(max : ymax, norm, xmax)
-    {
-        row_buf *my = rb + omp_get_thread_num();
-        size_t *cs = my->cs, *ct = my->ct;
-        int32_t *par = my->par;
-        double *coef = my->coef;
-#pragma omp for schedule(dynamic, 16)
-        for (size_t s = 0; s < b->dim; s++) {
-            int N = b->total[s];
-            size_t d = b->block_size[N], base = b->block_offset[N] + b->pos[s] * d;
-            for (size_t c = 0; c < d; c++) {
-                size_t t = b->block_states[N][c];
-                int m = emit_row(b, A->gen, s, t, cs, ct, par, coef);
-                double complex y = 0.0;
-                double abs_sum = 0.0;
-                for (int i = 0; i < m; i++) {
-                    double complex v = entry_value(b, A->gen, cs[i], ct[i], par[i], coef[i]);
-                    y += v * x[qs_basis_sector_index(b, cs[i], ct[i])];
-                    abs_sum += mag(v);
-                }
-                double xm = mag(x[base + c]), ym = mag(y);
-                if (!(ym <= ymax)) ymax = isnan(ym) ? INFINITY : ym;
-                if (abs_sum > norm) norm = abs_sum;
-                if (!(xm <= xmax)) xmax = isnan(xm) ? INFINITY : xm;
-            }
+#pragma omp parallel for num_threads(threads) reduction(max : ymax, norm, xmax) schedule(dynamic, 16)
+    for (size_t s = 0; s < b->dim; s++) {
+        int N = b->total[s];
+        size_t d = b->block_size[N], base = b->block_offset[N] + b->pos[s] * d;
+        for (size_t c = 0; c < d; c++) {
+            double abs_sum;
+            double complex y = row_product(b, A->gen, s, b->block_states[N][c], x, NULL, &abs_sum);
+            double xm = mag(x[base + c]), ym = mag(y);
+            if (!(ym <= ymax)) ymax = isnan(ym) ? INFINITY : ym;
+            if (abs_sum > norm) norm = abs_sum;
+            if (!(xm <= xmax)) xmax = isnan(xm) ? INFINITY : xm;
         }
     }
-    row_bufs_free(rb);
     return ymax / (norm * xmax);
 }
 
