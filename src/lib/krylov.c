@@ -152,12 +152,13 @@ static double krylov_bytes(const qs_model *m, double sector, double dim, int res
     }
     local += 8 * Lmax * Lmax                             /* the eigenproblem's U */
            + 8 * Lmax * (2.0 * m->n + 4)                 /* eigenvalues, populations, off-diagonal, log Π, dstev's work */
-           + 40 * dim * omp_get_max_threads();           /* a cube per thread (at most dim elements): two buffers, indices */
+           + 32 * dim * omp_get_max_threads();           /* a cube per thread (at most dim elements), twice */
     if (restart < 2) restart = 2;
     double group = order > 1 ? sector * 4 + unknowns * (4 + 16)          /* orbit of each element, representatives, iterate */
                                  + dim * (8.0 * order + 16) : 0;         /* the orbits' images, row counts and order */
     return entries * (4 + 16) + unknowns * 8             /* the operator: columns, values; row pointers */
-         + unknowns * 8                                  /* the anchors of cubes, at most one per orbit */
+         + unknowns * 8                                  /* the cubes: each listed element's orbit (about one per
+                                                            orbit), the anchors (about one per eight) */
          + unknowns * 16 * (restart + 1 + 4)             /* Krylov basis, w, z, ρ0, 1/λ */
          + sector * 16                                   /* the caller's ρ (with symmetry also the preconditioner's vector) */
          + group
@@ -179,9 +180,10 @@ double qs_krylov_memory_estimate_group(const qs_model *m, double sector, double 
 }
 
 /* The anchors of the kets of state s (its block's states t in order), with symmetry only those
- * that are their orbit's representative: their count, and their cubes' elements in *elements
- * (the largest cube's in *largest). With `cube` set, also each anchor's bra, ket and first
- * element (from cube[0]'s) and the elements' orbits (or sector indices) into k->cube_at. */
+ * that are their orbit's representative: their count, and their cubes' elements added to
+ * *elements (the largest cube's in *largest). With `cube` set, also each anchor's bra, ket
+ * and first element (*elements on entry: where state s's first cube begins) and the elements'
+ * orbits (or sector indices) into k->cube_at. */
 static size_t anchors_of(const qs_krylov *k, size_t s, size_t cube, size_t *largest, size_t *elements, int *zj, int *q)
 {
     const qs_basis *b = k->b;
@@ -202,11 +204,11 @@ static size_t anchors_of(const qs_krylov *k, size_t s, size_t cube, size_t *larg
             }
         if (!anchor || (orbit_of && k->A->rep[orbit_of[row + c]] != row + c)) continue;
         if (cube != SIZE_MAX) {
-            size_t first = k->cube_first[cube + count], si = s, ti = t0;
+            size_t first = *elements, si = s, ti = t0;
             int N = N0;
             k->cube_s[cube + count] = (uint32_t)s;
             k->cube_t[cube + count] = (uint32_t)t0;
-            k->cube_first[cube + count + 1] = first + size;
+            k->cube_first[cube + count] = first;
             for (size_t e = 0; e < size; e++) {         /* the last oscillator of Z fastest */
                 size_t i = b->block_offset[N] + b->pos[si] * b->block_size[N] + b->pos[ti];
                 k->cube_at[first + e] = (uint32_t)(orbit_of ? orbit_of[i] : i);
@@ -262,13 +264,14 @@ static int cubes_create(qs_krylov *k)
 #pragma omp parallel num_threads(threads)
         {
             int *zj = k->cube_osc + (size_t)omp_get_thread_num() * 2 * (size_t)n;
-            size_t ignored_largest = 0, ignored_elements = 0;
+            size_t ignored = 0;
 #pragma omp for schedule(dynamic, 16)
             for (size_t s = 0; s < dim; s++) {
-                if (first[s + 1] > first[s]) k->cube_first[first[s]] = efirst[s];
-                anchors_of(k, s, first[s], &ignored_largest, &ignored_elements, zj, zj + n);
+                size_t at = efirst[s];
+                anchors_of(k, s, first[s], &ignored, &at, zj, zj + n);
             }
         }
+        k->cube_first[k->n_cubes] = efirst[dim];
     }
     free(first);
     free(efirst);
