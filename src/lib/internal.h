@@ -356,6 +356,9 @@ void qs_symmetry_labels_free(qs_symmetry_labels **l);
  * permutations `perms` (a group, count × n): *orbit_of [sector_dim] each element's orbit,
  * *rep [*n_orbits] each orbit's smallest element, ascending. QS_OK, QS_ENOMEM or
  * QS_ETOOBIG (a sector beyond 32-bit indices). */
+/* Generators of the group `perms` (count × n): their indices into gens [count]; their number,
+ * or −1 out of memory. */
+int qs_group_generators(const int *perms, int count, int n, int *gens);
 int qs_sector_orbits(const qs_basis *basis, const int *perms, int count, uint32_t **orbit_of, uint32_t **rep,
                      size_t *n_orbits);
 /* Whether `perm` leaves the model unchanged. */

@@ -369,33 +369,32 @@ static int cmp_size(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static int perms_identity(const int *perm, int n)
-{
-    for (int j = 0; j < n; j++)
-        if (perm[j] != j) return 0;
-    return 1;
-}
-
 /* Orbits of the slots under the permutations `perms` (a group, count × n). Slot (a,b) goes
  * to (πa, πb) if the order of a and b is kept, else to (πb, πa); the value changes sign
- * only for an imaginary-part slot (a > b) whose order flips. An orbit that maps a slot to
- * minus itself is zero. Orbits are numbered by their smallest slot, the representative. */
+ * only for an imaginary-part slot (a > b) whose order flips. An orbit is found from its
+ * smallest slot, the representative, by closure under the group's generators (a depth-first
+ * search: slots × generators image look-ups, whatever the group's order), each member's sign
+ * the product of the signs along its path; an orbit that reaches a slot with both signs maps
+ * it to minus itself and is zero. */
 static int make_orbits(qs_liouvillian *L, const int *perms, int count)
 {
     const qs_basis *b = L->basis;
     size_t ns = L->n_slots, D = b->dim;
-    size_t *image = malloc((size_t)count * D * sizeof *image);
+    int *gens = malloc((size_t)count * sizeof *gens);
+    int n_gens = gens ? qs_group_generators(perms, count, b->n, gens) : -1;
+    size_t *image = malloc(((size_t)(n_gens > 0 ? n_gens : 1)) * D * sizeof *image);
     L->orbit_of = malloc(ns * sizeof *L->orbit_of);
     L->sign = malloc(ns * sizeof *L->sign);
     L->orbit_slots = malloc(ns * sizeof *L->orbit_slots);
     L->orbit_ptr = malloc((ns + 1) * sizeof *L->orbit_ptr);
     size_t *members = malloc((size_t)count * sizeof *members);
-    if (!image || !L->orbit_of || !L->sign || !L->orbit_slots || !L->orbit_ptr || !members) {
+    if (n_gens < 0 || !image || !L->orbit_of || !L->sign || !L->orbit_slots || !L->orbit_ptr || !members) {
+        free(gens);
         free(image);
         free(members);
         return 0;
     }
-    if (count == 1 && perms_identity(perms, b->n)) {       /* no symmetry: every slot its own orbit */
+    if (n_gens == 0) {                                      /* no symmetry: every slot its own orbit */
         for (size_t x = 0; x < ns; x++) {
             L->orbit_of[x] = (int64_t)x;
             L->sign[x] = 1;
@@ -405,44 +404,49 @@ static int make_orbits(qs_liouvillian *L, const int *perms, int count)
         L->orbit_ptr[ns] = ns;
         L->orbit_max = 1;
         L->n = ns;
+        free(gens);
         free(image);
         free(members);
         return 1;
     }
-    for (int g = 0; g < count; g++)
+    for (int k = 0; k < n_gens; k++)
         for (size_t s = 0; s < D; s++) {
             size_t t = 0;
-            for (int j = 0; j < b->n; j++) t += (size_t)qs_basis_occ(b, s, j) * b->stride[perms[(size_t)g * b->n + j]];
-            image[(size_t)g * D + s] = t;
+            for (int j = 0; j < b->n; j++) t += (size_t)qs_basis_occ(b, s, j) * b->stride[perms[(size_t)gens[k] * b->n + j]];
+            image[(size_t)k * D + s] = t;
         }
     for (size_t x = 0; x < ns; x++) L->orbit_of[x] = -2;      /* unassigned */
     size_t n_orbits = 0, filled = 0;
     L->orbit_ptr[0] = 0;
     for (size_t x = 0; x < ns; x++) {
         if (L->orbit_of[x] != -2) continue;
-        size_t a, c;
-        qs_liouvillian_slot(L, x, &a, &c);
         int m = 0, zero = 0;
-        for (int g = 0; g < count; g++) {
-            size_t ga = image[(size_t)g * D + a], gc = image[(size_t)g * D + c];
-            int kept = (a < c) == (ga < gc) || a == c;
-            size_t y = kept ? qs_liouvillian_index(L, ga, gc) : qs_liouvillian_index(L, gc, ga);
-            signed char sg = (a > c && !kept) ? -1 : 1;
-            if (y == x && sg < 0) zero = 1;
-            if (L->orbit_of[y] == -2) {
-                L->orbit_of[y] = -3;                            /* seen in this orbit */
-                L->sign[y] = sg;
-                members[m++] = y;
+        L->orbit_of[x] = -3;                                  /* seen in this orbit */
+        L->sign[x] = 1;
+        members[m++] = x;
+        for (int i = 0; i < m; i++) {                         /* members double as the search's queue */
+            size_t y = members[i], a, c;
+            qs_liouvillian_slot(L, y, &a, &c);
+            for (int k = 0; k < n_gens; k++) {
+                size_t ga = image[(size_t)k * D + a], gc = image[(size_t)k * D + c];
+                int kept = (a < c) == (ga < gc) || a == c;
+                size_t z = kept ? qs_liouvillian_index(L, ga, gc) : qs_liouvillian_index(L, gc, ga);
+                signed char sg = (signed char)(L->sign[y] * ((a > c && !kept) ? -1 : 1));
+                if (L->orbit_of[z] == -3) {
+                    if (L->sign[z] != sg) zero = 1;
+                } else if (m < count) {
+                    L->orbit_of[z] = -3;
+                    L->sign[z] = sg;
+                    members[m++] = z;
+                }
             }
         }
         if (zero) {
             for (int i = 0; i < m; i++) L->orbit_of[members[i]] = -1;
             continue;
         }
-        if (m > 64) qsort(members, (size_t)m, sizeof *members, cmp_size);   /* ascending: representative first */
+        qsort(members, (size_t)m, sizeof *members, cmp_size);    /* ascending: representative first */
         for (int i = 0; i < m; i++) {
-            for (int k = i + 1; k < m && m <= 64; k++)
-                if (members[k] < members[i]) { size_t t = members[i]; members[i] = members[k]; members[k] = t; }
             L->orbit_of[members[i]] = (int64_t)n_orbits;
             L->orbit_slots[filled++] = members[i];
         }
@@ -450,6 +454,7 @@ static int make_orbits(qs_liouvillian *L, const int *perms, int count)
         if ((size_t)m > L->orbit_max) L->orbit_max = (size_t)m;
     }
     L->n = n_orbits;
+    free(gens);
     free(image);
     free(members);
     return 1;

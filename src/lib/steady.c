@@ -102,15 +102,15 @@ static double mib(double bytes) { return bytes / 1048576.0; }
 #define SECONDS_PER_LOCAL 4e-9 /* GMRES: per unknown and level of each oscillator (preconditioner) */
 #define SECONDS_PER_BASIS 6.5e-9 /* GMRES: per unknown and Krylov vector (Gram–Schmidt, twice) */
 
-/* Predicted seconds of one GMRES iteration for this model, on `unknowns` orbits of a sector of
- * `sector` elements (the operator and the Krylov basis act on the orbits, the preconditioner
- * on the whole sector), and of building its plan. */
-static double gmres_iteration_seconds(const qs_model *m, double sector, double unknowns, int restart)
+/* Predicted seconds of one GMRES iteration for this model on `unknowns` orbits (the operator,
+ * the Krylov basis and L0^#, which takes one cube per orbit of cubes, all act on about that
+ * many), and of building its plan. */
+static double gmres_iteration_seconds(const qs_model *m, double unknowns, int restart)
 {
     double levels = 0;
     for (int j = 0; j < m->n; j++) levels += m->osc[j].levels;
     double per_row = 0.5 * QS_KRYLOV_PER_ROW_MAX(m);
-    return unknowns * (SECONDS_PER_OP_ENTRY * per_row + SECONDS_PER_BASIS * (restart + 2)) + sector * SECONDS_PER_LOCAL * 2 * levels;
+    return unknowns * (SECONDS_PER_OP_ENTRY * per_row + SECONDS_PER_BASIS * (restart + 2) + SECONDS_PER_LOCAL * 2 * levels);
 }
 
 static double gmres_setup_seconds(const qs_model *m, double sector)
@@ -340,7 +340,7 @@ static int plan_iterative(qs_steady *st, const qs_model *model, double Dd, doubl
                                    limit > 0 ? limit - reserve : 0, which, &st->krylov, err)) != QS_OK ||
         (status = qs_krylov_set_preconditioner(st->krylov, st->opt.preconditioner, err)) != QS_OK)
         return status;
-    st->stats.predicted_iteration_seconds = gmres_iteration_seconds(model, sector_d, (double)qs_krylov_unknowns(st->krylov), st->restart);
+    st->stats.predicted_iteration_seconds = gmres_iteration_seconds(model, (double)qs_krylov_unknowns(st->krylov), st->restart);
     st->stats.time_symbolic += qs_now() - t0;
     return QS_OK;
 }
@@ -493,7 +493,7 @@ int qs_steady_create(const qs_model *model, const qs_steady_options *options,
         status = plan_direct(st, model, Dd, sector_d, err);
         const char *which;
         double limit = memory_limit(st, &which);
-        double lu_s = st->stats.predicted_lu_seconds, it_s = gmres_iteration_seconds(model, sector_d, sector_d / (st->n_perms > 1 ? st->n_perms : 1), st->opt.restart);
+        double lu_s = st->stats.predicted_lu_seconds, it_s = gmres_iteration_seconds(model, sector_d / (st->n_perms > 1 ? st->n_perms : 1), st->opt.restart);
         if (status == QS_ETOOBIG || (status == QS_OK && limit > 0 && st->stats.memory_planned > 0.5 * limit)) {
             char b[32];
             snprintf(why, why_len, "auto: the LU would need %s GiB, more than half of the %.3g GiB %s",

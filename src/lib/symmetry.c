@@ -300,6 +300,16 @@ static int group_generators(const int *perms, int count, int n, int *gens, int *
     return n_gens;
 }
 
+int qs_group_generators(const int *perms, int count, int n, int *gens)
+{
+    int *work = malloc(((size_t)count * (4 + (size_t)n) + (size_t)n + 1) * sizeof *work);
+    if (!work) return -1;
+    int *sorted_at = work, *in = sorted_at + count, *queue = in + count, *sorted = queue + count, *tmp = sorted + (size_t)count * n;
+    int n_gens = group_generators(perms, count, n, gens, sorted_at, in, queue, tmp, sorted);
+    free(work);
+    return n_gens;
+}
+
 int qs_sector_orbits(const qs_basis *b, const int *perms, int count, uint32_t **orbit_of_out, uint32_t **rep_out,
                      size_t *n_orbits)
 {
