@@ -26,9 +26,9 @@
  *    one restart cycle at a time: after each cycle its residual's rate of decrease predicts
  *    the iterations still needed, and when GMRES's spent plus predicted work exceeds the LU's
  *    (or the first QS_AUTO_TRIAL_SHARE of it passes without a rate to go on), the solve is
- *    finished by the LU, which the plan then keeps. Sectors of QS_AUTO_GMRES_FIRST unknowns (after
- *    symmetry) and more plan the LU only when GMRES's first cycle has not converged (its analysis is then
- *    worth doing).
+ *    finished by the LU, which the plan then keeps. Sectors of QS_AUTO_GMRES_FIRST unknowns and
+ *    more (before symmetry: the LU's plan emits every element) plan the LU only when GMRES's
+ *    first cycle has not converged (its analysis is then worth doing).
  *  Every prediction is a count times a rate, never a clock, so the choice is the same on every
  *  run, thread count and process. In a sweep GMRES starts from the previous point's state, and
  *  qs_steady_reset (a sweep's new block) returns the plan to GMRES first.
@@ -67,7 +67,7 @@ enum { QS_PRECOND_AUTO = 0, QS_PRECOND_BLOCK = 1, QS_PRECOND_UNCOUPLED = 2 };
                                        oscillators: 7 are within, 8 are not) */
 #define QS_DIRECT_MAX_AUTO 500000    /* auto: sectors above this size go iterative without planning
                                         the LU (its fill would be tens of GiB at least) */
-#define QS_AUTO_GMRES_FIRST 6000     /* auto: from this many unknowns after symmetry GMRES's first cycle runs before
+#define QS_AUTO_GMRES_FIRST 6000     /* auto: from a sector of this many unknowns GMRES's first cycle runs before
                                         the LU is planned */
 #define QS_AUTO_TRIAL_SHARE 0.15     /* auto: GMRES is tried while it costs at most this share of the
                                         LU's predicted time before its rate of convergence is known */
@@ -110,7 +110,7 @@ typedef struct {
     double lu_nnz;                /* non-zeros of L+U */
     double memory_planned;        /* bytes estimated before factorising */
     int solver;                   /* QS_SOLVER_DIRECT or QS_SOLVER_ITERATIVE: the solver used */
-    char solver_reason[256];      /* why (auto) */
+    char solver_reason[512];      /* why (auto) */
     int iterations;               /* iterative: GMRES iterations of the last solve */
     double lu_flops;              /* UMFPACK's flop estimate for the LU (0 if not planned) */
     int lu;                       /* QS_LU_KLU or QS_LU_UMFPACK: the LU actually used */

@@ -54,7 +54,7 @@ class SteadyStats(ctypes.Structure):
     _fields_ = [("sector_dimension", ctypes.c_size_t), ("liouvillian_dimension", ctypes.c_size_t),
                 ("system_dimension", ctypes.c_size_t), ("symmetry_order", ctypes.c_int), ("nnz", ctypes.c_size_t),
                 ("lu_nnz", ctypes.c_double), ("memory_planned", ctypes.c_double), ("solver", ctypes.c_int),
-                ("solver_reason", ctypes.c_char * 256), ("iterations", ctypes.c_int), ("lu_flops", ctypes.c_double),
+                ("solver_reason", ctypes.c_char * 512), ("iterations", ctypes.c_int), ("lu_flops", ctypes.c_double),
                 ("lu", ctypes.c_int), ("refactored", ctypes.c_int), ("rcond", ctypes.c_double),
                 ("residual", ctypes.c_double), ("trace_error", ctypes.c_double),
                 ("hermiticity_error", ctypes.c_double), ("off_sector", ctypes.c_double),

@@ -290,7 +290,7 @@ double qs_krylov_planned(const qs_krylov *kr);
 /* The sector state of `model` into x [sector] (trace 1, not yet Hermitised), from `guess`
  * (trace 1; may be x) or, if NULL, the uncoupled product state; until the relative residual
  * is ≤ tol. With symmetry x is written at the end, and the residual (qs_krylov_residual) is
- * that of the whole sector's L on the state x. */
+ * that of the whole sector's L on the state x when it converged (else the orbits'). */
 int qs_krylov_solve(qs_krylov *kr, const qs_model *model, const double complex *guess, double tol, int max_iterations,
                     double complex *x, qs_error *err);
 /* Stop (QS_ENUMERIC, qs_krylov_stalled) after a restart cycle whose rate of decrease predicts

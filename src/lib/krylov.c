@@ -724,10 +724,11 @@ static int solve(qs_krylov *k, const qs_model *m, const double complex *guess, d
         cycle_its = k->iterations;
         if ((done || stop) && A->orbit_of) {
             /* the whole sector's state (a caller may go on from it), checked with the whole
-             * sector's L */
+             * sector's L when it is the answer (a stop short of the tolerance keeps the orbits'
+             * residual: a caller going on needs only its rate) */
 #pragma omp parallel for num_threads(k->threads_full) schedule(static)
             for (size_t e = 0; e < k->sector; e++) xs[e] = x[A->orbit_of[e]];
-            k->residual = qs_sector_op_full_residual(A, xs, k->threads_full);
+            if (done) k->residual = qs_sector_op_full_residual(A, xs, k->threads_full);
             if (isnan(k->residual)) return qs_error_set(err, QS_ENOMEM, "out of memory for the residual check");
         }
         if (done) {

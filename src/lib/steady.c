@@ -51,7 +51,7 @@ struct qs_steady {
     double factor_bytes;         /* predicted resident bytes of the LU's factorisation */
     double complex *guess;       /* [sector] the iterate a GMRES cycle starts from */
     int *caller_perms;           /* a copy of options.perms, for an LU planned after create */
-    char why_base[256];          /* the reason before the trial's outcome */
+    char why_base[512];          /* the reason before the trial's outcome */
     qs_steady_stats stats;
 };
 
@@ -394,20 +394,6 @@ static void describe(qs_steady *st)
     st->stats.predicted_memory = lu_peak > gm_peak ? lu_peak : gm_peak;
 }
 
-/* The order of the symmetry group the LU would use (1 without symmetry). */
-static double group_order(const qs_steady *st, const qs_model *model)
-{
-    if (!st->opt.symmetry) return 1;
-    int count = 0, fixed = 0, *perms = NULL;
-    if (st->opt.perms) {
-        for (int g = 0; g < st->opt.n_perms; g++) count += qs_model_has_symmetry(model, st->opt.perms + (size_t)g * (size_t)model->n);
-    } else if (qs_model_symmetries(model, &perms, &count, &fixed) != QS_OK) {
-        count = 1;
-    }
-    free(perms);
-    return count > 1 ? count : 1;
-}
-
 int qs_steady_create(const qs_model *model, const qs_steady_options *options,
                      qs_steady **out, qs_error *err)
 {
@@ -468,8 +454,9 @@ int qs_steady_create(const qs_model *model, const qs_steady_options *options,
     } else if (sector_d > QS_DIRECT_MAX_AUTO) {
         snprintf(why, why_len, "auto: a sector of %.0f unknowns, above %d: the LU's fill is out of reach", sector_d, QS_DIRECT_MAX_AUTO);
         status = plan_iterative(st, model, Dd, sector_d, 0, err);
-    } else if (sector_d / group_order(st, model) >= QS_AUTO_GMRES_FIRST) {
-        /* GMRES's first cycle before the LU's analysis, which costs as much as a fast GMRES */
+    } else if (sector_d >= QS_AUTO_GMRES_FIRST) {
+        /* GMRES's first cycle before the LU's plan, which costs as much as a fast GMRES: it emits
+         * every element of the sector (the symmetry reduces the LU's unknowns, not that) */
         st->trial = st->lazy_lu = 1;
         if (st->opt.symmetry && st->opt.perms && st->opt.n_perms > 0) {   /* the caller's group, for the LU's plan */
             size_t bytes = (size_t)st->opt.n_perms * (size_t)n * sizeof *st->caller_perms;
@@ -505,7 +492,8 @@ int qs_steady_create(const qs_model *model, const qs_steady_options *options,
             if (status == QS_ETOOBIG)             /* neither: say both */
                 qs_error_prefix(err, QS_ETOOBIG, "neither solver fits: the LU would need %s MiB, and ", big(b, mib(lu_need)));
         } else if (status == QS_OK && gmres_setup_seconds(model, sector_d) + QS_AUTO_MIN_ITERATIONS * it_s > QS_AUTO_TRIAL_SHARE * lu_s) {
-            snprintf(why, why_len, "auto: the LU, cheaper than %d GMRES iterations", QS_AUTO_MIN_ITERATIONS);
+            snprintf(why, why_len, "auto: the LU (predicted %.2g s): GMRES's set-up and %d iterations would cost more than %.0f %% of it",
+                     lu_s, QS_AUTO_MIN_ITERATIONS, 100 * QS_AUTO_TRIAL_SHARE);
         } else if (status == QS_OK) {
             st->trial = 1;
             snprintf(why, why_len, "auto: GMRES first (the LU: predicted %.2g s)", lu_s);
@@ -736,7 +724,7 @@ static int solve_iterative(qs_steady *st, const qs_model *model, qs_error *err)
     st->stats.symmetry_order = qs_krylov_order(last);
     st->stats.nnz = qs_krylov_nnz(last);
     if (last == st->whole)
-        snprintf(st->stats.solver_reason, sizeof st->stats.solver_reason, "%.150s; the block preconditioner on the whole sector "
+        snprintf(st->stats.solver_reason, sizeof st->stats.solver_reason, "%.400s; the block preconditioner on the whole sector "
                  "after %d iterations on the orbits", st->why_base, stalled_at);
     else
         snprintf(st->stats.solver_reason, sizeof st->stats.solver_reason, "%s", st->why_base);
@@ -825,7 +813,7 @@ static int solve_trial(qs_steady *st, const qs_model *model, qs_error *err)
     if (ok) {
         st->stats.preconditioner = qs_krylov_preconditioner(st->krylov);
         st->stats.predicted_seconds = spent;
-        snprintf(why, why_len, "%.200s: converged in %d iterations", st->why_base, total);
+        snprintf(why, why_len, "%.440s: converged in %d iterations", st->why_base, total);
         return status;
     }
     qs_error gm_err;
