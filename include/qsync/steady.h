@@ -98,6 +98,10 @@ typedef struct {
                                     pivot ratio falls below this fraction of the last fresh
                                     factorisation's (default 1e-2); then it factorises afresh */
     int preconditioner;   /* GMRES: QS_PRECOND_AUTO (default), QS_PRECOND_BLOCK or QS_PRECOND_UNCOUPLED */
+    int lean;             /* 1 (default): when GMRES's plan does not fit, it restarts sooner (down to
+                             QS_RESTART_MIN) and leaves its operator unstored (each product computes
+                             its rows again) before refusing; 0: refuse at once (levels = auto and
+                             the truncation check, whose many solves would rather be refused than slowed) */
 } qs_steady_options;
 
 /* Diagnostics of the last solve. The relative residual is ‖Lρ‖∞ / (‖L‖∞ ‖ρ‖∞). */

@@ -46,7 +46,7 @@ class SteadyOptions(ctypes.Structure):
                 ("residual_tol", ctypes.c_double), ("top_tol", ctypes.c_double), ("memory_limit", ctypes.c_double),
                 ("iterative_tol", ctypes.c_double), ("restart", ctypes.c_int), ("max_iterations", ctypes.c_int),
                 ("warm_start", ctypes.c_int), ("refactor_rcond_ratio", ctypes.c_double),
-                ("preconditioner", ctypes.c_int)]
+                ("preconditioner", ctypes.c_int), ("lean", ctypes.c_int)]
 
 
 class SteadyStats(ctypes.Structure):

@@ -336,8 +336,8 @@ static void print_json(const qs_analysis *an)
     json_num(&j, "hermiticity_error", s->hermiticity_error);
     if (full) json_num(&j, "off_sector", s->off_sector);
     json_num(&j, "rcond", s->rcond);
-    json_num(&j, "memory_planned_bytes", s->memory_planned);
-    json_num(&j, "predicted_memory_bytes", s->predicted_memory);
+    json_num(&j, "memory_planned_bytes", round(s->memory_planned));
+    json_num(&j, "predicted_memory_bytes", round(s->predicted_memory));
     json_num(&j, "predicted_seconds", s->predicted_seconds);
     json_num(&j, "predicted_lu_seconds", s->predicted_lu_seconds);
     json_num(&j, "predicted_iteration_seconds", s->predicted_iteration_seconds);

@@ -172,6 +172,7 @@ int qs_convergence_plan_create(const qs_model *model, const qs_convergence_optio
     p->n_pairs = np;
     p->per_oscillator = options->per_oscillator;
     p->steady = options->steady;
+    p->steady.lean = 0;                 /* a check that does not fit as planned is refused, not slowed */
     p->raise = calloc(nn, sizeof *p->raise);
     p->levels = calloc(nn, sizeof *p->levels);
     p->tail_osc = calloc(nn, sizeof *p->tail_osc);
@@ -349,6 +350,7 @@ int qs_model_auto_levels_s(qs_model *model, const qs_auto_options *options, qs_c
     qs_convergence_defaults(&co);
     co.raise = is_auto;
     co.steady = options->steady;
+    co.steady.lean = 0;                 /* the search's many solves: refused rather than slowed */
     qs_convergence *c = NULL;
     int round = 0;
     while (st == QS_OK) {

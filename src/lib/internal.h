@@ -282,8 +282,9 @@ double qs_krylov_memory_estimate_group(const qs_model *model, double sector, dou
 /* One unknown per orbit of sector elements under the n_perms permutations `perms` (a group
  * of symmetries of the model, n_perms × n; 0 or 1 for none): the steady state is invariant.
  * Refused (QS_ETOOBIG) when the whole plan, with the operator's exact entry count, needs
- * more than memory_limit bytes (0: no limit); `which` names the limit in the message. */
-int qs_krylov_create(const qs_basis *basis, const qs_model *model, const int *perms, int n_perms, int restart,
+ * more than memory_limit bytes (0: no limit), unless `lean` and the plan fits with the
+ * operator not stored; `which` names the limit in the message. */
+int qs_krylov_create(const qs_basis *basis, const qs_model *model, const int *perms, int n_perms, int restart, int lean,
                      double memory_limit, const char *which, qs_krylov **kr, qs_error *err);
 /* Bytes the plan counts: every array of create and solve, and the caller's state (sector ρ). */
 double qs_krylov_planned(const qs_krylov *kr);
@@ -373,8 +374,8 @@ double qs_memory_available(void);
 double qs_memory_available_why(const char **which);
 /* Bytes the process's limits still allow it to map, 0 if unlimited; *which as above. */
 double qs_memory_mappable(const char **which);
-/* "only N MiB are" for a message about a memory limit of `bytes`, or "nothing is" below
- * 1 MiB; written into buf, which is returned. */
+/* "only N MiB are" for a message about a memory limit of `bytes` (two decimals below 100 MiB),
+ * or "nothing is" below 0.01 MiB; written into buf, which is returned. */
 const char *qs_memory_left_phrase(char buf[48], double bytes);
 /* Peak resident set of this process in bytes, or 0 if unknown. */
 double qs_memory_peak(void);

@@ -278,7 +278,7 @@ static int cubes_create(qs_krylov *k)
     return ok;
 }
 
-int qs_krylov_create(const qs_basis *b, const qs_model *m, const int *perms, int n_perms, int restart, double memory_limit,
+int qs_krylov_create(const qs_basis *b, const qs_model *m, const int *perms, int n_perms, int restart, int lean, double memory_limit,
                      const char *which, qs_krylov **out, qs_error *err)
 {
     *out = NULL;
@@ -293,7 +293,7 @@ int qs_krylov_create(const qs_basis *b, const qs_model *m, const int *perms, int
      * with those exact counts (the plan's bytes are linear in the orbits) */
     double fixed = krylov_bytes(m, (double)k->sector, (double)b->dim, k->restart, 0, 0, order),
            per_orbit = krylov_bytes(m, (double)k->sector, (double)b->dim, k->restart, 0, 1, order) - fixed;
-    if ((status = qs_sector_op_create_group(b, m, perms, n_perms, memory_limit, fixed, per_orbit, 1, which, &k->A, err)) != QS_OK) {
+    if ((status = qs_sector_op_create_group(b, m, perms, n_perms, memory_limit, fixed, per_orbit, lean, which, &k->A, err)) != QS_OK) {
         qs_krylov_free(&k);
         return status;
     }
@@ -351,8 +351,9 @@ int qs_krylov_set_preconditioner(qs_krylov *k, int kind, qs_error *err)
     if (kind != QS_PRECOND_BLOCK && kind != QS_PRECOND_AUTO) return qs_error_set(err, QS_EINPUT, "unknown preconditioner %d", kind);
     if (k->A->implicit) {           /* the blocks need the stored operator */
         if (kind == QS_PRECOND_BLOCK)
-            return qs_error_set(err, QS_ETOOBIG, "the block preconditioner needs the stored operator (%zu non-zeros), which does "
-                                "not fit in memory beside the rest of the plan", k->A->nnz);
+            return qs_error_set(err, QS_ETOOBIG, "the block preconditioner needs the stored operator (%zu non-zeros, %.4g MiB), "
+                                "which does not fit in memory beside the rest of the plan", k->A->nnz,
+                                (double)k->A->nnz * (sizeof(uint32_t) + sizeof(double complex)) / 1048576.0);
         return QS_OK;
     }
     if (k->A->orbit_of) {           /* symmetry orbits: L0^# only (the blocks need the whole sector's operator) */

@@ -72,6 +72,7 @@ void qs_steady_defaults(qs_steady_options *o)
     o->max_iterations = 5000;
     o->warm_start = 1;
     o->preconditioner = QS_PRECOND_AUTO;
+    o->lean = 1;
 }
 
 int qs_steady_options_check(const qs_steady_options *o, qs_error *err)
@@ -319,7 +320,7 @@ static int plan_iterative(qs_steady *st, const qs_model *model, double Dd, doubl
     /* a shorter restart when the Krylov basis would not fit, down to QS_RESTART_MIN */
     st->restart = st->opt.restart;
     double least = reserve + qs_krylov_memory_estimate_group(model, sector_d, Dd, st->restart, 1.0, order);
-    while (limit > 0 && !(least <= limit) && st->restart > QS_RESTART_MIN) {
+    while (st->opt.lean && limit > 0 && !(least <= limit) && st->restart > QS_RESTART_MIN) {
         st->restart = st->restart - 5 > QS_RESTART_MIN ? st->restart - 5 : QS_RESTART_MIN;
         least = reserve + qs_krylov_memory_estimate_group(model, sector_d, Dd, st->restart, 1.0, order);
     }
@@ -336,9 +337,13 @@ static int plan_iterative(qs_steady *st, const qs_model *model, double Dd, doubl
     /* the operator's exact entry count refines the plan */
     /* the block preconditioner works on the whole sector: no symmetry orbits for it */
     int whole = st->opt.preconditioner == QS_PRECOND_BLOCK;
-    if ((status = qs_krylov_create(st->basis, model, whole ? NULL : st->perms, whole ? 0 : st->n_perms, st->restart,
-                                   limit > 0 ? limit - reserve : 0, which, &st->krylov, err)) != QS_OK ||
-        (status = qs_krylov_set_preconditioner(st->krylov, st->opt.preconditioner, err)) != QS_OK)
+    /* the estimate above counts the least operator and orbits: with the exact counts a shorter
+     * restart may still be needed */
+    while ((status = qs_krylov_create(st->basis, model, whole ? NULL : st->perms, whole ? 0 : st->n_perms, st->restart,
+                                      st->opt.lean, limit > 0 ? limit - reserve : 0, which, &st->krylov, err)) == QS_ETOOBIG &&
+           st->opt.lean && st->restart > QS_RESTART_MIN)
+        st->restart = st->restart - 5 > QS_RESTART_MIN ? st->restart - 5 : QS_RESTART_MIN;
+    if (status != QS_OK || (status = qs_krylov_set_preconditioner(st->krylov, st->opt.preconditioner, err)) != QS_OK)
         return status;
     st->stats.predicted_iteration_seconds = gmres_iteration_seconds(model, (double)qs_krylov_unknowns(st->krylov), st->restart);
     st->stats.time_symbolic += qs_now() - t0;
@@ -663,7 +668,7 @@ static int plan_whole(qs_steady *st, const qs_model *model, qs_error *err)
     int status = QS_ETOOBIG;
     if (!st->guess && !(st->guess = malloc(st->basis->sector_dim * sizeof *st->guess))) return qs_error_set(err, QS_ENOMEM, "out of memory");
     if (!(limit > 0) || reserve < limit)
-        status = qs_krylov_create(st->basis, model, NULL, 0, st->restart, limit > 0 ? limit - reserve : 0, which, &st->whole, &sub);
+        status = qs_krylov_create(st->basis, model, NULL, 0, st->restart, 0, limit > 0 ? limit - reserve : 0, which, &st->whole, &sub);
     if (status == QS_OK) status = qs_krylov_set_preconditioner(st->whole, QS_PRECOND_BLOCK, &sub);
     if (status == QS_OK) return QS_OK;
     qs_krylov_free(&st->whole);
@@ -894,15 +899,23 @@ int qs_steady_solve(qs_steady *st, const qs_model *model, qs_error *err)
                             st->stats.residual, st->opt.residual_tol, st->stats.rcond);
     st->have_state = 1;
     st->have_guess = 1;
-    /* every oscillator whose top level holds too much, in one warning */
-    char list[sizeof err->message - 48] = "";
-    int len = 0;
+    /* every oscillator whose top level holds too much, in one warning (those that do not fit
+     * counted at its end) */
+    char list[sizeof err->message - 48] = "", one[160];
+    int len = 0, more = 0;
     for (int j = 0; j < b->n; j++) {
         double top = qs_state_population(&st->state, j, b->levels[j] - 1);
-        if (top > st->opt.top_tol && len < (int)sizeof list)
-            len += snprintf(list + len, sizeof list - (size_t)len, "oscillator %s: population %.3g of the top level %d exceeds %.3g; ",
-                            model->names[j], top, b->levels[j] - 1, st->opt.top_tol);
+        if (!(top > st->opt.top_tol)) continue;
+        int k = snprintf(one, sizeof one, "oscillator %s: population %.3g of the top level %d exceeds %.3g; ", model->names[j], top,
+                         b->levels[j] - 1, st->opt.top_tol);
+        if (!more && k < (int)sizeof one && len + k < (int)sizeof list - 40) {
+            memcpy(list + len, one, (size_t)k + 1);
+            len += k;
+        } else {
+            more++;
+        }
     }
+    if (more) len += snprintf(list + len, sizeof list - (size_t)len, "and %d more oscillator%s; ", more, more == 1 ? "" : "s");
     if (len) return qs_error_set(err, QS_WARN_TRUNCATION, "%sraise levels (or use levels = auto)", list);
     return QS_OK;
 }

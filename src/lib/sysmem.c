@@ -75,7 +75,8 @@ double qs_now(void)
 const char *qs_memory_left_phrase(char buf[48], double bytes)
 {
     double mib = bytes / 1048576.0;
-    if (mib >= 1) snprintf(buf, 48, "only %.0f MiB are", mib);
+    if (mib >= 100) snprintf(buf, 48, "only %.0f MiB are", mib);
+    else if (mib >= 0.01) snprintf(buf, 48, "only %.2f MiB are", mib);
     else snprintf(buf, 48, "nothing is");
     return buf;
 }
