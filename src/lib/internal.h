@@ -84,6 +84,18 @@ static inline size_t qs_basis_sector_index(const qs_basis *b, size_t s, size_t t
     int N = b->total[s];
     return b->block_offset[N] + b->pos[s] * b->block_size[N] + b->pos[t];
 }
+/* The (s, t) of sector element e: the inverse of qs_basis_sector_index. */
+static inline void qs_basis_sector_element(const qs_basis *b, size_t e, size_t *s, size_t *t)
+{
+    int lo = 0, hi = b->max_total;          /* block with offset ≤ e < next offset */
+    while (lo < hi) {
+        int mid = (lo + hi + 1) / 2;
+        if (b->block_offset[mid] <= e) lo = mid; else hi = mid - 1;
+    }
+    size_t d = b->block_size[lo], r = e - b->block_offset[lo];
+    *s = b->block_states[lo][r / d];
+    *t = b->block_states[lo][r % d];
+}
 
 /* ---- state ---- */
 struct qs_state {
@@ -176,14 +188,7 @@ static inline void qs_liouvillian_slot(const qs_liouvillian *L, size_t col, size
 {
     const qs_basis *b = L->basis;
     if (L->full) { *s = col / b->dim; *t = col % b->dim; return; }
-    int lo = 0, hi = b->max_total;          /* block with offset ≤ col < next offset */
-    while (lo < hi) {
-        int mid = (lo + hi + 1) / 2;
-        if (b->block_offset[mid] <= col) lo = mid; else hi = mid - 1;
-    }
-    size_t d = b->block_size[lo], r = col - b->block_offset[lo];
-    *s = b->block_states[lo][r / d];
-    *t = b->block_states[lo][r % d];
+    qs_basis_sector_element(b, col, s, t);
 }
 
 /* The complex L on the zero excitation-difference sector in compressed rows, for

@@ -569,6 +569,47 @@ static double true_residual(const qs_krylov *k, const double complex *x, double 
 /* ---- vector operations on the Krylov basis (columns of length n), in blocks of rows ---- */
 #define ROWS 1024
 
+/* Rows b..e of the block kernels: out += Σ_{i<m} coef_i v_i, and p[i] += v_i^H x (vectorised:
+ * partial sums in a fixed order, the same on every run). */
+static inline void rows_combine(const double complex *V, size_t n, int m, const double complex *coef, double *out, size_t b, size_t e)
+{
+    for (int i = 0; i < m; i++) {
+        const double *v = (const double *)(V + (size_t)i * n);
+        double cr = creal(coef[i]), ci = cimag(coef[i]);
+#pragma omp simd
+        for (size_t r = b; r < e; r++) {
+            out[2 * r] += cr * v[2 * r] - ci * v[2 * r + 1];
+            out[2 * r + 1] += cr * v[2 * r + 1] + ci * v[2 * r];
+        }
+    }
+}
+
+static inline void rows_project(const double complex *V, size_t n, int m, const double *x, double complex *p, size_t b, size_t e)
+{
+    for (int i = 0; i < m; i++) {
+        const double *v = (const double *)(V + (size_t)i * n);
+        double re = 0, im = 0;
+#pragma omp simd reduction(+ : re, im)
+        for (size_t r = b; r < e; r++) {
+            re += v[2 * r] * x[2 * r] + v[2 * r + 1] * x[2 * r + 1];
+            im += v[2 * r] * x[2 * r + 1] - v[2 * r + 1] * x[2 * r];
+        }
+        p[i] += CMPLX(re, im);
+    }
+}
+
+/* The sums of the threads' partial projections first..first+count−1 (k->part), each in thread
+ * order, into h[0..count) */
+static void sum_parts(const qs_krylov *k, int first, int count, double complex *h)
+{
+    size_t stride = (size_t)k->restart + 1;
+    for (int i = 0; i < count; i++) {
+        double complex sum = 0;
+        for (int t = 0; t < k->threads; t++) sum += k->part[(size_t)t * stride + (size_t)(first + i)];
+        h[i] = sum;
+    }
+}
+
 /* h[i] = v_i^H w, i < m; partial sums per thread, added in thread order */
 static void project(qs_krylov *k, const double complex *V, int m, const double complex *w, double complex *h)
 {
@@ -578,26 +619,9 @@ static void project(qs_krylov *k, const double complex *V, int m, const double c
         double complex *p = k->part + (size_t)omp_get_thread_num() * stride;
         for (int i = 0; i < m; i++) p[i] = 0;
 #pragma omp for schedule(static)
-        for (size_t b = 0; b < n; b += ROWS) {
-            size_t e = b + ROWS < n ? b + ROWS : n;
-            for (int i = 0; i < m; i++) {
-                const double *v = (const double *)(V + (size_t)i * n), *x = (const double *)w;
-                double re = 0, im = 0;
-                /* vectorised: partial sums in a fixed order, the same on every run */
-#pragma omp simd reduction(+ : re, im)
-                for (size_t r = b; r < e; r++) {
-                    re += v[2 * r] * x[2 * r] + v[2 * r + 1] * x[2 * r + 1];
-                    im += v[2 * r] * x[2 * r + 1] - v[2 * r + 1] * x[2 * r];
-                }
-                p[i] += CMPLX(re, im);
-            }
-        }
+        for (size_t b = 0; b < n; b += ROWS) rows_project(V, n, m, (const double *)w, p, b, b + ROWS < n ? b + ROWS : n);
     }
-    for (int i = 0; i < m; i++) {
-        double complex sum = 0;
-        for (int t = 0; t < k->threads; t++) sum += k->part[(size_t)t * stride + (size_t)i];
-        h[i] = sum;
-    }
+    sum_parts(k, 0, m, h);
 }
 
 /* y = beta·y + Σ_{i<m} coef_i v_i */
@@ -611,15 +635,7 @@ static void combine(const qs_krylov *k, const double complex *V, int m, const do
         double *out = (double *)y;
         if (beta == 0.0) for (size_t r = b; r < e; r++) out[2 * r] = out[2 * r + 1] = 0.0;
         else if (beta != 1.0) for (size_t r = b; r < e; r++) { out[2 * r] *= beta; out[2 * r + 1] *= beta; }
-        for (int i = 0; i < m; i++) {
-            const double *v = (const double *)(V + (size_t)i * n);
-            double cr = creal(coef[i]), ci = cimag(coef[i]);
-#pragma omp simd
-            for (size_t r = b; r < e; r++) {
-                out[2 * r] += cr * v[2 * r] - ci * v[2 * r + 1];
-                out[2 * r + 1] += cr * v[2 * r + 1] + ci * v[2 * r];
-            }
-        }
+        rows_combine(V, n, m, coef, out, b, e);
     }
 }
 
@@ -637,37 +653,17 @@ static double combine_project(qs_krylov *k, const double complex *V, int m, cons
         for (size_t b = 0; b < n; b += ROWS) {
             size_t e = b + ROWS < n ? b + ROWS : n;
             double *out = (double *)y, nn = 0;
-            for (int i = 0; i < m; i++) {
-                const double *v = (const double *)(V + (size_t)i * n);
-                double cr = creal(coef[i]), ci = cimag(coef[i]);
-#pragma omp simd
-                for (size_t r = b; r < e; r++) {
-                    out[2 * r] += cr * v[2 * r] - ci * v[2 * r + 1];
-                    out[2 * r + 1] += cr * v[2 * r + 1] + ci * v[2 * r];
-                }
-            }
-            for (int i = 0; i < m; i++) {
-                const double *v = (const double *)(V + (size_t)i * n);
-                double re = 0, im = 0;
-#pragma omp simd reduction(+ : re, im)
-                for (size_t r = b; r < e; r++) {
-                    re += v[2 * r] * out[2 * r] + v[2 * r + 1] * out[2 * r + 1];
-                    im += v[2 * r] * out[2 * r + 1] - v[2 * r + 1] * out[2 * r];
-                }
-                p[i] += CMPLX(re, im);
-            }
+            rows_combine(V, n, m, coef, out, b, e);
+            rows_project(V, n, m, out, p, b, e);
 #pragma omp simd reduction(+ : nn)
             for (size_t r = 2 * b; r < 2 * e; r++) nn += out[r] * out[r];
             p[m] += nn;
         }
     }
-    double complex sum = 0;
-    for (int i = 0; i <= m; i++) {
-        sum = 0;
-        for (int t = 0; t < k->threads; t++) sum += k->part[(size_t)t * stride + (size_t)i];
-        if (i < m) h[i] = sum;
-    }
-    return sqrt(creal(sum));
+    double complex norm;
+    sum_parts(k, 0, m, h);
+    sum_parts(k, m, 1, &norm);
+    return sqrt(creal(norm));
 }
 
 static double norm2(const qs_krylov *k, const double complex *x)

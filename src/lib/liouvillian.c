@@ -775,7 +775,6 @@ typedef struct {
     double complex *v;
 } row_buf;
 
-
 void qs_sector_op_free(qs_sector_op **A)
 {
     if (!A || !*A) return;
@@ -957,15 +956,10 @@ static void apply_implicit(const qs_sector_op *A, const double complex *x, doubl
     const qs_basis *b = A->basis;
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 256)
     for (size_t r = 0; r < A->n; r++) {
-        size_t e = A->rep ? A->rep[r] : r;
-        int lo = 0, hi = b->max_total;              /* the block with offset ≤ e < next offset */
-        while (lo < hi) {
-            int mid = (lo + hi + 1) / 2;
-            if (b->block_offset[mid] <= e) lo = mid; else hi = mid - 1;
-        }
-        size_t d = b->block_size[lo], off = e - b->block_offset[lo];
+        size_t s, t;
         double ignored;
-        y[r] = row_product(b, A->gen, b->block_states[lo][off / d], b->block_states[lo][off % d], x, A->orbit_of, &ignored);
+        qs_basis_sector_element(b, A->rep ? A->rep[r] : r, &s, &t);
+        y[r] = row_product(b, A->gen, s, t, x, A->orbit_of, &ignored);
     }
 }
 

@@ -304,6 +304,9 @@ static int plan_direct(qs_steady *st, const qs_model *model, double Dd, double s
     return check_memory(st, st->stats.memory_planned, "the LU factorisation", err);
 }
 
+/* The next shorter restart length when a plan does not fit: five less, down to QS_RESTART_MIN. */
+static int shorter_restart(int restart) { return restart - 5 > QS_RESTART_MIN ? restart - 5 : QS_RESTART_MIN; }
+
 /* The GMRES plan: the complex sector operator on the orbits of the symmetry group, the
  * preconditioner's tables, the Krylov basis; `reserve` bytes are already in use by the plan
  * (the LU's pattern, when auto keeps both). */
@@ -321,7 +324,7 @@ static int plan_iterative(qs_steady *st, const qs_model *model, double Dd, doubl
     st->restart = st->opt.restart;
     double least = reserve + qs_krylov_memory_estimate_group(model, sector_d, Dd, st->restart, 1.0, order);
     while (st->opt.lean && limit > 0 && !(least <= limit) && st->restart > QS_RESTART_MIN) {
-        st->restart = st->restart - 5 > QS_RESTART_MIN ? st->restart - 5 : QS_RESTART_MIN;
+        st->restart = shorter_restart(st->restart);
         least = reserve + qs_krylov_memory_estimate_group(model, sector_d, Dd, st->restart, 1.0, order);
     }
     if (!(least <= limit) || !(limit > 0)) st->restart = st->opt.restart;
@@ -342,7 +345,7 @@ static int plan_iterative(qs_steady *st, const qs_model *model, double Dd, doubl
     while ((status = qs_krylov_create(st->basis, model, whole ? NULL : st->perms, whole ? 0 : st->n_perms, st->restart,
                                       st->opt.lean, limit > 0 ? limit - reserve : 0, which, &st->krylov, err)) == QS_ETOOBIG &&
            st->opt.lean && st->restart > QS_RESTART_MIN)
-        st->restart = st->restart - 5 > QS_RESTART_MIN ? st->restart - 5 : QS_RESTART_MIN;
+        st->restart = shorter_restart(st->restart);
     if (status != QS_OK || (status = qs_krylov_set_preconditioner(st->krylov, st->opt.preconditioner, err)) != QS_OK)
         return status;
     st->stats.predicted_iteration_seconds = gmres_iteration_seconds(model, (double)qs_krylov_unknowns(st->krylov), st->restart);
