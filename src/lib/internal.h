@@ -293,6 +293,9 @@ int qs_krylov_create(const qs_basis *basis, const qs_model *model, const int *pe
                      double memory_limit, const char *which, qs_krylov **kr, qs_error *err);
 /* Bytes the plan counts: every array of create and solve, and the caller's state (sector ρ). */
 double qs_krylov_planned(const qs_krylov *kr);
+/* Of those, the bytes made resident so far: the Krylov basis vectors the solves have written
+ * (restart + 1 planned), the block preconditioner only once made. */
+double qs_krylov_resident(const qs_krylov *kr);
 /* The sector state of `model` into x [sector] (trace 1, not yet Hermitised), from `guess`
  * (trace 1; may be x) or, if NULL, the uncoupled product state; until the relative residual
  * is ≤ tol. With symmetry x is written at the end, and the residual (qs_krylov_residual) is

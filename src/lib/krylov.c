@@ -92,6 +92,8 @@ struct qs_krylov {
     int iterations;
     double residual;
     double planned;             /* bytes of the plan, with the operator's exact entry count */
+    double block_planned;       /* of which the block preconditioner's share (made only when used) */
+    size_t vectors_used;        /* Krylov basis vectors written by the plan's solves, at most restart + 1 */
 };
 
 static void free_matrices(double **m, int n)
@@ -138,6 +140,12 @@ void qs_krylov_free(qs_krylov **kr)
     *kr = NULL;
 }
 
+/* The block preconditioner's share of a plan on the whole sector (none on orbits), at most. */
+static double block_bytes(double sector, double dim, int order)
+{
+    return order > 1 ? 0 : qs_precond_memory_estimate(sector, dim, sqrt(sector)) + dim * 8;
+}
+
 /* Bytes of everything the iterative solver allocates (create and solve) for an operator of
  * `entries` non-zeros on `unknowns` orbits (the sector without symmetry) of a group of
  * `order`: what the memory plan compares with the limit. */
@@ -163,8 +171,7 @@ static double krylov_bytes(const qs_model *m, double sector, double dim, int res
          + sector * 16                                   /* the caller's ρ (with symmetry also the preconditioner's vector) */
          + group
          + dim * (m->n * 2.0 + 28)                       /* the basis: occupations, totals, positions, blocks */
-         + (order > 1 ? 0 : qs_precond_memory_estimate(sector, dim, sqrt(sector)) + dim * 8) /* block preconditioner
-                                                                                              (whole sector only), at most */
+         + block_bytes(sector, dim, order)               /* block preconditioner (whole sector only), at most */
          + local;
 }
 
@@ -301,6 +308,7 @@ int qs_krylov_create(const qs_basis *b, const qs_model *m, const int *perms, int
     if (!qs_mul_size(mr + 1, k->n, &basis_len)) { qs_krylov_free(&k); return qs_error_set(err, QS_ETOOBIG, "the Krylov basis is too large to index"); }
     k->planned = krylov_bytes(m, (double)k->sector, (double)b->dim, k->restart, k->A->implicit ? 0.0 : (double)k->A->nnz,
                               (double)k->n, k->A->order);
+    k->block_planned = block_bytes((double)k->sector, (double)b->dim, k->A->order);
     k->V = calloc((size_t)n, sizeof *k->V);
     k->Vinv = calloc((size_t)n, sizeof *k->Vinv);
     if (k->A->orbit_of) k->xr = malloc(k->n * sizeof *k->xr);
@@ -787,6 +795,7 @@ static int solve(qs_krylov *k, const qs_model *m, const double complex *guess, d
             k->g[j] = k->cs[j] * k->g[j];
             j++;
             k->iterations++;
+            if (j + 1 > k->vectors_used) k->vectors_used = j + 1;
             if (cabs(k->g[j]) <= 0.5 * target || hn == 0.0) break;
         }
         for (size_t i = j; i-- > 0;) {                        /* R y = g, y into g */
@@ -818,4 +827,13 @@ int qs_krylov_order(const qs_krylov *k) { return k->A->order; }
 size_t qs_krylov_nnz(const qs_krylov *k) { return k->A->nnz; }
 int qs_krylov_implicit(const qs_krylov *k) { return k->A->implicit; }
 double qs_krylov_planned(const qs_krylov *k) { return k->planned; }
+
+/* The plan's resident bytes so far: malloc'd pages count once written, so the Krylov basis
+ * counts the vectors the solves have used (the plan counts restart + 1), and the block
+ * preconditioner only when it is made. */
+double qs_krylov_resident(const qs_krylov *k)
+{
+    size_t used = k->vectors_used > 0 ? k->vectors_used : 1;
+    return k->planned - 16.0 * (double)k->n * (double)((size_t)k->restart + 1 - used) - (k->pc_on ? 0.0 : k->block_planned);
+}
 double qs_krylov_residual(const qs_krylov *k) { return k->residual; }

@@ -370,11 +370,24 @@ static double lu_resident_bytes(const qs_steady *st)
     return pattern + FACTOR_RESIDENT * st->factor_bytes;
 }
 
-/* Bytes of the GMRES plan as made (0 without one). */
-static double iterative_bytes(const qs_steady *st)
+/* Bytes of the GMRES plan as made (0 without one); with `resident`, the part made resident by
+ * the solves so far (the Krylov vectors they used, the block preconditioner once made). */
+static double iterative_bytes(const qs_steady *st, int resident)
 {
-    double whole = st->whole ? qs_krylov_planned(st->whole) + 16.0 * st->sector_d : 0.0;
-    return st->krylov ? qs_krylov_planned(st->krylov) + (st->trial ? 16.0 * st->sector_d : 0.0) + whole : 0.0;
+    double (*bytes)(const qs_krylov *) = resident ? qs_krylov_resident : qs_krylov_planned;
+    double whole = st->whole ? bytes(st->whole) + 16.0 * st->sector_d : 0.0;
+    return st->krylov ? bytes(st->krylov) + (st->trial ? 16.0 * st->sector_d : 0.0) + whole : 0.0;
+}
+
+/* The peak resident set the memory model predicts: what the process held before planning,
+ * and the larger of the two plans (GMRES's beside the LU's pattern while auto tries it), with
+ * the Krylov vectors the solves used (before a solve: one). */
+static void predict_memory(qs_steady *st)
+{
+    double lu_peak = st->L ? st->resident_start + LIBRARY_RESIDENT + lu_resident_bytes(st) : 0.0;
+    double gm_peak = st->krylov || st->trial ? st->resident_start + LIBRARY_RESIDENT + (st->L ? lu_resident_bytes(st) - FACTOR_RESIDENT *
+                                                                                        st->factor_bytes : 0.0) + iterative_bytes(st, 1) : 0.0;
+    st->stats.predicted_memory = lu_peak > gm_peak ? lu_peak : gm_peak;
 }
 
 /* The stats that describe the solver the next solve uses. */
@@ -391,15 +404,10 @@ static void describe(qs_steady *st)
         st->stats.nnz = qs_krylov_nnz(st->krylov);
     }
     /* the plan: the LU's (pattern, factor), GMRES's, and both while GMRES runs beside the pattern */
-    double lu_total = st->L ? st->lu_bytes : 0.0, gm = iterative_bytes(st);
+    double lu_total = st->L ? st->lu_bytes : 0.0, gm = iterative_bytes(st, 0);
     double with_pattern = gm + (st->L ? st->memory_base : 0.0);
     st->stats.memory_planned = lu_total > with_pattern ? lu_total : with_pattern;
-    /* the peak resident set: what the process held before planning, and the larger of the two
-     * plans (GMRES's beside the LU's pattern while auto tries it) */
-    double lu_peak = st->L ? st->resident_start + LIBRARY_RESIDENT + lu_resident_bytes(st) : 0.0;
-    double gm_peak = st->krylov || st->trial ? st->resident_start + LIBRARY_RESIDENT + (st->L ? lu_resident_bytes(st) - FACTOR_RESIDENT *
-                                                                                        st->factor_bytes : 0.0) + gm : 0.0;
-    st->stats.predicted_memory = lu_peak > gm_peak ? lu_peak : gm_peak;
+    predict_memory(st);
 }
 
 int qs_steady_create(const qs_model *model, const qs_steady_options *options,
@@ -751,7 +759,7 @@ static int trial_plan_lu(qs_steady *st, const qs_model *model, qs_error *err)
     int status = plan_direct(st, model, st->Dd, st->sector_d, &sub);
     const char *which;
     double limit = memory_limit(st, &which);
-    if (status == QS_OK && !(limit > 0 && (st->lu_bytes > 0.5 * limit || st->lu_bytes + iterative_bytes(st) > limit))) return QS_OK;
+    if (status == QS_OK && !(limit > 0 && (st->lu_bytes > 0.5 * limit || st->lu_bytes + iterative_bytes(st, 0) > limit))) return QS_OK;
     if (status != QS_OK && status != QS_ETOOBIG) {
         if (err) *err = sub;
         return status;
@@ -868,6 +876,7 @@ int qs_steady_solve(qs_steady *st, const qs_model *model, qs_error *err)
     } else if (st->krylov && !st->on_lu) {
         status = solve_iterative(st, model, err);
         st->stats.predicted_seconds = st->stats.iterations * st->stats.predicted_iteration_seconds;
+        predict_memory(st);
     } else {
         status = solve_direct(st, model, err);
         st->stats.predicted_seconds = st->stats.predicted_lu_seconds;
