@@ -210,9 +210,12 @@ typedef struct {
     int implicit;            /* not stored: each product emits the rows again (qs_sector_op_apply) */
     double norm;             /* ‖L‖∞ of the last fill (of the whole sector's L, before entries are summed per orbit) */
     qs_gen *gen;             /* energies and rates of the last fill */
+    double *filled;          /* the energies, out-rates and parameters the stored values were made from
+                                (gen_snapshot); NULL when none are stored */
+    size_t n_filled;
 } qs_sector_op;
 
-/* Pattern for `model` (values by qs_sector_op_fill), reduced by the n_perms permutations
+/* Pattern and values for `model` (new values by qs_sector_op_fill), reduced by the n_perms permutations
  * `perms` (a group of symmetries of the model, n_perms × n; 0 or 1 for none); refused
  * (QS_ETOOBIG) when its entries and other + other_per_row × rows bytes (the caller's plan,
  * with the rows, orbits, known once they are found) need more than

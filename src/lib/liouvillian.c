@@ -783,12 +783,29 @@ void qs_sector_op_free(qs_sector_op **A)
     free((*A)->val);
     free((*A)->orbit_of);
     free((*A)->rep);
+    free((*A)->filled);
     gen_free((*A)->gen);
     free(*A);
     *A = NULL;
 }
 
-enum { PASS_COUNT, PASS_PATTERN, PASS_VALUES, PASS_NORM };
+enum { PASS_COUNT, PASS_PATTERN, PASS_VALUES, PASS_NORM };   /* a pass's flags: */
+#define PASS_WITH_VALUES 4   /* PASS_PATTERN | PASS_WITH_VALUES: the columns and the values in one pass */
+
+/* Every number the entries' values are made from (energies, out-rates, parameters) into
+ * buf [gen_snapshot(g, b, NULL) doubles]; returns the count. */
+static size_t gen_snapshot(const qs_gen *g, const qs_basis *b, double *buf)
+{
+    size_t k = 0;
+    for (int j = 0; j < b->n; j++)
+        for (int l = 0; l < b->levels[j]; l++) {
+            if (buf) { buf[k] = g->energy[j][l]; buf[k + 1] = g->out[j][l]; }
+            k += 2;
+        }
+    size_t n_par = 2 * (size_t)g->n_hops + 2 * (size_t)g->level_at[g->n];
+    if (buf) memcpy(buf + k, g->par, n_par * sizeof *g->par);
+    return k + 2 * n_par;
+}
 
 static row_buf *row_bufs(int threads, size_t per)
 {
@@ -816,9 +833,11 @@ static void row_bufs_free(row_buf *rb)
 
 /* One pass over the rows: count each row's entries (into rowptr[row + 1]), write the
  * columns, or write the values and return ‖L‖∞ (the full L's row sums, before entries of
- * one orbit are added up), or only return ‖L‖∞. */
-static double sector_rows(qs_sector_op *A, int pass)
+ * one orbit are added up), or only return ‖L‖∞; PASS_PATTERN | PASS_WITH_VALUES writes the
+ * columns and the values. */
+static double sector_rows(qs_sector_op *A, int flags)
 {
+    int pass = flags & ~PASS_WITH_VALUES, cols = pass == PASS_PATTERN, vals = pass == PASS_VALUES || (flags & PASS_WITH_VALUES);
     const qs_basis *b = A->basis;
     size_t per = per_complex(b, A->gen);
     int threads = A->sector >= QS_KRYLOV_PARALLEL_MIN ? omp_get_max_threads() : 1;
@@ -849,7 +868,7 @@ static double sector_rows(qs_sector_op *A, int pass)
                     size_t cidx = qs_basis_sector_index(b, cs[i], ct[i]);
                     uint32_t kk = (uint32_t)(A->orbit_of ? A->orbit_of[cidx] : cidx);
                     double complex vv = 0.0;
-                    if (pass >= PASS_VALUES) {
+                    if (vals || pass == PASS_NORM) {
                         vv = entry_value(b, A->gen, cs[i], ct[i], par[i], coef[i]);
                         abs_sum += mag(vv);
                         if (pass == PASS_NORM) continue;
@@ -866,9 +885,9 @@ static double sector_rows(qs_sector_op *A, int pass)
                 for (int i = 0; i < m; i++) {
                     if (u < 0 || key[i] != key[i - 1]) {
                         u++;
-                        if (pass == PASS_PATTERN) A->col[at + u] = key[i];
-                        if (pass == PASS_VALUES) A->val[at + u] = v[i];
-                    } else if (pass == PASS_VALUES) {
+                        if (cols) A->col[at + u] = key[i];
+                        if (vals) A->val[at + u] = v[i];
+                    } else if (vals) {
                         A->val[at + u] += v[i];
                     }
                 }
@@ -924,11 +943,14 @@ int qs_sector_op_create_group(const qs_basis *b, const qs_model *m, const int *p
     }
     A->col = malloc((nnz ? nnz : 1) * sizeof *A->col);
     A->val = malloc((nnz ? nnz : 1) * sizeof *A->val);
-    if (!A->col || !A->val || sector_rows(A, PASS_PATTERN) < 0) {
+    A->n_filled = gen_snapshot(A->gen, b, NULL);
+    A->filled = malloc(A->n_filled * sizeof *A->filled);
+    if (!A->col || !A->val || !A->filled || (A->norm = sector_rows(A, PASS_PATTERN | PASS_WITH_VALUES)) < 0) {
         qs_sector_op_free(&A);
         return qs_error_set(err, QS_ENOMEM, "out of memory for the sector operator (%zu non-zeros, %.4g MiB)", nnz,
                             (double)nnz * (sizeof(uint32_t) + sizeof(double complex)) / 1048576.0);
     }
+    gen_snapshot(A->gen, b, A->filled);
     *out = A;
     return QS_OK;
 }
@@ -942,7 +964,17 @@ int qs_sector_op_create(const qs_basis *b, const qs_model *m, double memory_limi
 int qs_sector_op_fill(qs_sector_op *A, const qs_model *m, qs_error *err)
 {
     if (!gen_set(A->gen, A->basis, m)) return qs_error_set(err, QS_ENOMEM, "out of memory");
-    double norm = sector_rows(A, A->implicit ? PASS_NORM : PASS_VALUES);
+    double norm = A->norm;
+    int same = 0;
+    if (A->filled) {       /* the stored values are those of the same numbers (a first solve after create) */
+        double *now = malloc(A->n_filled * sizeof *now);
+        if (!now) return qs_error_set(err, QS_ENOMEM, "out of memory");
+        gen_snapshot(A->gen, A->basis, now);
+        same = memcmp(now, A->filled, A->n_filled * sizeof *now) == 0;
+        if (!same) memcpy(A->filled, now, A->n_filled * sizeof *now);
+        free(now);
+    }
+    if (!same) norm = sector_rows(A, A->implicit ? PASS_NORM : PASS_VALUES);
     if (norm < 0) return qs_error_set(err, QS_ENOMEM, "out of memory");
     A->norm = norm;
     if (!(norm > 0) || !isfinite(norm)) return qs_error_set(err, QS_ENUMERIC, "the Liouvillian has no finite non-zero entries");
