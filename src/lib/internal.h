@@ -208,7 +208,8 @@ typedef struct {
     uint32_t *col;           /* [nnz] ascending within a row; NULL when implicit */
     double complex *val;     /* [nnz] values of the last fill; NULL when implicit */
     int implicit;            /* not stored: each product emits the rows again (qs_sector_op_apply) */
-    double norm;             /* ‖L‖∞ of the last fill (of the whole sector's L, before entries are summed per orbit) */
+    double norm;             /* ‖L‖∞ of the last fill (of the whole sector's L, before entries are summed per
+                                orbit: the representatives' rows, whose row sums the orbit's other rows repeat) */
     qs_gen *gen;             /* energies and rates of the last fill */
     double *filled;          /* the energies, out-rates and parameters the stored values were made from
                                 (gen_snapshot); NULL when none are stored */
@@ -231,8 +232,9 @@ int qs_sector_op_create(const qs_basis *basis, const qs_model *model, double mem
 int qs_sector_op_fill(qs_sector_op *A, const qs_model *model, qs_error *err);
 /* y = L x on `threads` OpenMP threads (one when called inside a parallel region). */
 void qs_sector_op_apply(const qs_sector_op *A, const double complex *x, double complex *y, int threads);
-/* Relative residual ‖Lρ‖∞ / (‖L‖∞ ‖ρ‖∞) of the whole sector's L (values of the last fill) on
- * the sector vector x, row by row without storing L (NaN out of memory). */
+/* Relative residual ‖Lρ‖∞ / (‖L‖∞ ‖ρ‖∞) of the whole sector's L (values of the last fill; ‖L‖∞
+ * that fill's, over the representatives' rows, which a symmetry's other rows repeat) on the
+ * sector vector x, row by row without storing L. */
 double qs_sector_op_full_residual(const qs_sector_op *A, const double complex *x, int threads);
 /* Sectors smaller than this run the iterative solver's vector operations on one thread */
 #define QS_KRYLOV_PARALLEL_MIN 32768

@@ -729,13 +729,13 @@ static int emit_row(const qs_basis *b, const qs_gen *g, size_t s, size_t t, size
 
 /* Row (s, t) of the complex L times x: emit_row's entries, with their values (as entry_value
  * gives them) and in its order, multiplied as they are found instead of written out. x is
- * indexed by sector element, or with orbit_of by orbit. The row's Σ |entry| goes to *abs_sum. */
+ * indexed by sector element, or with orbit_of by orbit. */
 static inline double complex row_product(const qs_basis *b, const qs_gen *g, size_t s, size_t t, const double complex *x,
-                                         const uint32_t *orbit_of, double *abs_sum)
+                                         const uint32_t *orbit_of)
 {
     int n = b->n;
     const uint16_t *os = b->occ + s * (size_t)n, *ot = b->occ + t * (size_t)n;
-    double re = 0.0, im = 0.0, sum = 0.0;
+    double re = 0.0, im = 0.0;
 #define QS_ROW_TERM(V, CS, CT)                                                              \
     do {                                                                                    \
         double complex v_ = (V);                                                            \
@@ -743,7 +743,6 @@ static inline double complex row_product(const qs_basis *b, const qs_gen *g, siz
         double complex x_ = x[orbit_of ? orbit_of[c_] : c_];                                \
         re += creal(v_) * creal(x_) - cimag(v_) * cimag(x_);                                \
         im += creal(v_) * cimag(x_) + cimag(v_) * creal(x_);                                \
-        sum += mag(v_);                                                                     \
     } while (0)
     QS_ROW_TERM(diag_value(b, g, s, t), s, t);
     for (int h = 0; h < g->n_hops; h++) {
@@ -761,7 +760,6 @@ static inline double complex row_product(const qs_basis *b, const qs_gen *g, siz
         if (sj + 1 < b->levels[j]) QS_ROW_TERM(1.0 * g->par[par_down(g, j, sj + 1)], s + b->stride[j], t + b->stride[j]);
     }
 #undef QS_ROW_TERM
-    *abs_sum = sum;
     return CMPLX(re, im);
 }
 
@@ -989,9 +987,8 @@ static void apply_implicit(const qs_sector_op *A, const double complex *x, doubl
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 256)
     for (size_t r = 0; r < A->n; r++) {
         size_t s, t;
-        double ignored;
         qs_basis_sector_element(b, A->rep ? A->rep[r] : r, &s, &t);
-        y[r] = row_product(b, A->gen, s, t, x, A->orbit_of, &ignored);
+        y[r] = row_product(b, A->gen, s, t, x, A->orbit_of);
     }
 }
 
@@ -1019,21 +1016,19 @@ void qs_sector_op_apply(const qs_sector_op *A, const double complex *x, double c
 double qs_sector_op_full_residual(const qs_sector_op *A, const double complex *x, int threads)
 {
     const qs_basis *b = A->basis;
-    double ymax = 0.0, norm = 0.0, xmax = 0.0;
-#pragma omp parallel for num_threads(threads) reduction(max : ymax, norm, xmax) schedule(dynamic, 16)
+    double ymax = 0.0, xmax = 0.0;
+#pragma omp parallel for num_threads(threads) reduction(max : ymax, xmax) schedule(dynamic, 16)
     for (size_t s = 0; s < b->dim; s++) {
         int N = b->total[s];
         size_t d = b->block_size[N], base = b->block_offset[N] + b->pos[s] * d;
         for (size_t c = 0; c < d; c++) {
-            double abs_sum;
-            double complex y = row_product(b, A->gen, s, b->block_states[N][c], x, NULL, &abs_sum);
+            double complex y = row_product(b, A->gen, s, b->block_states[N][c], x, NULL);
             double xm = mag(x[base + c]), ym = mag(y);
             if (!(ym <= ymax)) ymax = isnan(ym) ? INFINITY : ym;
-            if (abs_sum > norm) norm = abs_sum;
             if (!(xm <= xmax)) xmax = isnan(xm) ? INFINITY : xm;
         }
     }
-    return ymax / (norm * xmax);
+    return ymax / (A->norm * xmax);
 }
 
 /* ---- the complex L on any excitation-difference sector k, column-compressed ----
