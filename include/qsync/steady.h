@@ -25,7 +25,9 @@
  *    QS_AUTO_TRIAL_SHARE of the LU, the LU alone; else GMRES is tried first at every solve,
  *    one restart cycle at a time: after each cycle its residual's rate of decrease predicts
  *    the iterations still needed, and when GMRES's spent plus predicted work exceeds the LU's
- *    (or the first QS_AUTO_TRIAL_SHARE of it passes without a rate to go on), the solve is
+ *    (or the first QS_AUTO_TRIAL_SHARE of it passes without a rate to go on), the block
+ *    preconditioner goes on when its path is predicted to end sooner than the LU (on symmetry
+ *    orbits over the whole sector), judged by its own rate after each cycle; else the solve is
  *    finished by the LU, which the plan then keeps. Sectors of QS_AUTO_GMRES_FIRST unknowns and
  *    more (before symmetry: the LU's plan emits every element) plan the LU only when GMRES's
  *    first cycle has not converged (its analysis is then worth doing).
@@ -71,8 +73,9 @@ enum { QS_PRECOND_AUTO = 0, QS_PRECOND_BLOCK = 1, QS_PRECOND_UNCOUPLED = 2 };
                                         the LU is planned */
 #define QS_AUTO_TRIAL_SHARE 0.15     /* auto: GMRES is tried while it costs at most this share of the
                                         LU's predicted time before its rate of convergence is known */
-#define QS_AUTO_MIN_ITERATIONS 8     /* auto: GMRES is not tried when this many iterations cost more
-                                        than that share */
+#define QS_AUTO_MIN_ITERATIONS 24    /* auto: GMRES is not tried when this many iterations (a weakly
+                                        coupled solve's) cost more than that share: the LU's exact
+                                        answer then costs little more */
 
 typedef struct {
     int full;             /* 0: zero excitation-difference sector (default); 1: whole Liouvillian */

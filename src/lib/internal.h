@@ -214,6 +214,8 @@ typedef struct {
     double *filled;          /* the energies, out-rates and parameters the stored values were made from
                                 (gen_snapshot); NULL when none are stored */
     size_t n_filled;
+    size_t fills;            /* counts the fills that changed the values (tables made from them
+                                can be kept while it stays) */
 } qs_sector_op;
 
 /* Pattern and values for `model` (new values by qs_sector_op_fill), reduced by the n_perms permutations
@@ -314,6 +316,11 @@ void qs_krylov_set_stall(qs_krylov *kr, double iterations);
 int qs_krylov_stalled(const qs_krylov *kr);
 int qs_krylov_iterations(const qs_krylov *kr);
 int qs_krylov_preconditioner(const qs_krylov *kr);   /* the one of the last iterations */
+/* Complex multiply-adds of one application of the block preconditioner (0 while L0^# preconditions). */
+double qs_krylov_block_cost(const qs_krylov *kr);
+/* With the automatic preconditioner on the whole sector: the blocks from the next solve's first
+ * cycle on (as after a whole cycle of L0^#); 0 when there are none to take. */
+int qs_krylov_blocks_next(qs_krylov *kr);
 size_t qs_krylov_unknowns(const qs_krylov *kr);   /* orbits solved for */
 int qs_krylov_order(const qs_krylov *kr);         /* order of the group used (1: none) */
 size_t qs_krylov_nnz(const qs_krylov *kr);        /* entries of the operator */

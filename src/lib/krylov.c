@@ -85,6 +85,8 @@ struct qs_krylov {
     int pc_kind;                /* QS_PRECOND_* */
     qs_precond *pc;             /* NULL for QS_PRECOND_UNCOUPLED */
     int pc_on;                  /* auto: set at the first restart, kept for later solves */
+    size_t setup_fills;         /* the operator's fill (A->fills) L0^#'s tables were made for (0: none) */
+    size_t pc_fills;            /* and the blocks' (0: none) */
     int unconverged;            /* auto: iterations with L0^# by earlier solves that stopped unconverged */
     size_t *diag;               /* [dim] sector index of each population ρ_ss */
     double stall;               /* stop after a restart cycle whose rate predicts more iterations than this (0: never) */
@@ -353,6 +355,7 @@ int qs_krylov_set_preconditioner(qs_krylov *k, int kind, qs_error *err)
 {
     qs_precond_free(&k->pc);
     k->pc_on = 0;
+    k->pc_fills = 0;
     k->unconverged = 0;
     k->pc_kind = QS_PRECOND_UNCOUPLED;
     if (kind == QS_PRECOND_UNCOUPLED) return QS_OK;
@@ -391,8 +394,26 @@ static double precondition_budget(const qs_krylov *k)
 static void precondition_switch(qs_krylov *k)
 {
     qs_error ignored;
-    if (k->pc_kind == QS_PRECOND_AUTO && !k->pc_on && k->unconverged + k->iterations >= k->restart)
+    if (k->pc_kind == QS_PRECOND_AUTO && !k->pc_on && k->unconverged + k->iterations >= k->restart) {
         k->pc_on = qs_precond_setup(k->pc, k->A, precondition_budget(k), QS_PRECOND_MAX_COND, &ignored) == QS_OK;
+        if (k->pc_on) k->pc_fills = k->A->fills;
+    }
+}
+
+/* The block preconditioner's eigenbases for the operator's last fill, when it is on (or asked
+ * for) and they were made for an earlier one. */
+static int blocks_setup(qs_krylov *k, qs_error *err)
+{
+    int status = QS_OK;
+    if (k->pc_kind == QS_PRECOND_BLOCK && !(k->pc_on && k->pc_fills == k->A->fills)) {
+        status = qs_precond_setup(k->pc, k->A, precondition_budget(k), QS_PRECOND_MAX_COND, err);
+        k->pc_on = status == QS_OK;
+    } else if (k->pc_on && k->pc_fills != k->A->fills) {
+        qs_error ignored;
+        k->pc_on = qs_precond_setup(k->pc, k->A, precondition_budget(k), QS_PRECOND_MAX_COND, &ignored) == QS_OK;
+    }
+    if (k->pc_on) k->pc_fills = k->A->fills;
+    return status;
 }
 
 /* Local eigenbases and 1/λ for `m`, from the energies and rates of the operator's last
@@ -402,6 +423,7 @@ static int precondition_setup(qs_krylov *k, const qs_model *m, qs_error *err)
     const qs_basis *b = k->b;
     const qs_gen *g = k->A->gen;
     int n = b->n, status = QS_OK, Lmax = k->Lmax;
+    if (k->setup_fills == k->A->fills) return blocks_setup(k, err);   /* the same values: the same tables */
     double *eig = k->eig, *off = k->off, *U = k->U, *lp = k->lp, *pop = k->pop;
     for (int j = 0; status == QS_OK && j < n; j++) {
         int L = b->levels[j];
@@ -470,14 +492,9 @@ static int precondition_setup(qs_krylov *k, const qs_model *m, qs_error *err)
                 }
         }
     }
-    if (status == QS_OK && k->pc_kind == QS_PRECOND_BLOCK) {
-        status = qs_precond_setup(k->pc, k->A, precondition_budget(k), QS_PRECOND_MAX_COND, err);
-        k->pc_on = status == QS_OK;
-    } else if (status == QS_OK && k->pc_on) {
-        qs_error ignored;
-        k->pc_on = qs_precond_setup(k->pc, k->A, precondition_budget(k), QS_PRECOND_MAX_COND, &ignored) == QS_OK;
-    }
-    return status;
+    if (status != QS_OK) return status;
+    k->setup_fills = k->A->fills;
+    return blocks_setup(k, err);
 }
 
 /* out = (1 ⊗ M ⊗ 1) in, on a tensor of `size` elements whose mode of L levels is followed by
@@ -829,6 +846,15 @@ void qs_krylov_set_stall(qs_krylov *k, double factor) { k->stall = factor; }
 int qs_krylov_stalled(const qs_krylov *k) { return k->stalled; }
 int qs_krylov_iterations(const qs_krylov *k) { return k->iterations; }
 int qs_krylov_preconditioner(const qs_krylov *k) { return k->pc_on ? QS_PRECOND_BLOCK : QS_PRECOND_UNCOUPLED; }
+
+double qs_krylov_block_cost(const qs_krylov *k) { return k->pc_on ? qs_precond_cost(k->pc) : 0.0; }
+
+int qs_krylov_blocks_next(qs_krylov *k)
+{
+    if (k->pc_kind != QS_PRECOND_AUTO || !k->pc) return 0;
+    if (k->unconverged < k->restart) k->unconverged = k->restart;
+    return 1;
+}
 size_t qs_krylov_unknowns(const qs_krylov *k) { return k->n; }
 int qs_krylov_order(const qs_krylov *k) { return k->A->order; }
 size_t qs_krylov_nnz(const qs_krylov *k) { return k->A->nnz; }

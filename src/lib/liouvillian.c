@@ -949,6 +949,7 @@ int qs_sector_op_create_group(const qs_basis *b, const qs_model *m, const int *p
                             (double)nnz * (sizeof(uint32_t) + sizeof(double complex)) / 1048576.0);
     }
     gen_snapshot(A->gen, b, A->filled);
+    A->fills = 1;
     *out = A;
     return QS_OK;
 }
@@ -972,7 +973,10 @@ int qs_sector_op_fill(qs_sector_op *A, const qs_model *m, qs_error *err)
         if (!same) memcpy(A->filled, now, A->n_filled * sizeof *now);
         free(now);
     }
-    if (!same) norm = sector_rows(A, A->implicit ? PASS_NORM : PASS_VALUES);
+    if (!same) {
+        norm = sector_rows(A, A->implicit ? PASS_NORM : PASS_VALUES);
+        A->fills++;
+    }
     if (norm < 0) return qs_error_set(err, QS_ENOMEM, "out of memory");
     A->norm = norm;
     if (!(norm > 0) || !isfinite(norm)) return qs_error_set(err, QS_ENUMERIC, "the Liouvillian has no finite non-zero entries");

@@ -99,9 +99,19 @@ static double mib(double bytes) { return bytes / 1048576.0; }
                                     entry of AMD's fill for KLU) that a factorisation makes resident */
 #define LIBRARY_RESIDENT 3e6      /* what the libraries and the measurements map after planning */
 #define SECONDS_PER_LU 2e-4      /* a factorisation's fixed cost */
-#define SECONDS_PER_OP_ENTRY 1.6e-8 /* GMRES: one entry of the sector operator, per product */
-#define SECONDS_PER_LOCAL 4e-9 /* GMRES: per unknown and level of each oscillator (preconditioner) */
-#define SECONDS_PER_BASIS 6.5e-9 /* GMRES: per unknown and Krylov vector (Gram–Schmidt, twice) */
+/* GMRES, fitted to the measured seconds per iteration (bench/auto's networks and Fig. 4 at 6
+ * and 7 levels: within 0.65-1.0 of them with L0^#) */
+#define SECONDS_PER_OP_ENTRY 4e-9  /* one entry of the sector operator, per product */
+#define SECONDS_PER_LOCAL 1e-9     /* per unknown and level of each oscillator (L0^#) */
+#define SECONDS_PER_BASIS 1.6e-9   /* per unknown and Krylov vector (Gram–Schmidt: two reads of the
+                                      basis; restart + 2 vectors, the mean over a cycle, counted once) */
+#define SECONDS_PER_ITERATION 1e-4 /* an iteration's fixed cost (its ten parallel regions) */
+#define SECONDS_PER_BLOCK_MAC 2e-9    /* the block preconditioner: a complex multiply-add of its application,
+                                         its set-up included (measured on Fig. 4 at 8 and 10 levels: 1.9e-9, 2.2e-9) */
+#define QS_AUTO_BLOCK_ITERATIONS 30  /* auto: the blocks' iterations before their rate is known (21-62 measured
+                                         on Fig. 4 at 6-10 levels at strong coupling) */
+#define SECONDS_PER_SETUP_ENTRY 1.6e-8 /* GMRES's set-up: one entry of the operator, emitted and sorted */
+#define SECONDS_PER_SETUP_LOCAL 4e-9   /* and per element and oscillator, L0^#'s tables */
 
 /* Predicted seconds of one GMRES iteration for this model on `unknowns` orbits (the operator,
  * the Krylov basis and L0^#, which takes one cube per orbit of cubes, all act on about that
@@ -111,12 +121,13 @@ static double gmres_iteration_seconds(const qs_model *m, double unknowns, int re
     double levels = 0;
     for (int j = 0; j < m->n; j++) levels += m->osc[j].levels;
     double per_row = 0.5 * QS_KRYLOV_PER_ROW_MAX(m);
-    return unknowns * (SECONDS_PER_OP_ENTRY * per_row + SECONDS_PER_BASIS * (restart + 2) + SECONDS_PER_LOCAL * 2 * levels);
+    return SECONDS_PER_ITERATION + unknowns * (SECONDS_PER_OP_ENTRY * per_row + SECONDS_PER_BASIS * (restart + 2) +
+                                               SECONDS_PER_LOCAL * 2 * levels);
 }
 
 static double gmres_setup_seconds(const qs_model *m, double sector)
 {
-    return sector * (2 * SECONDS_PER_OP_ENTRY * 0.5 * QS_KRYLOV_PER_ROW_MAX(m) + SECONDS_PER_LOCAL * 8 * m->n);
+    return sector * (2 * SECONDS_PER_SETUP_ENTRY * 0.5 * QS_KRYLOV_PER_ROW_MAX(m) + SECONDS_PER_SETUP_LOCAL * 8 * m->n);
 }
 
 /* A count or size for a message: finite numbers as they are, beyond double's range in words. */
@@ -669,12 +680,12 @@ static int solve_direct(qs_steady *st, const qs_model *model, qs_error *err)
     return QS_OK;
 }
 
-/* The plan of GMRES on the whole sector with the block preconditioner, beside the orbits' plan;
- * QS_OK with st->whole NULL (and whole_refused) when it does not fit. */
-static int plan_whole(qs_steady *st, const qs_model *model, qs_error *err)
+/* The plan of GMRES on the whole sector with the block preconditioner, beside the orbits' plan
+ * and `extra` bytes more; QS_OK with st->whole NULL (and whole_refused) when it does not fit. */
+static int plan_whole(qs_steady *st, const qs_model *model, double extra, qs_error *err)
 {
     const char *which;
-    double limit = memory_limit(st, &which), reserve = qs_krylov_planned(st->krylov) + 16.0 * st->sector_d;
+    double limit = memory_limit(st, &which), reserve = extra + qs_krylov_planned(st->krylov) + 16.0 * st->sector_d;
     qs_error sub;
     int status = QS_ETOOBIG;
     if (!st->guess && !(st->guess = malloc(st->basis->sector_dim * sizeof *st->guess))) return qs_error_set(err, QS_ENOMEM, "out of memory");
@@ -713,7 +724,7 @@ static int solve_iterative(qs_steady *st, const qs_model *model, qs_error *err)
     qs_krylov *last = st->krylov;
     int its = qs_krylov_iterations(st->krylov), stalled_at = its;
     if (may_switch && status == QS_ENUMERIC && qs_krylov_stalled(st->krylov) && isfinite(qs_krylov_residual(st->krylov))) {
-        if (!st->whole && (status = plan_whole(st, model, err)) != QS_OK) return status;
+        if (!st->whole && (status = plan_whole(st, model, 0, err)) != QS_OK) return status;
         memcpy(st->guess, st->state.rho, st->basis->sector_dim * sizeof *st->guess);
         if (st->whole) {
             status = qs_krylov_solve(st->whole, model, st->guess, st->opt.iterative_tol, max - its, st->state.rho, err);
@@ -769,9 +780,35 @@ static int trial_plan_lu(qs_steady *st, const qs_model *model, qs_error *err)
     return QS_OK;
 }
 
+/* auto's trial, when L0^#'s rate predicts more than the LU: the block preconditioner instead,
+ * when its path (QS_AUTO_BLOCK_ITERATIONS iterations at the cost of its blocks) is predicted to
+ * cost at most `bound` seconds; on symmetry orbits over the whole sector (its plan made here,
+ * when it fits beside the LU's). The GMRES to go on with and its seconds per iteration, or NULL. */
+static qs_krylov *trial_blocks(qs_steady *st, const qs_model *model, double bound, double *it_base, qs_error *err, int *status)
+{
+    *status = QS_OK;
+    if (st->opt.preconditioner != QS_PRECOND_AUTO || st->whole_refused) return NULL;
+    double per_row = 0.5 * QS_KRYLOV_PER_ROW_MAX(model);
+    double it_whole = gmres_iteration_seconds(model, st->sector_d, st->restart);
+    /* an application: 4 d^3 for each excitation block of d states, at most the budget (precond.c) */
+    double budget = QS_PRECOND_BUDGET * (per_row * st->sector_d + 2.0 * st->restart * st->sector_d), exact = 0;
+    for (int N = 0; N <= st->basis->max_total; N++) exact += 4.0 * pow((double)st->basis->block_size[N], 3);
+    double prior = QS_AUTO_BLOCK_ITERATIONS * (it_whole + SECONDS_PER_BLOCK_MAC * (exact < budget ? exact : budget));
+    if (!(prior <= bound)) return NULL;
+    if (qs_krylov_order(st->krylov) <= 1) {
+        if (!qs_krylov_blocks_next(st->krylov)) return NULL;
+        *it_base = st->stats.predicted_iteration_seconds;
+        return st->krylov;
+    }
+    if (!st->whole && ((*status = plan_whole(st, model, st->lu_bytes, err)) != QS_OK || !st->whole)) return NULL;
+    *it_base = it_whole;
+    return st->whole;
+}
+
 /* auto's trial: GMRES one restart cycle at a time while its spent and predicted iterations
- * cost less than the LU's predicted time; then the LU (planned here if it was not). Returns
- * the status of the solver that finished, and which one in stats. */
+ * cost less than the LU's predicted time (L0^#, then the blocks when predicted to end sooner
+ * than the LU: trial_blocks); then the LU (planned here if it was not). Returns the status of
+ * the solver that finished, and which one in stats. */
 static int solve_trial(qs_steady *st, const qs_model *model, qs_error *err)
 {
     double t0 = qs_now();
@@ -792,14 +829,17 @@ static int solve_trial(qs_steady *st, const qs_model *model, qs_error *err)
         double room = (QS_AUTO_TRIAL_SHARE * st->stats.predicted_lu_seconds - spent) / it_s;
         if (room < cycle) cycle = room < 1 ? 1 : (int)room;
     }
-    int first = 1;
+    int first = 1, blocks_at = -1;
+    qs_krylov *kr = st->krylov;
     while (going) {
         memcpy(st->guess, st->state.rho, n * sizeof *st->guess);
-        status = qs_krylov_solve(st->krylov, model, st->guess, st->opt.iterative_tol, cycle, st->state.rho, err);
-        int its = qs_krylov_iterations(st->krylov);
-        double r = qs_krylov_residual(st->krylov);
+        status = qs_krylov_solve(kr, model, st->guess, st->opt.iterative_tol, cycle, st->state.rho, err);
+        int its = qs_krylov_iterations(kr);
+        double r = qs_krylov_residual(kr);
+        /* this cycle's iterations, with the block preconditioner's products when it was on */
+        double it_now = it_s + SECONDS_PER_BLOCK_MAC * qs_krylov_block_cost(kr);
         total += its;
-        spent += its * it_s;
+        spent += its * it_now;
         if ((ok = status == QS_OK) || !isfinite(r)) break;
         cycle = st->restart;
         if (total >= st->opt.max_iterations) break;
@@ -811,25 +851,46 @@ static int solve_trial(qs_steady *st, const qs_model *model, qs_error *err)
          * first 25 iterations predict 86 in all, the next 40 predict 340, and 1,720 are needed) */
         double margin = first ? 3.0 : 1.5;
         first = 0;
-        predicted = spent + margin * left * it_s;
+        predicted = spent + margin * left * it_now;
         r_prev = r;
         /* GMRES first: the LU's analysis is not worth it while GMRES is predicted to end before
          * twice the analysis's cost (the same rule whether or not an earlier block made it) */
-        if (st->lazy_lu && margin * left * it_s <= 2 * SECONDS_PER_PLAN_ENTRY * st->sector_d * QS_KRYLOV_PER_ROW_MAX(model)) continue;
-        if ((status = trial_plan_lu(st, model, err)) != QS_OK) return status;
-        if (!st->L) continue;                 /* GMRES alone: to its iteration limit */
-        if (!(predicted <= 0.8 * st->stats.predicted_lu_seconds)) break;
+        double plan_s = 2 * SECONDS_PER_PLAN_ENTRY * st->sector_d * QS_KRYLOV_PER_ROW_MAX(model);
+        if (st->lazy_lu && margin * left * it_now <= plan_s) continue;
+        qs_krylov *next = NULL;
+        if (st->lazy_lu && !st->L && blocks_at < 0) {   /* the blocks, when they too would end before that cost */
+            if (!(next = trial_blocks(st, model, plan_s, &it_s, err, &status)) && status != QS_OK) return status;
+        }
+        if (!next) {
+            if ((status = trial_plan_lu(st, model, err)) != QS_OK) return status;
+            if (!st->L) continue;                 /* GMRES alone: to its iteration limit */
+            if (predicted <= 0.8 * st->stats.predicted_lu_seconds) continue;
+            if (blocks_at >= 0) break;
+            next = trial_blocks(st, model, 0.8 * st->stats.predicted_lu_seconds - spent, &it_s, err, &status);
+            if (status != QS_OK) return status;
+            if (!next) break;
+        }
+        kr = next;
+        blocks_at = total;
+        first = 1;
     }
     st->stats.iterations = total;
-    st->stats.residual = qs_krylov_residual(st->krylov);
+    st->stats.residual = qs_krylov_residual(kr);
     st->stats.time_solve = qs_now() - t0;
     st->stats.off_sector = 0.0;
     st->stats.rcond = NAN;
     st->stats.trial_iterations = 0;
     if (ok) {
-        st->stats.preconditioner = qs_krylov_preconditioner(st->krylov);
+        st->stats.preconditioner = qs_krylov_preconditioner(kr);
+        st->stats.system_dimension = qs_krylov_unknowns(kr);
+        st->stats.symmetry_order = qs_krylov_order(kr);
+        st->stats.nnz = qs_krylov_nnz(kr);
         st->stats.predicted_seconds = spent;
-        snprintf(why, why_len, "%.440s: converged in %d iterations", st->why_base, total);
+        if (blocks_at >= 0)
+            snprintf(why, why_len, "%.380s: the block preconditioner%s after %d iterations; converged in %d in all", st->why_base,
+                     kr == st->whole ? " on the whole sector" : "", blocks_at, total);
+        else
+            snprintf(why, why_len, "%.440s: converged in %d iterations", st->why_base, total);
         return status;
     }
     qs_error gm_err;
@@ -847,12 +908,13 @@ static int solve_trial(qs_steady *st, const qs_model *model, qs_error *err)
     /* the LU finishes the solve, and the plan keeps it until the next reset */
     if (err) err->message[0] = '\0';
     qs_krylov_free(&st->krylov);
+    qs_krylov_free(&st->whole);
     st->on_lu = 1;
     st->stats.trial_iterations = total;
     double lu_s = st->stats.predicted_lu_seconds;
     if (isfinite(predicted) && predicted > 0)
-        snprintf(why, why_len, "auto: the LU (predicted %.2g s) after %d GMRES iterations (predicted %.2g s in all)", lu_s, total,
-                 predicted);
+        snprintf(why, why_len, "auto: the LU (predicted %.2g s) after %d GMRES iterations%s (predicted %.2g s in all)", lu_s, total,
+                 blocks_at >= 0 ? ", the last with the blocks" : "", predicted);
     else
         snprintf(why, why_len, "auto: the LU (predicted %.2g s) after %d GMRES iterations without progress", lu_s, total);
     status = solve_direct(st, model, err);
@@ -872,7 +934,15 @@ int qs_steady_solve(qs_steady *st, const qs_model *model, qs_error *err)
         if (!st->krylov && (status = plan_iterative(st, model, st->Dd, st->sector_d, st->L ? st->memory_base : 0, err)) != QS_OK)
             return status;
         status = solve_trial(st, model, err);
+        /* the plans now made; the sizes of the GMRES that finished (the whole sector's, when the
+         * blocks did) */
+        int whole = status == QS_OK && !st->on_lu && st->whole && st->stats.preconditioner == QS_PRECOND_BLOCK;
         describe(st);
+        if (whole) {
+            st->stats.system_dimension = qs_krylov_unknowns(st->whole);
+            st->stats.symmetry_order = qs_krylov_order(st->whole);
+            st->stats.nnz = qs_krylov_nnz(st->whole);
+        }
     } else if (st->krylov && !st->on_lu) {
         status = solve_iterative(st, model, err);
         st->stats.predicted_seconds = st->stats.iterations * st->stats.predicted_iteration_seconds;
