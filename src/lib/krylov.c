@@ -758,7 +758,7 @@ static int solve(qs_krylov *k, const qs_model *m, const double complex *guess, d
 #pragma omp parallel for num_threads(k->threads_full) schedule(static)
             for (size_t e = 0; e < k->sector; e++) xs[e] = x[A->orbit_of[e]];
             if (done) k->residual = qs_sector_op_full_residual(A, xs, k->threads_full);
-            if (isnan(k->residual)) return qs_error_set(err, QS_ENOMEM, "out of memory for the residual check");
+            if (isnan(k->residual)) return qs_error_set(err, QS_ENUMERIC, "the whole sector's residual check gave no number (a zero or non-finite state)");
         }
         if (done) {
             k->unconverged = 0;
@@ -784,9 +784,9 @@ static int solve(qs_krylov *k, const qs_model *m, const double complex *guess, d
             double complex *vj = k->basis + j * n, *vn = k->basis + (j + 1) * n, *hj = k->H + j * (mr + 1);
             precondition(k, vj, k->z);
             qs_sector_op_apply(k->A, k->z, vn, k->threads);
-            /* classical Gram–Schmidt, again only when the first pass cancelled more than
-             * GS_AGAIN_BELOW of the vector (then twice is enough); the second pass's projections
-             * come with the first pass's update */
+            /* classical Gram–Schmidt, again only when the first pass left less than
+             * GS_AGAIN_BELOW of the vector's norm (then twice is enough); the second pass's
+             * projections come with the first pass's update */
             double before = norm2(k, vn), hn;
             project(k, k->basis, (int)(j + 1), vn, k->h);
             for (size_t i = 0; i <= j; i++) {

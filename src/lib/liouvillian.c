@@ -963,23 +963,25 @@ int qs_sector_op_create(const qs_basis *b, const qs_model *m, double memory_limi
 int qs_sector_op_fill(qs_sector_op *A, const qs_model *m, qs_error *err)
 {
     if (!gen_set(A->gen, A->basis, m)) return qs_error_set(err, QS_ENOMEM, "out of memory");
-    double norm = A->norm;
+    double *now = NULL;
     int same = 0;
     if (A->filled) {       /* the stored values are those of the same numbers (a first solve after create) */
-        double *now = malloc(A->n_filled * sizeof *now);
-        if (!now) return qs_error_set(err, QS_ENOMEM, "out of memory");
+        if (!(now = malloc(A->n_filled * sizeof *now))) return qs_error_set(err, QS_ENOMEM, "out of memory");
         gen_snapshot(A->gen, A->basis, now);
         same = memcmp(now, A->filled, A->n_filled * sizeof *now) == 0;
-        if (!same) memcpy(A->filled, now, A->n_filled * sizeof *now);
-        free(now);
     }
     if (!same) {
-        norm = sector_rows(A, A->implicit ? PASS_NORM : PASS_VALUES);
+        double norm = sector_rows(A, A->implicit ? PASS_NORM : PASS_VALUES);
+        if (norm < 0) {
+            free(now);
+            return qs_error_set(err, QS_ENOMEM, "out of memory");
+        }
+        if (now) memcpy(A->filled, now, A->n_filled * sizeof *now);   /* only once the values are written */
+        A->norm = norm;
         A->fills++;
     }
-    if (norm < 0) return qs_error_set(err, QS_ENOMEM, "out of memory");
-    A->norm = norm;
-    if (!(norm > 0) || !isfinite(norm)) return qs_error_set(err, QS_ENUMERIC, "the Liouvillian has no finite non-zero entries");
+    free(now);
+    if (!(A->norm > 0) || !isfinite(A->norm)) return qs_error_set(err, QS_ENUMERIC, "the Liouvillian has no finite non-zero entries");
     return QS_OK;
 }
 

@@ -409,6 +409,7 @@ static void describe(qs_steady *st)
     if (lu) {
         st->stats.system_dimension = st->L->n;
         st->stats.symmetry_order = st->n_perms > 0 ? st->n_perms : 1;
+        st->stats.nnz = st->L->nnz;
     } else {
         st->stats.system_dimension = qs_krylov_unknowns(st->krylov);
         st->stats.symmetry_order = qs_krylov_order(st->krylov);
@@ -770,7 +771,9 @@ static int trial_plan_lu(qs_steady *st, const qs_model *model, qs_error *err)
     int status = plan_direct(st, model, st->Dd, st->sector_d, &sub);
     const char *which;
     double limit = memory_limit(st, &which);
-    if (status == QS_OK && !(limit > 0 && (st->lu_bytes > 0.5 * limit || st->lu_bytes + iterative_bytes(st, 0) > limit))) return QS_OK;
+    /* beside GMRES on the orbits (the whole sector's plan, when made, is dropped when the LU takes over) */
+    double gm = iterative_bytes(st, 0) - (st->whole ? qs_krylov_planned(st->whole) + 16.0 * st->sector_d : 0.0);
+    if (status == QS_OK && !(limit > 0 && (st->lu_bytes > 0.5 * limit || st->lu_bytes + gm > limit))) return QS_OK;
     if (status != QS_OK && status != QS_ETOOBIG) {
         if (err) *err = sub;
         return status;
@@ -783,7 +786,8 @@ static int trial_plan_lu(qs_steady *st, const qs_model *model, qs_error *err)
 /* auto's trial, when L0^#'s rate predicts more than the LU: the block preconditioner instead,
  * when its path (QS_AUTO_BLOCK_ITERATIONS iterations at the cost of its blocks) is predicted to
  * cost at most `bound` seconds; on symmetry orbits over the whole sector (its plan made here,
- * when it fits beside the LU's). The GMRES to go on with and its seconds per iteration, or NULL. */
+ * when it fits beside the LU's plan, if that is made). The GMRES to go on with and its seconds
+ * per iteration, or NULL. */
 static qs_krylov *trial_blocks(qs_steady *st, const qs_model *model, double bound, double *it_base, qs_error *err, int *status)
 {
     *status = QS_OK;
@@ -795,12 +799,12 @@ static qs_krylov *trial_blocks(qs_steady *st, const qs_model *model, double boun
     for (int N = 0; N <= st->basis->max_total; N++) exact += 4.0 * pow((double)st->basis->block_size[N], 3);
     double prior = QS_AUTO_BLOCK_ITERATIONS * (it_whole + SECONDS_PER_BLOCK_MAC * (exact < budget ? exact : budget));
     if (!(prior <= bound)) return NULL;
-    if (qs_krylov_order(st->krylov) <= 1) {
-        if (!qs_krylov_blocks_next(st->krylov)) return NULL;
+    if (qs_krylov_order(st->krylov) <= 1) {       /* (already on them after a whole cycle: judged) */
+        if (qs_krylov_preconditioner(st->krylov) == QS_PRECOND_BLOCK || !qs_krylov_blocks_next(st->krylov)) return NULL;
         *it_base = st->stats.predicted_iteration_seconds;
         return st->krylov;
     }
-    if (!st->whole && ((*status = plan_whole(st, model, st->lu_bytes, err)) != QS_OK || !st->whole)) return NULL;
+    if (!st->whole && ((*status = plan_whole(st, model, st->L ? st->lu_bytes : 0, err)) != QS_OK || !st->whole)) return NULL;
     *it_base = it_whole;
     return st->whole;
 }
@@ -834,6 +838,15 @@ static int solve_trial(qs_steady *st, const qs_model *model, qs_error *err)
     while (going) {
         memcpy(st->guess, st->state.rho, n * sizeof *st->guess);
         status = qs_krylov_solve(kr, model, st->guess, st->opt.iterative_tol, cycle, st->state.rho, err);
+        if (kr == st->whole && status != QS_OK && qs_krylov_iterations(kr) == 0) {
+            qs_krylov_free(&st->whole);           /* the blocks were refused: on along the orbits */
+            st->whole_refused = 1;
+            memcpy(st->state.rho, st->guess, n * sizeof *st->guess);
+            kr = st->krylov;
+            it_s = st->stats.predicted_iteration_seconds;
+            blocks_at = -1;
+            continue;
+        }
         int its = qs_krylov_iterations(kr);
         double r = qs_krylov_residual(kr);
         /* this cycle's iterations, with the block preconditioner's products when it was on */
