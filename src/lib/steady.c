@@ -401,6 +401,14 @@ static void predict_memory(qs_steady *st)
     st->stats.predicted_memory = lu_peak > gm_peak ? lu_peak : gm_peak;
 }
 
+/* The sizes of a GMRES plan into the stats: the unknowns solved for, the group, the entries. */
+static void krylov_stats(qs_steady *st, const qs_krylov *kr)
+{
+    st->stats.system_dimension = qs_krylov_unknowns(kr);
+    st->stats.symmetry_order = qs_krylov_order(kr);
+    st->stats.nnz = qs_krylov_nnz(kr);
+}
+
 /* The stats that describe the solver the next solve uses. */
 static void describe(qs_steady *st)
 {
@@ -411,9 +419,7 @@ static void describe(qs_steady *st)
         st->stats.symmetry_order = st->n_perms > 0 ? st->n_perms : 1;
         st->stats.nnz = st->L->nnz;
     } else {
-        st->stats.system_dimension = qs_krylov_unknowns(st->krylov);
-        st->stats.symmetry_order = qs_krylov_order(st->krylov);
-        st->stats.nnz = qs_krylov_nnz(st->krylov);
+        krylov_stats(st, st->krylov);
     }
     /* the plan: the LU's (pattern, factor), GMRES's, and both while GMRES runs beside the pattern */
     double lu_total = st->L ? st->lu_bytes : 0.0, gm = iterative_bytes(st, 0);
@@ -748,9 +754,7 @@ static int solve_iterative(qs_steady *st, const qs_model *model, qs_error *err)
     st->stats.iterations = its;
     st->stats.preconditioner = qs_krylov_preconditioner(last);
     st->stats.residual = qs_krylov_residual(last);
-    st->stats.system_dimension = qs_krylov_unknowns(last);
-    st->stats.symmetry_order = qs_krylov_order(last);
-    st->stats.nnz = qs_krylov_nnz(last);
+    krylov_stats(st, last);
     if (last == st->whole)
         snprintf(st->stats.solver_reason, sizeof st->stats.solver_reason, "%.400s; the block preconditioner on the whole sector "
                  "after %d iterations on the orbits", st->why_base, stalled_at);
@@ -812,9 +816,11 @@ static qs_krylov *trial_blocks(qs_steady *st, const qs_model *model, double boun
 /* auto's trial: GMRES one restart cycle at a time while its spent and predicted iterations
  * cost less than the LU's predicted time (L0^#, then the blocks when predicted to end sooner
  * than the LU: trial_blocks); then the LU (planned here if it was not). Returns the status of
- * the solver that finished, and which one in stats. */
-static int solve_trial(qs_steady *st, const qs_model *model, qs_error *err)
+ * the solver that finished, and which one in stats; *finished is the GMRES plan that converged
+ * (NULL otherwise). */
+static int solve_trial(qs_steady *st, const qs_model *model, const qs_krylov **finished, qs_error *err)
 {
+    *finished = NULL;
     double t0 = qs_now();
     size_t n = st->basis->sector_dim;
     int status, total = 0, cycle = st->restart < 2 ? 2 : st->restart;
@@ -895,10 +901,8 @@ static int solve_trial(qs_steady *st, const qs_model *model, qs_error *err)
     st->stats.trial_iterations = 0;
     if (ok) {
         st->stats.preconditioner = qs_krylov_preconditioner(kr);
-        st->stats.system_dimension = qs_krylov_unknowns(kr);
-        st->stats.symmetry_order = qs_krylov_order(kr);
-        st->stats.nnz = qs_krylov_nnz(kr);
         st->stats.predicted_seconds = spent;
+        *finished = kr;
         if (blocks_at >= 0)
             snprintf(why, why_len, "%.380s: the block preconditioner%s after %d iterations; converged in %d in all", st->why_base,
                      kr == st->whole ? " on the whole sector" : "", blocks_at, total);
@@ -946,16 +950,10 @@ int qs_steady_solve(qs_steady *st, const qs_model *model, qs_error *err)
     if (st->trial && !st->on_lu) {
         if (!st->krylov && (status = plan_iterative(st, model, st->Dd, st->sector_d, st->L ? st->memory_base : 0, err)) != QS_OK)
             return status;
-        status = solve_trial(st, model, err);
-        /* the plans now made; the sizes of the GMRES that finished (the whole sector's, when the
-         * blocks did) */
-        int whole = status == QS_OK && !st->on_lu && st->whole && st->stats.preconditioner == QS_PRECOND_BLOCK;
-        describe(st);
-        if (whole) {
-            st->stats.system_dimension = qs_krylov_unknowns(st->whole);
-            st->stats.symmetry_order = qs_krylov_order(st->whole);
-            st->stats.nnz = qs_krylov_nnz(st->whole);
-        }
+        const qs_krylov *finished;
+        status = solve_trial(st, model, &finished, err);
+        describe(st);                          /* the plans now made */
+        if (finished) krylov_stats(st, finished);   /* and the sizes of the GMRES that converged */
     } else if (st->krylov && !st->on_lu) {
         status = solve_iterative(st, model, err);
         st->stats.predicted_seconds = st->stats.iterations * st->stats.predicted_iteration_seconds;
