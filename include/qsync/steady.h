@@ -46,10 +46,16 @@
 #include "qsync/model.h"
 #include "qsync/state.h"
 
-/* Sparse LU used for the solve. KLU (left-looking, little overhead) wins on small systems,
- * UMFPACK (multifrontal, BLAS-3, nested-dissection ordering) on large ones. */
+/* Sparse LU used for the solve. KLU (left-looking, little overhead, and a sweep's later points
+ * refactorise in its pivot order without a search) wins while the factorisation is small,
+ * UMFPACK (multifrontal, BLAS-3, nested-dissection ordering) beyond: auto runs KLU's analysis
+ * (AMD) and keeps KLU when it predicts at most QS_KLU_MAX_FLOPS. Measured (BENCHMARKS.md): two
+ * oscillators at 18-45 levels (10^6-10^8 flops) KLU 1.7-5x faster, in sweeps and alone; three
+ * at 5-6 levels (6·10^7) KLU up to 3x faster in sweeps but 2-3x slower alone, and at 7
+ * levels (3.5·10^8) UMFPACK 2-4x faster in both. */
 enum { QS_LU_AUTO = 0, QS_LU_KLU = 1, QS_LU_UMFPACK = 2 };
-#define QS_KLU_MAX_DIMENSION 1200  /* auto: KLU up to this many unknowns */
+#define QS_KLU_TRY_DIMENSION 100000  /* auto: KLU's analysis up to this many unknowns ... */
+#define QS_KLU_MAX_FLOPS 3e7         /* ... and KLU when AMD's estimate of its flops is at most this */
 
 enum { QS_SOLVER_AUTO = 0, QS_SOLVER_DIRECT = 1, QS_SOLVER_ITERATIVE = 2 };
 /* GMRES preconditioners (see krylov.c, precond.c): the uncoupled Liouvillian's group inverse

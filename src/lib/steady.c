@@ -89,14 +89,16 @@ static double mib(double bytes) { return bytes / 1048576.0; }
  * the ratio of the two solvers' predictions matters for the choice; predicted_seconds is
  * shown beside the measured time in bench/auto. */
 #define RATE_UMFPACK 6e10      /* UMFPACK numeric factorisation, flops per second (BLAS-3 fronts) */
-#define RATE_KLU 5e8           /* KLU, flops per second (left-looking, no BLAS) */
+#define RATE_KLU 1e9           /* KLU, flops per second (left-looking, no BLAS) */
 #define SECONDS_PER_FACTOR_ENTRY 2.5e-8 /* UMFPACK: per entry of its estimate of L + U (an upper
                                          bound, 3-5x the entries it makes) */
-#define SECONDS_PER_KLU_ENTRY 1e-7 /* KLU: per entry of AMD's estimate of L + U */
+#define SECONDS_PER_KLU_ENTRY 5e-8 /* KLU: per entry of AMD's estimate of L + U (with RATE_KLU within
+                                      0.7-1.4 of the measured factorisation, 10^5-10^8 flops) */
 #define SECONDS_PER_PLAN_ENTRY 1e-6 /* the LU's plan (pattern and analysis), per unknown and entry
                                         of a row of the operator at most */
-#define FACTOR_RESIDENT 0.45     /* share of the factor's estimate (UMFPACK's numeric size; 16 bytes per
-                                    entry of AMD's fill for KLU) that a factorisation makes resident */
+#define FACTOR_RESIDENT 0.45     /* share of UMFPACK's estimate of its numeric size that a factorisation
+                                    makes resident (KLU: its first allocation, 16 bytes an entry) */
+#define KLU_INITIAL_FILL 1.2        /* KLU's first allocation of the factor, times AMD's estimate (initmem_amd) */
 #define LIBRARY_RESIDENT 3e6      /* what the libraries and the measurements map after planning */
 #define SECONDS_PER_LU 2e-4      /* a factorisation's fixed cost */
 /* GMRES, fitted to the measured seconds per iteration (bench/auto's networks and Fig. 4 at 6
@@ -270,7 +272,7 @@ static int plan_direct(qs_steady *st, const qs_model *model, double Dd, double s
 
     t0 = qs_now();
     int64_t nn = (int64_t)system;
-    st->stats.lu = st->opt.lu != QS_LU_AUTO ? st->opt.lu : system <= QS_KLU_MAX_DIMENSION ? QS_LU_KLU : QS_LU_UMFPACK;
+    st->stats.lu = st->opt.lu != QS_LU_AUTO ? st->opt.lu : system <= QS_KLU_TRY_DIMENSION ? QS_LU_KLU : QS_LU_UMFPACK;
     if (st->stats.lu == QS_LU_KLU) {
         klu_l_defaults(&st->klu);
         /* no block triangular form: the sector's L is one strongly connected block apart from
@@ -282,9 +284,18 @@ static int plan_direct(qs_steady *st, const qs_model *model, double Dd, double s
             status = st->klu.status == KLU_OUT_OF_MEMORY ? QS_ENOMEM : QS_ENUMERIC;
             return qs_error_set(err, status, "symbolic analysis failed (KLU status %d)", status);
         }
-        /* plan for a dense factor, which the size limit keeps small; AMD's estimates (of the
-         * Cholesky factor of A + Aᵀ, which the nearly symmetric pattern follows) predict the time */
-        st->stats.memory_planned = st->memory_base + 8.0 * (double)system * (double)system;
+        if (st->opt.lu == QS_LU_AUTO && st->klu_symbolic->est_flops > QS_KLU_MAX_FLOPS) {
+            klu_l_free_symbolic(&st->klu_symbolic, &st->klu);
+            st->stats.lu = QS_LU_UMFPACK;
+        }
+    }
+    if (st->stats.lu == QS_LU_KLU) {
+        /* AMD's estimates (of the Cholesky factor of A + Aᵀ, which the nearly symmetric pattern
+         * follows) predict the time and the factor: KLU allocates KLU_INITIAL_FILL times it (16
+         * bytes an entry) and grows it by reallocation when pivoting adds fill, holding the old
+         * and the new array for a moment: twice that, and its workspace of a few vectors */
+        st->stats.memory_planned = st->memory_base + 2.0 * KLU_INITIAL_FILL * 16.0 * (st->klu_symbolic->lnz + st->klu_symbolic->unz) +
+                                   64.0 * (double)system;
         st->stats.lu_flops = st->klu_symbolic->est_flops;
         st->stats.predicted_lu_seconds = SECONDS_PER_LU + st->klu_symbolic->est_flops / RATE_KLU +
                                          SECONDS_PER_KLU_ENTRY * (st->klu_symbolic->lnz + st->klu_symbolic->unz);
@@ -309,9 +320,9 @@ static int plan_direct(qs_steady *st, const qs_model *model, double Dd, double s
     }
     st->lu_bytes = st->stats.memory_planned;
     if (st->stats.lu == QS_LU_UMFPACK)
-        st->factor_bytes = st->info[UMFPACK_NUMERIC_SIZE_ESTIMATE] * st->info[UMFPACK_SIZE_OF_UNIT];
+        st->factor_bytes = FACTOR_RESIDENT * st->info[UMFPACK_NUMERIC_SIZE_ESTIMATE] * st->info[UMFPACK_SIZE_OF_UNIT];
     else
-        st->factor_bytes = 16.0 * (st->klu_symbolic->lnz + st->klu_symbolic->unz);
+        st->factor_bytes = KLU_INITIAL_FILL * 16.0 * (st->klu_symbolic->lnz + st->klu_symbolic->unz);
     return check_memory(st, st->stats.memory_planned, "the LU factorisation", err);
 }
 
@@ -378,7 +389,7 @@ static double lu_resident_bytes(const qs_steady *st)
                    + (double)L->nnz * (8 + 8) + emitted * (4 + 8)        /* Ai, Ax; emit_pos, emit_src */
                    + st->Dd * (8 + 2.0 * st->n_osc + 28)                 /* diag_index; the basis */
                    + 16 * st->sector_d;                                  /* the state */
-    return pattern + FACTOR_RESIDENT * st->factor_bytes;
+    return pattern + st->factor_bytes;
 }
 
 /* Bytes of the GMRES plan as made (0 without one); with `resident`, the part made resident by
@@ -396,8 +407,9 @@ static double iterative_bytes(const qs_steady *st, int resident)
 static void predict_memory(qs_steady *st)
 {
     double lu_peak = st->L ? st->resident_start + LIBRARY_RESIDENT + lu_resident_bytes(st) : 0.0;
-    double gm_peak = st->krylov || st->trial ? st->resident_start + LIBRARY_RESIDENT + (st->L ? lu_resident_bytes(st) - FACTOR_RESIDENT *
-                                                                                        st->factor_bytes : 0.0) + iterative_bytes(st, 1) : 0.0;
+    double gm_peak = st->krylov || st->trial ? st->resident_start + LIBRARY_RESIDENT +
+                                                   (st->L ? lu_resident_bytes(st) - st->factor_bytes : 0.0) + iterative_bytes(st, 1)
+                                             : 0.0;
     st->stats.predicted_memory = lu_peak > gm_peak ? lu_peak : gm_peak;
 }
 
