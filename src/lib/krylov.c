@@ -58,7 +58,6 @@ struct qs_krylov {
     size_t sector;              /* sector dimension */
     /* preconditioner: per oscillator the local eigenbasis of its population generator */
     double **V, **Vinv;         /* [osc][L·L] row-major */
-    double complex *inv_lambda; /* [n] 1 / (sum of local eigenvalues); 0 on ρ0's direction (invariant: per orbit) */
     double complex *rho0;       /* [n] the uncoupled product state */
     double complex *xr;         /* [n] the iterate with symmetry (without: the caller's x) */
     int threads_full;           /* OpenMP threads of the whole-sector operations */
@@ -69,6 +68,8 @@ struct qs_krylov {
     double complex *cube_buf;   /* [threads_cube·2·cube_max] a cube's values and the transform's second buffer */
     size_t *cube_first;         /* [n_cubes+1] each cube's first element in cube_at */
     uint32_t *cube_at;          /* [elements of the listed cubes] each element's orbit (without symmetry: sector index) */
+    double complex *cube_lambda; /* [elements] each element's 1 / (sum of local eigenvalues), 0 on ρ0's direction: in the
+                                   cubes' order, read in sequence (per orbit it was a gather, half of L0^#'s time) */
     int *cube_osc;              /* [threads·2·oscillators] a cube's oscillators Z and positions in them */
     /* GMRES */
     double complex *basis;      /* [(restart+1)·n] Krylov vectors */
@@ -114,7 +115,7 @@ void qs_krylov_free(qs_krylov **kr)
     free(k->diag);
     free_matrices(k->V, n);
     free_matrices(k->Vinv, n);
-    free(k->inv_lambda);
+    free(k->cube_lambda);
     free(k->xr);
     free(k->rho0);
     free(k->basis);
@@ -266,8 +267,9 @@ static int cubes_create(qs_krylov *k)
         k->cube_t = malloc((k->n_cubes + 1) * sizeof *k->cube_t);
         k->cube_first = malloc((k->n_cubes + 1) * sizeof *k->cube_first);
         k->cube_at = malloc((efirst[dim] + 1) * sizeof *k->cube_at);
+        k->cube_lambda = malloc((efirst[dim] + 1) * sizeof *k->cube_lambda);
         k->cube_buf = malloc((size_t)k->threads_cube * 2 * (largest + 1) * sizeof *k->cube_buf);
-        ok = k->cube_s && k->cube_t && k->cube_first && k->cube_at && k->cube_buf;
+        ok = k->cube_s && k->cube_t && k->cube_first && k->cube_at && k->cube_lambda && k->cube_buf;
     }
     if (ok) {
 #pragma omp parallel num_threads(threads)
@@ -314,7 +316,6 @@ int qs_krylov_create(const qs_basis *b, const qs_model *m, const int *perms, int
     k->V = calloc((size_t)n, sizeof *k->V);
     k->Vinv = calloc((size_t)n, sizeof *k->Vinv);
     if (k->A->orbit_of) k->xr = malloc(k->n * sizeof *k->xr);
-    k->inv_lambda = malloc(k->n * sizeof *k->inv_lambda);
     k->rho0 = malloc(k->n * sizeof *k->rho0);
     k->basis = malloc(basis_len * sizeof *k->basis);
     k->w = malloc(k->n * sizeof *k->w);
@@ -338,7 +339,7 @@ int qs_krylov_create(const qs_basis *b, const qs_model *m, const int *perms, int
     k->lp = malloc(Lm * sizeof *k->lp);
     k->U = malloc(Lm * Lm * sizeof *k->U);
     k->work = malloc(2 * Lm * sizeof *k->work);
-    int ok = k->part && k->V && k->Vinv && (k->xr || !k->A->orbit_of) && k->inv_lambda && k->rho0 && k->basis && k->w && k->z &&
+    int ok = k->part && k->V && k->Vinv && (k->xr || !k->A->orbit_of) && k->rho0 && k->basis && k->w && k->z &&
              k->H && k->g && k->h && k->sn && k->cs && cubes && k->eig && k->pop && k->off && k->lp && k->U && k->work;
     for (int j = 0; ok && j < n; j++) {
         size_t L = (size_t)b->levels[j];
@@ -462,7 +463,8 @@ static int precondition_setup(qs_krylov *k, const qs_model *m, qs_error *err)
     }
     if (status == QS_OK) {
         /* 1/λ and ρ0 are invariant under the group (identical oscillators have identical
-         * local eigenbases): computed at each orbit's representative */
+         * local eigenbases): computed at each orbit's representative, 1/λ into w (free until
+         * the solve) and from there into the cubes' order */
         const qs_sector_op *A = k->A;
         size_t e = 0;
         for (int N = 0; N <= b->max_total; N++) {
@@ -487,12 +489,15 @@ static int precondition_setup(qs_krylov *k, const qs_model *m, qs_error *err)
                             lam += CMPLX(-0.5 * (g->out[j][sj] + g->out[j][tj]), -(g->energy[j][sj] - g->energy[j][tj]));
                         }
                     }
-                    k->inv_lambda[o] = stationary ? 0.0 : 1.0 / lam;
+                    k->w[o] = stationary ? 0.0 : 1.0 / lam;
                     k->rho0[o] = p0;
                 }
         }
     }
     if (status != QS_OK) return status;
+    size_t elements = k->cube_first[k->n_cubes];
+#pragma omp parallel for num_threads(k->threads_cube) schedule(static)
+    for (size_t i = 0; i < elements; i++) k->cube_lambda[i] = k->w[k->cube_at[i]];
     k->setup_fills = k->A->fills;
     return blocks_setup(k, err);
 }
@@ -502,6 +507,22 @@ static int precondition_setup(qs_krylov *k, const qs_model *m, qs_error *err)
 static void mode_product(const double *M, size_t L, size_t inner, size_t size, const double complex *in, double complex *out)
 {
     size_t w = 2 * inner;                                   /* doubles per slice */
+    if (inner == 1) {                                       /* the last mode: L x L times each complex L-vector */
+        for (size_t a = 0; a < size / L; a++) {
+            const double *x = (const double *)in + 2 * a * L;
+            double *y = (double *)out + 2 * a * L;
+            for (size_t r = 0; r < L; r++) {
+                double re = 0.0, im = 0.0;
+                for (size_t q = 0; q < L; q++) {
+                    re += M[r * L + q] * x[2 * q];
+                    im += M[r * L + q] * x[2 * q + 1];
+                }
+                y[2 * r] = re;
+                y[2 * r + 1] = im;
+            }
+        }
+        return;
+    }
     for (size_t a = 0; a < size / (L * inner); a++) {
         const double *x = (const double *)in + a * L * w;
         double *y = (double *)out + a * L * w;
@@ -542,7 +563,8 @@ static void apply_cubes(const qs_krylov *k, const double complex *v, double comp
                 mode_product(k->Vinv[zj[m]], L, inner, size, x, y);
                 double complex *swap = x; x = y; y = swap;
             }
-            for (size_t e = 0; e < size; e++) x[e] *= k->inv_lambda[at[e]];
+            const double complex *lam = k->cube_lambda + k->cube_first[c];
+            for (size_t e = 0; e < size; e++) x[e] *= lam[e];
             for (int m = 0; m < nz; m++) {                     /* ⊗ V_j */
                 size_t L = (size_t)b->levels[zj[m]];
                 inner *= L;
