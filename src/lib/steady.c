@@ -112,6 +112,8 @@ static double mib(double bytes) { return bytes / 1048576.0; }
                                          its set-up included (measured on Fig. 4 at 8 and 10 levels: 1.9e-9, 2.2e-9) */
 #define QS_AUTO_BLOCK_ITERATIONS 30  /* auto: the blocks' iterations before their rate is known (21-62 measured
                                          on Fig. 4 at 6-10 levels at strong coupling) */
+#define QS_AUTO_FIRST_MARGIN_BLOCKS 4.0 /* auto: L0^#'s rest after its first cycle, against the blocks: the
+                                          first cycle's rate is optimistic (3-20x on Fig. 4 at 10 levels) */
 #define SECONDS_PER_SETUP_ENTRY 1.6e-8 /* GMRES's set-up: one entry of the operator, emitted and sorted */
 #define SECONDS_PER_SETUP_LOCAL 4e-9   /* and per element and oscillator, L0^#'s tables */
 
@@ -884,6 +886,21 @@ static int solve_trial(qs_steady *st, const qs_model *model, const qs_krylov **f
         first = 0;
         predicted = spent + margin * left * it_now;
         r_prev = r;
+        /* the blocks as soon as their path is predicted shorter than L0^#'s rest, whatever the
+         * LU, with a wider margin on a first cycle's rate (Fig. 4 at 10 levels: the first cycle
+         * predicts 1.0 s more at 3x, the blocks' 30 iterations 1.1 s; they end after 80
+         * iterations in all instead of 120) */
+        if (blocks_at < 0 && qs_krylov_preconditioner(kr) != QS_PRECOND_BLOCK) {
+            double rest = (margin > 1.5 ? QS_AUTO_FIRST_MARGIN_BLOCKS : margin) * left * it_now;
+            qs_krylov *next = trial_blocks(st, model, rest, &it_s, err, &status);
+            if (status != QS_OK) return status;
+            if (next) {
+                kr = next;
+                blocks_at = total;
+                first = 1;
+                continue;
+            }
+        }
         /* GMRES first: the LU's analysis is not worth it while GMRES is predicted to end before
          * twice the analysis's cost (the same rule whether or not an earlier block made it) */
         double plan_s = 2 * SECONDS_PER_PLAN_ENTRY * st->sector_d * QS_KRYLOV_PER_ROW_MAX(model);
