@@ -17,6 +17,9 @@ Usage: auto_choice.py QSYNC EXAMPLES
 - the LU above half the memory limit (a sector below 6,000 unknowns, whose LU is planned
   first): GMRES alone;
 - each result's S equals --solver direct's to 1e-8, and the predictions are in the JSON;
+- the LU auto takes: KLU while AMD's flop estimate is at most 3e7 (two oscillators at 18
+  levels, 3,894 unknowns; it was UMFPACK above 1,200), UMFPACK beyond (Fig. 4 at 7 levels,
+  3.5e8), each equal to the other LU to 1e-12;
 - a sweep from weak to strong coupling (some points by GMRES, the rest by the LU after a
   trial; 24 points, two blocks) equals the LU's sweep to 1e-8 and gives the same file with 1
   and 2 threads (each block starts with GMRES first, whatever the block before it chose).
@@ -140,4 +143,24 @@ with tempfile.TemporaryDirectory() as tmp:
         check("auto sweep, weak to strong coupling, equals the LU's", len(a1[1]) == 24 and dS <= 1e-8, f"max |dS| {dS:.2e}")
         check("auto sweep: the same file on every run with 2 threads", a2[0] == a2b[0])
         check("auto sweep: 1 thread and 2 threads (blocks of 16 points on each) give the same file", a1[0] == a2[0])
+
+    # the LU under --lu auto: by AMD's estimate of KLU's flops, not by the size
+    def lu_case(name, args, want):
+        d, err = steady(args + ["--lu", "auto"], "direct")
+        other, err2 = steady(args + ["--lu", "umfpack" if want == "klu" else "klu"], "direct")
+        if d is None or other is None:
+            check(name, False, err or err2)
+            return
+        ok = d["lu"] == want and (d["lu_flops_estimate"] <= 3e7) == (want == "klu")
+        check(f"{name}: --lu auto takes {want}", ok, f"{d['lu']}, {d['lu_flops_estimate']:.3g} flops, {d['system_dimension']} unknowns")
+        dS = max(abs(a["S"] - b["S"]) for a, b in zip(d["pairs"], other["pairs"]))
+        check(f"{name}: S equals the other LU's to 1e-12", dS <= 1e-12 and d["residual"] <= 1e-12, f"max |dS| {dS:.2e}")
+        planned, predicted = d["memory_planned_bytes"], d["predicted_memory_bytes"]
+        check(f"{name}: the memory plan and prediction are given", planned > 0 and predicted > 0, f"{planned}, {predicted}")
+
+    with open(f"{tmp}/pair.ini", "w") as f:
+        f.write("[defaults]\ngamma = 1\nsigma = 0.2\nK = 5\nnbar = 4\nlevels = 18\n"
+                "[oscillator 1]\nomega = 3\n[oscillator 2]\n[coupling]\n1-2 = 0.1\n")
+    lu_case("two oscillators x 18 levels (3,894 unknowns)", [f"{tmp}/pair.ini"], "klu")
+    lu_case("Fig. 4 x 7 levels", [os.path.join(EXAMPLES, "fig4.ini"), "--levels", "7"], "umfpack")
 finish()

@@ -24,11 +24,12 @@
  *    When QS_AUTO_MIN_ITERATIONS GMRES iterations would already cost more than
  *    QS_AUTO_TRIAL_SHARE of the LU, the LU alone; else GMRES is tried first at every solve,
  *    one restart cycle at a time: after each cycle its residual's rate of decrease predicts
- *    the iterations still needed, and when GMRES's spent plus predicted work exceeds the LU's
- *    (or the first QS_AUTO_TRIAL_SHARE of it passes without a rate to go on), the block
- *    preconditioner goes on when its path is predicted to end sooner than the LU (on symmetry
- *    orbits over the whole sector), judged by its own rate after each cycle; else the solve is
- *    finished by the LU, which the plan then keeps. Sectors of QS_AUTO_GMRES_FIRST unknowns and
+ *    the iterations still needed. The block preconditioner goes on (on symmetry orbits over
+ *    the whole sector) when its path is predicted to end sooner than L0^#'s rest and than the
+ *    LU, and is judged by its own rate after each cycle; when GMRES's spent plus predicted work
+ *    exceeds the LU's (or the first QS_AUTO_TRIAL_SHARE of it passes without a rate to go on)
+ *    and the blocks are not predicted to end sooner, the solve is finished by the LU, which the
+ *    plan then keeps. Sectors of QS_AUTO_GMRES_FIRST unknowns and
  *    more (before symmetry: the LU's plan emits every element) plan the LU only when GMRES's
  *    first cycle has not converged (its analysis is then worth doing).
  *  Every prediction is a count times a rate, never a clock, so the choice is the same on every

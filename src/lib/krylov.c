@@ -170,7 +170,8 @@ static double krylov_bytes(const qs_model *m, double sector, double dim, int res
     return entries * (4 + 16) + unknowns * 8             /* the operator: columns, values; row pointers */
          + unknowns * 8                                  /* the cubes: each listed element's orbit (about one per
                                                             orbit), the anchors (about one per eight) */
-         + unknowns * 16 * (restart + 1 + 4)             /* Krylov basis, w, z, ρ0, 1/λ */
+         + unknowns * 16 * (restart + 1 + 4)             /* Krylov basis, w, z, ρ0; 1/λ (one per listed cube
+                                                            element: 1-14 % more than the orbits) */
          + sector * 16                                   /* the caller's ρ (with symmetry also the preconditioner's vector) */
          + group
          + dim * (m->n * 2.0 + 28)                       /* the basis: occupations, totals, positions, blocks */

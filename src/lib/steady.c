@@ -99,6 +99,9 @@ static double mib(double bytes) { return bytes / 1048576.0; }
 #define FACTOR_RESIDENT 0.45     /* share of UMFPACK's estimate of its numeric size that a factorisation
                                     makes resident (KLU: its first allocation, 16 bytes an entry) */
 #define KLU_INITIAL_FILL 1.2        /* KLU's first allocation of the factor, times AMD's estimate (initmem_amd) */
+#define KLU_GROWTH 1.2              /* KLU's growth of that allocation (memgrow): old and new at once, 2.2x */
+#define KLU_BYTES_PER_UNKNOWN 200.0 /* KLU's numeric and symbolic vectors (permutations, pointers, lengths,
+                                       scale factors, workspace: about 160 bytes), with a margin */
 #define LIBRARY_RESIDENT 3e6      /* what the libraries and the measurements map after planning */
 #define SECONDS_PER_LU 2e-4      /* a factorisation's fixed cost */
 /* GMRES, fitted to the measured seconds per iteration (bench/auto's networks and Fig. 4 at 6
@@ -282,22 +285,25 @@ static int plan_direct(qs_steady *st, const qs_model *model, double Dd, double s
         st->klu.btf = 0;
         st->klu_symbolic = klu_l_analyze(nn, (SuiteSparse_long *)st->L->Ap, (SuiteSparse_long *)st->L->Ai, &st->klu);
         st->stats.time_symbolic = qs_now() - t0;
-        if (!st->klu_symbolic) {
+        if (!st->klu_symbolic && st->opt.lu != QS_LU_AUTO) {
             status = st->klu.status == KLU_OUT_OF_MEMORY ? QS_ENOMEM : QS_ENUMERIC;
-            return qs_error_set(err, status, "symbolic analysis failed (KLU status %d)", status);
+            return qs_error_set(err, status, "symbolic analysis failed (KLU status %d)", (int)st->klu.status);
         }
-        if (st->opt.lu == QS_LU_AUTO && st->klu_symbolic->est_flops > QS_KLU_MAX_FLOPS) {
-            klu_l_free_symbolic(&st->klu_symbolic, &st->klu);
+        /* auto: UMFPACK when KLU's factorisation would be large, or its analysis failed */
+        if (!st->klu_symbolic || (st->opt.lu == QS_LU_AUTO && st->klu_symbolic->est_flops > QS_KLU_MAX_FLOPS)) {
+            if (st->klu_symbolic) klu_l_free_symbolic(&st->klu_symbolic, &st->klu);
             st->stats.lu = QS_LU_UMFPACK;
         }
     }
     if (st->stats.lu == QS_LU_KLU) {
         /* AMD's estimates (of the Cholesky factor of A + Aᵀ, which the nearly symmetric pattern
          * follows) predict the time and the factor: KLU allocates KLU_INITIAL_FILL times it (16
-         * bytes an entry) and grows it by reallocation when pivoting adds fill, holding the old
-         * and the new array for a moment: twice that, and its workspace of a few vectors */
-        st->stats.memory_planned = st->memory_base + 2.0 * KLU_INITIAL_FILL * 16.0 * (st->klu_symbolic->lnz + st->klu_symbolic->unz) +
-                                   64.0 * (double)system;
+         * bytes an entry) and grows it by KLU_GROWTH when pivoting adds fill, by reallocation
+         * (the old array and the new one for a moment), besides KLU_BYTES_PER_UNKNOWN of its
+         * numeric and symbolic objects' vectors */
+        st->stats.memory_planned = st->memory_base +
+                                   (1.0 + KLU_GROWTH) * KLU_INITIAL_FILL * 16.0 * (st->klu_symbolic->lnz + st->klu_symbolic->unz) +
+                                   KLU_BYTES_PER_UNKNOWN * (double)system;
         st->stats.lu_flops = st->klu_symbolic->est_flops;
         st->stats.predicted_lu_seconds = SECONDS_PER_LU + st->klu_symbolic->est_flops / RATE_KLU +
                                          SECONDS_PER_KLU_ENTRY * (st->klu_symbolic->lnz + st->klu_symbolic->unz);
@@ -324,7 +330,8 @@ static int plan_direct(qs_steady *st, const qs_model *model, double Dd, double s
     if (st->stats.lu == QS_LU_UMFPACK)
         st->factor_bytes = FACTOR_RESIDENT * st->info[UMFPACK_NUMERIC_SIZE_ESTIMATE] * st->info[UMFPACK_SIZE_OF_UNIT];
     else
-        st->factor_bytes = KLU_INITIAL_FILL * 16.0 * (st->klu_symbolic->lnz + st->klu_symbolic->unz);
+        st->factor_bytes = KLU_INITIAL_FILL * 16.0 * (st->klu_symbolic->lnz + st->klu_symbolic->unz) +
+                           KLU_BYTES_PER_UNKNOWN * (double)system;
     return check_memory(st, st->stats.memory_planned, "the LU factorisation", err);
 }
 
@@ -892,6 +899,7 @@ static int solve_trial(qs_steady *st, const qs_model *model, const qs_krylov **f
          * iterations in all instead of 120) */
         if (blocks_at < 0 && qs_krylov_preconditioner(kr) != QS_PRECOND_BLOCK) {
             double rest = (margin > 1.5 ? QS_AUTO_FIRST_MARGIN_BLOCKS : margin) * left * it_now;
+            if (st->L && rest > 0.8 * st->stats.predicted_lu_seconds - spent) rest = 0.8 * st->stats.predicted_lu_seconds - spent;
             qs_krylov *next = trial_blocks(st, model, rest, &it_s, err, &status);
             if (status != QS_OK) return status;
             if (next) {
@@ -912,7 +920,13 @@ static int solve_trial(qs_steady *st, const qs_model *model, const qs_krylov **f
         if (!next) {
             if ((status = trial_plan_lu(st, model, err)) != QS_OK) return status;
             if (!st->L) continue;                 /* GMRES alone: to its iteration limit */
-            if (predicted <= 0.8 * st->stats.predicted_lu_seconds) continue;
+            /* on with GMRES beside the LU's pattern only when both plans fit (the whole sector's,
+             * made before the LU was planned, is left out of the LU's own check) */
+            const char *which;
+            double limit = memory_limit(st, &which);
+            int both_fit = !(limit > 0 && st->memory_base + iterative_bytes(st, 0) > limit);
+            if (predicted <= 0.8 * st->stats.predicted_lu_seconds && both_fit) continue;
+            if (!both_fit) break;
             if (blocks_at >= 0) break;
             next = trial_blocks(st, model, 0.8 * st->stats.predicted_lu_seconds - spent, &it_s, err, &status);
             if (status != QS_OK) return status;
