@@ -402,8 +402,9 @@ double qs_memory_peak(void);
 /* Resident set of this process now, in bytes, or 0 if unknown. */
 double qs_memory_resident(void);
 
-/* ---- OpenBLAS's thread count (its idle threads spin, taking cores from OpenMP's: sweeps
- * and the iterative solver run BLAS on one thread) ---- */
+/* ---- OpenBLAS's thread count (its idle threads spin, taking cores from OpenMP's: the
+ * programs run sweeps with one BLAS thread, and GMRES with the block preconditioner sets one
+ * for its solve when called outside a parallel region) ---- */
 void openblas_set_num_threads(int);
 int openblas_get_num_threads(void);
 

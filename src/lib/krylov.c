@@ -859,10 +859,22 @@ static int solve(qs_krylov *k, const qs_model *m, const double complex *guess, d
 int qs_krylov_solve(qs_krylov *k, const qs_model *m, const double complex *guess, double tol, int max_iterations,
                     double complex *x, qs_error *err)
 {
-    /* OpenBLAS's thread count is left alone (process-wide state): the only LAPACK call here,
-     * dstev on a tridiagonal of at most 65535 levels, calls no BLAS routine that OpenBLAS
-     * runs on more than one thread at that size, so its threads stay asleep */
-    return solve(k, m, guess, tol, max_iterations, x, err);
+    /* The block preconditioner's products (zgemm) run between OpenMP's vector operations:
+     * OpenBLAS's threads, spinning after each product, took the cores from OpenMP's (60 % of
+     * Fig. 4 at 10 levels went to spinning and yielding; 0.85 s instead of 1.6-2.4 s on one
+     * BLAS thread). So BLAS gets one thread while the blocks may run, and its count is given
+     * back after. Only outside a parallel region: a sweep's solves run inside one, where the
+     * program has set one BLAS thread already (qsync sweep, the Python package), and where a
+     * set and a restore from two threads could interleave. Without the blocks the only LAPACK
+     * call, dstev on a tridiagonal, runs no BLAS on more than one thread. */
+    int blas = 0;
+    if (k->pc_kind != QS_PRECOND_UNCOUPLED && !omp_in_parallel()) {
+        blas = openblas_get_num_threads();
+        if (blas > 1) openblas_set_num_threads(1);
+    }
+    int status = solve(k, m, guess, tol, max_iterations, x, err);
+    if (blas > 1) openblas_set_num_threads(blas);
+    return status;
 }
 
 void qs_krylov_set_stall(qs_krylov *k, double factor) { k->stall = factor; }

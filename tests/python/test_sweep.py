@@ -153,6 +153,25 @@ def test_openblas_threads_restored(root):
         setter(before)
 
 
+def test_openblas_threads_restored_after_the_blocks(root):
+    """GMRES with the block preconditioner runs BLAS on one thread (its idle threads' spinning
+    took the cores from OpenMP's) and gives the count back: 2 before and after, and the same
+    numbers as the command line's."""
+    get = qsync._lib.lib.openblas_get_num_threads
+    get.restype = ctypes.c_int
+    setter = qsync._lib.lib.openblas_set_num_threads
+    setter.argtypes = [ctypes.c_int]
+    before = get()
+    try:
+        setter(2)
+        m = qsync.Model.load(root / "examples/fig4.ini")
+        r = m.steady(solver="iterative", preconditioner="block", truncation_check=False)
+        assert r.stats["preconditioner"] == 1 and r.stats["iterations"] > 0   # QS_PRECOND_BLOCK
+        assert get() == 2
+    finally:
+        setter(before)
+
+
 def test_failed_points_warn(root):
     """Points that fail keep NaN and their status word, and the sweep says how many failed (the
     command line exits 3 and prints the count); a sweep without failures says nothing."""
