@@ -138,12 +138,18 @@ def test_ctrl_c_stops_a_sweep(root, tmp_path):
     assert took < 10, f"{took:.1f} s from SIGINT to the end"
 
 
-def test_openblas_threads_restored(root):
+def blas_threads():
+    """OpenBLAS's thread count getter and setter from the library's process"""
     get = getattr(qsync._lib.lib, "openblas_get_num_threads", None)
     assert get is not None, "the library is linked with OpenBLAS (its thread count is set around sweeps)"
     get.restype = ctypes.c_int
     setter = qsync._lib.lib.openblas_set_num_threads
     setter.argtypes = [ctypes.c_int]
+    return get, setter
+
+
+def test_openblas_threads_restored(root):
+    get, setter = blas_threads()
     before = get()
     try:
         setter(2)
@@ -157,10 +163,7 @@ def test_openblas_threads_restored_after_the_blocks(root):
     """GMRES with the block preconditioner runs BLAS on one thread (its idle threads' spinning
     took the cores from OpenMP's) and gives the count back: 2 before and after, and the same
     numbers as the command line's."""
-    get = qsync._lib.lib.openblas_get_num_threads
-    get.restype = ctypes.c_int
-    setter = qsync._lib.lib.openblas_set_num_threads
-    setter.argtypes = [ctypes.c_int]
+    get, setter = blas_threads()
     before = get()
     try:
         setter(2)
