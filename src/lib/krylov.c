@@ -694,8 +694,9 @@ static void combine(const qs_krylov *k, const double complex *V, int m, const do
     }
 }
 
-/* y += Σ_{i<m} coef_i v_i, then h[i] = v_i^H y and the 2-norm of y, in one pass over the rows
- * (the second Gram–Schmidt pass's projections while the first's update is in cache) */
+/* y += Σ_{i<m} coef_i v_i, then (when h is not NULL) h[i] = v_i^H y, and the 2-norm of y, in one
+ * pass over the rows (the second Gram–Schmidt pass's projections while the first's update is in
+ * cache) */
 static double combine_project(qs_krylov *k, const double complex *V, int m, const double complex *coef, double complex *y,
                               double complex *h)
 {
@@ -709,14 +710,14 @@ static double combine_project(qs_krylov *k, const double complex *V, int m, cons
             size_t e = b + ROWS < n ? b + ROWS : n;
             double *out = (double *)y, nn = 0;
             rows_combine(V, n, m, coef, out, b, e);
-            rows_project(V, n, m, out, p, b, e);
+            if (h) rows_project(V, n, m, out, p, b, e);
 #pragma omp simd reduction(+ : nn)
             for (size_t r = 2 * b; r < 2 * e; r++) nn += out[r] * out[r];
             p[m] += nn;
         }
     }
     double complex norm;
-    sum_parts(k, 0, m, h);
+    if (h) sum_parts(k, 0, m, h);
     sum_parts(k, m, 1, &norm);
     return sqrt(creal(norm));
 }
@@ -810,14 +811,19 @@ static int solve(qs_krylov *k, const qs_model *m, const double complex *guess, d
             /* classical Gram–Schmidt, again only when the first pass left less than
              * GS_AGAIN_BELOW of the vector's norm (then twice is enough); the second pass's
              * projections come with the first pass's update */
-            double before = norm2(k, vn), hn;
+            double before = norm2(k, vn), hn, left = before * before;
             project(k, k->basis, (int)(j + 1), vn, k->h);
             for (size_t i = 0; i <= j; i++) {
                 hj[i] = k->h[i];
+                left -= creal(k->h[i]) * creal(k->h[i]) + cimag(k->h[i]) * cimag(k->h[i]);
                 k->h[i] = -k->h[i];
             }
-            hn = combine_project(k, k->basis, (int)(j + 1), k->h, vn, k->h);
-            if (hn < GS_AGAIN_BELOW * before) {
+            /* by Pythagoras (to rounding of the order of eps before^2) the first pass leaves
+             * sqrt(left): at twice the threshold or more no second pass can follow, and the
+             * update needs no projections */
+            int sure = left >= 4 * GS_AGAIN_BELOW * GS_AGAIN_BELOW * before * before;
+            hn = combine_project(k, k->basis, (int)(j + 1), k->h, vn, sure ? NULL : k->h);
+            if (!sure && hn < GS_AGAIN_BELOW * before) {
                 for (size_t i = 0; i <= j; i++) {
                     hj[i] += k->h[i];
                     k->h[i] = -k->h[i];
