@@ -301,9 +301,9 @@ static int plan_direct(qs_steady *st, const qs_model *model, double Dd, double s
          * bytes an entry) and grows it by KLU_GROWTH when pivoting adds fill, by reallocation
          * (the old array and the new one for a moment), besides KLU_BYTES_PER_UNKNOWN of its
          * numeric and symbolic objects' vectors */
-        st->stats.memory_planned = st->memory_base +
-                                   (1.0 + KLU_GROWTH) * KLU_INITIAL_FILL * 16.0 * (st->klu_symbolic->lnz + st->klu_symbolic->unz) +
-                                   KLU_BYTES_PER_UNKNOWN * (double)system;
+        double first = KLU_INITIAL_FILL * 16.0 * (st->klu_symbolic->lnz + st->klu_symbolic->unz);
+        st->factor_bytes = first + KLU_BYTES_PER_UNKNOWN * (double)system;
+        st->stats.memory_planned = st->memory_base + st->factor_bytes + KLU_GROWTH * first;
         st->stats.lu_flops = st->klu_symbolic->est_flops;
         st->stats.predicted_lu_seconds = SECONDS_PER_LU + st->klu_symbolic->est_flops / RATE_KLU +
                                          SECONDS_PER_KLU_ENTRY * (st->klu_symbolic->lnz + st->klu_symbolic->unz);
@@ -329,9 +329,6 @@ static int plan_direct(qs_steady *st, const qs_model *model, double Dd, double s
     st->lu_bytes = st->stats.memory_planned;
     if (st->stats.lu == QS_LU_UMFPACK)
         st->factor_bytes = FACTOR_RESIDENT * st->info[UMFPACK_NUMERIC_SIZE_ESTIMATE] * st->info[UMFPACK_SIZE_OF_UNIT];
-    else
-        st->factor_bytes = KLU_INITIAL_FILL * 16.0 * (st->klu_symbolic->lnz + st->klu_symbolic->unz) +
-                           KLU_BYTES_PER_UNKNOWN * (double)system;
     return check_memory(st, st->stats.memory_planned, "the LU factorisation", err);
 }
 
@@ -897,25 +894,21 @@ static int solve_trial(qs_steady *st, const qs_model *model, const qs_krylov **f
          * LU, with a wider margin on a first cycle's rate (Fig. 4 at 10 levels: the first cycle
          * predicts 1.0 s more at 3x, the blocks' 30 iterations 1.1 s; they end after 80
          * iterations in all instead of 120) */
+        qs_krylov *next = NULL;
         if (blocks_at < 0 && qs_krylov_preconditioner(kr) != QS_PRECOND_BLOCK) {
             double rest = (margin > 1.5 ? QS_AUTO_FIRST_MARGIN_BLOCKS : margin) * left * it_now;
             if (st->L && rest > 0.8 * st->stats.predicted_lu_seconds - spent) rest = 0.8 * st->stats.predicted_lu_seconds - spent;
-            qs_krylov *next = trial_blocks(st, model, rest, &it_s, err, &status);
-            if (status != QS_OK) return status;
-            if (next) {
-                kr = next;
-                blocks_at = total;
-                first = 1;
-                continue;
-            }
+            if (!(next = trial_blocks(st, model, rest, &it_s, err, &status)) && status != QS_OK) return status;
         }
-        /* GMRES first: the LU's analysis is not worth it while GMRES is predicted to end before
-         * twice the analysis's cost (the same rule whether or not an earlier block made it) */
-        double plan_s = 2 * SECONDS_PER_PLAN_ENTRY * st->sector_d * QS_KRYLOV_PER_ROW_MAX(model);
-        if (st->lazy_lu && margin * left * it_now <= plan_s) continue;
-        qs_krylov *next = NULL;
-        if (st->lazy_lu && !st->L && blocks_at < 0) {   /* the blocks, when they too would end before that cost */
-            if (!(next = trial_blocks(st, model, plan_s, &it_s, err, &status)) && status != QS_OK) return status;
+        if (!next) {
+            /* GMRES first: the LU's analysis is not worth it while GMRES is predicted to end
+             * before twice the analysis's cost (the same rule whether or not an earlier block
+             * made it) */
+            double plan_s = 2 * SECONDS_PER_PLAN_ENTRY * st->sector_d * QS_KRYLOV_PER_ROW_MAX(model);
+            if (st->lazy_lu && margin * left * it_now <= plan_s) continue;
+            if (st->lazy_lu && !st->L && blocks_at < 0) {   /* the blocks, when they too would end before that cost */
+                if (!(next = trial_blocks(st, model, plan_s, &it_s, err, &status)) && status != QS_OK) return status;
+            }
         }
         if (!next) {
             if ((status = trial_plan_lu(st, model, err)) != QS_OK) return status;
@@ -924,9 +917,8 @@ static int solve_trial(qs_steady *st, const qs_model *model, const qs_krylov **f
              * made before the LU was planned, is left out of the LU's own check) */
             const char *which;
             double limit = memory_limit(st, &which);
-            int both_fit = !(limit > 0 && st->memory_base + iterative_bytes(st, 0) > limit);
-            if (predicted <= 0.8 * st->stats.predicted_lu_seconds && both_fit) continue;
-            if (!both_fit) break;
+            if (limit > 0 && st->memory_base + iterative_bytes(st, 0) > limit) break;
+            if (predicted <= 0.8 * st->stats.predicted_lu_seconds) continue;
             if (blocks_at >= 0) break;
             next = trial_blocks(st, model, 0.8 * st->stats.predicted_lu_seconds - spent, &it_s, err, &status);
             if (status != QS_OK) return status;
