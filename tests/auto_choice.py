@@ -22,7 +22,10 @@ Usage: auto_choice.py QSYNC EXAMPLES
   3.5e8), each equal to the other LU to 1e-12;
 - a sweep from weak to strong coupling (some points by GMRES, the rest by the LU after a
   trial; 24 points, two blocks) equals the LU's sweep to 1e-8 and gives the same file with 1
-  and 2 threads (each block starts with GMRES first, whatever the block before it chose).
+  and 2 threads (each block starts with GMRES first, whatever the block before it chose);
+- a sweep along a coupling whose later points are solved by GMRES preconditioned by an earlier
+  point's UMFPACK factorisation equals the sweep that factorises every point (--cold-start) to
+  1e-10, for any thread count, and --cold-start's point equals a lone solve bit for bit.
 """
 import csv
 import json
@@ -143,6 +146,38 @@ with tempfile.TemporaryDirectory() as tmp:
         check("auto sweep, weak to strong coupling, equals the LU's", len(a1[1]) == 24 and dS <= 1e-8, f"max |dS| {dS:.2e}")
         check("auto sweep: the same file on every run with 2 threads", a2[0] == a2b[0])
         check("auto sweep: 1 thread and 2 threads (blocks of 16 points on each) give the same file", a1[0] == a2[0])
+
+    # a sweep's later points by GMRES preconditioned by an earlier point's UMFPACK factorisation
+    # (Fig. 4 x 6 levels along V2): S as the sweep that factorises every point (--cold-start) to
+    # 1e-10, the same file for any thread count; the factorising sweep equals lone solves bit for bit
+    V1 = ["--set", "A-C=0.25", "--set", "B-C=0.25"]
+
+    def v2_sweep(tag, extra):
+        out = os.path.join(tmp, tag)
+        p = subprocess.run([QSYNC, "sweep", os.path.join(EXAMPLES, "fig4.ini"), "--levels", "6", "--solver", "direct", "--lu", "umfpack",
+                            "--vary", "A-B=-0.2:0.2:20", "--out", out, "--no-plot", "--no-truncation-check"] + V1 + extra,
+                           capture_output=True, text=True)
+        if p.returncode != 0:
+            check(f"sweep {tag}", False, p.stderr.strip()[-300:])
+            return None
+        with open(os.path.join(out, "sweep.csv")) as f:
+            text = f.read()
+        return text, list(csv.DictReader(text.splitlines()))
+
+    r1, r2, cold = v2_sweep("reuse1", ["--threads", "1"]), v2_sweep("reuse2", ["--threads", "2"]), v2_sweep("cold", ["--cold-start"])
+    if r1 and r2 and cold:
+        cols = [c for c in cold[1][0] if c.startswith("S_")]
+        dS = max(abs(float(x[c]) - float(y[c])) for x, y in zip(cold[1], r1[1]) for c in cols)
+        differ = sum(x[c] != y[c] for x, y in zip(cold[1], r1[1]) for c in cols)
+        check("sweep along V2 by earlier factorisations: S equals --cold-start's (a factorisation at every point) to 1e-10, "
+              "and differs from it in the last bits somewhere (the reuse ran)", len(r1[1]) == 20 and dS <= 1e-10 and differ > 0,
+              f"max |dS| {dS:.2e}, {differ} values differ")
+        check("sweep along V2 by earlier factorisations: the same file with 1 and 2 threads", r1[0] == r2[0])
+        last = cold[1][-1]
+        d, err = steady([os.path.join(EXAMPLES, "fig4.ini"), "--levels", "6", "--lu", "umfpack"] + V1 + ["--set", f"A-B={last['A-B']}"],
+                        "direct")
+        same = d is not None and all(float(last[f"S_{p['a']}-{p['b']}"]) == p["S"] for p in d["pairs"])
+        check("--cold-start: the sweep's last point equals a lone qsync steady bit for bit", same, err)
 
     # the LU under --lu auto: by AMD's estimate of KLU's flops, not by the size
     def lu_case(name, args, want):

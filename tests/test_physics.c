@@ -417,6 +417,73 @@ static void test_refactor(void)
     qs_model_free(&m);
 }
 
+/* A plan's later solves by GMRES preconditioned by an earlier point's UMFPACK factorisation
+ * (steady.c, solve_reused): Fig. 4 at 6 levels along V2, where it holds, then a jump in the
+ * detuning, where it cannot; every solve against a fresh plan, and reuse_lu = 0 factorising
+ * every solve (the same bits as a fresh plan). */
+static void test_reuse(void)
+{
+    static const char fig4[] = "[defaults]\nsigma = 0.2\nK = 10\nnbar = 1\nlevels = 6\n[oscillator A]\n[oscillator B]\n"
+                               "[oscillator C]\nomega = 20\n[coupling]\nA-C = 0.25\nB-C = 0.25\nA-B = 0\n";
+    static const char *V2[] = {"0", "0.0125", "0.025", "0.0375", "0.05", "0.05", "0.0625"};
+    static const char *W[] = {"20", "20", "20", "20", "20", "24", "28"};
+    for (int reuse = 1; reuse >= 0; reuse--) {
+        qs_model *m = load(fig4);
+        qs_steady_options o;
+        qs_steady_defaults(&o);
+        o.solver = QS_SOLVER_DIRECT;
+        o.lu = QS_LU_UMFPACK;
+        o.reuse_lu = reuse;
+        o.memory_limit = memory_limit;
+        qs_steady *plan = NULL;
+        qs_error err = {0};
+        int status = qs_steady_create(m, &o, &plan, &err), solves = 0, compared = 0, reused = 0, jump_reused = 0, identical = 1;
+        double worst = 0, worst_res = 0;
+        for (int i = 0; i < 7 && status >= 0; i++) {
+            qs_model_set(m, "A-B", V2[i], NULL);
+            qs_model_set(m, "C.omega", W[i], NULL);
+            status = qs_steady_solve(plan, m, &err);
+            if (status < 0) break;
+            qs_steady_stats st;
+            qs_steady_get_stats(plan, &st);
+            if (i < 5) reused += st.lu_reuse_iterations > 0;
+            else jump_reused += st.lu_reuse_iterations > 0;
+            worst_res = check_worse(worst_res, st.residual);
+            solves++;
+            solved fresh = solve(m, 0);
+            if (fresh.status == QS_OK) {
+                for (int a = 0; a < 3; a++)
+                    for (int b = a + 1; b < 3; b++) {
+                        double x = pair_S(qs_steady_state(plan), a, b, NULL), y = solved_S(&fresh, a, b);
+                        worst = check_worse(worst, fabs(x - y));
+                        identical &= x == y;
+                        compared++;
+                    }
+            }
+            qs_steady_free(&fresh.st);
+        }
+        char name[200];
+        snprintf(name, sizeof name, "reuse_lu = %d, Fig. 4 at 6 levels, V2 in steps of 0.0125 then the detuning: every solve succeeds",
+                 reuse);
+        check_true(name, status >= 0 && solves == 7, status < 0 ? err.message : NULL);
+        snprintf(name, sizeof name, "reuse_lu = %d: max |S - S of a fresh plan| over the pairs", reuse);
+        check_worst(name, worst, compared, 21, reuse ? 1e-10 : 0.0);
+        snprintf(name, sizeof name, "reuse_lu = %d: worst relative residual", reuse);
+        check_worst(name, worst_res, solves, 7, 1e-13);
+        if (reuse) {
+            check_true("reuse_lu = 1: along V2 at least three of the four later solves by the first point's factorisation",
+                       reused >= 3, NULL);
+            check_true("reuse_lu = 1: after detuning jumps of 4 (the coherences' frequencies move past the damping) no solve "
+                       "by an earlier factorisation", jump_reused == 0, NULL);
+        } else {
+            check_true("reuse_lu = 0: no solve by an earlier factorisation, and S bit for bit a fresh plan's",
+                       reused == 0 && jump_reused == 0 && identical, NULL);
+        }
+        qs_steady_free(&plan);
+        qs_model_free(&m);
+    }
+}
+
 static void test_memory_refusal(void)
 {
     qs_model *m = load(networks[1]);
@@ -642,6 +709,7 @@ int main(int argc, char **argv)
     test_auto_levels();
     test_symmetry();
     test_refactor();
+    test_reuse();
     test_memory_refusal();
     return check_summary();
 }

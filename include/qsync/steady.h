@@ -112,6 +112,11 @@ typedef struct {
                              QS_RESTART_MIN) and leaves its operator unstored (each product computes
                              its rows again) before refusing; 0: refuse at once (levels = auto and
                              the truncation check, whose many solves would rather be refused than slowed) */
+    int reuse_lu;         /* 1 (default): a later solve of the plan (a sweep's next point) may be GMRES on
+                             its values, preconditioned by an earlier solve's factorisation and started from
+                             its solution, to a residual of 1e-13, where the factorisation costs many such
+                             iterations; a point it does not solve within that share is factorised afresh;
+                             0: factorise at every solve (each point the same bits as a lone solve) */
 } qs_steady_options;
 
 /* Diagnostics of the last solve. The relative residual is ‖Lρ‖∞ / (‖L‖∞ ‖ρ‖∞). */
@@ -129,6 +134,8 @@ typedef struct {
     double lu_flops;              /* UMFPACK's flop estimate for the LU (0 if not planned) */
     int lu;                       /* QS_LU_KLU or QS_LU_UMFPACK: the LU actually used */
     int refactored;               /* 1 if the last solve reused the pivot order of an earlier one */
+    int lu_reuse_iterations;      /* > 0: the last solve was GMRES preconditioned by an earlier
+                                     solve's factorisation, in this many iterations (no factorisation) */
     double rcond;                 /* crude reciprocal condition: min |U_ii| / max |U_ii| */
     double residual;              /* relative residual of the complex Lρ */
     double trace_error;           /* |Tr ρ − 1| of the returned state */

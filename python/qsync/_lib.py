@@ -46,7 +46,7 @@ class SteadyOptions(ctypes.Structure):
                 ("residual_tol", ctypes.c_double), ("top_tol", ctypes.c_double), ("memory_limit", ctypes.c_double),
                 ("iterative_tol", ctypes.c_double), ("restart", ctypes.c_int), ("max_iterations", ctypes.c_int),
                 ("warm_start", ctypes.c_int), ("refactor_rcond_ratio", ctypes.c_double),
-                ("preconditioner", ctypes.c_int), ("lean", ctypes.c_int)]
+                ("preconditioner", ctypes.c_int), ("lean", ctypes.c_int), ("reuse_lu", ctypes.c_int)]
 
 
 class SteadyStats(ctypes.Structure):
@@ -55,7 +55,8 @@ class SteadyStats(ctypes.Structure):
                 ("system_dimension", ctypes.c_size_t), ("symmetry_order", ctypes.c_int), ("nnz", ctypes.c_size_t),
                 ("lu_nnz", ctypes.c_double), ("memory_planned", ctypes.c_double), ("solver", ctypes.c_int),
                 ("solver_reason", ctypes.c_char * 512), ("iterations", ctypes.c_int), ("lu_flops", ctypes.c_double),
-                ("lu", ctypes.c_int), ("refactored", ctypes.c_int), ("rcond", ctypes.c_double),
+                ("lu", ctypes.c_int), ("refactored", ctypes.c_int), ("lu_reuse_iterations", ctypes.c_int),
+                ("rcond", ctypes.c_double),
                 ("residual", ctypes.c_double), ("trace_error", ctypes.c_double),
                 ("hermiticity_error", ctypes.c_double), ("off_sector", ctypes.c_double),
                 ("time_assemble", ctypes.c_double), ("time_symbolic", ctypes.c_double),

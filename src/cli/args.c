@@ -287,7 +287,7 @@ int steady_options_take(qs_steady_options *opt, int argc, char **argv, int *i)
     }
     if ((r = cli_take(argc, argv, i, "--preconditioner", 1, &v)) != 0)
         return r < 0 || !choice("--preconditioner", v, precond_names, precond_values, &opt->preconditioner) ? -1 : 1;
-    if (cli_take(argc, argv, i, "--cold-start", 0, &v) > 0) { opt->warm_start = 0; return 1; }
+    if (cli_take(argc, argv, i, "--cold-start", 0, &v) > 0) { opt->warm_start = opt->reuse_lu = 0; return 1; }
     if ((r = cli_take(argc, argv, i, "--iterative-tol", 1, &v)) != 0) {
         if (r < 0 || !cli_real("--iterative-tol", v, &opt->iterative_tol)) return -1;
         if (!(opt->iterative_tol > 0 && opt->iterative_tol < 1)) { fprintf(stderr, "qsync: --iterative-tol must lie in (0, 1)\n"); return -1; }

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <klu.h>
+#include <nvector/nvector_serial.h>
+#include <sunlinsol/sunlinsol_spgmr.h>
 #include <umfpack.h>
 #include "internal.h"
 
@@ -33,12 +35,26 @@ struct qs_steady {
     qs_krylov *whole;            /* GMRES on the whole sector with the block preconditioner, after
                                     a cycle on the symmetry's orbits has not converged */
     int whole_refused;           /* that plan did not fit, or its preconditioner was refused */
+    int whole_first;             /* the last solve ended on that plan: the next (warm) probes L0^# briefly, then goes there */
     qs_state state;
     int have_state, have_guess;  /* a valid state; the last state may start GMRES */
     double memory_base;          /* bytes of our own arrays */
     double memory_available;     /* what the system had at planning (read once: /proc is slow) */
     const char *memory_which;    /* which bound that is ("available", the address-space limit, …) */
     double rcond_fresh;          /* pivot ratio of the last fresh KLU factorisation */
+    /* a later solve of the plan: GMRES (SUNDIALS SPGMR) on the new values, right-preconditioned
+     * by the factorisation of an earlier solve, from that solve's solution (solve_reused) */
+    int have_factor;             /* a numeric factorisation of an earlier solve is held */
+    double factor_iterations;    /* what a factorisation is worth in such iterations (0: not known yet) */
+    double reuse_spent;          /* iterations since the last factorisation, itself counted as factor_iterations */
+    int reuse_points;            /* solves since (and with) the last factorisation */
+    int reuse_failures;          /* failed reuses in a row (2: no more until the next reset) */
+    int refactor_next;           /* the last reuse cost more than the average: factorise at the next solve */
+    double *b;                   /* [n] the right-hand side w e_r */
+    double control_plain[UMFPACK_CONTROL]; /* UMFPACK's solve without iterative refinement (a preconditioner) */
+    SUNContext sun;
+    SUNLinearSolver spgmr;
+    N_Vector nv_x, nv_b;
     /* auto: GMRES first, the LU when GMRES is predicted slower (see steady.h) */
     int trial;                   /* 1: each solve tries GMRES first (the plan's choice) */
     int restart;                 /* GMRES's restart length: opt.restart, less when memory is short */
@@ -73,6 +89,7 @@ void qs_steady_defaults(qs_steady_options *o)
     o->warm_start = 1;
     o->preconditioner = QS_PRECOND_AUTO;
     o->lean = 1;
+    o->reuse_lu = 1;
 }
 
 int qs_steady_options_check(const qs_steady_options *o, qs_error *err)
@@ -115,6 +132,7 @@ static double mib(double bytes) { return bytes / 1048576.0; }
                                          its set-up included (measured on Fig. 4 at 8 and 10 levels: 1.9e-9, 2.2e-9) */
 #define QS_AUTO_BLOCK_ITERATIONS 30  /* auto: the blocks' iterations before their rate is known (21-62 measured
                                          on Fig. 4 at 6-10 levels at strong coupling) */
+#define QS_AUTO_PROBE_ITERATIONS 10 /* auto: the first cycle of a solve after one the blocks finished */
 #define QS_AUTO_FIRST_MARGIN_BLOCKS 4.0 /* auto: L0^#'s rest after its first cycle, against the blocks: the
                                           first cycle's rate is optimistic (3-20x on Fig. 4 at 10 levels) */
 #define SECONDS_PER_SETUP_ENTRY 1.6e-8 /* GMRES's set-up: one entry of the operator, emitted and sorted */
@@ -197,6 +215,11 @@ void qs_steady_free(qs_steady **steady)
     free(st->state.rho);
     free(st->guess);
     free(st->caller_perms);
+    free(st->b);
+    if (st->spgmr) SUNLinSolFree(st->spgmr);
+    if (st->nv_x) N_VDestroy(st->nv_x);
+    if (st->nv_b) N_VDestroy(st->nv_b);
+    if (st->sun) SUNContext_Free(&st->sun);
     free(st);
     *steady = NULL;
 }
@@ -207,6 +230,11 @@ static void free_direct(qs_steady *st)
     if (st->symbolic) umfpack_dl_free_symbolic(&st->symbolic);
     if (st->klu_symbolic) klu_l_free_symbolic(&st->klu_symbolic, &st->klu);
     qs_liouvillian_free(&st->L);
+    if (st->spgmr) SUNLinSolFree(st->spgmr);
+    if (st->nv_x) N_VDestroy(st->nv_x);
+    if (st->nv_b) N_VDestroy(st->nv_b);
+    st->spgmr = NULL;
+    st->nv_x = st->nv_b = NULL;
     free(st->x);
     free(st->xs);
     free(st->row_abs);
@@ -667,6 +695,122 @@ static int factor_solve_klu(qs_steady *st, qs_error *err)
     return QS_OK;
 }
 
+/* ---- a later solve by an earlier factorisation ----
+ * In a sweep the values change a little from point to point while UMFPACK's factorisation is
+ * what costs (it has no refactorisation in a kept pivot order, as KLU has, factor_solve_klu):
+ * GMRES (SUNDIALS SPGMR) on the new A, right-preconditioned by the LU of an earlier point's A
+ * and started from the last solution, converges in a few iterations where couplings or rates
+ * move (Fig. 4's maps at neighbouring points: 5-7 iterations to QS_REUSE_TOL, where a
+ * factorisation costs about 15 iterations' time), each a pair of triangular solves and a
+ * product. Where detunings or K move, the coherences' frequencies change by more than the
+ * damping and the old factor does not follow: there it fails.
+ *
+ * The policy counts iterations, never a clock (the same choices on every run): a factorisation
+ * is worth F iterations (its predicted seconds over a predicted iteration); reuse is tried where
+ * F >= QS_REUSE_MIN_FACTOR, with at most F iterations (break even), F/2 for the first point
+ * after a factorisation (the nearest: beyond that, reuse cannot pay). The next point factorises
+ * afresh when the last reuse cost more than the average point since the factorisation (F plus
+ * every reuse, over the points: the iterations grow with the distance from the factored point).
+ * A point whose reuse fails is factorised; a first attempt that fails, or two failures in a row,
+ * end the reuse until the plan's next reset (a sweep's next block), so a detuning axis pays at
+ * most half a factorisation per block. */
+#define QS_REUSE_MIN_FACTOR 8.0     /* reuse only where a factorisation costs at least this many iterations */
+#define QS_REUSE_MAX_ITERATIONS 40  /* the most a reuse may take (two cycles of SPGMR's basis of half that) */
+#define QS_REUSE_TOL 1e-13          /* SPGMR stops at ||b − A x||₂ <= this ||b||₂ */
+/* a preconditioned iteration, per entry of L + U (two triangular solves without refinement), on
+ * the scale of predicted_lu_seconds (which overstates UMFPACK's factorisation 2-5x): fitted to the
+ * measured ratio of a factorisation to an iteration, 15-17 on Fig. 4 at 6 and 7 levels; and per
+ * entry of the system (the product) */
+#define SECONDS_PER_SOLVE_ENTRY 8e-9
+#define SECONDS_PER_REAL_ENTRY 3e-9
+
+static int reuse_atimes(void *data, N_Vector v, N_Vector z)
+{
+    const qs_liouvillian *L = ((qs_steady *)data)->L;
+    const double *x = N_VGetArrayPointer(v);
+    double *y = N_VGetArrayPointer(z);
+    memset(y, 0, L->n * sizeof *y);
+    for (size_t col = 0; col < L->n; col++) {
+        double xc = x[col];
+        for (int64_t p = L->Ap[col]; p < L->Ap[col + 1]; p++) y[L->Ai[p]] += L->Ax[p] * xc;
+    }
+    return 0;
+}
+
+static int reuse_psolve(void *data, N_Vector r, N_Vector z, sunrealtype tol, int lr)
+{
+    (void)tol;
+    (void)lr;
+    qs_steady *st = data;
+    double info[UMFPACK_INFO];
+    /* without refinement the matrix is not read (its values are already the new point's) */
+    return umfpack_dl_solve(UMFPACK_A, st->L->Ap, st->L->Ai, st->L->Ax, N_VGetArrayPointer(z), N_VGetArrayPointer(r), st->numeric,
+                            st->control_plain, info) == UMFPACK_OK ? 0 : -1;
+}
+
+/* After a factorisation: what it is worth in iterations (once, from the first one's fill), and
+ * the count since it starts again. */
+static void reuse_factored(qs_steady *st)
+{
+    if (st->factor_iterations == 0) {
+        double iteration = SECONDS_PER_SOLVE_ENTRY * st->stats.lu_nnz + SECONDS_PER_REAL_ENTRY * (double)st->L->nnz;
+        st->factor_iterations = iteration > 0 ? st->stats.predicted_lu_seconds / iteration : 0;
+        if (!(st->factor_iterations > 0)) st->factor_iterations = -1;
+    }
+    st->reuse_spent = st->factor_iterations;
+    st->reuse_points = 1;
+    st->refactor_next = 0;
+}
+
+/* SPGMR's basis: half the most a reuse may take (a later point may restart once) */
+static int reuse_basis(const qs_steady *st) { return (int)ceil(0.5 * fmin(st->factor_iterations, QS_REUSE_MAX_ITERATIONS)); }
+
+/* Whether this solve tries the held factorisation. */
+static int reuse_wanted(const qs_steady *st)
+{
+    return st->opt.reuse_lu && st->stats.lu == QS_LU_UMFPACK && st->have_factor && st->have_guess && !st->refactor_next &&
+           st->reuse_failures < 2 && st->factor_iterations >= QS_REUSE_MIN_FACTOR;
+}
+
+/* GMRES by the held factorisation from st->x (the last solution). *solved: 1 when it
+ * converged, with the solution in st->x; 0 when the point needs its own factorisation. */
+static int solve_reused(qs_steady *st, int *solved, qs_error *err)
+{
+    *solved = 0;
+    qs_liouvillian *L = st->L;
+    double t0 = qs_now();
+    if (!st->spgmr) {
+        if (!(st->b = calloc(L->n, sizeof *st->b))) return qs_error_set(err, QS_ENOMEM, "out of memory");
+        memcpy(st->control_plain, st->control, sizeof st->control_plain);
+        st->control_plain[UMFPACK_IRSTEP] = 0;
+        if ((!st->sun && SUNContext_Create(NULL, &st->sun) != 0) || !(st->nv_x = N_VMake_Serial((sunindextype)L->n, st->x, st->sun)) ||
+            !(st->nv_b = N_VMake_Serial((sunindextype)L->n, st->b, st->sun)) ||
+            !(st->spgmr = SUNLinSol_SPGMR(st->nv_x, SUN_PREC_RIGHT, reuse_basis(st), st->sun)) ||
+            SUNLinSolSetATimes(st->spgmr, st, reuse_atimes) != 0 ||
+            SUNLinSolSetPreconditioner(st->spgmr, st, NULL, reuse_psolve) != 0 || SUNLinSolInitialize(st->spgmr) != 0)
+            return qs_error_set(err, QS_ENOMEM, "out of memory for GMRES by the earlier factorisation");
+    }
+    memset(st->b, 0, L->n * sizeof *st->b);
+    st->b[L->trace_row] = L->trace_weight;
+    SUNLinSol_SPGMRSetMaxRestarts(st->spgmr, st->reuse_points > 1);     /* the first point after a factorisation: F/2 */
+    int flag = SUNLinSolSolve(st->spgmr, NULL, st->nv_x, st->nv_b, QS_REUSE_TOL * L->trace_weight);
+    int its = SUNLinSolNumIters(st->spgmr);
+    st->stats.time_solve = qs_now() - t0;
+    st->stats.time_numeric = 0;
+    if (flag != SUNLS_SUCCESS) {                         /* not within the cap: factorise this point */
+        st->reuse_failures = st->reuse_points > 1 ? st->reuse_failures + 1 : 2;
+        return QS_OK;
+    }
+    *solved = 1;
+    st->reuse_failures = 0;
+    st->stats.lu_reuse_iterations = its > 1 ? its : 1;
+    /* the next point factorises when this one cost more than the average since the factorisation */
+    st->reuse_spent += its;
+    st->reuse_points++;
+    st->refactor_next = its > st->reuse_spent / st->reuse_points;
+    return QS_OK;
+}
+
 /* LU path: fill, factorise, solve; the complex sector ρ (unnormalised) into state.rho. */
 static int solve_direct(qs_steady *st, const qs_model *model, qs_error *err)
 {
@@ -677,8 +821,16 @@ static int solve_direct(qs_steady *st, const qs_model *model, qs_error *err)
     if ((status = qs_liouvillian_fill(L, model, err)) != QS_OK) return status;
     st->stats.time_assemble = qs_now() - t0;
 
-    status = st->stats.lu == QS_LU_KLU ? factor_solve_klu(st, err) : factor_solve_umfpack(st, err);
-    if (status != QS_OK) return status;
+    int reused = 0;
+    st->stats.lu_reuse_iterations = 0;
+    if (reuse_wanted(st) && (status = solve_reused(st, &reused, err)) != QS_OK) return status;
+    if (!reused) {
+        st->have_factor = 0;
+        status = st->stats.lu == QS_LU_KLU ? factor_solve_klu(st, err) : factor_solve_umfpack(st, err);
+        if (status != QS_OK) return status;
+        st->have_factor = 1;
+        reuse_factored(st);
+    }
     /* the slots from their orbits, then the Hermitian ρ from its real slots:
      * (s,s) ρ_ss, (s,t) Re ρ_st and (t,s) Im ρ_st for s < t */
     for (size_t col = 0; col < L->n_slots; col++)
@@ -857,6 +1009,15 @@ static int solve_trial(qs_steady *st, const qs_model *model, const qs_krylov **f
         double room = (QS_AUTO_TRIAL_SHARE * st->stats.predicted_lu_seconds - spent) / it_s;
         if (room < cycle) cycle = room < 1 ? 1 : (int)room;
     }
+    /* after a solve the blocks on the whole sector finished (since the last reset), a probe: a
+     * first cycle of QS_AUTO_PROBE_ITERATIONS, and the blocks when it has not converged. A sweep
+     * spent a whole cycle of L0^# at every such point before the blocks (Fig. 4's truncation
+     * check at 7 levels, a V2 axis: 40 iterations of L0^#, then 20 of the blocks; now 10, then 27:
+     * 35 ms against 45 a point), while points just past a resonance that needed the blocks still
+     * converge in the probe */
+    int probe = going && warm && st->whole_first && st->whole;
+    if (probe && cycle > QS_AUTO_PROBE_ITERATIONS) cycle = QS_AUTO_PROBE_ITERATIONS;
+    st->whole_first = 0;
     int first = 1, blocks_at = -1;
     qs_krylov *kr = st->krylov;
     while (going) {
@@ -895,7 +1056,11 @@ static int solve_trial(qs_steady *st, const qs_model *model, const qs_krylov **f
          * predicts 1.0 s more at 3x, the blocks' 30 iterations 1.1 s; they end after 80
          * iterations in all instead of 120) */
         qs_krylov *next = NULL;
-        if (blocks_at < 0 && qs_krylov_preconditioner(kr) != QS_PRECOND_BLOCK) {
+        if (probe) {                               /* not converged in the probe: the blocks, as the last solve */
+            probe = 0;
+            next = st->whole;
+            it_s = gmres_iteration_seconds(model, st->sector_d, st->restart);
+        } else if (blocks_at < 0 && qs_krylov_preconditioner(kr) != QS_PRECOND_BLOCK) {
             double rest = (margin > 1.5 ? QS_AUTO_FIRST_MARGIN_BLOCKS : margin) * left * it_now;
             if (st->L && rest > 0.8 * st->stats.predicted_lu_seconds - spent) rest = 0.8 * st->stats.predicted_lu_seconds - spent;
             if (!(next = trial_blocks(st, model, rest, &it_s, err, &status)) && status != QS_OK) return status;
@@ -937,6 +1102,7 @@ static int solve_trial(qs_steady *st, const qs_model *model, const qs_krylov **f
     if (ok) {
         st->stats.preconditioner = qs_krylov_preconditioner(kr);
         st->stats.predicted_seconds = spent;
+        st->whole_first = kr == st->whole;
         *finished = kr;
         if (blocks_at >= 0)
             snprintf(why, why_len, "%.380s: the block preconditioner%s after %d iterations; converged in %d in all", st->why_base,
@@ -1056,6 +1222,7 @@ void qs_steady_reset(qs_steady *st)
         snprintf(st->stats.solver_reason, sizeof st->stats.solver_reason, "%s", st->why_base);
     }
     if (st->klu_numeric) klu_l_free_numeric(&st->klu_numeric, &st->klu);
+    st->have_factor = st->refactor_next = st->reuse_failures = st->whole_first = 0;
 }
 
 const qs_state *qs_steady_state(const qs_steady *st) { return st->have_state ? &st->state : NULL; }
