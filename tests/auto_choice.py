@@ -125,9 +125,9 @@ with tempfile.TemporaryDirectory() as tmp:
 
     # a sweep of Fig. 4 x 6 levels from weak to strong coupling: GMRES converges at the weak
     # points, the LU finishes the strong ones; the same numbers as the LU, for any thread count
-    def sweep(tag, extra):
+    def sweep(tag, extra, vary=("--vary", "A-C,B-C=0.05:1.5:24")):
         out = os.path.join(tmp, tag)
-        p = subprocess.run([QSYNC, "sweep", os.path.join(EXAMPLES, "fig4.ini"), "--levels", "6", "--vary", "A-C,B-C=0.05:1.5:24",
+        p = subprocess.run([QSYNC, "sweep", os.path.join(EXAMPLES, "fig4.ini"), "--levels", "6", *vary,
                             "--out", out, "--no-plot", "--no-truncation-check"] + extra, capture_output=True, text=True)
         if p.returncode != 0:
             check(f"sweep {tag}", False, p.stderr.strip()[-300:])
@@ -153,16 +153,7 @@ with tempfile.TemporaryDirectory() as tmp:
     V1 = ["--set", "A-C=0.25", "--set", "B-C=0.25"]
 
     def v2_sweep(tag, extra):
-        out = os.path.join(tmp, tag)
-        p = subprocess.run([QSYNC, "sweep", os.path.join(EXAMPLES, "fig4.ini"), "--levels", "6", "--solver", "direct", "--lu", "umfpack",
-                            "--vary", "A-B=-0.2:0.2:20", "--out", out, "--no-plot", "--no-truncation-check"] + V1 + extra,
-                           capture_output=True, text=True)
-        if p.returncode != 0:
-            check(f"sweep {tag}", False, p.stderr.strip()[-300:])
-            return None
-        with open(os.path.join(out, "sweep.csv")) as f:
-            text = f.read()
-        return text, list(csv.DictReader(text.splitlines()))
+        return sweep(tag, ["--solver", "direct", "--lu", "umfpack"] + V1 + extra, ("--vary", "A-B=-0.2:0.2:20"))
 
     r1, r2, cold = v2_sweep("reuse1", ["--threads", "1"]), v2_sweep("reuse2", ["--threads", "2"]), v2_sweep("cold", ["--cold-start"])
     if r1 and r2 and cold:

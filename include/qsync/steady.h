@@ -3,8 +3,10 @@
  * Plan once, solve many: qs_steady_create() enumerates the basis, builds the sparsity
  * pattern of the Liouvillian and its symbolic LU analysis (KLU or UMFPACK); qs_steady_solve()
  * fills the values from a model with the same structure (oscillators, levels, set of
- * couplings), factorises numerically, solves, and checks the result. The solve is
- * refused (QS_ETOOBIG) when the planned memory exceeds the limit.
+ * couplings), factorises numerically, solves, and checks the result. A further solve with
+ * UMFPACK may instead run GMRES preconditioned by the factorisation it holds (options.reuse_lu,
+ * stats.lu_reuse_iterations). The solve is refused (QS_ETOOBIG) when the planned memory
+ * exceeds the limit.
  *
  * By default the unknowns are the zero excitation-difference sector of ρ (ket minus bra
  * excitations = 0), which holds the unique steady state; options.full = 1 solves the
@@ -29,7 +31,8 @@
  *    LU, and is judged by its own rate after each cycle; when GMRES's spent plus predicted work
  *    exceeds the LU's (or the first QS_AUTO_TRIAL_SHARE of it passes without a rate to go on)
  *    and the blocks are not predicted to end sooner, the solve is finished by the LU, which the
- *    plan then keeps. Sectors of QS_AUTO_GMRES_FIRST unknowns and
+ *    plan then keeps. After a solve the blocks on the whole sector finished, the next gives
+ *    L0^# a first cycle of 10 iterations only, and then the blocks. Sectors of QS_AUTO_GMRES_FIRST unknowns and
  *    more (before symmetry: the LU's plan emits every element) plan the LU only when GMRES's
  *    first cycle has not converged (its analysis is then worth doing).
  *  Every prediction is a count times a rate, never a clock, so the choice is the same on every
