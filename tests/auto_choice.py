@@ -25,7 +25,8 @@ Usage: auto_choice.py QSYNC EXAMPLES
   and 2 threads (each block starts with GMRES first, whatever the block before it chose);
 - a sweep along a coupling whose later points are solved by GMRES preconditioned by an earlier
   point's UMFPACK factorisation equals the sweep that factorises every point (--cold-start) to
-  1e-10, for any thread count, and --cold-start's point equals a lone solve bit for bit.
+  1e-10, for any thread count (also along a detuning, where the fill varies from point to
+  point), and --cold-start's point equals a lone solve (one BLAS thread) bit for bit.
 """
 import csv
 import json
@@ -57,8 +58,9 @@ def network(path, n, levels, V, kind, detune):
     return path
 
 
-def steady(args, solver="auto"):
-    p = subprocess.run([QSYNC, "steady"] + args + BASE + ["--solver", solver], capture_output=True, text=True)
+def steady(args, solver="auto", env=None):
+    p = subprocess.run([QSYNC, "steady"] + args + BASE + ["--solver", solver], capture_output=True, text=True,
+                       env=None if env is None else {**os.environ, **env})
     if p.returncode != 0:
         return None, f"exit {p.returncode}: {p.stderr.strip()[-300:]}"
     return json.loads(p.stdout), ""
@@ -164,11 +166,20 @@ with tempfile.TemporaryDirectory() as tmp:
               "and differs from it in the last bits somewhere (the reuse ran)", len(r1[1]) == 20 and dS <= 1e-10 and differ > 0,
               f"max |dS| {dS:.2e}, {differ} values differ")
         check("sweep along V2 by earlier factorisations: the same file with 1 and 2 threads", r1[0] == r2[0])
+        # a sweep runs OpenBLAS on one thread; a lone solve on one thread too gives the same bits
         last = cold[1][-1]
         d, err = steady([os.path.join(EXAMPLES, "fig4.ini"), "--levels", "6", "--lu", "umfpack"] + V1 + ["--set", f"A-B={last['A-B']}"],
-                        "direct")
+                        "direct", {"OPENBLAS_NUM_THREADS": "1"})
         same = d is not None and all(float(last[f"S_{p['a']}-{p['b']}"]) == p["S"] for p in d["pairs"])
-        check("--cold-start: the sweep's last point equals a lone qsync steady bit for bit", same, err)
+        check("--cold-start: the sweep's last point equals a lone qsync steady (one BLAS thread) bit for bit", same, err)
+
+    # along the detuning the fill of UMFPACK's factorisation changes with the values (pivoting),
+    # and which point a thread's plan factorises first depends on the schedule: the reuse's
+    # decisions come from the symbolic analysis alone, so the file is the same for any threads
+    c1, c2 = (sweep(f"detune{t}", ["--solver", "direct", "--lu", "umfpack", "--levels", "5", "--threads", t] + V1,
+                    ("--vary", "C.omega=0:3:32")) for t in ("1", "2"))
+    if c1 and c2:
+        check("sweep along the detuning at 5 levels (UMFPACK's fill varies): the same file with 1 and 2 threads", c1[0] == c2[0])
 
     # the LU under --lu auto: by AMD's estimate of KLU's flops, not by the size
     def lu_case(name, args, want):

@@ -31,8 +31,8 @@
  *    LU, and is judged by its own rate after each cycle; when GMRES's spent plus predicted work
  *    exceeds the LU's (or the first QS_AUTO_TRIAL_SHARE of it passes without a rate to go on)
  *    and the blocks are not predicted to end sooner, the solve is finished by the LU, which the
- *    plan then keeps. After a solve the blocks on the whole sector finished, the next gives
- *    L0^# a first cycle of 10 iterations only, and then the blocks. Sectors of QS_AUTO_GMRES_FIRST unknowns and
+ *    plan then keeps. After a solve the blocks on the whole sector finished, the next warm
+ *    solve gives L0^# a first cycle of 10 iterations only, and then the blocks. Sectors of QS_AUTO_GMRES_FIRST unknowns and
  *    more (before symmetry: the LU's plan emits every element) plan the LU only when GMRES's
  *    first cycle has not converged (its analysis is then worth doing).
  *  Every prediction is a count times a rate, never a clock, so the choice is the same on every
@@ -115,11 +115,12 @@ typedef struct {
                              QS_RESTART_MIN) and leaves its operator unstored (each product computes
                              its rows again) before refusing; 0: refuse at once (levels = auto and
                              the truncation check, whose many solves would rather be refused than slowed) */
-    int reuse_lu;         /* 1 (default): a later solve of the plan (a sweep's next point) may be GMRES on
-                             its values, preconditioned by an earlier solve's factorisation and started from
-                             its solution, to a residual of 1e-13, where the factorisation costs many such
-                             iterations; a point it does not solve within that share is factorised afresh;
-                             0: factorise at every solve (each point the same bits as a lone solve) */
+    int reuse_lu;         /* 1 (default): a later solve of a plan with UMFPACK (a sweep's next point) may be
+                             GMRES on its values, preconditioned by an earlier solve's factorisation and
+                             started from its solution, to a residual of 1e-13, where a factorisation
+                             costs many such iterations; a point it does not solve within that share is
+                             factorised afresh; 0: factorise at every solve (each point the same bits as a
+                             lone solve with the same BLAS thread count) */
 } qs_steady_options;
 
 /* Diagnostics of the last solve. The relative residual is ‖Lρ‖∞ / (‖L‖∞ ‖ρ‖∞). */
@@ -137,8 +138,6 @@ typedef struct {
     double lu_flops;              /* UMFPACK's flop estimate for the LU (0 if not planned) */
     int lu;                       /* QS_LU_KLU or QS_LU_UMFPACK: the LU actually used */
     int refactored;               /* 1 if the last solve reused the pivot order of an earlier one */
-    int lu_reuse_iterations;      /* > 0: the last solve was GMRES preconditioned by an earlier
-                                     solve's factorisation, in this many iterations (no factorisation) */
     double rcond;                 /* crude reciprocal condition: min |U_ii| / max |U_ii| */
     double residual;              /* relative residual of the complex Lρ */
     double trace_error;           /* |Tr ρ − 1| of the returned state */
@@ -153,6 +152,8 @@ typedef struct {
     int trial_iterations;         /* auto: GMRES iterations spent before the LU finished the solve */
     int preconditioner;           /* GMRES: QS_PRECOND_BLOCK or QS_PRECOND_UNCOUPLED, the one that
                                      preconditioned the last iterations (0 for the LU) */
+    int lu_reuse_iterations;      /* > 0: the last solve was GMRES preconditioned by an earlier
+                                     solve's factorisation, in this many iterations (no factorisation) */
 } qs_steady_stats;
 
 typedef struct qs_steady qs_steady;

@@ -55,15 +55,15 @@ class SteadyStats(ctypes.Structure):
                 ("system_dimension", ctypes.c_size_t), ("symmetry_order", ctypes.c_int), ("nnz", ctypes.c_size_t),
                 ("lu_nnz", ctypes.c_double), ("memory_planned", ctypes.c_double), ("solver", ctypes.c_int),
                 ("solver_reason", ctypes.c_char * 512), ("iterations", ctypes.c_int), ("lu_flops", ctypes.c_double),
-                ("lu", ctypes.c_int), ("refactored", ctypes.c_int), ("lu_reuse_iterations", ctypes.c_int),
-                ("rcond", ctypes.c_double),
+                ("lu", ctypes.c_int), ("refactored", ctypes.c_int), ("rcond", ctypes.c_double),
                 ("residual", ctypes.c_double), ("trace_error", ctypes.c_double),
                 ("hermiticity_error", ctypes.c_double), ("off_sector", ctypes.c_double),
                 ("time_assemble", ctypes.c_double), ("time_symbolic", ctypes.c_double),
                 ("time_numeric", ctypes.c_double), ("time_solve", ctypes.c_double),
                 ("predicted_lu_seconds", ctypes.c_double), ("predicted_iteration_seconds", ctypes.c_double),
                 ("predicted_seconds", ctypes.c_double), ("predicted_memory", ctypes.c_double),
-                ("trial_iterations", ctypes.c_int), ("preconditioner", ctypes.c_int)]
+                ("trial_iterations", ctypes.c_int), ("preconditioner", ctypes.c_int),
+                ("lu_reuse_iterations", ctypes.c_int)]
 
 
 class ClassicalOptions(ctypes.Structure):

@@ -22,7 +22,8 @@ STEADY_KEYWORDS = """\
     restart         GMRES restart length (default 40)
     preconditioner  GMRES: "auto" (default), "block" (exact per-excitation blocks, for strong
                     coupling; the whole sector) or "uncoupled" (the uncoupled Liouvillian)
-    warm_start      GMRES starts from the previous solve's state (default True; sweeps)
+    warm_start      a sweep's point starts from the previous point: GMRES from its state, and with UMFPACK
+                    GMRES by its factorisation (default True); False: every point afresh (--cold-start)
     tail_tol        levels = auto: the starting guess leaves an uncoupled tail below this (default 3e-2)
     s_tol           tolerance on the estimated truncation error of S (default 5e-3)"""
 
@@ -80,7 +81,7 @@ def steady_options(kw):
     if "symmetry" in kw:
         o.symmetry = 1 if flag("symmetry", kw.pop("symmetry")) else 0
     if "warm_start" in kw:
-        o.warm_start = 1 if flag("warm_start", kw.pop("warm_start")) else 0
+        o.warm_start = o.reuse_lu = 1 if flag("warm_start", kw.pop("warm_start")) else 0
     if "residual_tol" in kw:
         o.residual_tol = _real("residual_tol", kw.pop("residual_tol"))
         if not o.residual_tol > 0:

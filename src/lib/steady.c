@@ -45,7 +45,7 @@ struct qs_steady {
     /* a later solve of the plan: GMRES (SUNDIALS SPGMR) on the new values, right-preconditioned
      * by the factorisation of an earlier solve, from that solve's solution (solve_reused) */
     int have_factor;             /* a numeric factorisation of an earlier solve is held */
-    double factor_iterations;    /* what a factorisation is worth in such iterations (0: not known yet) */
+    double factor_iterations;    /* what a factorisation is worth in such iterations (from the plan; 0: no reuse) */
     double reuse_spent;          /* iterations since the last factorisation, itself counted as factor_iterations */
     int reuse_points;            /* solves since (and with) the last factorisation */
     int reuse_failures;          /* failed reuses in a row (2: no more until the next reset) */
@@ -192,6 +192,10 @@ static int check_memory(qs_steady *st, double need, const char *what, qs_error *
     return QS_OK;
 }
 
+static void reuse_free(qs_steady *st);
+static double reuse_factor_iterations(const qs_steady *st);
+static double reuse_bytes(const qs_steady *st);
+
 void qs_steady_free(qs_steady **steady)
 {
     if (!steady || !*steady) return;
@@ -215,13 +219,22 @@ void qs_steady_free(qs_steady **steady)
     free(st->state.rho);
     free(st->guess);
     free(st->caller_perms);
-    free(st->b);
-    if (st->spgmr) SUNLinSolFree(st->spgmr);
-    if (st->nv_x) N_VDestroy(st->nv_x);
-    if (st->nv_b) N_VDestroy(st->nv_b);
+    reuse_free(st);
     if (st->sun) SUNContext_Free(&st->sun);
     free(st);
     *steady = NULL;
+}
+
+/* SPGMR and its vectors (the reuse of a factorisation, solve_reused) */
+static void reuse_free(qs_steady *st)
+{
+    if (st->spgmr) SUNLinSolFree(st->spgmr);
+    if (st->nv_x) N_VDestroy(st->nv_x);
+    if (st->nv_b) N_VDestroy(st->nv_b);
+    free(st->b);
+    st->spgmr = NULL;
+    st->nv_x = st->nv_b = NULL;
+    st->b = NULL;
 }
 
 /* Drop everything the direct plan built (auto switching to the iterative solver). */
@@ -230,11 +243,7 @@ static void free_direct(qs_steady *st)
     if (st->symbolic) umfpack_dl_free_symbolic(&st->symbolic);
     if (st->klu_symbolic) klu_l_free_symbolic(&st->klu_symbolic, &st->klu);
     qs_liouvillian_free(&st->L);
-    if (st->spgmr) SUNLinSolFree(st->spgmr);
-    if (st->nv_x) N_VDestroy(st->nv_x);
-    if (st->nv_b) N_VDestroy(st->nv_b);
-    st->spgmr = NULL;
-    st->nv_x = st->nv_b = NULL;
+    reuse_free(st);
     free(st->x);
     free(st->xs);
     free(st->row_abs);
@@ -354,9 +363,15 @@ static int plan_direct(qs_steady *st, const qs_model *model, double Dd, double s
         st->stats.predicted_lu_seconds = SECONDS_PER_LU + st->info[UMFPACK_FLOPS_ESTIMATE] / RATE_UMFPACK +
                                          SECONDS_PER_FACTOR_ENTRY * (st->info[UMFPACK_LNZ_ESTIMATE] + st->info[UMFPACK_UNZ_ESTIMATE]);
     }
-    st->lu_bytes = st->stats.memory_planned;
-    if (st->stats.lu == QS_LU_UMFPACK)
+    if (st->stats.lu == QS_LU_UMFPACK) {
         st->factor_bytes = FACTOR_RESIDENT * st->info[UMFPACK_NUMERIC_SIZE_ESTIMATE] * st->info[UMFPACK_SIZE_OF_UNIT];
+        st->factor_iterations = reuse_factor_iterations(st);
+        double spgmr = reuse_bytes(st);                  /* a later solve by this factorisation */
+        st->memory_base += spgmr;
+        st->stats.memory_planned += spgmr;
+        st->factor_bytes += spgmr;
+    }
+    st->lu_bytes = st->stats.memory_planned;
     return check_memory(st, st->stats.memory_planned, "the LU factorisation", err);
 }
 
@@ -706,7 +721,9 @@ static int factor_solve_klu(qs_steady *st, qs_error *err)
  * damping and the old factor does not follow: there it fails.
  *
  * The policy counts iterations, never a clock (the same choices on every run): a factorisation
- * is worth F iterations (its predicted seconds over a predicted iteration); reuse is tried where
+ * is worth F iterations (its predicted seconds over a predicted iteration, both from the symbolic
+ * analysis, so the same for every plan of a sweep whatever point it factorised first, and so
+ * for any thread count); reuse is tried where
  * F >= QS_REUSE_MIN_FACTOR, with at most F iterations (break even), F/2 for the first point
  * after a factorisation (the nearest: beyond that, reuse cannot pay). The next point factorises
  * afresh when the last reuse cost more than the average point since the factorisation (F plus
@@ -717,11 +734,12 @@ static int factor_solve_klu(qs_steady *st, qs_error *err)
 #define QS_REUSE_MIN_FACTOR 8.0     /* reuse only where a factorisation costs at least this many iterations */
 #define QS_REUSE_MAX_ITERATIONS 40  /* the most a reuse may take (two cycles of SPGMR's basis of half that) */
 #define QS_REUSE_TOL 1e-13          /* SPGMR stops at ||b − A x||₂ <= this ||b||₂ */
-/* a preconditioned iteration, per entry of L + U (two triangular solves without refinement), on
- * the scale of predicted_lu_seconds (which overstates UMFPACK's factorisation 2-5x): fitted to the
- * measured ratio of a factorisation to an iteration, 15-17 on Fig. 4 at 6 and 7 levels; and per
- * entry of the system (the product) */
-#define SECONDS_PER_SOLVE_ENTRY 8e-9
+/* a preconditioned iteration, per entry of UMFPACK's estimate of L + U (two triangular solves
+ * without refinement; the estimate is 3-5x the entries made), on the scale of predicted_lu_seconds
+ * (which overstates the factorisation 2-5x): fitted to the measured ratio of a factorisation to an
+ * iteration, about 15 on Fig. 4 at 6 and 7 levels (predicted 14.2 and 16.2); and per entry of the
+ * system (the product) */
+#define SECONDS_PER_SOLVE_ENTRY 2.1e-9
 #define SECONDS_PER_REAL_ENTRY 3e-9
 
 static int reuse_atimes(void *data, N_Vector v, N_Vector z)
@@ -748,15 +766,21 @@ static int reuse_psolve(void *data, N_Vector r, N_Vector z, sunrealtype tol, int
                             st->control_plain, info) == UMFPACK_OK ? 0 : -1;
 }
 
-/* After a factorisation: what it is worth in iterations (once, from the first one's fill), and
- * the count since it starts again. */
+/* What a factorisation is worth in iterations: from the symbolic analysis alone (its estimate
+ * of the fill, which depends on the pattern only), so that every plan of a sweep, whichever
+ * point it factorised first, takes the same decisions. 0 without UMFPACK or reuse. */
+static double reuse_factor_iterations(const qs_steady *st)
+{
+    if (!st->opt.reuse_lu || st->stats.lu != QS_LU_UMFPACK) return 0;
+    double iteration = SECONDS_PER_SOLVE_ENTRY * (st->info[UMFPACK_LNZ_ESTIMATE] + st->info[UMFPACK_UNZ_ESTIMATE]) +
+                       SECONDS_PER_REAL_ENTRY * (double)st->L->nnz;
+    double F = st->stats.predicted_lu_seconds / iteration;
+    return F > 0 && isfinite(F) ? F : 0;
+}
+
+/* After a factorisation: the count since it starts again. */
 static void reuse_factored(qs_steady *st)
 {
-    if (st->factor_iterations == 0) {
-        double iteration = SECONDS_PER_SOLVE_ENTRY * st->stats.lu_nnz + SECONDS_PER_REAL_ENTRY * (double)st->L->nnz;
-        st->factor_iterations = iteration > 0 ? st->stats.predicted_lu_seconds / iteration : 0;
-        if (!(st->factor_iterations > 0)) st->factor_iterations = -1;
-    }
     st->reuse_spent = st->factor_iterations;
     st->reuse_points = 1;
     st->refactor_next = 0;
@@ -764,6 +788,12 @@ static void reuse_factored(qs_steady *st)
 
 /* SPGMR's basis: half the most a reuse may take (a later point may restart once) */
 static int reuse_basis(const qs_steady *st) { return (int)ceil(0.5 * fmin(st->factor_iterations, QS_REUSE_MAX_ITERATIONS)); }
+
+/* SPGMR's vectors (its basis, three of its own, the right-hand side), where the plan may reuse */
+static double reuse_bytes(const qs_steady *st)
+{
+    return st->factor_iterations >= QS_REUSE_MIN_FACTOR ? 8.0 * (double)st->L->n * (reuse_basis(st) + 4) : 0;
+}
 
 /* Whether this solve tries the held factorisation. */
 static int reuse_wanted(const qs_steady *st)
@@ -773,22 +803,26 @@ static int reuse_wanted(const qs_steady *st)
 }
 
 /* GMRES by the held factorisation from st->x (the last solution). *solved: 1 when it
- * converged, with the solution in st->x; 0 when the point needs its own factorisation. */
-static int solve_reused(qs_steady *st, int *solved, qs_error *err)
+ * converged, with the solution in st->x; 0 when the point needs its own factorisation (also
+ * when SPGMR could not be set up: the reuse is then off for the plan). */
+static void solve_reused(qs_steady *st, int *solved)
 {
     *solved = 0;
     qs_liouvillian *L = st->L;
     double t0 = qs_now();
     if (!st->spgmr) {
-        if (!(st->b = calloc(L->n, sizeof *st->b))) return qs_error_set(err, QS_ENOMEM, "out of memory");
         memcpy(st->control_plain, st->control, sizeof st->control_plain);
         st->control_plain[UMFPACK_IRSTEP] = 0;
-        if ((!st->sun && SUNContext_Create(NULL, &st->sun) != 0) || !(st->nv_x = N_VMake_Serial((sunindextype)L->n, st->x, st->sun)) ||
+        if (!(st->b = calloc(L->n, sizeof *st->b)) || (!st->sun && SUNContext_Create(NULL, &st->sun) != 0) ||
+            !(st->nv_x = N_VMake_Serial((sunindextype)L->n, st->x, st->sun)) ||
             !(st->nv_b = N_VMake_Serial((sunindextype)L->n, st->b, st->sun)) ||
             !(st->spgmr = SUNLinSol_SPGMR(st->nv_x, SUN_PREC_RIGHT, reuse_basis(st), st->sun)) ||
             SUNLinSolSetATimes(st->spgmr, st, reuse_atimes) != 0 ||
-            SUNLinSolSetPreconditioner(st->spgmr, st, NULL, reuse_psolve) != 0 || SUNLinSolInitialize(st->spgmr) != 0)
-            return qs_error_set(err, QS_ENOMEM, "out of memory for GMRES by the earlier factorisation");
+            SUNLinSolSetPreconditioner(st->spgmr, st, NULL, reuse_psolve) != 0 || SUNLinSolInitialize(st->spgmr) != 0) {
+            reuse_free(st);                                  /* an optional speed-up: the point is factorised */
+            st->factor_iterations = 0;
+            return;
+        }
     }
     memset(st->b, 0, L->n * sizeof *st->b);
     st->b[L->trace_row] = L->trace_weight;
@@ -799,7 +833,7 @@ static int solve_reused(qs_steady *st, int *solved, qs_error *err)
     st->stats.time_numeric = 0;
     if (flag != SUNLS_SUCCESS) {                         /* not within the cap: factorise this point */
         st->reuse_failures = st->reuse_points > 1 ? st->reuse_failures + 1 : 2;
-        return QS_OK;
+        return;
     }
     *solved = 1;
     st->reuse_failures = 0;
@@ -808,7 +842,6 @@ static int solve_reused(qs_steady *st, int *solved, qs_error *err)
     st->reuse_spent += its;
     st->reuse_points++;
     st->refactor_next = its > st->reuse_spent / st->reuse_points;
-    return QS_OK;
 }
 
 /* LU path: fill, factorise, solve; the complex sector ρ (unnormalised) into state.rho. */
@@ -822,8 +855,7 @@ static int solve_direct(qs_steady *st, const qs_model *model, qs_error *err)
     st->stats.time_assemble = qs_now() - t0;
 
     int reused = 0;
-    st->stats.lu_reuse_iterations = 0;
-    if (reuse_wanted(st) && (status = solve_reused(st, &reused, err)) != QS_OK) return status;
+    if (reuse_wanted(st)) solve_reused(st, &reused);
     if (!reused) {
         st->have_factor = 0;
         status = st->stats.lu == QS_LU_KLU ? factor_solve_klu(st, err) : factor_solve_umfpack(st, err);
@@ -1144,6 +1176,7 @@ int qs_steady_solve(qs_steady *st, const qs_model *model, qs_error *err)
 {
     st->have_state = 0;
     st->stats.preconditioner = 0;
+    st->stats.lu_reuse_iterations = 0;
     if (!qs_steady_compatible(st, model))
         return qs_error_set(err, QS_EINPUT, "the model's structure (oscillators, levels, couplings, symmetries) differs from the plan's");
     const qs_basis *b = st->basis;
@@ -1163,7 +1196,10 @@ int qs_steady_solve(qs_steady *st, const qs_model *model, qs_error *err)
         status = solve_direct(st, model, err);
         st->stats.predicted_seconds = st->stats.predicted_lu_seconds;
     }
-    if (status != QS_OK) return status;
+    if (status != QS_OK) {
+        st->have_guess = 0;                    /* a failed solve leaves nothing to start the next from */
+        return status;
+    }
     double complex tr = 0.0;
     for (size_t s = 0; s < b->dim; s++) tr += st->state.rho[qs_basis_sector_index(b, s, s)];
     double complex inv_tr = 1.0 / tr;
@@ -1188,9 +1224,11 @@ int qs_steady_solve(qs_steady *st, const qs_model *model, qs_error *err)
             }
     }
     st->stats.hermiticity_error = herm;
-    if (!(st->stats.residual <= st->opt.residual_tol) || !isfinite(creal(tr)))
+    if (!(st->stats.residual <= st->opt.residual_tol) || !isfinite(creal(tr))) {
+        st->have_guess = 0;
         return qs_error_set(err, QS_ENUMERIC, "the solution fails its check: relative residual %.3g (tolerance %.3g), rcond %.3g",
                             st->stats.residual, st->opt.residual_tol, st->stats.rcond);
+    }
     st->have_state = 1;
     st->have_guess = 1;
     /* every oscillator whose top level holds too much, in one warning (those that do not fit
