@@ -31,8 +31,7 @@
  *    LU, and is judged by its own rate after each cycle; when GMRES's spent plus predicted work
  *    exceeds the LU's (or the first QS_AUTO_TRIAL_SHARE of it passes without a rate to go on)
  *    and the blocks are not predicted to end sooner, the solve is finished by the LU, which the
- *    plan then keeps. After a solve the blocks on the whole sector finished, the next warm
- *    solve gives L0^# a first cycle of 10 iterations only, and then the blocks. Sectors of QS_AUTO_GMRES_FIRST unknowns and
+ *    plan then keeps. Sectors of QS_AUTO_GMRES_FIRST unknowns and
  *    more (before symmetry: the LU's plan emits every element) plan the LU only when GMRES's
  *    first cycle has not converged (its analysis is then worth doing).
  *  Every prediction is a count times a rate, never a clock, so the choice is the same on every

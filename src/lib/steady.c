@@ -35,7 +35,6 @@ struct qs_steady {
     qs_krylov *whole;            /* GMRES on the whole sector with the block preconditioner, after
                                     a cycle on the symmetry's orbits has not converged */
     int whole_refused;           /* that plan did not fit, or its preconditioner was refused */
-    int whole_first;             /* the last solve ended on that plan: the next (warm) probes L0^# briefly, then goes there */
     qs_state state;
     int have_state, have_guess;  /* a valid state; the last state may start GMRES */
     double memory_base;          /* bytes of our own arrays */
@@ -132,7 +131,6 @@ static double mib(double bytes) { return bytes / 1048576.0; }
                                          its set-up included (measured on Fig. 4 at 8 and 10 levels: 1.9e-9, 2.2e-9) */
 #define QS_AUTO_BLOCK_ITERATIONS 30  /* auto: the blocks' iterations before their rate is known (21-62 measured
                                          on Fig. 4 at 6-10 levels at strong coupling) */
-#define QS_AUTO_PROBE_ITERATIONS 10 /* auto: the first cycle of a solve after one the blocks finished */
 #define QS_AUTO_FIRST_MARGIN_BLOCKS 4.0 /* auto: L0^#'s rest after its first cycle, against the blocks: the
                                           first cycle's rate is optimistic (3-20x on Fig. 4 at 10 levels) */
 #define SECONDS_PER_SETUP_ENTRY 1.6e-8 /* GMRES's set-up: one entry of the operator, emitted and sorted */
@@ -1041,15 +1039,6 @@ static int solve_trial(qs_steady *st, const qs_model *model, const qs_krylov **f
         double room = (QS_AUTO_TRIAL_SHARE * st->stats.predicted_lu_seconds - spent) / it_s;
         if (room < cycle) cycle = room < 1 ? 1 : (int)room;
     }
-    /* after a solve the blocks on the whole sector finished (since the last reset), a probe: a
-     * first cycle of QS_AUTO_PROBE_ITERATIONS, and the blocks when it has not converged. A sweep
-     * spent a whole cycle of L0^# at every such point before the blocks (Fig. 4's truncation
-     * check at 7 levels, a V2 axis: 40 iterations of L0^#, then 20 of the blocks; now 10, then 27:
-     * 35 ms against 45 a point), while points just past a resonance that needed the blocks still
-     * converge in the probe */
-    int probe = going && warm && st->whole_first && st->whole;
-    if (probe && cycle > QS_AUTO_PROBE_ITERATIONS) cycle = QS_AUTO_PROBE_ITERATIONS;
-    st->whole_first = 0;
     int first = 1, blocks_at = -1;
     qs_krylov *kr = st->krylov;
     while (going) {
@@ -1088,11 +1077,7 @@ static int solve_trial(qs_steady *st, const qs_model *model, const qs_krylov **f
          * predicts 1.0 s more at 3x, the blocks' 30 iterations 1.1 s; they end after 80
          * iterations in all instead of 120) */
         qs_krylov *next = NULL;
-        if (probe) {                               /* not converged in the probe: the blocks, as the last solve */
-            probe = 0;
-            next = st->whole;
-            it_s = gmres_iteration_seconds(model, st->sector_d, st->restart);
-        } else if (blocks_at < 0 && qs_krylov_preconditioner(kr) != QS_PRECOND_BLOCK) {
+        if (blocks_at < 0 && qs_krylov_preconditioner(kr) != QS_PRECOND_BLOCK) {
             double rest = (margin > 1.5 ? QS_AUTO_FIRST_MARGIN_BLOCKS : margin) * left * it_now;
             if (st->L && rest > 0.8 * st->stats.predicted_lu_seconds - spent) rest = 0.8 * st->stats.predicted_lu_seconds - spent;
             if (!(next = trial_blocks(st, model, rest, &it_s, err, &status)) && status != QS_OK) return status;
@@ -1134,7 +1119,6 @@ static int solve_trial(qs_steady *st, const qs_model *model, const qs_krylov **f
     if (ok) {
         st->stats.preconditioner = qs_krylov_preconditioner(kr);
         st->stats.predicted_seconds = spent;
-        st->whole_first = kr == st->whole;
         *finished = kr;
         if (blocks_at >= 0)
             snprintf(why, why_len, "%.380s: the block preconditioner%s after %d iterations; converged in %d in all", st->why_base,
@@ -1260,7 +1244,7 @@ void qs_steady_reset(qs_steady *st)
         snprintf(st->stats.solver_reason, sizeof st->stats.solver_reason, "%s", st->why_base);
     }
     if (st->klu_numeric) klu_l_free_numeric(&st->klu_numeric, &st->klu);
-    st->have_factor = st->refactor_next = st->reuse_failures = st->whole_first = 0;
+    st->have_factor = st->refactor_next = st->reuse_failures = 0;
 }
 
 const qs_state *qs_steady_state(const qs_steady *st) { return st->have_state ? &st->state : NULL; }
