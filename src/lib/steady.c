@@ -49,11 +49,10 @@ struct qs_steady {
     int reuse_points;            /* solves since (and with) the last factorisation */
     int reuse_failures;          /* failed reuses in a row (2: no more until the next reset) */
     int refactor_next;           /* the last reuse cost more than the average: factorise at the next solve */
-    double *b;                   /* [n] the right-hand side w e_r */
     double control_plain[UMFPACK_CONTROL]; /* UMFPACK's solve without iterative refinement (a preconditioner) */
     SUNContext sun;
     SUNLinearSolver spgmr;
-    N_Vector nv_x, nv_b;
+    N_Vector nv_x, nv_b;         /* over x (the guess, then the solution) and row_abs (the right-hand side) */
     /* auto: GMRES first, the LU when GMRES is predicted slower (see steady.h) */
     int trial;                   /* 1: each solve tries GMRES first (the plan's choice) */
     int restart;                 /* GMRES's restart length: opt.restart, less when memory is short */
@@ -229,10 +228,8 @@ static void reuse_free(qs_steady *st)
     if (st->spgmr) SUNLinSolFree(st->spgmr);
     if (st->nv_x) N_VDestroy(st->nv_x);
     if (st->nv_b) N_VDestroy(st->nv_b);
-    free(st->b);
     st->spgmr = NULL;
     st->nv_x = st->nv_b = NULL;
-    st->b = NULL;
 }
 
 /* Drop everything the direct plan built (auto switching to the iterative solver). */
@@ -644,6 +641,13 @@ int qs_steady_compatible(const qs_steady *st, const qs_model *model)
     return 1;
 }
 
+/* The right-hand side w e_r of the system (the trace row's equation w ρ_rr = w) into v [L->n] */
+static void trace_rhs(const qs_liouvillian *L, double *v)
+{
+    memset(v, 0, L->n * sizeof *v);
+    v[L->trace_row] = L->trace_weight;
+}
+
 static int factor_solve_umfpack(qs_steady *st, qs_error *err)
 {
     qs_liouvillian *L = st->L;
@@ -660,8 +664,7 @@ static int factor_solve_umfpack(qs_steady *st, qs_error *err)
     if (status != UMFPACK_OK)
         return qs_error_set(err, QS_ENUMERIC, "LU factorisation failed (UMFPACK status %d)", status);
     t0 = qs_now();
-    memset(st->row_abs, 0, L->n * sizeof *st->row_abs);     /* right-hand side w e_r */
-    st->row_abs[L->trace_row] = L->trace_weight;
+    trace_rhs(L, st->row_abs);
     status = (int)umfpack_dl_solve(UMFPACK_A, L->Ap, L->Ai, L->Ax, st->x, st->row_abs, st->numeric, st->control, st->info);
     st->stats.time_solve = qs_now() - t0;
     if (status != UMFPACK_OK)
@@ -700,8 +703,7 @@ static int factor_solve_klu(qs_steady *st, qs_error *err)
     st->stats.rcond = st->klu.rcond;
     st->stats.lu_nnz = (double)st->klu_numeric->lnz + (double)st->klu_numeric->unz;
     t0 = qs_now();
-    memset(st->x, 0, L->n * sizeof *st->x);
-    st->x[L->trace_row] = L->trace_weight;
+    trace_rhs(L, st->x);
     if (!klu_l_solve(st->klu_symbolic, st->klu_numeric, (SuiteSparse_long)L->n, 1, st->x, &st->klu))
         return qs_error_set(err, QS_ENUMERIC, "triangular solve failed (KLU status %d)", (int)st->klu.status);
     st->stats.time_solve = qs_now() - t0;
@@ -787,17 +789,18 @@ static void reuse_factored(qs_steady *st)
 /* SPGMR's basis: half the most a reuse may take (a later point may restart once) */
 static int reuse_basis(const qs_steady *st) { return (int)ceil(0.5 * fmin(st->factor_iterations, QS_REUSE_MAX_ITERATIONS)); }
 
-/* SPGMR's vectors (its basis, three of its own, the right-hand side), where the plan may reuse */
+/* SPGMR's vectors (its basis and three of its own), where the plan may reuse */
 static double reuse_bytes(const qs_steady *st)
 {
-    return st->factor_iterations >= QS_REUSE_MIN_FACTOR ? 8.0 * (double)st->L->n * (reuse_basis(st) + 4) : 0;
+    return st->factor_iterations >= QS_REUSE_MIN_FACTOR ? 8.0 * (double)st->L->n * (reuse_basis(st) + 3) : 0;
 }
 
-/* Whether this solve tries the held factorisation. */
+/* Whether this solve tries the held factorisation (factor_iterations is 0 without UMFPACK or
+ * options.reuse_lu, and after SPGMR could not be set up). */
 static int reuse_wanted(const qs_steady *st)
 {
-    return st->opt.reuse_lu && st->stats.lu == QS_LU_UMFPACK && st->have_factor && st->have_guess && !st->refactor_next &&
-           st->reuse_failures < 2 && st->factor_iterations >= QS_REUSE_MIN_FACTOR;
+    return st->have_factor && st->have_guess && !st->refactor_next && st->reuse_failures < 2 &&
+           st->factor_iterations >= QS_REUSE_MIN_FACTOR;
 }
 
 /* GMRES by the held factorisation from st->x (the last solution). *solved: 1 when it
@@ -811,9 +814,9 @@ static void solve_reused(qs_steady *st, int *solved)
     if (!st->spgmr) {
         memcpy(st->control_plain, st->control, sizeof st->control_plain);
         st->control_plain[UMFPACK_IRSTEP] = 0;
-        if (!(st->b = calloc(L->n, sizeof *st->b)) || (!st->sun && SUNContext_Create(NULL, &st->sun) != 0) ||
+        if ((!st->sun && SUNContext_Create(NULL, &st->sun) != 0) ||
             !(st->nv_x = N_VMake_Serial((sunindextype)L->n, st->x, st->sun)) ||
-            !(st->nv_b = N_VMake_Serial((sunindextype)L->n, st->b, st->sun)) ||
+            !(st->nv_b = N_VMake_Serial((sunindextype)L->n, st->row_abs, st->sun)) ||
             !(st->spgmr = SUNLinSol_SPGMR(st->nv_x, SUN_PREC_RIGHT, reuse_basis(st), st->sun)) ||
             SUNLinSolSetATimes(st->spgmr, st, reuse_atimes) != 0 ||
             SUNLinSolSetPreconditioner(st->spgmr, st, NULL, reuse_psolve) != 0 || SUNLinSolInitialize(st->spgmr) != 0) {
@@ -822,8 +825,7 @@ static void solve_reused(qs_steady *st, int *solved)
             return;
         }
     }
-    memset(st->b, 0, L->n * sizeof *st->b);
-    st->b[L->trace_row] = L->trace_weight;
+    trace_rhs(L, st->row_abs);                            /* as the factorisation's solve, in its workspace */
     SUNLinSol_SPGMRSetMaxRestarts(st->spgmr, st->reuse_points > 1);     /* the first point after a factorisation: F/2 */
     int flag = SUNLinSolSolve(st->spgmr, NULL, st->nv_x, st->nv_b, QS_REUSE_TOL * L->trace_weight);
     int its = SUNLinSolNumIters(st->spgmr);
