@@ -35,8 +35,9 @@
  *    more (before symmetry: the LU's plan emits every element) plan the LU only when GMRES's
  *    first cycle has not converged (its analysis is then worth doing).
  *  Every prediction is a count times a rate, never a clock, so the choice is the same on every
- *  run, thread count and process. In a sweep GMRES starts from the previous point's state, and
- *  qs_steady_reset (a sweep's new block) returns the plan to GMRES first.
+ *  run, thread count and process. In a sweep GMRES starts from the previous point's state, a
+ *  solve after one that ended on the blocks starts on them, and qs_steady_reset (a sweep's new
+ *  block) returns the plan to GMRES first with L0^#.
  * Normalisation: L preserves the trace, so the equation of one population is redundant;
  * it is replaced by w·ρ_rr = w (w the mean magnitude of L's entries, r the most populated
  * state of the uncoupled network), which keeps the matrix as sparse as L and scaled like
