@@ -486,7 +486,8 @@ static void test_reuse(void)
 
 /* auto along V2 on Fig. 4 at 7 levels (the truncation check of Fig. 4c): a solve that ended on
  * the block preconditioner makes the plan's next solve start on it, with fewer iterations than
- * L0^#'s first cycle and the same S as the LU; qs_steady_reset returns the plan to L0^# first. */
+ * L0^#'s first cycle and the same S as the LU, one solve in a row (QS_AUTO_BLOCKS_RUN): the one
+ * after runs L0^#'s cycle first again; qs_steady_reset returns the plan to L0^# first. */
 static void test_blocks_first(void)
 {
     static const char fig4[] = "[defaults]\nsigma = 0.2\nK = 10\nnbar = 1\nlevels = 7\n[oscillator A]\n[oscillator B]\n"
@@ -499,6 +500,7 @@ static void test_blocks_first(void)
     qs_steady *plan = NULL;
     qs_error err = {0};
     int status = qs_steady_create(m, &o, &plan, &err), solves = 0, compared = 0, started_on = 0, blocks_first = 1;
+    /* solves 0, 2 (after one started on the blocks) and 4 (after the reset) run L0^# first */
     double worst = 0, worst_res = 0;
     for (int i = 0; i < 5 && status >= 0; i++) {
         if (i == 4) qs_steady_reset(plan);          /* a sweep's next block: L0^# first again */
@@ -508,7 +510,7 @@ static void test_blocks_first(void)
         qs_steady_stats st;
         qs_steady_get_stats(plan, &st);
         int from_start = strstr(st.solver_reason, "from the start") != NULL;
-        if (i == 0 || i == 4) blocks_first &= !from_start && st.preconditioner == QS_PRECOND_BLOCK && st.iterations > o.restart;
+        if (i % 2 == 0) blocks_first &= !from_start && st.preconditioner == QS_PRECOND_BLOCK && st.iterations > o.restart;
         else {
             started_on += from_start && st.preconditioner == QS_PRECOND_BLOCK && st.iterations < o.restart;
             worst_res = check_worse(worst_res, st.residual);
@@ -523,11 +525,13 @@ static void test_blocks_first(void)
         qs_steady_free(&lu.st);
     }
     check_true("auto, Fig. 4 at 7 levels along V2: every solve succeeds", status >= 0 && solves == 5, status < 0 ? err.message : NULL);
-    check_true("auto: the first solve, and the first after a reset, run L0^#'s cycle before the blocks", blocks_first, NULL);
-    check_true("auto: the three later solves start on the blocks and converge within one restart cycle", started_on == 3, NULL);
-    check_worst("auto, started on the blocks: worst relative residual", worst_res, 3, 3, 1e-12);
-    /* GMRES to a relative residual of 1e-12 at V1 = 0.5: S within 3e-9 of the LU on either path
-     * (measured 2.9e-9 on the first solve, L0^# then the blocks; at most 1.6e-9 started on them) */
+    check_true("auto: the first solve, the one after a solve started on the blocks, and the first after a reset run "
+               "L0^#'s cycle before the blocks", blocks_first, NULL);
+    check_true("auto: the solves after one that ran L0^#'s cycle first start on the blocks and converge within one restart "
+               "cycle", started_on == 2, NULL);
+    check_worst("auto, started on the blocks: worst relative residual", worst_res, started_on, 2, 1e-12);
+    /* GMRES to a relative residual of 1e-12 at V1 = 0.5: S within a few 1e-9 of the LU on either
+     * path (measured: 4.4e-9 at most, on solves that ran L0^# then the blocks) */
     check_worst("auto along V2: max |S - S of the LU| over the pairs", worst, compared, 15, 1e-8);
     qs_steady_free(&plan);
     qs_model_free(&m);

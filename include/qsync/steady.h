@@ -36,7 +36,8 @@
  *    first cycle has not converged (its analysis is then worth doing).
  *  Every prediction is a count times a rate, never a clock, so the choice is the same on every
  *  run, thread count and process. In a sweep GMRES starts from the previous point's state, a
- *  solve after one that ended on the blocks starts on them, and qs_steady_reset (a sweep's new
+ *  solve after one that ran L0^#'s cycle and ended on the blocks starts on them (every other
+ *  point, where each needs them: QS_AUTO_BLOCKS_RUN in steady.c), and qs_steady_reset (a sweep's new
  *  block) returns the plan to GMRES first with L0^#.
  * Normalisation: L preserves the trace, so the equation of one population is redundant;
  * it is replaced by w·ρ_rr = w (w the mean magnitude of L's entries, r the most populated

@@ -60,7 +60,8 @@ struct qs_steady {
     int lazy_lu;                 /* 1: the LU is planned only after GMRES's first cycle */
     int lu_refused;              /* the lazy LU plan did not fit: GMRES alone */
     int blocks_first;            /* the last solve since the reset ended on the block preconditioner:
-                                    the next starts on it (a sweep's next point) */
+                                    the next starts on it (a sweep's next point) ... */
+    int blocks_started;          /* ... unless this many solves in a row started on it so: QS_AUTO_BLOCKS_RUN */
     double Dd, sector_d;         /* sizes the plan was made for */
     double lu_bytes;             /* the LU's plan: pattern and factor */
     double resident_start;       /* resident bytes of the process when planning began */
@@ -132,6 +133,13 @@ static double mib(double bytes) { return bytes / 1048576.0; }
                                          its set-up included (measured on Fig. 4 at 8 and 10 levels: 1.9e-9, 2.2e-9) */
 #define QS_AUTO_BLOCK_ITERATIONS 30  /* auto: the blocks' iterations before their rate is known (21-62 measured
                                          on Fig. 4 at 6-10 levels at strong coupling) */
+/* auto: a solve after one that ended on the blocks starts on them, up to this many in a row; the
+ * next runs L0^#'s cycle first again. Fig. 4's truncation check at 7 levels along V2: L0^# never
+ * converges in its cycle (40 ms a point, the blocks after it; 25 ms on the blocks alone); along
+ * the detuning, past a resonance the blocks (25 ms) give way to L0^# alone (7-15 ms). Measured
+ * (Fig. 4 with the check, one thread, CPU): along V2 0.78x the sweep without this (0.75x with 3
+ * in a row), along the detuning 1.03x (1.13x with 3) */
+#define QS_AUTO_BLOCKS_RUN 1
 #define QS_AUTO_FIRST_MARGIN_BLOCKS 4.0 /* auto: L0^#'s rest after its first cycle, against the blocks: the
                                           first cycle's rate is optimistic (3-20x on Fig. 4 at 10 levels) */
 #define SECONDS_PER_SETUP_ENTRY 1.6e-8 /* GMRES's set-up: one entry of the operator, emitted and sorted */
@@ -1045,10 +1053,10 @@ static int solve_trial(qs_steady *st, const qs_model *model, const qs_krylov **f
     }
     int first = 1, blocks_at = -1;
     qs_krylov *kr = st->krylov;
-    /* the plan's last solve ended on the blocks (a sweep's last point): this one starts on them
-     * (along V2 on Fig. 4's check at 7 levels, 25 ms a point against 40 for L0^#'s cycle first) */
+    /* the plan's last solve ended on the blocks (a sweep's last point): this one starts on them,
+     * up to QS_AUTO_BLOCKS_RUN in a row */
     int remembered = 0;
-    if (going && st->blocks_first) {
+    if (going && st->blocks_first && st->blocks_started < QS_AUTO_BLOCKS_RUN) {
         qs_krylov *next = trial_blocks(st, model, INFINITY, &it_s, err, &status);
         if (!next && status != QS_OK) return status;
         if (next) {
@@ -1137,6 +1145,7 @@ static int solve_trial(qs_steady *st, const qs_model *model, const qs_krylov **f
     if (ok) {
         st->stats.preconditioner = qs_krylov_preconditioner(kr);
         st->blocks_first = blocks_at >= 0 && st->stats.preconditioner == QS_PRECOND_BLOCK;
+        st->blocks_started = st->blocks_first && remembered ? st->blocks_started + 1 : 0;
         st->stats.predicted_seconds = spent;
         *finished = kr;
         if (remembered)
@@ -1261,7 +1270,7 @@ int qs_steady_solve(qs_steady *st, const qs_model *model, qs_error *err)
 void qs_steady_reset(qs_steady *st)
 {
     st->have_guess = 0;
-    st->blocks_first = 0;
+    st->blocks_first = st->blocks_started = 0;
     if (st->on_lu) {                   /* auto: back to GMRES first (its plan is made again) */
         st->on_lu = 0;
         snprintf(st->stats.solver_reason, sizeof st->stats.solver_reason, "%s", st->why_base);
