@@ -181,6 +181,24 @@ with tempfile.TemporaryDirectory() as tmp:
     if c1 and c2:
         check("sweep along the detuning at 5 levels (UMFPACK's fill varies): the same file with 1 and 2 threads", c1[0] == c2[0])
 
+    # auto without symmetry (A-C != B-C) at 7 levels along V2: the blocks take over after L0^#'s
+    # first cycle, and the plan's GMRES stays on them for its later solves until a sweep's next
+    # block returns it to L0^# first, as a new plan: so the file is the same for any threads. Then
+    # with the symmetry: a solve after one that ended on the blocks starts on them (every other
+    # point), the same file for any threads, S as the LU's (GMRES to a residual of 1e-12)
+    nosym = ["--levels", "7", "--set", "A-C=0.3", "--set", "B-C=0.5"]
+    n1, n2 = (sweep(f"nosym{t}", nosym + ["--threads", t], ("--vary", "A-B=-0.5:0.5:21")) for t in ("1", "2"))
+    if n1 and n2:
+        check("auto along V2 without symmetry at 7 levels (blocks of 16 points): the same file with 1 and 2 threads", n1[0] == n2[0])
+    sym = ["--levels", "7", "--set", "A-C=0.5", "--set", "B-C=0.5"]
+    s1, s2, slu = (sweep(f"sym{t}", sym + extra, ("--vary", "A-B=0:0.5:21"))
+                   for t, extra in (("1", ["--threads", "1"]), ("2", ["--threads", "2"]), ("lu", ["--solver", "direct"])))
+    if s1 and s2 and slu:
+        cols = [c for c in slu[1][0] if c.startswith("S_")]
+        dS = max(abs(float(x[c]) - float(y[c])) for x, y in zip(slu[1], s1[1]) for c in cols)
+        check("auto along V2 with the symmetry at 7 levels (the blocks from the start at every other point): the same file "
+              "with 1 and 2 threads, S as the LU's to 5e-8 (measured 8.1e-9)", s1[0] == s2[0] and len(s1[1]) == 21 and dS <= 5e-8, f"max |dS| {dS:.2e}")
+
     # the LU under --lu auto: by AMD's estimate of KLU's flops, not by the size
     def lu_case(name, args, want):
         d, err = steady(args + ["--lu", "auto"], "direct")

@@ -358,6 +358,8 @@ void qs_precond_free(qs_precond **pc);
 
 /* Choose the preconditioner of an iterative solver (QS_PRECOND_*, steady.h); before a solve. */
 int qs_krylov_set_preconditioner(qs_krylov *kr, int kind, qs_error *err);
+/* auto: back to L0^# first, as a new plan (the blocks stay set up, for when it switches again) */
+void qs_krylov_auto_restart(qs_krylov *kr);
 
 /* ---- symmetry (symmetry.c) ---- */
 /* The permutations of the oscillators that leave the model unchanged (a group, in

@@ -890,6 +890,13 @@ int qs_krylov_preconditioner(const qs_krylov *k) { return k->pc_on ? QS_PRECOND_
 
 double qs_krylov_block_cost(const qs_krylov *k) { return k->pc_on ? qs_precond_cost(k->pc) : 0.0; }
 
+void qs_krylov_auto_restart(qs_krylov *k)
+{
+    if (k->pc_kind != QS_PRECOND_AUTO) return;
+    k->pc_on = 0;
+    k->unconverged = 0;
+}
+
 int qs_krylov_blocks_next(qs_krylov *k)
 {
     if (k->pc_kind != QS_PRECOND_AUTO || !k->pc) return 0;

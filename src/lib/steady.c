@@ -1056,7 +1056,7 @@ static int solve_trial(qs_steady *st, const qs_model *model, const qs_krylov **f
     /* the plan's last solve ended on the blocks (a sweep's last point): this one starts on them,
      * up to QS_AUTO_BLOCKS_RUN in a row */
     int remembered = 0;
-    if (going && st->blocks_first && st->blocks_started < QS_AUTO_BLOCKS_RUN) {
+    if (going && warm && st->blocks_first && st->blocks_started < QS_AUTO_BLOCKS_RUN) {
         qs_krylov *next = trial_blocks(st, model, INFINITY, &it_s, err, &status);
         if (!next && status != QS_OK) return status;
         if (next) {
@@ -1077,6 +1077,7 @@ static int solve_trial(qs_steady *st, const qs_model *model, const qs_krylov **f
             kr = st->krylov;
             it_s = st->stats.predicted_iteration_seconds;
             blocks_at = -1;
+            remembered = 0;
             continue;
         }
         int its = qs_krylov_iterations(kr);
@@ -1271,6 +1272,7 @@ void qs_steady_reset(qs_steady *st)
 {
     st->have_guess = 0;
     st->blocks_first = st->blocks_started = 0;
+    if (st->krylov) qs_krylov_auto_restart(st->krylov);   /* auto without symmetry: L0^# first again */
     if (st->on_lu) {                   /* auto: back to GMRES first (its plan is made again) */
         st->on_lu = 0;
         snprintf(st->stats.solver_reason, sizeof st->stats.solver_reason, "%s", st->why_base);
