@@ -190,6 +190,17 @@ with tempfile.TemporaryDirectory() as tmp:
     n1, n2 = (sweep(f"nosym{t}", nosym + ["--threads", t], ("--vary", "A-B=-0.5:0.5:21")) for t in ("1", "2"))
     if n1 and n2:
         check("auto along V2 without symmetry at 7 levels (blocks of 16 points): the same file with 1 and 2 threads", n1[0] == n2[0])
+        # --cold-start: every point as a lone solve, bit for bit (one BLAS thread), also where the
+        # plan's GMRES ended the point before on the blocks
+        cs = sweep("nosymcold", nosym + ["--cold-start"], ("--vary", "A-B=0:0.0125:2"))
+        if cs:
+            same = True
+            for row in cs[1]:
+                d, err = steady([os.path.join(EXAMPLES, "fig4.ini")] + nosym + ["--set", f"A-B={row['A-B']}"], "auto",
+                                {"OPENBLAS_NUM_THREADS": "1"})
+                same = same and d is not None and all(float(row[f"S_{q['a']}-{q['b']}"]) == q["S"] for q in d["pairs"])
+            check("auto without symmetry, --cold-start: each point equals a lone qsync steady bit for bit (the second after "
+                  "one that ended on the blocks)", same and len(cs[1]) == 2, err if not same else "")
     sym = ["--levels", "7", "--set", "A-C=0.5", "--set", "B-C=0.5"]
     s1, s2, slu = (sweep(f"sym{t}", sym + extra, ("--vary", "A-B=0:0.5:21"))
                    for t, extra in (("1", ["--threads", "1"]), ("2", ["--threads", "2"]), ("lu", ["--solver", "direct"])))

@@ -176,7 +176,11 @@ int qs_steady_solve(qs_steady *steady, const qs_model *model, qs_error *err);
 /* Whether `model` has the structure the plan was made for (qs_steady_solve accepts it). */
 int qs_steady_compatible(const qs_steady *steady, const qs_model *model);
 
-/* Forget the factorisation: the next solve factorises afresh instead of reusing pivots. */
+/* Forget what earlier solves left: the factorisation (the next solve factorises afresh instead
+ * of reusing pivots), the last state (no warm start), auto's choices (GMRES first with L0^#, the
+ * blocks and a GMRES-first plan's LU tried and planned again): the next solve runs as a new
+ * plan's would (a sweep resets its plans at each block of points, so that its file is the same
+ * for any thread count). */
 void qs_steady_reset(qs_steady *steady);
 
 /* The state of the last successful solve (owned by the plan; valid until the next solve

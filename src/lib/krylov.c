@@ -85,7 +85,8 @@ struct qs_krylov {
     /* the block preconditioner (precond.c): replaces L0^# while pc_on */
     int pc_kind;                /* QS_PRECOND_* */
     qs_precond *pc;             /* NULL for QS_PRECOND_UNCOUPLED */
-    int pc_on;                  /* auto: set at the first restart, kept for later solves */
+    int pc_on;                  /* auto: set at the first restart, kept for later solves (until
+                                   qs_krylov_auto_restart) */
     size_t setup_fills;         /* the operator's fill (A->fills) L0^#'s tables were made for (0: none) */
     size_t pc_fills;            /* and the blocks' (0: none) */
     int unconverged;            /* auto: iterations with L0^# by earlier solves that stopped unconverged */

@@ -1197,6 +1197,9 @@ int qs_steady_solve(qs_steady *st, const qs_model *model, qs_error *err)
         return qs_error_set(err, QS_EINPUT, "the model's structure (oscillators, levels, couplings, symmetries) differs from the plan's");
     const qs_basis *b = st->basis;
     int status;
+    /* a solve not started from the last state (--cold-start, or after a failure) begins as a
+     * new plan's: auto's GMRES without symmetry on L0^# first (it stays on the blocks otherwise) */
+    if (st->krylov && !(st->opt.warm_start && st->have_guess)) qs_krylov_auto_restart(st->krylov);
     if (st->trial && !st->on_lu) {
         if (!st->krylov && (status = plan_iterative(st, model, st->Dd, st->sector_d, st->L ? st->memory_base : 0, err)) != QS_OK)
             return status;
@@ -1272,7 +1275,15 @@ void qs_steady_reset(qs_steady *st)
 {
     st->have_guess = 0;
     st->blocks_first = st->blocks_started = 0;
-    if (st->krylov) qs_krylov_auto_restart(st->krylov);   /* auto without symmetry: L0^# first again */
+    /* as a new plan would solve (a sweep's block on whatever thread): auto's GMRES without
+     * symmetry on L0^# first again, the blocks tried again, and the LU of GMRES-first plans
+     * planned again when the trial needs it (at that point's values, as a new plan would) */
+    if (st->krylov) qs_krylov_auto_restart(st->krylov);
+    st->whole_refused = 0;
+    if (st->lazy_lu && (st->L || st->lu_refused)) {
+        free_direct(st);
+        st->lu_refused = 0;
+    }
     if (st->on_lu) {                   /* auto: back to GMRES first (its plan is made again) */
         st->on_lu = 0;
         snprintf(st->stats.solver_reason, sizeof st->stats.solver_reason, "%s", st->why_base);
