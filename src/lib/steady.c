@@ -1056,7 +1056,7 @@ static int solve_trial(qs_steady *st, const qs_model *model, const qs_krylov **f
     /* the plan's last solve ended on the blocks (a sweep's last point): this one starts on them,
      * up to QS_AUTO_BLOCKS_RUN in a row */
     int remembered = 0;
-    if (going && warm && st->blocks_first && st->blocks_started < QS_AUTO_BLOCKS_RUN) {
+    if (going && st->blocks_first && st->blocks_started < QS_AUTO_BLOCKS_RUN) {
         qs_krylov *next = trial_blocks(st, model, INFINITY, &it_s, err, &status);
         if (!next && status != QS_OK) return status;
         if (next) {
@@ -1197,9 +1197,13 @@ int qs_steady_solve(qs_steady *st, const qs_model *model, qs_error *err)
         return qs_error_set(err, QS_EINPUT, "the model's structure (oscillators, levels, couplings, symmetries) differs from the plan's");
     const qs_basis *b = st->basis;
     int status;
-    /* a solve not started from the last state (--cold-start, or after a failure) begins as a
-     * new plan's: auto's GMRES without symmetry on L0^# first (it stays on the blocks otherwise) */
-    if (st->krylov && !(st->opt.warm_start && st->have_guess)) qs_krylov_auto_restart(st->krylov);
+    /* a solve not started from the last state (--cold-start, after a failure or a reset) begins
+     * as a new plan's: L0^# first, whether the last solve ended on the blocks (the memory on
+     * orbits, blocks_first) or auto's GMRES without symmetry stayed on them */
+    if (!(st->opt.warm_start && st->have_guess)) {
+        st->blocks_first = 0;
+        if (st->krylov) qs_krylov_auto_restart(st->krylov);
+    }
     if (st->trial && !st->on_lu) {
         if (!st->krylov && (status = plan_iterative(st, model, st->Dd, st->sector_d, st->L ? st->memory_base : 0, err)) != QS_OK)
             return status;
@@ -1273,12 +1277,10 @@ int qs_steady_solve(qs_steady *st, const qs_model *model, qs_error *err)
 
 void qs_steady_reset(qs_steady *st)
 {
-    st->have_guess = 0;
-    st->blocks_first = st->blocks_started = 0;
-    /* as a new plan would solve (a sweep's block on whatever thread): auto's GMRES without
-     * symmetry on L0^# first again, the blocks tried again, and the LU of GMRES-first plans
-     * planned again when the trial needs it (at that point's values, as a new plan would) */
-    if (st->krylov) qs_krylov_auto_restart(st->krylov);
+    st->have_guess = 0;                /* so the next solve starts on L0^# (qs_steady_solve) */
+    /* as a new plan would solve (a sweep's block on whatever thread): the blocks tried again,
+     * and the LU of GMRES-first plans planned again when the trial needs it (at that point's
+     * values, as a new plan would) */
     st->whole_refused = 0;
     if (st->lazy_lu && (st->L || st->lu_refused)) {
         free_direct(st);
